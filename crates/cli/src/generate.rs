@@ -1,0 +1,114 @@
+//! `healthbook gen`: write synthetic dossiers to disk.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use dossier::Spec;
+use dossier::synth::{Config, Generator};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Number of distinct persons.
+    #[arg(long, default_value_t = 1_000)]
+    persons: usize,
+    /// Number of episodes (one envelope file each).
+    #[arg(long, default_value_t = 10_000)]
+    episodes: usize,
+    /// Seed: the same seed gives the same files, byte for byte.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Spec variant to write.
+    #[arg(long, default_value = "3176", value_parser = |s: &str| s.parse::<Spec>())]
+    spec: Spec,
+    /// Also write the check-in message (XML0) of each episode, under `checkin/`.
+    #[arg(long)]
+    checkin: bool,
+    /// Write dossiers that each carry one known fault instead, with `manifest.json`
+    /// naming the finding code each must raise.
+    #[arg(long)]
+    invalid: bool,
+}
+
+#[derive(Serialize)]
+struct ManifestEntry {
+    file: String,
+    fault: &'static str,
+    expected_code: &'static str,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    if a.checkin {
+        std::fs::create_dir_all(a.out.join("checkin"))?;
+    }
+    let g = Generator::new(Config {
+        persons: a.persons,
+        episodes: a.episodes,
+        seed: a.seed,
+        spec: a.spec,
+        ..Config::default()
+    });
+    let bar = ProgressBar::new(a.episodes as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} hồ sơ ({per_sec}, còn {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let manifest: Vec<Option<ManifestEntry>> = (0..a.episodes)
+        .into_par_iter()
+        .map(|i| -> Result<Option<ManifestEntry>> {
+            let entry = if a.invalid {
+                let (fault, bytes) = g.invalid_episode(i);
+                let e = g.episode(i);
+                let file = format!("{}__{}", fault.name, e.file_name());
+                std::fs::write(a.out.join(&file), bytes)?;
+                Some(ManifestEntry {
+                    file,
+                    fault: fault.name,
+                    expected_code: fault.code,
+                })
+            } else {
+                let e = g.episode(i);
+                std::fs::write(a.out.join(e.file_name()), e.envelope_bytes(a.spec))?;
+                if a.checkin {
+                    std::fs::write(
+                        a.out.join("checkin").join(e.file_name()),
+                        e.checkin_bytes(a.spec),
+                    )?;
+                }
+                None
+            };
+            bar.inc(1);
+            Ok(entry)
+        })
+        .collect::<Result<_>>()?;
+    bar.finish_and_clear();
+    if a.invalid {
+        let entries: Vec<ManifestEntry> = manifest.into_iter().flatten().collect();
+        std::fs::write(
+            a.out.join("manifest.json"),
+            serde_json::to_vec_pretty(&entries)?,
+        )?;
+    }
+    eprintln!(
+        "Đã tạo {} hồ sơ ({} người) trong {} — QĐ {}{}",
+        a.episodes,
+        a.persons,
+        a.out.display(),
+        a.spec,
+        if a.invalid {
+            ", mỗi hồ sơ một lỗi đã biết (manifest.json)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
