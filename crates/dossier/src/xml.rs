@@ -270,11 +270,18 @@ pub fn utf8_text(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
     std::str::from_utf8(bytes)
 }
 
-/// The name of the first element of a document, without parsing the rest.
+/// The name of the first element of a document, without parsing the rest. A DTD
+/// is stepped over here (quick-xml never expands one); the parser proper refuses it.
 pub fn root_name(text: &str) -> Option<&str> {
-    let mut g = Guarded::new(text, 64);
-    match g.next_event() {
-        Ok(Ev::Start { name, .. }) => Some(name),
-        _ => None,
+    let mut reader = Reader::from_str(text);
+    for _ in 0..64 {
+        match reader.read_event().ok()? {
+            Event::Start(e) | Event::Empty(e) => {
+                return name_of(text, e.name().into_inner()).ok();
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
     }
+    None
 }

@@ -1,0 +1,250 @@
+//! The `healthbook` binary as a user runs it: exit codes, reports, gen → check.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_healthbook"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).env("NO_COLOR", "1").output().unwrap()
+}
+
+fn samples() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vn-standards/samples");
+    assert!(p.is_dir(), "shared samples expected at {}", p.display());
+    p
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn synthetic_sample_passes() {
+    let p = samples().join("synthetic/GIAMDINHHS_envelope_unsigned.xml");
+    let o = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("hợp lệ"));
+}
+
+#[test]
+fn public_sample_fails_and_names_its_faults() {
+    let p = samples().join("med-ai-saas-proj_sample-bhxh-bundle.xml");
+    let o = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    for code in [
+        "ENVELOPE.THONGTINDONVI.NGAYLAP.unexpected",
+        "ENVELOPE.DANHSACH_FILE.FILEHOSO.unexpected",
+        "XML3.root.unexpected",
+        "XML2.MA_NHOM.max_length",
+    ] {
+        assert!(out.contains(code), "{code} missing from:\n{out}");
+    }
+    // Vietnamese by default, English on request.
+    assert!(out.contains("không được phép"));
+    let o = run(&["check", "--lang", "en", p.to_str().unwrap()]);
+    assert!(stdout(&o).contains("is not allowed inside"));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(run(&["check"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["check", "--spec", "999", "x.xml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["check", "/nonexistent/healthbook.xml"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn json_report_for_programs() {
+    let dir = samples();
+    let o = run(&["check", "--json", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    let files = v["files"].as_array().unwrap();
+    assert!(files.len() >= 8);
+    let sample = files
+        .iter()
+        .find(|f| {
+            f["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("GIAMDINHHS_envelope_unsigned.xml")
+        })
+        .unwrap();
+    assert_eq!(sample["valid"], true);
+    assert_eq!(sample["kind"], "envelope");
+    assert_eq!(sample["dossiers"][0]["ma_lk"], "SYN20261015001");
+    let bad = files
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("bhxh-bundle.xml"))
+        .unwrap();
+    let f = &bad["findings"][0];
+    for key in ["severity", "code", "location", "message_vi", "message_en"] {
+        assert!(!f[key].is_null(), "{key}");
+    }
+    assert_eq!(
+        v["summary"]["files"].as_u64().unwrap() as usize,
+        files.len()
+    );
+}
+
+fn generate(dir: &Path, extra: &[&str]) {
+    let mut args = vec!["gen", "--out", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn ten_thousand_generated_dossiers_check_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(
+        dir.path(),
+        &[
+            "--persons",
+            "1000",
+            "--episodes",
+            "10000",
+            "--seed",
+            "1",
+            "--checkin",
+        ],
+    );
+    let o = run(&["check", "--json", dir.path().to_str().unwrap()]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", v["summary"]);
+    assert_eq!(v["summary"]["files"], 20_000);
+    assert_eq!(v["summary"]["errors"], 0);
+    assert_eq!(v["summary"]["dossiers"], 20_000);
+    assert_eq!(v["summary"]["valid_dossiers"], 20_000);
+}
+
+#[test]
+fn every_invalid_variant_is_flagged_with_its_own_code() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(
+        dir.path(),
+        &["--episodes", "84", "--invalid", "--seed", "5"],
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let o = run(&["check", "--json", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    let entries = manifest.as_array().unwrap();
+    assert_eq!(entries.len(), 84);
+    let mut faults = std::collections::BTreeSet::new();
+    for e in entries {
+        let file = e["file"].as_str().unwrap();
+        let code = e["expected_code"].as_str().unwrap();
+        let report = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(file))
+            .unwrap();
+        assert_eq!(report["valid"], false, "{file}");
+        assert!(
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == code),
+            "{file}: expected {code}, got {}",
+            report["findings"]
+        );
+        faults.insert(e["fault"].as_str().unwrap().to_string());
+    }
+    assert_eq!(faults.len(), dossier::synth::FAULTS.len());
+}
+
+#[test]
+fn generation_is_deterministic_byte_for_byte() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    generate(a.path(), &["--episodes", "30", "--seed", "77"]);
+    generate(b.path(), &["--episodes", "30", "--seed", "77"]);
+    let mut names: Vec<_> = std::fs::read_dir(a.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 30);
+    for n in names {
+        assert_eq!(
+            std::fs::read(a.path().join(&n)).unwrap(),
+            std::fs::read(b.path().join(&n)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn billion_laughs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s =
+        String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE GIAMDINHHS [\n <!ENTITY lol \"lol\">\n");
+    for i in 1..10 {
+        let prev = if i == 1 {
+            "lol".to_string()
+        } else {
+            format!("lol{}", i - 1)
+        };
+        s.push_str(&format!(
+            " <!ENTITY lol{i} \"{}\">\n",
+            format!("&{prev};").repeat(10)
+        ));
+    }
+    s.push_str(
+        "]>\n<GIAMDINHHS><THONGTINDONVI><MACSKCB>&lol9;</MACSKCB></THONGTINDONVI></GIAMDINHHS>\n",
+    );
+    let p = dir.path().join("lol.xml");
+    std::fs::write(&p, s).unwrap();
+    let o = run(&["check", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("ENVELOPE.xml.dtd"));
+}
+
+#[test]
+fn demo_seeds_and_says_where_to_look() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "demo",
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--persons",
+        "20",
+        "--episodes",
+        "100",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("100/100 hợp lệ"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("dossiers"))
+            .unwrap()
+            .count(),
+        100
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("faulty"))
+            .unwrap()
+            .count(),
+        dossier::synth::FAULTS.len()
+    );
+}
