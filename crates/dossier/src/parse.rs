@@ -434,11 +434,10 @@ fn read_record(
     findings: &mut Vec<Finding>,
 ) -> Result<Values, XmlError> {
     let tcode = table.code();
-    let outer = findings;
-    let mut local = Vec::new();
-    let findings = &mut local;
+    let first_finding = findings.len();
     let mut row: Values = vec![None; nslots];
-    let mut seen = vec![false; nslots];
+    // Slots already filled (every table has fewer than 128 fields).
+    let mut seen: u128 = 0;
     let mut cursor = 0usize;
     let row_loc = |field| Location {
         row: Some(position),
@@ -488,7 +487,7 @@ fn read_record(
                         }
                     }
                 };
-                if seen[f.slot] {
+                if seen & (1 << f.slot) != 0 {
                     findings.push(
                         Finding::error(
                             format!("{tcode}.{}.duplicate", f.code),
@@ -499,7 +498,7 @@ fn read_record(
                     );
                     continue;
                 }
-                seen[f.slot] = true;
+                seen |= 1 << f.slot;
                 row[f.slot] = value.and_then(normalize);
             }
             Ev::Text(t) if t.trim().is_empty() => {}
@@ -517,11 +516,10 @@ fn read_record(
         .and_then(|s| row[s].as_deref())
         .and_then(|s| s.parse::<u32>().ok())
     {
-        for f in local.iter_mut() {
+        for f in &mut findings[first_finding..] {
             f.location.row = Some(stt);
         }
     }
-    outer.append(&mut local);
     Ok(row)
 }
 
@@ -562,7 +560,7 @@ pub fn parse_envelope(bytes: &[u8], opts: &Options) -> Parsed<Envelope> {
             };
         }
     };
-    let mut hoso_files: Vec<Vec<(Option<String>, Option<&str>)>> = Vec::new();
+    let mut hoso_files: HosoFiles<'_> = Vec::new();
     let mut seen = Seen::default();
     let result = read_envelope(
         text,
@@ -617,7 +615,7 @@ pub fn parse_envelope(bytes: &[u8], opts: &Options) -> Parsed<Envelope> {
             ..Location::default()
         };
         let d = read_dossier(files, opts, &loc, &mut findings);
-        validate::dossier(&d, &env.facility, opts.spec, &loc, &mut findings);
+        validate::dossier(&d, &env.facility, &loc, &mut findings);
         env.dossiers.push(d);
     }
     Parsed {
@@ -659,7 +657,7 @@ impl Seen {
     }
 }
 
-type HosoFiles<'a> = Vec<Vec<(Option<String>, Option<&'a str>)>>;
+type HosoFiles<'a> = Vec<Vec<(Option<String>, Option<Cow<'a, str>>)>>;
 
 fn read_envelope<'a>(
     text: &'a str,
@@ -814,23 +812,10 @@ fn read_envelope<'a>(
                         }
                     }
                     _ => {
-                        let here = hoso_loc(hoso, "FILEHOSO");
                         if let Some(f) = hoso.last_mut().and_then(|h| h.last_mut()) {
-                            // Base64 has no markup: the text borrows from the input.
-                            f.1 = Some(match value {
-                                Cow::Borrowed(b) => b,
-                                Cow::Owned(_) => {
-                                    findings.push(
-                                        Finding::error(
-                                            "HOSO.NOIDUNGFILE.base64",
-                                            "NOIDUNGFILE chứa tham chiếu thực thể, không phải base64",
-                                            "NOIDUNGFILE holds entity references, not base64",
-                                        )
-                                        .at(here),
-                                    );
-                                    ""
-                                }
-                            });
+                            // Usually borrowed from the input; owned when line ends
+                            // were normalised.
+                            f.1 = Some(value);
                         }
                     }
                 }
@@ -863,13 +848,14 @@ fn hoso_loc(hoso: &HosoFiles<'_>, parent: &str) -> Location {
 
 /// Decode and read every FILEHOSO of one HOSO into a typed dossier.
 fn read_dossier(
-    files: Vec<(Option<String>, Option<&str>)>,
+    files: Vec<(Option<String>, Option<Cow<'_, str>>)>,
     opts: &Options,
     loc: &Location,
     findings: &mut Vec<Finding>,
 ) -> Dossier {
     let mut d = Dossier::default();
     let mut present: Vec<Table> = Vec::new();
+    let mut tables: Vec<(Table, Vec<Values>)> = Vec::new();
     for (loai, content) in files {
         let loai = loai.unwrap_or_default();
         let Some(table) = Table::from_code(&loai).filter(|t| *t != Table::Xml0) else {
@@ -914,7 +900,8 @@ fn read_dossier(
         }
         present.push(table);
         let b64 = content.unwrap_or_default();
-        let Some(bytes) = decode_base64(b64, opts.limits.max_inner_bytes, &tloc, findings) else {
+        let Some(bytes) = decode_base64(b64.trim(), opts.limits.max_inner_bytes, &tloc, findings)
+        else {
             continue;
         };
         let text = match utf8_text(&bytes) {
@@ -949,7 +936,11 @@ fn read_dossier(
                 .at(tloc),
             );
         }
-        d.set_rows(table, raw.rows);
+        tables.push((table, raw.rows));
+    }
+    validate::across_tables(&tables, opts.spec, loc, findings);
+    for (table, rows) in tables {
+        d.set_rows(table, rows);
     }
     d
 }
@@ -992,13 +983,7 @@ fn decode_base64(
     findings: &mut Vec<Finding>,
 ) -> Option<Vec<u8>> {
     let t = loc.table.map(Table::code).unwrap_or("HOSO");
-    // Some vendors wrap base64 at 76 columns; the decoder wants none of that.
-    let compact: Cow<'_, str> = if b64.bytes().any(|b| b.is_ascii_whitespace()) {
-        Cow::Owned(b64.chars().filter(|c| !c.is_ascii_whitespace()).collect())
-    } else {
-        Cow::Borrowed(b64)
-    };
-    if compact.is_empty() {
+    if b64.is_empty() {
         findings.push(
             Finding::error(
                 format!("{t}.NOIDUNGFILE.empty"),
@@ -1009,6 +994,18 @@ fn decode_base64(
         );
         return None;
     }
+    // Some vendors wrap base64 at 76 columns; the decoder wants none of that. Most
+    // do not: decode as is first, and strip only when that fails.
+    if b64.len() / 4 * 3 <= max
+        && let Ok(b) = STANDARD.decode(b64.as_bytes())
+    {
+        return Some(b);
+    }
+    let compact: Cow<'_, str> = if b64.bytes().any(|b| b.is_ascii_whitespace()) {
+        Cow::Owned(b64.chars().filter(|c| !c.is_ascii_whitespace()).collect())
+    } else {
+        Cow::Borrowed(b64)
+    };
     if compact.len() / 4 * 3 > max {
         findings.push(
             Finding::error(

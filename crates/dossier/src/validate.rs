@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use crate::finding::{Finding, Location};
 use crate::ids::{self, IdError};
 use crate::model::conv::{parse_date, parse_datetime, split_list};
-use crate::model::{BirthDate, CheckInRow, Dossier, Record, Values};
+use crate::model::{BirthDate, CheckInRow, Dossier, Values};
 use crate::spec::{DeclaredType, FieldSpec, Kind, Req, Spec, Table, fields as layout};
 
 pub use crate::ids::is_facility;
@@ -279,7 +279,7 @@ fn card_problem(code: &str, v: &str) -> Option<Problem> {
 }
 
 /// The structural and cross-field rules of one dossier (one HOSO).
-pub fn dossier(d: &Dossier, facility: &str, spec: Spec, loc: &Location, out: &mut Vec<Finding>) {
+pub fn dossier(d: &Dossier, facility: &str, loc: &Location, out: &mut Vec<Finding>) {
     let Some(s) = &d.summary else {
         out.push(
             Finding::error(
@@ -315,31 +315,6 @@ pub fn dossier(d: &Dossier, facility: &str, spec: Spec, loc: &Location, out: &mu
             Some(v) => f.value(v),
             None => f,
         });
-    }
-
-    // One MA_LK shared by every row of every table.
-    if let Some(key) = &ma_lk {
-        for table in d.tables() {
-            let slot = crate::generated::slot_codes(table)
-                .iter()
-                .position(|c| *c == "MA_LK");
-            let Some(slot) = slot else { continue };
-            for (i, row) in d.rows(table).iter().enumerate() {
-                if let Some(v) = &row[slot]
-                    && v != key
-                {
-                    let t = table.code();
-                    push(
-                        out,
-                        format!("{t}.MA_LK.mismatch"),
-                        format!("MA_LK \"{v}\" của {t} khác MA_LK \"{key}\" của XML1"),
-                        format!("{t} has MA_LK \"{v}\" but XML1 has \"{key}\""),
-                        at(table, "MA_LK", table.is_list().then_some(i as u32 + 1)),
-                        Some(v),
-                    );
-                }
-            }
-        }
     }
 
     // The sending facility is the facility of the episode.
@@ -577,14 +552,83 @@ pub fn dossier(d: &Dossier, facility: &str, spec: Spec, loc: &Location, out: &mu
         }
     }
 
+    money(d, s, &base, out);
+}
+
+/// Rules across the tables of one dossier that read the field texts: one MA_LK
+/// shared by every row, and the fields that mirror XML1. `tables` holds every
+/// table read from the HOSO, as field texts.
+pub fn across_tables(
+    tables: &[(Table, Vec<Values>)],
+    spec: Spec,
+    loc: &Location,
+    out: &mut Vec<Finding>,
+) {
+    let Some(xml1) = tables
+        .iter()
+        .find(|(t, _)| *t == Table::Xml1)
+        .and_then(|(_, rows)| rows.first())
+    else {
+        return;
+    };
+    let ma_lk = xml1[0].clone();
+    let base = Location {
+        ma_lk: ma_lk.clone(),
+        ..loc.clone()
+    };
+    let at = |table: Table, field: &'static str, row: Option<u32>| Location {
+        table: Some(table),
+        field: Some(field),
+        row,
+        ..base.clone()
+    };
+    fn push(
+        out: &mut Vec<Finding>,
+        code: String,
+        vi: String,
+        en: String,
+        l: Location,
+        v: Option<&str>,
+    ) {
+        let f = Finding::error(code, vi, en).at(l);
+        out.push(match v {
+            Some(v) => f.value(v),
+            None => f,
+        });
+    }
+    // One MA_LK shared by every row of every table.
+    if let Some(key) = &ma_lk {
+        for (table, rows) in tables {
+            let table = *table;
+            let slot = crate::generated::slot_codes(table)
+                .iter()
+                .position(|c| *c == "MA_LK");
+            let Some(slot) = slot else { continue };
+            for (i, row) in rows.iter().enumerate() {
+                if let Some(v) = &row[slot]
+                    && v != key
+                {
+                    let t = table.code();
+                    push(
+                        out,
+                        format!("{t}.MA_LK.mismatch"),
+                        format!("MA_LK \"{v}\" của {t} khác MA_LK \"{key}\" của XML1"),
+                        format!("{t} has MA_LK \"{v}\" but XML1 has \"{key}\""),
+                        at(table, "MA_LK", table.is_list().then_some(i as u32 + 1)),
+                        Some(v),
+                    );
+                }
+            }
+        }
+    }
+
     // Mirrored fields ("if present must equal the XML1 value").
-    let xml1 = s.to_values();
     let xml1_codes = crate::generated::slot_codes(Table::Xml1);
-    for table in d.tables() {
+    for (table, rows) in tables {
+        let table = *table;
         if table == Table::Xml1 {
             continue;
         }
-        let rows = d.rows(table);
         for f in layout(spec, table) {
             let Some(target) = f.mirrors_xml1 else {
                 continue;
@@ -615,8 +659,6 @@ pub fn dossier(d: &Dossier, facility: &str, spec: Spec, loc: &Location, out: &mu
             }
         }
     }
-
-    money(d, s, &base, out);
 }
 
 /// Text equality up to case and inner whitespace (names are retyped by people).

@@ -196,3 +196,65 @@ fn garbage_never_panics() {
         let _ = dossier::check(&b, &Options::default());
     }
 }
+
+/// What real vendors send: inner documents with a UTF-8 BOM (.NET), base64 wrapped
+/// at 76 columns, Vietnamese in decomposed form (NFD), CDATA and escaped text.
+#[test]
+fn vendor_quirks_are_accepted() {
+    let g = Generator::new(Config {
+        persons: 3,
+        episodes: 3,
+        seed: 21,
+        ..Config::default()
+    });
+    let e = g.episode(0);
+    let docs: Vec<(String, String)> = write::dossier_documents(&e.dossier, Spec::Qd3176)
+        .into_iter()
+        .map(|(t, d)| {
+            let d = if t == dossier::Table::Xml1 {
+                // A name in NFD inside CDATA, and an address with an escaped ampersand.
+                let name = e.dossier.summary.as_ref().unwrap().ho_ten.clone().unwrap();
+                let nfd: String =
+                    unicode_normalization::UnicodeNormalization::nfd(name.as_str()).collect();
+                d.replace(
+                    &format!("<HO_TEN>{name}</HO_TEN>"),
+                    &format!("<HO_TEN><![CDATA[{nfd}]]></HO_TEN>"),
+                )
+            } else {
+                d
+            };
+            (t.code().to_string(), d)
+        })
+        .collect();
+    let env = e.envelope();
+    let plain = String::from_utf8(write::envelope_from_documents(
+        &env,
+        std::slice::from_ref(&docs),
+    ))
+    .unwrap();
+    // Re-encode each NOIDUNGFILE with a BOM and 76-column lines.
+    let mut out = String::new();
+    let mut rest = plain.as_str();
+    let mut k = 0;
+    while let Some(i) = rest.find("<NOIDUNGFILE>") {
+        let j = i + rest[i..].find("</NOIDUNGFILE>").unwrap();
+        out.push_str(&rest[..i + "<NOIDUNGFILE>".len()]);
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(docs[k].1.as_bytes());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        for chunk in b64.as_bytes().chunks(76) {
+            out.push_str(std::str::from_utf8(chunk).unwrap());
+            out.push_str("\r\n");
+        }
+        rest = &rest[j..];
+        k += 1;
+    }
+    out.push_str(rest);
+    let p = parse_envelope(out.as_bytes(), &Options::default());
+    assert!(p.is_valid(), "{:#?}", p.findings);
+    // NFC at the door: the model holds the composed name.
+    assert_eq!(
+        p.value.dossiers[0].summary.as_ref().unwrap().ho_ten,
+        e.dossier.summary.as_ref().unwrap().ho_ten
+    );
+}
