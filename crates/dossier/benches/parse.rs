@@ -71,6 +71,33 @@ fn bench(c: &mut Criterion) {
                 }
             })
         });
+        // Reference: quick-xml alone reading the decoded inner documents (no
+        // validation, no model), to show the ceiling the parser sits under.
+        let inner: Vec<String> = docs
+            .iter()
+            .flat_map(|d| {
+                let env = parse_envelope(d, &opts).value;
+                env.dossiers
+                    .iter()
+                    .flat_map(|x| dossier::write::dossier_documents(x, Spec::Qd3176))
+                    .map(|(_, doc)| doc)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let inner_bytes: usize = inner.iter().map(String::len).sum();
+        g.throughput(Throughput::Bytes(inner_bytes as u64));
+        g.bench_function("quick_xml_events_only_inner_bytes", |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for doc in &inner {
+                    let mut r = quick_xml::Reader::from_str(doc);
+                    while !matches!(r.read_event(), Ok(quick_xml::events::Event::Eof) | Err(_)) {
+                        n += 1;
+                    }
+                }
+                std::hint::black_box(n)
+            })
+        });
         g.finish();
         eprintln!(
             "{name}: {} dossiers, mean {} bytes",
