@@ -180,3 +180,73 @@ fn qd130_variant_is_derived_from_the_corrections() {
     let khoa = dossier::spec::field(Spec::Qd130, Table::Xml2, "MA_KHOA").unwrap();
     assert_eq!(khoa.max, Some(15));
 }
+
+/// The generator produces every shape later issues rely on.
+#[test]
+fn generator_covers_every_shape() {
+    let g = Generator::new(Config {
+        persons: 2_000,
+        episodes: 4_000,
+        seed: 12,
+        ..Config::default()
+    });
+    let mut care = std::collections::BTreeSet::new();
+    let (mut uninsured, mut multi_card, mut no_id_child, mut unknown_birthday) = (0, 0, 0, 0);
+    let mut tables = std::collections::BTreeMap::<Table, usize>::new();
+    for e in g.episodes() {
+        let s = e.dossier.summary.as_ref().unwrap();
+        care.insert(s.ma_loai_kcb.clone().unwrap());
+        uninsured += s.ma_the_bhyt.is_empty() as usize;
+        multi_card += (s.ma_the_bhyt.len() > 1) as usize;
+        no_id_child += (s.so_cccd.is_none()) as usize;
+        unknown_birthday += (s.ngay_sinh.unwrap().month == 0) as usize;
+        for t in e.dossier.tables() {
+            *tables.entry(t).or_default() += 1;
+        }
+    }
+    let all: std::collections::BTreeSet<String> = (1..=10).map(|c| format!("{c:02}")).collect();
+    assert_eq!(care, all, "every care type 01–10");
+    assert!(
+        uninsured > 100 && multi_card > 0 && no_id_child > 10 && unknown_birthday > 0,
+        "uninsured {uninsured}, multi-card {multi_card}, children without ID {no_id_child}, unknown birthdays {unknown_birthday}"
+    );
+    for t in [
+        Table::Xml2,
+        Table::Xml3,
+        Table::Xml4,
+        Table::Xml5,
+        Table::Xml7,
+        Table::Xml8,
+        Table::Xml9,
+        Table::Xml11,
+        Table::Xml13,
+        Table::Xml14,
+    ] {
+        assert!(tables.get(&t).copied().unwrap_or(0) > 5, "{t}: {tables:?}");
+    }
+    // Lab results carry values, units and reference ranges; imaging carries reports.
+    let e = g
+        .episodes()
+        .find(|e| e.dossier.results.iter().any(|r| r.gia_tri.is_some()))
+        .unwrap();
+    let lab = e
+        .dossier
+        .results
+        .iter()
+        .find(|r| r.gia_tri.is_some())
+        .unwrap();
+    assert!(
+        lab.don_vi_do.is_some()
+            && lab
+                .mo_ta
+                .as_deref()
+                .unwrap()
+                .starts_with("Khoảng tham chiếu")
+    );
+    assert!(g.episodes().any(|e| {
+        e.dossier
+            .results
+            .iter()
+            .any(|r| r.gia_tri.is_none() && r.ket_luan.is_some())
+    }));
+}

@@ -118,7 +118,16 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
     } else {
         fitting[r.usize(..fitting.len())]
     };
-    let care = *pick(&mut r, dx.care_types);
+    // The catalogue names the usual care types; the rarer ones come from them: drug
+    // pickup by appointment (07) from chronic care, commune-station stays (06) from
+    // short treatment, inpatient under 4 hours (09), other cases (10).
+    let care = match (*pick(&mut r, dx.care_types), r.u8(0..20)) {
+        ("05", 0..=5) => "07",
+        ("02" | "04", 0..=4) => "06",
+        ("03", 0..=1) => "09",
+        ("01", 0) => "10",
+        (c, _) => c,
+    };
     // Where: mostly a facility of the person's province.
     let local: Vec<&FacilityRef> = FACILITIES
         .iter()
@@ -147,7 +156,7 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
     };
     let vao = dt(day, r.u32(7..17), r.u32(0..60));
     let ra = match care {
-        "01" | "09" => vao + Duration::minutes(r.i64(30..200)),
+        "01" | "09" | "10" => vao + Duration::minutes(r.i64(30..200)),
         "02" | "05" | "07" => dt(day + Duration::days(stay_days - 1), 23, 59),
         "08" => vao + Duration::hours(4),
         _ => dt(
@@ -268,7 +277,10 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
     };
     let h = Decimal::ONE_HUNDRED;
     // Examination or bed-days.
-    let first_item: (String, String) = if inpatient {
+    let first_item: (String, String) = if care == "07" {
+        // Drug pickup: no examination; the first cost item is the first drug.
+        (String::new(), String::new())
+    } else if inpatient {
         let bed = pick(&mut r, BED_DAYS);
         let nights = Decimal::from(so_ngay.max(1));
         service(
@@ -428,8 +440,8 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
     }
     // Medicines.
     let treat_days: u32 = match care {
-        "01" => r.u32(3..8),
-        "05" => 30,
+        "01" | "10" => r.u32(3..8),
+        "05" | "07" => 30,
         _ => so_ngay.max(1),
     };
     let mut picked: Vec<usize> = dx
@@ -843,8 +855,18 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
             ly_do_vnt: summary.ly_do_vnt.clone(),
             ma_loai_kcb: s(care),
             ma_cskcb: s(facility.code),
-            ma_dich_vu: s(first_item.0),
-            ten_dich_vu: s(first_item.1),
+            ma_dich_vu: (!first_item.0.is_empty()).then(|| first_item.0.clone()),
+            ten_dich_vu: (!first_item.1.is_empty()).then(|| first_item.1.clone()),
+            ma_thuoc: first_item
+                .0
+                .is_empty()
+                .then(|| d.drugs.first().and_then(|l| l.ma_thuoc.clone()))
+                .flatten(),
+            ten_thuoc: first_item
+                .0
+                .is_empty()
+                .then(|| d.drugs.first().and_then(|l| l.ten_thuoc.clone()))
+                .flatten(),
             ngay_yl: Some(vao + Duration::minutes(10)),
             ..CheckInRow::default()
         }],

@@ -185,16 +185,9 @@ pub fn apply(fault: Fault, e: &Episode, spec: Spec) -> Vec<u8> {
             raw.set(Table::Xml2, 0, "THANH_TIEN_BV", Some(&bumped.to_string()));
         }
         "treatment_days" => {
-            let care = raw.get(x1, 0, "MA_LOAI_KCB").unwrap_or_default();
-            let bad = if care == "01" { "3" } else { "0" };
-            raw.set(x1, 0, "SO_NGAY_DTRI", Some(bad));
-            if !matches!(
-                care.as_str(),
-                "01" | "02" | "03" | "04" | "06" | "07" | "09"
-            ) {
-                raw.set(x1, 0, "MA_LOAI_KCB", Some("01"));
-                raw.set(x1, 0, "SO_NGAY_DTRI", Some("3"));
-            }
+            // An examination (01) counts 0 treatment days.
+            raw.set(x1, 0, "MA_LOAI_KCB", Some("01"));
+            raw.set(x1, 0, "SO_NGAY_DTRI", Some("3"));
         }
         "ma_lk_mismatch" => raw.set(Table::Xml2, 0, "MA_LK", Some("OTHER-EPISODE")),
         "wrong_facility" => raw.set(x1, 0, "MA_CSKCB", Some("99999")),
