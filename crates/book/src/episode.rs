@@ -1,0 +1,505 @@
+//! The episode as the health book shows it, projected from a dossier.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use dossier::model::{Dossier, ParaclinicalResult, ServiceLine};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// One care episode in the health-book shape. Stored as JSON beside the raw dossier.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpisodeView {
+    pub facility: String,
+    pub ma_lk: String,
+    pub patient_name: Option<String>,
+    pub admitted: Option<NaiveDateTime>,
+    pub inpatient_from: Option<NaiveDateTime>,
+    pub discharged: Option<NaiveDateTime>,
+    /// `MA_LOAI_KCB` and its Vietnamese label.
+    pub care_type: Option<String>,
+    pub care_type_label: Option<String>,
+    pub insured: bool,
+    pub reason: Option<String>,
+    pub admission_diagnosis: Option<String>,
+    pub discharge_diagnosis: Option<String>,
+    pub main_diagnosis: Option<Diagnosis>,
+    pub secondary_diagnoses: Vec<Diagnosis>,
+    pub procedure_codes: Vec<String>,
+    pub outcome: Option<Coded>,
+    pub discharge_type: Option<Coded>,
+    pub treatment: Option<String>,
+    pub advice: Option<String>,
+    pub departments: Vec<String>,
+    pub medicines: Vec<Medicine>,
+    pub services: Services,
+    pub results: Vec<TestResult>,
+    pub clinical_course: Vec<CourseNote>,
+    pub discharge_paper: Option<DischargePaper>,
+    pub record_summary: Option<RecordSummary>,
+    pub referral: Option<Referral>,
+    pub appointment: Option<Appointment>,
+    pub births: Vec<Birth>,
+    pub sick_leave: Option<SickLeave>,
+    pub total_cost: Option<Decimal>,
+    pub insurance_paid: Option<Decimal>,
+    pub patient_paid: Option<Decimal>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    pub icd10: String,
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coded {
+    pub code: String,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Medicine {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub strength: Option<String>,
+    pub form: Option<String>,
+    pub dose: Option<String>,
+    pub directions: Option<String>,
+    pub route: Option<String>,
+    pub quantity: Option<Decimal>,
+    pub unit: Option<String>,
+    pub ordered: Option<NaiveDateTime>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub group: Option<String>,
+    pub quantity: Option<Decimal>,
+    pub unit: Option<String>,
+    pub ordered: Option<NaiveDateTime>,
+    pub result_at: Option<NaiveDateTime>,
+    pub procedure_codes: Vec<String>,
+}
+
+/// Services split as the health book shows them (by `MA_NHOM`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Services {
+    pub examinations: Vec<Service>,
+    pub lab_tests: Vec<Service>,
+    pub imaging: Vec<Service>,
+    pub functional_tests: Vec<Service>,
+    pub procedures: Vec<Service>,
+    pub surgery: Vec<Service>,
+    pub beds: Vec<Service>,
+    pub supplies: Vec<Service>,
+    pub other: Vec<Service>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultKind {
+    Lab,
+    Imaging,
+    Functional,
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestResult {
+    pub kind: ResultKind,
+    pub service_code: Option<String>,
+    pub service_name: Option<String>,
+    pub indicator_code: Option<String>,
+    pub indicator: Option<String>,
+    pub value: Option<String>,
+    pub unit: Option<String>,
+    pub description: Option<String>,
+    pub conclusion: Option<String>,
+    pub at: Option<NaiveDateTime>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseNote {
+    pub at: Option<NaiveDateTime>,
+    pub note: Option<String>,
+    pub stage: Option<String>,
+    pub consultation: Option<String>,
+    pub surgery: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DischargePaper {
+    pub archive_number: Option<String>,
+    pub department: Option<String>,
+    pub diagnosis: Option<String>,
+    pub treatment: Option<String>,
+    pub note: Option<String>,
+    pub doctor: Option<String>,
+    pub issued: Option<NaiveDate>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSummary {
+    pub course: Option<String>,
+    pub key_results: Option<String>,
+    pub treatment: Option<String>,
+    pub admission_diagnosis: Option<String>,
+    pub discharge_diagnosis: Option<String>,
+    pub note: Option<String>,
+    pub issued: Option<NaiveDate>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referral {
+    pub number: Option<String>,
+    pub file_number: Option<String>,
+    pub from_facility: Option<String>,
+    pub to_facility: Option<String>,
+    pub clinical_signs: Option<String>,
+    pub diagnosis: Option<String>,
+    pub course: Option<String>,
+    pub key_results: Option<String>,
+    pub condition: Option<String>,
+    pub reason: Option<Coded>,
+    pub recommendation: Option<String>,
+    pub transport: Option<String>,
+    pub main_icd10: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appointment {
+    pub number: Option<String>,
+    pub facility: Option<String>,
+    pub at: Option<NaiveDateTime>,
+    pub diagnosis: Option<String>,
+    pub main_icd10: Option<String>,
+    pub issued: Option<NaiveDate>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Birth {
+    pub child_name: Option<String>,
+    pub sex: Option<String>,
+    pub weight_grams: Option<Decimal>,
+    pub born: Option<NaiveDateTime>,
+    pub place: Option<String>,
+    pub condition: Option<String>,
+    pub certificate_number: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SickLeave {
+    pub series: Option<String>,
+    pub days: Option<u32>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub diagnosis: Option<String>,
+    pub employer: Option<String>,
+}
+
+pub fn care_type_label(code: &str) -> &'static str {
+    match code {
+        "01" => "Khám bệnh",
+        "02" => "Điều trị ngoại trú",
+        "03" => "Điều trị nội trú",
+        "04" => "Điều trị nội trú ban ngày",
+        "05" => "Điều trị ngoại trú bệnh mạn tính",
+        "06" => "Lưu tại trạm y tế",
+        "07" => "Nhận thuốc theo hẹn",
+        "08" => "Điều trị ngoại trú có dịch vụ kỹ thuật",
+        "09" => "Điều trị nội trú dưới 4 giờ",
+        "10" => "Trường hợp khác",
+        "11" => "Khám chữa bệnh lưu động",
+        "12" => "Chăm sóc tại nhà",
+        "13" => "Y học gia đình",
+        "14" => "Khám chữa bệnh từ xa",
+        "15" => "Khám sức khỏe định kỳ",
+        "16" => "Khám sàng lọc",
+        _ => "Không rõ",
+    }
+}
+
+fn outcome_label(code: &str) -> &'static str {
+    match code {
+        "1" => "Khỏi",
+        "2" => "Đỡ",
+        "3" => "Không thay đổi",
+        "4" => "Nặng hơn",
+        "5" => "Tử vong",
+        "6" => "Tiên lượng nặng xin về",
+        "7" => "Chưa xác định",
+        "8" => "Tử vong ngoại viện",
+        _ => "Không rõ",
+    }
+}
+
+fn discharge_label(code: &str) -> &'static str {
+    match code {
+        "1" => "Ra viện",
+        "2" => "Chuyển tuyến theo chuyên môn",
+        "3" => "Trốn viện",
+        "4" => "Xin ra viện",
+        "5" => "Chuyển tuyến theo yêu cầu người bệnh",
+        _ => "Không rõ",
+    }
+}
+
+fn referral_reason_label(code: &str) -> &'static str {
+    match code {
+        "1" => "Đủ điều kiện chuyển tuyến",
+        "2" => "Vượt quá khả năng chuyên môn",
+        "3" => "Theo yêu cầu của người bệnh",
+        _ => "Không rõ",
+    }
+}
+
+fn coded(code: &Option<String>, label: fn(&str) -> &'static str) -> Option<Coded> {
+    code.as_ref().map(|c| Coded {
+        code: c.clone(),
+        label: label(c).to_string(),
+    })
+}
+
+fn service(l: &ServiceLine) -> Service {
+    Service {
+        code: l.ma_dich_vu.clone().or_else(|| l.ma_vat_tu.clone()),
+        name: l.ten_dich_vu.clone().or_else(|| l.ten_vat_tu.clone()),
+        group: l.ma_nhom.clone(),
+        quantity: l.so_luong,
+        unit: l.don_vi_tinh.clone(),
+        ordered: l.ngay_yl,
+        result_at: l.ngay_kq,
+        procedure_codes: l.ma_pttt_qt.clone(),
+    }
+}
+
+fn result_kind(group: Option<&str>) -> ResultKind {
+    match group {
+        Some("1") => ResultKind::Lab,
+        Some("2") => ResultKind::Imaging,
+        Some("3") => ResultKind::Functional,
+        _ => ResultKind::Other,
+    }
+}
+
+fn result(r: &ParaclinicalResult, services: &[ServiceLine]) -> TestResult {
+    let line = services
+        .iter()
+        .find(|l| l.ma_dich_vu.is_some() && l.ma_dich_vu == r.ma_dich_vu);
+    TestResult {
+        kind: result_kind(line.and_then(|l| l.ma_nhom.as_deref())),
+        service_code: r.ma_dich_vu.clone(),
+        service_name: line.and_then(|l| l.ten_dich_vu.clone()),
+        indicator_code: r.ma_chi_so.clone(),
+        indicator: r.ten_chi_so.clone(),
+        value: r.gia_tri.clone(),
+        unit: r.don_vi_do.clone(),
+        description: r.mo_ta.clone(),
+        conclusion: r.ket_luan.clone(),
+        at: r.ngay_kq,
+    }
+}
+
+/// Project one dossier (a valid one, with XML1) sent by `facility`.
+pub fn project(d: &Dossier, facility: &str) -> EpisodeView {
+    let s = d.summary.clone().unwrap_or_default();
+    let mut services = Services::default();
+    for l in &d.services {
+        let target = match l.ma_nhom.as_deref() {
+            _ if l.ma_vat_tu.is_some() => &mut services.supplies,
+            Some("13") => &mut services.examinations,
+            Some("1") => &mut services.lab_tests,
+            Some("2") => &mut services.imaging,
+            Some("3") => &mut services.functional_tests,
+            Some("8") => &mut services.surgery,
+            Some("18" | "9") => &mut services.procedures,
+            Some("14" | "15" | "16") => &mut services.beds,
+            Some("10" | "11") => &mut services.supplies,
+            _ => &mut services.other,
+        };
+        target.push(service(l));
+    }
+    EpisodeView {
+        facility: facility.to_string(),
+        ma_lk: s.ma_lk.clone().unwrap_or_default(),
+        patient_name: s.ho_ten.clone(),
+        admitted: s.ngay_vao,
+        inpatient_from: s.ngay_vao_noi_tru,
+        discharged: s.ngay_ra,
+        care_type_label: s
+            .ma_loai_kcb
+            .as_deref()
+            .map(|c| care_type_label(c).to_string()),
+        care_type: s.ma_loai_kcb.clone(),
+        insured: !s.ma_the_bhyt.is_empty(),
+        reason: s.ly_do_vv.clone(),
+        admission_diagnosis: s.chan_doan_vao.clone(),
+        discharge_diagnosis: s.chan_doan_rv.clone(),
+        main_diagnosis: s.ma_benh_chinh.clone().map(|c| Diagnosis {
+            icd10: c,
+            name: s.chan_doan_rv.clone(),
+        }),
+        secondary_diagnoses: s
+            .ma_benh_kt
+            .iter()
+            .map(|c| Diagnosis {
+                icd10: c.clone(),
+                name: None,
+            })
+            .collect(),
+        procedure_codes: s.ma_pttt_qt.clone(),
+        outcome: coded(&s.ket_qua_dtri, outcome_label),
+        discharge_type: coded(&s.ma_loai_rv, discharge_label),
+        treatment: s.pp_dieu_tri.clone(),
+        advice: s.ghi_chu.clone(),
+        departments: s.ma_khoa.clone(),
+        medicines: d
+            .drugs
+            .iter()
+            .map(|l| Medicine {
+                code: l.ma_thuoc.clone(),
+                name: l.ten_thuoc.clone(),
+                strength: l.ham_luong.clone(),
+                form: l.dang_bao_che.clone(),
+                dose: l.lieu_dung.clone(),
+                directions: l.cach_dung.clone(),
+                route: l.duong_dung.clone(),
+                quantity: l.so_luong,
+                unit: l.don_vi_tinh.clone(),
+                ordered: l.ngay_yl,
+            })
+            .collect(),
+        services,
+        results: d.results.iter().map(|r| result(r, &d.services)).collect(),
+        clinical_course: d
+            .clinical_notes
+            .iter()
+            .map(|n| CourseNote {
+                at: n.thoi_diem_dbls,
+                note: n.dien_bien_ls.clone(),
+                stage: n.giai_doan_benh.clone(),
+                consultation: n.hoi_chan.clone(),
+                surgery: n.phau_thuat.clone(),
+            })
+            .collect(),
+        discharge_paper: d.discharge.as_ref().map(|x| DischargePaper {
+            archive_number: x.so_luu_tru.clone(),
+            department: x.ma_khoa_rv.clone(),
+            diagnosis: x.chan_doan_rv.clone(),
+            treatment: x.pp_dieutri.clone(),
+            note: x.ghi_chu.clone(),
+            doctor: x.ten_bs.clone(),
+            issued: x.ngay_ct,
+        }),
+        record_summary: d.record_summary.as_ref().map(|x| RecordSummary {
+            course: x.qt_benhly.clone(),
+            key_results: x.tomtat_kq.clone(),
+            treatment: x.pp_dieutri.clone(),
+            admission_diagnosis: x.chan_doan_vao.clone(),
+            discharge_diagnosis: x.chan_doan_rv.clone(),
+            note: x.ghi_chu.clone(),
+            issued: x.ngay_ct,
+        }),
+        referral: d.referral.as_ref().map(|x| Referral {
+            number: x.giay_chuyen_tuyen.clone(),
+            file_number: x.so_hoso.clone(),
+            from_facility: x.ma_cskcb.clone().or_else(|| Some(facility.to_string())),
+            to_facility: x.ma_noi_den.clone().or_else(|| s.ma_noi_den.clone()),
+            clinical_signs: x.dau_hieu_ls.clone(),
+            diagnosis: x.chan_doan_rv.clone(),
+            course: x.qt_benhly.clone(),
+            key_results: x.tomtat_kq.clone(),
+            condition: x.tinh_trang_ct.clone().or_else(|| x.pp_dieu_tri.clone()),
+            reason: coded(&x.ma_lydo_ct, referral_reason_label),
+            recommendation: x.huong_dieu_tri.clone(),
+            transport: x.phuongtien_vc.clone(),
+            main_icd10: x.ma_benh_chinh.clone(),
+        }),
+        appointment: d.appointment.as_ref().map(|x| Appointment {
+            number: x.so_giayhen_kl.clone(),
+            facility: x.ma_cskcb.clone(),
+            at: x.ngay_hen_kl,
+            diagnosis: x.chan_doan_rv.clone(),
+            main_icd10: x.ma_benh_chinh.clone(),
+            issued: x.ngay_ct,
+        }),
+        births: d
+            .births
+            .iter()
+            .map(|b| Birth {
+                child_name: b.ho_ten_con.clone(),
+                sex: b.gioi_tinh_con.clone(),
+                weight_grams: b.can_nang_con,
+                born: b.ngay_sinh_con,
+                place: b.noi_sinh_con.clone(),
+                condition: b.tinh_trang_con.clone(),
+                certificate_number: b.so.clone(),
+            })
+            .collect(),
+        sick_leave: d.sick_leave.as_ref().map(|x| SickLeave {
+            series: x.so_seri.clone(),
+            days: x.so_ngay_nghi,
+            from: x.tu_ngay,
+            to: x.den_ngay,
+            diagnosis: x.chan_doan_rv.clone(),
+            employer: x.don_vi.clone(),
+        }),
+        total_cost: s.t_tongchi_bv,
+        insurance_paid: s.t_bhtt,
+        patient_paid: match (s.t_bncct, s.t_bntt) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or_default() + b.unwrap_or_default()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier::synth::{Config, Generator};
+
+    #[test]
+    fn projection_keeps_every_part_of_an_episode() {
+        let g = Generator::new(Config {
+            persons: 300,
+            episodes: 2_000,
+            seed: 4,
+            ..Config::default()
+        });
+        let mut seen = (false, false, false, false, false);
+        for e in g.episodes() {
+            let v = project(&e.dossier, e.facility.code);
+            assert_eq!(v.ma_lk, e.ma_lk());
+            assert_eq!(v.medicines.len(), e.dossier.drugs.len());
+            assert_eq!(v.results.len(), e.dossier.results.len());
+            let n = &v.services;
+            let total = n.examinations.len()
+                + n.lab_tests.len()
+                + n.imaging.len()
+                + n.functional_tests.len()
+                + n.procedures.len()
+                + n.surgery.len()
+                + n.beds.len()
+                + n.supplies.len()
+                + n.other.len();
+            assert_eq!(total, e.dossier.services.len());
+            seen.0 |= v
+                .results
+                .iter()
+                .any(|r| r.kind == ResultKind::Lab && r.value.is_some());
+            seen.1 |= v
+                .results
+                .iter()
+                .any(|r| r.kind == ResultKind::Imaging && r.conclusion.is_some());
+            seen.2 |= v.referral.as_ref().is_some_and(|r| r.to_facility.is_some());
+            seen.3 |= v.appointment.as_ref().is_some_and(|a| a.at.is_some());
+            seen.4 |= !v.services.surgery.is_empty();
+            // It survives JSON, the stored form.
+            let back: EpisodeView =
+                serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+            assert_eq!(back, v);
+        }
+        assert_eq!(seen, (true, true, true, true, true));
+    }
+}

@@ -1,0 +1,10 @@
+//! The health-book domain, pure logic: who a dossier is about (identifiers and the
+//! linking rules), and what the citizen sees of it (the episode projection).
+//! No storage, no HTTP.
+
+pub mod episode;
+pub mod identity;
+pub mod text;
+
+pub use episode::{EpisodeView, project};
+pub use identity::{Claims, Confidence, Conflict, Decision, IdKind, Identifier, decide};
