@@ -1,0 +1,346 @@
+//! Storage. One trait, [`Store`]; the embedded backend is SQLite in WAL mode
+//! ([`SqliteStore`]). Only this crate knows SQL.
+//!
+//! Writes go through one writer thread that commits batches (group commit) and
+//! answers each submission only after its batch is durable: an acknowledged
+//! dossier survives a crash from that moment.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use book::{Claims, Confidence, EpisodeView, IdKind};
+use dossier::{CheckIn, Envelope, Finding, Parsed, Spec};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Milliseconds since the Unix epoch (an instant; dossier dates stay wall-clock text).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Gateway,
+    Import,
+}
+
+impl Source {
+    fn code(self) -> &'static str {
+        match self {
+            Source::Gateway => "gateway",
+            Source::Import => "import",
+        }
+    }
+}
+
+/// Who sent what, and when it arrived.
+#[derive(Clone, Debug)]
+pub struct Meta {
+    pub facility: String,
+    pub account: String,
+    pub source: Source,
+    pub spec: Spec,
+    pub received_at: i64,
+}
+
+/// One dossier (HOSO) ready to be linked and stored.
+#[derive(Clone, Debug)]
+pub struct ReadyEpisode {
+    pub hoso: usize,
+    pub ma_lk: String,
+    pub claims: Claims,
+    pub view: EpisodeView,
+    pub body: String,
+    pub content_hash: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Payload {
+    /// The valid HOSO of an envelope (none when it was rejected whole).
+    Dossier(Vec<ReadyEpisode>),
+    CheckIn(CheckIn),
+}
+
+/// A submission prepared outside the writer: hashed, compressed, projected.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub meta: Meta,
+    pub validated_at: i64,
+    pub accepted: bool,
+    pub findings_json: String,
+    pub sha256: String,
+    pub raw_len: usize,
+    pub raw_zstd: Vec<u8>,
+    pub payload: Payload,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn compress(raw: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(raw, 3).unwrap_or_else(|_| raw.to_vec())
+}
+
+impl Prepared {
+    /// A dossier envelope and what the parser made of it. Valid HOSO are linked and
+    /// shown; the envelope is kept whatever the verdict.
+    pub fn envelope(meta: Meta, raw: &[u8], parsed: &Parsed<Envelope>) -> Prepared {
+        let verdicts = parsed.verdicts();
+        let mut ready = Vec::new();
+        for ((idx, ma_lk, ok), d) in verdicts.iter().zip(&parsed.value.dossiers) {
+            let (Some(ma_lk), true, Some(summary)) = (ma_lk, *ok, d.summary.as_ref()) else {
+                continue;
+            };
+            let view = book::project(d, &parsed.value.facility);
+            let body = serde_json::to_string(&view).unwrap_or_default();
+            ready.push(ReadyEpisode {
+                hoso: *idx,
+                ma_lk: ma_lk.clone(),
+                claims: Claims::from_summary(summary, &parsed.value.facility),
+                content_hash: sha256_hex(body.as_bytes()),
+                view,
+                body,
+            });
+        }
+        let accepted = parsed.is_valid() && !ready.is_empty();
+        Prepared {
+            validated_at: now_ms(),
+            accepted,
+            findings_json: serde_json::to_string(&parsed.findings).unwrap_or_default(),
+            sha256: sha256_hex(raw),
+            raw_len: raw.len(),
+            raw_zstd: compress(raw),
+            payload: Payload::Dossier(ready),
+            meta,
+        }
+    }
+
+    /// A check-in file (XML0).
+    pub fn checkin(meta: Meta, raw: &[u8], parsed: &Parsed<CheckIn>) -> Prepared {
+        Prepared {
+            validated_at: now_ms(),
+            accepted: parsed.is_valid(),
+            findings_json: serde_json::to_string(&parsed.findings).unwrap_or_default(),
+            sha256: sha256_hex(raw),
+            raw_len: raw.len(),
+            raw_zstd: compress(raw),
+            payload: Payload::CheckIn(parsed.value.clone()),
+            meta,
+        }
+    }
+
+    /// A file that is neither (kept as evidence all the same).
+    pub fn unreadable(meta: Meta, raw: &[u8], findings: &[Finding]) -> Prepared {
+        Prepared {
+            validated_at: now_ms(),
+            accepted: false,
+            findings_json: serde_json::to_string(findings).unwrap_or_default(),
+            sha256: sha256_hex(raw),
+            raw_len: raw.len(),
+            raw_zstd: compress(raw),
+            payload: Payload::Dossier(Vec::new()),
+            meta,
+        }
+    }
+}
+
+/// What the store did with a submission.
+#[derive(Clone, Debug, Serialize)]
+pub struct Receipt {
+    pub submission_id: i64,
+    /// `maGiaoDich`.
+    pub transaction_code: String,
+    pub received_at: i64,
+    pub accepted: bool,
+    pub episodes: Vec<Linked>,
+    pub checkins: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Linked {
+    pub hoso: usize,
+    pub ma_lk: String,
+    pub person_id: i64,
+    pub episode_id: i64,
+    pub version: u32,
+    pub confidence: Confidence,
+    /// The same content was already current: no new version was made.
+    pub unchanged: bool,
+    pub conflicts: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PersonRecord {
+    pub id: i64,
+    pub name: Option<String>,
+    pub birth: Option<String>,
+    pub sex: Option<String>,
+    pub personal_id: Option<String>,
+    pub merged_into: Option<i64>,
+    pub identifiers: Vec<IdentifierRecord>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IdentifierRecord {
+    pub kind: IdKind,
+    pub value: String,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+/// One stored version of an episode, with its lineage.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpisodeRecord {
+    pub id: i64,
+    pub person_id: i64,
+    pub facility: String,
+    pub ma_lk: String,
+    pub version: u32,
+    pub is_current: bool,
+    pub submission_id: i64,
+    pub confidence: String,
+    pub received_at: i64,
+    pub validated_at: i64,
+    pub linked_at: i64,
+    pub visible_at: i64,
+    pub view: EpisodeView,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SubmissionRecord {
+    pub id: i64,
+    pub transaction_code: String,
+    pub received_at: i64,
+    pub facility: String,
+    pub account: String,
+    pub source: String,
+    pub kind: String,
+    pub spec: String,
+    pub accepted: bool,
+    pub findings: serde_json::Value,
+    pub sha256: String,
+    /// The bytes exactly as received.
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DqIssue {
+    pub id: i64,
+    pub person_id: Option<i64>,
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub facility: Option<String>,
+    pub ma_lk: Option<String>,
+    pub created_at: i64,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Facility {
+    pub code: String,
+    pub name: String,
+    pub province: String,
+    pub kind: String,
+    pub bhyt_contract: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Account {
+    pub username: String,
+    pub facility: String,
+}
+
+/// A session token of the gateway (`/api/token/take`).
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub access_token: String,
+    pub id_token: String,
+    pub username: String,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Counts {
+    pub submissions: i64,
+    pub accepted: i64,
+    pub persons: i64,
+    pub episodes_current: i64,
+    pub episode_versions: i64,
+    pub checkins: i64,
+    pub dq_open: i64,
+    pub raw_bytes: i64,
+    pub stored_bytes: i64,
+}
+
+/// The one storage interface the server and the command line use.
+pub trait Store: Send + Sync + 'static {
+    /// Store a submission, link and show its valid episodes, durably; returns after commit.
+    fn ingest(&self, p: Prepared) -> Result<Receipt>;
+    /// Whether identical bytes were already received (for idempotent imports).
+    fn has_submission_bytes(&self, sha256: &str) -> Result<bool>;
+    fn submission(&self, transaction_code: &str) -> Result<Option<SubmissionRecord>>;
+    fn person_by_identifier(&self, kind: IdKind, value: &str) -> Result<Option<PersonRecord>>;
+    fn person(&self, id: i64) -> Result<Option<PersonRecord>>;
+    /// The current episodes of a person, newest first: one index range.
+    fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>>;
+    /// Every version of one episode, oldest first.
+    fn episode_versions(&self, facility: &str, ma_lk: &str) -> Result<Vec<EpisodeRecord>>;
+    fn dq_issues(&self, limit: usize) -> Result<Vec<DqIssue>>;
+    /// Move everything of `from` to `into`; `from` stays, marked merged.
+    fn merge_persons(&self, from: i64, into: i64, reason: &str) -> Result<()>;
+    /// Move the given episodes (all versions of their keys) of `person` to a new person.
+    fn split_person(&self, person: i64, episode_ids: &[i64], reason: &str) -> Result<i64>;
+    fn upsert_facility(&self, f: &Facility) -> Result<()>;
+    fn facility(&self, code: &str) -> Result<Option<Facility>>;
+    /// Create or replace an account; `password_md5` is the upper-case MD5 hex of the password.
+    fn upsert_account(&self, username: &str, facility: &str, password_md5: &str) -> Result<()>;
+    /// The account when the MD5 form of its password matches (argon2 verify).
+    fn verify_account(&self, username: &str, password_md5: &str) -> Result<Option<Account>>;
+    fn save_token(&self, t: &Token, password_md5: &str) -> Result<()>;
+    /// The account a token belongs to, if it is live and matches the password hash.
+    fn check_token(
+        &self,
+        access_token: &str,
+        id_token: &str,
+        password_md5: &str,
+        now: i64,
+    ) -> Result<Option<Account>>;
+    fn counts(&self) -> Result<Counts>;
+}
+
+/// SHA-256 hex (tokens are stored hashed).
+pub fn hash_hex(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(h.finalize())
+}

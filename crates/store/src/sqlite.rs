@@ -1,0 +1,914 @@
+//! The embedded backend: one SQLite file in WAL mode, a writer thread with group
+//! commit, and a small pool of read connections.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use book::identity::{Candidates, Known, Target};
+use book::{Conflict, IdKind, decide};
+use dossier::model::BirthDate;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::*;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+
+/// Most submissions one commit carries.
+const BATCH: usize = 512;
+
+type Job = (Prepared, SyncSender<Result<Receipt>>);
+
+pub struct SqliteStore {
+    path: PathBuf,
+    tx: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    ids: Arc<IdGen>,
+}
+
+/// Time-ordered 63-bit ids: milliseconds << 16 | counter.
+struct IdGen(AtomicI64);
+
+impl IdGen {
+    fn next(&self) -> i64 {
+        let candidate = now_ms() << 16;
+        let mut last = self.0.load(Ordering::Relaxed);
+        loop {
+            let next = candidate.max(last + 1);
+            match self
+                .0
+                .compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return next,
+                Err(x) => last = x,
+            }
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(30))?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    // An acknowledgement means on disk: fsync at every commit (one per batch).
+    c.pragma_update(None, "synchronous", "FULL")?;
+    c.pragma_update(None, "foreign_keys", "ON")?;
+    c.pragma_update(None, "cache_size", -16_000)?;
+    Ok(c)
+}
+
+fn migrate(c: &mut Connection) -> Result<()> {
+    let version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = c.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Open (creating and migrating) the store at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = open(&path)?;
+        migrate(&mut conn)?;
+        // Ids stay ordered across restarts.
+        let max_id: i64 = conn.query_row(
+            "SELECT MAX(x) FROM (SELECT COALESCE(MAX(id),0) AS x FROM submissions UNION ALL SELECT COALESCE(MAX(id),0) FROM persons UNION ALL SELECT COALESCE(MAX(id),0) FROM dq_issues)",
+            [],
+            |r| r.get(0),
+        )?;
+        let ids = Arc::new(IdGen(AtomicI64::new(max_id)));
+        let (tx, rx) = sync_channel::<Job>(4 * BATCH);
+        let wids = ids.clone();
+        let writer = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(conn, rx, wids))?;
+        Ok(SqliteStore {
+            path,
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(Vec::new()),
+            ids,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().map_err(|_| StoreError::Closed)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open(&self.path)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < 8
+        {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Run a one-off write outside the ingest path (admin operations).
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = open(&self.path)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Stop the writer after the queued work is committed.
+    pub fn close(&self) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        if let Ok(mut w) = self.writer.lock()
+            && let Some(h) = w.take()
+        {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: Receiver<Job>, ids: Arc<IdGen>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let attempt = (|| -> Result<Vec<Receipt>> {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut out = Vec::with_capacity(batch.len());
+            for (p, _) in &batch {
+                out.push(ingest_one(&tx, p, &ids)?);
+            }
+            mark_visible(&tx, &out)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        match attempt {
+            Ok(receipts) => {
+                for ((_, reply), r) in batch.into_iter().zip(receipts) {
+                    let _ = reply.send(Ok(r));
+                }
+            }
+            Err(_) => {
+                // One bad submission must not sink the others: retry one by one.
+                for (p, reply) in batch {
+                    let r = (|| -> Result<Receipt> {
+                        let tx = conn
+                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                        let r = ingest_one(&tx, &p, &ids)?;
+                        mark_visible(&tx, std::slice::from_ref(&r))?;
+                        tx.commit()?;
+                        Ok(r)
+                    })();
+                    let _ = reply.send(r);
+                }
+            }
+        }
+    }
+}
+
+/// The last step of the lineage: the moment of the commit that shows the episodes.
+fn mark_visible(tx: &Transaction<'_>, receipts: &[Receipt]) -> Result<()> {
+    let now = now_ms();
+    let mut stmt =
+        tx.prepare_cached("UPDATE episodes SET visible_at = ?3 WHERE person_id = ?1 AND id = ?2")?;
+    for l in receipts
+        .iter()
+        .flat_map(|r| &r.episodes)
+        .filter(|l| !l.unchanged)
+    {
+        stmt.execute(params![l.person_id, l.episode_id, now])?;
+    }
+    Ok(())
+}
+
+fn birth_text(b: &Option<BirthDate>) -> Option<String> {
+    b.map(|b| b.to_string())
+}
+
+fn known(tx: &Transaction<'_>, person: i64) -> Result<Option<Known>> {
+    // Follow merges to the surviving person.
+    let mut id = person;
+    for _ in 0..16 {
+        type Row = (Option<String>, Option<String>, Option<String>, Option<i64>);
+        let row: Option<Row> = tx
+            .query_row(
+                "SELECT name, birth, personal_id, merged_into FROM persons WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((name, birth, personal_id, merged)) = row else {
+            return Ok(None);
+        };
+        if let Some(m) = merged {
+            id = m;
+            continue;
+        }
+        return Ok(Some(Known {
+            person: id,
+            name,
+            birth: birth.as_deref().and_then(BirthDate::parse),
+            personal_id,
+        }));
+    }
+    Ok(None)
+}
+
+fn ingest_one(tx: &Transaction<'_>, p: &Prepared, ids: &IdGen) -> Result<Receipt> {
+    let sub_id = ids.next();
+    let code = uuid::Uuid::now_v7().to_string();
+    let kind = match p.payload {
+        Payload::Dossier(_) => "dossier",
+        Payload::CheckIn(_) => "checkin",
+    };
+    tx.execute(
+        "INSERT INTO submissions (id, transaction_code, received_at, validated_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_len, raw_zstd)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            sub_id,
+            code,
+            p.meta.received_at,
+            p.validated_at,
+            p.meta.facility,
+            p.meta.account,
+            p.meta.source.code(),
+            kind,
+            p.meta.spec.code(),
+            p.accepted,
+            p.findings_json,
+            p.sha256,
+            p.raw_len as i64,
+            p.raw_zstd,
+        ],
+    )?;
+    let mut receipt = Receipt {
+        submission_id: sub_id,
+        transaction_code: code,
+        received_at: p.meta.received_at,
+        accepted: p.accepted,
+        episodes: Vec::new(),
+        checkins: 0,
+    };
+    match &p.payload {
+        Payload::Dossier(eps) => {
+            for e in eps {
+                receipt
+                    .episodes
+                    .push(link_and_store(tx, p, e, sub_id, ids)?);
+            }
+        }
+        Payload::CheckIn(c) if p.accepted => {
+            for row in &c.rows {
+                let ma_lk = row.ma_lk.clone().unwrap_or_default();
+                tx.execute(
+                    "INSERT INTO checkins (facility, ma_lk, id, submission_id, received_at, started_at, care_type, category, insured, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        row.ma_cskcb.clone().unwrap_or_else(|| p.meta.facility.clone()),
+                        ma_lk,
+                        ids.next(),
+                        sub_id,
+                        p.meta.received_at,
+                        row.ngay_vao.map(|d| d.format("%Y%m%d%H%M").to_string()),
+                        row.ma_loai_kcb,
+                        row.ma_doituong_kcb,
+                        row.ma_the_bhyt.is_some(),
+                        serde_json::to_string(row).unwrap_or_default(),
+                    ],
+                )?;
+                receipt.checkins += 1;
+            }
+        }
+        Payload::CheckIn(_) => {}
+    }
+    Ok(receipt)
+}
+
+fn link_and_store(
+    tx: &Transaction<'_>,
+    p: &Prepared,
+    e: &ReadyEpisode,
+    sub_id: i64,
+    ids: &IdGen,
+) -> Result<Linked> {
+    let now = now_ms();
+    // Who the claims point at.
+    let mut cands = Candidates::default();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT person_id FROM identifiers WHERE kind = ?1 AND value = ?2 AND active = 1 ORDER BY last_seen DESC LIMIT 1",
+        )?;
+        for i in &e.claims.identifiers {
+            let person: Option<i64> = stmt
+                .query_row(params![i.kind.code(), i.value], |r| r.get(0))
+                .optional()?;
+            if let Some(person) = person
+                && let Some(k) = known(tx, person)?
+            {
+                cands.found.push((i.clone(), k));
+            }
+        }
+    }
+    let decision = decide(&e.claims, &cands);
+    let person = match decision.target {
+        Target::Existing(id) => {
+            // A personal ID learned late fills the person's record.
+            if let Some(pid) = e.claims.get(IdKind::PersonalId).next() {
+                tx.execute(
+                    "UPDATE persons SET personal_id = ?2 WHERE id = ?1 AND personal_id IS NULL",
+                    params![id, pid.value],
+                )?;
+            }
+            id
+        }
+        Target::New => {
+            let id = ids.next();
+            tx.execute(
+                "INSERT INTO persons (id, name, birth, sex, personal_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    id,
+                    e.claims.name,
+                    birth_text(&e.claims.birth),
+                    e.claims.sex,
+                    e.claims.get(IdKind::PersonalId).next().map(|i| i.value.clone()),
+                    now,
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO person_events (person_id, id, kind, detail, at) VALUES (?1, ?2, 'created', ?3, ?4)",
+                params![
+                    id,
+                    ids.next(),
+                    serde_json::json!({"submission": sub_id, "confidence": decision.confidence}).to_string(),
+                    now
+                ],
+            )?;
+            id
+        }
+    };
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+             ON CONFLICT (person_id, kind, value) DO UPDATE SET
+               last_seen = excluded.last_seen,
+               valid_from = COALESCE(identifiers.valid_from, excluded.valid_from),
+               valid_to = COALESCE(excluded.valid_to, identifiers.valid_to)",
+        )?;
+        for i in &e.claims.identifiers {
+            stmt.execute(params![
+                person,
+                i.kind.code(),
+                i.value,
+                i.valid_from.map(|d| d.format("%Y%m%d").to_string()),
+                i.valid_to.map(|d| d.format("%Y%m%d").to_string()),
+                now,
+                sub_id,
+            ])?;
+        }
+    }
+    for c in &decision.conflicts {
+        let kind = match c {
+            Conflict::IdentifierOfOtherPerson { .. } => "identifier_of_other_person",
+            Conflict::CardWithTwoPersonalIds { .. } => "card_with_two_personal_ids",
+            Conflict::Demographics { .. } => "demographics",
+            Conflict::LowConfidenceLink => "low_confidence_link",
+        };
+        tx.execute(
+            "INSERT INTO dq_issues (id, person_id, kind, detail, submission_id, facility, ma_lk, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                ids.next(),
+                person,
+                kind,
+                serde_json::to_string(c).unwrap_or_default(),
+                sub_id,
+                p.meta.facility,
+                e.ma_lk,
+                now
+            ],
+        )?;
+    }
+    let linked_at = now_ms();
+    // Corrections: same facility + MA_LK replaces what the book shows.
+    let facility = e.view.facility.clone();
+    let previous: Option<(i64, i64, u32, String)> = tx
+        .query_row(
+            "SELECT person_id, episode_id, version, content_hash FROM episode_keys WHERE facility = ?1 AND ma_lk = ?2",
+            params![facility, e.ma_lk],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    if let Some((prev_person, prev_id, prev_version, hash)) = &previous
+        && *hash == e.content_hash
+        && *prev_person == person
+    {
+        return Ok(Linked {
+            hoso: e.hoso,
+            ma_lk: e.ma_lk.clone(),
+            person_id: person,
+            episode_id: *prev_id,
+            version: *prev_version,
+            confidence: decision.confidence,
+            unchanged: true,
+            conflicts: decision.conflicts.len(),
+        });
+    }
+    let version = previous.as_ref().map_or(1, |p| p.2 + 1);
+    if let Some((prev_person, prev_id, _, _)) = &previous {
+        tx.execute(
+            "UPDATE episodes SET is_current = 0 WHERE person_id = ?1 AND id = ?2",
+            params![prev_person, prev_id],
+        )?;
+    }
+    let episode_id = ids.next();
+    let fmt = |d: Option<chrono::NaiveDateTime>| d.map(|d| d.format("%Y%m%d%H%M").to_string());
+    tx.prepare_cached(
+        "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17)",
+    )?
+    .execute(params![
+        person,
+        episode_id,
+        facility,
+        e.ma_lk,
+        version,
+        sub_id,
+        e.hoso as i64,
+        fmt(e.view.admitted),
+        fmt(e.view.discharged),
+        e.view.care_type,
+        e.view.main_diagnosis.as_ref().map(|d| d.icd10.clone()),
+        decision.confidence.code(),
+        p.meta.received_at,
+        p.validated_at,
+        linked_at,
+        e.content_hash,
+        e.body,
+    ])?;
+    tx.execute(
+        "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (facility, ma_lk) DO UPDATE SET person_id = excluded.person_id, episode_id = excluded.episode_id, version = excluded.version, content_hash = excluded.content_hash",
+        params![facility, e.ma_lk, person, episode_id, version, e.content_hash],
+    )?;
+    Ok(Linked {
+        hoso: e.hoso,
+        ma_lk: e.ma_lk.clone(),
+        person_id: person,
+        episode_id,
+        version,
+        confidence: decision.confidence,
+        unchanged: false,
+        conflicts: decision.conflicts.len(),
+    })
+}
+
+const EPISODE_COLS: &str = "id, person_id, facility, ma_lk, version, is_current, submission_id, confidence, received_at, validated_at, linked_at, visible_at, body";
+
+fn episode_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EpisodeRecord> {
+    let body: String = r.get(12)?;
+    Ok(EpisodeRecord {
+        id: r.get(0)?,
+        person_id: r.get(1)?,
+        facility: r.get(2)?,
+        ma_lk: r.get(3)?,
+        version: r.get(4)?,
+        is_current: r.get(5)?,
+        submission_id: r.get(6)?,
+        confidence: r.get(7)?,
+        received_at: r.get(8)?,
+        validated_at: r.get(9)?,
+        linked_at: r.get(10)?,
+        visible_at: r.get(11)?,
+        view: serde_json::from_str(&body).unwrap_or_default(),
+    })
+}
+
+fn person_record(c: &Connection, id: i64) -> Result<Option<PersonRecord>> {
+    let row = c
+        .query_row(
+            "SELECT id, name, birth, sex, personal_id, merged_into FROM persons WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok(PersonRecord {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    birth: r.get(2)?,
+                    sex: r.get(3)?,
+                    personal_id: r.get(4)?,
+                    merged_into: r.get(5)?,
+                    identifiers: Vec::new(),
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut p) = row else { return Ok(None) };
+    let mut stmt = c.prepare_cached(
+        "SELECT kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers WHERE person_id = ?1 ORDER BY kind, first_seen",
+    )?;
+    p.identifiers = stmt
+        .query_map(params![id], |r| {
+            let kind: String = r.get(0)?;
+            Ok(IdentifierRecord {
+                kind: IdKind::from_code(&kind).unwrap_or(IdKind::FacilityPatient),
+                value: r.get(1)?,
+                valid_from: r.get(2)?,
+                valid_to: r.get(3)?,
+                first_seen: r.get(4)?,
+                last_seen: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(p))
+}
+
+fn hash_password(password_md5: &str) -> Result<String> {
+    let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password_md5.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+impl Store for SqliteStore {
+    fn ingest(&self, p: Prepared) -> Result<Receipt> {
+        let (reply, answer) = sync_channel(1);
+        let sender = self
+            .tx
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        sender.send((p, reply)).map_err(|_| StoreError::Closed)?;
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn has_submission_bytes(&self, sha256: &str) -> Result<bool> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT 1 FROM submissions WHERE sha256 = ?1 LIMIT 1",
+                params![sha256],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })
+    }
+
+    fn submission(&self, transaction_code: &str) -> Result<Option<SubmissionRecord>> {
+        self.read(|c| {
+            let row = c
+                .query_row(
+                    "SELECT id, transaction_code, received_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_zstd FROM submissions WHERE transaction_code = ?1",
+                    params![transaction_code],
+                    |r| {
+                        let findings: String = r.get(9)?;
+                        let raw: Vec<u8> = r.get(11)?;
+                        Ok(SubmissionRecord {
+                            id: r.get(0)?,
+                            transaction_code: r.get(1)?,
+                            received_at: r.get(2)?,
+                            facility: r.get(3)?,
+                            account: r.get(4)?,
+                            source: r.get(5)?,
+                            kind: r.get(6)?,
+                            spec: r.get(7)?,
+                            accepted: r.get(8)?,
+                            findings: serde_json::from_str(&findings).unwrap_or_default(),
+                            sha256: r.get(10)?,
+                            raw,
+                        })
+                    },
+                )
+                .optional()?;
+            Ok(match row {
+                Some(mut s) => {
+                    s.raw = zstd::stream::decode_all(s.raw.as_slice())?;
+                    Some(s)
+                }
+                None => None,
+            })
+        })
+    }
+
+    fn person_by_identifier(&self, kind: IdKind, value: &str) -> Result<Option<PersonRecord>> {
+        self.read(|c| {
+            let person: Option<i64> = c
+                .query_row(
+                    "SELECT person_id FROM identifiers WHERE kind = ?1 AND value = ?2 AND active = 1 ORDER BY last_seen DESC LIMIT 1",
+                    params![kind.code(), value],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match person {
+                Some(id) => {
+                    let mut p = person_record(c, id)?;
+                    // Follow a merge to the survivor.
+                    while let Some(m) = p.as_ref().and_then(|x| x.merged_into) {
+                        p = person_record(c, m)?;
+                    }
+                    Ok(p)
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn person(&self, id: i64) -> Result<Option<PersonRecord>> {
+        self.read(|c| person_record(c, id))
+    }
+
+    fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {EPISODE_COLS} FROM episodes WHERE person_id = ?1 AND is_current = 1 ORDER BY start_at DESC, id DESC"
+            ))?;
+            Ok(stmt
+                .query_map(params![person], episode_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn episode_versions(&self, facility: &str, ma_lk: &str) -> Result<Vec<EpisodeRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {EPISODE_COLS} FROM episodes WHERE facility = ?1 AND ma_lk = ?2 ORDER BY version"
+            ))?;
+            Ok(stmt
+                .query_map(params![facility, ma_lk], episode_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn dq_issues(&self, limit: usize) -> Result<Vec<DqIssue>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, person_id, kind, detail, facility, ma_lk, created_at, status FROM dq_issues ORDER BY id DESC LIMIT ?1",
+            )?;
+            Ok(stmt
+                .query_map(params![limit as i64], |r| {
+                    let detail: String = r.get(3)?;
+                    Ok(DqIssue {
+                        id: r.get(0)?,
+                        person_id: r.get(1)?,
+                        kind: r.get(2)?,
+                        detail: serde_json::from_str(&detail).unwrap_or_default(),
+                        facility: r.get(4)?,
+                        ma_lk: r.get(5)?,
+                        created_at: r.get(6)?,
+                        status: r.get(7)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn merge_persons(&self, from: i64, into: i64, reason: &str) -> Result<()> {
+        if from == into {
+            return Err(StoreError::Invalid(
+                "cannot merge a person into itself".into(),
+            ));
+        }
+        let ids = self.ids.clone();
+        self.write(|tx| {
+            for id in [from, into] {
+                let merged: Option<Option<i64>> = tx
+                    .query_row("SELECT merged_into FROM persons WHERE id = ?1", params![id], |r| r.get(0))
+                    .optional()?;
+                match merged {
+                    None => return Err(StoreError::NotFound(format!("person {id}"))),
+                    Some(Some(_)) => return Err(StoreError::Invalid(format!("person {id} is already merged"))),
+                    Some(None) => {}
+                }
+            }
+            // Distribution-key moves are delete + insert (Citus cannot update it).
+            tx.execute(
+                "INSERT OR IGNORE INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active)
+                 SELECT ?2, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active FROM identifiers WHERE person_id = ?1",
+                params![from, into],
+            )?;
+            tx.execute("UPDATE identifiers SET active = 0 WHERE person_id = ?1", params![from])?;
+            tx.execute(
+                "INSERT INTO episodes SELECT ?2, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body FROM episodes WHERE person_id = ?1",
+                params![from, into],
+            )?;
+            tx.execute("DELETE FROM episodes WHERE person_id = ?1", params![from])?;
+            tx.execute("UPDATE episode_keys SET person_id = ?2 WHERE person_id = ?1", params![from, into])?;
+            tx.execute("UPDATE persons SET merged_into = ?2 WHERE id = ?1", params![from, into])?;
+            let now = now_ms();
+            let detail = serde_json::json!({"from": from, "into": into, "reason": reason}).to_string();
+            for p in [from, into] {
+                tx.execute(
+                    "INSERT INTO person_events (person_id, id, kind, detail, at) VALUES (?1, ?2, 'merged', ?3, ?4)",
+                    params![p, ids.next(), detail, now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn split_person(&self, person: i64, episode_ids: &[i64], reason: &str) -> Result<i64> {
+        let ids = self.ids.clone();
+        self.write(|tx| {
+            let src: Option<(Option<String>, Option<String>, Option<String>)> = tx
+                .query_row("SELECT name, birth, sex FROM persons WHERE id = ?1", params![person], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let (name, birth, sex) = src.ok_or_else(|| StoreError::NotFound(format!("person {person}")))?;
+            let new_id = ids.next();
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO persons (id, name, birth, sex, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![new_id, name, birth, sex, now],
+            )?;
+            for eid in episode_ids {
+                let key: Option<(String, String)> = tx
+                    .query_row("SELECT facility, ma_lk FROM episodes WHERE person_id = ?1 AND id = ?2", params![person, eid], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let (facility, ma_lk) = key.ok_or_else(|| StoreError::NotFound(format!("episode {eid} of person {person}")))?;
+                tx.execute(
+                    "INSERT INTO episodes SELECT ?3, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?4",
+                    params![person, facility, new_id, ma_lk],
+                )?;
+                tx.execute("DELETE FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?3", params![person, facility, ma_lk])?;
+                tx.execute("UPDATE episode_keys SET person_id = ?3 WHERE facility = ?1 AND ma_lk = ?2", params![facility, ma_lk, new_id])?;
+            }
+            let detail = serde_json::json!({"from": person, "to": new_id, "episodes": episode_ids, "reason": reason}).to_string();
+            for p in [person, new_id] {
+                tx.execute(
+                    "INSERT INTO person_events (person_id, id, kind, detail, at) VALUES (?1, ?2, 'split', ?3, ?4)",
+                    params![p, ids.next(), detail, now],
+                )?;
+            }
+            Ok(new_id)
+        })
+    }
+
+    fn upsert_facility(&self, f: &Facility) -> Result<()> {
+        if !dossier::ids::is_facility(&f.code) {
+            return Err(StoreError::Invalid(format!(
+                "facility code {:?} must be 5 digits",
+                f.code
+            )));
+        }
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO facilities (code, name, province, kind, bhyt_contract, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, province = excluded.province, kind = excluded.kind, bhyt_contract = excluded.bhyt_contract",
+                params![f.code, f.name, f.province, f.kind, f.bhyt_contract, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn facility(&self, code: &str) -> Result<Option<Facility>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT code, name, province, kind, bhyt_contract FROM facilities WHERE code = ?1",
+                params![code],
+                |r| {
+                    Ok(Facility {
+                        code: r.get(0)?,
+                        name: r.get(1)?,
+                        province: r.get(2)?,
+                        kind: r.get(3)?,
+                        bhyt_contract: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn upsert_account(&self, username: &str, facility: &str, password_md5: &str) -> Result<()> {
+        if username.trim().is_empty() {
+            return Err(StoreError::Invalid("username is empty".into()));
+        }
+        if self.facility(facility)?.is_none() {
+            return Err(StoreError::NotFound(format!("facility {facility}")));
+        }
+        let hash = hash_password(&password_md5.to_ascii_uppercase())?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (username, facility, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (username) DO UPDATE SET facility = excluded.facility, password_hash = excluded.password_hash, active = 1",
+                params![username, facility, hash, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn verify_account(&self, username: &str, password_md5: &str) -> Result<Option<Account>> {
+        let row: Option<(String, String)> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT facility, password_hash FROM accounts WHERE username = ?1 AND active = 1",
+                params![username],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })?;
+        let Some((facility, hash)) = row else {
+            // Spend the same time whether or not the account exists.
+            let _ = hash_password(password_md5);
+            return Ok(None);
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(Argon2::default()
+            .verify_password(password_md5.to_ascii_uppercase().as_bytes(), &parsed)
+            .is_ok()
+            .then(|| Account {
+                username: username.to_string(),
+                facility,
+            }))
+    }
+
+    fn save_token(&self, t: &Token, password_md5: &str) -> Result<()> {
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute("DELETE FROM tokens WHERE expires_at < ?1", params![now])?;
+            tx.execute(
+                "INSERT INTO tokens (access_hash, id_token, username, password_check, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    hash_hex(&[&t.access_token]),
+                    t.id_token,
+                    t.username,
+                    hash_hex(&[&t.access_token, &password_md5.to_ascii_uppercase()]),
+                    t.expires_at
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn check_token(
+        &self,
+        access_token: &str,
+        id_token: &str,
+        password_md5: &str,
+        now: i64,
+    ) -> Result<Option<Account>> {
+        self.read(|c| {
+            let row: Option<(String, String, String, i64)> = c
+                .query_row(
+                    "SELECT t.id_token, t.password_check, a.username || char(0) || a.facility, t.expires_at FROM tokens t JOIN accounts a ON a.username = t.username AND a.active = 1 WHERE t.access_hash = ?1",
+                    params![hash_hex(&[access_token])],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            let Some((id, check, who, expires)) = row else { return Ok(None) };
+            let ok = id == id_token
+                && expires > now
+                && check == hash_hex(&[access_token, &password_md5.to_ascii_uppercase()]);
+            Ok(ok.then(|| {
+                let (username, facility) = who.split_once('\0').unwrap_or((&who, ""));
+                Account {
+                    username: username.to_string(),
+                    facility: facility.to_string(),
+                }
+            }))
+        })
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        self.read(|c| {
+            let one = |sql: &str| -> Result<i64> {
+                Ok(c.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?
+                    .unwrap_or(0))
+            };
+            Ok(Counts {
+                submissions: one("SELECT COUNT(*) FROM submissions")?,
+                accepted: one("SELECT COUNT(*) FROM submissions WHERE accepted = 1")?,
+                persons: one("SELECT COUNT(*) FROM persons WHERE merged_into IS NULL")?,
+                episodes_current: one("SELECT COUNT(*) FROM episodes WHERE is_current = 1")?,
+                episode_versions: one("SELECT COUNT(*) FROM episodes")?,
+                checkins: one("SELECT COUNT(*) FROM checkins")?,
+                dq_open: one("SELECT COUNT(*) FROM dq_issues WHERE status = 'open'")?,
+                raw_bytes: one("SELECT SUM(raw_len) FROM submissions")?,
+                stored_bytes: one("SELECT SUM(length(raw_zstd)) FROM submissions")?,
+            })
+        })
+    }
+}

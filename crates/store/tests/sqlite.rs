@@ -1,0 +1,289 @@
+//! The embedded store on a real SQLite file.
+
+use book::IdKind;
+use dossier::synth::{Config, Generator};
+use dossier::{Options, Spec, parse_envelope, write};
+use store::{Facility, Meta, Prepared, Source, SqliteStore, Store, Token, now_ms};
+
+fn meta(facility: &str) -> Meta {
+    Meta {
+        facility: facility.into(),
+        account: "test".into(),
+        source: Source::Import,
+        spec: Spec::Qd3176,
+        received_at: now_ms(),
+    }
+}
+
+fn prepared(bytes: &[u8]) -> Prepared {
+    let parsed = parse_envelope(bytes, &Options::default());
+    Prepared::envelope(meta(&parsed.value.facility), bytes, &parsed)
+}
+
+fn generator() -> Generator {
+    Generator::new(Config {
+        persons: 50,
+        episodes: 400,
+        seed: 31,
+        ..Config::default()
+    })
+}
+
+#[test]
+fn an_episode_reaches_its_person_with_every_part_and_its_lineage() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+    let g = generator();
+    let e = (0..400)
+        .map(|i| g.episode(i))
+        .find(|e| {
+            e.dossier.summary.as_ref().unwrap().so_cccd.is_some() && !e.dossier.results.is_empty()
+        })
+        .unwrap();
+    let bytes = e.envelope_bytes(Spec::Qd3176);
+    let r = s.ingest(prepared(&bytes)).unwrap();
+    assert!(r.accepted);
+    assert_eq!(r.episodes.len(), 1);
+    let pid = e.dossier.summary.as_ref().unwrap().so_cccd.clone().unwrap();
+    let person = s
+        .person_by_identifier(IdKind::PersonalId, &pid)
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.id, r.episodes[0].person_id);
+    let eps = s.episodes_of(person.id).unwrap();
+    assert_eq!(eps.len(), 1);
+    let ep = &eps[0];
+    assert_eq!(ep.view.ma_lk, e.ma_lk());
+    assert_eq!(ep.view.medicines.len(), e.dossier.drugs.len());
+    assert_eq!(ep.view.results.len(), e.dossier.results.len());
+    assert!(
+        ep.received_at <= ep.validated_at
+            && ep.validated_at <= ep.linked_at
+            && ep.linked_at <= ep.visible_at
+    );
+    // The bytes are kept exactly.
+    let sub = s.submission(&r.transaction_code).unwrap().unwrap();
+    assert_eq!(sub.raw, bytes);
+}
+
+#[test]
+fn corrections_replace_and_keep_every_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+    let e = generator().episode(3);
+    let first = s.ingest(prepared(&e.envelope_bytes(Spec::Qd3176))).unwrap();
+    // The same bytes again: no new version.
+    let again = s.ingest(prepared(&e.envelope_bytes(Spec::Qd3176))).unwrap();
+    assert!(again.episodes[0].unchanged);
+    let mut env = e.envelope();
+    env.dossiers[0].summary.as_mut().unwrap().chan_doan_rv = Some("Chẩn đoán đã sửa".into());
+    let fixed = s
+        .ingest(prepared(&write::envelope(&env, Spec::Qd3176)))
+        .unwrap();
+    assert_eq!(fixed.episodes[0].version, 2);
+    let person = first.episodes[0].person_id;
+    let current = s.episodes_of(person).unwrap();
+    assert_eq!(current.len(), 1, "never a duplicate");
+    assert_eq!(
+        current[0].view.discharge_diagnosis.as_deref(),
+        Some("Chẩn đoán đã sửa")
+    );
+    let versions = s.episode_versions(e.facility.code, e.ma_lk()).unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.version, v.is_current))
+            .collect::<Vec<_>>(),
+        vec![(1, false), (2, true)]
+    );
+    assert_ne!(
+        versions[0].view.discharge_diagnosis,
+        versions[1].view.discharge_diagnosis
+    );
+}
+
+#[test]
+fn one_card_with_two_personal_ids_is_recorded_not_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+    let g = generator();
+    let e = (0..400)
+        .map(|i| g.episode(i))
+        .find(|e| {
+            let s = e.dossier.summary.as_ref().unwrap();
+            s.so_cccd.is_some() && !s.ma_the_bhyt.is_empty()
+        })
+        .unwrap();
+    s.ingest(prepared(&e.envelope_bytes(Spec::Qd3176))).unwrap();
+    let mut env = e.envelope();
+    let sm = env.dossiers[0].summary.as_mut().unwrap();
+    sm.so_cccd = Some("079090099999".into());
+    sm.ma_lk = Some("OTHER-EPISODE".into());
+    for t in [
+        dossier::Table::Xml2,
+        dossier::Table::Xml3,
+        dossier::Table::Xml4,
+        dossier::Table::Xml5,
+    ] {
+        let _ = t;
+    }
+    let d = &mut env.dossiers[0];
+    for l in &mut d.drugs {
+        l.ma_lk = Some("OTHER-EPISODE".into());
+    }
+    for l in &mut d.services {
+        l.ma_lk = Some("OTHER-EPISODE".into());
+    }
+    for l in &mut d.results {
+        l.ma_lk = Some("OTHER-EPISODE".into());
+    }
+    for l in &mut d.clinical_notes {
+        l.ma_lk = Some("OTHER-EPISODE".into());
+    }
+    d.discharge = None;
+    d.record_summary = None;
+    d.referral = None;
+    d.appointment = None;
+    d.births.clear();
+    d.sick_leave = None;
+    d.summary.as_mut().unwrap().ngay_tai_kham.clear();
+    d.summary.as_mut().unwrap().ma_loai_kcb = Some("01".into());
+    d.summary.as_mut().unwrap().so_ngay_dtri = Some(0);
+    let p = prepared(&write::envelope(&env, Spec::Qd3176));
+    assert!(p.accepted, "{}", p.findings_json);
+    let r = s.ingest(p).unwrap();
+    assert_ne!(
+        r.episodes[0].person_id,
+        s.person_by_identifier(
+            IdKind::PersonalId,
+            e.dossier
+                .summary
+                .as_ref()
+                .unwrap()
+                .so_cccd
+                .as_deref()
+                .unwrap()
+        )
+        .unwrap()
+        .unwrap()
+        .id
+    );
+    let issues = s.dq_issues(10).unwrap();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.kind == "card_with_two_personal_ids"),
+        "{issues:#?}"
+    );
+}
+
+#[test]
+fn merge_and_split_keep_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+    let g = generator();
+    let a = s
+        .ingest(prepared(&g.episode(0).envelope_bytes(Spec::Qd3176)))
+        .unwrap()
+        .episodes[0]
+        .clone();
+    let mut b = a.clone();
+    for i in 1..400 {
+        let r = s
+            .ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
+            .unwrap();
+        if r.episodes[0].person_id != a.person_id {
+            b = r.episodes[0].clone();
+            break;
+        }
+    }
+    let before =
+        s.episodes_of(a.person_id).unwrap().len() + s.episodes_of(b.person_id).unwrap().len();
+    s.merge_persons(b.person_id, a.person_id, "same person, two records")
+        .unwrap();
+    assert_eq!(s.episodes_of(a.person_id).unwrap().len(), before);
+    assert_eq!(
+        s.person(b.person_id).unwrap().unwrap().merged_into,
+        Some(a.person_id)
+    );
+    let new = s
+        .split_person(a.person_id, &[b.episode_id], "merged by mistake")
+        .unwrap();
+    assert_eq!(s.episodes_of(new).unwrap().len(), 1);
+    assert_eq!(s.episodes_of(a.person_id).unwrap().len(), before - 1);
+}
+
+#[test]
+fn accounts_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+    s.upsert_facility(&Facility {
+        code: "01001".into(),
+        name: "BV".into(),
+        province: "01".into(),
+        kind: "hospital".into(),
+        bhyt_contract: true,
+    })
+    .unwrap();
+    let md5 = "E10ADC3949BA59ABBE56E057F20F883E"; // md5("123456")
+    s.upsert_account("bv01001", "01001", md5).unwrap();
+    assert!(s.verify_account("bv01001", md5).unwrap().is_some());
+    assert!(
+        s.verify_account("bv01001", &md5.to_lowercase())
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.verify_account("bv01001", "00000000000000000000000000000000")
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.verify_account("nobody", md5).unwrap().is_none());
+    let t = Token {
+        access_token: "a".repeat(32),
+        id_token: "i".repeat(16),
+        username: "bv01001".into(),
+        expires_at: now_ms() + 60_000,
+    };
+    s.save_token(&t, md5).unwrap();
+    assert_eq!(
+        s.check_token(&t.access_token, &t.id_token, md5, now_ms())
+            .unwrap()
+            .unwrap()
+            .facility,
+        "01001"
+    );
+    assert!(
+        s.check_token(&t.access_token, "wrong", md5, now_ms())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.check_token(&t.access_token, &t.id_token, "X", now_ms())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.check_token(&t.access_token, &t.id_token, md5, now_ms() + 120_000)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn rejected_dossiers_are_kept_as_evidence_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.db");
+    let (_, bad) = generator().invalid_episode(0);
+    let tx = {
+        let s = SqliteStore::open(&path).unwrap();
+        let r = s.ingest(prepared(&bad)).unwrap();
+        assert!(!r.accepted && r.episodes.is_empty());
+        r.transaction_code
+    };
+    let s = SqliteStore::open(&path).unwrap();
+    let sub = s.submission(&tx).unwrap().unwrap();
+    assert_eq!(sub.raw, bad);
+    assert!(!sub.accepted);
+    assert!(sub.findings.as_array().unwrap().len() >= 1);
+}
