@@ -1,85 +1,127 @@
-//! `healthbook demo`: seed a demonstration data set and show where to look.
-//!
-//! Today it generates synthetic dossiers and checks them with the gateway's rules;
-//! the gateway, the store and the citizen book arrive with the next issues and will
-//! be served from here.
+//! `healthbook demo`: a seeded store, a ready facility login, and the gateway serving.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::Arc;
 
 use anyhow::Result;
-use dossier::synth::{Config, Generator};
+use dossier::synth::{Config, Generator, catalog::FACILITIES};
 use dossier::{Options, Spec};
 use rayon::prelude::*;
+use store::{Facility, Meta, Prepared, Source, SqliteStore, Store, now_ms};
+
+use crate::ops;
+
+pub const DEMO_USER: &str = "bv01001";
+pub const DEMO_PASSWORD: &str = "demo123";
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Where to write the demo data.
+    /// Folder of the demo store.
     #[arg(long, default_value = "healthbook-demo")]
     dir: PathBuf,
-    #[arg(long, default_value_t = 200)]
-    persons: usize,
     #[arg(long, default_value_t = 2_000)]
+    persons: usize,
+    #[arg(long, default_value_t = 10_000)]
     episodes: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Seed and print, but do not serve.
+    #[arg(long)]
+    no_serve: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let dossiers = a.dir.join("dossiers");
-    let faulty = a.dir.join("faulty");
-    std::fs::create_dir_all(&dossiers)?;
-    std::fs::create_dir_all(&faulty)?;
-    let g = Generator::new(Config {
-        persons: a.persons,
-        episodes: a.episodes,
-        seed: a.seed,
-        ..Config::default()
-    });
-    let t = Instant::now();
-    let (bytes, valid): (usize, usize) = (0..a.episodes)
-        .into_par_iter()
-        .map(|i| -> Result<(usize, usize)> {
-            let e = g.episode(i);
-            let b = e.envelope_bytes(Spec::Qd3176);
-            let ok = dossier::parse_envelope(&b, &Options::default()).is_valid();
-            std::fs::write(dossiers.join(e.file_name()), &b)?;
-            Ok((b.len(), ok as usize))
-        })
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    let n_faults = dossier::synth::FAULTS.len();
-    for i in 0..n_faults {
-        let (fault, b) = g.invalid_episode(i);
-        std::fs::write(faulty.join(format!("{}.xml", fault.name)), b)?;
+    std::fs::create_dir_all(&a.dir)?;
+    let db = a.dir.join("book.db");
+    let store = SqliteStore::open(&db)?;
+    for f in FACILITIES {
+        store.upsert_facility(&Facility {
+            code: f.code.into(),
+            name: f.name.into(),
+            province: f.code[..2].into(),
+            kind: if f.name.starts_with("Trạm") {
+                "commune_station"
+            } else {
+                "hospital"
+            }
+            .into(),
+            bhyt_contract: true,
+        })?;
     }
-    let first = g.episode(0);
-    println!("healthbook demo — dữ liệu mẫu (người và hồ sơ đều hư cấu)");
+    store.upsert_account(DEMO_USER, "01001", &ops::md5_upper(DEMO_PASSWORD))?;
+    let t = std::time::Instant::now();
+    let before = store.counts()?;
+    if before.episodes_current == 0 {
+        let g = Generator::new(Config {
+            persons: a.persons,
+            episodes: a.episodes,
+            seed: a.seed,
+            ..Config::default()
+        });
+        (0..a.episodes)
+            .into_par_iter()
+            .try_for_each(|i| -> Result<()> {
+                let e = g.episode(i);
+                let raw = e.envelope_bytes(Spec::Qd3176);
+                let parsed = dossier::parse_envelope(&raw, &Options::default());
+                let meta = Meta {
+                    facility: e.facility.code.into(),
+                    account: "demo".into(),
+                    source: Source::Import,
+                    spec: Spec::Qd3176,
+                    received_at: now_ms(),
+                };
+                store.ingest(Prepared::envelope(meta, &raw, &parsed))?;
+                Ok(())
+            })?;
+    }
+    let c = store.counts()?;
+    let sample =
+        PathBuf::from("../shared/vn-standards/samples/synthetic/GIAMDINHHS_envelope_unsigned.xml");
+    println!("healthbook demo — sổ sức khỏe mẫu (mọi người và hồ sơ đều hư cấu)");
     println!(
-        "  {} hồ sơ của {} người, {:.1} MB, sinh và kiểm tra trong {:.1} s: {valid}/{} hợp lệ",
-        a.episodes,
-        a.persons,
-        bytes as f64 / 1e6,
-        t.elapsed().as_secs_f64(),
-        a.episodes
-    );
-    println!("  {}  ← hồ sơ GIAMDINHHS (QĐ 3176)", dossiers.display());
-    println!(
-        "  {}  ← {n_faults} hồ sơ, mỗi hồ sơ một lỗi đã biết",
-        faulty.display()
+        "  store {}: {} người, {} lượt khám, {} hồ sơ đã nhận ({:.1} s)",
+        db.display(),
+        c.persons,
+        c.episodes_current,
+        c.submissions,
+        t.elapsed().as_secs_f64()
     );
     println!();
-    println!("Xem thử / try:");
-    println!(
-        "  healthbook check {}",
-        dossiers.join(first.file_name()).display()
-    );
-    println!("  healthbook check {}", faulty.display());
-    println!("  healthbook check --json --lang en {}", faulty.display());
+    println!("Cổng tiếp nhận (tương thích egw BHXH) / receiving gateway:");
+    println!("  http://{}/api/qd130/guiHoSoXmlQD3176", a.listen);
+    println!("  tài khoản cơ sở 01001 / facility login: {DEMO_USER} / {DEMO_PASSWORD}");
     println!();
+    println!("Thử / try (bash, with jq):");
     println!(
-        "The gateway, the store and the citizen's book are built in the next issues; this demo will serve them."
+        "  TOKEN=$(curl -s -d username={DEMO_USER} -d password={} http://{}/api/token/take)",
+        ops::md5_upper(DEMO_PASSWORD),
+        a.listen
     );
-    Ok(())
+    println!(
+        "  curl -s -H \"accessToken: $(echo $TOKEN | jq -r .APIKey.access_token)\" -H \"tokenId: $(echo $TOKEN | jq -r .APIKey.id_token)\" -H passwordHash:{} \\",
+        ops::md5_upper(DEMO_PASSWORD)
+    );
+    println!(
+        "    -d username={DEMO_USER} -d loaiHoSo=130 -d maTinh=01 -d maCSKCB=01001 --data-urlencode fileHSBase64=$(base64 -w0 {}) \\",
+        sample.display()
+    );
+    println!("    http://{}/api/qd130/guiHoSoXmlQD4750", a.listen);
+    println!(
+        "  healthbook book --db {} --personal-id 001090012345",
+        db.display()
+    );
+    println!("  curl -s http://{}/metrics", a.listen);
+    if a.no_serve {
+        return Ok(());
+    }
+    let store: Arc<dyn Store> = Arc::new(store);
+    ops::init_logs();
+    ops::run_server(store, server::Config::default(), a.listen, |addr| {
+        println!();
+        println!("Đang phục vụ tại http://{addr} — Ctrl-C để dừng / serving, Ctrl-C to stop");
+    })
 }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod demo;
 mod generate;
+mod ops;
 
 #[derive(Parser)]
 #[command(
@@ -27,8 +28,24 @@ enum Command {
     Check(check::Args),
     /// Generate deterministic synthetic dossiers (fictitious people only).
     Gen(generate::Args),
-    /// Seed a demonstration data set, check it, and print where to look.
+    /// Seed a demonstration store, print a facility login and a curl session, and serve.
     Demo(demo::Args),
+    /// Serve the receiving gateway (BHXH egw-compatible API), /healthz and /metrics.
+    Serve(ops::ServeArgs),
+    /// Import dossier and check-in files from disk with the gateway's validation and
+    /// linking; re-running skips files already stored.
+    Import(ops::ImportArgs),
+    /// Manage facilities (5-digit MA_CSKCB).
+    #[command(subcommand)]
+    Facility(ops::FacilityCmd),
+    /// Manage facility gateway accounts.
+    #[command(subcommand)]
+    Account(ops::AccountCmd),
+    /// Print a person's health book (JSON).
+    Book(ops::BookArgs),
+    /// Merge or split persons; list data-quality issues.
+    #[command(subcommand)]
+    Person(ops::PersonCmd),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +54,12 @@ fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Gen(a) => generate::run(a).map(|()| ExitCode::SUCCESS),
         Command::Demo(a) => demo::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Serve(a) => ops::serve(a).map(|()| ExitCode::SUCCESS),
+        Command::Import(a) => ops::import(a).map(|()| ExitCode::SUCCESS),
+        Command::Facility(c) => ops::facility(c).map(|()| ExitCode::SUCCESS),
+        Command::Account(c) => ops::account(c).map(|()| ExitCode::SUCCESS),
+        Command::Book(a) => ops::book(a).map(|()| ExitCode::SUCCESS),
+        Command::Person(c) => ops::person(c).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

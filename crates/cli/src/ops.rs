@@ -1,0 +1,524 @@
+//! Store commands: `serve`, `import`, `facility`, `account`, `book`, `person`.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, bail};
+use book::IdKind;
+use dossier::{Checked, Options, Spec};
+use indicatif::{ProgressBar, ProgressStyle};
+use md5::{Digest, Md5};
+use rayon::prelude::*;
+use serde::Deserialize;
+use store::{Facility, Meta, Prepared, Source, SqliteStore, Store, now_ms};
+
+/// Where the embedded store lives.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DbArg {
+    /// SQLite file of the store (created if missing).
+    #[arg(long, env = "HEALTHBOOK_DB", default_value = "healthbook.db")]
+    pub db: PathBuf,
+}
+
+impl DbArg {
+    pub fn open(&self) -> Result<SqliteStore> {
+        SqliteStore::open(&self.db).with_context(|| format!("opening store {}", self.db.display()))
+    }
+}
+
+/// Upper-case MD5 hex, the password form of the egw API.
+pub fn md5_upper(password: &str) -> String {
+    hex_upper(&Md5::digest(password.as_bytes()))
+}
+
+fn hex_upper(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+// ---------------------------------------------------------------- serve
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Address to listen on.
+    #[arg(long, env = "HEALTHBOOK_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// TOML file with `db`, `listen`, `token_ttl_secs`, `max_body_bytes`,
+    /// `request_timeout_secs`; flags and environment variables win over it.
+    #[arg(long, env = "HEALTHBOOK_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    db: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    token_ttl_secs: Option<u64>,
+    max_body_bytes: Option<usize>,
+    request_timeout_secs: Option<u64>,
+}
+
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HEALTHBOOK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn serve(a: ServeArgs) -> Result<()> {
+    init_logs();
+    let file: FileConfig = match &a.config {
+        Some(p) => toml::from_str(
+            &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .with_context(|| format!("parsing {}", p.display()))?,
+        None => FileConfig::default(),
+    };
+    let db_from_flag = std::env::args().any(|x| x == "--db" || x.starts_with("--db="))
+        || std::env::var_os("HEALTHBOOK_DB").is_some();
+    let db = if db_from_flag {
+        a.db.db.clone()
+    } else {
+        file.db.clone().unwrap_or(a.db.db.clone())
+    };
+    let listen = a
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let mut cfg = server::Config::default();
+    if let Some(s) = file.token_ttl_secs {
+        cfg.token_ttl = std::time::Duration::from_secs(s);
+    }
+    if let Some(b) = file.max_body_bytes {
+        cfg.max_body_bytes = b;
+    }
+    if let Some(s) = file.request_timeout_secs {
+        cfg.request_timeout = std::time::Duration::from_secs(s);
+    }
+    let store: Arc<dyn Store> = Arc::new(DbArg { db: db.clone() }.open()?);
+    run_server(store, cfg, listen, |addr| {
+        eprintln!(
+            "healthbook: cổng tiếp nhận tại http://{addr} (store {})",
+            db.display()
+        );
+    })
+}
+
+/// Run the HTTP server until Ctrl-C.
+pub fn run_server(
+    store: Arc<dyn Store>,
+    cfg: server::Config,
+    listen: SocketAddr,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        ready(listener.local_addr()?);
+        let app = server::App::new(store, cfg);
+        server::serve(listener, app, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------- import
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Envelope and check-in files, or directories searched for *.xml.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, default_value = "3176", value_parser = |s: &str| s.parse::<Spec>())]
+    pub spec: Spec,
+}
+
+#[derive(Default, Debug)]
+pub struct ImportSummary {
+    pub files: usize,
+    pub already: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    pub episodes: usize,
+}
+
+/// Files named, and the *.xml files of the directories named (recursively).
+pub fn collect_xml(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(p)? {
+            let p = e?.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out)?;
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            bail!("{} không tồn tại / does not exist", p.display());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Import files with the gateway's validation and linking. Re-running skips what
+/// is already stored (same bytes).
+pub fn import_files(
+    store: &dyn Store,
+    files: &[PathBuf],
+    spec: Spec,
+    show_progress: bool,
+) -> Result<ImportSummary> {
+    let bar = ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} tệp ({per_sec}, còn {eta}) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    if !show_progress {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let opts = Options::spec(spec);
+    let (already, accepted, rejected, episodes) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    files.par_iter().try_for_each(|path| -> Result<()> {
+        let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let digest = sha256_hex(&raw);
+        if store.has_submission_bytes(&digest)? {
+            already.fetch_add(1, Ordering::Relaxed);
+            bar.inc(1);
+            return Ok(());
+        }
+        let received_at = now_ms();
+        let meta = |facility: String| Meta {
+            facility,
+            account: "import".into(),
+            source: Source::Import,
+            spec,
+            received_at,
+        };
+        let prepared = match dossier::check(&raw, &opts) {
+            Checked::Envelope(p) => Prepared::envelope(meta(p.value.facility.clone()), &raw, &p),
+            Checked::CheckIn(p) => {
+                let f = p
+                    .value
+                    .rows
+                    .first()
+                    .and_then(|r| r.ma_cskcb.clone())
+                    .unwrap_or_default();
+                Prepared::checkin(meta(f), &raw, &p)
+            }
+            other => Prepared::unreadable(meta(String::new()), &raw, other.findings()),
+        };
+        let r = store.ingest(prepared)?;
+        if r.accepted {
+            accepted.fetch_add(1, Ordering::Relaxed);
+        } else {
+            rejected.fetch_add(1, Ordering::Relaxed);
+        }
+        episodes.fetch_add(
+            r.episodes.iter().filter(|e| !e.unchanged).count(),
+            Ordering::Relaxed,
+        );
+        bar.inc(1);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    Ok(ImportSummary {
+        files: files.len(),
+        already: already.into_inner(),
+        accepted: accepted.into_inner(),
+        rejected: rejected.into_inner(),
+        episodes: episodes.into_inner(),
+    })
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex_lower(&sha2::Sha256::digest(b))
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn import(a: ImportArgs) -> Result<()> {
+    let store = a.db.open()?;
+    let files = collect_xml(&a.paths)?;
+    let t = std::time::Instant::now();
+    let s = import_files(&store, &files, a.spec, std::io::stderr().is_terminal())?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "Nhập {} tệp trong {secs:.1} s ({:.0} tệp/s): {} đã có từ trước, {} tiếp nhận, {} bị từ chối; {} lượt khám mới hoặc sửa đổi",
+        s.files,
+        (s.files - s.already) as f64 / secs.max(1e-9),
+        s.already,
+        s.accepted,
+        s.rejected,
+        s.episodes
+    );
+    println!(
+        "Imported {} files in {secs:.1} s: {} already there, {} accepted, {} rejected; {} new or corrected episodes",
+        s.files, s.already, s.accepted, s.rejected, s.episodes
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- facility / account
+
+#[derive(clap::Subcommand)]
+pub enum FacilityCmd {
+    /// Register or update one facility.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// 5-digit facility code (MA_CSKCB).
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// 2-digit province code.
+        #[arg(long, default_value = "")]
+        province: String,
+        /// hospital | district_centre | polyclinic | commune_station | private_clinic
+        #[arg(long, default_value = "hospital")]
+        kind: String,
+        /// The facility has no BHYT contract.
+        #[arg(long)]
+        no_bhyt: bool,
+    },
+    /// Import facilities from CSV: code,name,province,kind,bhyt_contract (header line first).
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        csv: PathBuf,
+    },
+}
+
+pub fn facility(cmd: FacilityCmd) -> Result<()> {
+    match cmd {
+        FacilityCmd::Add {
+            db,
+            code,
+            name,
+            province,
+            kind,
+            no_bhyt,
+        } => {
+            let s = db.open()?;
+            s.upsert_facility(&Facility {
+                code: code.clone(),
+                name,
+                province,
+                kind,
+                bhyt_contract: !no_bhyt,
+            })?;
+            println!("Đã lưu cơ sở {code}");
+        }
+        FacilityCmd::Import { db, csv } => {
+            let s = db.open()?;
+            let text = std::fs::read_to_string(&csv)
+                .with_context(|| format!("reading {}", csv.display()))?;
+            let mut n = 0;
+            for (i, line) in text.lines().enumerate().skip(1) {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let cols: Vec<&str> = line.split(',').map(str::trim).collect();
+                if cols.len() < 2 {
+                    bail!(
+                        "{}:{}: cần ít nhất code,name / need at least code,name",
+                        csv.display(),
+                        i + 1
+                    );
+                }
+                s.upsert_facility(&Facility {
+                    code: cols[0].to_string(),
+                    name: cols[1].to_string(),
+                    province: cols.get(2).unwrap_or(&"").to_string(),
+                    kind: cols
+                        .get(3)
+                        .filter(|k| !k.is_empty())
+                        .unwrap_or(&"hospital")
+                        .to_string(),
+                    bhyt_contract: !matches!(cols.get(4).copied(), Some("0" | "false" | "no")),
+                })
+                .with_context(|| format!("{}:{}", csv.display(), i + 1))?;
+                n += 1;
+            }
+            println!("Đã nhập {n} cơ sở / imported {n} facilities");
+        }
+    }
+    Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum AccountCmd {
+    /// Create or reset a facility's gateway account.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        facility: String,
+        /// The password (stored as argon2 over its upper-case MD5, as the protocol sends it).
+        #[arg(long, env = "HEALTHBOOK_ACCOUNT_PASSWORD")]
+        password: String,
+    },
+}
+
+pub fn account(cmd: AccountCmd) -> Result<()> {
+    match cmd {
+        AccountCmd::Add {
+            db,
+            username,
+            facility,
+            password,
+        } => {
+            let s = db.open()?;
+            s.upsert_account(&username, &facility, &md5_upper(&password))?;
+            println!("Đã lưu tài khoản {username} của cơ sở {facility}");
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- book / person
+
+#[derive(clap::Args)]
+pub struct BookArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// 12-digit personal ID.
+    #[arg(long, group = "who")]
+    pub personal_id: Option<String>,
+    /// BHYT card number or 10-digit BHXH number.
+    #[arg(long, group = "who")]
+    pub card: Option<String>,
+    /// Internal person id.
+    #[arg(long, group = "who")]
+    pub person: Option<i64>,
+    /// Also print every version of each episode.
+    #[arg(long)]
+    pub versions: bool,
+}
+
+/// Print a person's book as JSON (person, current episodes, optionally all versions).
+pub fn book(a: BookArgs) -> Result<()> {
+    let s = a.db.open()?;
+    let person = if let Some(p) = &a.personal_id {
+        s.person_by_identifier(IdKind::PersonalId, p)?
+    } else if let Some(c) = &a.card {
+        let kind = if c.len() == 15 {
+            IdKind::BhytCard
+        } else {
+            IdKind::Bhxh
+        };
+        s.person_by_identifier(kind, c)?
+    } else if let Some(id) = a.person {
+        s.person(id)?
+    } else {
+        bail!("cần --personal-id, --card hoặc --person / give --personal-id, --card or --person");
+    };
+    let Some(person) = person else {
+        bail!("không tìm thấy người này / no such person")
+    };
+    let episodes = s.episodes_of(person.id)?;
+    let mut versions = Vec::new();
+    if a.versions {
+        for e in &episodes {
+            versions.push(s.episode_versions(&e.facility, &e.ma_lk)?);
+        }
+    }
+    let doc = serde_json::json!({"person": person, "episodes": episodes, "versions": versions});
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum PersonCmd {
+    /// Merge person FROM into person INTO (history kept; FROM marked merged).
+    Merge {
+        #[command(flatten)]
+        db: DbArg,
+        from: i64,
+        into: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Move episodes of a person to a new person.
+    Split {
+        #[command(flatten)]
+        db: DbArg,
+        person: i64,
+        #[arg(long, value_delimiter = ',', required = true)]
+        episodes: Vec<i64>,
+        #[arg(long)]
+        reason: String,
+    },
+    /// List open data-quality issues (identity conflicts, low-confidence links).
+    Issues {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+pub fn person(cmd: PersonCmd) -> Result<()> {
+    match cmd {
+        PersonCmd::Merge {
+            db,
+            from,
+            into,
+            reason,
+        } => {
+            db.open()?.merge_persons(from, into, &reason)?;
+            println!("Đã gộp {from} vào {into}");
+        }
+        PersonCmd::Split {
+            db,
+            person,
+            episodes,
+            reason,
+        } => {
+            let new = db.open()?.split_person(person, &episodes, &reason)?;
+            println!("Đã tách sang người mới {new}");
+        }
+        PersonCmd::Issues { db, limit } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&db.open()?.dq_issues(limit)?)?
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,479 @@
+//! HTTP for healthbook. Today: the receiving gateway, compatible with the BHXH
+//! "egw" API (§2.1 of the standards reference), `/healthz` and Prometheus `/metrics`.
+//! Only this crate knows HTTP and the JSON wire shapes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::Engine as _;
+use dossier::{Finding, Limits, Options, Spec};
+use serde::{Deserialize, Serialize};
+use store::{Meta, Prepared, Source, Store, Token, now_ms};
+use tokio::sync::Semaphore;
+
+mod metrics;
+
+pub use metrics::Metrics;
+
+/// Settings of the gateway.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// How long a session token lives.
+    pub token_ttl: Duration,
+    /// Largest request body accepted (base64 of the envelope, form-encoded).
+    pub max_body_bytes: usize,
+    /// Limits of the dossier parser.
+    pub limits: Limits,
+    /// Requests taking longer are cut (408).
+    pub request_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let limits = Limits::default();
+        Config {
+            token_ttl: Duration::from_secs(8 * 3600),
+            // Base64 (4/3) of the largest envelope, URL-encoded, with room for the form.
+            max_body_bytes: limits.max_file_bytes / 3 * 4 * 3 / 2,
+            limits,
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Shared state of the handlers.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    pub metrics: Metrics,
+    /// argon2 costs ~45 ms of CPU: at most two at a time.
+    password_checks: Semaphore,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Arc<App> {
+        Arc::new(App {
+            store,
+            config,
+            metrics: Metrics::new(),
+            password_checks: Semaphore::new(2),
+        })
+    }
+}
+
+/// The router of the whole service.
+pub fn router(app: Arc<App>) -> Router {
+    let limit = app.config.max_body_bytes;
+    let timeout = app.config.request_timeout;
+    Router::new()
+        .route("/api/token/take", post(take_token))
+        .route("/api/qd130/{endpoint}", post(submit))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(app)
+}
+
+/// Serve until the future `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `yyyyMMddHHmmss` in Vietnam time (UTC+7, no daylight saving), as the egw API
+/// writes `thoiGianTiepNhan`.
+fn vn_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms + 7 * 3_600_000)
+        .unwrap_or_default()
+        .naive_utc()
+        .format("%Y%m%d%H%M%S")
+        .to_string()
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct ApiKey {
+    access_token: String,
+    id_token: String,
+    token_type: &'static str,
+    username: String,
+    expires_in: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenAnswer {
+    ma_ket_qua: String,
+    #[serde(rename = "APIKey", skip_serializing_if = "Option::is_none")]
+    api_key: Option<ApiKey>,
+    thong_diep: String,
+}
+
+async fn take_token(State(app): State<Arc<App>>, Form(f): Form<TokenForm>) -> Response {
+    let started = Instant::now();
+    let Ok(_permit) = app.password_checks.acquire().await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    };
+    let store = app.store.clone();
+    let (user, pw) = (f.username.clone(), f.password.to_ascii_uppercase());
+    let verified = tokio::task::spawn_blocking(move || store.verify_account(&user, &pw)).await;
+    let answer = match verified {
+        Ok(Ok(Some(account))) => {
+            let token = Token {
+                access_token: format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                ),
+                id_token: uuid::Uuid::new_v4().to_string(),
+                username: account.username.clone(),
+                expires_at: now_ms() + app.config.token_ttl.as_millis() as i64,
+            };
+            let store = app.store.clone();
+            let pw = f.password.to_ascii_uppercase();
+            let t = token.clone();
+            match tokio::task::spawn_blocking(move || store.save_token(&t, &pw)).await {
+                Ok(Ok(())) => TokenAnswer {
+                    ma_ket_qua: "200".into(),
+                    api_key: Some(ApiKey {
+                        access_token: token.access_token,
+                        id_token: token.id_token,
+                        token_type: "bearer",
+                        username: token.username,
+                        expires_in: chrono::DateTime::from_timestamp_millis(token.expires_at)
+                            .unwrap_or_default()
+                            .to_rfc3339(),
+                    }),
+                    thong_diep: "Lấy token thành công".into(),
+                },
+                _ => server_error(),
+            }
+        }
+        Ok(Ok(None)) => TokenAnswer {
+            ma_ket_qua: "401".into(),
+            api_key: None,
+            thong_diep: "Sai tên đăng nhập hoặc mật khẩu".into(),
+        },
+        _ => server_error(),
+    };
+    app.metrics
+        .request("token", &answer.ma_ket_qua, started.elapsed());
+    Json(answer).into_response()
+}
+
+fn server_error() -> TokenAnswer {
+    TokenAnswer {
+        ma_ket_qua: "500".into(),
+        api_key: None,
+        thong_diep: "Lỗi hệ thống, vui lòng gửi lại".into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubmitForm {
+    username: String,
+    #[serde(default)]
+    loai_ho_so: String,
+    #[serde(default)]
+    ma_tinh: String,
+    #[serde(rename = "maCSKCB")]
+    ma_cskcb: String,
+    #[serde(rename = "fileHSBase64")]
+    file_hs_base64: String,
+}
+
+/// The answer of a submission endpoint (egw shape, plus the structured findings).
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitAnswer {
+    pub ma_ket_qua: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ma_giao_dich: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thoi_gian_tiep_nhan: Option<String>,
+    pub thong_diep: String,
+    /// Every finding (code, location, value, messages), for programs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ds_loi: Vec<Finding>,
+}
+
+impl SubmitAnswer {
+    fn fail(code: &str, message: &str) -> SubmitAnswer {
+        SubmitAnswer {
+            ma_ket_qua: code.into(),
+            ma_giao_dich: None,
+            thoi_gian_tiep_nhan: None,
+            thong_diep: message.into(),
+            ds_loi: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dossier,
+    CheckIn,
+}
+
+fn endpoint(name: &str) -> Option<(Kind, Spec)> {
+    Some(match name {
+        "guiHoSoXmlQD130" => (Kind::Dossier, Spec::Qd130),
+        "guiHoSoXmlQD4750" => (Kind::Dossier, Spec::Qd4750),
+        "guiHoSoXmlQD3176" => (Kind::Dossier, Spec::Qd3176),
+        "checkInKcbQd130" | "checkInKcbQD130" => (Kind::CheckIn, Spec::Qd130),
+        "checkInKcbQd4750" | "checkInKcbQD4750" => (Kind::CheckIn, Spec::Qd4750),
+        "checkInKcbQd3176" | "checkInKcbQD3176" => (Kind::CheckIn, Spec::Qd3176),
+        _ => return None,
+    })
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+async fn submit(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Form(f): Form<SubmitForm>,
+) -> Response {
+    let started = Instant::now();
+    let received_at = now_ms();
+    let Some((kind, spec)) = endpoint(&name) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(SubmitAnswer::fail("404", "Không có dịch vụ này")),
+        )
+            .into_response();
+    };
+    let label = if kind == Kind::Dossier {
+        "dossier"
+    } else {
+        "checkin"
+    };
+    let answer = handle_submit(&app, kind, spec, &headers, f, received_at).await;
+    app.metrics
+        .request(label, &answer.ma_ket_qua, started.elapsed());
+    Json(answer).into_response()
+}
+
+async fn handle_submit(
+    app: &Arc<App>,
+    kind: Kind,
+    spec: Spec,
+    headers: &HeaderMap,
+    f: SubmitForm,
+    received_at: i64,
+) -> SubmitAnswer {
+    // Who is sending.
+    let store = app.store.clone();
+    let (access, id, pw) = (
+        header(headers, "accessToken").to_string(),
+        header(headers, "tokenId").to_string(),
+        header(headers, "passwordHash").to_string(),
+    );
+    let account =
+        match tokio::task::spawn_blocking(move || store.check_token(&access, &id, &pw, now_ms()))
+            .await
+        {
+            Ok(Ok(Some(a))) => a,
+            Ok(Ok(None)) => return SubmitAnswer::fail("401", "Token không hợp lệ hoặc đã hết hạn"),
+            _ => return SubmitAnswer::fail("500", "Lỗi hệ thống, vui lòng gửi lại"),
+        };
+    if account.username != f.username {
+        return SubmitAnswer::fail("401", "Tên đăng nhập không khớp với token");
+    }
+    if f.ma_cskcb != account.facility {
+        return SubmitAnswer::fail(
+            "403",
+            &format!(
+                "Tài khoản {} chỉ được gửi hồ sơ của cơ sở {}",
+                account.username, account.facility
+            ),
+        );
+    }
+    // loaiHoSo ("130" or "0") and maTinh are part of the egw form; the endpoint and
+    // the file say the same more precisely, so they are accepted as sent.
+    let _ = (&f.loai_ho_so, &f.ma_tinh);
+    // Parse, validate, project and compress off the async threads.
+    let limits = app.config.limits.clone();
+    let meta = Meta {
+        facility: account.facility.clone(),
+        account: account.username.clone(),
+        source: Source::Gateway,
+        spec,
+        received_at,
+    };
+    let b64 = f.file_hs_base64;
+    let prepared =
+        tokio::task::spawn_blocking(move || prepare(kind, spec, meta, &b64, limits)).await;
+    let (prepared, findings, foreign) = match prepared {
+        Ok(x) => x,
+        Err(_) => return SubmitAnswer::fail("500", "Lỗi hệ thống, vui lòng gửi lại"),
+    };
+    let store = app.store.clone();
+    let receipt = match tokio::task::spawn_blocking(move || store.ingest(prepared)).await {
+        Ok(Ok(r)) => r,
+        _ => {
+            return SubmitAnswer::fail(
+                "500",
+                "Lỗi lưu trữ, hồ sơ chưa được tiếp nhận, vui lòng gửi lại",
+            );
+        }
+    };
+    let durable = now_ms();
+    app.metrics.ingested(
+        label_of(kind),
+        spec,
+        receipt.accepted,
+        &findings,
+        durable - received_at,
+    );
+    let errors: Vec<&Finding> = findings.iter().filter(|f| f.is_error()).collect();
+    let (code, message) = if foreign {
+        (
+            "403",
+            format!(
+                "Hồ sơ của cơ sở khác {}: không được tiếp nhận",
+                account.facility
+            ),
+        )
+    } else if receipt.accepted {
+        let n = if kind == Kind::Dossier {
+            receipt.episodes.len()
+        } else {
+            receipt.checkins
+        };
+        ("200", format!("Tiếp nhận thành công {n} hồ sơ"))
+    } else {
+        let shown: Vec<String> = errors
+            .iter()
+            .take(20)
+            .map(|f| format!("[{}] {}", f.code, f.message_vi))
+            .collect();
+        (
+            "400",
+            format!(
+                "Hồ sơ không hợp lệ, {} lỗi: {}{}",
+                errors.len(),
+                shown.join("; "),
+                if errors.len() > 20 { "; …" } else { "" }
+            ),
+        )
+    };
+    tracing::info!(
+        facility = %account.facility,
+        transaction = %receipt.transaction_code,
+        result = code,
+        episodes = receipt.episodes.len(),
+        errors = errors.len(),
+        "submission"
+    );
+    SubmitAnswer {
+        ma_ket_qua: code.into(),
+        ma_giao_dich: Some(receipt.transaction_code),
+        thoi_gian_tiep_nhan: Some(vn_time(received_at)),
+        thong_diep: message,
+        ds_loi: findings,
+    }
+}
+
+fn label_of(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Dossier => "dossier",
+        Kind::CheckIn => "checkin",
+    }
+}
+
+/// Decode, parse, validate and prepare one submission. Returns the prepared
+/// submission, its findings, and whether it named another facility.
+fn prepare(
+    kind: Kind,
+    spec: Spec,
+    meta: Meta,
+    b64: &str,
+    limits: Limits,
+) -> (Prepared, Vec<Finding>, bool) {
+    let opts = Options { spec, limits };
+    let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let raw = match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+        Ok(b) => b,
+        Err(e) => {
+            let f = vec![Finding::error(
+                "GATEWAY.fileHSBase64.base64",
+                format!("fileHSBase64 không phải base64 hợp lệ: {e}"),
+                format!("fileHSBase64 is not valid base64: {e}"),
+            )];
+            return (Prepared::unreadable(meta, b64.as_bytes(), &f), f, false);
+        }
+    };
+    let facility = meta.facility.clone();
+    let foreign_finding = |got: &str| {
+        Finding::error(
+            "GATEWAY.MACSKCB.forbidden",
+            format!("Hồ sơ của cơ sở {got} gửi bằng tài khoản của cơ sở {facility}"),
+            format!("A file of facility {got} sent with an account of facility {facility}"),
+        )
+        .value(got)
+    };
+    match kind {
+        Kind::Dossier => {
+            let mut parsed = dossier::parse_envelope(&raw, &opts);
+            let env_facility = parsed.value.facility.clone();
+            let foreign = !env_facility.is_empty() && env_facility != meta.facility;
+            if foreign {
+                parsed.findings.insert(0, foreign_finding(&env_facility));
+            }
+            let p = Prepared::envelope(meta, &raw, &parsed);
+            (p, parsed.findings, foreign)
+        }
+        Kind::CheckIn => {
+            let mut parsed = dossier::parse_checkin(&raw, &opts);
+            let others: Vec<String> = parsed
+                .value
+                .rows
+                .iter()
+                .filter_map(|r| r.ma_cskcb.clone())
+                .filter(|c| *c != meta.facility)
+                .collect();
+            let foreign = !others.is_empty();
+            if let Some(o) = others.first() {
+                parsed.findings.insert(0, foreign_finding(o));
+            }
+            let p = Prepared::checkin(meta, &raw, &parsed);
+            (p, parsed.findings, foreign)
+        }
+    }
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || store.counts()).await {
+        Ok(Ok(_)) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "store unavailable"})),
+        )
+            .into_response(),
+    }
+}
