@@ -221,7 +221,7 @@ fn billion_laughs_is_refused() {
 }
 
 #[test]
-fn demo_seeds_and_says_where_to_look() {
+fn demo_seeds_a_store_and_prints_a_login_and_a_curl_line() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(&[
         "demo",
@@ -231,20 +231,97 @@ fn demo_seeds_and_says_where_to_look() {
         "20",
         "--episodes",
         "100",
+        "--no-serve",
     ]);
-    assert_eq!(o.status.code(), Some(0));
-    let out = stdout(&o);
-    assert!(out.contains("100/100 hợp lệ"), "{out}");
     assert_eq!(
-        std::fs::read_dir(dir.path().join("dossiers"))
-            .unwrap()
-            .count(),
-        100
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
+    let out = stdout(&o);
+    assert!(out.contains("100 lượt khám"), "{out}");
+    assert!(
+        out.contains("bv01001 / demo123")
+            && out.contains("curl")
+            && out.contains("guiHoSoXmlQD4750"),
+        "{out}"
+    );
+    // Seeding twice does not duplicate.
+    let o = run(&[
+        "demo",
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--episodes",
+        "100",
+        "--no-serve",
+    ]);
+    assert!(stdout(&o).contains("100 lượt khám"));
+}
+
+#[test]
+fn import_is_idempotent_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    generate(&files, &["--episodes", "120", "--seed", "8", "--checkin"]);
+    let bad = dir.path().join("bad");
+    generate(&bad, &["--episodes", "28", "--invalid"]);
+    let db = dir.path().join("book.db");
+    let db = db.to_str().unwrap();
+    let o = run(&[
+        "import",
+        "--db",
+        db,
+        files.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(
-        std::fs::read_dir(dir.path().join("faulty"))
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("Imported 268 files")
+            && out.contains("0 already there")
+            && out.contains("240 accepted, 28 rejected"),
+        "{out}"
+    );
+    let o = run(&[
+        "import",
+        "--db",
+        db,
+        files.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert!(
+        stdout(&o).contains("268 already there, 0 accepted, 0 rejected"),
+        "{}",
+        stdout(&o)
+    );
+    // The book of one person, from the command line.
+    let first = std::fs::read_dir(&files)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.path().is_file())
+        .unwrap();
+    let bytes = std::fs::read(first.path()).unwrap();
+    let p = dossier::parse_envelope(&bytes, &dossier::Options::default());
+    let s = p.value.dossiers[0].summary.clone().unwrap();
+    let (flag, value) = match (&s.so_cccd, s.ma_the_bhyt.first()) {
+        (Some(id), _) => ("--personal-id", id.clone()),
+        (None, Some(card)) => ("--card", card.clone()),
+        _ => return,
+    };
+    let o = run(&["book", "--db", db, flag, &value, "--versions"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = json(&o);
+    assert!(
+        v["episodes"]
+            .as_array()
             .unwrap()
-            .count(),
-        dossier::synth::FAULTS.len()
+            .iter()
+            .any(|e| e["ma_lk"] == s.ma_lk.clone().unwrap())
     );
 }
