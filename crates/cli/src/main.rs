@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod demo;
 mod generate;
+mod loadgen;
 mod ops;
 
 #[derive(Parser)]
@@ -46,6 +47,8 @@ enum Command {
     /// Merge or split persons; list data-quality issues.
     #[command(subcommand)]
     Person(ops::PersonCmd),
+    /// Load generator for benchmarks: concurrent clients sending files to a gateway.
+    Loadgen(loadgen::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Account(c) => ops::account(c).map(|()| ExitCode::SUCCESS),
         Command::Book(a) => ops::book(a).map(|()| ExitCode::SUCCESS),
         Command::Person(c) => ops::person(c).map(|()| ExitCode::SUCCESS),
+        Command::Loadgen(a) => loadgen::run(a).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

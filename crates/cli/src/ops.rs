@@ -202,61 +202,64 @@ pub fn import_files(
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let opts = Options::spec(spec);
-    let (already, accepted, rejected, episodes) = (
-        AtomicUsize::new(0),
-        AtomicUsize::new(0),
-        AtomicUsize::new(0),
-        AtomicUsize::new(0),
-    );
-    files.par_iter().try_for_each(|path| -> Result<()> {
-        let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let digest = sha256_hex(&raw);
-        if store.has_submission_bytes(&digest)? {
-            already.fetch_add(1, Ordering::Relaxed);
+    let already = AtomicUsize::new(0);
+    // Parse, validate and project on every core; the writer commits in batches
+    // behind them, so waiting for each receipt comes after queuing them all.
+    let pending: Vec<store::Pending> = files
+        .par_iter()
+        .map(|path| -> Result<Option<store::Pending>> {
+            let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             bar.inc(1);
-            return Ok(());
-        }
-        let received_at = now_ms();
-        let meta = |facility: String| Meta {
-            facility,
-            account: "import".into(),
-            source: Source::Import,
-            spec,
-            received_at,
-        };
-        let prepared = match dossier::check(&raw, &opts) {
-            Checked::Envelope(p) => Prepared::envelope(meta(p.value.facility.clone()), &raw, &p),
-            Checked::CheckIn(p) => {
-                let f = p
-                    .value
-                    .rows
-                    .first()
-                    .and_then(|r| r.ma_cskcb.clone())
-                    .unwrap_or_default();
-                Prepared::checkin(meta(f), &raw, &p)
+            if store.has_submission_bytes(&sha256_hex(&raw))? {
+                already.fetch_add(1, Ordering::Relaxed);
+                return Ok(None);
             }
-            other => Prepared::unreadable(meta(String::new()), &raw, other.findings()),
-        };
-        let r = store.ingest(prepared)?;
+            let received_at = now_ms();
+            let meta = |facility: String| Meta {
+                facility,
+                account: "import".into(),
+                source: Source::Import,
+                spec,
+                received_at,
+            };
+            let prepared = match dossier::check(&raw, &opts) {
+                Checked::Envelope(p) => {
+                    Prepared::envelope(meta(p.value.facility.clone()), &raw, &p)
+                }
+                Checked::CheckIn(p) => {
+                    let f = p
+                        .value
+                        .rows
+                        .first()
+                        .and_then(|r| r.ma_cskcb.clone())
+                        .unwrap_or_default();
+                    Prepared::checkin(meta(f), &raw, &p)
+                }
+                other => Prepared::unreadable(meta(String::new()), &raw, other.findings()),
+            };
+            Ok(Some(store.submit(prepared)?))
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let (mut accepted, mut rejected, mut episodes) = (0, 0, 0);
+    for p in pending {
+        let r = p.wait()?;
         if r.accepted {
-            accepted.fetch_add(1, Ordering::Relaxed);
+            accepted += 1;
         } else {
-            rejected.fetch_add(1, Ordering::Relaxed);
+            rejected += 1;
         }
-        episodes.fetch_add(
-            r.episodes.iter().filter(|e| !e.unchanged).count(),
-            Ordering::Relaxed,
-        );
-        bar.inc(1);
-        Ok(())
-    })?;
+        episodes += r.episodes.iter().filter(|e| !e.unchanged).count();
+    }
     bar.finish_and_clear();
     Ok(ImportSummary {
         files: files.len(),
         already: already.into_inner(),
-        accepted: accepted.into_inner(),
-        rejected: rejected.into_inner(),
-        episodes: episodes.into_inner(),
+        accepted,
+        rejected,
+        episodes,
     })
 }
 

@@ -299,10 +299,23 @@ pub struct Counts {
     pub stored_bytes: i64,
 }
 
+/// A submission queued for the writer; [`Pending::wait`] returns once it is durable.
+pub struct Pending(pub(crate) std::sync::mpsc::Receiver<Result<Receipt>>);
+
+impl Pending {
+    pub fn wait(self) -> Result<Receipt> {
+        self.0.recv().map_err(|_| StoreError::Closed)?
+    }
+}
+
 /// The one storage interface the server and the command line use.
 pub trait Store: Send + Sync + 'static {
+    /// Queue a submission (blocks only when the writer's queue is full).
+    fn submit(&self, p: Prepared) -> Result<Pending>;
     /// Store a submission, link and show its valid episodes, durably; returns after commit.
-    fn ingest(&self, p: Prepared) -> Result<Receipt>;
+    fn ingest(&self, p: Prepared) -> Result<Receipt> {
+        self.submit(p)?.wait()
+    }
     /// Whether identical bytes were already received (for idempotent imports).
     fn has_submission_bytes(&self, sha256: &str) -> Result<bool>;
     fn submission(&self, transaction_code: &str) -> Result<Option<SubmissionRecord>>;

@@ -555,7 +555,7 @@ fn hash_password(password_md5: &str) -> Result<String> {
 }
 
 impl Store for SqliteStore {
-    fn ingest(&self, p: Prepared) -> Result<Receipt> {
+    fn submit(&self, p: Prepared) -> Result<Pending> {
         let (reply, answer) = sync_channel(1);
         let sender = self
             .tx
@@ -564,7 +564,7 @@ impl Store for SqliteStore {
             .clone()
             .ok_or(StoreError::Closed)?;
         sender.send((p, reply)).map_err(|_| StoreError::Closed)?;
-        answer.recv().map_err(|_| StoreError::Closed)?
+        Ok(Pending(answer))
     }
 
     fn has_submission_bytes(&self, sha256: &str) -> Result<bool> {

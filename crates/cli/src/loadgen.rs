@@ -1,0 +1,111 @@
+//! `healthbook loadgen`: a load generator for the gateway (benchmarks only): many
+//! concurrent clients sending dossier files over HTTP, with latency percentiles.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+
+use crate::ops;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Base URL of the gateway.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    #[arg(long)]
+    username: String,
+    #[arg(long)]
+    password: String,
+    /// The facility the account sends for.
+    #[arg(long)]
+    facility: String,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Envelope files or directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let files = ops::collect_xml(&a.paths)?;
+    let bodies: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read(f).map(|b| base64::engine::general_purpose::STANDARD.encode(b)))
+        .collect::<std::io::Result<_>>()?;
+    if bodies.is_empty() {
+        bail!("no files");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let c = reqwest::Client::new();
+        let md5 = ops::md5_upper(&a.password);
+        let v: serde_json::Value = c
+            .post(format!("{}/api/token/take", a.url))
+            .form(&[("username", a.username.as_str()), ("password", md5.as_str())])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let access = v["APIKey"]["access_token"].as_str().context("no token")?.to_string();
+        let id = v["APIKey"]["id_token"].as_str().context("no token")?.to_string();
+        let bodies = Arc::new(bodies);
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..a.clients {
+            let (c, bodies, next) = (c.clone(), bodies.clone(), next.clone());
+            let (url, user, facility, access, id, md5) =
+                (a.url.clone(), a.username.clone(), a.facility.clone(), access.clone(), id.clone(), md5.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut failed = 0usize;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(b64) = bodies.get(i) else { break };
+                    let t = Instant::now();
+                    let r = c
+                        .post(format!("{url}/api/qd130/guiHoSoXmlQD3176"))
+                        .header("accessToken", &access)
+                        .header("tokenId", &id)
+                        .header("passwordHash", &md5)
+                        .form(&[("username", user.as_str()), ("loaiHoSo", "130"), ("maTinh", &facility[..2]), ("maCSKCB", facility.as_str()), ("fileHSBase64", b64.as_str())])
+                        .send()
+                        .await;
+                    let ok = match r {
+                        Ok(r) => r.json::<serde_json::Value>().await.map(|v| v["maKetQua"] == "200").unwrap_or(false),
+                        Err(_) => false,
+                    };
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    failed += (!ok) as usize;
+                }
+                (lat, failed)
+            }));
+        }
+        let mut lat = Vec::new();
+        let mut failed = 0;
+        for t in tasks {
+            let (l, f) = t.await?;
+            lat.extend(l);
+            failed += f;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        lat.sort_by(|a, b| a.total_cmp(b));
+        let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+        println!(
+            "{} requests, {} clients, {secs:.1} s: {:.0} requests/s; latency p50 {:.1} ms, p99 {:.1} ms; {failed} not accepted",
+            lat.len(),
+            a.clients,
+            lat.len() as f64 / secs,
+            pct(0.5),
+            pct(0.99)
+        );
+        Ok(())
+    })
+}
