@@ -338,3 +338,53 @@ async fn checkins_health_metrics_and_body_limit() {
         .unwrap();
     assert_eq!(r.status(), 413);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_conflicts_become_data_quality_records() {
+    let g = start(Config::default()).await;
+    let s = login(&g, "bv01001").await;
+    assert_eq!(
+        send(&g, &s, "guiHoSoXmlQD4750", "01001", &sample()).await["maKetQua"],
+        "200"
+    );
+    // Another episode: the same BHYT card, another personal ID.
+    let text = String::from_utf8(sample()).unwrap();
+    let parsed = dossier::parse_envelope(text.as_bytes(), &dossier::Options::default());
+    let mut env = parsed.value;
+    let d = &mut env.dossiers[0];
+    let other = "SYN20261015002";
+    d.summary.as_mut().unwrap().so_cccd = Some("079190054321".into());
+    d.summary.as_mut().unwrap().ma_lk = Some(other.into());
+    d.summary.as_mut().unwrap().ngay_tai_kham.clear();
+    d.appointment = None;
+    for l in &mut d.drugs {
+        l.ma_lk = Some(other.into());
+    }
+    for l in &mut d.services {
+        l.ma_lk = Some(other.into());
+    }
+    for l in &mut d.results {
+        l.ma_lk = Some(other.into());
+    }
+    let bytes = dossier::write::envelope(&env, dossier::Spec::Qd4750);
+    let v = send(&g, &s, "guiHoSoXmlQD4750", "01001", &bytes).await;
+    assert_eq!(v["maKetQua"], "200", "{v}");
+    let first = g
+        .store
+        .person_by_identifier(IdKind::PersonalId, "001090012345")
+        .unwrap()
+        .unwrap();
+    let second = g
+        .store
+        .person_by_identifier(IdKind::PersonalId, "079190054321")
+        .unwrap()
+        .unwrap();
+    assert_ne!(first.id, second.id, "never merged silently");
+    let issues = g.store.dq_issues(10).unwrap();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.kind == "card_with_two_personal_ids"),
+        "{issues:#?}"
+    );
+}
