@@ -278,6 +278,22 @@ fn card_problem(code: &str, v: &str) -> Option<Problem> {
     }
 }
 
+/// Record an error finding, with the offending value when there is one.
+fn push(
+    out: &mut Vec<Finding>,
+    code: String,
+    vi: String,
+    en: String,
+    l: Location,
+    v: Option<&str>,
+) {
+    let f = Finding::error(code, vi, en).at(l);
+    out.push(match v {
+        Some(v) => f.value(v),
+        None => f,
+    });
+}
+
 /// The structural and cross-field rules of one dossier (one HOSO).
 pub fn dossier(d: &Dossier, facility: &str, loc: &Location, out: &mut Vec<Finding>) {
     let Some(s) = &d.summary else {
@@ -302,20 +318,6 @@ pub fn dossier(d: &Dossier, facility: &str, loc: &Location, out: &mut Vec<Findin
         row,
         ..base.clone()
     };
-    fn push(
-        out: &mut Vec<Finding>,
-        code: String,
-        vi: String,
-        en: String,
-        l: Location,
-        v: Option<&str>,
-    ) {
-        let f = Finding::error(code, vi, en).at(l);
-        out.push(match v {
-            Some(v) => f.value(v),
-            None => f,
-        });
-    }
 
     // The sending facility is the facility of the episode.
     if let Some(c) = &s.ma_cskcb
@@ -582,20 +584,6 @@ pub fn across_tables(
         row,
         ..base.clone()
     };
-    fn push(
-        out: &mut Vec<Finding>,
-        code: String,
-        vi: String,
-        en: String,
-        l: Location,
-        v: Option<&str>,
-    ) {
-        let f = Finding::error(code, vi, en).at(l);
-        out.push(match v {
-            Some(v) => f.value(v),
-            None => f,
-        });
-    }
     // One MA_LK shared by every row of every table.
     if let Some(key) = &ma_lk {
         for (table, rows) in tables {
