@@ -7,194 +7,326 @@ use serde::{Deserialize, Serialize};
 
 /// One care episode in the health-book shape. Stored as JSON beside the raw dossier.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EpisodeView {
     pub facility: String,
     pub ma_lk: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub patient_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admitted: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inpatient_from: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discharged: Option<NaiveDateTime>,
     /// `MA_LOAI_KCB` and its Vietnamese label.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub care_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub care_type_label: Option<String>,
     pub insured: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admission_diagnosis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discharge_diagnosis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_diagnosis: Option<Diagnosis>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secondary_diagnoses: Vec<Diagnosis>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub procedure_codes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Coded>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discharge_type: Option<Coded>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub treatment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub advice: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub departments: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub medicines: Vec<Medicine>,
     pub services: Services,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<TestResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clinical_course: Vec<CourseNote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discharge_paper: Option<DischargePaper>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_summary: Option<RecordSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub referral: Option<Referral>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment: Option<Appointment>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub births: Vec<Birth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sick_leave: Option<SickLeave>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_cost: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub insurance_paid: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub patient_paid: Option<Decimal>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Diagnosis {
     pub icd10: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Coded {
     pub code: String,
     pub label: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Medicine {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strength: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub form: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dose: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub directions: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ordered: Option<NaiveDateTime>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Service {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ordered: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_at: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub procedure_codes: Vec<String>,
 }
 
 /// Services split as the health book shows them (by `MA_NHOM`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Services {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub examinations: Vec<Service>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lab_tests: Vec<Service>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub imaging: Vec<Service>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub functional_tests: Vec<Service>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub procedures: Vec<Service>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub surgery: Vec<Service>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub beds: Vec<Service>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub supplies: Vec<Service>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other: Vec<Service>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResultKind {
     Lab,
     Imaging,
     Functional,
+    #[default]
     Other,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TestResult {
     pub kind: ResultKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub indicator_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub indicator: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conclusion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<NaiveDateTime>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CourseNote {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub consultation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub surgery: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DischargePaper {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub archive_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub treatment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub doctor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub issued: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RecordSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub course: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_results: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub treatment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admission_diagnosis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discharge_diagnosis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub issued: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Referral {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_facility: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_facility: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub clinical_signs: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub course: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_results: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<Coded>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recommendation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transport: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_icd10: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Appointment {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub facility: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_icd10: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub issued: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Birth {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub child_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_grams: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub born: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_number: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SickLeave {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub employer: Option<String>,
 }
 

@@ -204,15 +204,31 @@ pub fn import_files(
     let opts = Options::spec(spec);
     let already = AtomicUsize::new(0);
     // Parse, validate and project on every core; the writer commits in batches
-    // behind them, so waiting for each receipt comes after queuing them all.
-    let pending: Vec<store::Pending> = files
+    // behind them. Receipts are awaited by a collector thread, through a bounded
+    // queue, so memory stays flat however many files there are.
+    let (pending_tx, pending_rx) = std::sync::mpsc::sync_channel::<store::Pending>(4_096);
+    let collector = std::thread::spawn(move || -> Result<(usize, usize, usize)> {
+        let (mut accepted, mut rejected, mut episodes) = (0, 0, 0);
+        for p in pending_rx {
+            let r = p.wait()?;
+            if r.accepted {
+                accepted += 1;
+            } else {
+                rejected += 1;
+            }
+            episodes += r.episodes.iter().filter(|e| !e.unchanged).count();
+        }
+        Ok((accepted, rejected, episodes))
+    });
+    let queued = files
         .par_iter()
-        .map(|path| -> Result<Option<store::Pending>> {
+        .try_for_each_with(pending_tx, |pending_tx, path| -> Result<()> {
             let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             bar.inc(1);
-            if store.has_submission_bytes(&sha256_hex(&raw))? {
+            let digest = store::sha256_hex(&raw);
+            if store.has_submission_bytes(&digest)? {
                 already.fetch_add(1, Ordering::Relaxed);
-                return Ok(None);
+                return Ok(());
             }
             let received_at = now_ms();
             let meta = |facility: String| Meta {
@@ -224,7 +240,7 @@ pub fn import_files(
             };
             let prepared = match dossier::check(&raw, &opts) {
                 Checked::Envelope(p) => {
-                    Prepared::envelope(meta(p.value.facility.clone()), &raw, &p)
+                    Prepared::envelope_hashed(meta(p.value.facility.clone()), &raw, digest, &p)
                 }
                 Checked::CheckIn(p) => {
                     let f = p
@@ -237,22 +253,16 @@ pub fn import_files(
                 }
                 other => Prepared::unreadable(meta(String::new()), &raw, other.findings()),
             };
-            Ok(Some(store.submit(prepared)?))
-        })
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .flatten()
-        .collect();
-    let (mut accepted, mut rejected, mut episodes) = (0, 0, 0);
-    for p in pending {
-        let r = p.wait()?;
-        if r.accepted {
-            accepted += 1;
-        } else {
-            rejected += 1;
-        }
-        episodes += r.episodes.iter().filter(|e| !e.unchanged).count();
-    }
+            pending_tx
+                .send(store.submit(prepared)?)
+                .map_err(|_| anyhow::anyhow!("the receipt collector stopped"))?;
+            Ok(())
+        });
+    let collected = collector
+        .join()
+        .map_err(|_| anyhow::anyhow!("the receipt collector panicked"))?;
+    queued?;
+    let (accepted, rejected, episodes) = collected?;
     bar.finish_and_clear();
     Ok(ImportSummary {
         files: files.len(),
@@ -261,15 +271,6 @@ pub fn import_files(
         rejected,
         episodes,
     })
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest as _;
-    hex_lower(&sha2::Sha256::digest(b))
-}
-
-fn hex_lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 pub fn import(a: ImportArgs) -> Result<()> {

@@ -71,8 +71,14 @@ pub struct Meta {
 pub struct ReadyEpisode {
     pub hoso: usize,
     pub ma_lk: String,
+    pub facility: String,
     pub claims: Claims,
-    pub view: EpisodeView,
+    /// `NGAY_VAO` and `NGAY_RA` as the format writes them (`yyyyMMddHHmm`).
+    pub start_at: Option<String>,
+    pub end_at: Option<String>,
+    pub care_type: Option<String>,
+    pub main_icd10: Option<String>,
+    /// The projection (`book::EpisodeView`) as stored JSON.
     pub body: String,
     pub content_hash: String,
 }
@@ -97,18 +103,39 @@ pub struct Prepared {
     pub payload: Payload,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// SHA-256 of bytes, lower-case hex (how submissions are identified for idempotency).
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
 fn compress(raw: &[u8]) -> Vec<u8> {
-    zstd::bulk::compress(raw, 3).unwrap_or_else(|_| raw.to_vec())
+    // One compression context per thread: creating one per call costs more than
+    // compressing a typical envelope.
+    thread_local! {
+        static ZSTD: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            std::cell::RefCell::new(zstd::bulk::Compressor::new(3).ok());
+    }
+    ZSTD.with(|c| match c.borrow_mut().as_mut() {
+        Some(c) => c.compress(raw).ok(),
+        None => None,
+    })
+    .unwrap_or_else(|| zstd::bulk::compress(raw, 3).unwrap_or_else(|_| raw.to_vec()))
 }
 
 impl Prepared {
     /// A dossier envelope and what the parser made of it. Valid HOSO are linked and
     /// shown; the envelope is kept whatever the verdict.
     pub fn envelope(meta: Meta, raw: &[u8], parsed: &Parsed<Envelope>) -> Prepared {
+        Self::envelope_hashed(meta, raw, sha256_hex(raw), parsed)
+    }
+
+    /// As [`Prepared::envelope`], when the caller already has the SHA-256 of `raw`.
+    pub fn envelope_hashed(
+        meta: Meta,
+        raw: &[u8],
+        sha256: String,
+        parsed: &Parsed<Envelope>,
+    ) -> Prepared {
         let verdicts = parsed.verdicts();
         let mut ready = Vec::new();
         for ((idx, ma_lk, ok), d) in verdicts.iter().zip(&parsed.value.dossiers) {
@@ -117,12 +144,18 @@ impl Prepared {
             };
             let view = book::project(d, &parsed.value.facility);
             let body = serde_json::to_string(&view).unwrap_or_default();
+            let fmt =
+                |d: Option<chrono::NaiveDateTime>| d.map(|d| d.format("%Y%m%d%H%M").to_string());
             ready.push(ReadyEpisode {
                 hoso: *idx,
                 ma_lk: ma_lk.clone(),
+                facility: view.facility.clone(),
                 claims: Claims::from_summary(summary, &parsed.value.facility),
+                start_at: fmt(view.admitted),
+                end_at: fmt(view.discharged),
+                care_type: view.care_type.clone(),
+                main_icd10: view.main_diagnosis.as_ref().map(|d| d.icd10.clone()),
                 content_hash: sha256_hex(body.as_bytes()),
-                view,
                 body,
             });
         }
@@ -131,7 +164,7 @@ impl Prepared {
             validated_at: now_ms(),
             accepted,
             findings_json: serde_json::to_string(&parsed.findings).unwrap_or_default(),
-            sha256: sha256_hex(raw),
+            sha256,
             raw_len: raw.len(),
             raw_zstd: compress(raw),
             payload: Payload::Dossier(ready),

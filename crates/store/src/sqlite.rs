@@ -86,7 +86,8 @@ impl SqliteStore {
             |r| r.get(0),
         )?;
         let ids = Arc::new(IdGen(AtomicI64::new(max_id)));
-        let (tx, rx) = sync_channel::<Job>(4 * BATCH);
+        // The queue bounds memory: at most two batches wait behind the one being written.
+        let (tx, rx) = sync_channel::<Job>(2 * BATCH);
         let wids = ids.clone();
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
@@ -414,7 +415,7 @@ fn link_and_store(
     }
     let linked_at = now_ms();
     // Corrections: same facility + MA_LK replaces what the book shows.
-    let facility = e.view.facility.clone();
+    let facility = e.facility.clone();
     let previous: Option<(i64, i64, u32, String)> = tx
         .query_row(
             "SELECT person_id, episode_id, version, content_hash FROM episode_keys WHERE facility = ?1 AND ma_lk = ?2",
@@ -445,7 +446,6 @@ fn link_and_store(
         )?;
     }
     let episode_id = ids.next();
-    let fmt = |d: Option<chrono::NaiveDateTime>| d.map(|d| d.format("%Y%m%d%H%M").to_string());
     tx.prepare_cached(
         "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body)
          VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17)",
@@ -458,10 +458,10 @@ fn link_and_store(
         version,
         sub_id,
         e.hoso as i64,
-        fmt(e.view.admitted),
-        fmt(e.view.discharged),
-        e.view.care_type,
-        e.view.main_diagnosis.as_ref().map(|d| d.icd10.clone()),
+        e.start_at,
+        e.end_at,
+        e.care_type,
+        e.main_icd10,
         decision.confidence.code(),
         p.meta.received_at,
         p.validated_at,
