@@ -2,6 +2,7 @@
 //! linking rules), and what the citizen sees of it (the episode projection).
 //! No storage, no HTTP.
 
+pub mod access;
 pub mod episode;
 pub mod identity;
 pub mod text;

@@ -47,6 +47,9 @@ enum Command {
     /// Merge or split persons; list data-quality issues.
     #[command(subcommand)]
     Person(ops::PersonCmd),
+    /// Citizen accounts: activation codes, guardians.
+    #[command(subcommand)]
+    Citizen(ops::CitizenCmd),
     /// Load generator for benchmarks: concurrent clients sending files to a gateway.
     Loadgen(loadgen::Args),
 }
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Account(c) => ops::account(c).map(|()| ExitCode::SUCCESS),
         Command::Book(a) => ops::book(a).map(|()| ExitCode::SUCCESS),
         Command::Person(c) => ops::person(c).map(|()| ExitCode::SUCCESS),
+        Command::Citizen(c) => ops::citizen(c).map(|()| ExitCode::SUCCESS),
         Command::Loadgen(a) => loadgen::run(a).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -526,3 +526,85 @@ pub fn person(cmd: PersonCmd) -> Result<()> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------- citizen
+
+#[derive(clap::Subcommand)]
+pub enum CitizenCmd {
+    /// Issue a one-time activation code for a person's account (what a facility or
+    /// commune station hands the person; stands in for VNeID level-2 activation).
+    Code {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        personal_id: String,
+        /// Who hands the code out (facility or station code, staff name).
+        #[arg(long, default_value = "cli")]
+        issued_by: String,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 72)]
+        hours: i64,
+    },
+    /// Let GUARDIAN open the book of WARD (a child, a designated elder).
+    Guardian {
+        #[command(flatten)]
+        db: DbArg,
+        /// Personal ID of the guardian.
+        #[arg(long)]
+        guardian: String,
+        /// Personal ID, BHYT card or BHXH number of the ward.
+        #[arg(long)]
+        ward: String,
+        /// Who granted it (e.g. the commune station that checked the birth certificate).
+        #[arg(long)]
+        granted_by: String,
+        /// Revoke instead of grant.
+        #[arg(long)]
+        revoke: bool,
+    },
+}
+
+fn find_person(s: &dyn Store, id: &str) -> Result<store::PersonRecord> {
+    let kind = match id.len() {
+        15 => IdKind::BhytCard,
+        10 => IdKind::Bhxh,
+        _ => IdKind::PersonalId,
+    };
+    s.person_by_identifier(kind, id)?
+        .with_context(|| format!("không tìm thấy người có mã {id} / no person with {id}"))
+}
+
+pub fn citizen(cmd: CitizenCmd) -> Result<()> {
+    match cmd {
+        CitizenCmd::Code {
+            db,
+            personal_id,
+            issued_by,
+            hours,
+        } => {
+            let s = db.open()?;
+            let p = find_person(&s, &personal_id)?;
+            let code = s.issue_activation_code(p.id, &issued_by, hours * 3_600_000)?;
+            println!("Mã kích hoạt cho {personal_id}: {code} (dùng một lần, hiệu lực {hours} giờ)");
+        }
+        CitizenCmd::Guardian {
+            db,
+            guardian,
+            ward,
+            granted_by,
+            revoke,
+        } => {
+            let s = db.open()?;
+            let g = find_person(&s, &guardian)?;
+            let w = find_person(&s, &ward)?;
+            if revoke {
+                s.revoke_guardian(g.id, w.id)?;
+                println!("Đã thu hồi quyền giám hộ");
+            } else {
+                s.grant_guardian(g.id, w.id, &granted_by)?;
+                println!("{guardian} được mở sổ của {ward} (cấp bởi {granted_by})");
+            }
+        }
+    }
+    Ok(())
+}

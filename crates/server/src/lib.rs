@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use store::{Meta, Prepared, Source, Store, Token, now_ms};
 use tokio::sync::Semaphore;
 
+pub mod citizen;
 mod metrics;
 
 pub use metrics::Metrics;
@@ -52,7 +53,7 @@ pub struct App {
     pub config: Config,
     pub metrics: Metrics,
     /// argon2 costs ~45 ms of CPU: at most two at a time.
-    password_checks: Semaphore,
+    pub(crate) password_checks: Semaphore,
 }
 
 impl App {
@@ -75,6 +76,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/qd130/{endpoint}", post(submit))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
+        .merge(citizen::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

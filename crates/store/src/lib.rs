@@ -78,6 +78,9 @@ pub struct ReadyEpisode {
     pub end_at: Option<String>,
     pub care_type: Option<String>,
     pub main_icd10: Option<String>,
+    /// Re-exam appointment time and referral destination, when there are.
+    pub appointment_at: Option<String>,
+    pub referral_to: Option<String>,
     /// The projection (`book::EpisodeView`) as stored JSON.
     pub body: String,
     pub content_hash: String,
@@ -155,6 +158,8 @@ impl Prepared {
                 end_at: fmt(view.discharged),
                 care_type: view.care_type.clone(),
                 main_icd10: view.main_diagnosis.as_ref().map(|d| d.icd10.clone()),
+                appointment_at: fmt(view.appointment.as_ref().and_then(|a| a.at)),
+                referral_to: view.referral.as_ref().and_then(|r| r.to_facility.clone()),
                 content_hash: sha256_hex(body.as_bytes()),
                 body,
             });
@@ -319,6 +324,33 @@ pub struct Token {
     pub expires_at: i64,
 }
 
+/// A citizen's sign-in attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Login {
+    Ok(i64),
+    /// Wrong passcode; so many attempts remain before the lock.
+    Wrong {
+        remaining: u32,
+    },
+    /// Locked after repeated failures, until this instant (ms).
+    Locked {
+        until: i64,
+    },
+    /// No activated account for this personal ID.
+    NoAccount,
+}
+
+/// Failed sign-ins before an account locks, and for how long.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+pub const LOCK_MS: i64 = 15 * 60 * 1000;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Ward {
+    pub person: PersonRecord,
+    pub granted_by: String,
+    pub granted_at: i64,
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Counts {
     pub submissions: i64,
@@ -379,6 +411,20 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<Option<Account>>;
     fn counts(&self) -> Result<Counts>;
+
+    /// A one-time activation code for the person's account (returned once, stored hashed).
+    fn issue_activation_code(&self, person: i64, issued_by: &str, ttl_ms: i64) -> Result<String>;
+    /// Activate (or reset) the account of the person with this personal ID; returns the person.
+    fn activate_citizen(&self, personal_id: &str, code: &str, passcode: &str) -> Result<i64>;
+    fn citizen_login(&self, personal_id: &str, passcode: &str, now: i64) -> Result<Login>;
+    /// A new session; the token is returned once and stored hashed.
+    fn create_session(&self, person: i64, ttl_ms: i64) -> Result<String>;
+    fn session_person(&self, token: &str, now: i64) -> Result<Option<i64>>;
+    fn end_session(&self, token: &str) -> Result<()>;
+    fn grant_guardian(&self, guardian: i64, ward: i64, granted_by: &str) -> Result<()>;
+    fn revoke_guardian(&self, guardian: i64, ward: i64) -> Result<()>;
+    /// The persons whose books `guardian` may open.
+    fn wards(&self, guardian: i64) -> Result<Vec<Ward>>;
 }
 
 /// SHA-256 hex (tokens are stored hashed).

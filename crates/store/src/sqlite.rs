@@ -16,7 +16,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::*;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_citizen.sql"),
+];
 
 /// Most submissions one commit carries.
 const BATCH: usize = 512;
@@ -447,8 +450,8 @@ fn link_and_store(
     }
     let episode_id = ids.next();
     tx.prepare_cached(
-        "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17)",
+        "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, ?19)",
     )?
     .execute(params![
         person,
@@ -468,6 +471,8 @@ fn link_and_store(
         linked_at,
         e.content_hash,
         e.body,
+        e.appointment_at,
+        e.referral_to,
     ])?;
     tx.execute(
         "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -713,7 +718,8 @@ impl Store for SqliteStore {
             )?;
             tx.execute("UPDATE identifiers SET active = 0 WHERE person_id = ?1", params![from])?;
             tx.execute(
-                "INSERT INTO episodes SELECT ?2, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body FROM episodes WHERE person_id = ?1",
+                "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to)
+                 SELECT ?2, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to FROM episodes WHERE person_id = ?1",
                 params![from, into],
             )?;
             tx.execute("DELETE FROM episodes WHERE person_id = ?1", params![from])?;
@@ -750,7 +756,8 @@ impl Store for SqliteStore {
                     .optional()?;
                 let (facility, ma_lk) = key.ok_or_else(|| StoreError::NotFound(format!("episode {eid} of person {person}")))?;
                 tx.execute(
-                    "INSERT INTO episodes SELECT ?3, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?4",
+                    "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to)
+                     SELECT ?3, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?4",
                     params![person, facility, new_id, ma_lk],
                 )?;
                 tx.execute("DELETE FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?3", params![person, facility, ma_lk])?;
@@ -910,5 +917,189 @@ impl Store for SqliteStore {
                 stored_bytes: one("SELECT SUM(length(raw_zstd)) FROM submissions")?,
             })
         })
+    }
+
+    fn issue_activation_code(&self, person: i64, issued_by: &str, ttl_ms: i64) -> Result<String> {
+        if self.person(person)?.is_none() {
+            return Err(StoreError::NotFound(format!("person {person}")));
+        }
+        // 8 digits from a random UUID: ~27 bits, single use, short-lived, locked out on guessing.
+        let n = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes()) % 100_000_000;
+        let code = format!("{n:08}");
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO activation_codes (person_id, code_hash, issued_by, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![person, hash_hex(&[&person.to_string(), &code]), issued_by, now, now + ttl_ms],
+            )?;
+            Ok(())
+        })?;
+        Ok(code)
+    }
+
+    fn activate_citizen(&self, personal_id: &str, code: &str, passcode: &str) -> Result<i64> {
+        if passcode.len() != 6 || !passcode.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StoreError::Invalid(
+                "mã khóa phải gồm 6 chữ số / the passcode must be 6 digits".into(),
+            ));
+        }
+        let person = self
+            .person_by_identifier(IdKind::PersonalId, personal_id)?
+            .ok_or_else(|| {
+                StoreError::Invalid("mã kích hoạt không đúng / wrong activation code".into())
+            })?
+            .id;
+        let hash = hash_password(passcode)?;
+        let now = now_ms();
+        self.write(|tx| {
+            let used = tx.execute(
+                "UPDATE activation_codes SET used_at = ?3 WHERE person_id = ?1 AND code_hash = ?2 AND used_at IS NULL AND expires_at > ?3",
+                params![person, hash_hex(&[&person.to_string(), code.trim()]), now],
+            )?;
+            if used != 1 {
+                return Err(StoreError::Invalid("mã kích hoạt không đúng hoặc đã hết hạn / wrong or expired activation code".into()));
+            }
+            tx.execute(
+                "INSERT INTO citizen_accounts (person_id, passcode_hash, activated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (person_id) DO UPDATE SET passcode_hash = excluded.passcode_hash, failed_attempts = 0, locked_until = 0, activated_at = excluded.activated_at",
+                params![person, hash, now],
+            )?;
+            Ok(person)
+        })
+    }
+
+    fn citizen_login(&self, personal_id: &str, passcode: &str, now: i64) -> Result<Login> {
+        let Some(person) = self.person_by_identifier(IdKind::PersonalId, personal_id)? else {
+            let _ = hash_password(passcode);
+            return Ok(Login::NoAccount);
+        };
+        let row: Option<(String, u32, i64)> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT passcode_hash, failed_attempts, locked_until FROM citizen_accounts WHERE person_id = ?1",
+                params![person.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+        })?;
+        let Some((hash, failed, locked_until)) = row else {
+            let _ = hash_password(passcode);
+            return Ok(Login::NoAccount);
+        };
+        if locked_until > now {
+            return Ok(Login::Locked {
+                until: locked_until,
+            });
+        }
+        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let ok = Argon2::default()
+            .verify_password(passcode.as_bytes(), &parsed)
+            .is_ok();
+        self.write(|tx| {
+            if ok {
+                tx.execute("UPDATE citizen_accounts SET failed_attempts = 0, locked_until = 0 WHERE person_id = ?1", params![person.id])?;
+                return Ok(Login::Ok(person.id));
+            }
+            let failed = failed + 1;
+            if failed >= MAX_FAILED_LOGINS {
+                let until = now + LOCK_MS;
+                tx.execute("UPDATE citizen_accounts SET failed_attempts = 0, locked_until = ?2 WHERE person_id = ?1", params![person.id, until])?;
+                Ok(Login::Locked { until })
+            } else {
+                tx.execute("UPDATE citizen_accounts SET failed_attempts = ?2 WHERE person_id = ?1", params![person.id, failed])?;
+                Ok(Login::Wrong { remaining: MAX_FAILED_LOGINS - failed })
+            }
+        })
+    }
+
+    fn create_session(&self, person: i64, ttl_ms: i64) -> Result<String> {
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute("DELETE FROM sessions WHERE person_id = ?1 AND expires_at < ?2", params![person, now])?;
+            tx.execute(
+                "INSERT INTO sessions (person_id, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![person, hash_hex(&[&token]), now, now + ttl_ms],
+            )?;
+            Ok(())
+        })?;
+        Ok(token)
+    }
+
+    fn session_person(&self, token: &str, now: i64) -> Result<Option<i64>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT person_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                params![hash_hex(&[token]), now],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    fn end_session(&self, token: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                params![hash_hex(&[token])],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn grant_guardian(&self, guardian: i64, ward: i64, granted_by: &str) -> Result<()> {
+        if guardian == ward {
+            return Err(StoreError::Invalid(
+                "a person is not their own guardian".into(),
+            ));
+        }
+        for p in [guardian, ward] {
+            if self.person(p)?.is_none() {
+                return Err(StoreError::NotFound(format!("person {p}")));
+            }
+        }
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO guardianships (guardian_id, ward_id, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (guardian_id, ward_id) DO UPDATE SET granted_by = excluded.granted_by, granted_at = excluded.granted_at, revoked_at = NULL",
+                params![guardian, ward, granted_by, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn revoke_guardian(&self, guardian: i64, ward: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE guardianships SET revoked_at = ?3 WHERE guardian_id = ?1 AND ward_id = ?2 AND revoked_at IS NULL",
+                params![guardian, ward, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn wards(&self, guardian: i64) -> Result<Vec<Ward>> {
+        let rows: Vec<(i64, String, i64)> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT ward_id, granted_by, granted_at FROM guardianships WHERE guardian_id = ?1 AND revoked_at IS NULL ORDER BY granted_at",
+            )?;
+            Ok(stmt
+                .query_map(params![guardian], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?)
+        })?;
+        let mut out = Vec::new();
+        for (ward, granted_by, granted_at) in rows {
+            if let Some(person) = self.person(ward)? {
+                out.push(Ward {
+                    person,
+                    granted_by,
+                    granted_at,
+                });
+            }
+        }
+        Ok(out)
     }
 }

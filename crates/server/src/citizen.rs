@@ -1,0 +1,458 @@
+//! The citizen's API: sign-in with personal ID and passcode, and the health book
+//! (own and wards') as JSON. Every read goes through [`Viewer::book`], which lets a
+//! person open only their own book and those they are guardian of.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use book::text::fold;
+use serde::{Deserialize, Serialize};
+use store::{EpisodeRecord, Login, now_ms};
+
+use crate::App;
+
+pub const COOKIE_NAME: &str = "hb_session";
+/// A session lasts a working day.
+pub const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/v1/citizen/activate", post(activate))
+        .route("/api/v1/citizen/login", post(login))
+        .route("/api/v1/citizen/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/persons/{pid}/years", get(years))
+        .route("/api/v1/persons/{pid}/episodes", get(episodes))
+        .route("/api/v1/persons/{pid}/episodes/{id}", get(episode))
+        .route("/api/v1/persons/{pid}/appointments", get(appointments))
+        .route("/api/v1/persons/{pid}/search", get(search))
+        .route("/api/v1/persons/{pid}/changes", get(changes))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// An error as the API answers it: a status, a stable code, and a Vietnamese message.
+pub struct ApiError(StatusCode, &'static str, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            Json(serde_json::json!({"error": self.1, "message": self.2})),
+        )
+            .into_response()
+    }
+}
+
+fn internal<E: std::fmt::Display>(e: E) -> ApiError {
+    tracing::error!(error = %e, "citizen api");
+    ApiError(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Lỗi hệ thống".into(),
+    )
+}
+
+fn not_found() -> ApiError {
+    // Someone else's book and a book that does not exist look the same.
+    ApiError(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy".into())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> store::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(internal)?
+        .map_err(internal)
+}
+
+fn token_of(headers: &HeaderMap) -> Option<String> {
+    if let Some(b) = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(b.trim().to_string());
+    }
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE_NAME)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The signed-in person.
+pub struct Viewer {
+    pub person: i64,
+    app: Arc<App>,
+}
+
+impl FromRequestParts<Arc<App>> for Viewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let unauthorized = || {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Vui lòng đăng nhập".into(),
+            )
+        };
+        let token = token_of(&parts.headers).ok_or_else(unauthorized)?;
+        let store = app.store.clone();
+        let person = blocking(move || store.session_person(&token, now_ms()))
+            .await?
+            .ok_or_else(unauthorized)?;
+        Ok(Viewer {
+            person,
+            app: app.clone(),
+        })
+    }
+}
+
+impl Viewer {
+    /// The current episodes of `pid`'s book, when the viewer may open it.
+    async fn book(&self, pid: i64) -> Result<Vec<EpisodeRecord>, ApiError> {
+        let store = self.app.store.clone();
+        let me = self.person;
+        let wards = if pid == me {
+            Vec::new()
+        } else {
+            blocking(move || store.wards(me)).await?
+        };
+        let ward_ids: Vec<i64> = wards.iter().map(|w| w.person.id).collect();
+        if !book::access::may_open_book(me, pid, &ward_ids) {
+            return Err(not_found());
+        }
+        let store = self.app.store.clone();
+        blocking(move || store.episodes_of(pid)).await
+    }
+}
+
+#[derive(Deserialize)]
+struct ActivateBody {
+    personal_id: String,
+    code: String,
+    passcode: String,
+}
+
+async fn activate(State(app): State<Arc<App>>, Json(b): Json<ActivateBody>) -> Response {
+    let Ok(_permit) = app.password_checks.acquire().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || {
+        store.activate_citizen(&b.personal_id, &b.code, &b.passcode)
+    })
+    .await
+    {
+        Ok(Ok(_)) => Json(serde_json::json!({"activated": true})).into_response(),
+        Ok(Err(store::StoreError::Invalid(m))) => {
+            ApiError(StatusCode::BAD_REQUEST, "activation", m).into_response()
+        }
+        Ok(Err(e)) => internal(e).into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    personal_id: String,
+    passcode: String,
+}
+
+#[derive(Serialize)]
+struct LoginAnswer {
+    token: String,
+    person_id: i64,
+    expires_in_seconds: i64,
+}
+
+async fn login(State(app): State<Arc<App>>, Json(b): Json<LoginBody>) -> Response {
+    let Ok(_permit) = app.password_checks.acquire().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let store = app.store.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        store.citizen_login(&b.personal_id, &b.passcode, now_ms())
+    })
+    .await;
+    let person = match result {
+        Ok(Ok(Login::Ok(p))) => p,
+        Ok(Ok(Login::Wrong { remaining })) => {
+            return ApiError(
+                StatusCode::UNAUTHORIZED,
+                "wrong_passcode",
+                format!("Số định danh hoặc mã khóa không đúng; còn {remaining} lần thử"),
+            )
+            .into_response();
+        }
+        Ok(Ok(Login::Locked { until })) => {
+            let minutes = ((until - now_ms()) / 60_000).max(1);
+            return ApiError(
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked",
+                format!("Tài khoản tạm khóa do nhập sai nhiều lần; thử lại sau {minutes} phút"),
+            )
+            .into_response();
+        }
+        Ok(Ok(Login::NoAccount)) => {
+            return ApiError(
+                StatusCode::UNAUTHORIZED,
+                "wrong_passcode",
+                "Số định danh hoặc mã khóa không đúng".into(),
+            )
+            .into_response();
+        }
+        Ok(Err(e)) => return internal(e).into_response(),
+        Err(e) => return internal(e).into_response(),
+    };
+    let store = app.store.clone();
+    let token = match blocking(move || store.create_session(person, SESSION_MS)).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let cookie = format!(
+        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        SESSION_MS / 1000
+    );
+    let mut res = Json(LoginAnswer {
+        token,
+        person_id: person,
+        expires_in_seconds: SESSION_MS / 1000,
+    })
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(SET_COOKIE, v);
+    }
+    res
+}
+
+async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(t) = token_of(&headers) {
+        let store = app.store.clone();
+        let _ = blocking(move || store.end_session(&t)).await;
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        SET_COOKIE,
+        HeaderValue::from_static("hb_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    res
+}
+
+async fn me(v: Viewer) -> Result<Response, ApiError> {
+    let store = v.app.store.clone();
+    let me = v.person;
+    let (person, wards) = blocking(move || Ok((store.person(me)?, store.wards(me)?))).await?;
+    Ok(Json(serde_json::json!({"person": person, "wards": wards})).into_response())
+}
+
+/// Year of an episode (from its admission time, as the facility wrote it).
+fn year_of(e: &EpisodeRecord) -> Option<i32> {
+    use chrono::Datelike;
+    e.view.admitted.map(|d| d.year())
+}
+
+async fn years(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
+    let eps = v.book(pid).await?;
+    let mut counts = std::collections::BTreeMap::<i32, usize>::new();
+    for e in &eps {
+        if let Some(y) = year_of(e) {
+            *counts.entry(y).or_default() += 1;
+        }
+    }
+    let years: Vec<_> = counts
+        .into_iter()
+        .rev()
+        .map(|(year, episodes)| serde_json::json!({"year": year, "episodes": episodes}))
+        .collect();
+    Ok(Json(years).into_response())
+}
+
+/// An episode in a list.
+#[derive(Serialize)]
+struct Item {
+    id: i64,
+    facility: String,
+    ma_lk: String,
+    version: u32,
+    admitted: Option<chrono::NaiveDateTime>,
+    discharged: Option<chrono::NaiveDateTime>,
+    care_type: Option<String>,
+    care_type_label: Option<String>,
+    main_diagnosis: Option<book::episode::Diagnosis>,
+    has_appointment: bool,
+    has_referral: bool,
+}
+
+fn item(e: &EpisodeRecord) -> Item {
+    Item {
+        id: e.id,
+        facility: e.facility.clone(),
+        ma_lk: e.ma_lk.clone(),
+        version: e.version,
+        admitted: e.view.admitted,
+        discharged: e.view.discharged,
+        care_type: e.view.care_type.clone(),
+        care_type_label: e.view.care_type_label.clone(),
+        main_diagnosis: e.view.main_diagnosis.clone(),
+        has_appointment: e.view.appointment.is_some(),
+        has_referral: e.view.referral.is_some(),
+    }
+}
+
+#[derive(Deserialize)]
+struct YearQuery {
+    year: Option<i32>,
+}
+
+async fn episodes(
+    v: Viewer,
+    Path(pid): Path<i64>,
+    Query(q): Query<YearQuery>,
+) -> Result<Response, ApiError> {
+    let eps = v.book(pid).await?;
+    let items: Vec<Item> = eps
+        .iter()
+        .filter(|e| q.year.is_none() || year_of(e) == q.year)
+        .map(item)
+        .collect();
+    Ok(Json(items).into_response())
+}
+
+async fn episode(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
+    let eps = v.book(pid).await?;
+    let e = eps.into_iter().find(|e| e.id == id).ok_or_else(not_found)?;
+    Ok(Json(e).into_response())
+}
+
+/// Referrals stay open this long after the referring episode ends.
+const REFERRAL_OPEN_DAYS: i64 = 30;
+
+/// Vietnam wall-clock now (UTC+7), to compare with the times facilities write.
+fn vn_now() -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp_millis(now_ms() + 7 * 3_600_000)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+async fn appointments(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
+    let eps = v.book(pid).await?;
+    let now = vn_now();
+    let mut upcoming: Vec<serde_json::Value> = eps
+        .iter()
+        .filter_map(|e| {
+            let a = e.view.appointment.as_ref()?;
+            (a.at? >= now).then(|| {
+                serde_json::json!({"episode_id": e.id, "facility": e.facility, "appointment": a})
+            })
+        })
+        .collect();
+    upcoming.sort_by_key(|x| {
+        x["appointment"]["at"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    });
+    let referrals: Vec<serde_json::Value> = eps
+        .iter()
+        .filter_map(|e| {
+            let r = e.view.referral.as_ref()?;
+            let issued = e.view.discharged?;
+            ((now - issued).num_days() <= REFERRAL_OPEN_DAYS)
+                .then(|| serde_json::json!({"episode_id": e.id, "issued": issued, "referral": r}))
+        })
+        .collect();
+    Ok(Json(serde_json::json!({"appointments": upcoming, "referrals": referrals})).into_response())
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: String,
+}
+
+/// Text of an episode that a search matches: diagnoses, medicines, facility, services.
+fn search_text(e: &EpisodeRecord) -> String {
+    let v = &e.view;
+    let mut parts: Vec<&str> = vec![&e.facility];
+    parts.extend(v.discharge_diagnosis.as_deref());
+    parts.extend(v.admission_diagnosis.as_deref());
+    parts.extend(v.main_diagnosis.as_ref().map(|d| d.icd10.as_str()));
+    parts.extend(v.secondary_diagnoses.iter().map(|d| d.icd10.as_str()));
+    parts.extend(v.medicines.iter().filter_map(|m| m.name.as_deref()));
+    let s = &v.services;
+    for list in [
+        &s.lab_tests,
+        &s.imaging,
+        &s.functional_tests,
+        &s.procedures,
+        &s.surgery,
+    ] {
+        parts.extend(list.iter().filter_map(|x| x.name.as_deref()));
+    }
+    fold(&parts.join(" | "))
+}
+
+async fn search(
+    v: Viewer,
+    Path(pid): Path<i64>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, ApiError> {
+    let needle = fold(&q.q);
+    if needle.chars().count() < 2 {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "query_too_short",
+            "Nhập ít nhất 2 ký tự để tìm".into(),
+        ));
+    }
+    let eps = v.book(pid).await?;
+    let words: Vec<&str> = needle.split(' ').collect();
+    let hits: Vec<Item> = eps
+        .iter()
+        .filter(|e| {
+            let text = search_text(e);
+            words.iter().all(|w| text.contains(w))
+        })
+        .map(item)
+        .collect();
+    Ok(Json(hits).into_response())
+}
+
+#[derive(Deserialize)]
+struct SinceQuery {
+    /// Milliseconds since the Unix epoch.
+    since: i64,
+}
+
+async fn changes(
+    v: Viewer,
+    Path(pid): Path<i64>,
+    Query(q): Query<SinceQuery>,
+) -> Result<Response, ApiError> {
+    let eps = v.book(pid).await?;
+    let changed: Vec<Item> = eps
+        .iter()
+        .filter(|e| e.visible_at > q.since)
+        .map(item)
+        .collect();
+    Ok(Json(serde_json::json!({"now": now_ms(), "episodes": changed})).into_response())
+}
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}

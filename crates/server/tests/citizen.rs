@@ -1,0 +1,332 @@
+//! The citizen API over loopback HTTP: activation, sign-in, lockout, the book, and
+//! for every endpoint, that one person cannot read another's data.
+
+use std::sync::Arc;
+
+use book::IdKind;
+use dossier::synth::{Config, Generator};
+use dossier::{Options, Spec};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::App;
+use store::{Meta, Prepared, Source, SqliteStore, Store, now_ms};
+
+struct Env {
+    base: String,
+    store: Arc<SqliteStore>,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A store with generated episodes, and the gateway serving it.
+async fn start() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let g = Generator::new(Config {
+        persons: 40,
+        episodes: 400,
+        seed: 17,
+        ..Config::default()
+    });
+    for e in g.episodes() {
+        let raw = e.envelope_bytes(Spec::Qd3176);
+        let parsed = dossier::parse_envelope(&raw, &Options::default());
+        let meta = Meta {
+            facility: e.facility.code.into(),
+            account: "t".into(),
+            source: Source::Import,
+            spec: Spec::Qd3176,
+            received_at: now_ms(),
+        };
+        store
+            .ingest(Prepared::envelope(meta, &raw, &parsed))
+            .unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let app = App::new(store.clone() as Arc<dyn Store>, server::Config::default());
+    tokio::spawn(server::serve(listener, app, async {
+        let _ = rx.await;
+    }));
+    Env {
+        base,
+        store,
+        _dir: dir,
+        _stop: tx,
+    }
+}
+
+/// Personal IDs of persons with at least `min` episodes.
+fn persons_with_episodes(s: &SqliteStore, min: usize) -> Vec<(String, i64)> {
+    let g = Generator::new(Config {
+        persons: 40,
+        episodes: 400,
+        seed: 17,
+        ..Config::default()
+    });
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for j in 0..40 {
+        let p = g.person(j);
+        let Some(pid) = p.personal_id else { continue };
+        if let Some(rec) = s.person_by_identifier(IdKind::PersonalId, &pid).unwrap()
+            && s.episodes_of(rec.id).unwrap().len() >= min
+            && !out.iter().any(|(_, id)| *id == rec.id)
+        {
+            out.push((pid, rec.id));
+        }
+    }
+    out
+}
+
+async fn activate_and_login(env: &Env, personal_id: &str, person: i64) -> String {
+    let code = env
+        .store
+        .issue_activation_code(person, "test-station", 3_600_000)
+        .unwrap();
+    let c = reqwest::Client::new();
+    let r = c
+        .post(format!("{}/api/v1/citizen/activate", env.base))
+        .json(&json!({"personal_id": personal_id, "code": code, "passcode": "246810"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    // A code works once.
+    let again = c
+        .post(format!("{}/api/v1/citizen/activate", env.base))
+        .json(&json!({"personal_id": personal_id, "code": code, "passcode": "135790"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    let r = c
+        .post(format!("{}/api/v1/citizen/login", env.base))
+        .json(&json!({"personal_id": personal_id, "passcode": "246810"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn get(env: &Env, token: &str, path: &str) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .get(format!("{}{path}", env.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_reads_their_book() {
+    let env = start().await;
+    let people = persons_with_episodes(&env.store, 3);
+    let (pid, person) = people[0].clone();
+    let token = activate_and_login(&env, &pid, person).await;
+    let (s, me) = get(&env, &token, "/api/v1/me").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["person"]["id"], person);
+    let (_, years) = get(&env, &token, &format!("/api/v1/persons/{person}/years")).await;
+    let total: u64 = years
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| y["episodes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total as usize, env.store.episodes_of(person).unwrap().len());
+    let year = years[0]["year"].as_i64().unwrap();
+    let (_, list) = get(
+        &env,
+        &token,
+        &format!("/api/v1/persons/{person}/episodes?year={year}"),
+    )
+    .await;
+    assert_eq!(
+        list.as_array().unwrap().len() as u64,
+        years[0]["episodes"].as_u64().unwrap()
+    );
+    let id = list[0]["id"].as_i64().unwrap();
+    let (s, detail) = get(
+        &env,
+        &token,
+        &format!("/api/v1/persons/{person}/episodes/{id}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(detail["view"]["medicines"].is_array());
+    assert!(detail["visible_at"].as_i64().unwrap() >= detail["received_at"].as_i64().unwrap());
+    // Accent-insensitive search finds the episode by its diagnosis.
+    let dx = detail["view"]["discharge_diagnosis"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let plain = book::text::fold(&dx);
+    let word = plain
+        .split(' ')
+        .find(|w| w.len() >= 4)
+        .unwrap_or(&plain)
+        .to_string();
+    let (s, hits) = get(
+        &env,
+        &token,
+        &format!(
+            "/api/v1/persons/{person}/search?q={}",
+            urlencode(&word.to_uppercase())
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        hits.as_array().unwrap().iter().any(|h| h["id"] == id),
+        "{word}: {hits}"
+    );
+    let (_, changes) = get(
+        &env,
+        &token,
+        &format!("/api/v1/persons/{person}/changes?since=0"),
+    )
+    .await;
+    assert_eq!(
+        changes["episodes"].as_array().unwrap().len(),
+        env.store.episodes_of(person).unwrap().len()
+    );
+    let (_, none) = get(
+        &env,
+        &token,
+        &format!("/api/v1/persons/{person}/changes?since={}", changes["now"]),
+    )
+    .await;
+    assert!(none["episodes"].as_array().unwrap().is_empty());
+    let (s, ap) = get(
+        &env,
+        &token,
+        &format!("/api/v1/persons/{person}/appointments"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ap["appointments"].is_array() && ap["referrals"].is_array());
+    let (s, _) = get(&env, "not-a-session", "/api/v1/me").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, doc) = get(&env, &token, "/api/v1/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["paths"]["/api/v1/persons/{pid}/search"].is_object());
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_endpoint_lets_one_person_read_another() {
+    let env = start().await;
+    let people = persons_with_episodes(&env.store, 1);
+    let (a_pid, a) = people[0].clone();
+    let (_, b) = people[1].clone();
+    let token = activate_and_login(&env, &a_pid, a).await;
+    let b_episode = env.store.episodes_of(b).unwrap()[0].id;
+    let a_episode = env.store.episodes_of(a).unwrap()[0].id;
+    for path in [
+        format!("/api/v1/persons/{b}/years"),
+        format!("/api/v1/persons/{b}/episodes"),
+        format!("/api/v1/persons/{b}/episodes?year=2025"),
+        format!("/api/v1/persons/{b}/episodes/{b_episode}"),
+        format!("/api/v1/persons/{b}/appointments"),
+        format!("/api/v1/persons/{b}/search?q=viem"),
+        format!("/api/v1/persons/{b}/changes?since=0"),
+        // B's episode through A's own book path is not found either.
+        format!("/api/v1/persons/{a}/episodes/{b_episode}"),
+    ] {
+        let (s, body) = get(&env, &token, &path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert!(
+            !body.to_string().contains(&b.to_string()) || path.contains(&b.to_string()),
+            "{path}"
+        );
+    }
+    // Without a session, nothing at all.
+    for path in [
+        format!("/api/v1/persons/{a}/years"),
+        format!("/api/v1/persons/{a}/episodes/{a_episode}"),
+        "/api/v1/me".to_string(),
+    ] {
+        let r = reqwest::get(format!("{}{path}", env.base)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    // A guardian may open the ward's book, with who granted it; revoked, no more.
+    env.store
+        .grant_guardian(a, b, "Trạm Y tế xã (giấy khai sinh)")
+        .unwrap();
+    let (s, _) = get(
+        &env,
+        &token,
+        &format!("/api/v1/persons/{b}/episodes/{b_episode}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, me) = get(&env, &token, "/api/v1/me").await;
+    assert_eq!(
+        me["wards"][0]["granted_by"],
+        "Trạm Y tế xã (giấy khai sinh)"
+    );
+    env.store.revoke_guardian(a, b).unwrap();
+    let (s, _) = get(&env, &token, &format!("/api/v1/persons/{b}/years")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_wrong_passcodes_lock_the_account() {
+    let env = start().await;
+    let (pid, person) = persons_with_episodes(&env.store, 1)[0].clone();
+    activate_and_login(&env, &pid, person).await;
+    let c = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = c
+            .post(format!("{}/api/v1/citizen/login", env.base))
+            .json(&json!({"personal_id": pid, "passcode": "000000"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 429, 429]);
+    // Even the right passcode waits out the lock.
+    let r = c
+        .post(format!("{}/api/v1/citizen/login", env.base))
+        .json(&json!({"personal_id": pid, "passcode": "246810"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    // Unknown persons answer like wrong passcodes.
+    let r = c
+        .post(format!("{}/api/v1/citizen/login", env.base))
+        .json(&json!({"personal_id": "001099999999", "passcode": "246810"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}
