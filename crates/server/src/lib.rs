@@ -417,8 +417,17 @@ fn prepare(
     limits: Limits,
 ) -> (Prepared, Vec<Finding>, bool) {
     let opts = Options { spec, limits };
-    let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let raw = match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    // Decode as sent; strip line breaks only when that fails (some clients wrap).
+    let decoded = engine.decode(b64.as_bytes()).or_else(|e| {
+        if b64.bytes().any(|b| b.is_ascii_whitespace()) {
+            let compact: Vec<u8> = b64.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+            engine.decode(compact)
+        } else {
+            Err(e)
+        }
+    });
+    let raw = match decoded {
         Ok(b) => b,
         Err(e) => {
             let f = vec![Finding::error(

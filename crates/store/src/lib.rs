@@ -116,13 +116,13 @@ fn compress(raw: &[u8]) -> Vec<u8> {
     // compressing a typical envelope.
     thread_local! {
         static ZSTD: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
-            std::cell::RefCell::new(zstd::bulk::Compressor::new(3).ok());
+            std::cell::RefCell::new(zstd::bulk::Compressor::new(1).ok());
     }
     ZSTD.with(|c| match c.borrow_mut().as_mut() {
         Some(c) => c.compress(raw).ok(),
         None => None,
     })
-    .unwrap_or_else(|| zstd::bulk::compress(raw, 3).unwrap_or_else(|_| raw.to_vec()))
+    .unwrap_or_else(|| zstd::bulk::compress(raw, 1).unwrap_or_else(|_| raw.to_vec()))
 }
 
 impl Prepared {
