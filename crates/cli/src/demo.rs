@@ -14,6 +14,30 @@ use crate::ops;
 
 pub const DEMO_USER: &str = "bv01001";
 pub const DEMO_PASSWORD: &str = "demo123";
+pub const DEMO_PASSCODE: &str = "123456";
+
+/// The generated person with the most episodes who has a personal ID: activate their
+/// account with the demo passcode. Returns (personal ID, person id, episodes).
+fn demo_citizen(store: &SqliteStore, g: &Generator) -> Result<Option<(String, i64, usize)>> {
+    let mut best: Option<(String, i64, usize)> = None;
+    for j in 0..g.config.persons.min(500) {
+        let Some(pid) = g.person(j).personal_id else {
+            continue;
+        };
+        let Some(p) = store.person_by_identifier(book::IdKind::PersonalId, &pid)? else {
+            continue;
+        };
+        let n = store.episodes_of(p.id)?.len();
+        if best.as_ref().is_none_or(|b| n > b.2) {
+            best = Some((pid, p.id, n));
+        }
+    }
+    if let Some((pid, person, _)) = &best {
+        let code = store.issue_activation_code(*person, "demo", 3_600_000)?;
+        store.activate_citizen(pid, &code, DEMO_PASSCODE)?;
+    }
+    Ok(best)
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -78,6 +102,16 @@ pub fn run(a: Args) -> Result<()> {
                 Ok(())
             })?;
     }
+    // A citizen with a full book, ready to sign in.
+    let citizen = demo_citizen(
+        &store,
+        &Generator::new(Config {
+            persons: a.persons,
+            episodes: a.episodes,
+            seed: a.seed,
+            ..Config::default()
+        }),
+    )?;
     let c = store.counts()?;
     let sample =
         PathBuf::from("../shared/vn-standards/samples/synthetic/GIAMDINHHS_envelope_unsigned.xml");
@@ -115,6 +149,24 @@ pub fn run(a: Args) -> Result<()> {
         db.display()
     );
     println!("  curl -s http://{}/metrics", a.listen);
+    if let Some((pid, person, n)) = &citizen {
+        println!();
+        println!("Sổ sức khỏe của người dân / the citizen's book ({n} lượt khám):");
+        println!("  số định danh / personal ID: {pid}   mã khóa / passcode: {DEMO_PASSCODE}");
+        println!(
+            "  T=$(curl -s -H 'content-type: application/json' -d '{{\"personal_id\":\"{pid}\",\"passcode\":\"{DEMO_PASSCODE}\"}}' http://{}/api/v1/citizen/login | jq -r .token)",
+            a.listen
+        );
+        println!(
+            "  curl -s -H \"Authorization: Bearer $T\" http://{}/api/v1/persons/{person}/years",
+            a.listen
+        );
+        println!(
+            "  curl -s -H \"Authorization: Bearer $T\" http://{}/api/v1/persons/{person}/appointments",
+            a.listen
+        );
+        println!("  API: http://{}/api/v1/openapi.json", a.listen);
+    }
     if a.no_serve {
         return Ok(());
     }

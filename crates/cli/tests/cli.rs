@@ -247,6 +247,11 @@ fn demo_seeds_a_store_and_prints_a_login_and_a_curl_line() {
             && out.contains("guiHoSoXmlQD4750"),
         "{out}"
     );
+    // A citizen login with a book to read.
+    assert!(
+        out.contains("mã khóa / passcode: 123456") && out.contains("/api/v1/citizen/login"),
+        "{out}"
+    );
     // Seeding twice does not duplicate.
     let o = run(&[
         "demo",
