@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/v1/persons/{pid}/years", get(years))
         .route("/api/v1/persons/{pid}/episodes", get(episodes))
         .route("/api/v1/persons/{pid}/episodes/{id}", get(episode))
+        .route("/api/v1/persons/{pid}/episodes/{id}/pdf", get(episode_pdf))
         .route("/api/v1/persons/{pid}/appointments", get(appointments))
         .route("/api/v1/persons/{pid}/search", get(search))
         .route("/api/v1/persons/{pid}/changes", get(changes))
@@ -334,6 +335,48 @@ async fn episode(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Respons
     let eps = v.book(pid).await?;
     let e = eps.into_iter().find(|e| e.id == id).ok_or_else(not_found)?;
     Ok(Json(e).into_response())
+}
+
+async fn episode_pdf(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
+    let eps = v.book(pid).await?;
+    let e = eps.into_iter().find(|e| e.id == id).ok_or_else(not_found)?;
+    let store = v.app.store.clone();
+    let code = e.facility.clone();
+    let (person, facility) =
+        blocking(move || Ok((store.person(pid)?, store.facility(&code)?))).await?;
+    let person = person.ok_or_else(not_found)?;
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::pdf::episode_pdf(&person, &e, facility.as_ref().map(|f| f.name.as_str()))
+            .map(|b| (b, e.ma_lk))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    let name: String = bytes
+        .1
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"healthbook-{name}.pdf\""),
+            ),
+        ],
+        bytes.0,
+    )
+        .into_response())
 }
 
 /// Referrals stay open this long after the referring episode ends.

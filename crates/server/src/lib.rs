@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 
 pub mod citizen;
 mod metrics;
+pub mod pdf;
 
 pub use metrics::Metrics;
 

@@ -330,3 +330,44 @@ async fn repeated_wrong_passcodes_lock_the_account() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_episode_downloads_as_a_pdf_with_embedded_fonts() {
+    let env = start().await;
+    let people = persons_with_episodes(&env.store, 1);
+    let (a_pid, a) = people[0].clone();
+    let (_, b) = people[1].clone();
+    let token = activate_and_login(&env, &a_pid, a).await;
+    let id = env.store.episodes_of(a).unwrap()[0].id;
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/persons/{a}/episodes/{id}/pdf", env.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let pdf = r.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("/FontFile2"), "the TrueType font is embedded");
+    assert!(text.contains("/ToUnicode"), "text is extractable");
+    // Someone else's episode: not found.
+    let other = env.store.episodes_of(b).unwrap()[0].id;
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/persons/{b}/episodes/{other}/pdf",
+            env.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

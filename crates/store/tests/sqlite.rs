@@ -287,3 +287,20 @@ fn rejected_dossiers_are_kept_as_evidence_and_survive_reopening() {
     assert!(!sub.accepted);
     assert!(!sub.findings.as_array().unwrap().is_empty());
 }
+
+#[test]
+fn ids_are_exact_in_javascript() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+    let r = s
+        .ingest(prepared(
+            &generator().episode(1).envelope_bytes(Spec::Qd3176),
+        ))
+        .unwrap();
+    const MAX_SAFE: i64 = (1 << 53) - 1;
+    assert!(
+        r.submission_id < MAX_SAFE
+            && r.episodes[0].episode_id < MAX_SAFE
+            && r.episodes[0].person_id < MAX_SAFE
+    );
+}
