@@ -78,16 +78,26 @@ pub fn run(a: Args) -> Result<()> {
     store.upsert_account(DEMO_USER, "01001", &ops::md5_upper(DEMO_PASSWORD))?;
     let t = std::time::Instant::now();
     let before = store.counts()?;
+    // Episodes of the last two years up to yesterday, so that some re-exam
+    // appointments are still ahead, as in a real book.
+    let yesterday = chrono::DateTime::from_timestamp_millis(now_ms() + 7 * 3_600_000)
+        .unwrap_or_default()
+        .date_naive()
+        .pred_opt()
+        .unwrap_or_default();
+    let g = Generator::new(Config {
+        persons: a.persons,
+        episodes: a.episodes,
+        seed: a.seed,
+        from: yesterday - chrono::Duration::days(730),
+        to: yesterday,
+        ..Config::default()
+    });
     if before.episodes_current == 0 {
-        let g = Generator::new(Config {
-            persons: a.persons,
-            episodes: a.episodes,
-            seed: a.seed,
-            ..Config::default()
-        });
-        (0..a.episodes)
+        // Queue everything, then wait: the writer commits in large batches.
+        let pending = (0..a.episodes)
             .into_par_iter()
-            .try_for_each(|i| -> Result<()> {
+            .map(|i| -> Result<store::Pending> {
                 let e = g.episode(i);
                 let raw = e.envelope_bytes(Spec::Qd3176);
                 let parsed = dossier::parse_envelope(&raw, &Options::default());
@@ -98,20 +108,15 @@ pub fn run(a: Args) -> Result<()> {
                     spec: Spec::Qd3176,
                     received_at: now_ms(),
                 };
-                store.ingest(Prepared::envelope(meta, &raw, &parsed))?;
-                Ok(())
-            })?;
+                Ok(store.submit(Prepared::envelope(meta, &raw, &parsed))?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for p in pending {
+            p.wait()?;
+        }
     }
     // A citizen with a full book, ready to sign in.
-    let citizen = demo_citizen(
-        &store,
-        &Generator::new(Config {
-            persons: a.persons,
-            episodes: a.episodes,
-            seed: a.seed,
-            ..Config::default()
-        }),
-    )?;
+    let citizen = demo_citizen(&store, &g)?;
     let c = store.counts()?;
     let sample =
         PathBuf::from("../shared/vn-standards/samples/synthetic/GIAMDINHHS_envelope_unsigned.xml");
