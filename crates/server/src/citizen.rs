@@ -73,7 +73,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(internal)
 }
 
-fn token_of(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn token_of(headers: &HeaderMap) -> Option<String> {
     if let Some(b) = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -121,8 +121,12 @@ impl FromRequestParts<Arc<App>> for Viewer {
 }
 
 impl Viewer {
+    pub(crate) fn new(person: i64, app: Arc<App>) -> Viewer {
+        Viewer { person, app }
+    }
+
     /// The current episodes of `pid`'s book, when the viewer may open it.
-    async fn book(&self, pid: i64) -> Result<Vec<EpisodeRecord>, ApiError> {
+    pub(crate) async fn book(&self, pid: i64) -> Result<Vec<EpisodeRecord>, ApiError> {
         let store = self.app.store.clone();
         let me = self.person;
         let wards = if pid == me {

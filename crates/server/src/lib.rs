@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 pub mod citizen;
 mod metrics;
 pub mod pdf;
+mod ui;
 
 pub use metrics::Metrics;
 
@@ -78,6 +79,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .merge(citizen::routes())
+        .merge(ui::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -371,3 +371,92 @@ async fn an_episode_downloads_as_a_pdf_with_embedded_fonts() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_book_signs_in_and_shows_only_ones_own() {
+    let env = start().await;
+    let people = persons_with_episodes(&env.store, 1);
+    let (a_pid, a) = people[0].clone();
+    let (_, b) = people[1].clone();
+    activate_and_login(&env, &a_pid, a).await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Not signed in: to the sign-in page.
+    let r = c.get(format!("{}/so/{a}", env.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/dang-nhap");
+    let r = c
+        .get(format!("{}/dang-nhap", env.base))
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<html lang=\"vi\">") && html.contains("<label for=\"passcode\">"));
+    // A wrong passcode says so, in Vietnamese.
+    let r = c
+        .post(format!("{}/dang-nhap", env.base))
+        .form(&[("personal_id", a_pid.as_str()), ("passcode", "999999")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("không đúng"));
+    let r = c
+        .post(format!("{}/dang-nhap", env.base))
+        .form(&[("personal_id", a_pid.as_str()), ("passcode", "246810")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = |path: String| {
+        let c = c.clone();
+        let cookie = cookie.clone();
+        let base = env.base.clone();
+        async move {
+            let r = c
+                .get(format!("{base}{path}"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap_or_default())
+        }
+    };
+    let (s, home) = page(format!("/so/{a}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(home.contains("Lịch sử khám chữa bệnh"));
+    let year = home.split("/nam/").nth(1).unwrap()[..4].to_string();
+    let (s, list) = page(format!("/so/{a}/nam/{year}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let visit = list
+        .split("/luot/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, detail) = page(format!("/so/{a}/luot/{visit}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(detail.contains("Chẩn đoán") && detail.contains("Tải bản PDF"));
+    // Someone else's book, by any page: not found.
+    let b_visit = env.store.episodes_of(b).unwrap()[0].id;
+    for path in [
+        format!("/so/{b}"),
+        format!("/so/{b}/nam/{year}"),
+        format!("/so/{b}/luot/{b_visit}"),
+        format!("/so/{a}/luot/{b_visit}"),
+    ] {
+        let (s, _) = page(path.clone()).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+    }
+}

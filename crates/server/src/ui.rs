@@ -1,0 +1,508 @@
+//! The citizen's web book: server-rendered Vietnamese pages, mobile first, no
+//! JavaScript. Sign in → book → year → visit → sections. The same access rule as
+//! the API (`Viewer::book`).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, State};
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use book::EpisodeView;
+use serde::Deserialize;
+use store::{EpisodeRecord, Login, now_ms};
+
+use crate::App;
+use crate::citizen::{COOKIE_NAME, SESSION_MS, Viewer};
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(|| async { redirect("/so") }))
+        .route("/dang-nhap", get(login_page).post(login))
+        .route("/dang-xuat", axum::routing::post(logout))
+        .route("/so", get(home))
+        .route("/so/{pid}", get(person_home))
+        .route("/so/{pid}/nam/{year}", get(year_page))
+        .route("/so/{pid}/luot/{id}", get(visit_page))
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn o(s: &Option<String>) -> String {
+    esc(s.as_deref().unwrap_or(""))
+}
+
+fn redirect(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
+}
+
+const CSS: &str = r#"
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;background:#f4f6f8}
+header{background:#0b5cad;color:#fff;padding:12px 16px;display:flex;justify-content:space-between;align-items:center}
+header a,header button{color:#fff;font:inherit;background:none;border:0;text-decoration:underline;cursor:pointer;padding:8px}
+main{max-width:720px;margin:0 auto;padding:12px}h1{font-size:1.35rem;margin:.6em 0}h2{font-size:1.1rem;margin:1em 0 .4em}
+.card{background:#fff;border-radius:10px;padding:14px 16px;margin:10px 0;box-shadow:0 1px 2px rgba(0,0,0,.12)}
+a.card{display:block;color:inherit;text-decoration:none}a.card:focus,a.card:hover{outline:3px solid #0b5cad}
+.muted{color:#4a5561}.big{font-size:1.25rem;font-weight:600}.pill{display:inline-block;background:#e3eefb;color:#0b4a8c;border-radius:99px;padding:2px 10px;font-size:.85rem}
+label{display:block;font-weight:600;margin:12px 0 4px}input{width:100%;font:inherit;padding:12px;border:2px solid #687583;border-radius:8px}
+input:focus{outline:3px solid #0b5cad;border-color:#0b5cad}button.primary,a.button{display:inline-block;margin-top:16px;background:#0b5cad;color:#fff;border:0;border-radius:8px;padding:12px 18px;font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
+.error{background:#fdecea;color:#8a1c12;border-radius:8px;padding:10px 12px}
+details{background:#fff;border-radius:10px;margin:10px 0;box-shadow:0 1px 2px rgba(0,0,0,.12)}summary{padding:14px 16px;font-weight:600;cursor:pointer}details>div{padding:0 16px 14px}
+table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:6px 4px;border-bottom:1px solid #e1e5ea;vertical-align:top}
+.abn{color:#8a1c12;font-weight:600}.paper{border:2px solid #0b5cad}
+"#;
+
+fn page(title: &str, signed_in: bool, body: &str) -> Html<String> {
+    let logout = if signed_in {
+        r#"<form method="post" action="/dang-xuat"><button type="submit">Đăng xuất</button></form>"#
+    } else {
+        ""
+    };
+    Html(format!(
+        r#"<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{} — Sổ sức khỏe điện tử</title><style>{CSS}</style></head><body><header><a href="/so"><strong>Sổ sức khỏe điện tử</strong></a>{logout}</header><main>{body}</main></body></html>"#,
+        esc(title)
+    ))
+}
+
+async fn viewer(app: &Arc<App>, headers: &HeaderMap) -> Option<Viewer> {
+    let token = crate::citizen::token_of(headers)?;
+    let store = app.store.clone();
+    let person = tokio::task::spawn_blocking(move || store.session_person(&token, now_ms()))
+        .await
+        .ok()?
+        .ok()??;
+    Some(Viewer::new(person, app.clone()))
+}
+
+fn login_form(error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)))
+        .unwrap_or_default();
+    format!(
+        r#"<h1>Đăng nhập</h1>{error}<form method="post" action="/dang-nhap" class="card">
+<label for="personal_id">Số định danh cá nhân (12 số)</label><input id="personal_id" name="personal_id" inputmode="numeric" autocomplete="username" required pattern="[0-9]{{12}}">
+<label for="passcode">Mã khóa (6 số)</label><input id="passcode" name="passcode" type="password" inputmode="numeric" autocomplete="current-password" required pattern="[0-9]{{6}}">
+<button class="primary" type="submit">Đăng nhập</button></form>
+<p class="muted">Chưa có tài khoản? Nhận mã kích hoạt tại cơ sở y tế hoặc trạm y tế xã.</p>"#
+    )
+}
+
+async fn login_page() -> Html<String> {
+    page("Đăng nhập", false, &login_form(None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    personal_id: String,
+    passcode: String,
+}
+
+async fn login(State(app): State<Arc<App>>, Form(f): Form<LoginForm>) -> Response {
+    let Ok(_permit) = app.password_checks.acquire().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let store = app.store.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let r = store.citizen_login(f.personal_id.trim(), f.passcode.trim(), now_ms())?;
+        Ok::<_, store::StoreError>(match r {
+            Login::Ok(p) => Ok(store.create_session(p, SESSION_MS)?),
+            other => Err(other),
+        })
+    })
+    .await;
+    let message = match r {
+        Ok(Ok(Ok(token))) => {
+            let mut res = redirect("/so");
+            let cookie = format!(
+                "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+                SESSION_MS / 1000
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(SET_COOKIE, v);
+            }
+            return res;
+        }
+        Ok(Ok(Err(Login::Locked { until }))) => format!(
+            "Tài khoản tạm khóa do nhập sai nhiều lần. Thử lại sau {} phút.",
+            ((until - now_ms()) / 60_000).max(1)
+        ),
+        Ok(Ok(Err(Login::Wrong { remaining }))) => {
+            format!("Số định danh hoặc mã khóa không đúng. Còn {remaining} lần thử.")
+        }
+        Ok(Ok(Err(_))) => "Số định danh hoặc mã khóa không đúng.".to_string(),
+        _ => "Lỗi hệ thống, vui lòng thử lại.".to_string(),
+    };
+    (
+        StatusCode::UNAUTHORIZED,
+        page("Đăng nhập", false, &login_form(Some(&message))),
+    )
+        .into_response()
+}
+
+async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(t) = crate::citizen::token_of(&headers) {
+        let store = app.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.end_session(&t)).await;
+    }
+    let mut res = redirect("/dang-nhap");
+    res.headers_mut().insert(
+        SET_COOKIE,
+        HeaderValue::from_static("hb_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    res
+}
+
+async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    match viewer(&app, &headers).await {
+        Some(v) => redirect(&format!("/so/{}", v.person)),
+        None => redirect("/dang-nhap"),
+    }
+}
+
+fn year_of(e: &EpisodeRecord) -> Option<i32> {
+    use chrono::Datelike;
+    e.view.admitted.map(|d| d.year())
+}
+
+fn when(d: Option<chrono::NaiveDateTime>) -> String {
+    d.map(|d| d.format("%H:%M %d/%m/%Y").to_string())
+        .unwrap_or_default()
+}
+
+fn date(d: Option<chrono::NaiveDateTime>) -> String {
+    d.map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_default()
+}
+
+fn appointment_card(pid: i64, e: &EpisodeRecord) -> String {
+    let Some(a) = &e.view.appointment else {
+        return String::new();
+    };
+    format!(
+        r#"<a class="card paper" href="/so/{pid}/luot/{}"><span class="pill">Giấy hẹn khám lại</span><div class="big">{}</div><div>Tại cơ sở {} · Số giấy hẹn {}</div><div class="muted">{}</div></a>"#,
+        e.id,
+        when(a.at),
+        o(&a.facility),
+        o(&a.number),
+        o(&a.diagnosis)
+    )
+}
+
+async fn person_home(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<i64>,
+) -> Response {
+    let Some(v) = viewer(&app, &headers).await else {
+        return redirect("/dang-nhap");
+    };
+    let eps = match v.book(pid).await {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let store = app.store.clone();
+    let me = v.person;
+    let (person, wards) = match tokio::task::spawn_blocking(move || {
+        Ok::<_, store::StoreError>((store.person(pid)?, store.wards(me)?))
+    })
+    .await
+    {
+        Ok(Ok(x)) => x,
+        _ => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let name = person.as_ref().map(|p| o(&p.name)).unwrap_or_default();
+    let mut body = format!("<h1>{name}</h1>");
+    if pid == me && !wards.is_empty() {
+        body.push_str("<h2>Sổ của người tôi giám hộ</h2>");
+        for w in &wards {
+            let _ = write!(
+                body,
+                r#"<a class="card" href="/so/{}"><strong>{}</strong><div class="muted">Cấp quyền bởi {}</div></a>"#,
+                w.person.id,
+                o(&w.person.name),
+                esc(&w.granted_by)
+            );
+        }
+    }
+    let now = vn_now();
+    let upcoming: Vec<&EpisodeRecord> = eps
+        .iter()
+        .filter(|e| {
+            e.view
+                .appointment
+                .as_ref()
+                .and_then(|a| a.at)
+                .is_some_and(|t| t >= now)
+        })
+        .collect();
+    if !upcoming.is_empty() {
+        body.push_str("<h2>Lịch hẹn sắp tới</h2>");
+        for e in upcoming {
+            body.push_str(&appointment_card(pid, e));
+        }
+    }
+    let referrals: Vec<&EpisodeRecord> = eps
+        .iter()
+        .filter(|e| {
+            e.view.referral.is_some()
+                && e.view
+                    .discharged
+                    .is_some_and(|d| (now - d).num_days() <= 30)
+        })
+        .collect();
+    if !referrals.is_empty() {
+        body.push_str("<h2>Giấy chuyển tuyến còn hiệu lực</h2>");
+        for e in referrals {
+            if let Some(r) = &e.view.referral {
+                let _ = write!(
+                    body,
+                    r#"<a class="card paper" href="/so/{pid}/luot/{}"><span class="pill">Giấy chuyển tuyến</span><div class="big">Đến cơ sở {}</div><div>Số {} · từ {} · ngày {}</div></a>"#,
+                    e.id,
+                    o(&r.to_facility),
+                    o(&r.number),
+                    o(&r.from_facility),
+                    date(e.view.discharged)
+                );
+            }
+        }
+    }
+    body.push_str("<h2>Lịch sử khám chữa bệnh</h2>");
+    let mut years = std::collections::BTreeMap::<i32, usize>::new();
+    for e in &eps {
+        if let Some(y) = year_of(e) {
+            *years.entry(y).or_default() += 1;
+        }
+    }
+    if years.is_empty() {
+        body.push_str(r#"<p class="card">Chưa có lượt khám nào. Sau mỗi lần khám, cơ sở y tế gửi dữ liệu lên sổ trong vòng 24 giờ.</p>"#);
+    }
+    for (y, n) in years.iter().rev() {
+        let _ = write!(
+            body,
+            r#"<a class="card" href="/so/{pid}/nam/{y}"><span class="big">Năm {y}</span> <span class="muted">· {n} lượt khám</span></a>"#
+        );
+    }
+    page(&format!("Sổ sức khỏe {name}"), true, &body).into_response()
+}
+
+fn vn_now() -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp_millis(now_ms() + 7 * 3_600_000)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+async fn year_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((pid, year)): Path<(i64, i32)>,
+) -> Response {
+    let Some(v) = viewer(&app, &headers).await else {
+        return redirect("/dang-nhap");
+    };
+    let eps = match v.book(pid).await {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let mut body = format!(r#"<p><a href="/so/{pid}">← Sổ sức khỏe</a></p><h1>Năm {year}</h1>"#);
+    let list: Vec<&EpisodeRecord> = eps.iter().filter(|e| year_of(e) == Some(year)).collect();
+    if list.is_empty() {
+        body.push_str(r#"<p class="card">Không có lượt khám nào trong năm này.</p>"#);
+    }
+    for e in list {
+        let v = &e.view;
+        let dx = v
+            .main_diagnosis
+            .as_ref()
+            .map(|d| format!("{} · {}", esc(&d.icd10), o(&d.name)))
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            r#"<a class="card" href="/so/{pid}/luot/{}"><div class="muted">{} · {}</div><div class="big">{dx}</div><div>Cơ sở {}{}</div></a>"#,
+            e.id,
+            date(v.admitted),
+            o(&v.care_type_label),
+            esc(&e.facility),
+            if v.appointment.is_some() {
+                r#" · <span class="pill">Có giấy hẹn</span>"#
+            } else {
+                ""
+            }
+        );
+    }
+    page(&format!("Năm {year}"), true, &body).into_response()
+}
+
+fn section(title: &str, open: bool, inner: &str) -> String {
+    if inner.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<details{}><summary>{}</summary><div>{inner}</div></details>",
+        if open { " open" } else { "" },
+        esc(title)
+    )
+}
+
+fn results_table(v: &EpisodeView, kind: book::episode::ResultKind) -> String {
+    let rows: Vec<&book::episode::TestResult> =
+        v.results.iter().filter(|r| r.kind == kind).collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut t = String::from("<table><tr><th>Chỉ số</th><th>Kết quả</th></tr>");
+    for r in rows {
+        let abnormal = matches!(r.conclusion.as_deref(), Some("Cao" | "Thấp"));
+        let value = match (&r.value, &r.unit) {
+            (Some(x), Some(u)) => format!("{} {}", esc(x), esc(u)),
+            (Some(x), None) => esc(x),
+            _ => String::new(),
+        };
+        let _ = write!(
+            t,
+            r#"<tr><td>{}<div class="muted">{}</div></td><td{}>{value} {}</td></tr>"#,
+            o(&r.indicator),
+            if r.value.is_none() {
+                o(&r.description)
+            } else {
+                String::new()
+            },
+            if abnormal { r#" class="abn""# } else { "" },
+            o(&r.conclusion)
+        );
+    }
+    t.push_str("</table>");
+    t
+}
+
+async fn visit_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((pid, id)): Path<(i64, i64)>,
+) -> Response {
+    let Some(viewer) = viewer(&app, &headers).await else {
+        return redirect("/dang-nhap");
+    };
+    let eps = match viewer.book(pid).await {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    let Some(e) = eps.iter().find(|e| e.id == id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            page("Không tìm thấy", true, "<h1>Không tìm thấy</h1>"),
+        )
+            .into_response();
+    };
+    let v = &e.view;
+    let year = year_of(e).unwrap_or_default();
+    let mut body = format!(
+        r#"<p><a href="/so/{pid}/nam/{year}">← Năm {year}</a></p><h1>{}</h1><div class="card"><div>Cơ sở {} · {}</div><div>Vào {} · Ra {}</div><div class="muted">Lý do: {}</div><a class="button" href="/api/v1/persons/{pid}/episodes/{id}/pdf">Tải bản PDF</a></div>"#,
+        o(&v.discharge_diagnosis),
+        esc(&e.facility),
+        o(&v.care_type_label),
+        when(v.admitted),
+        when(v.discharged),
+        o(&v.reason)
+    );
+    body.push_str(&appointment_card(pid, e));
+    if let Some(r) = &v.referral {
+        let _ = write!(
+            body,
+            r#"<div class="card paper"><span class="pill">Giấy chuyển tuyến</span><div class="big">Đến cơ sở {}</div><div>Số {} · Lý do: {}</div><div>{}</div></div>"#,
+            o(&r.to_facility),
+            o(&r.number),
+            esc(r.reason.as_ref().map(|x| x.label.as_str()).unwrap_or("")),
+            o(&r.recommendation)
+        );
+    }
+    let mut dx = String::new();
+    if let Some(d) = &v.main_diagnosis {
+        let _ = write!(
+            dx,
+            "<p><strong>{}</strong> {}</p>",
+            esc(&d.icd10),
+            o(&d.name)
+        );
+    }
+    if !v.secondary_diagnoses.is_empty() {
+        let codes: Vec<String> = v
+            .secondary_diagnoses
+            .iter()
+            .map(|d| esc(&d.icd10))
+            .collect();
+        let _ = write!(dx, "<p>Bệnh kèm theo: {}</p>", codes.join(", "));
+    }
+    if let Some(o) = &v.outcome {
+        let _ = write!(dx, "<p>Kết quả điều trị: {}</p>", esc(&o.label));
+    }
+    body.push_str(&section("Chẩn đoán", true, &dx));
+    let mut meds = String::new();
+    for m in &v.medicines {
+        let _ = write!(
+            meds,
+            "<p><strong>{} {}</strong><br>{} {} · {}</p>",
+            o(&m.name),
+            o(&m.strength),
+            m.quantity
+                .map(|q| q.normalize().to_string())
+                .unwrap_or_default(),
+            o(&m.unit),
+            o(&m.dose)
+        );
+    }
+    body.push_str(&section("Thuốc", false, &meds));
+    use book::episode::ResultKind::*;
+    body.push_str(&section("Xét nghiệm", false, &results_table(v, Lab)));
+    body.push_str(&section(
+        "Chẩn đoán hình ảnh",
+        false,
+        &results_table(v, Imaging),
+    ));
+    body.push_str(&section(
+        "Thăm dò chức năng",
+        false,
+        &results_table(v, Functional),
+    ));
+    let mut pt = String::new();
+    for x in v.services.surgery.iter().chain(&v.services.procedures) {
+        let _ = write!(pt, "<p>{}</p>", o(&x.name));
+    }
+    body.push_str(&section("Phẫu thuật, thủ thuật", false, &pt));
+    if let Some(s) = &v.record_summary {
+        let inner = format!(
+            "<p>{}</p><p>Kết quả chính: {}</p><p>Điều trị: {}</p>",
+            o(&s.course),
+            o(&s.key_results),
+            o(&s.treatment)
+        );
+        body.push_str(&section("Tóm tắt hồ sơ bệnh án", false, &inner));
+    }
+    page(&o(&v.discharge_diagnosis), true, &body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_from_dossiers_is_escaped() {
+        assert_eq!(
+            super::esc(r#"<script>alert("x") & 'y'</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}
