@@ -158,7 +158,10 @@ pub fn run(a: Args) -> Result<()> {
         println!();
         println!("Sổ sức khỏe của người dân / the citizen's book ({n} lượt khám):");
         println!("  số định danh / personal ID: {pid}   mã khóa / passcode: {DEMO_PASSCODE}");
-        println!("  trên điện thoại / in a browser: http://{}/dang-nhap", a.listen);
+        println!(
+            "  trên điện thoại / in a browser: http://{}/dang-nhap",
+            a.listen
+        );
         println!(
             "  T=$(curl -s -H 'content-type: application/json' -d '{{\"personal_id\":\"{pid}\",\"passcode\":\"{DEMO_PASSCODE}\"}}' http://{}/api/v1/citizen/login | jq -r .token)",
             a.listen
