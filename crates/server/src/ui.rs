@@ -348,12 +348,12 @@ async fn year_page(
     page(&format!("Năm {year}"), true, &body).into_response()
 }
 
-fn section(title: &str, open: bool, inner: &str) -> String {
+fn section(title: &str, id: &str, open: bool, inner: &str) -> String {
     if inner.is_empty() {
         return String::new();
     }
     format!(
-        "<details{}><summary>{}</summary><div>{inner}</div></details>",
+        "<details id=\"{id}\"{}><summary>{}</summary><div>{inner}</div></details>",
         if open { " open" } else { "" },
         esc(title)
     )
@@ -451,7 +451,7 @@ async fn visit_page(
     if let Some(o) = &v.outcome {
         let _ = write!(dx, "<p>Kết quả điều trị: {}</p>", esc(&o.label));
     }
-    body.push_str(&section("Chẩn đoán", true, &dx));
+    body.push_str(&section("Chẩn đoán", "chan-doan", true, &dx));
     let mut meds = String::new();
     for m in &v.medicines {
         let _ = write!(
@@ -466,16 +466,23 @@ async fn visit_page(
             o(&m.dose)
         );
     }
-    body.push_str(&section("Thuốc", false, &meds));
+    body.push_str(&section("Thuốc", "thuoc", false, &meds));
     use book::episode::ResultKind::*;
-    body.push_str(&section("Xét nghiệm", false, &results_table(v, Lab)));
+    body.push_str(&section(
+        "Xét nghiệm",
+        "xet-nghiem",
+        false,
+        &results_table(v, Lab),
+    ));
     body.push_str(&section(
         "Chẩn đoán hình ảnh",
+        "chan-doan-hinh-anh",
         false,
         &results_table(v, Imaging),
     ));
     body.push_str(&section(
         "Thăm dò chức năng",
+        "tham-do-chuc-nang",
         false,
         &results_table(v, Functional),
     ));
@@ -483,7 +490,12 @@ async fn visit_page(
     for x in v.services.surgery.iter().chain(&v.services.procedures) {
         let _ = write!(pt, "<p>{}</p>", o(&x.name));
     }
-    body.push_str(&section("Phẫu thuật, thủ thuật", false, &pt));
+    body.push_str(&section(
+        "Phẫu thuật, thủ thuật",
+        "phau-thuat-thu-thuat",
+        false,
+        &pt,
+    ));
     if let Some(s) = &v.record_summary {
         let inner = format!(
             "<p>{}</p><p>Kết quả chính: {}</p><p>Điều trị: {}</p>",
@@ -491,7 +503,7 @@ async fn visit_page(
             o(&s.key_results),
             o(&s.treatment)
         );
-        body.push_str(&section("Tóm tắt hồ sơ bệnh án", false, &inner));
+        body.push_str(&section("Tóm tắt hồ sơ bệnh án", "tom-tat", false, &inner));
     }
     page(&o(&v.discharge_diagnosis), true, &body).into_response()
 }

@@ -1,0 +1,317 @@
+//! The citizen's web book in a real headless Chromium (Debian's chromium and
+//! chromium-driver, installed by `.ci/run`), driven over the W3C WebDriver protocol:
+//! sign in, open a year and a visit, see lab results and the appointment, download
+//! the PDF. A screenshot of each main screen is saved under `target/screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use book::IdKind;
+use dossier::synth::{Config, Generator};
+use dossier::{Options, Spec};
+use serde_json::{Value, json};
+use server::App;
+use store::{Meta, Prepared, Source, SqliteStore, Store, now_ms};
+
+struct Driver {
+    child: Child,
+    url: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const W3C_ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Driver {
+    async fn start(profile: &std::path::Path) -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is needed for the browser tests (Debian: apt-get install chromium chromium-driver; .ci/run does it)");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        while http.get(format!("{url}/status")).send().await.is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "mobileEmulation": {"deviceMetrics": {"width": 360, "height": 800, "pixelRatio": 1.0}},
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--no-first-run", "--window-size=360,900",
+                         format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let v: Value = http
+            .post(format!("{url}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string();
+        Driver {
+            child,
+            url,
+            session,
+            http,
+        }
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.url, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(v["value"]["error"].is_null(), "{path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v[W3C_ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {v}"))
+            .to_string()
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn current_url(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Wait (bounded) until the page's address ends with `suffix`.
+    async fn wait_for_url(&self, suffix: &str) {
+        let t = Instant::now();
+        loop {
+            let url = self.current_url().await;
+            if url.ends_with(suffix) {
+                return;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "still at {url:?}, expected …{suffix}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn source(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        println!("screenshot: {}", path.display());
+        path
+    }
+
+    async fn cookie(&self, name: &str) -> String {
+        self.cmd(reqwest::Method::GET, &format!("/cookie/{name}"), None)
+            .await["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
+    // A store with a person whose book has lab results and a re-exam appointment.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let g = Generator::new(Config {
+        persons: 60,
+        episodes: 600,
+        seed: 23,
+        ..Config::default()
+    });
+    let pending: Vec<store::Pending> = g
+        .episodes()
+        .map(|e| {
+            let raw = e.envelope_bytes(Spec::Qd3176);
+            let parsed = dossier::parse_envelope(&raw, &Options::default());
+            let meta = Meta {
+                facility: e.facility.code.into(),
+                account: "t".into(),
+                source: Source::Import,
+                spec: Spec::Qd3176,
+                received_at: now_ms(),
+            };
+            store
+                .submit(Prepared::envelope(meta, &raw, &parsed))
+                .unwrap()
+        })
+        .collect();
+    for p in pending {
+        p.wait().unwrap();
+    }
+    let (personal_id, person, visit, year) = (0..60)
+        .filter_map(|j| g.person(j).personal_id)
+        .find_map(|pid| {
+            let p = store
+                .person_by_identifier(IdKind::PersonalId, &pid)
+                .unwrap()?;
+            let e = store.episodes_of(p.id).unwrap().into_iter().find(|e| {
+                e.view.appointment.is_some() && e.view.results.iter().any(|r| r.value.is_some())
+            })?;
+            use chrono::Datelike;
+            Some((pid, p.id, e.id, e.view.admitted?.year()))
+        })
+        .expect("a person with lab results and an appointment");
+    let code = store
+        .issue_activation_code(person, "test", 3_600_000)
+        .unwrap();
+    store
+        .activate_citizen(&personal_id, &code, "135790")
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server::serve(
+        listener,
+        App::new(store.clone() as Arc<dyn Store>, server::Config::default()),
+        async {
+            let _ = rx.await;
+        },
+    ));
+
+    let profile = tempfile::tempdir().unwrap();
+    let d = Driver::start(profile.path()).await;
+    // Sign in.
+    d.go(&format!("{base}/so")).await;
+    d.wait_for_url("/dang-nhap").await;
+    d.screenshot("1-dang-nhap").await;
+    d.type_into("#personal_id", &personal_id).await;
+    d.type_into("#passcode", "135790").await;
+    d.click("button[type=submit]").await;
+    d.wait_for_url(&format!("/so/{person}")).await;
+    let home = d.source().await;
+    assert!(home.contains("Lịch sử khám chữa bệnh"));
+    d.screenshot("2-so-suc-khoe").await;
+    // Choose a year, then the visit.
+    d.click(&format!("a[href='/so/{person}/nam/{year}']")).await;
+    d.wait_for_url(&format!("/nam/{year}")).await;
+    assert!(d.source().await.contains(&format!("Năm {year}")));
+    d.screenshot("3-nam").await;
+    d.click(&format!("a[href='/so/{person}/luot/{visit}']"))
+        .await;
+    d.wait_for_url(&format!("/luot/{visit}")).await;
+    let page = d.source().await;
+    assert!(page.contains("Giấy hẹn khám lại"), "the appointment card");
+    // Open the lab section and see a result.
+    d.click("#xet-nghiem summary").await;
+    d.screenshot("4-luot-kham").await;
+    let e = store
+        .episodes_of(person)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.id == visit)
+        .unwrap();
+    let lab = e.view.results.iter().find(|r| r.value.is_some()).unwrap();
+    assert!(
+        page.contains(lab.indicator.as_deref().unwrap()),
+        "lab result shown"
+    );
+    // The PDF link works with the browser's session.
+    let href = page
+        .split("href=\"")
+        .find(|s| s.contains("/pdf"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let cookie = d.cookie("hb_session").await;
+    let pdf = reqwest::Client::new()
+        .get(format!("{base}{href}"))
+        .header("cookie", format!("hb_session={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let out =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots/luot-kham.pdf");
+    std::fs::write(&out, &pdf).unwrap();
+    println!("pdf: {}", out.display());
+}
