@@ -80,11 +80,8 @@ pub fn run(a: Args) -> Result<()> {
     let before = store.counts()?;
     // Episodes of the last two years up to yesterday, so that some re-exam
     // appointments are still ahead, as in a real book.
-    let yesterday = chrono::DateTime::from_timestamp_millis(now_ms() + 7 * 3_600_000)
-        .unwrap_or_default()
-        .date_naive()
-        .pred_opt()
-        .unwrap_or_default();
+    let today = server::vn_now().date();
+    let yesterday = today.pred_opt().unwrap_or(today);
     let g = Generator::new(Config {
         persons: a.persons,
         episodes: a.episodes,

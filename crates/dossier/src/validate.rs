@@ -278,6 +278,16 @@ fn card_problem(code: &str, v: &str) -> Option<Problem> {
     }
 }
 
+/// A field of a table row, within the location of a dossier.
+fn field_at(base: &Location, table: Table, field: &'static str, row: Option<u32>) -> Location {
+    Location {
+        table: Some(table),
+        field: Some(field),
+        row,
+        ..base.clone()
+    }
+}
+
 /// Record an error finding, with the offending value when there is one.
 fn push(
     out: &mut Vec<Finding>,
@@ -312,12 +322,8 @@ pub fn dossier(d: &Dossier, facility: &str, loc: &Location, out: &mut Vec<Findin
         ma_lk: ma_lk.clone(),
         ..loc.clone()
     };
-    let at = |table: Table, field: &'static str, row: Option<u32>| Location {
-        table: Some(table),
-        field: Some(field),
-        row,
-        ..base.clone()
-    };
+    let at =
+        |table: Table, field: &'static str, row: Option<u32>| field_at(&base, table, field, row);
 
     // The sending facility is the facility of the episode.
     if let Some(c) = &s.ma_cskcb
@@ -578,12 +584,8 @@ pub fn across_tables(
         ma_lk: ma_lk.clone(),
         ..loc.clone()
     };
-    let at = |table: Table, field: &'static str, row: Option<u32>| Location {
-        table: Some(table),
-        field: Some(field),
-        row,
-        ..base.clone()
-    };
+    let at =
+        |table: Table, field: &'static str, row: Option<u32>| field_at(&base, table, field, row);
     // One MA_LK shared by every row of every table.
     if let Some(key) = &ma_lk {
         for (table, rows) in tables {

@@ -263,7 +263,7 @@ async fn me(v: Viewer) -> Result<Response, ApiError> {
 }
 
 /// Year of an episode (from its admission time, as the facility wrote it).
-fn year_of(e: &EpisodeRecord) -> Option<i32> {
+pub(crate) fn year_of(e: &EpisodeRecord) -> Option<i32> {
     use chrono::Datelike;
     e.view.admitted.map(|d| d.year())
 }
@@ -386,23 +386,31 @@ async fn episode_pdf(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Res
 /// Referrals stay open this long after the referring episode ends.
 const REFERRAL_OPEN_DAYS: i64 = 30;
 
-/// Vietnam wall-clock now (UTC+7), to compare with the times facilities write.
-fn vn_now() -> chrono::NaiveDateTime {
-    chrono::DateTime::from_timestamp_millis(now_ms() + 7 * 3_600_000)
-        .unwrap_or_default()
-        .naive_utc()
+/// The episode's re-exam appointment is still ahead of `now` (Vietnam wall clock).
+pub(crate) fn appointment_ahead(e: &EpisodeRecord, now: chrono::NaiveDateTime) -> bool {
+    e.view
+        .appointment
+        .as_ref()
+        .and_then(|a| a.at)
+        .is_some_and(|t| t >= now)
+}
+
+/// The episode's referral letter is still open at `now`.
+pub(crate) fn referral_open(e: &EpisodeRecord, now: chrono::NaiveDateTime) -> bool {
+    e.view.referral.is_some()
+        && e.view
+            .discharged
+            .is_some_and(|d| (now - d).num_days() <= REFERRAL_OPEN_DAYS)
 }
 
 async fn appointments(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
     let eps = v.book(pid).await?;
-    let now = vn_now();
+    let now = crate::vn_now();
     let mut upcoming: Vec<serde_json::Value> = eps
         .iter()
-        .filter_map(|e| {
-            let a = e.view.appointment.as_ref()?;
-            (a.at? >= now).then(|| {
-                serde_json::json!({"episode_id": e.id, "facility": e.facility, "appointment": a})
-            })
+        .filter(|e| appointment_ahead(e, now))
+        .map(|e| {
+            serde_json::json!({"episode_id": e.id, "facility": e.facility, "appointment": e.view.appointment})
         })
         .collect();
     upcoming.sort_by_key(|x| {
@@ -413,11 +421,9 @@ async fn appointments(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiEr
     });
     let referrals: Vec<serde_json::Value> = eps
         .iter()
-        .filter_map(|e| {
-            let r = e.view.referral.as_ref()?;
-            let issued = e.view.discharged?;
-            ((now - issued).num_days() <= REFERRAL_OPEN_DAYS)
-                .then(|| serde_json::json!({"episode_id": e.id, "issued": issued, "referral": r}))
+        .filter(|e| referral_open(e, now))
+        .map(|e| {
+            serde_json::json!({"episode_id": e.id, "issued": e.view.discharged, "referral": e.view.referral})
         })
         .collect();
     Ok(Json(serde_json::json!({"appointments": upcoming, "referrals": referrals})).into_response())

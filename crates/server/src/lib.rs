@@ -99,14 +99,22 @@ pub async fn serve(
         .await
 }
 
-/// `yyyyMMddHHmmss` in Vietnam time (UTC+7, no daylight saving), as the egw API
-/// writes `thoiGianTiepNhan`.
-fn vn_time(ms: i64) -> String {
+/// The Vietnam wall clock (UTC+7, no daylight saving) at an instant: the clock the
+/// dossiers are written in.
+pub fn vn_wall_clock(ms: i64) -> chrono::NaiveDateTime {
     chrono::DateTime::from_timestamp_millis(ms + 7 * 3_600_000)
         .unwrap_or_default()
         .naive_utc()
-        .format("%Y%m%d%H%M%S")
-        .to_string()
+}
+
+/// The Vietnam wall clock now.
+pub fn vn_now() -> chrono::NaiveDateTime {
+    vn_wall_clock(now_ms())
+}
+
+/// `yyyyMMddHHmmss` in Vietnam time, as the egw API writes `thoiGianTiepNhan`.
+fn vn_time(ms: i64) -> String {
+    vn_wall_clock(ms).format("%Y%m%d%H%M%S").to_string()
 }
 
 #[derive(Deserialize)]

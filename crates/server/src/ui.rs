@@ -16,7 +16,7 @@ use serde::Deserialize;
 use store::{EpisodeRecord, Login, now_ms};
 
 use crate::App;
-use crate::citizen::{COOKIE_NAME, SESSION_MS, Viewer};
+use crate::citizen::{COOKIE_NAME, SESSION_MS, Viewer, appointment_ahead, referral_open, year_of};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -88,6 +88,22 @@ async fn viewer(app: &Arc<App>, headers: &HeaderMap) -> Option<Viewer> {
         .ok()?
         .ok()??;
     Some(Viewer::new(person, app.clone()))
+}
+
+/// The signed-in viewer and the book of `pid` they may open; otherwise the answer to
+/// send (to the sign-in page, or not found).
+async fn signed_in_book(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    pid: i64,
+) -> Result<(Viewer, Vec<EpisodeRecord>), Response> {
+    let Some(v) = viewer(app, headers).await else {
+        return Err(redirect("/dang-nhap"));
+    };
+    match v.book(pid).await {
+        Ok(eps) => Ok((v, eps)),
+        Err(e) => Err(e.into_response()),
+    }
 }
 
 fn login_form(error: Option<&str>) -> String {
@@ -175,11 +191,6 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     }
 }
 
-fn year_of(e: &EpisodeRecord) -> Option<i32> {
-    use chrono::Datelike;
-    e.view.admitted.map(|d| d.year())
-}
-
 fn when(d: Option<chrono::NaiveDateTime>) -> String {
     d.map(|d| d.format("%H:%M %d/%m/%Y").to_string())
         .unwrap_or_default()
@@ -209,12 +220,9 @@ async fn person_home(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let Some(v) = viewer(&app, &headers).await else {
-        return redirect("/dang-nhap");
-    };
-    let eps = match v.book(pid).await {
-        Ok(e) => e,
-        Err(e) => return e.into_response(),
+    let (v, eps) = match signed_in_book(&app, &headers, pid).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let store = app.store.clone();
     let me = v.person;
@@ -240,32 +248,15 @@ async fn person_home(
             );
         }
     }
-    let now = vn_now();
-    let upcoming: Vec<&EpisodeRecord> = eps
-        .iter()
-        .filter(|e| {
-            e.view
-                .appointment
-                .as_ref()
-                .and_then(|a| a.at)
-                .is_some_and(|t| t >= now)
-        })
-        .collect();
+    let now = crate::vn_now();
+    let upcoming: Vec<&EpisodeRecord> = eps.iter().filter(|e| appointment_ahead(e, now)).collect();
     if !upcoming.is_empty() {
         body.push_str("<h2>Lịch hẹn sắp tới</h2>");
         for e in upcoming {
             body.push_str(&appointment_card(pid, e));
         }
     }
-    let referrals: Vec<&EpisodeRecord> = eps
-        .iter()
-        .filter(|e| {
-            e.view.referral.is_some()
-                && e.view
-                    .discharged
-                    .is_some_and(|d| (now - d).num_days() <= 30)
-        })
-        .collect();
+    let referrals: Vec<&EpisodeRecord> = eps.iter().filter(|e| referral_open(e, now)).collect();
     if !referrals.is_empty() {
         body.push_str("<h2>Giấy chuyển tuyến còn hiệu lực</h2>");
         for e in referrals {
@@ -301,23 +292,14 @@ async fn person_home(
     page(&format!("Sổ sức khỏe {name}"), true, &body).into_response()
 }
 
-fn vn_now() -> chrono::NaiveDateTime {
-    chrono::DateTime::from_timestamp_millis(now_ms() + 7 * 3_600_000)
-        .unwrap_or_default()
-        .naive_utc()
-}
-
 async fn year_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path((pid, year)): Path<(i64, i32)>,
 ) -> Response {
-    let Some(v) = viewer(&app, &headers).await else {
-        return redirect("/dang-nhap");
-    };
-    let eps = match v.book(pid).await {
-        Ok(e) => e,
-        Err(e) => return e.into_response(),
+    let (_, eps) = match signed_in_book(&app, &headers, pid).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let mut body = format!(r#"<p><a href="/so/{pid}">← Sổ sức khỏe</a></p><h1>Năm {year}</h1>"#);
     let list: Vec<&EpisodeRecord> = eps.iter().filter(|e| year_of(e) == Some(year)).collect();
@@ -395,12 +377,9 @@ async fn visit_page(
     headers: HeaderMap,
     Path((pid, id)): Path<(i64, i64)>,
 ) -> Response {
-    let Some(viewer) = viewer(&app, &headers).await else {
-        return redirect("/dang-nhap");
-    };
-    let eps = match viewer.book(pid).await {
-        Ok(e) => e,
-        Err(e) => return e.into_response(),
+    let (_, eps) = match signed_in_book(&app, &headers, pid).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let Some(e) = eps.iter().find(|e| e.id == id) else {
         return (
