@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod check;
 mod demo;
 mod generate;
@@ -52,6 +53,9 @@ enum Command {
     Citizen(ops::CitizenCmd),
     /// Load generator for benchmarks: concurrent clients sending files to a gateway.
     Loadgen(loadgen::Args),
+    /// Benchmarks at scale (seeded stores, latency percentiles).
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Person(c) => ops::person(c).map(|()| ExitCode::SUCCESS),
         Command::Citizen(c) => ops::citizen(c).map(|()| ExitCode::SUCCESS),
         Command::Loadgen(a) => loadgen::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Bench(c) => bench::run(c).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -125,8 +125,8 @@ impl Viewer {
         Viewer { person, app }
     }
 
-    /// The current episodes of `pid`'s book, when the viewer may open it.
-    pub(crate) async fn book(&self, pid: i64) -> Result<Vec<EpisodeRecord>, ApiError> {
+    /// Refuse (as "not found", so that nothing leaks) unless the viewer may open `pid`'s book.
+    pub(crate) async fn check_book(&self, pid: i64) -> Result<(), ApiError> {
         let store = self.app.store.clone();
         let me = self.person;
         let wards = if pid == me {
@@ -138,8 +138,23 @@ impl Viewer {
         if !book::access::may_open_book(me, pid, &ward_ids) {
             return Err(not_found());
         }
+        Ok(())
+    }
+
+    /// The current episodes of `pid`'s book, when the viewer may open it.
+    pub(crate) async fn book(&self, pid: i64) -> Result<Vec<EpisodeRecord>, ApiError> {
+        self.check_book(pid).await?;
         let store = self.app.store.clone();
         blocking(move || store.episodes_of(pid)).await
+    }
+
+    /// One current episode of `pid`'s book, when the viewer may open it.
+    pub(crate) async fn episode(&self, pid: i64, id: i64) -> Result<EpisodeRecord, ApiError> {
+        self.check_book(pid).await?;
+        let store = self.app.store.clone();
+        blocking(move || store.episode(pid, id))
+            .await?
+            .ok_or_else(not_found)
     }
 }
 
@@ -336,14 +351,11 @@ async fn episodes(
 }
 
 async fn episode(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
-    let eps = v.book(pid).await?;
-    let e = eps.into_iter().find(|e| e.id == id).ok_or_else(not_found)?;
-    Ok(Json(e).into_response())
+    Ok(Json(v.episode(pid, id).await?).into_response())
 }
 
 async fn episode_pdf(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
-    let eps = v.book(pid).await?;
-    let e = eps.into_iter().find(|e| e.id == id).ok_or_else(not_found)?;
+    let e = v.episode(pid, id).await?;
     let store = v.app.store.clone();
     let code = e.facility.clone();
     let (person, facility) =

@@ -111,7 +111,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn compress(raw: &[u8]) -> Vec<u8> {
+pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
     // One compression context per thread: creating one per call costs more than
     // compressing a typical envelope.
     thread_local! {
@@ -388,6 +388,8 @@ pub trait Store: Send + Sync + 'static {
     fn person(&self, id: i64) -> Result<Option<PersonRecord>>;
     /// The current episodes of a person, newest first: one index range.
     fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>>;
+    /// One current episode of a person (one primary-key read).
+    fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>>;
     /// Every version of one episode, oldest first.
     fn episode_versions(&self, facility: &str, ma_lk: &str) -> Result<Vec<EpisodeRecord>>;
     fn dq_issues(&self, limit: usize) -> Result<Vec<DqIssue>>;
@@ -435,4 +437,30 @@ pub fn hash_hex(parts: &[&str]) -> String {
         h.update([0u8]);
     }
     hex::encode(h.finalize())
+}
+
+/// A person for [`SqliteStore::bulk_load`], with their identifiers and episodes.
+#[derive(Clone, Debug, Default)]
+pub struct BulkPerson {
+    pub name: Option<String>,
+    pub birth: Option<String>,
+    pub sex: Option<String>,
+    pub personal_id: Option<String>,
+    pub identifiers: Vec<(IdKind, String)>,
+    pub episodes: Vec<BulkEpisode>,
+}
+
+/// An episode for [`SqliteStore::bulk_load`]: the columns of [`ReadyEpisode`].
+#[derive(Clone, Debug, Default)]
+pub struct BulkEpisode {
+    pub facility: String,
+    pub ma_lk: String,
+    pub start_at: Option<String>,
+    pub end_at: Option<String>,
+    pub care_type: Option<String>,
+    pub main_icd10: Option<String>,
+    pub appointment_at: Option<String>,
+    pub referral_to: Option<String>,
+    /// `book::EpisodeView` as JSON.
+    pub body: String,
 }

@@ -1,0 +1,388 @@
+//! `healthbook bench book`: the citizen book at national scale. Seeds a store with
+//! generated persons and episodes (bulk-loaded, since the gateway path would take
+//! hours), then measures the episode list and detail: latency at the handler (the
+//! router called in process, one request at a time) and requests/s over real HTTP
+//! on loopback.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use book::{EpisodeView, IdKind};
+use dossier::synth::{Config, Generator};
+use dossier::{Options, Spec};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use store::{BulkEpisode, BulkPerson, Meta, Payload, Prepared, Source, SqliteStore, Store, now_ms};
+use tower::ServiceExt as _;
+
+#[derive(clap::Subcommand)]
+pub enum BenchCmd {
+    /// Episode list and detail latency with many persons and episodes.
+    Book(BookArgs),
+}
+
+#[derive(clap::Args)]
+pub struct BookArgs {
+    /// Store file (seeded when it holds no episode yet).
+    #[arg(long, default_value = "healthbook-bench/book.db")]
+    db: PathBuf,
+    #[arg(long, default_value_t = 1_000_000)]
+    persons: usize,
+    #[arg(long, default_value_t = 10_000_000)]
+    episodes: usize,
+    /// Distinct generated dossiers the episodes are drawn from.
+    #[arg(long, default_value_t = 4_096)]
+    pool: usize,
+    /// Requests measured per endpoint at the handler.
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+    /// Concurrent HTTP clients for the throughput run.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Seconds of the HTTP throughput run.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+}
+
+pub fn run(c: BenchCmd) -> Result<()> {
+    match c {
+        BenchCmd::Book(a) => book_bench(a),
+    }
+}
+
+/// The personal ID of the i-th bench person (synthetic; 12 digits).
+fn personal_id(i: usize) -> String {
+    format!("079{i:09}")
+}
+
+/// A small deterministic mixer (splitmix64), so that runs are repeatable.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+struct PoolEpisode {
+    view: EpisodeView,
+    facility: String,
+    start_at: Option<String>,
+    end_at: Option<String>,
+    care_type: Option<String>,
+    main_icd10: Option<String>,
+    appointment_at: Option<String>,
+    referral_to: Option<String>,
+}
+
+fn pool(n: usize) -> Result<Vec<PoolEpisode>> {
+    let today = server::vn_now().date();
+    let g = Generator::new(Config {
+        persons: n,
+        episodes: n,
+        seed: 7,
+        from: today - chrono::Duration::days(7 * 365),
+        to: today.pred_opt().unwrap_or(today),
+        ..Config::default()
+    });
+    let out: Vec<PoolEpisode> = (0..n)
+        .into_par_iter()
+        .filter_map(|i| {
+            let raw = g.episode(i).envelope_bytes(Spec::Qd3176);
+            let parsed = dossier::parse_envelope(&raw, &Options::default());
+            let meta = Meta {
+                facility: String::new(),
+                account: "bench".into(),
+                source: Source::Import,
+                spec: Spec::Qd3176,
+                received_at: now_ms(),
+            };
+            let Payload::Dossier(ready) = Prepared::envelope(meta, &raw, &parsed).payload else {
+                return None;
+            };
+            let e = ready.into_iter().next()?;
+            Some(PoolEpisode {
+                view: serde_json::from_str(&e.body).ok()?,
+                facility: e.facility,
+                start_at: e.start_at,
+                end_at: e.end_at,
+                care_type: e.care_type,
+                main_icd10: e.main_icd10,
+                appointment_at: e.appointment_at,
+                referral_to: e.referral_to,
+            })
+        })
+        .collect();
+    if out.len() < n / 2 {
+        bail!("only {} of {n} generated dossiers were valid", out.len());
+    }
+    Ok(out)
+}
+
+fn seed(store: &SqliteStore, a: &BookArgs) -> Result<()> {
+    let t = Instant::now();
+    let pool = pool(a.pool)?;
+    eprintln!(
+        "pool: {} distinct dossiers in {:.1} s",
+        pool.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let people = Generator::new(Config {
+        persons: a.persons,
+        episodes: a.persons,
+        seed: 11,
+        ..Config::default()
+    });
+    // Episodes per person vary (0 to 2× the mean), summing to about `episodes`.
+    let mean = a.episodes as f64 / a.persons.max(1) as f64;
+    let count = |i: usize| -> usize {
+        let r = (mix(i as u64) % 10_000) as f64 / 10_000.0;
+        (r * 2.0 * mean).round() as usize
+    };
+    let bar = ProgressBar::new(a.persons as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} persons ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (mut np, mut ne) = (0u64, 0u64);
+    const CHUNK: usize = 20_000;
+    for start in (0..a.persons).step_by(CHUNK) {
+        let end = (start + CHUNK).min(a.persons);
+        let chunk: Vec<BulkPerson> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let p = people.person(i);
+                let pid = personal_id(i);
+                let mut ids = vec![(IdKind::PersonalId, pid.clone())];
+                ids.extend(
+                    p.cards
+                        .first()
+                        .map(|c| (IdKind::BhytCard, c.number.clone())),
+                );
+                let episodes = (0..count(i))
+                    .map(|k| {
+                        let src = &pool[(mix((i as u64) << 8 | k as u64) as usize) % pool.len()];
+                        let mut view = src.view.clone();
+                        view.ma_lk = format!("BENCH{i:08}{k:03}");
+                        view.patient_name = Some(p.name.clone());
+                        BulkEpisode {
+                            facility: src.facility.clone(),
+                            ma_lk: view.ma_lk.clone(),
+                            start_at: src.start_at.clone(),
+                            end_at: src.end_at.clone(),
+                            care_type: src.care_type.clone(),
+                            main_icd10: src.main_icd10.clone(),
+                            appointment_at: src.appointment_at.clone(),
+                            referral_to: src.referral_to.clone(),
+                            body: serde_json::to_string(&view).unwrap_or_default(),
+                        }
+                    })
+                    .collect();
+                BulkPerson {
+                    name: Some(p.name.clone()),
+                    birth: Some(p.birth.to_string()),
+                    sex: Some(p.sex.to_string()),
+                    personal_id: Some(pid),
+                    identifiers: ids,
+                    episodes,
+                }
+            })
+            .collect();
+        let (p, e) = store.bulk_load(chunk)?;
+        np += p;
+        ne += e;
+        bar.set_position(np);
+    }
+    bar.finish_and_clear();
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "seeded {np} persons, {ne} episodes in {secs:.0} s ({:.0} episodes/s)",
+        ne as f64 / secs
+    );
+    Ok(())
+}
+
+struct Stats(Vec<f64>);
+
+impl Stats {
+    fn line(mut self, what: &str) -> String {
+        self.0.sort_by(|a, b| a.total_cmp(b));
+        let n = self.0.len();
+        let pct = |p: f64| self.0[((n as f64 * p) as usize).min(n - 1)];
+        format!(
+            "{what:<28} n={n:>6}  p50 {:>6.3} ms  p99 {:>6.3} ms  max {:>6.3} ms",
+            pct(0.50),
+            pct(0.99),
+            self.0[n - 1]
+        )
+    }
+}
+
+fn book_bench(a: BookArgs) -> Result<()> {
+    if let Some(dir) = a.db.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let store = SqliteStore::open(&a.db)?;
+    if store.counts()?.episodes_current == 0 {
+        seed(&store, &a)?;
+    }
+    let counts = store.counts()?;
+    let size = std::fs::metadata(&a.db).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "store {}: {} persons, {} episodes, {:.1} GB",
+        a.db.display(),
+        counts.persons,
+        counts.episodes_current,
+        size as f64 / 1e9
+    );
+    // Sessions for a random sample of persons (the bench persons are 0..persons).
+    let sample = 2_000.min(a.persons);
+    let mut people = Vec::with_capacity(sample);
+    for s in 0..sample {
+        let i = (mix(0xB00C ^ s as u64) as usize) % a.persons;
+        let Some(p) = store.person_by_identifier(IdKind::PersonalId, &personal_id(i))? else {
+            bail!("bench person {i} is missing: was the store seeded by `bench book`?");
+        };
+        let token = store.create_session(p.id, 3_600_000)?;
+        people.push((p.id, token));
+    }
+    let store: Arc<dyn Store> = Arc::new(store);
+    let app = server::App::new(store.clone(), server::Config::default());
+    let router = server::router(app.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let call = |uri: String, token: &str| {
+            let req = Request::get(uri)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty());
+            let router = router.clone();
+            async move {
+                let res = router.oneshot(req?).await?;
+                let status = res.status();
+                let body = axum::body::to_bytes(res.into_body(), 64 << 20).await?;
+                anyhow::Ok((status, body))
+            }
+        };
+        // Warm the page cache a little, as a running server would be.
+        for (pid, token) in people.iter().take(200) {
+            call(format!("/api/v1/persons/{pid}/years"), token).await?;
+        }
+        let (mut years, mut list, mut detail) = (Vec::new(), Vec::new(), Vec::new());
+        let mut bytes = 0usize;
+        for r in 0..a.requests {
+            let (pid, token) = &people[r % people.len()];
+            let t = Instant::now();
+            let (s, body) = call(format!("/api/v1/persons/{pid}/years"), token).await?;
+            years.push(t.elapsed().as_secs_f64() * 1e3);
+            if s != StatusCode::OK {
+                bail!("years: {s}");
+            }
+            let ys: serde_json::Value = serde_json::from_slice(&body)?;
+            let Some(year) = ys
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(|y| y["year"].as_i64())
+            else {
+                continue;
+            };
+            let t = Instant::now();
+            let (s, body) =
+                call(format!("/api/v1/persons/{pid}/episodes?year={year}"), token).await?;
+            list.push(t.elapsed().as_secs_f64() * 1e3);
+            if s != StatusCode::OK {
+                bail!("list: {s}");
+            }
+            let items: serde_json::Value = serde_json::from_slice(&body)?;
+            let Some(id) = items
+                .as_array()
+                .and_then(|a| a.get(r % a.len().max(1)))
+                .and_then(|e| e["id"].as_i64())
+            else {
+                continue;
+            };
+            let t = Instant::now();
+            let (s, body) = call(format!("/api/v1/persons/{pid}/episodes/{id}"), token).await?;
+            detail.push(t.elapsed().as_secs_f64() * 1e3);
+            if s != StatusCode::OK {
+                bail!("detail: {s}");
+            }
+            bytes += body.len();
+        }
+        println!("at the handler, one request at a time:");
+        println!("  {}", Stats(years).line("years (GET …/years)"));
+        println!("  {}", Stats(list).line("list (GET …/episodes?year)"));
+        let n = detail.len().max(1);
+        println!("  {}", Stats(detail).line("detail (GET …/episodes/{id})"));
+        println!("  detail body: {} bytes on average", bytes / n);
+
+        // Throughput over real HTTP on loopback: list and detail alternately.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve(listener, app.clone(), async {
+            let _ = stop_rx.await;
+        }));
+        let http = reqwest::Client::new();
+        let people = Arc::new(people);
+        let deadline = Instant::now() + Duration::from_secs(a.seconds);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..a.clients {
+            let (http, people) = (http.clone(), people.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut k = c;
+                while Instant::now() < deadline {
+                    let (pid, token) = &people[k % people.len()];
+                    k += a.clients;
+                    let t = Instant::now();
+                    let items: serde_json::Value = http
+                        .get(format!("http://{addr}/api/v1/persons/{pid}/episodes"))
+                        .bearer_auth(token)
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .json()
+                        .await?;
+                    lat.push(t.elapsed().as_secs_f64() * 1e3);
+                    let Some(id) = items
+                        .as_array()
+                        .and_then(|a| a.first())
+                        .and_then(|e| e["id"].as_i64())
+                    else {
+                        continue;
+                    };
+                    let t = Instant::now();
+                    http.get(format!("http://{addr}/api/v1/persons/{pid}/episodes/{id}"))
+                        .bearer_auth(token)
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .bytes()
+                        .await?;
+                    lat.push(t.elapsed().as_secs_f64() * 1e3);
+                }
+                anyhow::Ok(lat)
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await.context("client")??);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let _ = stop_tx.send(());
+        let _ = server.await;
+        println!(
+            "over HTTP, {} clients, {secs:.0} s: {:.0} requests/s",
+            a.clients,
+            lat.len() as f64 / secs
+        );
+        println!("  {}", Stats(lat).line("list + detail (client side)"));
+        anyhow::Ok(())
+    })
+}
