@@ -304,6 +304,8 @@ async fn years(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
 struct Item {
     id: i64,
     facility: String,
+    /// The facility's name when it is registered.
+    facility_name: Option<String>,
     ma_lk: String,
     version: u32,
     admitted: Option<chrono::NaiveDateTime>,
@@ -315,10 +317,11 @@ struct Item {
     has_referral: bool,
 }
 
-fn item(e: &EpisodeRecord) -> Item {
+fn item(e: &EpisodeRecord, names: &Names) -> Item {
     Item {
         id: e.id,
         facility: e.facility.clone(),
+        facility_name: names.get(&e.facility).cloned(),
         ma_lk: e.ma_lk.clone(),
         version: e.version,
         admitted: e.view.admitted,
@@ -342,16 +345,31 @@ async fn episodes(
     Query(q): Query<YearQuery>,
 ) -> Result<Response, ApiError> {
     let eps = v.book(pid).await?;
-    let items: Vec<Item> = eps
+    let eps: Vec<&EpisodeRecord> = eps
         .iter()
         .filter(|e| q.year.is_none() || year_of(e) == q.year)
-        .map(item)
         .collect();
+    let names = facility_names(&v.app, &eps).await;
+    let items: Vec<Item> = eps.iter().map(|e| item(e, &names)).collect();
     Ok(Json(items).into_response())
 }
 
+/// An episode with the names of the facilities it mentions.
+#[derive(Serialize)]
+struct Detail {
+    #[serde(flatten)]
+    episode: EpisodeRecord,
+    facility_names: Names,
+}
+
 async fn episode(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
-    Ok(Json(v.episode(pid, id).await?).into_response())
+    let episode = v.episode(pid, id).await?;
+    let facility_names = facility_names(&v.app, &[&episode]).await;
+    Ok(Json(Detail {
+        episode,
+        facility_names,
+    })
+    .into_response())
 }
 
 async fn episode_pdf(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
@@ -446,13 +464,57 @@ struct SearchQuery {
     q: String,
 }
 
-/// Text of an episode that a search matches: diagnoses, medicines, facility, services.
-fn search_text(e: &EpisodeRecord) -> String {
+/// Facility code → name.
+pub(crate) type Names = std::collections::HashMap<String, String>;
+
+/// The facility codes an episode mentions: where it happened, the appointment, the referral.
+fn facility_codes(e: &EpisodeRecord) -> impl Iterator<Item = &str> {
+    let v = &e.view;
+    std::iter::once(e.facility.as_str())
+        .chain(v.appointment.as_ref().and_then(|a| a.facility.as_deref()))
+        .chain(v.referral.as_ref().and_then(|r| r.from_facility.as_deref()))
+        .chain(v.referral.as_ref().and_then(|r| r.to_facility.as_deref()))
+}
+
+/// Names of the facilities the episodes mention. Names only decorate codes: when
+/// they cannot be read, the codes are shown alone.
+pub(crate) async fn facility_names(app: &Arc<App>, eps: &[&EpisodeRecord]) -> Names {
+    let mut codes: Vec<String> = eps
+        .iter()
+        .flat_map(|e| facility_codes(e))
+        .map(str::to_string)
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let store = app.store.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+        store.facility_names(&refs)
+    })
+    .await;
+    match r {
+        Ok(Ok(names)) => names,
+        Ok(Err(e)) => {
+            tracing::warn!("facility names: {e}");
+            Names::new()
+        }
+        Err(e) => {
+            tracing::warn!("facility names: {e}");
+            Names::new()
+        }
+    }
+}
+
+/// Text of an episode that a search matches: diagnoses, medicines, facility code and
+/// name, services.
+fn search_text(e: &EpisodeRecord, names: &Names) -> String {
     let v = &e.view;
     let mut parts: Vec<&str> = vec![&e.facility];
+    parts.extend(names.get(&e.facility).map(String::as_str));
     parts.extend(v.discharge_diagnosis.as_deref());
     parts.extend(v.admission_diagnosis.as_deref());
     parts.extend(v.main_diagnosis.as_ref().map(|d| d.icd10.as_str()));
+    parts.extend(v.main_diagnosis.as_ref().and_then(|d| d.name.as_deref()));
     parts.extend(v.secondary_diagnoses.iter().map(|d| d.icd10.as_str()));
     parts.extend(v.medicines.iter().filter_map(|m| m.name.as_deref()));
     let s = &v.services;
@@ -468,30 +530,48 @@ fn search_text(e: &EpisodeRecord) -> String {
     fold(&parts.join(" | "))
 }
 
+/// The shortest query searched (in characters, after folding).
+pub(crate) const MIN_QUERY: usize = 2;
+
+/// The episodes of a book that match every word of `q`, accent- and case-insensitive
+/// ("tieu duong" finds "Tiểu đường"); `None` when the query is too short.
+pub(crate) fn search_book<'a>(
+    eps: &'a [EpisodeRecord],
+    names: &Names,
+    q: &str,
+) -> Option<Vec<&'a EpisodeRecord>> {
+    let needle = fold(q);
+    if needle.chars().count() < MIN_QUERY {
+        return None;
+    }
+    let words: Vec<&str> = needle.split(' ').filter(|w| !w.is_empty()).collect();
+    Some(
+        eps.iter()
+            .filter(|e| {
+                let text = search_text(e, names);
+                words.iter().all(|w| text.contains(w))
+            })
+            .collect(),
+    )
+}
+
 async fn search(
     v: Viewer,
     Path(pid): Path<i64>,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
-    let needle = fold(&q.q);
-    if needle.chars().count() < 2 {
-        return Err(ApiError(
+    let eps = v.book(pid).await?;
+    let all: Vec<&EpisodeRecord> = eps.iter().collect();
+    let names = facility_names(&v.app, &all).await;
+    let hits = search_book(&eps, &names, &q.q).ok_or_else(|| {
+        ApiError(
             StatusCode::BAD_REQUEST,
             "query_too_short",
             "Nhập ít nhất 2 ký tự để tìm".into(),
-        ));
-    }
-    let eps = v.book(pid).await?;
-    let words: Vec<&str> = needle.split(' ').collect();
-    let hits: Vec<Item> = eps
-        .iter()
-        .filter(|e| {
-            let text = search_text(e);
-            words.iter().all(|w| text.contains(w))
-        })
-        .map(item)
-        .collect();
-    Ok(Json(hits).into_response())
+        )
+    })?;
+    let items: Vec<Item> = hits.iter().map(|e| item(e, &names)).collect();
+    Ok(Json(items).into_response())
 }
 
 #[derive(Deserialize)]
@@ -506,11 +586,9 @@ async fn changes(
     Query(q): Query<SinceQuery>,
 ) -> Result<Response, ApiError> {
     let eps = v.book(pid).await?;
-    let changed: Vec<Item> = eps
-        .iter()
-        .filter(|e| e.visible_at > q.since)
-        .map(item)
-        .collect();
+    let changed: Vec<&EpisodeRecord> = eps.iter().filter(|e| e.visible_at > q.since).collect();
+    let names = facility_names(&v.app, &changed).await;
+    let changed: Vec<Item> = changed.iter().map(|e| item(e, &names)).collect();
     Ok(Json(serde_json::json!({"now": now_ms(), "episodes": changed})).into_response())
 }
 

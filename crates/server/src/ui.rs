@@ -16,7 +16,10 @@ use serde::Deserialize;
 use store::{EpisodeRecord, Login, now_ms};
 
 use crate::App;
-use crate::citizen::{COOKIE_NAME, SESSION_MS, Viewer, appointment_ahead, referral_open, year_of};
+use crate::citizen::{
+    COOKIE_NAME, MIN_QUERY, Names, SESSION_MS, Viewer, appointment_ahead, facility_names,
+    referral_open, search_book, year_of,
+};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -27,6 +30,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/so/{pid}", get(person_home))
         .route("/so/{pid}/nam/{year}", get(year_page))
         .route("/so/{pid}/luot/{id}", get(visit_page))
+        .route("/so/{pid}/tim", get(search_page))
+        .route("/so/{pid}/cap-nhat", get(refresh_page))
 }
 
 fn esc(s: &str) -> String {
@@ -48,6 +53,18 @@ fn o(s: &Option<String>) -> String {
     esc(s.as_deref().unwrap_or(""))
 }
 
+/// A facility by name, with its code; by code alone when it is not registered.
+fn fac(names: &Names, code: &str) -> String {
+    match names.get(code) {
+        Some(name) => format!("{} <span class=\"muted\">({})</span>", esc(name), esc(code)),
+        None => format!("Cơ sở {}", esc(code)),
+    }
+}
+
+fn fac_opt(names: &Names, code: &Option<String>) -> String {
+    code.as_deref().map(|c| fac(names, c)).unwrap_or_default()
+}
+
 fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
 }
@@ -66,6 +83,11 @@ input:focus{outline:3px solid #0b5cad;border-color:#0b5cad}button.primary,a.butt
 details{background:#fff;border-radius:10px;margin:10px 0;box-shadow:0 1px 2px rgba(0,0,0,.12)}summary{padding:14px 16px;font-weight:600;cursor:pointer}details>div{padding:0 16px 14px}
 table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:6px 4px;border-bottom:1px solid #e1e5ea;vertical-align:top}
 .abn{color:#8a1c12;font-weight:600}.paper{border:2px solid #0b5cad}
+.skip{position:absolute;left:-999px;top:0;background:#fff;color:#0b5cad;padding:8px 12px;z-index:9}.skip:focus{left:8px}
+a:focus-visible,button:focus-visible,summary:focus-visible,input:focus-visible{outline:3px solid #f2a900;outline-offset:2px}
+form.search{display:flex;gap:8px;align-items:flex-end}form.search div{flex:1}form.search label{margin-top:0}form.search button{margin-top:0}
+.actions{display:flex;gap:8px;flex-wrap:wrap}.actions a.button{margin-top:4px}a.button.secondary{background:#fff;color:#0b5cad;border:2px solid #0b5cad}
+nav.crumbs{margin:8px 0}.new{background:#fff4d6;color:#6b4a00}
 "#;
 
 fn page(title: &str, signed_in: bool, body: &str) -> Html<String> {
@@ -75,7 +97,7 @@ fn page(title: &str, signed_in: bool, body: &str) -> Html<String> {
         ""
     };
     Html(format!(
-        r#"<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{} — Sổ sức khỏe điện tử</title><style>{CSS}</style></head><body><header><a href="/so"><strong>Sổ sức khỏe điện tử</strong></a>{logout}</header><main>{body}</main></body></html>"#,
+        r##"<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{} — Sổ sức khỏe điện tử</title><style>{CSS}</style></head><body><a class="skip" href="#noi-dung">Bỏ qua, đến nội dung chính</a><header><a href="/so"><strong>Sổ sức khỏe điện tử</strong></a>{logout}</header><main id="noi-dung" tabindex="-1">{body}</main></body></html>"##,
         esc(title)
     ))
 }
@@ -201,15 +223,15 @@ fn date(d: Option<chrono::NaiveDateTime>) -> String {
         .unwrap_or_default()
 }
 
-fn appointment_card(pid: i64, e: &EpisodeRecord) -> String {
+fn appointment_card(pid: i64, e: &EpisodeRecord, names: &Names) -> String {
     let Some(a) = &e.view.appointment else {
         return String::new();
     };
     format!(
-        r#"<a class="card paper" href="/so/{pid}/luot/{}"><span class="pill">Giấy hẹn khám lại</span><div class="big">{}</div><div>Tại cơ sở {} · Số giấy hẹn {}</div><div class="muted">{}</div></a>"#,
+        r#"<a class="card paper" href="/so/{pid}/luot/{}"><span class="pill">Giấy hẹn khám lại</span><div class="big">{}</div><div>Tại {} · Số giấy hẹn {}</div><div class="muted">{}</div></a>"#,
         e.id,
         when(a.at),
-        o(&a.facility),
+        fac_opt(names, &a.facility),
         o(&a.number),
         o(&a.diagnosis)
     )
@@ -235,7 +257,12 @@ async fn person_home(
         _ => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let name = person.as_ref().map(|p| o(&p.name)).unwrap_or_default();
-    let mut body = format!("<h1>{name}</h1>");
+    let all: Vec<&EpisodeRecord> = eps.iter().collect();
+    let names = facility_names(&app, &all).await;
+    let mut body = format!(
+        r#"<h1>{name}</h1>{}<div class="actions"><a class="button secondary" href="/so/{pid}/cap-nhat">Cập nhật dữ liệu</a></div>"#,
+        search_form(pid, "")
+    );
     if pid == me && !wards.is_empty() {
         body.push_str("<h2>Sổ của người tôi giám hộ</h2>");
         for w in &wards {
@@ -253,7 +280,7 @@ async fn person_home(
     if !upcoming.is_empty() {
         body.push_str("<h2>Lịch hẹn sắp tới</h2>");
         for e in upcoming {
-            body.push_str(&appointment_card(pid, e));
+            body.push_str(&appointment_card(pid, e, &names));
         }
     }
     let referrals: Vec<&EpisodeRecord> = eps.iter().filter(|e| referral_open(e, now)).collect();
@@ -263,11 +290,11 @@ async fn person_home(
             if let Some(r) = &e.view.referral {
                 let _ = write!(
                     body,
-                    r#"<a class="card paper" href="/so/{pid}/luot/{}"><span class="pill">Giấy chuyển tuyến</span><div class="big">Đến cơ sở {}</div><div>Số {} · từ {} · ngày {}</div></a>"#,
+                    r#"<a class="card paper" href="/so/{pid}/luot/{}"><span class="pill">Giấy chuyển tuyến</span><div class="big">Đến {}</div><div>Số {} · từ {} · ngày {}</div></a>"#,
                     e.id,
-                    o(&r.to_facility),
+                    fac_opt(&names, &r.to_facility),
                     o(&r.number),
-                    o(&r.from_facility),
+                    fac_opt(&names, &r.from_facility),
                     date(e.view.discharged)
                 );
             }
@@ -301,11 +328,30 @@ async fn year_page(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let mut body = format!(r#"<p><a href="/so/{pid}">← Sổ sức khỏe</a></p><h1>Năm {year}</h1>"#);
+    let mut body = format!(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Năm {year}</h1>"#
+    );
     let list: Vec<&EpisodeRecord> = eps.iter().filter(|e| year_of(e) == Some(year)).collect();
+    let names = facility_names(&app, &list).await;
     if list.is_empty() {
         body.push_str(r#"<p class="card">Không có lượt khám nào trong năm này.</p>"#);
     }
+    body.push_str(&visit_cards(pid, &list, &names, None));
+    page(&format!("Năm {year}"), true, &body).into_response()
+}
+
+/// The search box of a book.
+fn search_form(pid: i64, q: &str) -> String {
+    format!(
+        r#"<form class="search" role="search" method="get" action="/so/{pid}/tim"><div><label for="q">Tìm trong sổ</label><input id="q" name="q" type="search" value="{}" placeholder="Bệnh, thuốc, cơ sở khám…" minlength="{MIN_QUERY}" required></div><button class="primary" type="submit">Tìm</button></form>"#,
+        esc(q)
+    )
+}
+
+/// Visits as cards (newest first), each a link to its detail; visits made visible
+/// after `new_since` (ms) are marked new.
+fn visit_cards(pid: i64, list: &[&EpisodeRecord], names: &Names, new_since: Option<i64>) -> String {
+    let mut out = String::new();
     for e in list {
         let v = &e.view;
         let dx = v
@@ -313,13 +359,17 @@ async fn year_page(
             .as_ref()
             .map(|d| format!("{} · {}", esc(&d.icd10), o(&d.name)))
             .unwrap_or_default();
+        let new = match new_since {
+            Some(t) if e.visible_at > t => r#"<span class="pill new">Mới</span> "#,
+            _ => "",
+        };
         let _ = write!(
-            body,
-            r#"<a class="card" href="/so/{pid}/luot/{}"><div class="muted">{} · {}</div><div class="big">{dx}</div><div>Cơ sở {}{}</div></a>"#,
+            out,
+            r#"<a class="card" href="/so/{pid}/luot/{}"><div class="muted">{new}{} · {}</div><div class="big">{dx}</div><div>{}{}</div></a>"#,
             e.id,
             date(v.admitted),
             o(&v.care_type_label),
-            esc(&e.facility),
+            fac(names, &e.facility),
             if v.appointment.is_some() {
                 r#" · <span class="pill">Có giấy hẹn</span>"#
             } else {
@@ -327,7 +377,120 @@ async fn year_page(
             }
         );
     }
-    page(&format!("Năm {year}"), true, &body).into_response()
+    out
+}
+
+#[derive(Deserialize)]
+struct SearchForm {
+    #[serde(default)]
+    q: String,
+}
+
+async fn search_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<i64>,
+    axum::extract::Query(f): axum::extract::Query<SearchForm>,
+) -> Response {
+    let (_, eps) = match signed_in_book(&app, &headers, pid).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let all: Vec<&EpisodeRecord> = eps.iter().collect();
+    let names = facility_names(&app, &all).await;
+    let mut body = format!(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Tìm trong sổ</h1>{}"#,
+        search_form(pid, &f.q)
+    );
+    match search_book(&eps, &names, &f.q) {
+        None => {
+            let _ = write!(
+                body,
+                r#"<p class="card" role="status">Nhập ít nhất {MIN_QUERY} ký tự, ví dụ tên bệnh, tên thuốc hoặc tên cơ sở khám. Có thể gõ không dấu.</p>"#
+            );
+        }
+        Some(hits) if hits.is_empty() => {
+            let _ = write!(
+                body,
+                r#"<p class="card" role="status">Không tìm thấy lượt khám nào có “{}”. Thử từ khác, hoặc gõ không dấu.</p>"#,
+                esc(&f.q)
+            );
+        }
+        Some(hits) => {
+            let _ = write!(
+                body,
+                r#"<p role="status">{} lượt khám có “{}”</p>"#,
+                hits.len(),
+                esc(&f.q)
+            );
+            body.push_str(&visit_cards(pid, &hits, &names, None));
+        }
+    }
+    page("Tìm trong sổ", true, &body).into_response()
+}
+
+/// When this browser last refreshed the book (ms), from its cookie.
+const SEEN_COOKIE: &str = "hb_seen";
+
+fn seen_at(headers: &HeaderMap) -> Option<i64> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SEEN_COOKIE)
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+/// "Cập nhật dữ liệu": what reached the book since this browser last refreshed it (or
+/// in the last 30 days, the first time).
+async fn refresh_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<i64>,
+) -> Response {
+    let (_, eps) = match signed_in_book(&app, &headers, pid).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let now = now_ms();
+    let since = seen_at(&headers);
+    let from = since.unwrap_or(now - 30 * 24 * 3_600_000);
+    let fresh: Vec<&EpisodeRecord> = eps.iter().filter(|e| e.visible_at > from).collect();
+    let names = facility_names(&app, &fresh).await;
+    let mut body = format!(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Cập nhật dữ liệu</h1><p role="status">Đã cập nhật lúc {}. "#,
+        when(Some(crate::vn_wall_clock(now)))
+    );
+    match since {
+        Some(t) => {
+            let _ = write!(
+                body,
+                "{} lượt khám mới kể từ lần cập nhật trước ({}).</p>",
+                fresh.len(),
+                when(Some(crate::vn_wall_clock(t)))
+            );
+        }
+        None => {
+            let _ = write!(
+                body,
+                "{} lượt khám được đưa lên sổ trong 30 ngày qua.</p>",
+                fresh.len()
+            );
+        }
+    }
+    if fresh.is_empty() {
+        body.push_str(r#"<p class="card">Chưa có dữ liệu mới. Sau mỗi lần khám, cơ sở y tế gửi hồ sơ lên sổ trong vòng 24 giờ.</p>"#);
+    }
+    body.push_str(&visit_cards(pid, &fresh, &names, Some(from)));
+    let mut res = page("Cập nhật dữ liệu", true, &body).into_response();
+    let cookie =
+        format!("{SEEN_COOKIE}={now}; HttpOnly; SameSite=Strict; Path=/so/{pid}; Max-Age=31536000");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(SET_COOKIE, v);
+    }
+    res
 }
 
 fn section(title: &str, id: &str, open: bool, inner: &str) -> String {
@@ -347,7 +510,8 @@ fn results_table(v: &EpisodeView, kind: book::episode::ResultKind) -> String {
     if rows.is_empty() {
         return String::new();
     }
-    let mut t = String::from("<table><tr><th>Chỉ số</th><th>Kết quả</th></tr>");
+    let mut t =
+        String::from(r#"<table><tr><th scope="col">Chỉ số</th><th scope="col">Kết quả</th></tr>"#);
     for r in rows {
         let abnormal = matches!(r.conclusion.as_deref(), Some("Cao" | "Thấp"));
         let value = match (&r.value, &r.unit) {
@@ -377,35 +541,41 @@ async fn visit_page(
     headers: HeaderMap,
     Path((pid, id)): Path<(i64, i64)>,
 ) -> Response {
-    let (_, eps) = match signed_in_book(&app, &headers, pid).await {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some(viewer) = viewer(&app, &headers).await else {
+        return redirect("/dang-nhap");
     };
-    let Some(e) = eps.iter().find(|e| e.id == id) else {
+    let Ok(e) = viewer.episode(pid, id).await else {
         return (
             StatusCode::NOT_FOUND,
-            page("Không tìm thấy", true, "<h1>Không tìm thấy</h1>"),
+            page(
+                "Không tìm thấy",
+                true,
+                &format!(r#"<h1>Không tìm thấy</h1><p class="card">Lượt khám này không có trong sổ bạn được xem. <a href="/so/{pid}">Về sổ sức khỏe</a></p>"#),
+            ),
         )
             .into_response();
     };
+    let e = &e;
+    let names = facility_names(&app, &[e]).await;
     let v = &e.view;
     let year = year_of(e).unwrap_or_default();
     let mut body = format!(
-        r#"<p><a href="/so/{pid}/nam/{year}">← Năm {year}</a></p><h1>{}</h1><div class="card"><div>Cơ sở {} · {}</div><div>Vào {} · Ra {}</div><div class="muted">Lý do: {}</div><a class="button" href="/api/v1/persons/{pid}/episodes/{id}/pdf">Tải bản PDF</a></div>"#,
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}/nam/{year}">← Năm {year}</a></nav><h1>{}</h1><div class="card"><div>{} · {}</div><div>Vào {} · Ra {}</div><div class="muted">Lý do: {}</div><a class="button" href="/api/v1/persons/{pid}/episodes/{id}/pdf">Tải bản PDF</a></div>"#,
         o(&v.discharge_diagnosis),
-        esc(&e.facility),
+        fac(&names, &e.facility),
         o(&v.care_type_label),
         when(v.admitted),
         when(v.discharged),
         o(&v.reason)
     );
-    body.push_str(&appointment_card(pid, e));
+    body.push_str(&appointment_card(pid, e, &names));
     if let Some(r) = &v.referral {
         let _ = write!(
             body,
-            r#"<div class="card paper"><span class="pill">Giấy chuyển tuyến</span><div class="big">Đến cơ sở {}</div><div>Số {} · Lý do: {}</div><div>{}</div></div>"#,
-            o(&r.to_facility),
+            r#"<div class="card paper"><span class="pill">Giấy chuyển tuyến</span><div class="big">Đến {}</div><div>Số {} · từ {}</div><div>Lý do: {}</div><div>{}</div></div>"#,
+            fac_opt(&names, &r.to_facility),
             o(&r.number),
+            fac_opt(&names, &r.from_facility),
             esc(r.reason.as_ref().map(|x| x.label.as_str()).unwrap_or("")),
             o(&r.recommendation)
         );

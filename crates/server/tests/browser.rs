@@ -183,6 +183,39 @@ impl Driver {
         path
     }
 
+    /// Run axe-core (the accessibility engine, WCAG 2 A and AA rules) on the page;
+    /// panic with every violation found.
+    async fn assert_accessible(&self, axe: &str, what: &str) {
+        let violations = self.axe_violations(axe).await;
+        assert!(
+            violations.is_empty(),
+            "{what}: accessibility violations: {}",
+            serde_json::to_string_pretty(&violations).unwrap()
+        );
+        println!("axe-core: {what}: no WCAG 2.1 A/AA violation");
+    }
+
+    async fn axe_violations(&self, axe: &str) -> Vec<Value> {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": axe, "args": []})),
+        )
+        .await;
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({"script": "const done = arguments[arguments.length - 1]; \
+                    axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}) \
+                    .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, \
+                        nodes: v.nodes.map(n => n.html).slice(0, 3)})))) \
+                    .catch(e => done([{id: 'axe-error', help: String(e)}]));", "args": []})),
+            )
+            .await;
+        v.as_array().cloned().unwrap_or_default()
+    }
+
     async fn cookie(&self, name: &str) -> String {
         self.cmd(reqwest::Method::GET, &format!("/cookie/{name}"), None)
             .await["value"]
@@ -190,6 +223,19 @@ impl Driver {
             .unwrap()
             .to_string()
     }
+}
+
+/// axe-core, installed from npm by `.ci/run` (pinned there).
+fn axe_source() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/axe/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}. The accessibility check needs axe-core: \
+             npm install --prefix target/axe axe-core@4.14.1 (.ci/run does it)",
+            path.display()
+        )
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,19 +269,33 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     for p in pending {
         p.wait().unwrap();
     }
-    let (personal_id, person, visit, year) = (0..60)
+    for f in dossier::synth::catalog::FACILITIES {
+        store
+            .upsert_facility(&store::Facility {
+                code: f.code.into(),
+                name: f.name.into(),
+                province: f.code[..2].into(),
+                kind: "hospital".into(),
+                bhyt_contract: true,
+            })
+            .unwrap();
+    }
+    let axe = axe_source();
+    let (personal_id, person, visit, year, referral) = (0..60)
         .filter_map(|j| g.person(j).personal_id)
         .find_map(|pid| {
             let p = store
                 .person_by_identifier(IdKind::PersonalId, &pid)
                 .unwrap()?;
-            let e = store.episodes_of(p.id).unwrap().into_iter().find(|e| {
+            let book = store.episodes_of(p.id).unwrap();
+            let e = book.iter().find(|e| {
                 e.view.appointment.is_some() && e.view.results.iter().any(|r| r.value.is_some())
             })?;
+            let r = book.iter().find(|e| e.view.referral.is_some())?;
             use chrono::Datelike;
-            Some((pid, p.id, e.id, e.view.admitted?.year()))
+            Some((pid, p.id, e.id, e.view.admitted?.year(), r.id))
         })
-        .expect("a person with lab results and an appointment");
+        .expect("a person with lab results, an appointment and a referral");
     let code = store
         .issue_activation_code(person, "test", 3_600_000)
         .unwrap();
@@ -259,6 +319,20 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     d.go(&format!("{base}/so")).await;
     d.wait_for_url("/dang-nhap").await;
     d.screenshot("1-dang-nhap").await;
+    d.assert_accessible(&axe, "sign-in").await;
+    // The check does see faults: an unlabelled field is reported.
+    d.cmd(
+        reqwest::Method::POST,
+        "/execute/sync",
+        Some(json!({"script": "document.querySelector('form').appendChild(document.createElement('input'))", "args": []})),
+    )
+    .await;
+    let faults = d.axe_violations(&axe).await;
+    assert!(
+        faults.iter().any(|v| v["id"] == "label"),
+        "axe-core reports an unlabelled input: {faults:?}"
+    );
+    d.go(&format!("{base}/dang-nhap")).await;
     d.type_into("#personal_id", &personal_id).await;
     d.type_into("#passcode", "135790").await;
     d.click("button[type=submit]").await;
@@ -266,11 +340,25 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     let home = d.source().await;
     assert!(home.contains("Lịch sử khám chữa bệnh"));
     d.screenshot("2-so-suc-khoe").await;
+    d.assert_accessible(&axe, "book").await;
     // Choose a year, then the visit.
     d.click(&format!("a[href='/so/{person}/nam/{year}']")).await;
     d.wait_for_url(&format!("/nam/{year}")).await;
-    assert!(d.source().await.contains(&format!("Năm {year}")));
+    let year_page = d.source().await;
+    assert!(year_page.contains(&format!("Năm {year}")));
+    // Facilities are shown by name, not by code alone.
+    let facility = &store.episode(person, visit).unwrap().unwrap().facility;
+    let name = dossier::synth::catalog::FACILITIES
+        .iter()
+        .find(|f| f.code == facility)
+        .unwrap()
+        .name;
+    assert!(
+        year_page.contains(name),
+        "facility {facility} shown as {name}"
+    );
     d.screenshot("3-nam").await;
+    d.assert_accessible(&axe, "year").await;
     d.click(&format!("a[href='/so/{person}/luot/{visit}']"))
         .await;
     d.wait_for_url(&format!("/luot/{visit}")).await;
@@ -279,6 +367,7 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     // Open the lab section and see a result.
     d.click("#xet-nghiem summary").await;
     d.screenshot("4-luot-kham").await;
+    d.assert_accessible(&axe, "visit").await;
     let e = store
         .episodes_of(person)
         .unwrap()
@@ -314,4 +403,50 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots/luot-kham.pdf");
     std::fs::write(&out, &pdf).unwrap();
     println!("pdf: {}", out.display());
+
+    // The referral letter of another visit, readable as the paper original.
+    d.go(&format!("{base}/so/{person}/luot/{referral}")).await;
+    d.wait_for_url(&format!("/luot/{referral}")).await;
+    assert!(d.source().await.contains("Giấy chuyển tuyến"));
+    d.screenshot("5-chuyen-tuyen").await;
+
+    // Search the book without accents: the main diagnosis of the visit finds it.
+    let dx = e.view.main_diagnosis.as_ref().unwrap();
+    let words: Vec<String> = book::text::fold(dx.name.as_deref().unwrap_or(&dx.icd10))
+        .split(' ')
+        .map(|w| w.replace(|c: char| !c.is_ascii_alphanumeric(), ""))
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .collect();
+    d.go(&format!("{base}/so/{person}")).await;
+    d.type_into("#q", &words.join(" ")).await;
+    d.click("form[role=search] button").await;
+    d.wait_for_url(&format!("q={}", words.join("+"))).await;
+    let hits = d.source().await;
+    assert!(
+        hits.contains(&format!("/so/{person}/luot/{visit}")),
+        "search for {words:?} finds the visit"
+    );
+    d.screenshot("6-tim").await;
+    d.assert_accessible(&axe, "search").await;
+
+    // "Cập nhật dữ liệu": the first refresh lists what reached the book in 30 days,
+    // the next one nothing new.
+    d.go(&format!("{base}/so/{person}")).await;
+    d.click(&format!("a[href='/so/{person}/cap-nhat']")).await;
+    d.wait_for_url("/cap-nhat").await;
+    let n = store.episodes_of(person).unwrap().len();
+    let first = d.source().await;
+    assert!(
+        first.contains(&format!("{n} lượt khám được đưa lên sổ trong 30 ngày qua")),
+        "first refresh"
+    );
+    d.screenshot("7-cap-nhat").await;
+    d.assert_accessible(&axe, "refresh").await;
+    d.go(&format!("{base}/so/{person}/cap-nhat")).await;
+    assert!(
+        d.source()
+            .await
+            .contains("0 lượt khám mới kể từ lần cập nhật trước")
+    );
 }

@@ -358,6 +358,8 @@ async fn an_episode_downloads_as_a_pdf_with_embedded_fonts() {
     let text = String::from_utf8_lossy(&pdf);
     assert!(text.contains("/FontFile2"), "the TrueType font is embedded");
     assert!(text.contains("/ToUnicode"), "text is extractable");
+    // Only the glyphs used are embedded (the two whole fonts weigh 1.4 MB).
+    assert!(pdf.len() < 200_000, "PDF of {} bytes", pdf.len());
     // Someone else's episode: not found.
     let other = env.store.episodes_of(b).unwrap()[0].id;
     let r = reqwest::Client::new()
@@ -455,6 +457,8 @@ async fn the_web_book_signs_in_and_shows_only_ones_own() {
         format!("/so/{b}/nam/{year}"),
         format!("/so/{b}/luot/{b_visit}"),
         format!("/so/{a}/luot/{b_visit}"),
+        format!("/so/{b}/tim?q=viem"),
+        format!("/so/{b}/cap-nhat"),
     ] {
         let (s, _) = page(path.clone()).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");

@@ -399,6 +399,8 @@ pub trait Store: Send + Sync + 'static {
     fn split_person(&self, person: i64, episode_ids: &[i64], reason: &str) -> Result<i64>;
     fn upsert_facility(&self, f: &Facility) -> Result<()>;
     fn facility(&self, code: &str) -> Result<Option<Facility>>;
+    /// Names of the known facilities among `codes` (unknown codes are left out).
+    fn facility_names(&self, codes: &[&str]) -> Result<std::collections::HashMap<String, String>>;
     /// Create or replace an account; `password_md5` is the upper-case MD5 hex of the password.
     fn upsert_account(&self, username: &str, facility: &str, password_md5: &str) -> Result<()>;
     /// The account when the MD5 form of its password matches (argon2 verify).

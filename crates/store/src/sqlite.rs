@@ -836,6 +836,25 @@ impl Store for SqliteStore {
         })
     }
 
+    fn facility_names(&self, codes: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT name FROM facilities WHERE code = ?1")?;
+            let mut out = std::collections::HashMap::new();
+            for code in codes {
+                if out.contains_key(*code) {
+                    continue;
+                }
+                if let Some(name) = stmt
+                    .query_row(params![code], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    out.insert(code.to_string(), name);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn upsert_account(&self, username: &str, facility: &str, password_md5: &str) -> Result<()> {
         if username.trim().is_empty() {
             return Err(StoreError::Invalid("username is empty".into()));
