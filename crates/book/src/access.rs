@@ -1,5 +1,425 @@
-//! Who may read what. The one place access to a health book is decided (the
-//! clinician, consent and break-glass rules of a later issue join it here).
+//! Who may do what. The one place access is decided: every handler describes what
+//! it is about to do as an [`Action`] and asks [`authorize`]; nothing else grants.
+//!
+//! Least privilege: a role may do only what its work needs, within its own unit or
+//! facility. A clinician reads a person's book only under a live grant made from the
+//! person's share code, a valid referral to the clinician's facility, or break-glass;
+//! officers and administrators never read books.
+
+use serde::{Deserialize, Serialize};
+
+/// The roles of healthbook. Every staff account has one, scoped to a unit or facility.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the system: units, facilities, accounts; verifies the audit log.
+    SystemAdmin,
+    /// Provincial health department (Sở Y tế): facilities and accounts of the province.
+    ProvincialOfficer,
+    /// District health office: follows the district's facilities.
+    DistrictOfficer,
+    /// Administers one facility: its clinicians and submitters, break-glass review.
+    FacilityAdmin,
+    /// Treats patients at one facility (practising-certificate number).
+    Clinician,
+    /// The facility's gateway account that sends dossiers.
+    Submitter,
+    /// Commune health station staff: activation codes, guardianships.
+    CommuneStaff,
+    /// Social-insurance (BHXH) officer: reports of the province.
+    InsuranceOfficer,
+    /// A person, in their own book.
+    Citizen,
+    /// A person who opens the books of the persons they represent.
+    Guardian,
+}
+
+impl Role {
+    pub const ALL: [Role; 10] = [
+        Role::SystemAdmin,
+        Role::ProvincialOfficer,
+        Role::DistrictOfficer,
+        Role::FacilityAdmin,
+        Role::Clinician,
+        Role::Submitter,
+        Role::CommuneStaff,
+        Role::InsuranceOfficer,
+        Role::Citizen,
+        Role::Guardian,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::SystemAdmin => "system_admin",
+            Role::ProvincialOfficer => "provincial_officer",
+            Role::DistrictOfficer => "district_officer",
+            Role::FacilityAdmin => "facility_admin",
+            Role::Clinician => "clinician",
+            Role::Submitter => "submitter",
+            Role::CommuneStaff => "commune_staff",
+            Role::InsuranceOfficer => "insurance_officer",
+            Role::Citizen => "citizen",
+            Role::Guardian => "guardian",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == s)
+    }
+
+    /// The Vietnamese name shown to people (in the citizen's access log, say).
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::SystemAdmin => "Quản trị hệ thống",
+            Role::ProvincialOfficer => "Cán bộ Sở Y tế",
+            Role::DistrictOfficer => "Cán bộ y tế huyện",
+            Role::FacilityAdmin => "Quản trị cơ sở y tế",
+            Role::Clinician => "Người hành nghề khám bệnh, chữa bệnh",
+            Role::Submitter => "Tài khoản gửi hồ sơ của cơ sở",
+            Role::CommuneStaff => "Cán bộ trạm y tế xã",
+            Role::InsuranceOfficer => "Cán bộ Bảo hiểm xã hội",
+            Role::Citizen => "Người dân",
+            Role::Guardian => "Người giám hộ",
+        }
+    }
+
+    /// Roles held by staff accounts (the others are persons).
+    pub fn is_staff(self) -> bool {
+        !matches!(self, Role::Citizen | Role::Guardian)
+    }
+
+    /// What a staff account of this role must be scoped to.
+    pub fn scope_needed(self) -> ScopeNeeded {
+        match self {
+            Role::SystemAdmin | Role::Citizen | Role::Guardian => ScopeNeeded::Nothing,
+            Role::ProvincialOfficer | Role::InsuranceOfficer => ScopeNeeded::Province,
+            Role::DistrictOfficer => ScopeNeeded::District,
+            Role::CommuneStaff => ScopeNeeded::Commune,
+            Role::FacilityAdmin | Role::Clinician | Role::Submitter => ScopeNeeded::Facility,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeNeeded {
+    Nothing,
+    Province,
+    District,
+    Commune,
+    Facility,
+}
+
+/// Where something is: a facility and the administrative units above it. A staff
+/// account's scope is a place too; the most specific part it names is its extent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub province: Option<String>,
+    pub district: Option<String>,
+    pub commune: Option<String>,
+    pub facility: Option<String>,
+}
+
+impl Place {
+    /// Whether `self` lies within the scope `scope`. An empty scope contains nothing
+    /// (the system administrator is allowed by role, never by scope).
+    pub fn within(&self, scope: &Place) -> bool {
+        let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+        if scope.facility.is_some() {
+            same(&self.facility, &scope.facility)
+        } else if scope.commune.is_some() {
+            same(&self.commune, &scope.commune)
+        } else if scope.district.is_some() {
+            same(&self.district, &scope.district)
+        } else if scope.province.is_some() {
+            same(&self.province, &scope.province)
+        } else {
+            false
+        }
+    }
+}
+
+/// Who is asking.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// A signed-in person, with the persons they are the active guardian of.
+    Person { id: i64, wards: Vec<i64> },
+    /// A signed-in member of staff.
+    Staff {
+        username: String,
+        role: Role,
+        scope: Place,
+    },
+}
+
+impl Principal {
+    pub fn role(&self) -> Role {
+        match self {
+            Principal::Person { .. } => Role::Citizen,
+            Principal::Staff { role, .. } => *role,
+        }
+    }
+}
+
+/// How much of a book a grant opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Every episode.
+    Full,
+    /// The summary only: problems, recent medicines and abnormal results, appointments, referral.
+    Summary,
+}
+
+impl Scope {
+    pub fn code(self) -> &'static str {
+        match self {
+            Scope::Full => "full",
+            Scope::Summary => "summary",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Scope> {
+        match s {
+            "full" => Some(Scope::Full),
+            "summary" => Some(Scope::Summary),
+            _ => None,
+        }
+    }
+}
+
+/// What a grant rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The person's share code.
+    Consent,
+    /// A referral letter to the clinician's facility.
+    Referral,
+    /// An emergency, with a written reason, reviewed afterwards.
+    BreakGlass,
+}
+
+impl Basis {
+    pub fn code(self) -> &'static str {
+        match self {
+            Basis::Consent => "consent",
+            Basis::Referral => "referral",
+            Basis::BreakGlass => "break_glass",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Basis> {
+        match s {
+            "consent" => Some(Basis::Consent),
+            "referral" => Some(Basis::Referral),
+            "break_glass" => Some(Basis::BreakGlass),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Basis::Consent => "Theo mã chia sẻ của bạn",
+            Basis::Referral => "Theo giấy chuyển tuyến",
+            Basis::BreakGlass => "Truy cập khẩn cấp",
+        }
+    }
+}
+
+/// A grant as the rule needs it.
+#[derive(Clone, Debug)]
+pub struct GrantFacts {
+    pub person: i64,
+    pub username: String,
+    pub scope: Scope,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+impl GrantFacts {
+    pub fn live(&self, now: i64) -> bool {
+        !self.revoked && now < self.expires_at
+    }
+}
+
+/// Break-glass: the shortest written reason accepted, and how long the window lasts.
+pub const BREAK_GLASS_MIN_REASON: usize = 15;
+pub const BREAK_GLASS_MS: i64 = 60 * 60 * 1000;
+
+/// What is about to be done.
+#[derive(Clone, Debug)]
+pub enum Action<'a> {
+    /// Read a person's book through the citizen API (own or ward's).
+    ReadOwnBook { owner: i64 },
+    /// Make, list or revoke share codes; read "who opened my book".
+    ManageSharing { owner: i64 },
+    /// Enter a share code (or scan its QR).
+    UseShareCode,
+    /// Open a book in an emergency (needs a written reason).
+    BreakGlass { reason: &'a str },
+    /// Open the book of a person referred to `destination` with the referral's number.
+    OpenReferral { destination: &'a str },
+    /// Read a patient through the clinician API, under the caller's live grant.
+    ReadPatient {
+        person: i64,
+        grant: Option<&'a GrantFacts>,
+        /// An episode (needs a full grant) rather than the summary.
+        full: bool,
+        now: i64,
+    },
+    /// List the administrative units.
+    ListUnits,
+    /// Create or change administrative units.
+    ManageUnits,
+    /// See a facility (its record and accounts list).
+    SeeFacility { place: &'a Place },
+    /// Create or change a facility.
+    ManageFacility { place: &'a Place },
+    /// Create or change a staff account of `role` scoped at `place`.
+    ManageStaff { role: Role, place: &'a Place },
+    /// Review the break-glass accesses of a facility.
+    ReviewBreakGlass { facility: &'a str },
+    /// Hand a person a one-time activation code, or record a guardianship.
+    EnrolPersons,
+    /// Verify the audit chains.
+    VerifyAudit,
+    /// Send dossiers for a facility (the gateway).
+    SubmitDossier { facility: &'a str },
+    /// Read aggregate reports of a place.
+    ViewReports { place: &'a Place },
+}
+
+/// Why something was refused, for the program and for the person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Denied {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+const NOT_YOURS: Denied = Denied {
+    code: "forbidden",
+    message: "Bạn không có quyền thực hiện thao tác này",
+};
+
+fn deny(code: &'static str, message: &'static str) -> Result<(), Denied> {
+    Err(Denied { code, message })
+}
+
+fn allow_if(ok: bool) -> Result<(), Denied> {
+    if ok { Ok(()) } else { Err(NOT_YOURS) }
+}
+
+/// The decision. Allowed, or the reason it is not.
+pub fn authorize(who: &Principal, what: &Action<'_>) -> Result<(), Denied> {
+    match who {
+        Principal::Person { id, wards } => match what {
+            Action::ReadOwnBook { owner } | Action::ManageSharing { owner } => {
+                allow_if(may_open_book(*id, *owner, wards))
+            }
+            _ => Err(NOT_YOURS),
+        },
+        Principal::Staff {
+            username,
+            role,
+            scope,
+        } => staff(username, *role, scope, what),
+    }
+}
+
+fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result<(), Denied> {
+    use Role::*;
+    match what {
+        Action::ReadOwnBook { .. } | Action::ManageSharing { .. } => Err(NOT_YOURS),
+        Action::UseShareCode => allow_if(role == Clinician),
+        Action::BreakGlass { reason } => {
+            if role != Clinician {
+                return Err(NOT_YOURS);
+            }
+            if reason.trim().chars().count() < BREAK_GLASS_MIN_REASON {
+                return deny(
+                    "reason_required",
+                    "Truy cập khẩn cấp cần ghi rõ lý do (ít nhất 15 ký tự)",
+                );
+            }
+            Ok(())
+        }
+        Action::OpenReferral { destination } => {
+            allow_if(role == Clinician && scope.facility.as_deref() == Some(*destination))
+        }
+        Action::ReadPatient {
+            person,
+            grant,
+            full,
+            now,
+        } => {
+            if role != Clinician {
+                return Err(NOT_YOURS);
+            }
+            let Some(g) = grant else {
+                return deny(
+                    "no_consent",
+                    "Chưa có sự đồng ý của người bệnh (mã chia sẻ), giấy chuyển tuyến hoặc truy cập khẩn cấp",
+                );
+            };
+            if g.person != *person || g.username != username {
+                return Err(NOT_YOURS);
+            }
+            if !g.live(*now) {
+                return deny(
+                    "consent_ended",
+                    "Quyền xem đã hết hạn hoặc đã bị người bệnh thu hồi",
+                );
+            }
+            if *full && g.scope != Scope::Full {
+                return deny(
+                    "summary_only",
+                    "Người bệnh chỉ chia sẻ phần tóm tắt sức khỏe",
+                );
+            }
+            Ok(())
+        }
+        Action::ListUnits => allow_if(matches!(
+            role,
+            SystemAdmin | ProvincialOfficer | DistrictOfficer | InsuranceOfficer
+        )),
+        Action::ManageUnits | Action::VerifyAudit => allow_if(role == SystemAdmin),
+        Action::SeeFacility { place } => allow_if(match role {
+            SystemAdmin => true,
+            ProvincialOfficer | DistrictOfficer | InsuranceOfficer | FacilityAdmin => {
+                place.within(scope)
+            }
+            _ => false,
+        }),
+        Action::ManageFacility { place } => allow_if(match role {
+            SystemAdmin => true,
+            ProvincialOfficer => place.within(scope),
+            _ => false,
+        }),
+        Action::ManageStaff { role: target, place } => allow_if(match role {
+            SystemAdmin => target.is_staff(),
+            ProvincialOfficer => {
+                matches!(
+                    target,
+                    DistrictOfficer | FacilityAdmin | CommuneStaff | InsuranceOfficer
+                ) && place.within(scope)
+            }
+            FacilityAdmin => matches!(target, Clinician | Submitter) && place.within(scope),
+            _ => false,
+        }),
+        Action::ReviewBreakGlass { facility } => {
+            allow_if(role == FacilityAdmin && scope.facility.as_deref() == Some(*facility))
+        }
+        Action::EnrolPersons => allow_if(matches!(role, CommuneStaff | FacilityAdmin)),
+        Action::SubmitDossier { facility } => {
+            allow_if(role == Submitter && scope.facility.as_deref() == Some(*facility))
+        }
+        Action::ViewReports { place } => allow_if(match role {
+            SystemAdmin => true,
+            ProvincialOfficer | DistrictOfficer | InsuranceOfficer => place.within(scope),
+            _ => false,
+        }),
+    }
+}
 
 /// A person opens their own book and the books of the persons they are guardian of.
 pub fn may_open_book(viewer: i64, owner: i64, active_wards: &[i64]) -> bool {
@@ -8,11 +428,159 @@ pub fn may_open_book(viewer: i64, owner: i64, active_wards: &[i64]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn place(p: &str, d: &str, c: &str, f: &str) -> Place {
+        let s = |x: &str| (!x.is_empty()).then(|| x.to_string());
+        Place {
+            province: s(p),
+            district: s(d),
+            commune: s(c),
+            facility: s(f),
+        }
+    }
+
+    fn staff(role: Role, scope: Place) -> Principal {
+        Principal::Staff {
+            username: "u".into(),
+            role,
+            scope,
+        }
+    }
+
     #[test]
     fn own_book_and_wards_only() {
-        assert!(super::may_open_book(1, 1, &[]));
-        assert!(super::may_open_book(1, 2, &[2, 3]));
-        assert!(!super::may_open_book(1, 4, &[2, 3]));
-        assert!(!super::may_open_book(2, 1, &[]));
+        assert!(may_open_book(1, 1, &[]));
+        assert!(may_open_book(1, 2, &[2, 3]));
+        assert!(!may_open_book(1, 4, &[2, 3]));
+        assert!(!may_open_book(2, 1, &[]));
+    }
+
+    #[test]
+    fn scopes_nest() {
+        let f = place("01", "001", "00001", "01001");
+        assert!(f.within(&place("01", "", "", "")));
+        assert!(f.within(&place("01", "001", "", "")));
+        assert!(f.within(&place("", "", "", "01001")));
+        assert!(!f.within(&place("79", "", "", "")));
+        assert!(!f.within(&place("01", "002", "", "")));
+        assert!(!f.within(&Place::default()));
+        assert!(!Place::default().within(&place("01", "", "", "")));
+    }
+
+    #[test]
+    fn a_clinician_reads_only_under_a_live_grant_of_their_own() {
+        let c = staff(Role::Clinician, place("01", "", "", "01001"));
+        let g = GrantFacts {
+            person: 7,
+            username: "u".into(),
+            scope: Scope::Summary,
+            expires_at: 100,
+            revoked: false,
+        };
+        let read = |grant, full, now| Action::ReadPatient {
+            person: 7,
+            grant,
+            full,
+            now,
+        };
+        assert!(authorize(&c, &read(Some(&g), false, 50)).is_ok());
+        assert_eq!(
+            authorize(&c, &read(Some(&g), true, 50)).unwrap_err().code,
+            "summary_only"
+        );
+        assert_eq!(
+            authorize(&c, &read(Some(&g), false, 100)).unwrap_err().code,
+            "consent_ended"
+        );
+        assert_eq!(
+            authorize(&c, &read(None, false, 50)).unwrap_err().code,
+            "no_consent"
+        );
+        let revoked = GrantFacts {
+            revoked: true,
+            ..g.clone()
+        };
+        assert!(authorize(&c, &read(Some(&revoked), false, 50)).is_err());
+        let someone_elses = GrantFacts {
+            username: "v".into(),
+            ..g.clone()
+        };
+        assert!(authorize(&c, &read(Some(&someone_elses), false, 50)).is_err());
+        // No other role reads a book, whatever grant it shows.
+        for r in Role::ALL.into_iter().filter(|r| r.is_staff() && *r != Role::Clinician) {
+            assert!(authorize(&staff(r, place("01", "", "", "01001")), &read(Some(&g), false, 50)).is_err());
+        }
+    }
+
+    #[test]
+    fn break_glass_needs_a_reason() {
+        let c = staff(Role::Clinician, place("01", "", "", "01001"));
+        assert_eq!(
+            authorize(&c, &Action::BreakGlass { reason: "cấp cứu" })
+                .unwrap_err()
+                .code,
+            "reason_required"
+        );
+        assert!(
+            authorize(
+                &c,
+                &Action::BreakGlass {
+                    reason: "Bệnh nhân hôn mê, cần tiền sử dị ứng thuốc"
+                }
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn officers_manage_within_their_province_only() {
+        let officer = staff(Role::ProvincialOfficer, place("01", "", "", ""));
+        let here = place("01", "001", "00001", "01001");
+        let there = place("79", "760", "26734", "79001");
+        assert!(authorize(&officer, &Action::ManageFacility { place: &here }).is_ok());
+        assert!(authorize(&officer, &Action::ManageFacility { place: &there }).is_err());
+        assert!(
+            authorize(
+                &officer,
+                &Action::ManageStaff {
+                    role: Role::FacilityAdmin,
+                    place: &here
+                }
+            )
+            .is_ok()
+        );
+        // Nobody below the system administrator makes officers or administrators.
+        assert!(
+            authorize(
+                &officer,
+                &Action::ManageStaff {
+                    role: Role::ProvincialOfficer,
+                    place: &here
+                }
+            )
+            .is_err()
+        );
+        let admin = staff(Role::FacilityAdmin, place("01", "", "", "01001"));
+        assert!(
+            authorize(
+                &admin,
+                &Action::ManageStaff {
+                    role: Role::Clinician,
+                    place: &here
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &admin,
+                &Action::ManageStaff {
+                    role: Role::FacilityAdmin,
+                    place: &here
+                }
+            )
+            .is_err()
+        );
     }
 }

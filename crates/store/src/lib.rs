@@ -9,10 +9,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use book::{Claims, Confidence, EpisodeView, IdKind};
 use dossier::{CheckIn, Envelope, Finding, Parsed, Spec};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod access;
 mod sqlite;
+
+pub use access::*;
 
 pub use sqlite::SqliteStore;
 
@@ -81,6 +84,8 @@ pub struct ReadyEpisode {
     /// Re-exam appointment time and referral destination, when there are.
     pub appointment_at: Option<String>,
     pub referral_to: Option<String>,
+    /// The referral letter's number (`SO_CHUYENTUYEN`), by which the receiving facility opens it.
+    pub referral_number: Option<String>,
     /// The projection (`book::EpisodeView`) as stored JSON.
     pub body: String,
     pub content_hash: String,
@@ -160,6 +165,7 @@ impl Prepared {
                 main_icd10: view.main_diagnosis.as_ref().map(|d| d.icd10.clone()),
                 appointment_at: fmt(view.appointment.as_ref().and_then(|a| a.at)),
                 referral_to: view.referral.as_ref().and_then(|r| r.to_facility.clone()),
+                referral_number: view.referral.as_ref().and_then(|r| r.number.clone()),
                 content_hash: sha256_hex(body.as_bytes()),
                 body,
             });
@@ -300,14 +306,27 @@ pub struct DqIssue {
     pub status: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Facility {
     pub code: String,
     pub name: String,
     pub province: String,
+    /// hospital | district_health_centre | polyclinic | commune_station | private_clinic
     pub kind: String,
     pub bhyt_contract: bool,
+    /// The commune (or district) unit where the facility is.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
+
+/// Kinds of facility.
+pub const FACILITY_KINDS: [&str; 5] = [
+    "hospital",
+    "district_health_centre",
+    "polyclinic",
+    "commune_station",
+    "private_clinic",
+];
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Account {
@@ -374,7 +393,7 @@ impl Pending {
 }
 
 /// The one storage interface the server and the command line use.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Access + Send + Sync + 'static {
     /// Queue a submission (blocks only when the writer's queue is full).
     fn submit(&self, p: Prepared) -> Result<Pending>;
     /// Store a submission, link and show its valid episodes, durably; returns after commit.

@@ -19,6 +19,7 @@ use crate::*;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_citizen.sql"),
+    include_str!("../migrations/sqlite/0003_access.sql"),
 ];
 
 /// Most submissions one commit carries.
@@ -71,8 +72,30 @@ fn migrate(c: &mut Connection) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = c.transaction()?;
         tx.execute_batch(sql)?;
+        if i == 2 {
+            backfill_referral_numbers(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Version 3 indexes referral letters by number; fill it in for the episodes stored before.
+fn backfill_referral_numbers(tx: &Transaction<'_>) -> Result<()> {
+    let rows: Vec<(i64, i64, Option<EpisodeView>)> = {
+        let mut stmt =
+            tx.prepare("SELECT person_id, id, body FROM episodes WHERE referral_to IS NOT NULL")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, unpack_body(r.get_ref(2)?))))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut update =
+        tx.prepare("UPDATE episodes SET referral_number = ?3 WHERE person_id = ?1 AND id = ?2")?;
+    for (person, id, view) in rows {
+        let number = view.and_then(|v| v.referral.and_then(|r| r.number));
+        if number.is_some() {
+            update.execute(params![person, id, number])?;
+        }
     }
     Ok(())
 }
@@ -105,11 +128,16 @@ impl SqliteStore {
         })
     }
 
+    /// A new time-ordered id.
+    pub(crate) fn next_id(&self) -> i64 {
+        self.ids.next()
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = self.readers.lock().map_err(|_| StoreError::Closed)?.pop();
         let conn = match conn {
             Some(c) => c,
@@ -125,7 +153,7 @@ impl SqliteStore {
     }
 
     /// Run a one-off write outside the ingest path (admin operations).
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = open(&self.path)?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -451,8 +479,8 @@ fn link_and_store(
     }
     let episode_id = ids.next();
     tx.prepare_cached(
-        "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, ?19)",
+        "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         person,
@@ -474,6 +502,7 @@ fn link_and_store(
         pack_body(&e.body),
         e.appointment_at,
         e.referral_to,
+        e.referral_number,
     ])?;
     tx.execute(
         "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -492,7 +521,7 @@ fn link_and_store(
     })
 }
 
-const EPISODE_COLS: &str = "id, person_id, facility, ma_lk, version, is_current, submission_id, confidence, received_at, validated_at, linked_at, visible_at, body";
+pub(crate) const EPISODE_COLS: &str = "id, person_id, facility, ma_lk, version, is_current, submission_id, confidence, received_at, validated_at, linked_at, visible_at, body";
 
 /// Episode bodies are stored as zstd-compressed JSON (about a fifth of the text).
 /// Rows written before compression hold the JSON text itself; both read back.
@@ -511,7 +540,7 @@ fn unpack_body(v: rusqlite::types::ValueRef<'_>) -> Option<EpisodeView> {
     }
 }
 
-fn episode_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EpisodeRecord> {
+pub(crate) fn episode_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EpisodeRecord> {
     Ok(EpisodeRecord {
         id: r.get(0)?,
         person_id: r.get(1)?,
@@ -567,7 +596,7 @@ fn person_record(c: &Connection, id: i64) -> Result<Option<PersonRecord>> {
     Ok(Some(p))
 }
 
-fn hash_password(password_md5: &str) -> Result<String> {
+pub(crate) fn hash_password(password_md5: &str) -> Result<String> {
     let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
     Argon2::default()
@@ -744,8 +773,8 @@ impl Store for SqliteStore {
             )?;
             tx.execute("UPDATE identifiers SET active = 0 WHERE person_id = ?1", params![from])?;
             tx.execute(
-                "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to)
-                 SELECT ?2, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to FROM episodes WHERE person_id = ?1",
+                "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number)
+                 SELECT ?2, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number FROM episodes WHERE person_id = ?1",
                 params![from, into],
             )?;
             tx.execute("DELETE FROM episodes WHERE person_id = ?1", params![from])?;
@@ -782,8 +811,8 @@ impl Store for SqliteStore {
                     .optional()?;
                 let (facility, ma_lk) = key.ok_or_else(|| StoreError::NotFound(format!("episode {eid} of person {person}")))?;
                 tx.execute(
-                    "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to)
-                     SELECT ?3, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?4",
+                    "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number)
+                     SELECT ?3, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?4",
                     params![person, facility, new_id, ma_lk],
                 )?;
                 tx.execute("DELETE FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?3", params![person, facility, ma_lk])?;
@@ -807,11 +836,33 @@ impl Store for SqliteStore {
                 f.code
             )));
         }
+        if !FACILITY_KINDS.contains(&f.kind.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "facility {}: kind {:?} is not one of {FACILITY_KINDS:?}",
+                f.code, f.kind
+            )));
+        }
+        if f.name.trim().is_empty() {
+            return Err(StoreError::Invalid(format!("facility {}: name is empty", f.code)));
+        }
         self.write(|tx| {
+            if let Some(u) = &f.unit {
+                let known: bool = tx.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
+                    params![u],
+                    |r| r.get(0),
+                )?;
+                if !known {
+                    return Err(StoreError::Invalid(format!(
+                        "facility {}: unit {u} is not registered",
+                        f.code
+                    )));
+                }
+            }
             tx.execute(
-                "INSERT INTO facilities (code, name, province, kind, bhyt_contract, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, province = excluded.province, kind = excluded.kind, bhyt_contract = excluded.bhyt_contract",
-                params![f.code, f.name, f.province, f.kind, f.bhyt_contract, now_ms()],
+                "INSERT INTO facilities (code, name, province, kind, bhyt_contract, created_at, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, province = excluded.province, kind = excluded.kind, bhyt_contract = excluded.bhyt_contract, unit = excluded.unit",
+                params![f.code, f.name, f.province, f.kind, f.bhyt_contract, now_ms(), f.unit],
             )?;
             Ok(())
         })
@@ -820,7 +871,7 @@ impl Store for SqliteStore {
     fn facility(&self, code: &str) -> Result<Option<Facility>> {
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT code, name, province, kind, bhyt_contract FROM facilities WHERE code = ?1",
+                "SELECT code, name, province, kind, bhyt_contract, unit FROM facilities WHERE code = ?1",
                 params![code],
                 |r| {
                     Ok(Facility {
@@ -829,6 +880,7 @@ impl Store for SqliteStore {
                         province: r.get(2)?,
                         kind: r.get(3)?,
                         bhyt_contract: r.get(4)?,
+                        unit: r.get(5)?,
                     })
                 },
             )

@@ -1,0 +1,1118 @@
+//! Storage of who may read what: administrative units, staff accounts, share codes,
+//! grants, and the hash-chained audit log. The rules themselves live in
+//! `book::access`; this module only keeps the facts they need.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use book::access::{Basis, GrantFacts, Place, Role, Scope};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use crate::sqlite::{EPISODE_COLS, episode_row, hash_password};
+use crate::*;
+
+/// An administrative unit (province, district or commune) of one scheme.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub code: String,
+    pub name: String,
+    /// province | district | commune
+    pub level: String,
+    pub parent: Option<String>,
+    /// pre2025 (province → district → commune) | 2025 (province → commune)
+    pub scheme: String,
+}
+
+pub const UNIT_LEVELS: [&str; 3] = ["province", "district", "commune"];
+pub const UNIT_SCHEMES: [&str; 2] = ["pre2025", "2025"];
+
+/// A staff account and its scope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffAccount {
+    pub username: String,
+    pub full_name: String,
+    pub role: Role,
+    /// Province, district or commune code of the scope (officers, commune staff).
+    pub unit: Option<String>,
+    /// Facility code of the scope (facility roles, commune staff's station).
+    pub facility: Option<String>,
+    /// Clinicians: the practising-certificate number.
+    pub practising_cert: Option<String>,
+    pub active: bool,
+}
+
+/// A staff sign-in attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StaffLogin {
+    Ok(StaffAccount),
+    Wrong { remaining: u32 },
+    Locked { until: i64 },
+    NoAccount,
+}
+
+/// A share code a person made (the code itself is shown once and stored hashed).
+#[derive(Clone, Debug, Serialize)]
+pub struct Share {
+    pub id: i64,
+    pub person_id: i64,
+    pub scope: Scope,
+    pub created_by: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl Share {
+    pub fn live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}
+
+/// What lets one member of staff open one person's book, for a while.
+#[derive(Clone, Debug, Serialize)]
+pub struct Grant {
+    pub id: i64,
+    pub person_id: i64,
+    pub username: String,
+    pub facility: Option<String>,
+    pub basis: Basis,
+    pub share_id: Option<i64>,
+    pub scope: Scope,
+    /// Break-glass: the written reason; referral: the referral's number.
+    pub reason: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<i64>,
+    pub review_note: Option<String>,
+}
+
+impl Grant {
+    /// The facts `book::access::authorize` decides on.
+    pub fn facts(&self) -> GrantFacts {
+        GrantFacts {
+            person: self.person_id,
+            username: self.username.clone(),
+            scope: self.scope,
+            expires_at: self.expires_at,
+            revoked: self.revoked_at.is_some(),
+        }
+    }
+}
+
+/// A read to record.
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    pub person_id: i64,
+    pub actor: String,
+    pub role: Role,
+    pub facility: Option<String>,
+    /// summary | episode | grant | …
+    pub action: String,
+    pub target: Option<String>,
+    pub basis: Basis,
+    pub grant_id: Option<i64>,
+}
+
+/// A recorded read, with its place in the person's chain.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditRecord {
+    pub person_id: i64,
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    /// The actor's name and practising certificate (not part of the chain).
+    pub actor_name: Option<String>,
+    pub practising_cert: Option<String>,
+    pub role: String,
+    pub facility: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub basis: String,
+    pub grant_id: Option<i64>,
+    pub hash: String,
+}
+
+/// What `verify_audit` found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AuditReport {
+    pub persons: u64,
+    pub records: u64,
+    /// Each broken link, edited record or missing record, described.
+    pub problems: Vec<String>,
+}
+
+impl AuditReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// How long a share code lives at most.
+pub const MAX_SHARE_MS: i64 = 7 * 24 * 3_600_000;
+/// Failed staff sign-ins before the account locks.
+pub const MAX_FAILED_STAFF_LOGINS: u32 = 5;
+
+/// Share codes: 8 characters from an alphabet without look-alikes (0/O, 1/I/L).
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// A share code as people type it: upper case, letters and digits only.
+pub fn normalize_share_code(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// How a code is shown: `K7P4-M2QX`.
+pub fn format_share_code(code: &str) -> String {
+    if code.len() == 8 {
+        format!("{}-{}", &code[..4], &code[4..])
+    } else {
+        code.to_string()
+    }
+}
+
+fn new_share_code() -> String {
+    // 16 random bytes from v4 UUIDs (the OS generator); 8 characters taken by rejection.
+    let mut out = String::with_capacity(8);
+    while out.len() < 8 {
+        for b in uuid::Uuid::new_v4().into_bytes() {
+            // 248 = 8 × 31: values below it map evenly onto the alphabet.
+            if b < 248 && out.len() < 8 {
+                out.push(CODE_ALPHABET[(b % 31) as usize] as char);
+            }
+        }
+    }
+    out
+}
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn audit_hash(prev: &str, person: i64, seq: i64, at: i64, e: &AuditFields<'_>) -> String {
+    hash_hex(&[
+        prev,
+        &person.to_string(),
+        &seq.to_string(),
+        &at.to_string(),
+        e.actor,
+        e.role,
+        e.facility.unwrap_or(""),
+        e.action,
+        e.target.unwrap_or(""),
+        e.basis,
+        &e.grant_id.map(|g| g.to_string()).unwrap_or_default(),
+    ])
+}
+
+struct AuditFields<'a> {
+    actor: &'a str,
+    role: &'a str,
+    facility: Option<&'a str>,
+    action: &'a str,
+    target: Option<&'a str>,
+    basis: &'a str,
+    grant_id: Option<i64>,
+}
+
+/// Access facts: units, staff, consent, grants, audit. Part of every [`Store`].
+pub trait Access {
+    fn upsert_unit(&self, u: &Unit) -> Result<()>;
+    fn units(&self) -> Result<Vec<Unit>>;
+    /// Where a unit is: the unit and the units above it.
+    fn place_of_unit(&self, code: &str) -> Result<Place>;
+    /// Where a facility is (its own code, and its units when it has one).
+    fn place_of_facility(&self, code: &str) -> Result<Option<Place>>;
+    fn facilities(&self) -> Result<Vec<Facility>>;
+
+    /// Create or change a staff account; a password is required to create one.
+    fn upsert_staff(&self, a: &StaffAccount, password: Option<&str>) -> Result<()>;
+    fn staff(&self, username: &str) -> Result<Option<StaffAccount>>;
+    fn staff_list(&self) -> Result<Vec<StaffAccount>>;
+    fn staff_login(&self, username: &str, password: &str, now: i64) -> Result<StaffLogin>;
+    fn create_staff_session(&self, username: &str, ttl_ms: i64) -> Result<String>;
+    fn staff_session(&self, token: &str, now: i64) -> Result<Option<StaffAccount>>;
+    fn end_staff_session(&self, token: &str) -> Result<()>;
+
+    /// A share code for `person`'s book, made by `created_by` (the person or a
+    /// guardian). Returns the share and the code, shown once.
+    fn create_share(
+        &self,
+        person: i64,
+        created_by: i64,
+        scope: Scope,
+        ttl_ms: i64,
+    ) -> Result<(Share, String)>;
+    fn shares_of(&self, person: i64) -> Result<Vec<Share>>;
+    /// Revoke a share and every grant made from it. False when there is no such live share.
+    fn revoke_share(&self, person: i64, id: i64, now: i64) -> Result<bool>;
+    /// A grant for `staff` from a live share code; None when the code is unknown,
+    /// expired or revoked.
+    fn redeem_share(&self, code: &str, staff: &StaffAccount, now: i64) -> Result<Option<Grant>>;
+    /// A grant on another basis (referral, break-glass), until `expires_at`.
+    fn create_grant(
+        &self,
+        person: i64,
+        staff: &StaffAccount,
+        basis: Basis,
+        scope: Scope,
+        reason: &str,
+        expires_at: i64,
+    ) -> Result<Grant>;
+    /// The caller's grant for the person that is live now (full before summary).
+    fn live_grant(&self, username: &str, person: i64, now: i64) -> Result<Option<Grant>>;
+    /// The caller's live grants (the clinician's patient list).
+    fn live_grants_of(&self, username: &str, now: i64) -> Result<Vec<Grant>>;
+    /// Every grant on a person's book, newest first (what the citizen sees).
+    fn grants_on(&self, person: i64) -> Result<Vec<Grant>>;
+    /// Break-glass grants made at a facility, newest first.
+    fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>>;
+    fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str)
+    -> Result<bool>;
+    /// The current episode whose referral letter goes to `to_facility` with this number.
+    fn find_referral(&self, to_facility: &str, number: &str) -> Result<Option<EpisodeRecord>>;
+
+    /// Record a read, chained to the person's previous record. Durable at return.
+    fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord>;
+    /// A person's records, newest first.
+    fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>>;
+    /// Recompute every chain; report edited, removed or reordered records.
+    fn verify_audit(&self) -> Result<AuditReport>;
+}
+
+fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
+    Ok(Unit {
+        code: r.get(0)?,
+        name: r.get(1)?,
+        level: r.get(2)?,
+        parent: r.get(3)?,
+        scheme: r.get(4)?,
+    })
+}
+
+const STAFF_COLS: &str = "username, full_name, role, unit, facility, practising_cert, active";
+
+fn staff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StaffAccount> {
+    let role: String = r.get(2)?;
+    Ok(StaffAccount {
+        username: r.get(0)?,
+        full_name: r.get(1)?,
+        role: Role::from_code(&role).unwrap_or(Role::Citizen),
+        unit: r.get(3)?,
+        facility: r.get(4)?,
+        practising_cert: r.get(5)?,
+        active: r.get(6)?,
+    })
+}
+
+const SHARE_COLS: &str = "id, person_id, scope, created_by, created_at, expires_at, revoked_at";
+
+fn share_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Share> {
+    let scope: String = r.get(2)?;
+    Ok(Share {
+        id: r.get(0)?,
+        person_id: r.get(1)?,
+        scope: Scope::from_code(&scope).unwrap_or(Scope::Summary),
+        created_by: r.get(3)?,
+        created_at: r.get(4)?,
+        expires_at: r.get(5)?,
+        revoked_at: r.get(6)?,
+    })
+}
+
+const GRANT_COLS: &str = "id, person_id, username, facility, basis, share_id, scope, reason, created_at, expires_at, revoked_at, reviewed_by, reviewed_at, review_note";
+
+fn grant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
+    let basis: String = r.get(4)?;
+    let scope: String = r.get(6)?;
+    Ok(Grant {
+        id: r.get(0)?,
+        person_id: r.get(1)?,
+        username: r.get(2)?,
+        facility: r.get(3)?,
+        // An unknown basis or scope reads as the narrowest.
+        basis: Basis::from_code(&basis).unwrap_or(Basis::BreakGlass),
+        share_id: r.get(5)?,
+        scope: Scope::from_code(&scope).unwrap_or(Scope::Summary),
+        reason: r.get(7)?,
+        created_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        revoked_at: r.get(10)?,
+        reviewed_by: r.get(11)?,
+        reviewed_at: r.get(12)?,
+        review_note: r.get(13)?,
+    })
+}
+
+fn insert_grant(tx: &Transaction<'_>, g: &Grant) -> Result<()> {
+    tx.execute(
+        &format!("INSERT INTO grants ({GRANT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, NULL, NULL)"),
+        params![
+            g.id,
+            g.person_id,
+            g.username,
+            g.facility,
+            g.basis.code(),
+            g.share_id,
+            g.scope.code(),
+            g.reason,
+            g.created_at,
+            g.expires_at
+        ],
+    )?;
+    Ok(())
+}
+
+fn place_of_unit(c: &Connection, code: &str) -> Result<Place> {
+    let mut place = Place::default();
+    let mut next = Some(code.to_string());
+    // Walk up; the depth bound guards against a cycle in imported data.
+    for _ in 0..4 {
+        let Some(code) = next.take() else { break };
+        let row: Option<(String, Option<String>)> = c
+            .prepare_cached("SELECT level, parent FROM units WHERE code = ?1")?
+            .query_row(params![code], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((level, parent)) = row else { break };
+        match level.as_str() {
+            "province" => place.province = Some(code),
+            "district" => place.district = Some(code),
+            "commune" => place.commune = Some(code),
+            _ => {}
+        }
+        next = parent;
+    }
+    Ok(place)
+}
+
+impl Access for SqliteStore {
+    fn upsert_unit(&self, u: &Unit) -> Result<()> {
+        if u.code.is_empty() || !u.code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(StoreError::Invalid(format!(
+                "unit code {:?} must be digits",
+                u.code
+            )));
+        }
+        if !UNIT_LEVELS.contains(&u.level.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "unit {}: level {:?} is not one of {UNIT_LEVELS:?}",
+                u.code, u.level
+            )));
+        }
+        if !UNIT_SCHEMES.contains(&u.scheme.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "unit {}: scheme {:?} is not one of {UNIT_SCHEMES:?}",
+                u.code, u.scheme
+            )));
+        }
+        if (u.level == "province") != u.parent.is_none() {
+            return Err(StoreError::Invalid(format!(
+                "unit {}: a province has no parent, every other unit has one",
+                u.code
+            )));
+        }
+        self.write(|tx| {
+            if let Some(parent) = &u.parent {
+                let p: Option<(String, String)> = tx
+                    .query_row(
+                        "SELECT level, scheme FROM units WHERE code = ?1",
+                        params![parent],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let ok = match (&p, u.level.as_str(), u.scheme.as_str()) {
+                    (Some((l, _)), "district", _) => l == "province",
+                    (Some((l, _)), "commune", "pre2025") => l == "district",
+                    (Some((l, _)), "commune", _) => l == "province",
+                    _ => false,
+                };
+                if !ok {
+                    return Err(StoreError::Invalid(format!(
+                        "unit {}: parent {parent} is missing or at the wrong level for a {} of scheme {}",
+                        u.code, u.level, u.scheme
+                    )));
+                }
+            }
+            tx.execute(
+                "INSERT INTO units (code, name, level, parent, scheme, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent = excluded.parent, scheme = excluded.scheme",
+                params![u.code, u.name, u.level, u.parent, u.scheme, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn units(&self) -> Result<Vec<Unit>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT code, name, level, parent, scheme FROM units ORDER BY scheme, code",
+            )?;
+            Ok(stmt.query_map([], unit_row)?.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn place_of_unit(&self, code: &str) -> Result<Place> {
+        self.read(|c| place_of_unit(c, code))
+    }
+
+    fn place_of_facility(&self, code: &str) -> Result<Option<Place>> {
+        self.read(|c| {
+            let row: Option<(String, Option<String>)> = c
+                .query_row(
+                    "SELECT province, unit FROM facilities WHERE code = ?1",
+                    params![code],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((province, unit)) = row else {
+                return Ok(None);
+            };
+            let mut place = match unit {
+                Some(u) => place_of_unit(c, &u)?,
+                None => Place::default(),
+            };
+            if place.province.is_none() && !province.is_empty() {
+                place.province = Some(province);
+            }
+            place.facility = Some(code.to_string());
+            Ok(Some(place))
+        })
+    }
+
+    fn facilities(&self) -> Result<Vec<Facility>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT code, name, province, kind, bhyt_contract, unit FROM facilities ORDER BY code",
+            )?;
+            Ok(stmt
+                .query_map([], |r| {
+                    Ok(Facility {
+                        code: r.get(0)?,
+                        name: r.get(1)?,
+                        province: r.get(2)?,
+                        kind: r.get(3)?,
+                        bhyt_contract: r.get(4)?,
+                        unit: r.get(5)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn upsert_staff(&self, a: &StaffAccount, password: Option<&str>) -> Result<()> {
+        let name_ok = !a.username.is_empty()
+            && a.username.len() <= 64
+            && a.username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !name_ok {
+            return Err(StoreError::Invalid(format!(
+                "username {:?}: letters, digits, '.', '_' or '-', at most 64",
+                a.username
+            )));
+        }
+        if !a.role.is_staff() {
+            return Err(StoreError::Invalid(format!(
+                "role {} is not a staff role",
+                a.role.code()
+            )));
+        }
+        use book::access::ScopeNeeded;
+        let scope_ok = match a.role.scope_needed() {
+            ScopeNeeded::Nothing => true,
+            ScopeNeeded::Province | ScopeNeeded::District | ScopeNeeded::Commune => {
+                a.unit.is_some()
+            }
+            ScopeNeeded::Facility => a.facility.is_some(),
+        };
+        if !scope_ok {
+            return Err(StoreError::Invalid(format!(
+                "a {} account needs its {}",
+                a.role.code(),
+                match a.role.scope_needed() {
+                    ScopeNeeded::Facility => "facility",
+                    _ => "unit",
+                }
+            )));
+        }
+        if a.role == Role::Clinician && a.practising_cert.as_deref().is_none_or(str::is_empty) {
+            return Err(StoreError::Invalid(
+                "a clinician account needs the practising-certificate number".into(),
+            ));
+        }
+        if let Some(p) = password
+            && p.chars().count() < 8
+        {
+            return Err(StoreError::Invalid(
+                "password: at least 8 characters".into(),
+            ));
+        }
+        let hash = password.map(hash_password).transpose()?;
+        self.write(|tx| {
+            if let Some(f) = &a.facility {
+                let known: bool = tx.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM facilities WHERE code = ?1)",
+                    params![f],
+                    |r| r.get(0),
+                )?;
+                if !known {
+                    return Err(StoreError::Invalid(format!("facility {f} is not registered")));
+                }
+            }
+            if let Some(u) = &a.unit {
+                let known: bool = tx.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
+                    params![u],
+                    |r| r.get(0),
+                )?;
+                if !known {
+                    return Err(StoreError::Invalid(format!("unit {u} is not registered")));
+                }
+            }
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM staff WHERE username = ?1)",
+                params![a.username],
+                |r| r.get(0),
+            )?;
+            match (exists, &hash) {
+                (false, None) => {
+                    return Err(StoreError::Invalid(
+                        "a new account needs a password".into(),
+                    ));
+                }
+                (false, Some(h)) => {
+                    tx.execute(
+                        "INSERT INTO staff (username, full_name, role, unit, facility, practising_cert, password_hash, active, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        params![a.username, a.full_name, a.role.code(), a.unit, a.facility, a.practising_cert, h, a.active, now_ms()],
+                    )?;
+                }
+                (true, h) => {
+                    tx.execute(
+                        "UPDATE staff SET full_name = ?2, role = ?3, unit = ?4, facility = ?5, practising_cert = ?6, active = ?7 WHERE username = ?1",
+                        params![a.username, a.full_name, a.role.code(), a.unit, a.facility, a.practising_cert, a.active],
+                    )?;
+                    if let Some(h) = h {
+                        tx.execute(
+                            "UPDATE staff SET password_hash = ?2, failed_attempts = 0, locked_until = 0 WHERE username = ?1",
+                            params![a.username, h],
+                        )?;
+                    }
+                    if !a.active {
+                        tx.execute(
+                            "DELETE FROM staff_sessions WHERE username = ?1",
+                            params![a.username],
+                        )?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn staff(&self, username: &str) -> Result<Option<StaffAccount>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {STAFF_COLS} FROM staff WHERE username = ?1"),
+                params![username],
+                staff_row,
+            )
+            .optional()?)
+        })
+    }
+
+    fn staff_list(&self) -> Result<Vec<StaffAccount>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {STAFF_COLS} FROM staff ORDER BY facility, unit, username"
+            ))?;
+            Ok(stmt.query_map([], staff_row)?.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn staff_login(&self, username: &str, password: &str, now: i64) -> Result<StaffLogin> {
+        let row: Option<(StaffAccount, String, u32, i64)> = self.read(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {STAFF_COLS}, password_hash, failed_attempts, locked_until FROM staff WHERE username = ?1"),
+                params![username],
+                |r| Ok((staff_row(r)?, r.get(7)?, r.get(8)?, r.get(9)?)),
+            )
+            .optional()?)
+        })?;
+        let Some((account, hash, failed, locked_until)) = row.filter(|r| r.0.active) else {
+            // Spend the same time whether or not the account exists.
+            let _ = hash_password(password);
+            return Ok(StaffLogin::NoAccount);
+        };
+        if locked_until > now {
+            return Ok(StaffLogin::Locked {
+                until: locked_until,
+            });
+        }
+        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        self.write(|tx| {
+            if ok {
+                tx.execute(
+                    "UPDATE staff SET failed_attempts = 0, locked_until = 0 WHERE username = ?1",
+                    params![username],
+                )?;
+                return Ok(StaffLogin::Ok(account));
+            }
+            let failed = failed + 1;
+            if failed >= MAX_FAILED_STAFF_LOGINS {
+                let until = now + LOCK_MS;
+                tx.execute(
+                    "UPDATE staff SET failed_attempts = 0, locked_until = ?2 WHERE username = ?1",
+                    params![username, until],
+                )?;
+                Ok(StaffLogin::Locked { until })
+            } else {
+                tx.execute(
+                    "UPDATE staff SET failed_attempts = ?2 WHERE username = ?1",
+                    params![username, failed],
+                )?;
+                Ok(StaffLogin::Wrong {
+                    remaining: MAX_FAILED_STAFF_LOGINS - failed,
+                })
+            }
+        })
+    }
+
+    fn create_staff_session(&self, username: &str, ttl_ms: i64) -> Result<String> {
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM staff_sessions WHERE username = ?1 AND expires_at < ?2",
+                params![username, now],
+            )?;
+            tx.execute(
+                "INSERT INTO staff_sessions (token_hash, username, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![hash_hex(&[&token]), username, now, now + ttl_ms],
+            )?;
+            Ok(())
+        })?;
+        Ok(token)
+    }
+
+    fn staff_session(&self, token: &str, now: i64) -> Result<Option<StaffAccount>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {} FROM staff_sessions s JOIN staff a ON a.username = s.username
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND a.active = 1",
+                    STAFF_COLS
+                        .split(", ")
+                        .map(|c| format!("a.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                params![hash_hex(&[token]), now],
+                staff_row,
+            )
+            .optional()?)
+        })
+    }
+
+    fn end_staff_session(&self, token: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM staff_sessions WHERE token_hash = ?1",
+                params![hash_hex(&[token])],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn create_share(
+        &self,
+        person: i64,
+        created_by: i64,
+        scope: Scope,
+        ttl_ms: i64,
+    ) -> Result<(Share, String)> {
+        if ttl_ms <= 0 || ttl_ms > MAX_SHARE_MS {
+            return Err(StoreError::Invalid(format!(
+                "a share code lasts between a minute and {} days",
+                MAX_SHARE_MS / 86_400_000
+            )));
+        }
+        let code = new_share_code();
+        let now = now_ms();
+        let share = Share {
+            id: self.next_id(),
+            person_id: person,
+            scope,
+            created_by,
+            created_at: now,
+            expires_at: now + ttl_ms,
+            revoked_at: None,
+        };
+        self.write(|tx| {
+            tx.execute(
+                &format!("INSERT INTO shares ({SHARE_COLS}, code_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)"),
+                params![
+                    share.id,
+                    person,
+                    scope.code(),
+                    created_by,
+                    share.created_at,
+                    share.expires_at,
+                    hash_hex(&["share", &code])
+                ],
+            )?;
+            Ok(())
+        })?;
+        Ok((share, code))
+    }
+
+    fn shares_of(&self, person: i64) -> Result<Vec<Share>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {SHARE_COLS} FROM shares WHERE person_id = ?1 ORDER BY id DESC"
+            ))?;
+            Ok(stmt
+                .query_map(params![person], share_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn revoke_share(&self, person: i64, id: i64, now: i64) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE shares SET revoked_at = ?3 WHERE person_id = ?1 AND id = ?2 AND revoked_at IS NULL",
+                params![person, id, now],
+            )?;
+            tx.execute(
+                "UPDATE grants SET revoked_at = ?3 WHERE person_id = ?1 AND share_id = ?2 AND revoked_at IS NULL",
+                params![person, id, now],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn redeem_share(&self, code: &str, staff: &StaffAccount, now: i64) -> Result<Option<Grant>> {
+        let code = normalize_share_code(code);
+        let hash = hash_hex(&["share", &code]);
+        let id = self.next_id();
+        self.write(|tx| {
+            let share: Option<Share> = tx
+                .query_row(
+                    &format!("SELECT {SHARE_COLS} FROM shares WHERE code_hash = ?1"),
+                    params![hash],
+                    share_row,
+                )
+                .optional()?;
+            let Some(share) = share.filter(|s| s.live(now)) else {
+                return Ok(None);
+            };
+            let g = Grant {
+                id,
+                person_id: share.person_id,
+                username: staff.username.clone(),
+                facility: staff.facility.clone(),
+                basis: Basis::Consent,
+                share_id: Some(share.id),
+                scope: share.scope,
+                reason: None,
+                created_at: now,
+                expires_at: share.expires_at,
+                revoked_at: None,
+                reviewed_by: None,
+                reviewed_at: None,
+                review_note: None,
+            };
+            insert_grant(tx, &g)?;
+            Ok(Some(g))
+        })
+    }
+
+    fn create_grant(
+        &self,
+        person: i64,
+        staff: &StaffAccount,
+        basis: Basis,
+        scope: Scope,
+        reason: &str,
+        expires_at: i64,
+    ) -> Result<Grant> {
+        let now = now_ms();
+        let g = Grant {
+            id: self.next_id(),
+            person_id: person,
+            username: staff.username.clone(),
+            facility: staff.facility.clone(),
+            basis,
+            share_id: None,
+            scope,
+            reason: Some(reason.to_string()),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            review_note: None,
+        };
+        self.write(|tx| insert_grant(tx, &g))?;
+        Ok(g)
+    }
+
+    fn live_grant(&self, username: &str, person: i64, now: i64) -> Result<Option<Grant>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {GRANT_COLS} FROM grants WHERE username = ?1 AND person_id = ?2 AND revoked_at IS NULL AND expires_at > ?3
+                     ORDER BY scope = 'full' DESC, expires_at DESC LIMIT 1"
+                ),
+                params![username, person, now],
+                grant_row,
+            )
+            .optional()?)
+        })
+    }
+
+    fn live_grants_of(&self, username: &str, now: i64) -> Result<Vec<Grant>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {GRANT_COLS} FROM grants WHERE username = ?1 AND expires_at > ?2 AND revoked_at IS NULL ORDER BY created_at DESC"
+            ))?;
+            Ok(stmt
+                .query_map(params![username, now], grant_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn grants_on(&self, person: i64) -> Result<Vec<Grant>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {GRANT_COLS} FROM grants WHERE person_id = ?1 ORDER BY id DESC"
+            ))?;
+            Ok(stmt
+                .query_map(params![person], grant_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {GRANT_COLS} FROM grants WHERE basis = 'break_glass' AND facility = ?1 ORDER BY created_at DESC"
+            ))?;
+            Ok(stmt
+                .query_map(params![facility], grant_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn review_break_glass(
+        &self,
+        person: i64,
+        id: i64,
+        reviewer: &str,
+        note: &str,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE grants SET reviewed_by = ?3, reviewed_at = ?4, review_note = ?5
+                 WHERE person_id = ?1 AND id = ?2 AND basis = 'break_glass' AND reviewed_at IS NULL",
+                params![person, id, reviewer, now_ms(), note],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn find_referral(&self, to_facility: &str, number: &str) -> Result<Option<EpisodeRecord>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {EPISODE_COLS} FROM episodes WHERE referral_to = ?1 AND referral_number = ?2 AND is_current = 1
+                     ORDER BY id DESC LIMIT 1"
+                ),
+                params![to_facility, number],
+                episode_row,
+            )
+            .optional()?)
+        })
+    }
+
+    fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord> {
+        let at = now_ms();
+        self.write(|tx| {
+            let head: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT seq, hash FROM audit_heads WHERE person_id = ?1",
+                    params![e.person_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
+            let seq = prev_seq + 1;
+            let fields = AuditFields {
+                actor: &e.actor,
+                role: e.role.code(),
+                facility: e.facility.as_deref(),
+                action: &e.action,
+                target: e.target.as_deref(),
+                basis: e.basis.code(),
+                grant_id: e.grant_id,
+            };
+            let hash = audit_hash(&prev_hash, e.person_id, seq, at, &fields);
+            tx.execute(
+                "INSERT INTO audit_log (person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![e.person_id, seq, at, e.actor, fields.role, e.facility, e.action, e.target, fields.basis, e.grant_id, prev_hash, hash],
+            )?;
+            tx.execute(
+                "INSERT INTO audit_heads (person_id, seq, hash) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                params![e.person_id, seq, hash],
+            )?;
+            Ok(AuditRecord {
+                person_id: e.person_id,
+                seq,
+                at,
+                actor: e.actor.clone(),
+                actor_name: None,
+                practising_cert: None,
+                role: fields.role.to_string(),
+                facility: e.facility.clone(),
+                action: e.action.clone(),
+                target: e.target.clone(),
+                basis: fields.basis.to_string(),
+                grant_id: e.grant_id,
+                hash,
+            })
+        })
+    }
+
+    fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT l.person_id, l.seq, l.at, l.actor, s.full_name, s.practising_cert, l.role, l.facility, l.action, l.target, l.basis, l.grant_id, l.hash
+                 FROM audit_log l LEFT JOIN staff s ON s.username = l.actor
+                 WHERE l.person_id = ?1 ORDER BY l.seq DESC",
+            )?;
+            Ok(stmt
+                .query_map(params![person], |r| {
+                    Ok(AuditRecord {
+                        person_id: r.get(0)?,
+                        seq: r.get(1)?,
+                        at: r.get(2)?,
+                        actor: r.get(3)?,
+                        actor_name: r.get(4)?,
+                        practising_cert: r.get(5)?,
+                        role: r.get(6)?,
+                        facility: r.get(7)?,
+                        action: r.get(8)?,
+                        target: r.get(9)?,
+                        basis: r.get(10)?,
+                        grant_id: r.get(11)?,
+                        hash: r.get(12)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn verify_audit(&self) -> Result<AuditReport> {
+        self.read(|c| {
+            let mut report = AuditReport::default();
+            let mut stmt = c.prepare(
+                "SELECT person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash
+                 FROM audit_log ORDER BY person_id, seq",
+            )?;
+            let mut rows = stmt.query([])?;
+            // (person, last seq, last hash) of the chain being walked.
+            let mut cur: Option<(i64, i64, String)> = None;
+            let mut tails: Vec<(i64, i64, String)> = Vec::new();
+            while let Some(r) = rows.next()? {
+                let person: i64 = r.get(0)?;
+                let seq: i64 = r.get(1)?;
+                let at: i64 = r.get(2)?;
+                let (actor, role): (String, String) = (r.get(3)?, r.get(4)?);
+                let facility: Option<String> = r.get(5)?;
+                let action: String = r.get(6)?;
+                let target: Option<String> = r.get(7)?;
+                let basis: String = r.get(8)?;
+                let grant_id: Option<i64> = r.get(9)?;
+                let prev_hash: String = r.get(10)?;
+                let hash: String = r.get(11)?;
+                report.records += 1;
+                let (expect_seq, expect_prev) = match &cur {
+                    Some((p, s, h)) if *p == person => (s + 1, h.clone()),
+                    _ => {
+                        if let Some(t) = cur.take() {
+                            tails.push(t);
+                        }
+                        report.persons += 1;
+                        (1, GENESIS.to_string())
+                    }
+                };
+                if seq != expect_seq {
+                    report.problems.push(format!(
+                        "person {person}: record {seq} follows record {} (records {expect_seq}–{} are missing)",
+                        expect_seq - 1,
+                        seq - 1
+                    ));
+                }
+                if prev_hash != expect_prev {
+                    report.problems.push(format!(
+                        "person {person}: record {seq} does not link to the record before it"
+                    ));
+                }
+                let fields = AuditFields {
+                    actor: &actor,
+                    role: &role,
+                    facility: facility.as_deref(),
+                    action: &action,
+                    target: target.as_deref(),
+                    basis: &basis,
+                    grant_id,
+                };
+                if audit_hash(&prev_hash, person, seq, at, &fields) != hash {
+                    report.problems.push(format!(
+                        "person {person}: record {seq} was changed after it was written"
+                    ));
+                }
+                cur = Some((person, seq, hash));
+            }
+            if let Some(t) = cur.take() {
+                tails.push(t);
+            }
+            // The heads table must agree with where every chain ends.
+            let mut heads = c.prepare("SELECT person_id, seq, hash FROM audit_heads ORDER BY person_id")?;
+            let heads: Vec<(i64, i64, String)> = heads
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let tails: std::collections::HashMap<i64, (i64, String)> =
+                tails.into_iter().map(|(p, s, h)| (p, (s, h))).collect();
+            for (person, seq, hash) in &heads {
+                match tails.get(person) {
+                    Some((s, h)) if s == seq && h == hash => {}
+                    Some((s, _)) => report.problems.push(format!(
+                        "person {person}: the chain ends at record {s}, but record {seq} was written (records removed from the end)"
+                    )),
+                    None => report.problems.push(format!(
+                        "person {person}: all {seq} records are missing"
+                    )),
+                }
+            }
+            for person in tails.keys() {
+                if !heads.iter().any(|h| h.0 == *person) {
+                    report.problems.push(format!(
+                        "person {person}: records without a recorded head"
+                    ));
+                }
+            }
+            Ok(report)
+        })
+    }
+}
