@@ -271,11 +271,15 @@ pub enum Action<'a> {
     ListUnits,
     /// Create or change administrative units.
     ManageUnits,
-    /// See a facility (its record and accounts list).
+    /// List facilities at all (each is then filtered by [`Action::SeeFacility`]).
+    ListFacilities,
+    /// See a facility's record.
     SeeFacility { place: &'a Place },
     /// Create or change a facility.
     ManageFacility { place: &'a Place },
-    /// Create or change a staff account of `role` scoped at `place`.
+    /// List staff accounts at all (each is then filtered by [`Action::ManageStaff`]).
+    ListStaff,
+    /// See, create or change a staff account of `role` scoped at `place`.
     ManageStaff { role: Role, place: &'a Place },
     /// Review the break-glass accesses of a facility.
     ReviewBreakGlass { facility: &'a str },
@@ -383,6 +387,14 @@ fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result
             SystemAdmin | ProvincialOfficer | DistrictOfficer | InsuranceOfficer
         )),
         Action::ManageUnits | Action::VerifyAudit => allow_if(role == SystemAdmin),
+        Action::ListFacilities => allow_if(matches!(
+            role,
+            SystemAdmin | ProvincialOfficer | DistrictOfficer | InsuranceOfficer | FacilityAdmin
+        )),
+        Action::ListStaff => allow_if(matches!(
+            role,
+            SystemAdmin | ProvincialOfficer | FacilityAdmin
+        )),
         Action::SeeFacility { place } => allow_if(match role {
             SystemAdmin => true,
             ProvincialOfficer | DistrictOfficer | InsuranceOfficer | FacilityAdmin => {
@@ -395,7 +407,10 @@ fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result
             ProvincialOfficer => place.within(scope),
             _ => false,
         }),
-        Action::ManageStaff { role: target, place } => allow_if(match role {
+        Action::ManageStaff {
+            role: target,
+            place,
+        } => allow_if(match role {
             SystemAdmin => target.is_staff(),
             ProvincialOfficer => {
                 matches!(
@@ -508,8 +523,17 @@ mod tests {
         };
         assert!(authorize(&c, &read(Some(&someone_elses), false, 50)).is_err());
         // No other role reads a book, whatever grant it shows.
-        for r in Role::ALL.into_iter().filter(|r| r.is_staff() && *r != Role::Clinician) {
-            assert!(authorize(&staff(r, place("01", "", "", "01001")), &read(Some(&g), false, 50)).is_err());
+        for r in Role::ALL
+            .into_iter()
+            .filter(|r| r.is_staff() && *r != Role::Clinician)
+        {
+            assert!(
+                authorize(
+                    &staff(r, place("01", "", "", "01001")),
+                    &read(Some(&g), false, 50)
+                )
+                .is_err()
+            );
         }
     }
 
@@ -517,9 +541,14 @@ mod tests {
     fn break_glass_needs_a_reason() {
         let c = staff(Role::Clinician, place("01", "", "", "01001"));
         assert_eq!(
-            authorize(&c, &Action::BreakGlass { reason: "cấp cứu" })
-                .unwrap_err()
-                .code,
+            authorize(
+                &c,
+                &Action::BreakGlass {
+                    reason: "cấp cứu"
+                }
+            )
+            .unwrap_err()
+            .code,
             "reason_required"
         );
         assert!(

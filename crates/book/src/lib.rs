@@ -5,6 +5,7 @@
 pub mod access;
 pub mod episode;
 pub mod identity;
+pub mod summary;
 pub mod text;
 
 pub use episode::{EpisodeView, project};

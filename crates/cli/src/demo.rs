@@ -5,16 +5,155 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
-use dossier::synth::{Config, Generator, catalog::FACILITIES};
+use book::access::Role;
+use dossier::synth::catalog::{FACILITIES, PROVINCES};
+use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use rayon::prelude::*;
-use store::{Facility, Meta, Prepared, Source, SqliteStore, Store, now_ms};
+use store::{
+    Access, Facility, Meta, Prepared, Source, SqliteStore, StaffAccount, Store, Unit, now_ms,
+};
 
 use crate::ops;
 
 pub const DEMO_USER: &str = "bv01001";
 pub const DEMO_PASSWORD: &str = "demo123";
 pub const DEMO_PASSCODE: &str = "123456";
+/// Password of every demo staff account.
+pub const DEMO_STAFF_PASSWORD: &str = "demo12345";
+
+/// The facility kind a catalog name suggests.
+fn kind_of(name: &str) -> &'static str {
+    if name.starts_with("Trạm") {
+        "commune_station"
+    } else if name.starts_with("Trung tâm Y tế") {
+        "district_health_centre"
+    } else if name.starts_with("Phòng khám Đa khoa") {
+        "polyclinic"
+    } else if name.starts_with("Phòng khám") {
+        "private_clinic"
+    } else {
+        "hospital"
+    }
+}
+
+/// Units of the catalog (pre-2025 scheme) and its facilities, placed in the commune
+/// their address names.
+fn seed_registry(store: &SqliteStore) -> Result<()> {
+    let mut units = Vec::new();
+    for p in PROVINCES {
+        units.push(Unit {
+            code: p.code.into(),
+            name: p.name.into(),
+            level: "province".into(),
+            parent: None,
+            scheme: "pre2025".into(),
+        });
+        for d in p.districts {
+            units.push(Unit {
+                code: d.code.into(),
+                name: d.name.into(),
+                level: "district".into(),
+                parent: Some(p.code.into()),
+                scheme: "pre2025".into(),
+            });
+            for (c, n) in d.communes {
+                units.push(Unit {
+                    code: (*c).into(),
+                    name: (*n).into(),
+                    level: "commune".into(),
+                    parent: Some(d.code.into()),
+                    scheme: "pre2025".into(),
+                });
+            }
+        }
+    }
+    store.import_units(&units)?;
+    let facilities: Vec<Facility> = FACILITIES
+        .iter()
+        .map(|f| {
+            let commune = PROVINCES
+                .iter()
+                .filter(|p| p.code == &f.code[..2])
+                .flat_map(|p| p.districts)
+                .flat_map(|d| d.communes)
+                .find(|(_, name)| f.address.contains(name))
+                .map(|(code, _)| code.to_string());
+            Facility {
+                code: f.code.into(),
+                name: f.name.into(),
+                province: f.code[..2].into(),
+                kind: kind_of(f.name).into(),
+                bhyt_contract: true,
+                unit: commune,
+            }
+        })
+        .collect();
+    store.import_facilities(&facilities)?;
+    Ok(())
+}
+
+/// Demo staff: one account per role, in Hà Nội and its facility 01001.
+fn seed_staff(store: &SqliteStore) -> Result<Vec<StaffAccount>> {
+    let commune = store
+        .facility("01001")?
+        .and_then(|f| f.unit)
+        .unwrap_or_else(|| "00013".into());
+    let district = store.place_of_unit(&commune)?.district;
+    let account = |username: &str, name: &str, role: Role| StaffAccount {
+        username: username.into(),
+        full_name: name.into(),
+        role,
+        unit: None,
+        facility: None,
+        practising_cert: None,
+        active: true,
+    };
+    let accounts = vec![
+        account("admin", "Quản trị hệ thống (demo)", Role::SystemAdmin),
+        StaffAccount {
+            unit: Some("01".into()),
+            ..account(
+                "so01",
+                "Cán bộ Sở Y tế Hà Nội (demo)",
+                Role::ProvincialOfficer,
+            )
+        },
+        StaffAccount {
+            unit: district,
+            ..account("huyen01", "Cán bộ y tế quận (demo)", Role::DistrictOfficer)
+        },
+        StaffAccount {
+            unit: Some("01".into()),
+            ..account(
+                "bhxh01",
+                "Cán bộ BHXH Hà Nội (demo)",
+                Role::InsuranceOfficer,
+            )
+        },
+        StaffAccount {
+            facility: Some("01001".into()),
+            ..account(
+                "qt01001",
+                "Quản trị Bệnh viện An Bình (demo)",
+                Role::FacilityAdmin,
+            )
+        },
+        StaffAccount {
+            facility: Some("01001".into()),
+            practising_cert: Some("000123/HNO-CCHN".into()),
+            ..account("bs01001", "BS. Trần Minh Khoa (demo)", Role::Clinician)
+        },
+        StaffAccount {
+            unit: Some(commune),
+            ..account("xa01", "Cán bộ trạm y tế phường (demo)", Role::CommuneStaff)
+        },
+    ];
+    for a in &accounts {
+        store.upsert_staff(a, Some(DEMO_STAFF_PASSWORD))?;
+    }
+    Ok(accounts)
+}
 
 /// The generated person with the most episodes who has a personal ID: activate their
 /// account with the demo passcode. Returns (personal ID, person id, episodes).
@@ -61,20 +200,8 @@ pub fn run(a: Args) -> Result<()> {
     std::fs::create_dir_all(&a.dir)?;
     let db = a.dir.join("book.db");
     let store = SqliteStore::open(&db)?;
-    for f in FACILITIES {
-        store.upsert_facility(&Facility {
-            code: f.code.into(),
-            name: f.name.into(),
-            province: f.code[..2].into(),
-            kind: if f.name.starts_with("Trạm") {
-                "commune_station"
-            } else {
-                "hospital"
-            }
-            .into(),
-            bhyt_contract: true,
-        })?;
-    }
+    seed_registry(&store)?;
+    let staff = seed_staff(&store)?;
     store.upsert_account(DEMO_USER, "01001", &ops::md5_upper(DEMO_PASSWORD))?;
     let t = std::time::Instant::now();
     let before = store.counts()?;
@@ -173,6 +300,20 @@ pub fn run(a: Args) -> Result<()> {
         );
         println!("  API: http://{}/api/v1/openapi.json", a.listen);
     }
+    println!();
+    println!(
+        "Nhân viên y tế / staff: http://{}/nhan-vien — mật khẩu / password {DEMO_STAFF_PASSWORD}",
+        a.listen
+    );
+    for s in &staff {
+        println!("  {:<8} {}", s.username, s.role.label());
+    }
+    println!(
+        "  Người dân tạo mã chia sẻ ở \"Chia sẻ với bác sĩ\"; bác sĩ bs01001 nhập mã ở /nhan-vien."
+    );
+    println!(
+        "  The citizen makes a share code under \"Chia sẻ với bác sĩ\"; clinician bs01001 enters it at /nhan-vien."
+    );
     if a.no_serve {
         return Ok(());
     }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod access;
 mod bench;
 mod check;
 mod demo;
@@ -51,6 +52,15 @@ enum Command {
     /// Citizen accounts: activation codes, guardians.
     #[command(subcommand)]
     Citizen(ops::CitizenCmd),
+    /// Administrative units (province, district, commune; pre-2025 and 2025 schemes).
+    #[command(subcommand)]
+    Unit(access::UnitCmd),
+    /// Staff accounts and their roles.
+    #[command(subcommand)]
+    Staff(access::StaffCmd),
+    /// The audit log of reads of personal data.
+    #[command(subcommand)]
+    Audit(access::AuditCmd),
     /// Load generator for benchmarks: concurrent clients sending files to a gateway.
     Loadgen(loadgen::Args),
     /// Benchmarks at scale (seeded stores, latency percentiles).
@@ -72,6 +82,9 @@ fn main() -> ExitCode {
         Command::Person(c) => ops::person(c).map(|()| ExitCode::SUCCESS),
         Command::Citizen(c) => ops::citizen(c).map(|()| ExitCode::SUCCESS),
         Command::Loadgen(a) => loadgen::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Unit(c) => access::unit(c).map(|()| ExitCode::SUCCESS),
+        Command::Staff(c) => access::staff(c).map(|()| ExitCode::SUCCESS),
+        Command::Audit(c) => access::audit(c),
         Command::Bench(c) => bench::run(c).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use md5::{Digest, Md5};
 use rayon::prelude::*;
 use serde::Deserialize;
-use store::{Facility, Meta, Prepared, Source, SqliteStore, Store, now_ms};
+use store::{Access, Facility, Meta, Prepared, Source, SqliteStore, Store, now_ms};
 
 /// Where the embedded store lives.
 #[derive(clap::Args, Clone, Debug)]
@@ -311,14 +311,18 @@ pub enum FacilityCmd {
         /// 2-digit province code.
         #[arg(long, default_value = "")]
         province: String,
-        /// hospital | district_centre | polyclinic | commune_station | private_clinic
+        /// hospital | district_health_centre | polyclinic | commune_station | private_clinic
         #[arg(long, default_value = "hospital")]
         kind: String,
         /// The facility has no BHYT contract.
         #[arg(long)]
         no_bhyt: bool,
+        /// The commune (or district) unit code where the facility is.
+        #[arg(long)]
+        unit: Option<String>,
     },
-    /// Import facilities from CSV: code,name,province,kind,bhyt_contract (header line first).
+    /// Import facilities from CSV with a header line: code,name,province,kind,bhyt_contract,unit.
+    /// Every line is checked first; then all are saved, or none.
     Import {
         #[command(flatten)]
         db: DbArg,
@@ -335,6 +339,7 @@ pub fn facility(cmd: FacilityCmd) -> Result<()> {
             province,
             kind,
             no_bhyt,
+            unit,
         } => {
             let s = db.open()?;
             s.upsert_facility(&Facility {
@@ -343,40 +348,20 @@ pub fn facility(cmd: FacilityCmd) -> Result<()> {
                 province,
                 kind,
                 bhyt_contract: !no_bhyt,
+                unit,
             })?;
             println!("Đã lưu cơ sở {code}");
         }
         FacilityCmd::Import { db, csv } => {
             let s = db.open()?;
-            let text = std::fs::read_to_string(&csv)
-                .with_context(|| format!("reading {}", csv.display()))?;
-            let mut n = 0;
-            for (i, line) in text.lines().enumerate().skip(1) {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let cols: Vec<&str> = line.split(',').map(str::trim).collect();
-                if cols.len() < 2 {
-                    bail!(
-                        "{}:{}: cần ít nhất code,name / need at least code,name",
-                        csv.display(),
-                        i + 1
-                    );
-                }
-                s.upsert_facility(&Facility {
-                    code: cols[0].to_string(),
-                    name: cols[1].to_string(),
-                    province: cols.get(2).unwrap_or(&"").to_string(),
-                    kind: cols
-                        .get(3)
-                        .filter(|k| !k.is_empty())
-                        .unwrap_or(&"hospital")
-                        .to_string(),
-                    bhyt_contract: !matches!(cols.get(4).copied(), Some("0" | "false" | "no")),
-                })
-                .with_context(|| format!("{}:{}", csv.display(), i + 1))?;
-                n += 1;
-            }
+            let bytes =
+                std::fs::read(&csv).with_context(|| format!("reading {}", csv.display()))?;
+            let rows = server::registry::parse_facilities(&bytes)
+                .with_context(|| csv.display().to_string())?;
+            let list: Vec<Facility> = rows.into_iter().map(|(_, f)| f).collect();
+            let n = s
+                .import_facilities(&list)
+                .with_context(|| format!("{}: nothing imported", csv.display()))?;
             println!("Đã nhập {n} cơ sở / imported {n} facilities");
         }
     }

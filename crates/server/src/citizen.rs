@@ -34,11 +34,20 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/v1/persons/{pid}/appointments", get(appointments))
         .route("/api/v1/persons/{pid}/search", get(search))
         .route("/api/v1/persons/{pid}/changes", get(changes))
+        .route(
+            "/api/v1/persons/{pid}/shares",
+            get(list_shares).post(create_share),
+        )
+        .route(
+            "/api/v1/persons/{pid}/shares/{id}",
+            axum::routing::delete(revoke_share),
+        )
+        .route("/api/v1/persons/{pid}/access-log", get(access_log))
         .route("/api/v1/openapi.json", get(openapi))
 }
 
 /// An error as the API answers it: a status, a stable code, and a Vietnamese message.
-pub struct ApiError(StatusCode, &'static str, String);
+pub struct ApiError(pub StatusCode, pub &'static str, pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -50,7 +59,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn internal<E: std::fmt::Display>(e: E) -> ApiError {
+pub(crate) fn internal<E: std::fmt::Display>(e: E) -> ApiError {
     tracing::error!(error = %e, "citizen api");
     ApiError(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -59,12 +68,12 @@ fn internal<E: std::fmt::Display>(e: E) -> ApiError {
     )
 }
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     // Someone else's book and a book that does not exist look the same.
     ApiError(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy".into())
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> store::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -74,6 +83,11 @@ async fn blocking<T: Send + 'static>(
 }
 
 pub(crate) fn token_of(headers: &HeaderMap) -> Option<String> {
+    token_from(headers, COOKIE_NAME)
+}
+
+/// The bearer token, else the session cookie `cookie`.
+pub(crate) fn token_from(headers: &HeaderMap, cookie: &str) -> Option<String> {
     if let Some(b) = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -87,7 +101,7 @@ pub(crate) fn token_of(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE_NAME)
+        .find(|(k, _)| *k == cookie)
         .map(|(_, v)| v.to_string())
 }
 
@@ -134,11 +148,12 @@ impl Viewer {
         } else {
             blocking(move || store.wards(me)).await?
         };
-        let ward_ids: Vec<i64> = wards.iter().map(|w| w.person.id).collect();
-        if !book::access::may_open_book(me, pid, &ward_ids) {
-            return Err(not_found());
-        }
-        Ok(())
+        let who = book::access::Principal::Person {
+            id: me,
+            wards: wards.iter().map(|w| w.person.id).collect(),
+        };
+        book::access::authorize(&who, &book::access::Action::ReadOwnBook { owner: pid })
+            .map_err(|_| not_found())
     }
 
     /// The current episodes of `pid`'s book, when the viewer may open it.
@@ -413,24 +428,14 @@ async fn episode_pdf(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Res
         .into_response())
 }
 
-/// Referrals stay open this long after the referring episode ends.
-const REFERRAL_OPEN_DAYS: i64 = 30;
-
 /// The episode's re-exam appointment is still ahead of `now` (Vietnam wall clock).
 pub(crate) fn appointment_ahead(e: &EpisodeRecord, now: chrono::NaiveDateTime) -> bool {
-    e.view
-        .appointment
-        .as_ref()
-        .and_then(|a| a.at)
-        .is_some_and(|t| t >= now)
+    book::summary::appointment_ahead(&e.view, now)
 }
 
 /// The episode's referral letter is still open at `now`.
 pub(crate) fn referral_open(e: &EpisodeRecord, now: chrono::NaiveDateTime) -> bool {
-    e.view.referral.is_some()
-        && e.view
-            .discharged
-            .is_some_and(|d| (now - d).num_days() <= REFERRAL_OPEN_DAYS)
+    book::summary::referral_open(&e.view, now)
 }
 
 async fn appointments(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
@@ -590,6 +595,145 @@ async fn changes(
     let names = facility_names(&v.app, &changed).await;
     let changed: Vec<Item> = changed.iter().map(|e| item(e, &names)).collect();
     Ok(Json(serde_json::json!({"now": now_ms(), "episodes": changed})).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ShareBody {
+    /// full | summary
+    pub scope: String,
+    /// How long the code lasts, in minutes (at most 7 days).
+    pub minutes: i64,
+}
+
+/// A share code just made: the code (shown once), its QR, and the share.
+#[derive(Serialize)]
+pub(crate) struct NewShare {
+    pub code: String,
+    pub share: store::Share,
+    /// SVG of a QR code of the clinician page with the code filled in.
+    pub qr_svg: String,
+}
+
+/// The QR of the clinician page with the code filled in.
+pub(crate) fn share_qr(headers: &HeaderMap, code: &str) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    let url = format!("{scheme}://{host}/nhan-vien/ma?ma={code}");
+    match qrcode::QrCode::new(url.as_bytes()) {
+        Ok(q) => q
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
+impl Viewer {
+    /// Refuse unless the viewer may manage `pid`'s sharing (own book or a ward's).
+    pub(crate) async fn check_sharing(&self, pid: i64) -> Result<(), ApiError> {
+        let store = self.app.store.clone();
+        let me = self.person;
+        let wards = if pid == me {
+            Vec::new()
+        } else {
+            blocking(move || store.wards(me)).await?
+        };
+        let who = book::access::Principal::Person {
+            id: me,
+            wards: wards.iter().map(|w| w.person.id).collect(),
+        };
+        book::access::authorize(&who, &book::access::Action::ManageSharing { owner: pid })
+            .map_err(|_| not_found())
+    }
+
+    pub(crate) async fn make_share(
+        &self,
+        pid: i64,
+        b: &ShareBody,
+        headers: &HeaderMap,
+    ) -> Result<NewShare, ApiError> {
+        self.check_sharing(pid).await?;
+        let scope = book::access::Scope::from_code(&b.scope).ok_or_else(|| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                "scope",
+                "Phạm vi chia sẻ phải là 'full' (toàn bộ sổ) hoặc 'summary' (tóm tắt)".into(),
+            )
+        })?;
+        if !(1..=store::MAX_SHARE_MS / 60_000).contains(&b.minutes) {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                "minutes",
+                "Thời hạn chia sẻ từ 1 phút đến 7 ngày".into(),
+            ));
+        }
+        let store = self.app.store.clone();
+        let (me, ttl) = (self.person, b.minutes * 60_000);
+        let (share, code) = blocking(move || store.create_share(pid, me, scope, ttl)).await?;
+        let code = store::format_share_code(&code);
+        Ok(NewShare {
+            qr_svg: share_qr(headers, &store::normalize_share_code(&code)),
+            code,
+            share,
+        })
+    }
+
+    pub(crate) async fn shares(&self, pid: i64) -> Result<Vec<store::Share>, ApiError> {
+        self.check_sharing(pid).await?;
+        let store = self.app.store.clone();
+        blocking(move || store.shares_of(pid)).await
+    }
+
+    pub(crate) async fn revoke(&self, pid: i64, id: i64) -> Result<(), ApiError> {
+        self.check_sharing(pid).await?;
+        let store = self.app.store.clone();
+        if blocking(move || store.revoke_share(pid, id, now_ms())).await? {
+            Ok(())
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// Who opened the book: the audit records and the grants behind them.
+    pub(crate) async fn access_log(
+        &self,
+        pid: i64,
+    ) -> Result<(Vec<store::AuditRecord>, Vec<store::Grant>), ApiError> {
+        self.check_sharing(pid).await?;
+        let store = self.app.store.clone();
+        blocking(move || Ok((store.audit_of(pid)?, store.grants_on(pid)?))).await
+    }
+}
+
+async fn list_shares(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
+    Ok(Json(v.shares(pid).await?).into_response())
+}
+
+async fn create_share(
+    v: Viewer,
+    Path(pid): Path<i64>,
+    headers: HeaderMap,
+    Json(b): Json<ShareBody>,
+) -> Result<Response, ApiError> {
+    let s = v.make_share(pid, &b, &headers).await?;
+    Ok((StatusCode::CREATED, Json(s)).into_response())
+}
+
+async fn revoke_share(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
+    v.revoke(pid, id).await?;
+    Ok(Json(serde_json::json!({"revoked": true})).into_response())
+}
+
+async fn access_log(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
+    let (records, grants) = v.access_log(pid).await?;
+    Ok(Json(serde_json::json!({"reads": records, "grants": grants})).into_response())
 }
 
 async fn openapi() -> Response {

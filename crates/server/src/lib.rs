@@ -19,6 +19,9 @@ use tokio::sync::Semaphore;
 pub mod citizen;
 mod metrics;
 pub mod pdf;
+pub mod registry;
+pub mod staff;
+mod staff_ui;
 mod ui;
 
 pub use metrics::Metrics;
@@ -56,6 +59,8 @@ pub struct App {
     pub metrics: Metrics,
     /// argon2 costs ~45 ms of CPU: at most two at a time.
     pub(crate) password_checks: Semaphore,
+    /// Failed share-code entries per member of staff.
+    pub(crate) code_attempts: staff::CodeAttempts,
 }
 
 impl App {
@@ -65,6 +70,7 @@ impl App {
             config,
             metrics: Metrics::new(),
             password_checks: Semaphore::new(2),
+            code_attempts: staff::CodeAttempts::default(),
         })
     }
 }
@@ -79,6 +85,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .merge(citizen::routes())
+        .merge(staff::routes())
+        .merge(staff_ui::routes())
         .merge(ui::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -316,7 +324,19 @@ async fn handle_submit(
     if account.username != f.username {
         return SubmitAnswer::fail("401", "Tên đăng nhập không khớp với token");
     }
-    if f.ma_cskcb != account.facility {
+    // A gateway account is the facility's submitter: it sends for its own facility only.
+    let submitter = book::access::Principal::Staff {
+        username: account.username.clone(),
+        role: book::access::Role::Submitter,
+        scope: book::access::Place {
+            facility: Some(account.facility.clone()),
+            ..Default::default()
+        },
+    };
+    let action = book::access::Action::SubmitDossier {
+        facility: &f.ma_cskcb,
+    };
+    if book::access::authorize(&submitter, &action).is_err() {
         return SubmitAnswer::fail(
             "403",
             &format!(

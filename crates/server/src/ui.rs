@@ -32,9 +32,15 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/so/{pid}/luot/{id}", get(visit_page))
         .route("/so/{pid}/tim", get(search_page))
         .route("/so/{pid}/cap-nhat", get(refresh_page))
+        .route("/so/{pid}/chia-se", get(share_page).post(share_create))
+        .route(
+            "/so/{pid}/chia-se/{id}/thu-hoi",
+            axum::routing::post(share_revoke),
+        )
+        .route("/so/{pid}/nhat-ky", get(log_page))
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -49,23 +55,23 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn o(s: &Option<String>) -> String {
+pub(crate) fn o(s: &Option<String>) -> String {
     esc(s.as_deref().unwrap_or(""))
 }
 
 /// A facility by name, with its code; by code alone when it is not registered.
-fn fac(names: &Names, code: &str) -> String {
+pub(crate) fn fac(names: &Names, code: &str) -> String {
     match names.get(code) {
         Some(name) => format!("{} <span class=\"muted\">({})</span>", esc(name), esc(code)),
         None => format!("Cơ sở {}", esc(code)),
     }
 }
 
-fn fac_opt(names: &Names, code: &Option<String>) -> String {
+pub(crate) fn fac_opt(names: &Names, code: &Option<String>) -> String {
     code.as_deref().map(|c| fac(names, c)).unwrap_or_default()
 }
 
-fn redirect(to: &str) -> Response {
+pub(crate) fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
 }
 
@@ -83,6 +89,9 @@ input:focus{outline:3px solid #0b5cad;border-color:#0b5cad}button.primary,a.butt
 details{background:#fff;border-radius:10px;margin:10px 0;box-shadow:0 1px 2px rgba(0,0,0,.12)}summary{padding:14px 16px;font-weight:600;cursor:pointer}details>div{padding:0 16px 14px}
 table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:6px 4px;border-bottom:1px solid #e1e5ea;vertical-align:top}
 .abn{color:#8a1c12;font-weight:600}.paper{border:2px solid #0b5cad}
+.code{font:700 2rem/1.2 ui-monospace,monospace;letter-spacing:.12em;margin:10px 0}.qr svg{width:200px;height:200px}
+fieldset{border:0;padding:0;margin:0}legend{font-weight:600;margin:8px 0}fieldset label{font-weight:400;display:flex;gap:8px;align-items:flex-start}fieldset input{width:auto}
+select,textarea{width:100%;font:inherit;padding:12px;border:2px solid #687583;border-radius:8px;background:#fff}
 .skip{position:absolute;left:-999px;top:0;background:#fff;color:#0b5cad;padding:8px 12px;z-index:9}.skip:focus{left:8px}
 a:focus-visible,button:focus-visible,summary:focus-visible,input:focus-visible{outline:3px solid #f2a900;outline-offset:2px}
 form.search{display:flex;gap:8px;align-items:flex-end}form.search div{flex:1}form.search label{margin-top:0}form.search button{margin-top:0}
@@ -90,15 +99,34 @@ form.search{display:flex;gap:8px;align-items:flex-end}form.search div{flex:1}for
 nav.crumbs{margin:8px 0}.new{background:#fff4d6;color:#6b4a00}
 "#;
 
-fn page(title: &str, signed_in: bool, body: &str) -> Html<String> {
-    let logout = if signed_in {
-        r#"<form method="post" action="/dang-xuat"><button type="submit">Đăng xuất</button></form>"#
-    } else {
-        ""
-    };
+pub(crate) fn page(title: &str, signed_in: bool, body: &str) -> Html<String> {
+    shell(
+        title,
+        ("/so", "Sổ sức khỏe điện tử"),
+        signed_in.then_some("/dang-xuat"),
+        body,
+    )
+}
+
+/// The page frame: a skip link, a header (home link, sign-out) and the content.
+pub(crate) fn shell(
+    title: &str,
+    home: (&str, &str),
+    logout: Option<&str>,
+    body: &str,
+) -> Html<String> {
+    let logout = logout
+        .map(|action| {
+            format!(
+                r#"<form method="post" action="{action}"><button type="submit">Đăng xuất</button></form>"#
+            )
+        })
+        .unwrap_or_default();
     Html(format!(
-        r##"<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{} — Sổ sức khỏe điện tử</title><style>{CSS}</style></head><body><a class="skip" href="#noi-dung">Bỏ qua, đến nội dung chính</a><header><a href="/so"><strong>Sổ sức khỏe điện tử</strong></a>{logout}</header><main id="noi-dung" tabindex="-1">{body}</main></body></html>"##,
-        esc(title)
+        r##"<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{} — Sổ sức khỏe điện tử</title><style>{CSS}</style></head><body><a class="skip" href="#noi-dung">Bỏ qua, đến nội dung chính</a><header><a href="{}"><strong>{}</strong></a>{logout}</header><main id="noi-dung" tabindex="-1">{body}</main></body></html>"##,
+        esc(title),
+        home.0,
+        esc(home.1)
     ))
 }
 
@@ -213,23 +241,22 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     }
 }
 
-fn when(d: Option<chrono::NaiveDateTime>) -> String {
+pub(crate) fn when(d: Option<chrono::NaiveDateTime>) -> String {
     d.map(|d| d.format("%H:%M %d/%m/%Y").to_string())
         .unwrap_or_default()
 }
 
-fn date(d: Option<chrono::NaiveDateTime>) -> String {
+pub(crate) fn date(d: Option<chrono::NaiveDateTime>) -> String {
     d.map(|d| d.format("%d/%m/%Y").to_string())
         .unwrap_or_default()
 }
 
-fn appointment_card(pid: i64, e: &EpisodeRecord, names: &Names) -> String {
+fn appointment_card(href: &str, e: &EpisodeRecord, names: &Names) -> String {
     let Some(a) = &e.view.appointment else {
         return String::new();
     };
     format!(
-        r#"<a class="card paper" href="/so/{pid}/luot/{}"><span class="pill">Giấy hẹn khám lại</span><div class="big">{}</div><div>Tại {} · Số giấy hẹn {}</div><div class="muted">{}</div></a>"#,
-        e.id,
+        r#"<a class="card paper" href="{href}"><span class="pill">Giấy hẹn khám lại</span><div class="big">{}</div><div>Tại {} · Số giấy hẹn {}</div><div class="muted">{}</div></a>"#,
         when(a.at),
         fac_opt(names, &a.facility),
         o(&a.number),
@@ -260,7 +287,7 @@ async fn person_home(
     let all: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&app, &all).await;
     let mut body = format!(
-        r#"<h1>{name}</h1>{}<div class="actions"><a class="button secondary" href="/so/{pid}/cap-nhat">Cập nhật dữ liệu</a></div>"#,
+        r#"<h1>{name}</h1>{}<div class="actions"><a class="button secondary" href="/so/{pid}/cap-nhat">Cập nhật dữ liệu</a><a class="button secondary" href="/so/{pid}/chia-se">Chia sẻ với bác sĩ</a><a class="button secondary" href="/so/{pid}/nhat-ky">Ai đã xem sổ</a></div>"#,
         search_form(pid, "")
     );
     if pid == me && !wards.is_empty() {
@@ -280,7 +307,11 @@ async fn person_home(
     if !upcoming.is_empty() {
         body.push_str("<h2>Lịch hẹn sắp tới</h2>");
         for e in upcoming {
-            body.push_str(&appointment_card(pid, e, &names));
+            body.push_str(&appointment_card(
+                &format!("/so/{pid}/luot/{}", e.id),
+                e,
+                &names,
+            ));
         }
     }
     let referrals: Vec<&EpisodeRecord> = eps.iter().filter(|e| referral_open(e, now)).collect();
@@ -493,7 +524,7 @@ async fn refresh_page(
     res
 }
 
-fn section(title: &str, id: &str, open: bool, inner: &str) -> String {
+pub(crate) fn section(title: &str, id: &str, open: bool, inner: &str) -> String {
     if inner.is_empty() {
         return String::new();
     }
@@ -504,7 +535,7 @@ fn section(title: &str, id: &str, open: bool, inner: &str) -> String {
     )
 }
 
-fn results_table(v: &EpisodeView, kind: book::episode::ResultKind) -> String {
+pub(crate) fn results_table(v: &EpisodeView, kind: book::episode::ResultKind) -> String {
     let rows: Vec<&book::episode::TestResult> =
         v.results.iter().filter(|r| r.kind == kind).collect();
     if rows.is_empty() {
@@ -513,7 +544,7 @@ fn results_table(v: &EpisodeView, kind: book::episode::ResultKind) -> String {
     let mut t =
         String::from(r#"<table><tr><th scope="col">Chỉ số</th><th scope="col">Kết quả</th></tr>"#);
     for r in rows {
-        let abnormal = matches!(r.conclusion.as_deref(), Some("Cao" | "Thấp"));
+        let abnormal = book::summary::is_abnormal(r);
         let value = match (&r.value, &r.unit) {
             (Some(x), Some(u)) => format!("{} {}", esc(x), esc(u)),
             (Some(x), None) => esc(x),
@@ -555,27 +586,45 @@ async fn visit_page(
         )
             .into_response();
     };
-    let e = &e;
-    let names = facility_names(&app, &[e]).await;
+    let names = facility_names(&app, &[&e]).await;
+    let year = year_of(&e).unwrap_or_default();
+    let body = visit_detail(
+        &e,
+        &names,
+        &format!(r#"<a href="/so/{pid}/nam/{year}">← Năm {year}</a>"#),
+        Some(&format!("/api/v1/persons/{pid}/episodes/{id}/pdf")),
+    );
+    page(&o(&e.view.discharge_diagnosis), true, &body).into_response()
+}
+
+/// Everything of one visit, as the citizen and the clinician read it.
+pub(crate) fn visit_detail(
+    e: &EpisodeRecord,
+    names: &Names,
+    crumbs: &str,
+    pdf: Option<&str>,
+) -> String {
     let v = &e.view;
-    let year = year_of(e).unwrap_or_default();
+    let pdf = pdf
+        .map(|h| format!(r#"<a class="button" href="{}">Tải bản PDF</a>"#, esc(h)))
+        .unwrap_or_default();
     let mut body = format!(
-        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}/nam/{year}">← Năm {year}</a></nav><h1>{}</h1><div class="card"><div>{} · {}</div><div>Vào {} · Ra {}</div><div class="muted">Lý do: {}</div><a class="button" href="/api/v1/persons/{pid}/episodes/{id}/pdf">Tải bản PDF</a></div>"#,
+        r#"<nav class="crumbs" aria-label="Đường dẫn">{crumbs}</nav><h1>{}</h1><div class="card"><div>{} · {}</div><div>Vào {} · Ra {}</div><div class="muted">Lý do: {}</div>{pdf}</div>"#,
         o(&v.discharge_diagnosis),
-        fac(&names, &e.facility),
+        fac(names, &e.facility),
         o(&v.care_type_label),
         when(v.admitted),
         when(v.discharged),
         o(&v.reason)
     );
-    body.push_str(&appointment_card(pid, e, &names));
+    body.push_str(&appointment_card("#chan-doan", e, names));
     if let Some(r) = &v.referral {
         let _ = write!(
             body,
             r#"<div class="card paper"><span class="pill">Giấy chuyển tuyến</span><div class="big">Đến {}</div><div>Số {} · từ {}</div><div>Lý do: {}</div><div>{}</div></div>"#,
-            fac_opt(&names, &r.to_facility),
+            fac_opt(names, &r.to_facility),
             o(&r.number),
-            fac_opt(&names, &r.from_facility),
+            fac_opt(names, &r.from_facility),
             esc(r.reason.as_ref().map(|x| x.label.as_str()).unwrap_or("")),
             o(&r.recommendation)
         );
@@ -654,7 +703,7 @@ async fn visit_page(
         );
         body.push_str(&section("Tóm tắt hồ sơ bệnh án", "tom-tat", false, &inner));
     }
-    page(&o(&v.discharge_diagnosis), true, &body).into_response()
+    body
 }
 
 #[cfg(test)]
@@ -666,4 +715,236 @@ mod tests {
             "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
         );
     }
+}
+
+/// The viewer, or the answer that sends them to sign in.
+async fn signed_in(app: &Arc<App>, headers: &HeaderMap) -> Result<Viewer, Response> {
+    viewer(app, headers)
+        .await
+        .ok_or_else(|| redirect("/dang-nhap"))
+}
+
+fn scope_label(s: book::access::Scope) -> &'static str {
+    match s {
+        book::access::Scope::Full => "Toàn bộ sổ sức khỏe",
+        book::access::Scope::Summary => "Tóm tắt sức khỏe",
+    }
+}
+
+fn instant(ms: i64) -> String {
+    when(Some(crate::vn_wall_clock(ms)))
+}
+
+const SHARE_CHOICES: [(i64, &str); 4] = [
+    (60, "1 giờ"),
+    (240, "4 giờ"),
+    (1440, "1 ngày"),
+    (10080, "7 ngày"),
+];
+
+async fn share_list_html(v: &Viewer, pid: i64) -> Result<String, Response> {
+    let shares = v.shares(pid).await.map_err(IntoResponse::into_response)?;
+    let now = now_ms();
+    let mut out = String::from("<h2>Mã đã tạo</h2>");
+    if shares.is_empty() {
+        out.push_str(r#"<p class="card">Bạn chưa tạo mã chia sẻ nào. Khi đi khám, tạo mã và đưa cho bác sĩ để bác sĩ xem được tiền sử của bạn.</p>"#);
+    }
+    for sh in shares {
+        let status = if sh.revoked_at.is_some() {
+            "Đã thu hồi"
+        } else if sh.expires_at <= now {
+            "Hết hạn"
+        } else {
+            "Còn hiệu lực"
+        };
+        let revoke = if sh.live(now) {
+            format!(
+                r#"<form method="post" action="/so/{pid}/chia-se/{}/thu-hoi"><button class="primary" type="submit">Thu hồi mã</button></form>"#,
+                sh.id
+            )
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            r#"<div class="card"><span class="pill">{status}</span><div class="big">{}</div><div>Tạo lúc {} · Hết hạn {}</div>{revoke}</div>"#,
+            scope_label(sh.scope),
+            instant(sh.created_at),
+            instant(sh.expires_at)
+        );
+    }
+    Ok(out)
+}
+
+fn share_form(pid: i64) -> String {
+    let mut minutes = String::new();
+    for (i, (m, label)) in SHARE_CHOICES.iter().enumerate() {
+        let _ = write!(
+            minutes,
+            r#"<option value="{m}"{}>{label}</option>"#,
+            if i == 0 { " selected" } else { "" }
+        );
+    }
+    format!(
+        r#"<form method="post" action="/so/{pid}/chia-se" class="card"><fieldset><legend>Bác sĩ được xem</legend>
+<label><input type="radio" name="scope" value="summary" checked> Tóm tắt sức khỏe (bệnh, thuốc, kết quả bất thường, lịch hẹn)</label>
+<label><input type="radio" name="scope" value="full"> Toàn bộ sổ sức khỏe</label></fieldset>
+<label for="minutes">Thời hạn</label><select id="minutes" name="minutes">{minutes}</select>
+<button class="primary" type="submit">Tạo mã chia sẻ</button></form>"#
+    )
+}
+
+async fn share_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<i64>,
+) -> Response {
+    let v = match signed_in(&app, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let list = match share_list_html(&v, pid).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let body = format!(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Chia sẻ với bác sĩ</h1><p>Mã chia sẻ cho phép bác sĩ nơi bạn khám xem sổ của bạn trong thời hạn bạn chọn. Bạn có thể thu hồi bất cứ lúc nào, và xem ai đã mở sổ.</p>{}{list}"#,
+        share_form(pid)
+    );
+    page("Chia sẻ với bác sĩ", true, &body).into_response()
+}
+
+#[derive(Deserialize)]
+struct ShareForm {
+    scope: String,
+    minutes: i64,
+}
+
+async fn share_create(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<i64>,
+    Form(f): Form<ShareForm>,
+) -> Response {
+    let v = match signed_in(&app, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let body = crate::citizen::ShareBody {
+        scope: f.scope,
+        minutes: f.minutes,
+    };
+    let made = match v.make_share(pid, &body, &headers).await {
+        Ok(m) => m,
+        Err(e) => return e.into_response(),
+    };
+    let qr = made
+        .qr_svg
+        .find("<svg")
+        .map(|i| &made.qr_svg[i..])
+        .unwrap_or_default();
+    let list = match share_list_html(&v, pid).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let body = format!(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Mã chia sẻ</h1>
+<div class="card paper" role="status"><div>Đưa mã này cho bác sĩ, hoặc để bác sĩ quét mã QR:</div><div class="code" id="ma-chia-se">{}</div>
+<div class="qr" role="img" aria-label="Mã QR của mã chia sẻ {}">{qr}</div>
+<div>{} · hết hạn lúc {}</div></div>{list}"#,
+        esc(&made.code),
+        esc(&made.code),
+        scope_label(made.share.scope),
+        instant(made.share.expires_at)
+    );
+    (StatusCode::CREATED, page("Mã chia sẻ", true, &body)).into_response()
+}
+
+async fn share_revoke(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((pid, id)): Path<(i64, i64)>,
+) -> Response {
+    let v = match signed_in(&app, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match v.revoke(pid, id).await {
+        Ok(()) => redirect(&format!("/so/{pid}/chia-se")),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn action_label(a: &str) -> &'static str {
+    match a {
+        "open" => "Mở sổ",
+        "summary" => "Xem tóm tắt sức khỏe",
+        "episodes" => "Xem danh sách lượt khám",
+        "episode" => "Xem một lượt khám",
+        _ => "Xem dữ liệu",
+    }
+}
+
+async fn log_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<i64>,
+) -> Response {
+    let v = match signed_in(&app, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (reads, grants) = match v.access_log(pid).await {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let codes: Vec<String> = reads.iter().filter_map(|r| r.facility.clone()).collect();
+    let store = app.store.clone();
+    let names = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+        store.facility_names(&refs)
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    let mut body = format!(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Ai đã xem sổ của tôi</h1><p>Mọi lần nhân viên y tế mở sổ của bạn đều được ghi lại và không ai xóa được.</p>"#
+    );
+    if reads.is_empty() {
+        body.push_str(r#"<p class="card">Chưa có ai ngoài bạn mở sổ này.</p>"#);
+    }
+    for r in &reads {
+        let grant = grants.iter().find(|g| Some(g.id) == r.grant_id);
+        let basis = book::access::Basis::from_code(&r.basis);
+        let glass = basis == Some(book::access::Basis::BreakGlass);
+        let reason = match (glass, grant.and_then(|g| g.reason.as_deref())) {
+            (true, Some(x)) => format!(r#"<div>Lý do: {}</div>"#, esc(x)),
+            _ => String::new(),
+        };
+        let who = r.actor_name.clone().unwrap_or_else(|| r.actor.clone());
+        let cert = r
+            .practising_cert
+            .as_deref()
+            .map(|c| format!(" · CCHN {}", esc(c)))
+            .unwrap_or_default();
+        let role = book::access::Role::from_code(&r.role)
+            .map(|x| x.label())
+            .unwrap_or("");
+        let _ = write!(
+            body,
+            r#"<div class="card{}"><div class="muted">{}</div><div class="big">{}</div><div>{}{cert} · {role}</div><div>{}</div><div><span class="pill{}">{}</span></div>{reason}</div>"#,
+            if glass { " paper" } else { "" },
+            instant(r.at),
+            action_label(&r.action),
+            esc(&who),
+            r.facility
+                .as_deref()
+                .map(|f| fac(&names, f))
+                .unwrap_or_default(),
+            if glass { " new" } else { "" },
+            basis.map(|b| b.label()).unwrap_or("")
+        );
+    }
+    page("Ai đã xem sổ của tôi", true, &body).into_response()
 }

@@ -277,6 +277,7 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
                 province: f.code[..2].into(),
                 kind: "hospital".into(),
                 bhyt_contract: true,
+                unit: None,
             })
             .unwrap();
     }

@@ -47,6 +47,7 @@ async fn start(config: Config) -> Gateway {
                 province: code[..2].into(),
                 kind: "hospital".into(),
                 bhyt_contract: true,
+                unit: None,
             })
             .unwrap();
         store

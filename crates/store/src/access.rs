@@ -219,6 +219,10 @@ struct AuditFields<'a> {
 /// Access facts: units, staff, consent, grants, audit. Part of every [`Store`].
 pub trait Access {
     fn upsert_unit(&self, u: &Unit) -> Result<()>;
+    /// Save units in one transaction (parents before children): all or none.
+    fn import_units(&self, units: &[Unit]) -> Result<usize>;
+    /// Save facilities in one transaction: all or none.
+    fn import_facilities(&self, facilities: &[Facility]) -> Result<usize>;
     fn units(&self) -> Result<Vec<Unit>>;
     /// Where a unit is: the unit and the units above it.
     fn place_of_unit(&self, code: &str) -> Result<Place>;
@@ -268,8 +272,7 @@ pub trait Access {
     fn grants_on(&self, person: i64) -> Result<Vec<Grant>>;
     /// Break-glass grants made at a facility, newest first.
     fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>>;
-    fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str)
-    -> Result<bool>;
+    fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str) -> Result<bool>;
     /// The current episode whose referral letter goes to `to_facility` with this number.
     fn find_referral(&self, to_facility: &str, number: &str) -> Result<Option<EpisodeRecord>>;
 
@@ -386,60 +389,126 @@ fn place_of_unit(c: &Connection, code: &str) -> Result<Place> {
     Ok(place)
 }
 
+fn save_unit(tx: &Transaction<'_>, u: &Unit) -> Result<()> {
+    if u.code.is_empty() || !u.code.chars().all(|c| c.is_ascii_digit()) {
+        return Err(StoreError::Invalid(format!(
+            "unit code {:?} must be digits",
+            u.code
+        )));
+    }
+    if u.name.trim().is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "unit {}: name is empty",
+            u.code
+        )));
+    }
+    if !UNIT_LEVELS.contains(&u.level.as_str()) {
+        return Err(StoreError::Invalid(format!(
+            "unit {}: level {:?} is not one of {UNIT_LEVELS:?}",
+            u.code, u.level
+        )));
+    }
+    if !UNIT_SCHEMES.contains(&u.scheme.as_str()) {
+        return Err(StoreError::Invalid(format!(
+            "unit {}: scheme {:?} is not one of {UNIT_SCHEMES:?}",
+            u.code, u.scheme
+        )));
+    }
+    if (u.level == "province") != u.parent.is_none() {
+        return Err(StoreError::Invalid(format!(
+            "unit {}: a province has no parent, every other unit has one",
+            u.code
+        )));
+    }
+    if let Some(parent) = &u.parent {
+        let p: Option<String> = tx
+            .query_row(
+                "SELECT level FROM units WHERE code = ?1",
+                params![parent],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let ok = match (p.as_deref(), u.level.as_str(), u.scheme.as_str()) {
+            (Some(l), "district", _) => l == "province",
+            (Some(l), "commune", "pre2025") => l == "district",
+            (Some(l), "commune", _) => l == "province",
+            _ => false,
+        };
+        if !ok {
+            return Err(StoreError::Invalid(format!(
+                "unit {}: parent {parent} is missing or at the wrong level for a {} of scheme {}",
+                u.code, u.level, u.scheme
+            )));
+        }
+    }
+    tx.execute(
+        "INSERT INTO units (code, name, level, parent, scheme, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent = excluded.parent, scheme = excluded.scheme",
+        params![u.code, u.name, u.level, u.parent, u.scheme, now_ms()],
+    )?;
+    Ok(())
+}
+
+fn save_facility(tx: &Transaction<'_>, f: &Facility) -> Result<()> {
+    if !dossier::ids::is_facility(&f.code) {
+        return Err(StoreError::Invalid(format!(
+            "facility code {:?} must be 5 digits",
+            f.code
+        )));
+    }
+    if !FACILITY_KINDS.contains(&f.kind.as_str()) {
+        return Err(StoreError::Invalid(format!(
+            "facility {}: kind {:?} is not one of {FACILITY_KINDS:?}",
+            f.code, f.kind
+        )));
+    }
+    if f.name.trim().is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "facility {}: name is empty",
+            f.code
+        )));
+    }
+    if let Some(u) = &f.unit {
+        let known: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
+            params![u],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(StoreError::Invalid(format!(
+                "facility {}: unit {u} is not registered",
+                f.code
+            )));
+        }
+    }
+    tx.execute(
+        "INSERT INTO facilities (code, name, province, kind, bhyt_contract, created_at, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, province = excluded.province, kind = excluded.kind, bhyt_contract = excluded.bhyt_contract, unit = excluded.unit",
+        params![f.code, f.name, f.province, f.kind, f.bhyt_contract, now_ms(), f.unit],
+    )?;
+    Ok(())
+}
+
 impl Access for SqliteStore {
     fn upsert_unit(&self, u: &Unit) -> Result<()> {
-        if u.code.is_empty() || !u.code.chars().all(|c| c.is_ascii_digit()) {
-            return Err(StoreError::Invalid(format!(
-                "unit code {:?} must be digits",
-                u.code
-            )));
-        }
-        if !UNIT_LEVELS.contains(&u.level.as_str()) {
-            return Err(StoreError::Invalid(format!(
-                "unit {}: level {:?} is not one of {UNIT_LEVELS:?}",
-                u.code, u.level
-            )));
-        }
-        if !UNIT_SCHEMES.contains(&u.scheme.as_str()) {
-            return Err(StoreError::Invalid(format!(
-                "unit {}: scheme {:?} is not one of {UNIT_SCHEMES:?}",
-                u.code, u.scheme
-            )));
-        }
-        if (u.level == "province") != u.parent.is_none() {
-            return Err(StoreError::Invalid(format!(
-                "unit {}: a province has no parent, every other unit has one",
-                u.code
-            )));
-        }
+        self.import_units(std::slice::from_ref(u)).map(|_| ())
+    }
+
+    fn import_units(&self, units: &[Unit]) -> Result<usize> {
         self.write(|tx| {
-            if let Some(parent) = &u.parent {
-                let p: Option<(String, String)> = tx
-                    .query_row(
-                        "SELECT level, scheme FROM units WHERE code = ?1",
-                        params![parent],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                let ok = match (&p, u.level.as_str(), u.scheme.as_str()) {
-                    (Some((l, _)), "district", _) => l == "province",
-                    (Some((l, _)), "commune", "pre2025") => l == "district",
-                    (Some((l, _)), "commune", _) => l == "province",
-                    _ => false,
-                };
-                if !ok {
-                    return Err(StoreError::Invalid(format!(
-                        "unit {}: parent {parent} is missing or at the wrong level for a {} of scheme {}",
-                        u.code, u.level, u.scheme
-                    )));
-                }
+            for u in units {
+                save_unit(tx, u)?;
             }
-            tx.execute(
-                "INSERT INTO units (code, name, level, parent, scheme, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent = excluded.parent, scheme = excluded.scheme",
-                params![u.code, u.name, u.level, u.parent, u.scheme, now_ms()],
-            )?;
-            Ok(())
+            Ok(units.len())
+        })
+    }
+
+    fn import_facilities(&self, facilities: &[Facility]) -> Result<usize> {
+        self.write(|tx| {
+            for f in facilities {
+                save_facility(tx, f)?;
+            }
+            Ok(facilities.len())
         })
     }
 
@@ -448,7 +517,9 @@ impl Access for SqliteStore {
             let mut stmt = c.prepare_cached(
                 "SELECT code, name, level, parent, scheme FROM units ORDER BY scheme, code",
             )?;
-            Ok(stmt.query_map([], unit_row)?.collect::<rusqlite::Result<_>>()?)
+            Ok(stmt
+                .query_map([], unit_row)?
+                .collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -627,7 +698,9 @@ impl Access for SqliteStore {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {STAFF_COLS} FROM staff ORDER BY facility, unit, username"
             ))?;
-            Ok(stmt.query_map([], staff_row)?.collect::<rusqlite::Result<_>>()?)
+            Ok(stmt
+                .query_map([], staff_row)?
+                .collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -912,13 +985,7 @@ impl Access for SqliteStore {
         })
     }
 
-    fn review_break_glass(
-        &self,
-        person: i64,
-        id: i64,
-        reviewer: &str,
-        note: &str,
-    ) -> Result<bool> {
+    fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str) -> Result<bool> {
         self.write(|tx| {
             let n = tx.execute(
                 "UPDATE grants SET reviewed_by = ?3, reviewed_at = ?4, review_note = ?5

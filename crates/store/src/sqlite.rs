@@ -86,8 +86,10 @@ fn backfill_referral_numbers(tx: &Transaction<'_>) -> Result<()> {
     let rows: Vec<(i64, i64, Option<EpisodeView>)> = {
         let mut stmt =
             tx.prepare("SELECT person_id, id, body FROM episodes WHERE referral_to IS NOT NULL")?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, unpack_body(r.get_ref(2)?))))?
-            .collect::<rusqlite::Result<_>>()?
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, unpack_body(r.get_ref(2)?)))
+        })?
+        .collect::<rusqlite::Result<_>>()?
     };
     let mut update =
         tx.prepare("UPDATE episodes SET referral_number = ?3 WHERE person_id = ?1 AND id = ?2")?;
@@ -830,42 +832,7 @@ impl Store for SqliteStore {
     }
 
     fn upsert_facility(&self, f: &Facility) -> Result<()> {
-        if !dossier::ids::is_facility(&f.code) {
-            return Err(StoreError::Invalid(format!(
-                "facility code {:?} must be 5 digits",
-                f.code
-            )));
-        }
-        if !FACILITY_KINDS.contains(&f.kind.as_str()) {
-            return Err(StoreError::Invalid(format!(
-                "facility {}: kind {:?} is not one of {FACILITY_KINDS:?}",
-                f.code, f.kind
-            )));
-        }
-        if f.name.trim().is_empty() {
-            return Err(StoreError::Invalid(format!("facility {}: name is empty", f.code)));
-        }
-        self.write(|tx| {
-            if let Some(u) = &f.unit {
-                let known: bool = tx.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
-                    params![u],
-                    |r| r.get(0),
-                )?;
-                if !known {
-                    return Err(StoreError::Invalid(format!(
-                        "facility {}: unit {u} is not registered",
-                        f.code
-                    )));
-                }
-            }
-            tx.execute(
-                "INSERT INTO facilities (code, name, province, kind, bhyt_contract, created_at, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, province = excluded.province, kind = excluded.kind, bhyt_contract = excluded.bhyt_contract, unit = excluded.unit",
-                params![f.code, f.name, f.province, f.kind, f.bhyt_contract, now_ms(), f.unit],
-            )?;
-            Ok(())
-        })
+        self.import_facilities(std::slice::from_ref(f)).map(|_| ())
     }
 
     fn facility(&self, code: &str) -> Result<Option<Facility>> {

@@ -223,6 +223,7 @@ fn accounts_and_tokens() {
         province: "01".into(),
         kind: "hospital".into(),
         bhyt_contract: true,
+        unit: None,
     })
     .unwrap();
     let md5 = "E10ADC3949BA59ABBE56E057F20F883E"; // md5("123456")

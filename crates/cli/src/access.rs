@@ -1,0 +1,183 @@
+//! `unit`, `staff` and `audit` commands: administrative units, staff accounts, and
+//! verification of the audit chains.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use book::access::Role;
+use store::{Access, StaffAccount};
+
+use crate::ops::DbArg;
+
+#[derive(clap::Subcommand)]
+pub enum UnitCmd {
+    /// Import units from CSV with a header line: code,name,level,parent,scheme
+    /// (level province|district|commune; scheme pre2025|2025). Parents first; all or none.
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        csv: PathBuf,
+    },
+    /// List the units.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+pub fn unit(cmd: UnitCmd) -> Result<()> {
+    match cmd {
+        UnitCmd::Import { db, csv } => {
+            let s = db.open()?;
+            let bytes =
+                std::fs::read(&csv).with_context(|| format!("reading {}", csv.display()))?;
+            let rows =
+                server::registry::parse_units(&bytes).with_context(|| csv.display().to_string())?;
+            let units: Vec<store::Unit> = rows.into_iter().map(|(_, u)| u).collect();
+            let n = s
+                .import_units(&units)
+                .with_context(|| format!("{}: nothing imported", csv.display()))?;
+            println!("Đã nhập {n} đơn vị hành chính / imported {n} units");
+        }
+        UnitCmd::List { db } => {
+            for u in db.open()?.units()? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.scheme,
+                    u.level,
+                    u.code,
+                    u.parent.unwrap_or_default(),
+                    u.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum StaffCmd {
+    /// Create or change a staff account.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        full_name: String,
+        /// system_admin | provincial_officer | district_officer | facility_admin |
+        /// clinician | submitter | commune_staff | insurance_officer
+        #[arg(long)]
+        role: String,
+        /// Facility of the scope (facility roles, commune station).
+        #[arg(long)]
+        facility: Option<String>,
+        /// Unit of the scope (officers, commune staff).
+        #[arg(long)]
+        unit: Option<String>,
+        /// Clinicians: practising-certificate number.
+        #[arg(long)]
+        practising_cert: Option<String>,
+        /// Password (at least 8 characters); required for a new account.
+        #[arg(long, env = "HEALTHBOOK_STAFF_PASSWORD")]
+        password: Option<String>,
+        /// Lock the account (its sessions end).
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// List staff accounts.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+pub fn staff(cmd: StaffCmd) -> Result<()> {
+    match cmd {
+        StaffCmd::Add {
+            db,
+            username,
+            full_name,
+            role,
+            facility,
+            unit,
+            practising_cert,
+            password,
+            inactive,
+        } => {
+            let Some(role) = Role::from_code(&role).filter(|r| r.is_staff()) else {
+                bail!("role {role:?}: not a staff role");
+            };
+            db.open()?.upsert_staff(
+                &StaffAccount {
+                    username: username.clone(),
+                    full_name,
+                    role,
+                    unit,
+                    facility,
+                    practising_cert,
+                    active: !inactive,
+                },
+                password.as_deref(),
+            )?;
+            println!("Đã lưu tài khoản {username} ({})", role.label());
+        }
+        StaffCmd::List { db } => {
+            for a in db.open()?.staff_list()? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    a.username,
+                    a.role.code(),
+                    a.facility.or(a.unit).unwrap_or_default(),
+                    if a.active { "active" } else { "locked" },
+                    a.full_name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum AuditCmd {
+    /// Recompute every person's audit chain. Exit 0: intact; 1: records were edited,
+    /// removed or reordered (each is named).
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn audit(cmd: AuditCmd) -> Result<ExitCode> {
+    match cmd {
+        AuditCmd::Verify { db, json } => {
+            let report = db.open()?.verify_audit()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if report.ok() {
+                println!(
+                    "Nhật ký truy cập nguyên vẹn: {} bản ghi của {} người / audit log intact: {} records, {} persons",
+                    report.records, report.persons, report.records, report.persons
+                );
+            } else {
+                println!(
+                    "NHẬT KÝ BỊ SỬA HOẶC XÓA / AUDIT LOG TAMPERED: {} problem(s) in {} records",
+                    report.problems.len(),
+                    report.records
+                );
+                for p in &report.problems {
+                    println!("  {p}");
+                }
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Registries from CSV: administrative units and facilities, as health departments
+//! keep them in spreadsheets. Every line is checked before any is used; an error
+//! names the line and the column.
+
+use serde::Deserialize;
+use store::{Facility, Unit};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("dòng {line}: {message}")]
+    Line { line: u64, message: String },
+    #[error("CSV: {0}")]
+    Csv(String),
+}
+
+#[derive(Deserialize)]
+struct UnitRow {
+    code: String,
+    name: String,
+    level: String,
+    #[serde(default)]
+    parent: String,
+    #[serde(default)]
+    scheme: String,
+}
+
+#[derive(Deserialize)]
+struct FacilityRow {
+    code: String,
+    name: String,
+    #[serde(default)]
+    province: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    bhyt_contract: String,
+    #[serde(default)]
+    unit: String,
+}
+
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(bytes)
+}
+
+fn line_of(pos: Option<&csv::Position>) -> u64 {
+    pos.map_or(0, |p| p.line())
+}
+
+fn rows<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Vec<(u64, T)>, CsvError> {
+    let mut r = reader(bytes);
+    let mut out = Vec::new();
+    let headers = r
+        .headers()
+        .map_err(|e| CsvError::Csv(e.to_string()))?
+        .clone();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| CsvError::Line {
+            line: line_of(e.position()),
+            message: e.to_string(),
+        })?;
+        let line = line_of(rec.position());
+        let row: T = rec
+            .deserialize(Some(&headers))
+            .map_err(|e| CsvError::Line {
+                line,
+                message: format!(
+                    "{e} (cột / columns: {})",
+                    headers.iter().collect::<Vec<_>>().join(",")
+                ),
+            })?;
+        out.push((line, row));
+    }
+    Ok(out)
+}
+
+/// Units: `code,name,level,parent,scheme` (level province|district|commune; scheme
+/// pre2025|2025, default pre2025). Parents come before their children.
+pub fn parse_units(bytes: &[u8]) -> Result<Vec<(u64, Unit)>, CsvError> {
+    let mut out = Vec::new();
+    for (line, r) in rows::<UnitRow>(bytes)? {
+        let bad = |message: String| CsvError::Line { line, message };
+        if r.code.is_empty() || !r.code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad(format!("code {:?}: mã đơn vị phải là chữ số", r.code)));
+        }
+        if r.name.is_empty() {
+            return Err(bad("name: thiếu tên đơn vị".into()));
+        }
+        if !store::UNIT_LEVELS.contains(&r.level.as_str()) {
+            return Err(bad(format!(
+                "level {:?}: phải là province, district hoặc commune",
+                r.level
+            )));
+        }
+        let scheme = if r.scheme.is_empty() {
+            "pre2025".to_string()
+        } else {
+            r.scheme
+        };
+        if !store::UNIT_SCHEMES.contains(&scheme.as_str()) {
+            return Err(bad(format!("scheme {scheme:?}: phải là pre2025 hoặc 2025")));
+        }
+        out.push((
+            line,
+            Unit {
+                code: r.code,
+                name: r.name,
+                level: r.level,
+                parent: (!r.parent.is_empty()).then_some(r.parent),
+                scheme,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Facilities: `code,name,province,kind,bhyt_contract,unit`; province defaults to
+/// the code's first two digits, kind to hospital, bhyt_contract to yes.
+pub fn parse_facilities(bytes: &[u8]) -> Result<Vec<(u64, Facility)>, CsvError> {
+    let mut out = Vec::new();
+    for (line, r) in rows::<FacilityRow>(bytes)? {
+        let bad = |message: String| CsvError::Line { line, message };
+        if !dossier::ids::is_facility(&r.code) {
+            return Err(bad(format!(
+                "code {:?}: mã cơ sở phải gồm 5 chữ số",
+                r.code
+            )));
+        }
+        if r.name.is_empty() {
+            return Err(bad("name: thiếu tên cơ sở".into()));
+        }
+        let kind = if r.kind.is_empty() {
+            "hospital".to_string()
+        } else {
+            r.kind
+        };
+        if !store::FACILITY_KINDS.contains(&kind.as_str()) {
+            return Err(bad(format!(
+                "kind {kind:?}: phải là một trong {}",
+                store::FACILITY_KINDS.join(", ")
+            )));
+        }
+        let bhyt_contract = match r.bhyt_contract.to_ascii_lowercase().as_str() {
+            "" | "1" | "true" | "yes" | "co" | "có" => true,
+            "0" | "false" | "no" | "khong" | "không" => false,
+            other => return Err(bad(format!("bhyt_contract {other:?}: phải là 1 hoặc 0"))),
+        };
+        let province = if r.province.is_empty() {
+            r.code[..2].to_string()
+        } else {
+            r.province
+        };
+        out.push((
+            line,
+            Facility {
+                code: r.code,
+                name: r.name,
+                province,
+                kind,
+                bhyt_contract,
+                unit: (!r.unit.is_empty()).then_some(r.unit),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_and_facilities_with_quoted_commas() {
+        let units = parse_units(
+            "code,name,level,parent,scheme\n01,Hà Nội,province,,2025\n00004,\"Phường Ba Đình, Hà Nội\",commune,01,2025\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(units.len(), 2);
+        assert_eq!(units[1].1.name, "Phường Ba Đình, Hà Nội");
+        assert_eq!(units[1].1.parent.as_deref(), Some("01"));
+        let f = parse_facilities(
+            "code,name,province,kind,bhyt_contract,unit\n01001,\"Bệnh viện A, cơ sở 2\",,hospital,0,00004\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(f[0].1.province, "01");
+        assert!(!f[0].1.bhyt_contract);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_column() {
+        let e = parse_facilities("code,name,kind\n01001,A,hospital\n0100,B,hospital\n".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dòng 3") && e.contains("code"), "{e}");
+        let e = parse_units("code,name,level\n01,Hà Nội,tinh\n".as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dòng 2") && e.contains("level"), "{e}");
+    }
+}

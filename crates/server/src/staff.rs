@@ -1,0 +1,1112 @@
+//! The staff API: sign-in for staff accounts, the clinician's access to a patient
+//! (share code, referral, break-glass), and administration (units, facilities,
+//! accounts, break-glass review, enrolment, audit verification).
+//!
+//! Every handler states what it is about to do as a `book::access::Action` and asks
+//! [`StaffUser::allow`]; every read of a patient's data is written to the audit log
+//! before the data leaves (no record, no data).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use book::IdKind;
+use book::access::{
+    Action, BREAK_GLASS_MS, Basis, Denied, Place, Principal, Role, Scope, authorize,
+};
+use serde::{Deserialize, Serialize};
+use store::{AuditEntry, Facility, Grant, StaffAccount, StaffLogin, StoreError, Unit, now_ms};
+
+use crate::App;
+use crate::citizen::{ApiError, Names, blocking, facility_names, internal, not_found, token_from};
+
+pub const STAFF_COOKIE: &str = "hb_staff";
+/// A staff session lasts a shift.
+pub const STAFF_SESSION_MS: i64 = 10 * 3600 * 1000;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/v1/staff/login", post(login))
+        .route("/api/v1/staff/logout", post(logout))
+        .route("/api/v1/staff/me", get(me))
+        .route("/api/v1/clinician/consents", post(use_share_code))
+        .route("/api/v1/clinician/break-glass", post(break_glass))
+        .route("/api/v1/clinician/referrals", post(open_referral))
+        .route("/api/v1/clinician/patients", get(patients))
+        .route(
+            "/api/v1/clinician/patients/{pid}/summary",
+            get(patient_summary),
+        )
+        .route(
+            "/api/v1/clinician/patients/{pid}/episodes",
+            get(patient_episodes),
+        )
+        .route(
+            "/api/v1/clinician/patients/{pid}/episodes/{id}",
+            get(patient_episode),
+        )
+        .route("/api/v1/admin/units", get(list_units))
+        .route("/api/v1/admin/units/{code}", put(put_unit))
+        .route("/api/v1/admin/facilities", get(list_facilities))
+        .route(
+            "/api/v1/admin/facilities/{code}",
+            get(get_facility).put(put_facility),
+        )
+        .route("/api/v1/admin/staff", get(list_staff))
+        .route("/api/v1/admin/staff/{username}", put(put_staff))
+        .route("/api/v1/admin/break-glass", get(list_break_glass))
+        .route(
+            "/api/v1/admin/break-glass/{pid}/{id}/review",
+            post(review_break_glass),
+        )
+        .route("/api/v1/admin/activation-codes", post(issue_activation))
+        .route("/api/v1/admin/guardians", post(record_guardian))
+        .route("/api/v1/admin/audit/verify", get(verify_audit))
+}
+
+fn forbidden(d: Denied) -> ApiError {
+    ApiError(StatusCode::FORBIDDEN, d.code, d.message.to_string())
+}
+
+fn bad_request(code: &'static str, m: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, code, m.into())
+}
+
+/// Store errors of admin writes: invalid input is the caller's (400, with the reason).
+fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Invalid(m) => bad_request("invalid", m),
+        StoreError::NotFound(m) => ApiError(StatusCode::NOT_FOUND, "not_found", m),
+        e => internal(e),
+    }
+}
+
+/// The signed-in member of staff, with the place their scope covers.
+pub struct StaffUser {
+    pub account: StaffAccount,
+    pub scope: Place,
+    app: Arc<App>,
+}
+
+/// Where a staff account's scope is: its facility (with the units above it), else its unit.
+pub(crate) fn scope_of(app: &App, a: &StaffAccount) -> store::Result<Place> {
+    if let Some(f) = &a.facility {
+        let mut place = app.store.place_of_facility(f)?.unwrap_or_default();
+        place.facility = Some(f.clone());
+        // Commune staff act for their commune as a whole.
+        if a.role == Role::CommuneStaff
+            && let Some(u) = &a.unit
+        {
+            place = app.store.place_of_unit(u)?;
+        }
+        return Ok(place);
+    }
+    match &a.unit {
+        Some(u) => app.store.place_of_unit(u),
+        None => Ok(Place::default()),
+    }
+}
+
+impl FromRequestParts<Arc<App>> for StaffUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let unauthorized = || {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Vui lòng đăng nhập bằng tài khoản nhân viên".into(),
+            )
+        };
+        let token = token_from(&parts.headers, STAFF_COOKIE).ok_or_else(unauthorized)?;
+        StaffUser::from_token(app, token)
+            .await?
+            .ok_or_else(unauthorized)
+    }
+}
+
+impl StaffUser {
+    pub(crate) async fn from_token(
+        app: &Arc<App>,
+        token: String,
+    ) -> Result<Option<StaffUser>, ApiError> {
+        let a = app.clone();
+        let found = blocking(move || {
+            let Some(account) = a.store.staff_session(&token, now_ms())? else {
+                return Ok(None);
+            };
+            let scope = scope_of(&a, &account)?;
+            Ok(Some((account, scope)))
+        })
+        .await?;
+        Ok(found.map(|(account, scope)| StaffUser {
+            account,
+            scope,
+            app: app.clone(),
+        }))
+    }
+
+    pub fn principal(&self) -> Principal {
+        Principal::Staff {
+            username: self.account.username.clone(),
+            role: self.account.role,
+            scope: self.scope.clone(),
+        }
+    }
+
+    /// Go on only if `book::access` allows it.
+    pub fn allow(&self, what: &Action<'_>) -> Result<(), ApiError> {
+        authorize(&self.principal(), what).map_err(forbidden)
+    }
+
+    pub fn allows(&self, what: &Action<'_>) -> bool {
+        authorize(&self.principal(), what).is_ok()
+    }
+
+    /// Write one read of `person`'s data to the audit log; refuse if it cannot be written.
+    pub(crate) async fn audit(
+        &self,
+        person: i64,
+        action: &str,
+        target: Option<String>,
+        grant: &Grant,
+    ) -> Result<(), ApiError> {
+        let entry = AuditEntry {
+            person_id: person,
+            actor: self.account.username.clone(),
+            role: self.account.role,
+            facility: self.account.facility.clone(),
+            action: action.to_string(),
+            target,
+            basis: grant.basis,
+            grant_id: Some(grant.id),
+        };
+        let store = self.app.store.clone();
+        blocking(move || store.append_audit(&entry)).await?;
+        Ok(())
+    }
+
+    /// The caller's grant on `person`, checked for reading the summary (`full` false)
+    /// or an episode: live, the caller's own, wide enough.
+    pub(crate) async fn grant_for(&self, person: i64, full: bool) -> Result<Grant, ApiError> {
+        let store = self.app.store.clone();
+        let username = self.account.username.clone();
+        let now = now_ms();
+        let grants = blocking(move || store.grants_on(person)).await?;
+        let mine: Vec<&Grant> = grants.iter().filter(|g| g.username == username).collect();
+        // The best live one; else the newest, so that the refusal says why.
+        let grant = mine
+            .iter()
+            .filter(|g| g.facts().live(now))
+            .max_by_key(|g| (g.scope == Scope::Full, g.expires_at))
+            .or(mine.first())
+            .copied();
+        let facts = grant.map(Grant::facts);
+        self.allow(&Action::ReadPatient {
+            person,
+            grant: facts.as_ref(),
+            full,
+            now,
+        })?;
+        grant.cloned().ok_or_else(not_found)
+    }
+
+    pub(crate) fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+}
+
+/// Failed share-code entries per member of staff: at most this many in the window.
+const MAX_CODE_FAILURES: u32 = 10;
+const CODE_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// Counts failed share-code entries, so that codes cannot be guessed.
+#[derive(Default)]
+pub struct CodeAttempts(Mutex<HashMap<String, (u32, i64)>>);
+
+impl CodeAttempts {
+    fn blocked(&self, user: &str, now: i64) -> bool {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(user)
+            .is_some_and(|(n, since)| *n >= MAX_CODE_FAILURES && now - since < CODE_WINDOW_MS)
+    }
+
+    fn failed(&self, user: &str, now: i64) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let e = map.entry(user.to_string()).or_insert((0, now));
+        if now - e.1 >= CODE_WINDOW_MS {
+            *e = (0, now);
+        }
+        e.0 += 1;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sign-in
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub(crate) struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+/// Sign a member of staff in: the session token, or the refusal in Vietnamese.
+pub(crate) async fn sign_in(
+    app: &Arc<App>,
+    b: LoginBody,
+) -> Result<(String, StaffAccount), ApiError> {
+    let Ok(_permit) = app.password_checks.acquire().await else {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "Hệ thống đang bận".into(),
+        ));
+    };
+    let a = app.clone();
+    let r = blocking(move || {
+        let r = a
+            .store
+            .staff_login(b.username.trim(), &b.password, now_ms())?;
+        Ok(match r {
+            StaffLogin::Ok(account) => Ok((
+                a.store
+                    .create_staff_session(&account.username, STAFF_SESSION_MS)?,
+                account,
+            )),
+            other => Err(other),
+        })
+    })
+    .await?;
+    match r {
+        Ok(x) => Ok(x),
+        Err(StaffLogin::Locked { until }) => Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked",
+            format!(
+                "Tài khoản tạm khóa do nhập sai nhiều lần; thử lại sau {} phút",
+                ((until - now_ms()) / 60_000).max(1)
+            ),
+        )),
+        Err(StaffLogin::Wrong { remaining }) => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "wrong_password",
+            format!("Tên đăng nhập hoặc mật khẩu không đúng; còn {remaining} lần thử"),
+        )),
+        Err(_) => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "wrong_password",
+            "Tên đăng nhập hoặc mật khẩu không đúng".into(),
+        )),
+    }
+}
+
+pub(crate) fn staff_cookie(token: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{STAFF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        STAFF_SESSION_MS / 1000
+    ))
+    .ok()
+}
+
+async fn login(State(app): State<Arc<App>>, Json(b): Json<LoginBody>) -> Response {
+    match sign_in(&app, b).await {
+        Ok((token, account)) => {
+            let mut res = Json(serde_json::json!({
+                "token": token,
+                "account": account,
+                "expires_in_seconds": STAFF_SESSION_MS / 1000,
+            }))
+            .into_response();
+            if let Some(c) = staff_cookie(&token) {
+                res.headers_mut().insert(SET_COOKIE, c);
+            }
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(t) = token_from(&headers, STAFF_COOKIE) {
+        let store = app.store.clone();
+        let _ = blocking(move || store.end_staff_session(&t)).await;
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        SET_COOKIE,
+        HeaderValue::from_static("hb_staff=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    res
+}
+
+async fn me(u: StaffUser) -> Response {
+    Json(serde_json::json!({
+        "account": u.account,
+        "role_label": u.account.role.label(),
+        "scope": u.scope,
+    }))
+    .into_response()
+}
+
+// ---------------------------------------------------------------------------
+// Clinician
+// ---------------------------------------------------------------------------
+
+/// Who a patient is, as the clinician sees them.
+#[derive(Serialize)]
+pub(crate) struct PatientHead {
+    pub id: i64,
+    pub name: Option<String>,
+    pub birth: Option<String>,
+    pub sex: Option<String>,
+}
+
+pub(crate) async fn patient_head(app: &Arc<App>, pid: i64) -> Result<PatientHead, ApiError> {
+    let store = app.store.clone();
+    let p = blocking(move || store.person(pid))
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(PatientHead {
+        id: p.id,
+        name: p.name,
+        birth: p.birth,
+        sex: p.sex,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CodeBody {
+    pub code: String,
+}
+
+/// Enter a share code: a grant on the person's book, until the code ends.
+pub(crate) async fn redeem(u: &StaffUser, code: &str) -> Result<Grant, ApiError> {
+    u.allow(&Action::UseShareCode)?;
+    let now = now_ms();
+    let user = u.account.username.clone();
+    if u.app.code_attempts.blocked(&user, now) {
+        return Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+            "Nhập sai mã quá nhiều lần; vui lòng thử lại sau 15 phút".into(),
+        ));
+    }
+    let store = u.app.store.clone();
+    let account = u.account.clone();
+    let code = code.to_string();
+    let grant = blocking(move || store.redeem_share(&code, &account, now)).await?;
+    let Some(grant) = grant else {
+        u.app.code_attempts.failed(&user, now);
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "unknown_code",
+            "Mã chia sẻ không đúng, đã hết hạn hoặc đã bị thu hồi".into(),
+        ));
+    };
+    u.audit(grant.person_id, "open", None, &grant).await?;
+    Ok(grant)
+}
+
+async fn use_share_code(u: StaffUser, Json(b): Json<CodeBody>) -> Result<Response, ApiError> {
+    let grant = redeem(&u, &b.code).await?;
+    let patient = patient_head(u.app(), grant.person_id).await?;
+    Ok(Json(serde_json::json!({"grant": grant, "patient": patient})).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BreakGlassBody {
+    pub personal_id: String,
+    pub reason: String,
+}
+
+/// Open a book in an emergency: a short full grant with the written reason,
+/// flagged for the facility administrator and shown to the person.
+pub(crate) async fn open_break_glass(u: &StaffUser, b: &BreakGlassBody) -> Result<Grant, ApiError> {
+    u.allow(&Action::BreakGlass { reason: &b.reason })?;
+    let store = u.app.store.clone();
+    let pid = b.personal_id.trim().to_string();
+    let person = blocking(move || store.person_by_identifier(IdKind::PersonalId, &pid))
+        .await?
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "unknown_person",
+                "Không tìm thấy người có số định danh này".into(),
+            )
+        })?;
+    let store = u.app.store.clone();
+    let account = u.account.clone();
+    let reason = b.reason.trim().to_string();
+    let grant = blocking(move || {
+        store.create_grant(
+            person.id,
+            &account,
+            Basis::BreakGlass,
+            Scope::Full,
+            &reason,
+            now_ms() + BREAK_GLASS_MS,
+        )
+    })
+    .await?;
+    u.audit(grant.person_id, "open", None, &grant).await?;
+    Ok(grant)
+}
+
+async fn break_glass(u: StaffUser, Json(b): Json<BreakGlassBody>) -> Result<Response, ApiError> {
+    let grant = open_break_glass(&u, &b).await?;
+    let patient = patient_head(u.app(), grant.person_id).await?;
+    Ok(Json(serde_json::json!({"grant": grant, "patient": patient})).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ReferralBody {
+    pub number: String,
+}
+
+/// Milliseconds of a Vietnam wall-clock time.
+fn vn_ms(t: chrono::NaiveDateTime) -> i64 {
+    t.and_utc().timestamp_millis() - 7 * 3_600_000
+}
+
+/// Open the book of a patient referred to the clinician's facility, by the
+/// referral's number, while the referral is valid.
+pub(crate) async fn open_by_referral(u: &StaffUser, number: &str) -> Result<Grant, ApiError> {
+    let facility = u.account.facility.clone().unwrap_or_default();
+    u.allow(&Action::OpenReferral {
+        destination: &facility,
+    })?;
+    let number = number.trim().to_string();
+    if number.is_empty() {
+        return Err(bad_request("number_required", "Nhập số giấy chuyển tuyến"));
+    }
+    let store = u.app.store.clone();
+    let (f, n) = (facility.clone(), number.clone());
+    let e = blocking(move || store.find_referral(&f, &n))
+        .await?
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "unknown_referral",
+                "Không có giấy chuyển tuyến số này đến cơ sở của bạn".into(),
+            )
+        })?;
+    let now = crate::vn_now();
+    if !book::summary::referral_open(&e.view, now) {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "referral_expired",
+            "Giấy chuyển tuyến đã hết hiệu lực".into(),
+        ));
+    }
+    let until = e
+        .view
+        .discharged
+        .or(e.view.admitted)
+        .map(|d| vn_ms(d + chrono::Duration::days(book::summary::REFERRAL_OPEN_DAYS)))
+        .unwrap_or_else(now_ms);
+    let store = u.app.store.clone();
+    let account = u.account.clone();
+    let person = e.person_id;
+    let grant = blocking(move || {
+        store.create_grant(
+            person,
+            &account,
+            Basis::Referral,
+            Scope::Full,
+            &number,
+            until,
+        )
+    })
+    .await?;
+    u.audit(person, "open", Some(format!("referral {}", e.id)), &grant)
+        .await?;
+    Ok(grant)
+}
+
+async fn open_referral(u: StaffUser, Json(b): Json<ReferralBody>) -> Result<Response, ApiError> {
+    let grant = open_by_referral(&u, &b.number).await?;
+    let patient = patient_head(u.app(), grant.person_id).await?;
+    Ok(Json(serde_json::json!({"grant": grant, "patient": patient})).into_response())
+}
+
+/// The caller's live grants, with who each patient is.
+pub(crate) async fn my_patients(u: &StaffUser) -> Result<Vec<(Grant, PatientHead)>, ApiError> {
+    u.allow(&Action::UseShareCode)?;
+    let store = u.app.store.clone();
+    let user = u.account.username.clone();
+    let grants = blocking(move || store.live_grants_of(&user, now_ms())).await?;
+    let mut out = Vec::new();
+    for g in grants {
+        let head = patient_head(u.app(), g.person_id).await?;
+        out.push((g, head));
+    }
+    Ok(out)
+}
+
+async fn patients(u: StaffUser) -> Result<Response, ApiError> {
+    let list: Vec<serde_json::Value> = my_patients(&u)
+        .await?
+        .into_iter()
+        .map(|(g, p)| serde_json::json!({"grant": g, "patient": p}))
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+/// The summary of a patient's book, read under the caller's grant (and recorded).
+pub(crate) async fn read_summary(
+    u: &StaffUser,
+    pid: i64,
+) -> Result<
+    (
+        Grant,
+        book::summary::Summary,
+        Vec<store::EpisodeRecord>,
+        Names,
+    ),
+    ApiError,
+> {
+    let grant = u.grant_for(pid, false).await?;
+    u.audit(pid, "summary", None, &grant).await?;
+    let store = u.app.store.clone();
+    let eps = blocking(move || store.episodes_of(pid)).await?;
+    let views: Vec<(i64, &book::EpisodeView)> = eps.iter().map(|e| (e.id, &e.view)).collect();
+    let summary = book::summary::summarize(&views, crate::vn_now());
+    let all: Vec<&store::EpisodeRecord> = eps.iter().collect();
+    let names = facility_names(u.app(), &all).await;
+    Ok((grant, summary, eps, names))
+}
+
+async fn patient_summary(u: StaffUser, Path(pid): Path<i64>) -> Result<Response, ApiError> {
+    let (grant, summary, _, names) = read_summary(&u, pid).await?;
+    let patient = patient_head(u.app(), pid).await?;
+    Ok(Json(serde_json::json!({
+        "patient": patient,
+        "grant": grant,
+        "summary": summary,
+        "facility_names": names,
+    }))
+    .into_response())
+}
+
+async fn patient_episodes(u: StaffUser, Path(pid): Path<i64>) -> Result<Response, ApiError> {
+    let grant = u.grant_for(pid, true).await?;
+    u.audit(pid, "episodes", None, &grant).await?;
+    let store = u.app.store.clone();
+    let eps = blocking(move || store.episodes_of(pid)).await?;
+    let list: Vec<serde_json::Value> = eps
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id,
+                "facility": e.facility,
+                "admitted": e.view.admitted,
+                "discharged": e.view.discharged,
+                "care_type_label": e.view.care_type_label,
+                "main_diagnosis": e.view.main_diagnosis,
+            })
+        })
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+/// One episode of a patient, read under the caller's full grant (and recorded).
+pub(crate) async fn read_episode(
+    u: &StaffUser,
+    pid: i64,
+    id: i64,
+) -> Result<(store::EpisodeRecord, Names), ApiError> {
+    let grant = u.grant_for(pid, true).await?;
+    let store = u.app.store.clone();
+    let e = blocking(move || store.episode(pid, id))
+        .await?
+        .ok_or_else(not_found)?;
+    u.audit(pid, "episode", Some(id.to_string()), &grant)
+        .await?;
+    let names = facility_names(u.app(), &[&e]).await;
+    Ok((e, names))
+}
+
+async fn patient_episode(
+    u: StaffUser,
+    Path((pid, id)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    let (e, names) = read_episode(&u, pid, id).await?;
+    Ok(Json(serde_json::json!({"episode": e, "facility_names": names})).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// Administration
+// ---------------------------------------------------------------------------
+
+async fn list_units(u: StaffUser) -> Result<Response, ApiError> {
+    u.allow(&Action::ListUnits)?;
+    let store = u.app.store.clone();
+    Ok(Json(blocking(move || store.units()).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct UnitBody {
+    name: String,
+    level: String,
+    parent: Option<String>,
+    scheme: String,
+}
+
+async fn put_unit(
+    u: StaffUser,
+    Path(code): Path<String>,
+    Json(b): Json<UnitBody>,
+) -> Result<Response, ApiError> {
+    u.allow(&Action::ManageUnits)?;
+    let unit = Unit {
+        code,
+        name: b.name,
+        level: b.level,
+        parent: b.parent.filter(|p| !p.is_empty()),
+        scheme: b.scheme,
+    };
+    let store = u.app.store.clone();
+    let saved = unit.clone();
+    tokio::task::spawn_blocking(move || store.upsert_unit(&unit))
+        .await
+        .map_err(internal)?
+        .map_err(store_error)?;
+    Ok(Json(saved).into_response())
+}
+
+/// The facilities the caller may see.
+pub(crate) async fn visible_facilities(u: &StaffUser) -> Result<Vec<Facility>, ApiError> {
+    u.allow(&Action::ListFacilities)?;
+    let store = u.app.store.clone();
+    let all = blocking(move || {
+        let all = store.facilities()?;
+        let mut out = Vec::new();
+        for f in all {
+            let place = store.place_of_facility(&f.code)?.unwrap_or_default();
+            out.push((f, place));
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(all
+        .into_iter()
+        .filter(|(_, place)| u.allows(&Action::SeeFacility { place }))
+        .map(|(f, _)| f)
+        .collect())
+}
+
+async fn list_facilities(u: StaffUser) -> Result<Response, ApiError> {
+    Ok(Json(visible_facilities(&u).await?).into_response())
+}
+
+async fn facility_and_place(
+    app: &Arc<App>,
+    code: String,
+) -> Result<Option<(Facility, Place)>, ApiError> {
+    let store = app.store.clone();
+    blocking(move || {
+        let Some(f) = store.facility(&code)? else {
+            return Ok(None);
+        };
+        let place = store.place_of_facility(&code)?.unwrap_or_default();
+        Ok(Some((f, place)))
+    })
+    .await
+}
+
+async fn get_facility(u: StaffUser, Path(code): Path<String>) -> Result<Response, ApiError> {
+    let found = facility_and_place(u.app(), code).await?;
+    // What the caller may not see does not exist for them.
+    let Some((f, place)) = found.filter(|(_, p)| u.allows(&Action::SeeFacility { place: p }))
+    else {
+        u.allow(&Action::ListFacilities)?;
+        return Err(not_found());
+    };
+    u.allow(&Action::SeeFacility { place: &place })?;
+    Ok(Json(f).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FacilityBody {
+    pub name: String,
+    #[serde(default)]
+    pub province: Option<String>,
+    pub kind: String,
+    #[serde(default = "yes")]
+    pub bhyt_contract: bool,
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Create or change a facility, within the caller's scope before and after.
+pub(crate) async fn save_facility(
+    u: &StaffUser,
+    code: String,
+    b: FacilityBody,
+) -> Result<Facility, ApiError> {
+    let f = checked_facility(u, code, b).await?;
+    let store = u.app.store.clone();
+    let saved = f.clone();
+    tokio::task::spawn_blocking(move || store.upsert_facility(&f))
+        .await
+        .map_err(internal)?
+        .map_err(store_error)?;
+    Ok(saved)
+}
+
+/// Facilities from CSV: every line is checked (and authorized) first, then all are
+/// saved in one transaction, or none.
+pub(crate) async fn import_facilities(
+    u: &StaffUser,
+    rows: Vec<(u64, Facility)>,
+) -> Result<usize, ApiError> {
+    let mut checked = Vec::with_capacity(rows.len());
+    for (line, f) in rows {
+        let body = FacilityBody {
+            name: f.name,
+            province: Some(f.province),
+            kind: f.kind,
+            bhyt_contract: f.bhyt_contract,
+            unit: f.unit,
+        };
+        let f = checked_facility(u, f.code.clone(), body)
+            .await
+            .map_err(|ApiError(s, c, m)| ApiError(s, c, format!("dòng {line}: {m}")))?;
+        checked.push(f);
+    }
+    let store = u.app.store.clone();
+    tokio::task::spawn_blocking(move || store.import_facilities(&checked))
+        .await
+        .map_err(internal)?
+        .map_err(store_error)
+}
+
+/// A facility as it would be saved, once the caller may save it.
+async fn checked_facility(
+    u: &StaffUser,
+    code: String,
+    b: FacilityBody,
+) -> Result<Facility, ApiError> {
+    let unit = b.unit.filter(|x| !x.is_empty());
+    let province = b
+        .province
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| code.get(..2).unwrap_or_default().to_string());
+    let store = u.app.store.clone();
+    let u2 = unit.clone();
+    let mut place = blocking(move || match u2 {
+        Some(x) => store.place_of_unit(&x),
+        None => Ok(Place::default()),
+    })
+    .await?;
+    if place.province.is_none() {
+        place.province = Some(province.clone());
+    }
+    if place.province.as_deref() != Some(province.as_str()) {
+        return Err(bad_request(
+            "unit_outside_province",
+            format!("Đơn vị hành chính không thuộc tỉnh {province}"),
+        ));
+    }
+    place.facility = Some(code.clone());
+    u.allow(&Action::ManageFacility { place: &place })?;
+    if let Some((_, old)) = facility_and_place(u.app(), code.clone()).await? {
+        u.allow(&Action::ManageFacility { place: &old })?;
+    }
+    Ok(Facility {
+        code,
+        name: b.name.trim().to_string(),
+        province,
+        kind: b.kind,
+        bhyt_contract: b.bhyt_contract,
+        unit,
+    })
+}
+
+async fn put_facility(
+    u: StaffUser,
+    Path(code): Path<String>,
+    Json(b): Json<FacilityBody>,
+) -> Result<Response, ApiError> {
+    Ok(Json(save_facility(&u, code, b).await?).into_response())
+}
+
+/// Where a staff account (existing or proposed) is scoped.
+async fn account_place(app: &Arc<App>, a: &StaffAccount) -> Result<Place, ApiError> {
+    let a2 = app.clone();
+    let acc = a.clone();
+    blocking(move || scope_of(&a2, &acc)).await
+}
+
+/// The staff accounts the caller administers.
+pub(crate) async fn visible_staff(u: &StaffUser) -> Result<Vec<StaffAccount>, ApiError> {
+    u.allow(&Action::ListStaff)?;
+    let store = u.app.store.clone();
+    let all = blocking(move || store.staff_list()).await?;
+    let mut out = Vec::new();
+    for a in all {
+        let place = account_place(u.app(), &a).await?;
+        if u.allows(&Action::ManageStaff {
+            role: a.role,
+            place: &place,
+        }) {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+async fn list_staff(u: StaffUser) -> Result<Response, ApiError> {
+    Ok(Json(visible_staff(&u).await?).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StaffBody {
+    pub full_name: String,
+    pub role: String,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub facility: Option<String>,
+    #[serde(default)]
+    pub practising_cert: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Create or change a staff account, within what the caller administers before and after.
+pub(crate) async fn save_staff(
+    u: &StaffUser,
+    username: String,
+    b: StaffBody,
+) -> Result<StaffAccount, ApiError> {
+    let role = Role::from_code(&b.role)
+        .filter(|r| r.is_staff())
+        .ok_or_else(|| bad_request("role", format!("Vai trò không hợp lệ: {}", b.role)))?;
+    let nonempty = |s: Option<String>| s.map(|x| x.trim().to_string()).filter(|x| !x.is_empty());
+    let account = StaffAccount {
+        username: username.trim().to_string(),
+        full_name: b.full_name.trim().to_string(),
+        role,
+        unit: nonempty(b.unit),
+        facility: nonempty(b.facility),
+        practising_cert: nonempty(b.practising_cert),
+        active: b.active,
+    };
+    let place = account_place(u.app(), &account).await?;
+    u.allow(&Action::ManageStaff {
+        role,
+        place: &place,
+    })?;
+    let store = u.app.store.clone();
+    let name = account.username.clone();
+    if let Some(old) = blocking(move || store.staff(&name)).await? {
+        let old_place = account_place(u.app(), &old).await?;
+        u.allow(&Action::ManageStaff {
+            role: old.role,
+            place: &old_place,
+        })?;
+    }
+    let store = u.app.store.clone();
+    let saved = account.clone();
+    let password = nonempty(b.password);
+    tokio::task::spawn_blocking(move || store.upsert_staff(&account, password.as_deref()))
+        .await
+        .map_err(internal)?
+        .map_err(store_error)?;
+    Ok(saved)
+}
+
+async fn put_staff(
+    u: StaffUser,
+    Path(username): Path<String>,
+    Json(b): Json<StaffBody>,
+) -> Result<Response, ApiError> {
+    Ok(Json(save_staff(&u, username, b).await?).into_response())
+}
+
+/// The break-glass grants of the caller's facility, for review.
+pub(crate) async fn break_glass_list(
+    u: &StaffUser,
+) -> Result<Vec<(Grant, PatientHead, Option<StaffAccount>)>, ApiError> {
+    let facility = u.account.facility.clone().unwrap_or_default();
+    u.allow(&Action::ReviewBreakGlass {
+        facility: &facility,
+    })?;
+    let store = u.app.store.clone();
+    let grants = blocking(move || store.break_glass_of(&facility)).await?;
+    let mut out = Vec::new();
+    for g in grants {
+        let head = patient_head(u.app(), g.person_id).await?;
+        let store = u.app.store.clone();
+        let user = g.username.clone();
+        let by = blocking(move || store.staff(&user)).await?;
+        out.push((g, head, by));
+    }
+    Ok(out)
+}
+
+async fn list_break_glass(u: StaffUser) -> Result<Response, ApiError> {
+    let list: Vec<serde_json::Value> = break_glass_list(&u)
+        .await?
+        .into_iter()
+        .map(|(g, p, by)| serde_json::json!({"grant": g, "patient": p, "by": by}))
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ReviewBody {
+    pub note: String,
+}
+
+/// Record the facility administrator's review of a break-glass access.
+pub(crate) async fn review(u: &StaffUser, pid: i64, id: i64, note: &str) -> Result<(), ApiError> {
+    let store = u.app.store.clone();
+    let grants = blocking(move || store.grants_on(pid)).await?;
+    let Some(g) = grants
+        .into_iter()
+        .find(|g| g.id == id && g.basis == Basis::BreakGlass)
+    else {
+        // Nothing to review, and nothing to learn about other facilities.
+        let own = u.account.facility.clone().unwrap_or_default();
+        u.allow(&Action::ReviewBreakGlass { facility: &own })?;
+        return Err(not_found());
+    };
+    u.allow(&Action::ReviewBreakGlass {
+        facility: g.facility.as_deref().unwrap_or(""),
+    })?;
+    if note.trim().is_empty() {
+        return Err(bad_request("note_required", "Ghi nhận xét khi xem xét"));
+    }
+    let store = u.app.store.clone();
+    let reviewer = u.account.username.clone();
+    let note = note.trim().to_string();
+    if !blocking(move || store.review_break_glass(pid, id, &reviewer, &note)).await? {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "already_reviewed",
+            "Lượt truy cập này đã được xem xét".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn review_break_glass(
+    u: StaffUser,
+    Path((pid, id)): Path<(i64, i64)>,
+    Json(b): Json<ReviewBody>,
+) -> Result<Response, ApiError> {
+    review(&u, pid, id, &b.note).await?;
+    Ok(Json(serde_json::json!({"reviewed": true})).into_response())
+}
+
+/// Who the caller acts for, as written on what they hand out.
+fn issuer(u: &StaffUser) -> String {
+    let place = u
+        .account
+        .facility
+        .clone()
+        .or(u.account.unit.clone())
+        .unwrap_or_default();
+    format!("{} ({place})", u.account.username)
+}
+
+#[derive(Deserialize)]
+struct ActivationBody {
+    personal_id: String,
+}
+
+/// Activation codes live three days.
+const ACTIVATION_TTL_MS: i64 = 3 * 24 * 3_600_000;
+
+async fn issue_activation(
+    u: StaffUser,
+    Json(b): Json<ActivationBody>,
+) -> Result<Response, ApiError> {
+    u.allow(&Action::EnrolPersons)?;
+    let store = u.app.store.clone();
+    let by = issuer(&u);
+    let pid = b.personal_id.trim().to_string();
+    let code = blocking(move || {
+        let Some(p) = store.person_by_identifier(IdKind::PersonalId, &pid)? else {
+            return Ok(None);
+        };
+        Ok(Some(store.issue_activation_code(
+            p.id,
+            &by,
+            ACTIVATION_TTL_MS,
+        )?))
+    })
+    .await?
+    .ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            "unknown_person",
+            "Không tìm thấy người có số định danh này".into(),
+        )
+    })?;
+    Ok(
+        Json(serde_json::json!({"code": code, "expires_in_seconds": ACTIVATION_TTL_MS / 1000}))
+            .into_response(),
+    )
+}
+
+#[derive(Deserialize)]
+struct GuardianBody {
+    guardian_personal_id: String,
+    ward_personal_id: String,
+    /// The paper that shows it: birth certificate, court decision…
+    basis: String,
+}
+
+async fn record_guardian(u: StaffUser, Json(b): Json<GuardianBody>) -> Result<Response, ApiError> {
+    u.allow(&Action::EnrolPersons)?;
+    if b.basis.trim().is_empty() {
+        return Err(bad_request(
+            "basis_required",
+            "Ghi căn cứ giám hộ (giấy khai sinh, quyết định của tòa án…)",
+        ));
+    }
+    let store = u.app.store.clone();
+    let by = format!("{} — {}", issuer(&u), b.basis.trim());
+    let r = tokio::task::spawn_blocking(move || {
+        let g = store.person_by_identifier(IdKind::PersonalId, b.guardian_personal_id.trim())?;
+        let w = store.person_by_identifier(IdKind::PersonalId, b.ward_personal_id.trim())?;
+        match (g, w) {
+            (Some(g), Some(w)) => store.grant_guardian(g.id, w.id, &by).map(|()| true),
+            _ => Ok(false),
+        }
+    })
+    .await
+    .map_err(internal)?
+    .map_err(store_error)?;
+    if !r {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "unknown_person",
+            "Không tìm thấy người có số định danh này".into(),
+        ));
+    }
+    Ok(Json(serde_json::json!({"recorded": true})).into_response())
+}
+
+async fn verify_audit(u: StaffUser) -> Result<Response, ApiError> {
+    u.allow(&Action::VerifyAudit)?;
+    let store = u.app.store.clone();
+    let report = blocking(move || store.verify_audit()).await?;
+    Ok(Json(report).into_response())
+}

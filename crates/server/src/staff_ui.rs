@@ -1,0 +1,777 @@
+//! The staff web pages, under `/nhan-vien`: sign-in; for clinicians, opening a
+//! patient's book by share code (or its QR), referral or break-glass, then the
+//! summary and the visits; for administrators, break-glass review, facilities and
+//! accounts. Server-rendered, no JavaScript; the same rules as the staff API.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use book::access::{Action, Basis, Role, Scope};
+use serde::Deserialize;
+
+use crate::App;
+use crate::citizen::{ApiError, token_from};
+use crate::staff::{self, STAFF_COOKIE, StaffUser};
+use crate::ui::{date, esc, fac, o, redirect, shell, visit_detail, when};
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/nhan-vien", get(home))
+        .route("/nhan-vien/dang-nhap", get(login_page).post(login))
+        .route("/nhan-vien/dang-xuat", post(logout))
+        .route("/nhan-vien/ma", get(code_page).post(code_submit))
+        .route("/nhan-vien/chuyen-tuyen", post(referral_submit))
+        .route("/nhan-vien/khan-cap", post(break_glass_submit))
+        .route("/nhan-vien/benh-nhan/{pid}", get(patient_page))
+        .route("/nhan-vien/benh-nhan/{pid}/luot/{id}", get(patient_visit))
+        .route("/nhan-vien/xem-xet", get(review_page))
+        .route("/nhan-vien/xem-xet/{pid}/{id}", post(review_submit))
+        .route(
+            "/nhan-vien/co-so",
+            get(facilities_page).post(facility_submit),
+        )
+        .route("/nhan-vien/co-so/csv", post(facilities_csv))
+        .route("/nhan-vien/tai-khoan", get(staff_page).post(staff_submit))
+}
+
+fn page(title: &str, signed_in: bool, body: &str) -> Html<String> {
+    shell(
+        title,
+        ("/nhan-vien", "Sổ sức khỏe — Nhân viên y tế"),
+        signed_in.then_some("/nhan-vien/dang-xuat"),
+        body,
+    )
+}
+
+/// An error as a page: the API's status and its Vietnamese message.
+fn error_page(e: ApiError) -> Response {
+    let ApiError(status, _, message) = e;
+    (
+        status,
+        page(
+            "Không thực hiện được",
+            true,
+            &format!(
+                r#"<h1>Không thực hiện được</h1><p class="error" role="alert">{}</p><p><a href="/nhan-vien">← Trang chính</a></p>"#,
+                esc(&message)
+            ),
+        ),
+    )
+        .into_response()
+}
+
+async fn user(app: &Arc<App>, headers: &HeaderMap) -> Result<StaffUser, Response> {
+    let Some(token) = token_from(headers, STAFF_COOKIE) else {
+        return Err(redirect("/nhan-vien/dang-nhap"));
+    };
+    match StaffUser::from_token(app, token).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(redirect("/nhan-vien/dang-nhap")),
+        Err(e) => Err(error_page(e)),
+    }
+}
+
+macro_rules! signed_in {
+    ($app:expr, $headers:expr) => {
+        match user(&$app, &$headers).await {
+            Ok(u) => u,
+            Err(r) => return r,
+        }
+    };
+}
+
+fn login_form(error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)))
+        .unwrap_or_default();
+    format!(
+        r#"<h1>Đăng nhập nhân viên y tế</h1>{error}<form method="post" action="/nhan-vien/dang-nhap" class="card">
+<label for="username">Tên đăng nhập</label><input id="username" name="username" autocomplete="username" required>
+<label for="password">Mật khẩu</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button class="primary" type="submit">Đăng nhập</button></form>
+<p class="muted">Người dân đăng nhập sổ của mình tại <a href="/dang-nhap">trang người dân</a>.</p>"#
+    )
+}
+
+async fn login_page() -> Html<String> {
+    page("Đăng nhập nhân viên", false, &login_form(None))
+}
+
+async fn login(State(app): State<Arc<App>>, Form(f): Form<staff::LoginBody>) -> Response {
+    match staff::sign_in(&app, f).await {
+        Ok((token, _)) => {
+            let mut res = redirect("/nhan-vien");
+            if let Some(c) = staff::staff_cookie(&token) {
+                res.headers_mut().insert(SET_COOKIE, c);
+            }
+            res
+        }
+        Err(ApiError(status, _, message)) => (
+            status,
+            page("Đăng nhập nhân viên", false, &login_form(Some(&message))),
+        )
+            .into_response(),
+    }
+}
+
+async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(t) = token_from(&headers, STAFF_COOKIE) {
+        let store = app.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.end_staff_session(&t)).await;
+    }
+    let mut res = redirect("/nhan-vien/dang-nhap");
+    res.headers_mut().insert(
+        SET_COOKIE,
+        HeaderValue::from_static("hb_staff=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    res
+}
+
+fn code_form(code: &str) -> String {
+    format!(
+        r#"<form method="post" action="/nhan-vien/ma" class="card"><h2>Mở sổ bằng mã chia sẻ</h2>
+<label for="code">Mã chia sẻ người bệnh đưa (hoặc quét mã QR)</label><input id="code" name="code" value="{}" autocomplete="off" autocapitalize="characters" required>
+<button class="primary" type="submit">Mở sổ</button></form>"#,
+        esc(code)
+    )
+}
+
+fn clinician_forms() -> String {
+    format!(
+        r#"{}<form method="post" action="/nhan-vien/chuyen-tuyen" class="card"><h2>Người bệnh chuyển tuyến đến</h2>
+<label for="number">Số giấy chuyển tuyến</label><input id="number" name="number" required>
+<button class="primary" type="submit">Mở sổ</button></form>
+<form method="post" action="/nhan-vien/khan-cap" class="card paper"><h2>Truy cập khẩn cấp</h2>
+<p>Chỉ dùng khi người bệnh không thể đồng ý (cấp cứu). Quyền xem kéo dài 60 phút, được báo cho quản trị cơ sở xem xét và người bệnh được biết.</p>
+<label for="personal_id">Số định danh cá nhân của người bệnh</label><input id="personal_id" name="personal_id" inputmode="numeric" pattern="[0-9]{{12}}" required>
+<label for="reason">Lý do (bắt buộc, ít nhất {} ký tự)</label><textarea id="reason" name="reason" rows="3" minlength="{}" required></textarea>
+<button class="primary" type="submit">Truy cập khẩn cấp</button></form>"#,
+        code_form(""),
+        book::access::BREAK_GLASS_MIN_REASON,
+        book::access::BREAK_GLASS_MIN_REASON
+    )
+}
+
+fn basis_label(b: Basis) -> &'static str {
+    match b {
+        Basis::Consent => "Mã chia sẻ của người bệnh",
+        Basis::Referral => "Giấy chuyển tuyến",
+        Basis::BreakGlass => "Truy cập khẩn cấp",
+    }
+}
+
+fn scope_label(s: Scope) -> &'static str {
+    match s {
+        Scope::Full => "toàn bộ sổ",
+        Scope::Summary => "tóm tắt",
+    }
+}
+
+fn instant(ms: i64) -> String {
+    when(Some(crate::vn_wall_clock(ms)))
+}
+
+async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let u = signed_in!(app, headers);
+    let a = &u.account;
+    let mut body = format!(
+        r#"<h1>{}</h1><p class="muted">{}{}</p>"#,
+        esc(&a.full_name),
+        a.role.label(),
+        a.facility
+            .as_deref()
+            .or(a.unit.as_deref())
+            .map(|x| format!(" · {}", esc(x)))
+            .unwrap_or_default()
+    );
+    if u.allows(&Action::UseShareCode) {
+        body.push_str(&clinician_forms());
+        match staff::my_patients(&u).await {
+            Ok(list) => {
+                body.push_str("<h2>Người bệnh đang được xem</h2>");
+                if list.is_empty() {
+                    body.push_str(
+                        r#"<p class="card">Chưa có. Nhập mã chia sẻ người bệnh đưa để mở sổ.</p>"#,
+                    );
+                }
+                for (g, p) in list {
+                    let _ = write!(
+                        body,
+                        r#"<a class="card" href="/nhan-vien/benh-nhan/{}"><div class="big">{}</div><div>{} · {}</div><div class="muted">{} · đến {}</div></a>"#,
+                        p.id,
+                        o(&p.name),
+                        o(&p.birth),
+                        o(&p.sex),
+                        basis_label(g.basis),
+                        instant(g.expires_at)
+                    );
+                }
+            }
+            Err(e) => return error_page(e),
+        }
+    }
+    let mut links = Vec::new();
+    let own = a.facility.clone().unwrap_or_default();
+    if u.allows(&Action::ReviewBreakGlass { facility: &own }) {
+        links.push(("/nhan-vien/xem-xet", "Xem xét truy cập khẩn cấp"));
+    }
+    if u.allows(&Action::ListFacilities) {
+        links.push(("/nhan-vien/co-so", "Cơ sở khám bệnh, chữa bệnh"));
+    }
+    if u.allows(&Action::ListStaff) {
+        links.push(("/nhan-vien/tai-khoan", "Tài khoản nhân viên"));
+    }
+    for (href, label) in links {
+        let _ = write!(
+            body,
+            r#"<a class="card" href="{href}"><span class="big">{label}</span></a>"#
+        );
+    }
+    page("Trang chính", true, &body).into_response()
+}
+
+#[derive(Deserialize)]
+struct CodeQuery {
+    #[serde(default)]
+    ma: String,
+}
+
+/// The QR's target: the code form, filled in (opening needs the clinician's click).
+async fn code_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<CodeQuery>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    if let Err(e) = u.allow(&Action::UseShareCode) {
+        return error_page(e);
+    }
+    page("Mở sổ bằng mã chia sẻ", true, &code_form(&q.ma)).into_response()
+}
+
+async fn code_submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(f): Form<staff::CodeBody>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    match staff::redeem(&u, &f.code).await {
+        Ok(g) => redirect(&format!("/nhan-vien/benh-nhan/{}", g.person_id)),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn referral_submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(f): Form<staff::ReferralBody>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    match staff::open_by_referral(&u, &f.number).await {
+        Ok(g) => redirect(&format!("/nhan-vien/benh-nhan/{}", g.person_id)),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn break_glass_submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(f): Form<staff::BreakGlassBody>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    match staff::open_break_glass(&u, &f).await {
+        Ok(g) => redirect(&format!("/nhan-vien/benh-nhan/{}", g.person_id)),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn patient_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<i64>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    let (grant, s, eps, names) = match staff::read_summary(&u, pid).await {
+        Ok(x) => x,
+        Err(e) => return error_page(e),
+    };
+    let p = match staff::patient_head(&app, pid).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
+    let mut body = format!(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/nhan-vien">← Trang chính</a></nav><h1>{}</h1><p>{} · {} · {} lượt khám, gần nhất {}</p><p class="{}" role="status">Quyền xem: {} ({}) đến {}. Mỗi lần xem đều được ghi lại và người bệnh được biết.</p>"#,
+        o(&p.name),
+        o(&p.birth),
+        o(&p.sex),
+        s.episodes,
+        date(s.last_visit),
+        if grant.basis == Basis::BreakGlass {
+            "error"
+        } else {
+            "muted"
+        },
+        basis_label(grant.basis),
+        scope_label(grant.scope),
+        instant(grant.expires_at)
+    );
+    body.push_str("<h2>Tóm tắt sức khỏe</h2>");
+    let mut problems = String::new();
+    for pr in &s.problems {
+        let _ = write!(
+            problems,
+            "<li><strong>{}</strong> {} <span class=\"muted\">· {} · {}</span></li>",
+            esc(&pr.diagnosis.icd10),
+            o(&pr.diagnosis.name),
+            date(pr.last_seen),
+            fac(&names, &pr.facility)
+        );
+    }
+    let section = |title: &str, items: &str, empty: &str| {
+        if items.is_empty() {
+            format!(r#"<div class="card"><h3>{title}</h3><p class="muted">{empty}</p></div>"#)
+        } else {
+            format!(r#"<div class="card"><h3>{title}</h3><ul>{items}</ul></div>"#)
+        }
+    };
+    body.push_str(&section(
+        "Vấn đề sức khỏe trong 12 tháng",
+        &problems,
+        "Không có chẩn đoán trong 12 tháng qua.",
+    ));
+    let mut meds = String::new();
+    for m in &s.medicines {
+        let _ = write!(
+            meds,
+            "<li><strong>{} {}</strong> · {} <span class=\"muted\">· {}</span></li>",
+            o(&m.medicine.name),
+            o(&m.medicine.strength),
+            o(&m.medicine.dose),
+            date(m.at)
+        );
+    }
+    body.push_str(&section(
+        "Thuốc dùng trong 90 ngày",
+        &meds,
+        "Không có thuốc trong 90 ngày qua.",
+    ));
+    let mut abn = String::new();
+    for r in &s.abnormal_results {
+        let _ = write!(
+            abn,
+            "<li>{}: <span class=\"abn\">{} {} {}</span> <span class=\"muted\">· {}</span></li>",
+            o(&r.result.indicator),
+            o(&r.result.value),
+            o(&r.result.unit),
+            o(&r.result.conclusion),
+            date(r.result.at)
+        );
+    }
+    body.push_str(&section(
+        "Kết quả bất thường gần đây",
+        &abn,
+        "Không có kết quả bất thường trong 12 tháng qua.",
+    ));
+    let mut appts = String::new();
+    for a in &s.appointments {
+        let _ = write!(
+            appts,
+            "<li>{} tại {} <span class=\"muted\">· {}</span></li>",
+            when(a.item.at),
+            a.item
+                .facility
+                .as_deref()
+                .map(|f| fac(&names, f))
+                .unwrap_or_default(),
+            o(&a.item.diagnosis)
+        );
+    }
+    body.push_str(&section(
+        "Lịch hẹn khám lại",
+        &appts,
+        "Không có lịch hẹn sắp tới.",
+    ));
+    let mut refs = String::new();
+    for r in &s.referrals {
+        let _ = write!(
+            refs,
+            "<li>Số {} · từ {} đến {} · {} <div class=\"muted\">{}</div></li>",
+            o(&r.item.number),
+            fac(&names, &r.facility),
+            r.item
+                .to_facility
+                .as_deref()
+                .map(|f| fac(&names, f))
+                .unwrap_or_default(),
+            date(r.issued),
+            o(&r.item.diagnosis)
+        );
+    }
+    body.push_str(&section(
+        "Giấy chuyển tuyến còn hiệu lực",
+        &refs,
+        "Không có giấy chuyển tuyến còn hiệu lực.",
+    ));
+    if grant.scope == Scope::Full {
+        body.push_str("<h2>Các lượt khám</h2>");
+        for e in &eps {
+            let v = &e.view;
+            let _ = write!(
+                body,
+                r#"<a class="card" href="/nhan-vien/benh-nhan/{pid}/luot/{}"><div class="muted">{} · {}</div><div class="big">{}</div><div>{}</div></a>"#,
+                e.id,
+                date(v.admitted),
+                o(&v.care_type_label),
+                v.main_diagnosis
+                    .as_ref()
+                    .map(|d| format!("{} · {}", esc(&d.icd10), o(&d.name)))
+                    .unwrap_or_default(),
+                fac(&names, &e.facility)
+            );
+        }
+    } else {
+        body.push_str(r#"<p class="card">Người bệnh chỉ chia sẻ phần tóm tắt.</p>"#);
+    }
+    page(&format!("Người bệnh {}", o(&p.name)), true, &body).into_response()
+}
+
+async fn patient_visit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((pid, id)): Path<(i64, i64)>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    let (e, names) = match staff::read_episode(&u, pid, id).await {
+        Ok(x) => x,
+        Err(e) => return error_page(e),
+    };
+    let body = visit_detail(
+        &e,
+        &names,
+        &format!(r#"<a href="/nhan-vien/benh-nhan/{pid}">← Tóm tắt người bệnh</a>"#),
+        None,
+    );
+    page(&o(&e.view.discharge_diagnosis), true, &body).into_response()
+}
+
+async fn review_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let u = signed_in!(app, headers);
+    let list = match staff::break_glass_list(&u).await {
+        Ok(l) => l,
+        Err(e) => return error_page(e),
+    };
+    let mut body = String::from(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/nhan-vien">← Trang chính</a></nav><h1>Xem xét truy cập khẩn cấp</h1>"#,
+    );
+    if list.is_empty() {
+        body.push_str(r#"<p class="card">Chưa có lượt truy cập khẩn cấp nào tại cơ sở.</p>"#);
+    }
+    for (g, p, by) in list {
+        let who = by
+            .map(|b| {
+                format!(
+                    "{} (CCHN {})",
+                    b.full_name,
+                    b.practising_cert.unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| g.username.clone());
+        let state = match (&g.reviewed_by, &g.review_note) {
+            (Some(r), note) => format!(
+                r#"<p><span class="pill">Đã xem xét</span> bởi {} lúc {}: {}</p>"#,
+                esc(r),
+                g.reviewed_at.map(instant).unwrap_or_default(),
+                o(note)
+            ),
+            (None, _) => format!(
+                r#"<form method="post" action="/nhan-vien/xem-xet/{}/{}"><label for="note-{}">Nhận xét</label><textarea id="note-{}" name="note" rows="2" required></textarea><button class="primary" type="submit">Ghi nhận đã xem xét</button></form>"#,
+                g.person_id, g.id, g.id, g.id
+            ),
+        };
+        let _ = write!(
+            body,
+            r#"<div class="card paper"><span class="pill new">{}</span><div class="big">{}</div><div>Người bệnh: {} ({})</div><div>Người truy cập: {}</div><div>Lý do: {}</div>{state}</div>"#,
+            if g.reviewed_at.is_none() {
+                "Chờ xem xét"
+            } else {
+                "Truy cập khẩn cấp"
+            },
+            instant(g.created_at),
+            o(&p.name),
+            o(&p.birth),
+            esc(&who),
+            o(&g.reason)
+        );
+    }
+    page("Xem xét truy cập khẩn cấp", true, &body).into_response()
+}
+
+async fn review_submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((pid, id)): Path<(i64, i64)>,
+    Form(f): Form<staff::ReviewBody>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    match staff::review(&u, pid, id, &f.note).await {
+        Ok(()) => redirect("/nhan-vien/xem-xet"),
+        Err(e) => error_page(e),
+    }
+}
+
+fn kind_label(k: &str) -> &'static str {
+    match k {
+        "hospital" => "Bệnh viện",
+        "district_health_centre" => "Trung tâm y tế huyện",
+        "polyclinic" => "Phòng khám đa khoa",
+        "commune_station" => "Trạm y tế xã",
+        "private_clinic" => "Phòng khám tư nhân",
+        _ => "Khác",
+    }
+}
+
+async fn facilities_body(
+    u: &StaffUser,
+    message: Option<(bool, String)>,
+) -> Result<String, ApiError> {
+    let list = staff::visible_facilities(u).await?;
+    let mut body = String::from(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/nhan-vien">← Trang chính</a></nav><h1>Cơ sở khám bệnh, chữa bệnh</h1>"#,
+    );
+    if let Some((ok, m)) = message {
+        let _ = write!(
+            body,
+            r#"<p class="{}" role="{}">{}</p>"#,
+            if ok { "card" } else { "error" },
+            if ok { "status" } else { "alert" },
+            esc(&m)
+        );
+    }
+    if u.allows(&Action::ManageFacility { place: &u.scope }) {
+        let mut kinds = String::new();
+        for k in store::FACILITY_KINDS {
+            let _ = write!(kinds, r#"<option value="{k}">{}</option>"#, kind_label(k));
+        }
+        let _ = write!(
+            body,
+            r#"<form method="post" action="/nhan-vien/co-so" class="card"><h2>Thêm hoặc sửa cơ sở</h2>
+<label for="code">Mã cơ sở (5 số)</label><input id="code" name="code" inputmode="numeric" pattern="[0-9]{{5}}" required>
+<label for="name">Tên cơ sở</label><input id="name" name="name" required>
+<label for="kind">Loại hình</label><select id="kind" name="kind">{kinds}</select>
+<label for="unit">Mã đơn vị hành chính (xã/phường hoặc huyện)</label><input id="unit" name="unit" inputmode="numeric">
+<label for="bhyt"><input id="bhyt" type="checkbox" name="bhyt_contract" value="true" checked style="width:auto"> Có hợp đồng khám chữa bệnh BHYT</label>
+<button class="primary" type="submit">Lưu</button></form>
+<form method="post" action="/nhan-vien/co-so/csv" class="card"><h2>Nhập từ CSV</h2>
+<label for="csv">Dán nội dung CSV: code,name,province,kind,bhyt_contract,unit (dòng đầu là tiêu đề)</label><textarea id="csv" name="csv" rows="5" required></textarea>
+<button class="primary" type="submit">Nhập</button></form>"#
+        );
+    }
+    let _ = write!(body, "<h2>{} cơ sở</h2>", list.len());
+    body.push_str(r#"<div class="card"><table><tr><th scope="col">Mã</th><th scope="col">Tên</th><th scope="col">Loại hình</th><th scope="col">BHYT</th></tr>"#);
+    for f in &list {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&f.code),
+            esc(&f.name),
+            kind_label(&f.kind),
+            if f.bhyt_contract { "Có" } else { "Không" }
+        );
+    }
+    body.push_str("</table></div>");
+    Ok(body)
+}
+
+async fn facilities_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let u = signed_in!(app, headers);
+    match facilities_body(&u, None).await {
+        Ok(b) => page("Cơ sở khám bệnh, chữa bệnh", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct FacilityForm {
+    code: String,
+    name: String,
+    kind: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    bhyt_contract: Option<String>,
+}
+
+async fn facility_submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(f): Form<FacilityForm>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    let code = f.code.trim().to_string();
+    let r = staff::save_facility(
+        &u,
+        code.clone(),
+        staff::FacilityBody {
+            name: f.name,
+            province: None,
+            kind: f.kind,
+            bhyt_contract: f.bhyt_contract.is_some(),
+            unit: Some(f.unit.trim().to_string()),
+        },
+    )
+    .await;
+    let message = match r {
+        Ok(saved) => (
+            true,
+            format!("Đã lưu cơ sở {} — {}", saved.code, saved.name),
+        ),
+        Err(ApiError(StatusCode::FORBIDDEN, _, m)) => (false, m),
+        Err(ApiError(_, _, m)) => (false, format!("Cơ sở {code}: {m}")),
+    };
+    match facilities_body(&u, Some(message)).await {
+        Ok(b) => page("Cơ sở khám bệnh, chữa bệnh", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsvForm {
+    csv: String,
+}
+
+async fn facilities_csv(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(f): Form<CsvForm>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    // Everything is checked before anything is saved: a bad line saves nothing.
+    let message = match crate::registry::parse_facilities(f.csv.as_bytes()) {
+        Err(e) => (false, format!("{e}. Chưa nhập cơ sở nào.")),
+        Ok(rows) => match staff::import_facilities(&u, rows).await {
+            Ok(n) => (true, format!("Đã nhập {n} cơ sở")),
+            Err(ApiError(_, _, m)) => (false, format!("{m}. Chưa nhập cơ sở nào.")),
+        },
+    };
+    match facilities_body(&u, Some(message)).await {
+        Ok(b) => page("Cơ sở khám bệnh, chữa bệnh", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn staff_body(u: &StaffUser, message: Option<(bool, String)>) -> Result<String, ApiError> {
+    let list = staff::visible_staff(u).await?;
+    let mut body = String::from(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/nhan-vien">← Trang chính</a></nav><h1>Tài khoản nhân viên</h1>"#,
+    );
+    if let Some((ok, m)) = message {
+        let _ = write!(
+            body,
+            r#"<p class="{}" role="{}">{}</p>"#,
+            if ok { "card" } else { "error" },
+            if ok { "status" } else { "alert" },
+            esc(&m)
+        );
+    }
+    let mut roles = String::new();
+    for r in Role::ALL.into_iter().filter(|r| r.is_staff()) {
+        let _ = write!(
+            roles,
+            r#"<option value="{}">{}</option>"#,
+            r.code(),
+            r.label()
+        );
+    }
+    let _ = write!(
+        body,
+        r#"<form method="post" action="/nhan-vien/tai-khoan" class="card"><h2>Thêm hoặc sửa tài khoản</h2>
+<label for="username">Tên đăng nhập</label><input id="username" name="username" required>
+<label for="full_name">Họ và tên</label><input id="full_name" name="full_name" required>
+<label for="role">Vai trò</label><select id="role" name="role">{roles}</select>
+<label for="facility">Mã cơ sở (vai trò tại cơ sở)</label><input id="facility" name="facility" value="{}" inputmode="numeric">
+<label for="unit">Mã đơn vị hành chính (cán bộ tỉnh, huyện, xã)</label><input id="unit" name="unit" inputmode="numeric">
+<label for="practising_cert">Số chứng chỉ hành nghề (người hành nghề)</label><input id="practising_cert" name="practising_cert">
+<label for="password">Mật khẩu (ít nhất 8 ký tự; để trống khi sửa)</label><input id="password" name="password" type="password" autocomplete="new-password">
+<button class="primary" type="submit">Lưu</button></form>"#,
+        o(&u.account.facility)
+    );
+    let _ = write!(body, "<h2>{} tài khoản</h2>", list.len());
+    body.push_str(r#"<div class="card"><table><tr><th scope="col">Tên đăng nhập</th><th scope="col">Họ tên</th><th scope="col">Vai trò</th><th scope="col">Phạm vi</th></tr>"#);
+    for a in &list {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&a.username),
+            esc(&a.full_name),
+            if a.active { "" } else { " (đã khóa)" },
+            a.role.label(),
+            esc(a
+                .facility
+                .as_deref()
+                .or(a.unit.as_deref())
+                .unwrap_or("toàn quốc"))
+        );
+    }
+    body.push_str("</table></div>");
+    Ok(body)
+}
+
+async fn staff_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let u = signed_in!(app, headers);
+    match staff_body(&u, None).await {
+        Ok(b) => page("Tài khoản nhân viên", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct StaffForm {
+    username: String,
+    full_name: String,
+    role: String,
+    #[serde(default)]
+    facility: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    practising_cert: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn staff_submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(f): Form<StaffForm>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    let username = f.username.trim().to_string();
+    let r = staff::save_staff(
+        &u,
+        username.clone(),
+        staff::StaffBody {
+            full_name: f.full_name,
+            role: f.role,
+            unit: Some(f.unit),
+            facility: Some(f.facility),
+            practising_cert: Some(f.practising_cert),
+            active: true,
+            password: Some(f.password),
+        },
+    )
+    .await;
+    let message = match r {
+        Ok(a) => (true, format!("Đã lưu tài khoản {}", a.username)),
+        Err(ApiError(_, _, m)) => (false, format!("Tài khoản {username}: {m}")),
+    };
+    match staff_body(&u, Some(message)).await {
+        Ok(b) => page("Tài khoản nhân viên", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
