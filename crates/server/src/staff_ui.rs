@@ -173,6 +173,27 @@ fn scope_label(s: Scope) -> &'static str {
     }
 }
 
+/// A birth date as stored (`yyyyMMdd[HHmm]`, month/day 00 when unknown) for people.
+fn birth(b: &Option<String>) -> String {
+    let Some(b) = b.as_deref().filter(|b| b.len() >= 8 && b.is_ascii()) else {
+        return String::new();
+    };
+    let (y, m, d) = (&b[..4], &b[4..6], &b[6..8]);
+    match (m, d) {
+        ("00", _) => format!("năm sinh {y}"),
+        (_, "00") => format!("sinh {m}/{y}"),
+        _ => format!("sinh {d}/{m}/{y}"),
+    }
+}
+
+fn sex(s: &Option<String>) -> &'static str {
+    match s.as_deref() {
+        Some("1") => "Nam",
+        Some("2") => "Nữ",
+        _ => "Chưa rõ giới tính",
+    }
+}
+
 fn instant(ms: i64) -> String {
     when(Some(crate::vn_wall_clock(ms)))
 }
@@ -206,8 +227,8 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
                         r#"<a class="card" href="/nhan-vien/benh-nhan/{}"><div class="big">{}</div><div>{} · {}</div><div class="muted">{} · đến {}</div></a>"#,
                         p.id,
                         o(&p.name),
-                        o(&p.birth),
-                        o(&p.sex),
+                        birth(&p.birth),
+                        sex(&p.sex),
                         basis_label(g.basis),
                         instant(g.expires_at)
                     );
@@ -308,8 +329,8 @@ async fn patient_page(
     let mut body = format!(
         r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/nhan-vien">← Trang chính</a></nav><h1>{}</h1><p>{} · {} · {} lượt khám, gần nhất {}</p><p class="{}" role="status">Quyền xem: {} ({}) đến {}. Mỗi lần xem đều được ghi lại và người bệnh được biết.</p>"#,
         o(&p.name),
-        o(&p.birth),
-        o(&p.sex),
+        birth(&p.birth),
+        sex(&p.sex),
         s.episodes,
         date(s.last_visit),
         if grant.basis == Basis::BreakGlass {
@@ -504,7 +525,7 @@ async fn review_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
             },
             instant(g.created_at),
             o(&p.name),
-            o(&p.birth),
+            birth(&p.birth),
             esc(&who),
             o(&g.reason)
         );

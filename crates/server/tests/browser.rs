@@ -216,6 +216,27 @@ impl Driver {
         v.as_array().cloned().unwrap_or_default()
     }
 
+    /// Wait (bounded) until the page contains `text`; return the page.
+    async fn wait_for_text(&self, text: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let page = self.source().await;
+            if page.contains(text) {
+                return page;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "the page never showed {text:?}: {}",
+                page.chars().take(2000).collect::<String>()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn clear_cookies(&self) {
+        self.cmd(reqwest::Method::DELETE, "/cookie", None).await;
+    }
+
     async fn cookie(&self, name: &str) -> String {
         self.cmd(reqwest::Method::GET, &format!("/cookie/{name}"), None)
             .await["value"]
@@ -450,4 +471,175 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
             .await
             .contains("0 lượt khám mới kể từ lần cập nhật trước")
     );
+}
+
+/// The acceptance of the consent flow, in the browser: the citizen makes a share code,
+/// a clinician opens the summary with it (through the QR's link), the citizen sees
+/// that access in their log and revokes the code, and the clinician is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
+    use store::Access;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let g = Generator::new(Config {
+        persons: 30,
+        episodes: 300,
+        seed: 41,
+        ..Config::default()
+    });
+    for e in g.episodes() {
+        let raw = e.envelope_bytes(Spec::Qd3176);
+        let parsed = dossier::parse_envelope(&raw, &Options::default());
+        let meta = Meta {
+            facility: e.facility.code.into(),
+            account: "t".into(),
+            source: Source::Import,
+            spec: Spec::Qd3176,
+            received_at: now_ms(),
+        };
+        store
+            .ingest(Prepared::envelope(meta, &raw, &parsed))
+            .unwrap();
+    }
+    for f in dossier::synth::catalog::FACILITIES {
+        store
+            .upsert_facility(&store::Facility {
+                code: f.code.into(),
+                name: f.name.into(),
+                province: f.code[..2].into(),
+                kind: "hospital".into(),
+                bhyt_contract: true,
+                unit: None,
+            })
+            .unwrap();
+    }
+    let (personal_id, person, name) = (0..30)
+        .filter_map(|j| g.person(j).personal_id)
+        .find_map(|pid| {
+            let p = store
+                .person_by_identifier(IdKind::PersonalId, &pid)
+                .unwrap()?;
+            (store.episodes_of(p.id).unwrap().len() >= 3).then(|| (pid, p.id, p.name.unwrap()))
+        })
+        .expect("a person with a few visits");
+    let code = store
+        .issue_activation_code(person, "test", 3_600_000)
+        .unwrap();
+    store
+        .activate_citizen(&personal_id, &code, "246802")
+        .unwrap();
+    store
+        .upsert_staff(
+            &store::StaffAccount {
+                username: "bs01001".into(),
+                full_name: "BS. Lê Thu Hà".into(),
+                role: book::access::Role::Clinician,
+                unit: None,
+                facility: Some("01001".into()),
+                practising_cert: Some("004321/HNO-CCHN".into()),
+                active: true,
+            },
+            Some("bac-si-2026"),
+        )
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server::serve(
+        listener,
+        App::new(store.clone() as Arc<dyn Store>, server::Config::default()),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let axe = axe_source();
+    let profile = tempfile::tempdir().unwrap();
+    let d = Driver::start(profile.path()).await;
+    let citizen_signs_in = || async {
+        d.clear_cookies().await;
+        d.go(&format!("{base}/dang-nhap")).await;
+        d.type_into("#personal_id", &personal_id).await;
+        d.type_into("#passcode", "246802").await;
+        d.click("button[type=submit]").await;
+        d.wait_for_url(&format!("/so/{person}")).await;
+    };
+    let clinician_signs_in = || async {
+        d.clear_cookies().await;
+        d.go(&format!("{base}/nhan-vien")).await;
+        d.wait_for_url("/nhan-vien/dang-nhap").await;
+        d.type_into("#username", "bs01001").await;
+        d.type_into("#password", "bac-si-2026").await;
+        d.click("button[type=submit]").await;
+        d.wait_for_url("/nhan-vien").await;
+    };
+
+    // The citizen makes a code for the whole book.
+    citizen_signs_in().await;
+    d.click(&format!("a[href='/so/{person}/chia-se']")).await;
+    d.wait_for_url("/chia-se").await;
+    d.assert_accessible(&axe, "sharing").await;
+    d.click("input[value=full]").await;
+    d.click("form[action$='/chia-se'] button").await;
+    let page = d.wait_for_text("ma-chia-se").await;
+    let shown = page
+        .split("id=\"ma-chia-se\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("the code is shown")
+        .to_string();
+    assert_eq!(shown.len(), 9, "a code like K7P4-M2QX: {shown}");
+    assert!(page.contains("<svg"), "with its QR");
+    d.screenshot("c1-ma-chia-se").await;
+    d.assert_accessible(&axe, "share code").await;
+
+    // The clinician signs in and follows the QR's link: the code is filled in.
+    clinician_signs_in().await;
+    d.screenshot("c2-nhan-vien").await;
+    d.assert_accessible(&axe, "clinician home").await;
+    d.go(&format!(
+        "{base}/nhan-vien/ma?ma={}",
+        shown.replace('-', "")
+    ))
+    .await;
+    d.click("form[action='/nhan-vien/ma'] button").await;
+    d.wait_for_url(&format!("/nhan-vien/benh-nhan/{person}"))
+        .await;
+    let summary = d.source().await;
+    assert!(summary.contains("Tóm tắt sức khỏe") && summary.contains(&name));
+    assert!(
+        summary.contains("Các lượt khám"),
+        "a full-book code lists the visits"
+    );
+    d.screenshot("c3-tom-tat").await;
+    d.assert_accessible(&axe, "patient summary").await;
+    d.click(&format!("a[href^='/nhan-vien/benh-nhan/{person}/luot/']"))
+        .await;
+    d.wait_for_text("Tóm tắt người bệnh").await;
+    d.screenshot("c4-luot-kham-bac-si").await;
+
+    // The citizen sees who opened the book, then revokes the code.
+    citizen_signs_in().await;
+    d.go(&format!("{base}/so/{person}/nhat-ky")).await;
+    let log = d.source().await;
+    assert!(log.contains("BS. Lê Thu Hà") && log.contains("004321/HNO-CCHN"));
+    assert!(log.contains("Xem tóm tắt sức khỏe") && log.contains("Xem một lượt khám"));
+    assert!(log.contains("Theo mã chia sẻ của bạn"));
+    d.screenshot("c5-nhat-ky").await;
+    d.assert_accessible(&axe, "access log").await;
+    d.go(&format!("{base}/so/{person}/chia-se")).await;
+    d.click("form[action$='/thu-hoi'] button").await;
+    d.wait_for_text("Đã thu hồi").await;
+
+    // The clinician is refused from then on.
+    clinician_signs_in().await;
+    d.go(&format!("{base}/nhan-vien/benh-nhan/{person}")).await;
+    let refused = d.wait_for_text("Không thực hiện được").await;
+    assert!(
+        refused.contains("đã bị người bệnh thu hồi") && !refused.contains("Tóm tắt sức khỏe"),
+        "refused after revocation"
+    );
+    d.screenshot("c6-da-thu-hoi").await;
+    let reads = store.audit_of(person).unwrap();
+    assert!(reads.iter().all(|r| r.actor == "bs01001"));
+    assert!(store.verify_audit().unwrap().ok());
 }
