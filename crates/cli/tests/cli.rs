@@ -252,6 +252,14 @@ fn demo_seeds_a_store_and_prints_a_login_and_a_curl_line() {
         out.contains("mã khóa / passcode: 123456") && out.contains("/api/v1/citizen/login"),
         "{out}"
     );
+    // Staff accounts of every role, and where clinicians sign in.
+    assert!(
+        out.contains("/nhan-vien")
+            && out.contains("bs01001")
+            && out.contains("qt01001")
+            && out.contains("demo12345"),
+        "{out}"
+    );
     // Seeding twice does not duplicate.
     let o = run(&[
         "demo",
@@ -328,5 +336,186 @@ fn import_is_idempotent_and_reports() {
             .unwrap()
             .iter()
             .any(|e| e["ma_lk"] == s.ma_lk.clone().unwrap())
+    );
+}
+
+#[test]
+fn registries_import_from_csv_all_or_nothing_and_staff_accounts_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("book.db");
+    let db = db.to_str().unwrap();
+    let units = dir.path().join("units.csv");
+    std::fs::write(
+        &units,
+        "code,name,level,parent,scheme\n\
+         01,Hà Nội,province,,pre2025\n\
+         001,Quận Ba Đình,district,01,pre2025\n\
+         00004,\"Phường Trúc Bạch, Ba Đình\",commune,001,pre2025\n\
+         10105,Phường Ba Đình (mới),commune,01,2025\n",
+    )
+    .unwrap();
+    let o = run(&["unit", "import", "--db", db, units.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout(&o).contains("4"));
+    let listed = stdout(&run(&["unit", "list", "--db", db]));
+    assert!(listed.contains("2025\tcommune\t10105\t01\t"), "{listed}");
+    // A facility file with one bad line saves none of its lines.
+    let facilities = dir.path().join("facilities.csv");
+    std::fs::write(
+        &facilities,
+        "code,name,province,kind,bhyt_contract,unit\n\
+         01001,\"Bệnh viện A, cơ sở 1\",01,hospital,1,00004\n\
+         01002,Trạm Y tế phường,01,commune_station,1,99999\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "facility",
+        "import",
+        "--db",
+        db,
+        facilities.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.contains("99999") && err.contains("nothing imported"),
+        "{err}"
+    );
+    let o = run(&[
+        "staff",
+        "add",
+        "--db",
+        db,
+        "--username",
+        "bs1",
+        "--full-name",
+        "BS A",
+        "--role",
+        "clinician",
+        "--facility",
+        "01001",
+        "--practising-cert",
+        "1/CCHN",
+        "--password",
+        "mat-khau-1",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "facility 01001 was not imported");
+    std::fs::write(
+        &facilities,
+        "code,name,province,kind,bhyt_contract,unit\n01001,\"Bệnh viện A, cơ sở 1\",01,hospital,1,00004\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "facility",
+        "import",
+        "--db",
+        db,
+        facilities.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A clinician needs a practising certificate; then the account is made.
+    let o = run(&[
+        "staff",
+        "add",
+        "--db",
+        db,
+        "--username",
+        "bs1",
+        "--full-name",
+        "BS A",
+        "--role",
+        "clinician",
+        "--facility",
+        "01001",
+        "--password",
+        "mat-khau-1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("practising"));
+    let o = run(&[
+        "staff",
+        "add",
+        "--db",
+        db,
+        "--username",
+        "bs1",
+        "--full-name",
+        "BS A",
+        "--role",
+        "clinician",
+        "--facility",
+        "01001",
+        "--practising-cert",
+        "1/CCHN",
+        "--password",
+        "mat-khau-1",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout(&run(&["staff", "list", "--db", db])).contains("bs1\tclinician\t01001\tactive"));
+    // An empty audit log verifies.
+    let o = run(&["audit", "verify", "--db", db]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn audit_verify_exits_1_and_names_the_tampered_record() {
+    use store::{Access, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.db");
+    {
+        let s = store::SqliteStore::open(&path).unwrap();
+        s.upsert_facility(&store::Facility {
+            code: "01001".into(),
+            name: "Bệnh viện A".into(),
+            province: "01".into(),
+            kind: "hospital".into(),
+            bhyt_contract: true,
+            unit: None,
+        })
+        .unwrap();
+        for i in 0..3 {
+            s.append_audit(&store::AuditEntry {
+                person_id: 42,
+                actor: "bs1".into(),
+                role: book::access::Role::Clinician,
+                facility: Some("01001".into()),
+                action: "summary".into(),
+                target: Some(i.to_string()),
+                basis: book::access::Basis::Consent,
+                grant_id: Some(7),
+            })
+            .unwrap();
+        }
+    }
+    let db = path.to_str().unwrap();
+    let o = run(&["audit", "verify", "--db", db]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("3 records"));
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'someone' WHERE seq = 1;",
+    )
+    .unwrap();
+    let o = run(&["audit", "verify", "--db", db]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("person 42: record 1 was changed"),
+        "{}",
+        stdout(&o)
     );
 }
