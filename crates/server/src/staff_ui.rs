@@ -38,6 +38,8 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route("/nhan-vien/co-so/csv", post(facilities_csv))
         .route("/nhan-vien/tai-khoan", get(staff_page).post(staff_submit))
+        .route("/nhan-vien/don-vi", get(units_page))
+        .route("/nhan-vien/don-vi/csv", post(units_csv))
 }
 
 fn page(title: &str, signed_in: bool, body: &str) -> Html<String> {
@@ -239,8 +241,27 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     }
     let mut links = Vec::new();
     let own = a.facility.clone().unwrap_or_default();
+    let mut pending = String::new();
     if u.allows(&Action::ReviewBreakGlass { facility: &own }) {
+        match staff::break_glass_list(&u).await {
+            Ok(list) => {
+                let n = list
+                    .iter()
+                    .filter(|(g, _, _)| g.reviewed_at.is_none())
+                    .count();
+                if n > 0 {
+                    pending = format!(
+                        r#"<p class="error" role="status">{n} lượt truy cập khẩn cấp đang chờ xem xét.</p>"#
+                    );
+                }
+            }
+            Err(e) => return error_page(e),
+        }
         links.push(("/nhan-vien/xem-xet", "Xem xét truy cập khẩn cấp"));
+    }
+    body.push_str(&pending);
+    if u.allows(&Action::ListUnits) {
+        links.push(("/nhan-vien/don-vi", "Đơn vị hành chính"));
     }
     if u.allows(&Action::ListFacilities) {
         links.push(("/nhan-vien/co-so", "Cơ sở khám bệnh, chữa bệnh"));
@@ -793,6 +814,87 @@ async fn staff_submit(
     };
     match staff_body(&u, Some(message)).await {
         Ok(b) => page("Tài khoản nhân viên", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn units_body(u: &StaffUser, message: Option<(bool, String)>) -> Result<String, ApiError> {
+    u.allow(&Action::ListUnits)?;
+    let store = u.app().store.clone();
+    let units = crate::citizen::blocking(move || store.units()).await?;
+    let mut body = String::from(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/nhan-vien">← Trang chính</a></nav><h1>Đơn vị hành chính</h1>"#,
+    );
+    if let Some((ok, m)) = message {
+        let _ = write!(
+            body,
+            r#"<p class="{}" role="{}">{}</p>"#,
+            if ok { "card" } else { "error" },
+            if ok { "status" } else { "alert" },
+            esc(&m)
+        );
+    }
+    if u.allows(&Action::ManageUnits) {
+        body.push_str(r#"<form method="post" action="/nhan-vien/don-vi/csv" class="card"><h2>Nhập từ CSV</h2>
+<label for="csv">Dán nội dung CSV: code,name,level,parent,scheme (level: province, district, commune; scheme: pre2025 tỉnh → huyện → xã, hoặc 2025 tỉnh → xã). Đơn vị cha đứng trước.</label><textarea id="csv" name="csv" rows="5" required></textarea>
+<button class="primary" type="submit">Nhập</button></form>"#);
+    }
+    let _ = write!(body, "<h2>{} đơn vị</h2>", units.len());
+    body.push_str(r#"<div class="card"><table><tr><th scope="col">Mã</th><th scope="col">Tên</th><th scope="col">Cấp</th><th scope="col">Thuộc</th><th scope="col">Mô hình</th></tr>"#);
+    for x in &units {
+        let level = match x.level.as_str() {
+            "province" => "Tỉnh",
+            "district" => "Huyện",
+            _ => "Xã",
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{level}</td><td>{}</td><td>{}</td></tr>",
+            esc(&x.code),
+            esc(&x.name),
+            o(&x.parent),
+            if x.scheme == "2025" {
+                "2 cấp (2025)"
+            } else {
+                "3 cấp"
+            }
+        );
+    }
+    body.push_str("</table></div>");
+    Ok(body)
+}
+
+async fn units_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let u = signed_in!(app, headers);
+    match units_body(&u, None).await {
+        Ok(b) => page("Đơn vị hành chính", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn units_csv(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(f): Form<CsvForm>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    if let Err(e) = u.allow(&Action::ManageUnits) {
+        return error_page(e);
+    }
+    let message = match crate::registry::parse_units(f.csv.as_bytes()) {
+        Err(e) => (false, format!("{e}. Chưa nhập đơn vị nào.")),
+        Ok(rows) => {
+            let units: Vec<store::Unit> = rows.into_iter().map(|(_, x)| x).collect();
+            let store = app.store.clone();
+            match tokio::task::spawn_blocking(move || store.import_units(&units)).await {
+                Ok(Ok(n)) => (true, format!("Đã nhập {n} đơn vị")),
+                Ok(Err(e)) => (false, format!("{e}. Chưa nhập đơn vị nào.")),
+                Err(e) => (false, e.to_string()),
+            }
+        }
+    };
+    match units_body(&u, Some(message)).await {
+        Ok(b) => page("Đơn vị hành chính", true, &b).into_response(),
         Err(e) => error_page(e),
     }
 }

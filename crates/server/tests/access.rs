@@ -773,6 +773,11 @@ async fn authorization_matrix_every_role_every_endpoint() {
             "NNNYNNNNNNN",
             Box::new(|_, _| get("/nhan-vien/xem-xet".into())),
         ),
+        (
+            "GET /nhan-vien/don-vi",
+            "YYYNNNNYNNN",
+            Box::new(|_, _| get("/nhan-vien/don-vi".into())),
+        ),
     ];
 
     let b_name = w.store.person(b).unwrap().unwrap().name.unwrap();

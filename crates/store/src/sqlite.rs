@@ -83,21 +83,25 @@ fn migrate(c: &mut Connection) -> Result<()> {
 
 /// Version 3 indexes referral letters by number; fill it in for the episodes stored before.
 fn backfill_referral_numbers(tx: &Transaction<'_>) -> Result<()> {
-    let rows: Vec<(i64, i64, Option<EpisodeView>)> = {
+    // Only the keys and numbers are held: a national store has millions of referrals.
+    let rows: Vec<(i64, i64, String)> = {
         let mut stmt =
             tx.prepare("SELECT person_id, id, body FROM episodes WHERE referral_to IS NOT NULL")?;
         stmt.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, unpack_body(r.get_ref(2)?)))
+            let number = unpack_body(r.get_ref(2)?).and_then(|v| v.referral?.number);
+            Ok((r.get(0)?, r.get(1)?, number))
         })?
+        .filter_map(|x| match x {
+            Ok((p, i, Some(n))) => Some(Ok((p, i, n))),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
         .collect::<rusqlite::Result<_>>()?
     };
     let mut update =
         tx.prepare("UPDATE episodes SET referral_number = ?3 WHERE person_id = ?1 AND id = ?2")?;
-    for (person, id, view) in rows {
-        let number = view.and_then(|v| v.referral.and_then(|r| r.number));
-        if number.is_some() {
-            update.execute(params![person, id, number])?;
-        }
+    for (person, id, number) in rows {
+        update.execute(params![person, id, number])?;
     }
     Ok(())
 }
