@@ -76,6 +76,8 @@ struct PoolEpisode {
     main_icd10: Option<String>,
     appointment_at: Option<String>,
     referral_to: Option<String>,
+    insured: bool,
+    dq_flags: i64,
 }
 
 fn pool(n: usize) -> Result<Vec<PoolEpisode>> {
@@ -113,6 +115,8 @@ fn pool(n: usize) -> Result<Vec<PoolEpisode>> {
                 main_icd10: e.main_icd10,
                 appointment_at: e.appointment_at,
                 referral_to: e.referral_to,
+                insured: e.insured,
+                dq_flags: e.dq_flags,
             })
         })
         .collect();
@@ -177,6 +181,8 @@ fn seed(store: &SqliteStore, a: &BookArgs) -> Result<()> {
                             main_icd10: src.main_icd10.clone(),
                             appointment_at: src.appointment_at.clone(),
                             referral_to: src.referral_to.clone(),
+                            insured: src.insured,
+                            dq_flags: src.dq_flags,
                             body: serde_json::to_string(&view).unwrap_or_default(),
                         }
                     })

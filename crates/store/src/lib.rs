@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 mod access;
+mod reports;
 mod sqlite;
 
 pub use access::*;
+pub use reports::*;
 
 pub use sqlite::SqliteStore;
 
@@ -86,6 +88,9 @@ pub struct ReadyEpisode {
     pub referral_to: Option<String>,
     /// The referral letter's number (`SO_CHUYENTUYEN`), by which the receiving facility opens it.
     pub referral_number: Option<String>,
+    /// BHYT-covered, and data-quality flags (`DQ_PERSONAL_ID | DQ_CARD | DQ_ICD`).
+    pub insured: bool,
+    pub dq_flags: i64,
     /// The projection (`book::EpisodeView`) as stored JSON.
     pub body: String,
     pub content_hash: String,
@@ -130,6 +135,21 @@ pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
     .unwrap_or_else(|| zstd::bulk::compress(raw, 1).unwrap_or_else(|_| raw.to_vec()))
 }
 
+/// What an episode's identifiers and main code are worth for data-quality reports.
+fn dq_flags(claims: &Claims, main_icd10: Option<&str>) -> i64 {
+    let mut f = 0;
+    if claims.get(IdKind::PersonalId).next().is_some() {
+        f |= DQ_PERSONAL_ID;
+    }
+    if claims.get(IdKind::BhytCard).next().is_some() {
+        f |= DQ_CARD;
+    }
+    if main_icd10.is_some_and(dossier::ids::is_icd10) {
+        f |= DQ_ICD;
+    }
+    f
+}
+
 impl Prepared {
     /// A dossier envelope and what the parser made of it. Valid HOSO are linked and
     /// shown; the envelope is kept whatever the verdict.
@@ -151,6 +171,7 @@ impl Prepared {
                 continue;
             };
             let view = book::project(d, &parsed.value.facility);
+            let claims = Claims::from_summary(summary, &parsed.value.facility);
             let body = serde_json::to_string(&view).unwrap_or_default();
             let fmt =
                 |d: Option<chrono::NaiveDateTime>| d.map(|d| d.format("%Y%m%d%H%M").to_string());
@@ -158,7 +179,7 @@ impl Prepared {
                 hoso: *idx,
                 ma_lk: ma_lk.clone(),
                 facility: view.facility.clone(),
-                claims: Claims::from_summary(summary, &parsed.value.facility),
+                claims: claims.clone(),
                 start_at: fmt(view.admitted),
                 end_at: fmt(view.discharged),
                 care_type: view.care_type.clone(),
@@ -166,6 +187,11 @@ impl Prepared {
                 appointment_at: fmt(view.appointment.as_ref().and_then(|a| a.at)),
                 referral_to: view.referral.as_ref().and_then(|r| r.to_facility.clone()),
                 referral_number: view.referral.as_ref().and_then(|r| r.number.clone()),
+                insured: view.insured,
+                dq_flags: dq_flags(
+                    &claims,
+                    view.main_diagnosis.as_ref().map(|d| d.icd10.as_str()),
+                ),
                 content_hash: sha256_hex(body.as_bytes()),
                 body,
             });
@@ -393,7 +419,7 @@ impl Pending {
 }
 
 /// The one storage interface the server and the command line use.
-pub trait Store: Access + Send + Sync + 'static {
+pub trait Store: Access + Reports + Send + Sync + 'static {
     /// Queue a submission (blocks only when the writer's queue is full).
     fn submit(&self, p: Prepared) -> Result<Pending>;
     /// Store a submission, link and show its valid episodes, durably; returns after commit.
@@ -482,6 +508,8 @@ pub struct BulkEpisode {
     pub main_icd10: Option<String>,
     pub appointment_at: Option<String>,
     pub referral_to: Option<String>,
+    pub insured: bool,
+    pub dq_flags: i64,
     /// `book::EpisodeView` as JSON.
     pub body: String,
 }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_citizen.sql"),
     include_str!("../migrations/sqlite/0003_access.sql"),
+    include_str!("../migrations/sqlite/0004_reports.sql"),
 ];
 
 /// Most submissions one commit carries.
@@ -232,6 +233,12 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Job>, ids: Arc<IdGen>) {
 /// The last step of the lineage: the moment of the commit that shows the episodes.
 fn mark_visible(tx: &Transaction<'_>, receipts: &[Receipt]) -> Result<()> {
     let now = now_ms();
+    for r in receipts
+        .iter()
+        .filter(|r| r.episodes.iter().any(|l| !l.unchanged))
+    {
+        crate::reports::on_visible(tx, r.received_at, now - r.received_at)?;
+    }
     let mut stmt =
         tx.prepare_cached("UPDATE episodes SET visible_at = ?3 WHERE person_id = ?1 AND id = ?2")?;
     for l in receipts
@@ -304,6 +311,13 @@ fn ingest_one(tx: &Transaction<'_>, p: &Prepared, ids: &IdGen) -> Result<Receipt
             p.raw_zstd,
         ],
     )?;
+    crate::reports::on_receipt(
+        tx,
+        &p.meta.facility,
+        p.meta.received_at,
+        p.accepted,
+        &p.findings_json,
+    )?;
     let mut receipt = Receipt {
         submission_id: sub_id,
         transaction_code: code,
@@ -338,6 +352,16 @@ fn ingest_one(tx: &Transaction<'_>, p: &Prepared, ids: &IdGen) -> Result<Receipt
                         row.ma_the_bhyt.is_some(),
                         serde_json::to_string(row).unwrap_or_default(),
                     ],
+                )?;
+                crate::reports::on_checkin(
+                    tx,
+                    row.ma_cskcb.as_deref().unwrap_or(&p.meta.facility),
+                    row.ngay_vao
+                        .map(|d| d.format("%Y%m%d%H%M").to_string())
+                        .as_deref(),
+                    row.ma_loai_kcb.as_deref(),
+                    row.ma_the_bhyt.is_some(),
+                    p.meta.received_at,
                 )?;
                 receipt.checkins += 1;
             }
@@ -485,8 +509,8 @@ fn link_and_store(
     }
     let episode_id = ids.next();
     tx.prepare_cached(
-        "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, ?19, ?20)",
+        "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number, insured, dq_flags)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         person,
@@ -509,7 +533,12 @@ fn link_and_store(
         e.appointment_at,
         e.referral_to,
         e.referral_number,
+        e.insured,
+        e.dq_flags,
     ])?;
+    if version == 1 {
+        crate::reports::on_new_episode(tx, e, person, episode_id, p.meta.received_at)?;
+    }
     tx.execute(
         "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (facility, ma_lk) DO UPDATE SET person_id = excluded.person_id, episode_id = excluded.episode_id, version = excluded.version, content_hash = excluded.content_hash",
@@ -779,8 +808,8 @@ impl Store for SqliteStore {
             )?;
             tx.execute("UPDATE identifiers SET active = 0 WHERE person_id = ?1", params![from])?;
             tx.execute(
-                "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number)
-                 SELECT ?2, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number FROM episodes WHERE person_id = ?1",
+                "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number, insured, dq_flags)
+                 SELECT ?2, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number, insured, dq_flags FROM episodes WHERE person_id = ?1",
                 params![from, into],
             )?;
             tx.execute("DELETE FROM episodes WHERE person_id = ?1", params![from])?;
@@ -817,8 +846,8 @@ impl Store for SqliteStore {
                     .optional()?;
                 let (facility, ma_lk) = key.ok_or_else(|| StoreError::NotFound(format!("episode {eid} of person {person}")))?;
                 tx.execute(
-                    "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number)
-                     SELECT ?3, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?4",
+                    "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number, insured, dq_flags)
+                     SELECT ?3, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number, insured, dq_flags FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?4",
                     params![person, facility, new_id, ma_lk],
                 )?;
                 tx.execute("DELETE FROM episodes WHERE person_id = ?1 AND facility = ?2 AND ma_lk = ?3", params![person, facility, ma_lk])?;
@@ -1032,6 +1061,7 @@ impl Store for SqliteStore {
                  ON CONFLICT (person_id) DO UPDATE SET passcode_hash = excluded.passcode_hash, failed_attempts = 0, locked_until = 0, activated_at = excluded.activated_at",
                 params![person, hash, now],
             )?;
+            crate::reports::on_activation(tx, personal_id, now)?;
             Ok(person)
         })
     }
@@ -1196,8 +1226,8 @@ impl SqliteStore {
                     "INSERT OR IGNORE INTO identifiers (person_id, kind, value, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)",
                 )?;
                 let mut episode = tx.prepare_cached(
-                    "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to)
-                     VALUES (?1, ?2, ?3, ?4, 1, 1, 0, 1, ?5, ?6, ?7, ?8, 'high', ?9, ?9, ?9, ?9, ?10, ?11, ?12, ?13)",
+                    "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, insured, dq_flags)
+                     VALUES (?1, ?2, ?3, ?4, 1, 1, 0, 1, ?5, ?6, ?7, ?8, 'high', ?9, ?9, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )?;
                 let mut key = tx.prepare_cached(
                     "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
@@ -1228,6 +1258,8 @@ impl SqliteStore {
                             body,
                             e.appointment_at,
                             e.referral_to,
+                            e.insured,
+                            e.dq_flags,
                         ])?;
                         key.execute(params![e.facility, e.ma_lk, id, eid, hash])?;
                         n_episodes += 1;

@@ -1,0 +1,780 @@
+//! Report facts: the population registry, and aggregates kept current at ingest (one
+//! row update per dossier, check-in or commit) so that reports read small tables, never
+//! the 10 M episodes. `rebuild_reports` recomputes them from the rows they count; a
+//! test checks that both give the same numbers.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use crate::*;
+
+/// Upper bounds (ms) of the receipt → visible histogram; the last bucket is open.
+pub const SLA_BOUNDS_MS: [i64; 9] = [
+    10, 50, 100, 500, 1_000, 10_000, 60_000, 3_600_000, 86_400_000,
+];
+
+/// Data-quality flags of an episode.
+pub const DQ_PERSONAL_ID: i64 = 1;
+pub const DQ_CARD: i64 = 2;
+pub const DQ_ICD: i64 = 4;
+
+const DAY_MS: i64 = 86_400_000;
+const VN_OFFSET_MS: i64 = 7 * 3_600_000;
+
+/// The Vietnam date (`yyyy-mm-dd`) of an instant.
+pub fn vn_day(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms + VN_OFFSET_MS)
+        .map(|d| d.naive_utc().format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// `yyyy-mm-dd` of a format timestamp `yyyyMMddHHmm`.
+fn wall_day(s: &str) -> Option<String> {
+    (s.len() >= 8 && s.is_ascii()).then(|| format!("{}-{}-{}", &s[..4], &s[4..6], &s[6..8]))
+}
+
+/// The instant (ms) of a format timestamp `yyyyMMddHHmm`, read as Vietnam wall clock.
+fn wall_ms(s: &str) -> Option<i64> {
+    let t = chrono::NaiveDateTime::parse_from_str(s.get(..12)?, "%Y%m%d%H%M").ok()?;
+    Some(t.and_utc().timestamp_millis() - VN_OFFSET_MS)
+}
+
+/// The lateness column of a receipt `late_ms` after the episode's end.
+fn late_column(late_ms: Option<i64>) -> &'static str {
+    match late_ms {
+        None => "late_unknown",
+        Some(x) if x <= 6 * 3_600_000 => "late_6h",
+        Some(x) if x <= DAY_MS => "late_24h",
+        Some(x) if x <= 3 * DAY_MS => "late_3d",
+        Some(x) if x <= 7 * DAY_MS => "late_7d",
+        Some(_) => "late_more",
+    }
+}
+
+fn sla_bucket(ms: i64) -> i64 {
+    SLA_BOUNDS_MS
+        .iter()
+        .position(|b| ms <= *b)
+        .unwrap_or(SLA_BOUNDS_MS.len()) as i64
+}
+
+/// A first receipt of an episode: counted for its facility, start day, care type
+/// and BHYT; lateness; data quality; the person's place in the population registry.
+pub(crate) fn on_new_episode(
+    tx: &Transaction<'_>,
+    e: &ReadyEpisode,
+    person: i64,
+    episode_id: i64,
+    received_at: i64,
+) -> Result<()> {
+    let day = e
+        .start_at
+        .as_deref()
+        .and_then(wall_day)
+        .unwrap_or_else(|| vn_day(received_at));
+    let late = e
+        .end_at
+        .as_deref()
+        .and_then(wall_ms)
+        .map(|end| received_at - end);
+    let col = late_column(late);
+    tx.prepare_cached(&format!(
+        "INSERT INTO facility_daily (facility, day, care_type, insured, dossiers, {col}, with_personal_id, with_card, with_icd)
+         VALUES (?1, ?2, ?3, ?4, 1, 1, ?5, ?6, ?7)
+         ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET dossiers = dossiers + 1, {col} = {col} + 1,
+           with_personal_id = with_personal_id + ?5, with_card = with_card + ?6, with_icd = with_icd + ?7"
+    ))?
+    .execute(params![
+        e.facility,
+        day,
+        e.care_type.clone().unwrap_or_default(),
+        e.insured,
+        (e.dq_flags & DQ_PERSONAL_ID != 0) as i64,
+        (e.dq_flags & DQ_CARD != 0) as i64,
+        (e.dq_flags & DQ_ICD != 0) as i64,
+    ])?;
+    if let (Some(late), Some(end)) = (late, e.end_at.as_deref())
+        && late > DAY_MS
+    {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO late_dossiers (facility, ma_lk, person_id, episode_id, ended_at, received_at, hours)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![e.facility, e.ma_lk, person, episode_id, end, received_at, late / 3_600_000])?;
+    }
+    if let Some(pid) = e.claims.get(book::IdKind::PersonalId).next() {
+        let month = &vn_day(received_at)[..7];
+        tx.prepare_cached(
+            "UPDATE population SET person_id = ?2, book_since = CASE WHEN book_since IS NULL OR book_since > ?3 THEN ?3 ELSE book_since END
+             WHERE personal_id = ?1",
+        )?
+        .execute(params![pid.value, person, month])?;
+    }
+    Ok(())
+}
+
+/// A check-in row (XML0): an episode started.
+pub(crate) fn on_checkin(
+    tx: &Transaction<'_>,
+    facility: &str,
+    started_at: Option<&str>,
+    care_type: Option<&str>,
+    insured: bool,
+    received_at: i64,
+) -> Result<()> {
+    let day = started_at
+        .and_then(wall_day)
+        .unwrap_or_else(|| vn_day(received_at));
+    tx.prepare_cached(
+        "INSERT INTO facility_daily (facility, day, care_type, insured, checkins) VALUES (?1, ?2, ?3, ?4, 1)
+         ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET checkins = checkins + 1",
+    )?
+    .execute(params![facility, day, care_type.unwrap_or(""), insured])?;
+    Ok(())
+}
+
+/// A submission received: counted, and its error codes when rejected in part or whole.
+pub(crate) fn on_receipt(
+    tx: &Transaction<'_>,
+    facility: &str,
+    received_at: i64,
+    accepted: bool,
+    findings_json: &str,
+) -> Result<()> {
+    let day = vn_day(received_at);
+    tx.prepare_cached(
+        "INSERT INTO facility_receipts (facility, day, submissions, rejected, last_at) VALUES (?1, ?2, 1, ?3, ?4)
+         ON CONFLICT (facility, day) DO UPDATE SET submissions = submissions + 1, rejected = rejected + ?3, last_at = MAX(last_at, ?4)",
+    )?
+    .execute(params![facility, day, (!accepted) as i64, received_at])?;
+    let findings: Vec<serde_json::Value> = serde_json::from_str(findings_json).unwrap_or_default();
+    let mut codes: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO facility_errors (facility, day, code, count) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (facility, day, code) DO UPDATE SET count = count + 1",
+    )?;
+    for c in codes {
+        stmt.execute(params![facility, day, c])?;
+    }
+    Ok(())
+}
+
+/// A commit made a submission's episodes visible `latency_ms` after its receipt.
+pub(crate) fn on_visible(tx: &Transaction<'_>, received_at: i64, latency_ms: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sla_daily (day, bucket, count) VALUES (?1, ?2, 1)
+         ON CONFLICT (day, bucket) DO UPDATE SET count = count + 1",
+    )?
+    .execute(params![vn_day(received_at), sla_bucket(latency_ms)])?;
+    Ok(())
+}
+
+/// A citizen account was activated.
+pub(crate) fn on_activation(tx: &Transaction<'_>, personal_id: &str, at: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE population SET account_since = ?2 WHERE personal_id = ?1 AND account_since IS NULL",
+        params![personal_id, &vn_day(at)[..7]],
+    )?;
+    Ok(())
+}
+
+/// A resident as the population registry lists them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resident {
+    pub personal_id: String,
+    pub name: Option<String>,
+    pub birth: Option<String>,
+    pub sex: Option<String>,
+    /// Residence: commune (or district) code.
+    pub unit: String,
+    /// alive | moved | dead
+    pub status: String,
+}
+
+pub const RESIDENT_STATUSES: [&str; 3] = ["alive", "moved", "dead"];
+
+/// Adoption counts of one residence unit (residents alive).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AdoptionRow {
+    pub unit: String,
+    pub population: i64,
+    pub with_book: i64,
+    pub with_account: i64,
+}
+
+/// New books and accounts of one unit and month.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrendRow {
+    pub unit: String,
+    pub month: String,
+    pub books: i64,
+    pub accounts: i64,
+}
+
+/// One facility × care type × BHYT over a period.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FacilityStat {
+    pub facility: String,
+    pub care_type: String,
+    pub insured: bool,
+    pub checkins: i64,
+    pub dossiers: i64,
+    /// Received within 6 h, 6–24 h, 1–3 d, 3–7 d, over 7 d after NGAY_RA; unknown.
+    pub late: [i64; 6],
+    pub with_personal_id: i64,
+    pub with_card: i64,
+    pub with_icd: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReceiptStat {
+    pub facility: String,
+    pub submissions: i64,
+    pub rejected: i64,
+    pub last_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorStat {
+    pub facility: String,
+    pub code: String,
+    pub count: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LateDossier {
+    pub facility: String,
+    pub ma_lk: String,
+    pub person_id: i64,
+    pub episode_id: i64,
+    pub ended_at: String,
+    pub received_at: i64,
+    pub hours: i64,
+}
+
+/// A department's line of the monthly unit report (Phụ lục 1).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitReportLine {
+    pub department: String,
+    pub total_staff: i64,
+    pub vneid_activated: i64,
+    pub vneid_not: i64,
+    #[serde(default)]
+    pub vneid_reason: Option<String>,
+    pub book_created: i64,
+    pub card_integrated: i64,
+    pub card_not: i64,
+    #[serde(default)]
+    pub card_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitReport {
+    pub unit: String,
+    pub month: String,
+    pub lines: Vec<UnitReportLine>,
+    pub submitted_by: String,
+    pub submitted_at: i64,
+}
+
+/// Report facts. Part of every [`Store`].
+pub trait Reports {
+    /// Load residents (all or none); re-importing a personal ID updates it. Links each
+    /// to the book: their person, first episode and account.
+    fn import_population(&self, residents: &[Resident]) -> Result<usize>;
+    /// Residents alive, with a book, with an account, per residence unit.
+    fn adoption(&self) -> Result<Vec<AdoptionRow>>;
+    /// New books and accounts per residence unit and month (residents alive).
+    fn adoption_trend(&self) -> Result<Vec<TrendRow>>;
+    /// Per facility, care type and BHYT, for episodes started between the days (inclusive).
+    fn facility_stats(&self, from: &str, to: &str) -> Result<Vec<FacilityStat>>;
+    /// Submissions and rejections per facility received between the days.
+    fn receipt_stats(&self, from: &str, to: &str) -> Result<Vec<ReceiptStat>>;
+    /// The last receipt of every facility that ever sent.
+    fn last_receipts(&self) -> Result<Vec<(String, i64)>>;
+    fn error_stats(&self, from: &str, to: &str) -> Result<Vec<ErrorStat>>;
+    /// (day, bucket, count) of receipt → visible, days between `from` and `to`.
+    fn sla_histogram(&self, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>>;
+    /// Dossiers received over 24 hours after their episode ended, in the period.
+    fn late_dossiers(&self, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<LateDossier>>;
+    /// Open identity conflicts per facility.
+    fn open_conflicts(&self) -> Result<Vec<(String, i64)>>;
+    fn save_unit_report(
+        &self,
+        unit: &str,
+        month: &str,
+        lines: &[UnitReportLine],
+        by: &str,
+    ) -> Result<()>;
+    fn unit_reports(&self, month: &str) -> Result<Vec<UnitReport>>;
+    /// Recompute every aggregate from the rows it counts.
+    fn rebuild_reports(&self) -> Result<()>;
+}
+
+fn month_ok(m: &str) -> bool {
+    m.len() == 7
+        && m.as_bytes()[4] == b'-'
+        && m[..4].chars().all(|c| c.is_ascii_digit())
+        && matches!(m[5..].parse::<u32>(), Ok(1..=12))
+}
+
+impl Reports for SqliteStore {
+    fn import_population(&self, residents: &[Resident]) -> Result<usize> {
+        for (i, r) in residents.iter().enumerate() {
+            if dossier::ids::person_id(&r.personal_id) != Ok(dossier::ids::PersonIdKind::PersonalId)
+            {
+                return Err(StoreError::Invalid(format!(
+                    "resident {}: personal_id {:?} is not a 12-digit personal ID",
+                    i + 1,
+                    r.personal_id
+                )));
+            }
+            if !RESIDENT_STATUSES.contains(&r.status.as_str()) {
+                return Err(StoreError::Invalid(format!(
+                    "resident {}: status {:?} is not one of {RESIDENT_STATUSES:?}",
+                    i + 1,
+                    r.status
+                )));
+            }
+        }
+        let now = now_ms();
+        self.write(|tx| {
+            let mut known_unit = tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)")?;
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO population (personal_id, name, birth, sex, unit, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (personal_id) DO UPDATE SET name = excluded.name, birth = excluded.birth, sex = excluded.sex,
+                   unit = excluded.unit, status = excluded.status, updated_at = excluded.updated_at",
+            )?;
+            let mut person = tx.prepare_cached(
+                "SELECT person_id FROM identifiers WHERE kind = 'personal_id' AND value = ?1 AND active = 1 ORDER BY last_seen DESC LIMIT 1",
+            )?;
+            let mut first = tx.prepare_cached(
+                "SELECT MIN(received_at) FROM episodes WHERE person_id = ?1",
+            )?;
+            let mut account =
+                tx.prepare_cached("SELECT activated_at FROM citizen_accounts WHERE person_id = ?1")?;
+            let mut link = tx.prepare_cached(
+                "UPDATE population SET person_id = ?2, book_since = ?3, account_since = ?4 WHERE personal_id = ?1",
+            )?;
+            for r in residents {
+                if !known_unit.query_row(params![r.unit], |x| x.get::<_, bool>(0))? {
+                    return Err(StoreError::Invalid(format!(
+                        "resident {}: unit {} is not registered",
+                        r.personal_id, r.unit
+                    )));
+                }
+                upsert.execute(params![r.personal_id, r.name, r.birth, r.sex, r.unit, r.status, now])?;
+                let p: Option<i64> = person.query_row(params![r.personal_id], |x| x.get(0)).optional()?;
+                if let Some(p) = p {
+                    let since: Option<i64> = first.query_row(params![p], |x| x.get(0))?;
+                    let acc: Option<i64> = account.query_row(params![p], |x| x.get(0)).optional()?;
+                    link.execute(params![
+                        r.personal_id,
+                        p,
+                        since.map(|t| vn_day(t)[..7].to_string()),
+                        acc.map(|t| vn_day(t)[..7].to_string())
+                    ])?;
+                }
+            }
+            Ok(residents.len())
+        })
+    }
+
+    fn adoption(&self) -> Result<Vec<AdoptionRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT unit, COUNT(*), COUNT(book_since), COUNT(account_since) FROM population WHERE status = 'alive' GROUP BY unit",
+            )?;
+            Ok(stmt
+                .query_map([], |r| {
+                    Ok(AdoptionRow {
+                        unit: r.get(0)?,
+                        population: r.get(1)?,
+                        with_book: r.get(2)?,
+                        with_account: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn adoption_trend(&self) -> Result<Vec<TrendRow>> {
+        self.read(|c| {
+            let mut out: std::collections::BTreeMap<(String, String), (i64, i64)> =
+                std::collections::BTreeMap::new();
+            for (col, books) in [("book_since", true), ("account_since", false)] {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT unit, {col}, COUNT(*) FROM population WHERE status = 'alive' AND {col} IS NOT NULL GROUP BY unit, {col}"
+                ))?;
+                let rows = stmt.query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                })?;
+                for row in rows {
+                    let (unit, month, n) = row?;
+                    let e = out.entry((unit, month)).or_default();
+                    if books {
+                        e.0 += n;
+                    } else {
+                        e.1 += n;
+                    }
+                }
+            }
+            Ok(out
+                .into_iter()
+                .map(|((unit, month), (books, accounts))| TrendRow {
+                    unit,
+                    month,
+                    books,
+                    accounts,
+                })
+                .collect())
+        })
+    }
+
+    fn facility_stats(&self, from: &str, to: &str) -> Result<Vec<FacilityStat>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT facility, care_type, insured, SUM(checkins), SUM(dossiers), SUM(late_6h), SUM(late_24h), SUM(late_3d), SUM(late_7d),
+                        SUM(late_more), SUM(late_unknown), SUM(with_personal_id), SUM(with_card), SUM(with_icd)
+                 FROM facility_daily WHERE day BETWEEN ?1 AND ?2 GROUP BY facility, care_type, insured ORDER BY facility, care_type, insured",
+            )?;
+            Ok(stmt
+                .query_map(params![from, to], |r| {
+                    Ok(FacilityStat {
+                        facility: r.get(0)?,
+                        care_type: r.get(1)?,
+                        insured: r.get(2)?,
+                        checkins: r.get(3)?,
+                        dossiers: r.get(4)?,
+                        late: [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
+                        with_personal_id: r.get(11)?,
+                        with_card: r.get(12)?,
+                        with_icd: r.get(13)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn receipt_stats(&self, from: &str, to: &str) -> Result<Vec<ReceiptStat>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT facility, SUM(submissions), SUM(rejected), MAX(last_at) FROM facility_receipts
+                 WHERE day BETWEEN ?1 AND ?2 GROUP BY facility ORDER BY facility",
+            )?;
+            Ok(stmt
+                .query_map(params![from, to], |r| {
+                    Ok(ReceiptStat {
+                        facility: r.get(0)?,
+                        submissions: r.get(1)?,
+                        rejected: r.get(2)?,
+                        last_at: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn last_receipts(&self) -> Result<Vec<(String, i64)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT facility, MAX(last_at) FROM facility_receipts GROUP BY facility",
+            )?;
+            Ok(stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn error_stats(&self, from: &str, to: &str) -> Result<Vec<ErrorStat>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT facility, code, SUM(count) AS n FROM facility_errors WHERE day BETWEEN ?1 AND ?2
+                 GROUP BY facility, code ORDER BY facility, n DESC, code",
+            )?;
+            Ok(stmt
+                .query_map(params![from, to], |r| {
+                    Ok(ErrorStat {
+                        facility: r.get(0)?,
+                        code: r.get(1)?,
+                        count: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn sla_histogram(&self, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT day, bucket, count FROM sla_daily WHERE day BETWEEN ?1 AND ?2 ORDER BY day, bucket",
+            )?;
+            Ok(stmt
+                .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn late_dossiers(&self, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<LateDossier>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT facility, ma_lk, person_id, episode_id, ended_at, received_at, hours FROM late_dossiers
+                 WHERE received_at >= ?1 AND received_at < ?2 ORDER BY hours DESC LIMIT ?3",
+            )?;
+            Ok(stmt
+                .query_map(params![from_ms, to_ms, limit as i64], |r| {
+                    Ok(LateDossier {
+                        facility: r.get(0)?,
+                        ma_lk: r.get(1)?,
+                        person_id: r.get(2)?,
+                        episode_id: r.get(3)?,
+                        ended_at: r.get(4)?,
+                        received_at: r.get(5)?,
+                        hours: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn open_conflicts(&self) -> Result<Vec<(String, i64)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT COALESCE(facility, ''), COUNT(*) FROM dq_issues WHERE status = 'open' GROUP BY facility",
+            )?;
+            Ok(stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn save_unit_report(
+        &self,
+        unit: &str,
+        month: &str,
+        lines: &[UnitReportLine],
+        by: &str,
+    ) -> Result<()> {
+        if !month_ok(month) {
+            return Err(StoreError::Invalid(format!("month {month:?}: yyyy-mm")));
+        }
+        if lines.is_empty() {
+            return Err(StoreError::Invalid(
+                "a report has at least one department".into(),
+            ));
+        }
+        for l in lines {
+            let d = &l.department;
+            if d.trim().is_empty() {
+                return Err(StoreError::Invalid("department: name is empty".into()));
+            }
+            let counts = [
+                l.total_staff,
+                l.vneid_activated,
+                l.vneid_not,
+                l.book_created,
+                l.card_integrated,
+                l.card_not,
+            ];
+            if counts.iter().any(|n| *n < 0) {
+                return Err(StoreError::Invalid(format!(
+                    "{d}: counts cannot be negative"
+                )));
+            }
+            if l.vneid_activated + l.vneid_not != l.total_staff {
+                return Err(StoreError::Invalid(format!(
+                    "{d}: VNeID activated ({}) + not activated ({}) must equal total staff ({})",
+                    l.vneid_activated, l.vneid_not, l.total_staff
+                )));
+            }
+            if l.card_integrated + l.card_not != l.total_staff {
+                return Err(StoreError::Invalid(format!(
+                    "{d}: BHYT card integrated ({}) + not ({}) must equal total staff ({})",
+                    l.card_integrated, l.card_not, l.total_staff
+                )));
+            }
+            if l.book_created > l.total_staff {
+                return Err(StoreError::Invalid(format!(
+                    "{d}: health books created ({}) exceed total staff ({})",
+                    l.book_created, l.total_staff
+                )));
+            }
+            if l.vneid_not > 0
+                && l.vneid_reason
+                    .as_deref()
+                    .is_none_or(|r| r.trim().is_empty())
+            {
+                return Err(StoreError::Invalid(format!(
+                    "{d}: give the reason VNeID is not activated"
+                )));
+            }
+            if l.card_not > 0 && l.card_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                return Err(StoreError::Invalid(format!(
+                    "{d}: give the reason the BHYT card is not integrated"
+                )));
+            }
+        }
+        let now = now_ms();
+        self.write(|tx| {
+            let known: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
+                params![unit],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(StoreError::Invalid(format!("unit {unit} is not registered")));
+            }
+            // A resubmission replaces the unit's report for the month.
+            tx.execute(
+                "DELETE FROM unit_reports WHERE unit = ?1 AND month = ?2",
+                params![unit, month],
+            )?;
+            for l in lines {
+                tx.execute(
+                    "INSERT INTO unit_reports (unit, month, department, total_staff, vneid_activated, vneid_not, vneid_reason, book_created, card_integrated, card_not, card_reason, submitted_by, submitted_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    params![unit, month, l.department.trim(), l.total_staff, l.vneid_activated, l.vneid_not, l.vneid_reason, l.book_created, l.card_integrated, l.card_not, l.card_reason, by, now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn unit_reports(&self, month: &str) -> Result<Vec<UnitReport>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT unit, department, total_staff, vneid_activated, vneid_not, vneid_reason, book_created, card_integrated, card_not, card_reason, submitted_by, submitted_at
+                 FROM unit_reports WHERE month = ?1 ORDER BY unit, department",
+            )?;
+            let mut out: Vec<UnitReport> = Vec::new();
+            let rows = stmt.query_map(params![month], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    UnitReportLine {
+                        department: r.get(1)?,
+                        total_staff: r.get(2)?,
+                        vneid_activated: r.get(3)?,
+                        vneid_not: r.get(4)?,
+                        vneid_reason: r.get(5)?,
+                        book_created: r.get(6)?,
+                        card_integrated: r.get(7)?,
+                        card_not: r.get(8)?,
+                        card_reason: r.get(9)?,
+                    },
+                    r.get::<_, String>(10)?,
+                    r.get::<_, i64>(11)?,
+                ))
+            })?;
+            for row in rows {
+                let (unit, line, by, at) = row?;
+                match out.last_mut() {
+                    Some(u) if u.unit == unit => u.lines.push(line),
+                    _ => out.push(UnitReport {
+                        unit,
+                        month: month.to_string(),
+                        lines: vec![line],
+                        submitted_by: by,
+                        submitted_at: at,
+                    }),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn rebuild_reports(&self) -> Result<()> {
+        self.write(|tx| {
+            tx.execute_batch(
+                "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM late_dossiers;",
+            )?;
+            let day = |col: &str| {
+                format!("substr({col},1,4)||'-'||substr({col},5,2)||'-'||substr({col},7,2)")
+            };
+            let rx_day = "date((received_at + 25200000) / 1000, 'unixepoch')";
+            // First receipts (version 1) by start day; lateness from NGAY_RA.
+            let end_ms = "((julianday(substr(end_at,1,4)||'-'||substr(end_at,5,2)||'-'||substr(end_at,7,2)||' '||substr(end_at,9,2)||':'||substr(end_at,11,2)) - 2440587.5) * 86400000 - 25200000)";
+            let late = format!("(received_at - CAST(round({end_ms}) AS INTEGER))");
+            tx.execute_batch(&format!(
+                "INSERT INTO facility_daily (facility, day, care_type, insured, dossiers, late_6h, late_24h, late_3d, late_7d, late_more, late_unknown, with_personal_id, with_card, with_icd)
+                 SELECT facility, CASE WHEN start_at IS NULL THEN {rx_day} ELSE {start} END, COALESCE(care_type, ''), COALESCE(insured, 0), COUNT(*),
+                   SUM(end_at IS NOT NULL AND {late} <= 21600000),
+                   SUM(end_at IS NOT NULL AND {late} > 21600000 AND {late} <= 86400000),
+                   SUM(end_at IS NOT NULL AND {late} > 86400000 AND {late} <= 259200000),
+                   SUM(end_at IS NOT NULL AND {late} > 259200000 AND {late} <= 604800000),
+                   SUM(end_at IS NOT NULL AND {late} > 604800000),
+                   SUM(end_at IS NULL),
+                   SUM((COALESCE(dq_flags, 0) & 1) != 0), SUM((COALESCE(dq_flags, 0) & 2) != 0), SUM((COALESCE(dq_flags, 0) & 4) != 0)
+                 FROM episodes WHERE version = 1 GROUP BY 1, 2, 3, 4;
+                 INSERT INTO facility_daily (facility, day, care_type, insured, checkins)
+                 SELECT facility, CASE WHEN started_at IS NULL THEN {rx_day} ELSE {started} END, COALESCE(care_type, ''), insured, COUNT(*)
+                 FROM checkins WHERE true GROUP BY 1, 2, 3, 4
+                 ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET checkins = excluded.checkins;
+                 INSERT INTO late_dossiers (facility, ma_lk, person_id, episode_id, ended_at, received_at, hours)
+                 SELECT facility, ma_lk, person_id, id, end_at, received_at, {late} / 3600000 FROM episodes
+                 WHERE version = 1 AND end_at IS NOT NULL AND {late} > 86400000;
+                 INSERT INTO facility_receipts (facility, day, submissions, rejected, last_at)
+                 SELECT facility, {rx_day}, COUNT(*), SUM(NOT accepted), MAX(received_at) FROM submissions GROUP BY 1, 2;",
+                start = day("start_at"),
+                started = day("started_at"),
+            ))?;
+            // Error codes live in each submission's findings (JSON).
+            let mut stmt = tx.prepare(
+                "SELECT facility, received_at, accepted, findings FROM submissions WHERE findings != '[]'",
+            )?;
+            let rows: Vec<(String, i64, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            drop(stmt);
+            let mut ins = tx.prepare(
+                "INSERT INTO facility_errors (facility, day, code, count) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (facility, day, code) DO UPDATE SET count = count + 1",
+            )?;
+            for (facility, at, findings) in rows {
+                let findings: Vec<serde_json::Value> =
+                    serde_json::from_str(&findings).unwrap_or_default();
+                let mut codes: Vec<&str> = findings
+                    .iter()
+                    .filter(|f| f["severity"] == "error")
+                    .filter_map(|f| f["code"].as_str())
+                    .collect();
+                codes.sort_unstable();
+                codes.dedup();
+                for c in codes {
+                    ins.execute(params![facility, vn_day(at), c])?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_buckets() {
+        // 2026-01-01 00:30 in Vietnam is 2025-12-31 17:30 UTC.
+        let ms = chrono::NaiveDate::from_ymd_opt(2025, 12, 31)
+            .unwrap()
+            .and_hms_opt(17, 30, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_millis();
+        assert_eq!(vn_day(ms), "2026-01-01");
+        assert_eq!(wall_ms("202601010030"), Some(ms));
+        assert_eq!(wall_day("202601010030").as_deref(), Some("2026-01-01"));
+        assert_eq!(sla_bucket(3), 0);
+        assert_eq!(sla_bucket(10), 0);
+        assert_eq!(sla_bucket(11), 1);
+        assert_eq!(sla_bucket(100_000_000), 9);
+        assert_eq!(late_column(Some(25 * 3_600_000)), "late_3d");
+        assert_eq!(late_column(None), "late_unknown");
+    }
+}
