@@ -197,6 +197,8 @@ pub enum Basis {
     Referral,
     /// An emergency, with a written reason, reviewed afterwards.
     BreakGlass,
+    /// Enrolment by staff: an activation code handed out, a guardianship recorded.
+    Enrolment,
 }
 
 impl Basis {
@@ -205,6 +207,7 @@ impl Basis {
             Basis::Consent => "consent",
             Basis::Referral => "referral",
             Basis::BreakGlass => "break_glass",
+            Basis::Enrolment => "enrolment",
         }
     }
 
@@ -213,6 +216,7 @@ impl Basis {
             "consent" => Some(Basis::Consent),
             "referral" => Some(Basis::Referral),
             "break_glass" => Some(Basis::BreakGlass),
+            "enrolment" => Some(Basis::Enrolment),
             _ => None,
         }
     }
@@ -222,6 +226,7 @@ impl Basis {
             Basis::Consent => "Theo mã chia sẻ của bạn",
             Basis::Referral => "Theo giấy chuyển tuyến",
             Basis::BreakGlass => "Truy cập khẩn cấp",
+            Basis::Enrolment => "Đăng ký tài khoản, giám hộ",
         }
     }
 }
@@ -283,8 +288,9 @@ pub enum Action<'a> {
     ManageStaff { role: Role, place: &'a Place },
     /// Review the break-glass accesses of a facility.
     ReviewBreakGlass { facility: &'a str },
-    /// Hand a person a one-time activation code, or record a guardianship.
-    EnrolPersons,
+    /// Hand a person a one-time activation code, or record a guardianship, for a person
+    /// known at `places` (where they live, were treated or were referred).
+    EnrolPersons { places: &'a [Place] },
     /// Verify the audit chains.
     VerifyAudit,
     /// Send dossiers for a facility (the gateway).
@@ -424,7 +430,9 @@ fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result
         Action::ReviewBreakGlass { facility } => {
             allow_if(role == FacilityAdmin && scope.facility.as_deref() == Some(*facility))
         }
-        Action::EnrolPersons => allow_if(matches!(role, CommuneStaff | FacilityAdmin)),
+        Action::EnrolPersons { places } => allow_if(
+            matches!(role, CommuneStaff | FacilityAdmin) && places.iter().any(|p| p.within(scope)),
+        ),
         Action::SubmitDossier { facility } => {
             allow_if(role == Submitter && scope.facility.as_deref() == Some(*facility))
         }

@@ -25,7 +25,18 @@ pub struct DbArg {
 
 impl DbArg {
     pub fn open(&self) -> Result<SqliteStore> {
-        SqliteStore::open(&self.db).with_context(|| format!("opening store {}", self.db.display()))
+        let store = SqliteStore::open(&self.db)
+            .with_context(|| format!("opening store {}", self.db.display()))?;
+        // The audit chain's key lives outside the database (see docs/OPERATIONS.md).
+        if let Some(path) = std::env::var_os("HEALTHBOOK_AUDIT_KEY_FILE") {
+            let key = std::fs::read(&path)
+                .with_context(|| format!("reading the audit key {}", Path::new(&path).display()))?;
+            if key.len() < 32 {
+                bail!("the audit key must be at least 32 bytes");
+            }
+            store.set_audit_key(key);
+        }
+        Ok(store)
     }
 }
 

@@ -498,6 +498,8 @@ fn audit_verify_exits_1_and_names_the_tampered_record() {
                 target: Some(i.to_string()),
                 basis: book::access::Basis::Consent,
                 grant_id: Some(7),
+                actor_name: Some("BS. A".into()),
+                actor_cert: Some("1/CCHN".into()),
             })
             .unwrap();
         }

@@ -177,6 +177,19 @@ impl StaffUser {
         target: Option<String>,
         grant: &Grant,
     ) -> Result<(), ApiError> {
+        self.record(person, action, target, grant.basis, Some(grant.id))
+            .await
+    }
+
+    /// Append one record to the person's audit chain, as this member of staff.
+    pub(crate) async fn record(
+        &self,
+        person: i64,
+        action: &str,
+        target: Option<String>,
+        basis: Basis,
+        grant_id: Option<i64>,
+    ) -> Result<(), ApiError> {
         let entry = AuditEntry {
             person_id: person,
             actor: self.account.username.clone(),
@@ -184,8 +197,10 @@ impl StaffUser {
             facility: self.account.facility.clone(),
             action: action.to_string(),
             target,
-            basis: grant.basis,
-            grant_id: Some(grant.id),
+            basis,
+            grant_id,
+            actor_name: Some(self.account.full_name.clone()),
+            actor_cert: self.account.practising_cert.clone(),
         };
         let store = self.app.store.clone();
         blocking(move || store.append_audit(&entry)).await?;
@@ -199,7 +214,12 @@ impl StaffUser {
         let username = self.account.username.clone();
         let now = now_ms();
         let grants = blocking(move || store.grants_on(person)).await?;
-        let mine: Vec<&Grant> = grants.iter().filter(|g| g.username == username).collect();
+        // A grant serves its holder at the facility it was made for: moving elsewhere ends it.
+        let facility = self.account.facility.clone();
+        let mine: Vec<&Grant> = grants
+            .iter()
+            .filter(|g| g.username == username && g.facility == facility)
+            .collect();
         // The best live one; else the newest, so that the refusal says why.
         let grant = mine
             .iter()
@@ -294,10 +314,11 @@ pub(crate) async fn sign_in(
                 ((until - now_ms()) / 60_000).max(1)
             ),
         )),
-        Err(StaffLogin::Wrong { remaining }) => Err(ApiError(
+        // The same answer whether or not the account exists.
+        Err(StaffLogin::Wrong { .. }) => Err(ApiError(
             StatusCode::UNAUTHORIZED,
             "wrong_password",
-            format!("Tên đăng nhập hoặc mật khẩu không đúng; còn {remaining} lần thử"),
+            "Tên đăng nhập hoặc mật khẩu không đúng".into(),
         )),
         Err(_) => Err(ApiError(
             StatusCode::UNAUTHORIZED,
@@ -468,6 +489,9 @@ async fn break_glass(u: StaffUser, Json(b): Json<BreakGlassBody>) -> Result<Resp
 #[derive(Deserialize)]
 pub(crate) struct ReferralBody {
     pub number: String,
+    /// The patient's personal ID, as on the referral letter: numbers are the sending
+    /// facility's own, so the number alone may name several patients.
+    pub personal_id: String,
 }
 
 /// Milliseconds of a Vietnam wall-clock time.
@@ -477,40 +501,63 @@ fn vn_ms(t: chrono::NaiveDateTime) -> i64 {
 
 /// Open the book of a patient referred to the clinician's facility, by the
 /// referral's number, while the referral is valid.
-pub(crate) async fn open_by_referral(u: &StaffUser, number: &str) -> Result<Grant, ApiError> {
+pub(crate) async fn open_by_referral(u: &StaffUser, b: &ReferralBody) -> Result<Grant, ApiError> {
     let facility = u.account.facility.clone().unwrap_or_default();
     u.allow(&Action::OpenReferral {
         destination: &facility,
     })?;
-    let number = number.trim().to_string();
-    if number.is_empty() {
-        return Err(bad_request("number_required", "Nhập số giấy chuyển tuyến"));
+    let number = b.number.trim().to_string();
+    let personal_id = b.personal_id.trim().to_string();
+    if number.is_empty() || personal_id.is_empty() {
+        return Err(bad_request(
+            "number_required",
+            "Nhập số giấy chuyển tuyến và số định danh của người bệnh",
+        ));
+    }
+    let user = u.account.username.clone();
+    let stamp = now_ms();
+    if u.app.code_attempts.blocked(&user, stamp) {
+        return Err(ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_codes",
+            "Nhập sai quá nhiều lần; vui lòng thử lại sau 15 phút".into(),
+        ));
     }
     let store = u.app.store.clone();
     let (f, n) = (facility.clone(), number.clone());
-    let e = blocking(move || store.find_referral(&f, &n))
-        .await?
-        .ok_or_else(|| {
-            ApiError(
-                StatusCode::NOT_FOUND,
-                "unknown_referral",
-                "Không có giấy chuyển tuyến số này đến cơ sở của bạn".into(),
-            )
-        })?;
+    let found = blocking(move || {
+        let Some(p) = store.person_by_identifier(IdKind::PersonalId, &personal_id)? else {
+            return Ok(None);
+        };
+        Ok(store
+            .find_referrals(&f, &n)?
+            .into_iter()
+            .find(|e| e.person_id == p.id))
+    })
+    .await?;
+    let Some(e) = found else {
+        u.app.code_attempts.failed(&user, stamp);
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "unknown_referral",
+            "Không có giấy chuyển tuyến số này của người bệnh này đến cơ sở của bạn".into(),
+        ));
+    };
     let now = crate::vn_now();
-    if !book::summary::referral_open(&e.view, now) {
+    let ended = e.view.discharged.or(e.view.admitted);
+    // A letter dated in the future is not a letter yet.
+    if !book::summary::referral_open(&e.view, now) || ended.is_none_or(|d| d > now) {
         return Err(ApiError(
             StatusCode::FORBIDDEN,
             "referral_expired",
             "Giấy chuyển tuyến đã hết hiệu lực".into(),
         ));
     }
-    let until = e
-        .view
-        .discharged
-        .or(e.view.admitted)
+    let cap = now_ms() + book::summary::REFERRAL_OPEN_DAYS * 86_400_000;
+    let until = ended
         .map(|d| vn_ms(d + chrono::Duration::days(book::summary::REFERRAL_OPEN_DAYS)))
-        .unwrap_or_else(now_ms);
+        .unwrap_or_else(now_ms)
+        .min(cap);
     let store = u.app.store.clone();
     let account = u.account.clone();
     let person = e.person_id;
@@ -531,7 +578,7 @@ pub(crate) async fn open_by_referral(u: &StaffUser, number: &str) -> Result<Gran
 }
 
 async fn open_referral(u: StaffUser, Json(b): Json<ReferralBody>) -> Result<Response, ApiError> {
-    let grant = open_by_referral(&u, &b.number).await?;
+    let grant = open_by_referral(&u, &b).await?;
     let patient = patient_head(u.app(), grant.person_id).await?;
     Ok(Json(serde_json::json!({"grant": grant, "patient": patient})).into_response())
 }
@@ -574,6 +621,10 @@ pub(crate) async fn read_summary(
 > {
     let grant = u.grant_for(pid, false).await?;
     u.audit(pid, "summary", None, &grant).await?;
+    if grant.scope == Scope::Full {
+        // The page lists the visits too.
+        u.audit(pid, "episodes", None, &grant).await?;
+    }
     let store = u.app.store.clone();
     let eps = blocking(move || store.episodes_of(pid)).await?;
     let views: Vec<(i64, &book::EpisodeView)> = eps.iter().map(|e| (e.id, &e.view)).collect();
@@ -881,8 +932,9 @@ pub(crate) struct StaffBody {
     pub facility: Option<String>,
     #[serde(default)]
     pub practising_cert: Option<String>,
-    #[serde(default = "yes")]
-    pub active: bool,
+    /// Absent: unchanged (a new account is active).
+    #[serde(default)]
+    pub active: Option<bool>,
     #[serde(default)]
     pub password: Option<String>,
 }
@@ -904,7 +956,7 @@ pub(crate) async fn save_staff(
         unit: nonempty(b.unit),
         facility: nonempty(b.facility),
         practising_cert: nonempty(b.practising_cert),
-        active: b.active,
+        active: b.active.unwrap_or(true),
     };
     let place = account_place(u.app(), &account).await?;
     u.allow(&Action::ManageStaff {
@@ -913,12 +965,16 @@ pub(crate) async fn save_staff(
     })?;
     let store = u.app.store.clone();
     let name = account.username.clone();
+    let mut account = account;
     if let Some(old) = blocking(move || store.staff(&name)).await? {
         let old_place = account_place(u.app(), &old).await?;
         u.allow(&Action::ManageStaff {
             role: old.role,
             place: &old_place,
         })?;
+        if b.active.is_none() {
+            account.active = old.active;
+        }
     }
     let store = u.app.store.clone();
     let saved = account.clone();
@@ -977,13 +1033,12 @@ pub(crate) struct ReviewBody {
 pub(crate) async fn review(u: &StaffUser, pid: i64, id: i64, note: &str) -> Result<(), ApiError> {
     let store = u.app.store.clone();
     let grants = blocking(move || store.grants_on(pid)).await?;
-    let Some(g) = grants
-        .into_iter()
-        .find(|g| g.id == id && g.basis == Basis::BreakGlass)
-    else {
-        // Nothing to review, and nothing to learn about other facilities.
-        let own = u.account.facility.clone().unwrap_or_default();
-        u.allow(&Action::ReviewBreakGlass { facility: &own })?;
+    let own = u.account.facility.clone().unwrap_or_default();
+    u.allow(&Action::ReviewBreakGlass { facility: &own })?;
+    // Another facility's grant and no grant look the same.
+    let Some(g) = grants.into_iter().find(|g| {
+        g.id == id && g.basis == Basis::BreakGlass && g.facility.as_deref() == Some(own.as_str())
+    }) else {
         return Err(not_found());
     };
     u.allow(&Action::ReviewBreakGlass {
@@ -1025,6 +1080,65 @@ fn issuer(u: &StaffUser) -> String {
     format!("{} ({place})", u.account.username)
 }
 
+/// Where a person is known: where they live (population registry), and the facilities
+/// that treated them or that they were referred to. Enrolment is allowed to staff of
+/// one of these places only.
+async fn known_places(
+    app: &Arc<App>,
+    personal_id: &str,
+) -> Result<Option<(i64, Vec<Place>)>, ApiError> {
+    let store = app.store.clone();
+    let pid = personal_id.trim().to_string();
+    blocking(move || {
+        let Some(p) = store.person_by_identifier(IdKind::PersonalId, &pid)? else {
+            return Ok(None);
+        };
+        let mut places = Vec::new();
+        if let Some(unit) = store.residence_of(&pid)? {
+            places.push(store.place_of_unit(&unit)?);
+        }
+        let mut codes: Vec<String> = Vec::new();
+        for e in store.episodes_of(p.id)? {
+            codes.push(e.facility.clone());
+            codes.extend(e.view.referral.and_then(|r| r.to_facility));
+        }
+        codes.sort();
+        codes.dedup();
+        for c in codes {
+            if let Some(place) = store.place_of_facility(&c)? {
+                places.push(place);
+            }
+        }
+        Ok(Some((p.id, places)))
+    })
+    .await
+}
+
+fn unknown_person() -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        "unknown_person",
+        "Không tìm thấy người có số định danh này".into(),
+    )
+}
+
+/// Refuse enrolment outside the places the person is known at (as "unknown person",
+/// so that staff cannot probe who exists elsewhere).
+async fn enrolment_target(u: &StaffUser, personal_id: &str) -> Result<i64, ApiError> {
+    let no_places: [Place; 0] = [];
+    // Roles that never enrol are refused as such.
+    if !matches!(u.account.role, Role::CommuneStaff | Role::FacilityAdmin) {
+        u.allow(&Action::EnrolPersons { places: &no_places })?;
+    }
+    let Some((person, places)) = known_places(u.app(), personal_id).await? else {
+        return Err(unknown_person());
+    };
+    if !u.allows(&Action::EnrolPersons { places: &places }) {
+        return Err(unknown_person());
+    }
+    Ok(person)
+}
+
 #[derive(Deserialize)]
 struct ActivationBody {
     personal_id: String,
@@ -1037,28 +1151,22 @@ async fn issue_activation(
     u: StaffUser,
     Json(b): Json<ActivationBody>,
 ) -> Result<Response, ApiError> {
-    u.allow(&Action::EnrolPersons)?;
+    let person = enrolment_target(&u, &b.personal_id).await?;
+    let store = u.app.store.clone();
+    if blocking(move || store.has_citizen_account(person)).await? {
+        // A new code would let whoever holds it replace the person's passcode.
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "already_activated",
+            "Người này đã có tài khoản. Cấp lại mã khóa phải do người dân yêu cầu trực tiếp với quản trị hệ thống (healthbook citizen code)".into(),
+        ));
+    }
     let store = u.app.store.clone();
     let by = issuer(&u);
-    let pid = b.personal_id.trim().to_string();
-    let code = blocking(move || {
-        let Some(p) = store.person_by_identifier(IdKind::PersonalId, &pid)? else {
-            return Ok(None);
-        };
-        Ok(Some(store.issue_activation_code(
-            p.id,
-            &by,
-            ACTIVATION_TTL_MS,
-        )?))
-    })
-    .await?
-    .ok_or_else(|| {
-        ApiError(
-            StatusCode::NOT_FOUND,
-            "unknown_person",
-            "Không tìm thấy người có số định danh này".into(),
-        )
-    })?;
+    let code =
+        blocking(move || store.issue_activation_code(person, &by, ACTIVATION_TTL_MS)).await?;
+    u.record(person, "activation_code", None, Basis::Enrolment, None)
+        .await?;
     Ok(
         Json(serde_json::json!({"code": code, "expires_in_seconds": ACTIVATION_TTL_MS / 1000}))
             .into_response(),
@@ -1074,7 +1182,7 @@ struct GuardianBody {
 }
 
 async fn record_guardian(u: StaffUser, Json(b): Json<GuardianBody>) -> Result<Response, ApiError> {
-    u.allow(&Action::EnrolPersons)?;
+    let ward = enrolment_target(&u, &b.ward_personal_id).await?;
     if b.basis.trim().is_empty() {
         return Err(bad_request(
             "basis_required",
@@ -1083,24 +1191,26 @@ async fn record_guardian(u: StaffUser, Json(b): Json<GuardianBody>) -> Result<Re
     }
     let store = u.app.store.clone();
     let by = format!("{} — {}", issuer(&u), b.basis.trim());
-    let r = tokio::task::spawn_blocking(move || {
-        let g = store.person_by_identifier(IdKind::PersonalId, b.guardian_personal_id.trim())?;
-        let w = store.person_by_identifier(IdKind::PersonalId, b.ward_personal_id.trim())?;
-        match (g, w) {
-            (Some(g), Some(w)) => store.grant_guardian(g.id, w.id, &by).map(|()| true),
-            _ => Ok(false),
-        }
+    let gpid = b.guardian_personal_id.trim().to_string();
+    let guardian = tokio::task::spawn_blocking(move || {
+        let Some(g) = store.person_by_identifier(IdKind::PersonalId, &gpid)? else {
+            return Ok(None);
+        };
+        store.grant_guardian(g.id, ward, &by).map(|()| Some(g.id))
     })
     .await
     .map_err(internal)?
-    .map_err(store_error)?;
-    if !r {
-        return Err(ApiError(
-            StatusCode::NOT_FOUND,
-            "unknown_person",
-            "Không tìm thấy người có số định danh này".into(),
-        ));
-    }
+    .map_err(store_error)?
+    .ok_or_else(unknown_person)?;
+    // The ward's log shows who was given their book, by whom.
+    u.record(
+        ward,
+        "guardian",
+        Some(guardian.to_string()),
+        Basis::Enrolment,
+        None,
+    )
+    .await?;
     Ok(Json(serde_json::json!({"recorded": true})).into_response())
 }
 

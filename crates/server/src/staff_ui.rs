@@ -148,6 +148,7 @@ fn clinician_forms() -> String {
     format!(
         r#"{}<form method="post" action="/nhan-vien/chuyen-tuyen" class="card"><h2>Người bệnh chuyển tuyến đến</h2>
 <label for="number">Số giấy chuyển tuyến</label><input id="number" name="number" required>
+<label for="ref_personal_id">Số định danh cá nhân của người bệnh</label><input id="ref_personal_id" name="personal_id" inputmode="numeric" pattern="[0-9]{{12}}" required>
 <button class="primary" type="submit">Mở sổ</button></form>
 <form method="post" action="/nhan-vien/khan-cap" class="card paper"><h2>Truy cập khẩn cấp</h2>
 <p>Chỉ dùng khi người bệnh không thể đồng ý (cấp cứu). Quyền xem kéo dài 60 phút, được báo cho quản trị cơ sở xem xét và người bệnh được biết.</p>
@@ -165,6 +166,7 @@ fn basis_label(b: Basis) -> &'static str {
         Basis::Consent => "Mã chia sẻ của người bệnh",
         Basis::Referral => "Giấy chuyển tuyến",
         Basis::BreakGlass => "Truy cập khẩn cấp",
+        Basis::Enrolment => "Đăng ký",
     }
 }
 
@@ -315,7 +317,7 @@ async fn referral_submit(
     Form(f): Form<staff::ReferralBody>,
 ) -> Response {
     let u = signed_in!(app, headers);
-    match staff::open_by_referral(&u, &f.number).await {
+    match staff::open_by_referral(&u, &f).await {
         Ok(g) => redirect(&format!("/nhan-vien/benh-nhan/{}", g.person_id)),
         Err(e) => error_page(e),
     }
@@ -740,6 +742,7 @@ async fn staff_body(u: &StaffUser, message: Option<(bool, String)>) -> Result<St
 <label for="unit">Mã đơn vị hành chính (cán bộ tỉnh, huyện, xã)</label><input id="unit" name="unit" inputmode="numeric">
 <label for="practising_cert">Số chứng chỉ hành nghề (người hành nghề)</label><input id="practising_cert" name="practising_cert">
 <label for="password">Mật khẩu (ít nhất 8 ký tự; để trống khi sửa)</label><input id="password" name="password" type="password" autocomplete="new-password">
+<label for="locked"><input id="locked" type="checkbox" name="locked" value="1" style="width:auto"> Khóa tài khoản (các phiên đăng nhập kết thúc)</label>
 <button class="primary" type="submit">Lưu</button></form>"#,
         o(&u.account.facility)
     );
@@ -785,6 +788,9 @@ struct StaffForm {
     practising_cert: String,
     #[serde(default)]
     password: String,
+    /// Checked: the account is locked.
+    #[serde(default)]
+    locked: Option<String>,
 }
 
 async fn staff_submit(
@@ -803,7 +809,7 @@ async fn staff_submit(
             unit: Some(f.unit),
             facility: Some(f.facility),
             practising_cert: Some(f.practising_cert),
-            active: true,
+            active: Some(f.locked.is_none()),
             password: Some(f.password),
         },
     )

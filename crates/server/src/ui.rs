@@ -881,6 +881,8 @@ fn action_label(a: &str) -> &'static str {
         "summary" => "Xem tóm tắt sức khỏe",
         "episodes" => "Xem danh sách lượt khám",
         "episode" => "Xem một lượt khám",
+        "activation_code" => "Cấp mã kích hoạt tài khoản",
+        "guardian" => "Ghi nhận người giám hộ",
         _ => "Xem dữ liệu",
     }
 }
@@ -911,6 +913,25 @@ async fn log_page(
     let mut body = format!(
         r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Ai đã xem sổ của tôi</h1><p>Mọi lần nhân viên y tế mở sổ của bạn đều được ghi lại và không ai xóa được.</p>"#
     );
+    let store = app.store.clone();
+    let guardians = tokio::task::spawn_blocking(move || store.guardians_of(pid))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    if !guardians.is_empty() {
+        body.push_str("<h2>Người giám hộ được mở sổ này</h2>");
+        for (g, by, at) in &guardians {
+            let _ = write!(
+                body,
+                r#"<div class="card"><div class="big">{}</div><div>Ghi nhận bởi {} lúc {}</div></div>"#,
+                o(&g.name),
+                esc(by),
+                instant(*at)
+            );
+        }
+        body.push_str("<h2>Lượt xem của nhân viên y tế</h2>");
+    }
     if reads.is_empty() {
         body.push_str(r#"<p class="card">Chưa có ai ngoài bạn mở sổ này.</p>"#);
     }

@@ -158,15 +158,39 @@ async fn world() -> World {
                 let r = e.view.referral.as_ref()?;
                 let to = r.to_facility.clone()?;
                 let placed = store.facility(&to).unwrap()?.unit.is_some();
-                (placed && book::summary::referral_open(&e.view, now)).then_some(())?;
+                (placed
+                    && book::summary::referral_open(&e.view, now)
+                    && e.view.discharged.is_some_and(|d| d <= now))
+                .then_some(())?;
                 Some((i, (to, r.number.clone()?)))
             })
         })
         .expect("an open referral to a placed facility");
     let (a_pid, a, a_eps) = people.remove(a_idx);
-    let (b_pid, b, b_eps) = people.remove(0);
-    let (_, guardian, _) = people.remove(0);
     let own_facility = store.facility(&referral.0).unwrap().unwrap();
+    let own_place = store
+        .place_of_facility(&own_facility.code)
+        .unwrap()
+        .unwrap();
+    // B: known nowhere near the own facility (so enrolment there is refused).
+    let b_idx = people
+        .iter()
+        .position(|(_, _, eps)| {
+            eps.iter().all(|e| {
+                let mut codes = vec![e.facility.clone()];
+                codes.extend(e.view.referral.as_ref().and_then(|r| r.to_facility.clone()));
+                codes.into_iter().all(|c| {
+                    c != own_facility.code
+                        && store
+                            .place_of_facility(&c)
+                            .unwrap()
+                            .is_none_or(|p| p.commune.is_none() || p.commune != own_place.commune)
+                })
+            })
+        })
+        .expect("a person never seen near the own facility");
+    let (b_pid, b, b_eps) = people.remove(b_idx);
+    let (_, guardian, _) = people.remove(0);
     let other_facility = FACILITIES
         .iter()
         .find(|f| f.code[..2] != own_facility.code[..2])
@@ -558,7 +582,7 @@ async fn authorization_matrix_every_role_every_endpoint() {
                 with(
                     Method::POST,
                     "/api/v1/clinician/referrals".into(),
-                    json!({"number": if o { w.a_referral.clone() } else { "CT99999999".to_string() }}),
+                    json!({"number": if o { w.a_referral.clone() } else { "CT99999999".to_string() }, "personal_id": w.a_pid}),
                 )
             }),
         ),
@@ -687,9 +711,10 @@ async fn authorization_matrix_every_role_every_endpoint() {
                 )
             }),
         ),
+        // Own: a person treated at or referred to the own facility; other: one never seen there.
         (
             "POST /api/v1/admin/activation-codes",
-            "NNNYNNYNNNN",
+            "NNNONNONNNN",
             Box::new(move |w, o| {
                 with(
                     Method::POST,
@@ -698,15 +723,20 @@ async fn authorization_matrix_every_role_every_endpoint() {
                 )
             }),
         ),
-        // B (no principal here) becomes a guardian; the principals' rights do not change.
+        // B (no principal here) becomes A's guardian; the principals' rights do not change.
         (
             "POST /api/v1/admin/guardians",
-            "NNNYNNYNNNN",
-            Box::new(move |w, _| {
+            "NNNONNONNNN",
+            Box::new(move |w, o| {
+                let (g, ward) = if o {
+                    (&w.b_pid, &w.a_pid)
+                } else {
+                    (&w.a_pid, &w.b_pid)
+                };
                 with(
                     Method::POST,
                     "/api/v1/admin/guardians".into(),
-                    json!({"guardian_personal_id": w.b_pid, "ward_personal_id": w.a_pid, "basis": "Giấy khai sinh số 12/2020"}),
+                    json!({"guardian_personal_id": g, "ward_personal_id": ward, "basis": "Giấy khai sinh số 12/2020"}),
                 )
             }),
         ),
@@ -883,6 +913,21 @@ async fn consent_expires_and_revocation_refuses_at_once() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
+    // The same code at another facility opens nothing.
+    let elsewhere = w.store.create_staff_session("cl-other", 600_000).unwrap();
+    let (s, _) = w
+        .call(
+            &elsewhere,
+            Method::POST,
+            "/api/v1/clinician/consents",
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a code serves the facility that used it first"
+    );
     let (s, body) = w
         .call(
             &cl,
@@ -1125,10 +1170,27 @@ async fn the_destination_opens_a_referred_patient_with_the_referral_number() {
             &cl,
             Method::POST,
             "/api/v1/clinician/referrals",
-            Some(json!({"number": w.a_referral})),
+            Some(json!({"number": w.a_referral, "personal_id": w.b_pid})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "the number with another patient's ID: {body}"
+    );
+    let (s, body) = w
+        .call(
+            &cl,
+            Method::POST,
+            "/api/v1/clinician/referrals",
+            Some(json!({"number": w.a_referral, "personal_id": w.a_pid})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
+    let end = serde_json::from_str::<Value>(&body).unwrap()["grant"]["expires_at"]
+        .as_i64()
+        .unwrap();
+    assert!(end <= now_ms() + 30 * 86_400_000 + 1_000, "at most 30 days");
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["patient"]["id"], w.a);
     assert_eq!(v["grant"]["basis"], "referral");
@@ -1157,7 +1219,7 @@ async fn the_destination_opens_a_referred_patient_with_the_referral_number() {
             &other,
             Method::POST,
             "/api/v1/clinician/referrals",
-            Some(json!({"number": w.a_referral})),
+            Some(json!({"number": w.a_referral, "personal_id": w.a_pid})),
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -1169,7 +1231,14 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
     let cl = w.tokens["clinician"].clone();
     let grant = w
         .store
-        .redeem_share(&w.code(w.a), &w.staff("cl"), now_ms())
+        .redeem_share(
+            &w.store
+                .create_share(w.a, w.a, Scope::Summary, 600_000)
+                .unwrap()
+                .1,
+            &w.staff("cl"),
+            now_ms(),
+        )
         .unwrap()
         .unwrap();
     assert_eq!(grant.person_id, w.a);
@@ -1186,6 +1255,25 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
     }
     let records = w.store.audit_of(w.a).unwrap();
     assert_eq!(records.len(), 3);
+    assert_eq!(
+        records[0].practising_cert.as_deref(),
+        Some("000777/CCHN"),
+        "kept in the record"
+    );
+    // Renaming the account later does not change what was recorded.
+    let mut renamed = w.staff("cl");
+    renamed.full_name = "Someone else".into();
+    w.store.upsert_staff(&renamed, None).unwrap();
+    assert_eq!(
+        w.store.audit_of(w.a).unwrap()[0].actor_name.as_deref(),
+        Some("Nhân viên cl")
+    );
+    // Under a key, records made without it (or with another) do not verify: without
+    // the key, nobody can forge a chain.
+    let keyed = SqliteStore::open(w.store.path()).unwrap();
+    keyed.set_audit_key(b"a secret of at least thirty-two bytes!".to_vec());
+    assert_eq!(keyed.verify_audit().unwrap().problems.len(), 3);
+    drop(keyed);
     let (s, body) = w
         .call(
             &w.tokens["system_admin"],

@@ -113,6 +113,9 @@ pub struct AuditEntry {
     pub target: Option<String>,
     pub basis: Basis,
     pub grant_id: Option<i64>,
+    /// The actor's name and practising certificate at the time.
+    pub actor_name: Option<String>,
+    pub actor_cert: Option<String>,
 }
 
 /// A recorded read, with its place in the person's chain.
@@ -190,8 +193,18 @@ fn new_share_code() -> String {
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-fn audit_hash(prev: &str, person: i64, seq: i64, at: i64, e: &AuditFields<'_>) -> String {
-    hash_hex(&[
+/// The chained hash of a record: HMAC-SHA-256 under the operator's audit key when one
+/// is set (kept outside the database, so that whoever holds the file cannot forge a
+/// chain), plain SHA-256 otherwise.
+fn audit_hash(
+    key: Option<&[u8]>,
+    prev: &str,
+    person: i64,
+    seq: i64,
+    at: i64,
+    e: &AuditFields<'_>,
+) -> String {
+    let parts = [
         prev,
         &person.to_string(),
         &seq.to_string(),
@@ -203,7 +216,23 @@ fn audit_hash(prev: &str, person: i64, seq: i64, at: i64, e: &AuditFields<'_>) -
         e.target.unwrap_or(""),
         e.basis,
         &e.grant_id.map(|g| g.to_string()).unwrap_or_default(),
-    ])
+        e.actor_name.unwrap_or(""),
+        e.actor_cert.unwrap_or(""),
+    ];
+    match key {
+        None => hash_hex(&parts),
+        Some(k) => {
+            use hmac::Mac;
+            let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(k) else {
+                return hash_hex(&parts);
+            };
+            for p in parts {
+                mac.update(p.as_bytes());
+                mac.update(&[0]);
+            }
+            hex::encode(mac.finalize().into_bytes())
+        }
+    }
 }
 
 struct AuditFields<'a> {
@@ -214,6 +243,8 @@ struct AuditFields<'a> {
     target: Option<&'a str>,
     basis: &'a str,
     grant_id: Option<i64>,
+    actor_name: Option<&'a str>,
+    actor_cert: Option<&'a str>,
 }
 
 /// Access facts: units, staff, consent, grants, audit. Part of every [`Store`].
@@ -273,8 +304,15 @@ pub trait Access {
     /// Break-glass grants made at a facility, newest first.
     fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>>;
     fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str) -> Result<bool>;
-    /// The current episode whose referral letter goes to `to_facility` with this number.
-    fn find_referral(&self, to_facility: &str, number: &str) -> Result<Option<EpisodeRecord>>;
+    /// The current episodes whose referral letter goes to `to_facility` with this number
+    /// (numbers are the sending facility's: several may match).
+    fn find_referrals(&self, to_facility: &str, number: &str) -> Result<Vec<EpisodeRecord>>;
+    /// Whether the person has an activated citizen account.
+    fn has_citizen_account(&self, person: i64) -> Result<bool>;
+    /// Where the population registry says a person lives (their unit), if listed.
+    fn residence_of(&self, personal_id: &str) -> Result<Option<String>>;
+    /// The person's guardians: (guardian, granted by, granted at), active ones.
+    fn guardians_of(&self, ward: i64) -> Result<Vec<(PersonRecord, String, i64)>>;
 
     /// Record a read, chained to the person's previous record. Durable at return.
     fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord>;
@@ -670,7 +708,8 @@ impl Access for SqliteStore {
                             params![a.username, h],
                         )?;
                     }
-                    if !a.active {
+                    // A new password or a lock ends every session of the account.
+                    if h.is_some() || !a.active {
                         tx.execute(
                             "DELETE FROM staff_sessions WHERE username = ?1",
                             params![a.username],
@@ -887,6 +926,16 @@ impl Access for SqliteStore {
             let Some(share) = share.filter(|s| s.live(now)) else {
                 return Ok(None);
             };
+            // A code serves the facility that first used it: a photographed code is
+            // useless elsewhere.
+            let elsewhere: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM grants WHERE person_id = ?1 AND share_id = ?2 AND facility IS NOT ?3)",
+                params![share.person_id, share.id, staff.facility],
+                |r| r.get(0),
+            )?;
+            if elsewhere {
+                return Ok(None);
+            }
             let g = Grant {
                 id,
                 person_id: share.person_id,
@@ -996,18 +1045,55 @@ impl Access for SqliteStore {
         })
     }
 
-    fn find_referral(&self, to_facility: &str, number: &str) -> Result<Option<EpisodeRecord>> {
+    fn find_referrals(&self, to_facility: &str, number: &str) -> Result<Vec<EpisodeRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {EPISODE_COLS} FROM episodes WHERE referral_to = ?1 AND referral_number = ?2 AND is_current = 1
+                 ORDER BY id DESC LIMIT 20"
+            ))?;
+            Ok(stmt
+                .query_map(params![to_facility, number], episode_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn has_citizen_account(&self, person: i64) -> Result<bool> {
         self.read(|c| {
             Ok(c.query_row(
-                &format!(
-                    "SELECT {EPISODE_COLS} FROM episodes WHERE referral_to = ?1 AND referral_number = ?2 AND is_current = 1
-                     ORDER BY id DESC LIMIT 1"
-                ),
-                params![to_facility, number],
-                episode_row,
+                "SELECT EXISTS(SELECT 1 FROM citizen_accounts WHERE person_id = ?1)",
+                params![person],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    fn residence_of(&self, personal_id: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT unit FROM population WHERE personal_id = ?1 AND status = 'alive'",
+                params![personal_id],
+                |r| r.get(0),
             )
             .optional()?)
         })
+    }
+
+    fn guardians_of(&self, ward: i64) -> Result<Vec<(PersonRecord, String, i64)>> {
+        let rows: Vec<(i64, String, i64)> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT guardian_id, granted_by, granted_at FROM guardianships WHERE ward_id = ?1 AND revoked_at IS NULL ORDER BY granted_at",
+            )?;
+            Ok(stmt
+                .query_map(params![ward], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?)
+        })?;
+        let mut out = Vec::new();
+        for (g, by, at) in rows {
+            if let Some(p) = self.person(g)? {
+                out.push((p, by, at));
+            }
+        }
+        Ok(out)
     }
 
     fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord> {
@@ -1030,12 +1116,14 @@ impl Access for SqliteStore {
                 target: e.target.as_deref(),
                 basis: e.basis.code(),
                 grant_id: e.grant_id,
+                actor_name: e.actor_name.as_deref(),
+                actor_cert: e.actor_cert.as_deref(),
             };
-            let hash = audit_hash(&prev_hash, e.person_id, seq, at, &fields);
+            let hash = audit_hash(self.audit_key(), &prev_hash, e.person_id, seq, at, &fields);
             tx.execute(
-                "INSERT INTO audit_log (person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![e.person_id, seq, at, e.actor, fields.role, e.facility, e.action, e.target, fields.basis, e.grant_id, prev_hash, hash],
+                "INSERT INTO audit_log (person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash, actor_name, actor_cert)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![e.person_id, seq, at, e.actor, fields.role, e.facility, e.action, e.target, fields.basis, e.grant_id, prev_hash, hash, e.actor_name, e.actor_cert],
             )?;
             tx.execute(
                 "INSERT INTO audit_heads (person_id, seq, hash) VALUES (?1, ?2, ?3)
@@ -1047,8 +1135,8 @@ impl Access for SqliteStore {
                 seq,
                 at,
                 actor: e.actor.clone(),
-                actor_name: None,
-                practising_cert: None,
+                actor_name: e.actor_name.clone(),
+                practising_cert: e.actor_cert.clone(),
                 role: fields.role.to_string(),
                 facility: e.facility.clone(),
                 action: e.action.clone(),
@@ -1063,9 +1151,8 @@ impl Access for SqliteStore {
     fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT l.person_id, l.seq, l.at, l.actor, s.full_name, s.practising_cert, l.role, l.facility, l.action, l.target, l.basis, l.grant_id, l.hash
-                 FROM audit_log l LEFT JOIN staff s ON s.username = l.actor
-                 WHERE l.person_id = ?1 ORDER BY l.seq DESC",
+                "SELECT person_id, seq, at, actor, actor_name, actor_cert, role, facility, action, target, basis, grant_id, hash
+                 FROM audit_log WHERE person_id = ?1 ORDER BY seq DESC",
             )?;
             Ok(stmt
                 .query_map(params![person], |r| {
@@ -1093,7 +1180,7 @@ impl Access for SqliteStore {
         self.read(|c| {
             let mut report = AuditReport::default();
             let mut stmt = c.prepare(
-                "SELECT person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash
+                "SELECT person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash, actor_name, actor_cert
                  FROM audit_log ORDER BY person_id, seq",
             )?;
             let mut rows = stmt.query([])?;
@@ -1112,6 +1199,8 @@ impl Access for SqliteStore {
                 let grant_id: Option<i64> = r.get(9)?;
                 let prev_hash: String = r.get(10)?;
                 let hash: String = r.get(11)?;
+                let actor_name: Option<String> = r.get(12)?;
+                let actor_cert: Option<String> = r.get(13)?;
                 report.records += 1;
                 let (expect_seq, expect_prev) = match &cur {
                     Some((p, s, h)) if *p == person => (s + 1, h.clone()),
@@ -1143,8 +1232,10 @@ impl Access for SqliteStore {
                     target: target.as_deref(),
                     basis: &basis,
                     grant_id,
+                    actor_name: actor_name.as_deref(),
+                    actor_cert: actor_cert.as_deref(),
                 };
-                if audit_hash(&prev_hash, person, seq, at, &fields) != hash {
+                if audit_hash(self.audit_key(), &prev_hash, person, seq, at, &fields) != hash {
                     report.problems.push(format!(
                         "person {person}: record {seq} was changed after it was written"
                     ));

@@ -34,6 +34,7 @@ pub struct SqliteStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
     ids: Arc<IdGen>,
+    audit_key: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// Time-ordered ids: milliseconds << 10 | counter (1,024 per millisecond). They stay
@@ -132,7 +133,19 @@ impl SqliteStore {
             writer: Mutex::new(Some(writer)),
             readers: Mutex::new(Vec::new()),
             ids,
+            audit_key: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Key the audit chain (HMAC-SHA-256) with a secret kept outside the database. Set
+    /// it before the first record, and always the same: records chained under another
+    /// key (or none) fail verification. Returns false if a key was already set.
+    pub fn set_audit_key(&self, key: Vec<u8>) -> bool {
+        self.audit_key.set(key).is_ok()
+    }
+
+    pub(crate) fn audit_key(&self) -> Option<&[u8]> {
+        self.audit_key.get().map(Vec::as_slice)
     }
 
     /// A new time-ordered id.

@@ -102,3 +102,8 @@ CREATE TABLE unit_reports (
     submitted_at    BIGINT NOT NULL,
     PRIMARY KEY (unit, month, department)
 );
+
+-- Who read, as they were named at the time (part of the chained record, so renaming
+-- an account later cannot change what the citizen was shown).
+ALTER TABLE audit_log ADD COLUMN actor_name TEXT;
+ALTER TABLE audit_log ADD COLUMN actor_cert TEXT;
