@@ -297,6 +297,8 @@ pub enum Action<'a> {
     SubmitDossier { facility: &'a str },
     /// Read aggregate reports of a place.
     ViewReports { place: &'a Place },
+    /// Submit the monthly unit report (Phụ lục 1) of the unit at `place`.
+    SubmitUnitReport { place: &'a Place },
 }
 
 /// Why something was refused, for the program and for the person.
@@ -436,6 +438,10 @@ fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result
         Action::SubmitDossier { facility } => {
             allow_if(role == Submitter && scope.facility.as_deref() == Some(*facility))
         }
+        Action::SubmitUnitReport { place } => allow_if(
+            matches!(role, CommuneStaff | DistrictOfficer | ProvincialOfficer)
+                && place.within(scope),
+        ),
         Action::ViewReports { place } => allow_if(match role {
             SystemAdmin => true,
             ProvincialOfficer | DistrictOfficer | InsuranceOfficer => place.within(scope),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use book::access::Role;
-use store::{Access, StaffAccount};
+use store::{Access, Reports, StaffAccount};
 
 use crate::ops::DbArg;
 
@@ -180,4 +180,62 @@ pub fn audit(cmd: AuditCmd) -> Result<ExitCode> {
             })
         }
     }
+}
+
+#[derive(clap::Subcommand)]
+pub enum PopulationCmd {
+    /// Import residents from the population registry, CSV with a header line:
+    /// personal_id,name,birth_date,sex,unit,status. Re-importing updates; all or none.
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        csv: PathBuf,
+    },
+}
+
+pub fn population(cmd: PopulationCmd) -> Result<()> {
+    match cmd {
+        PopulationCmd::Import { db, csv } => {
+            let s = db.open()?;
+            let bytes =
+                std::fs::read(&csv).with_context(|| format!("reading {}", csv.display()))?;
+            let rows = server::registry::parse_residents(&bytes)
+                .with_context(|| csv.display().to_string())?;
+            let residents: Vec<store::Resident> = rows.into_iter().map(|(_, r)| r).collect();
+            let t = std::time::Instant::now();
+            let n = s
+                .import_population(&residents)
+                .with_context(|| format!("{}: nothing imported", csv.display()))?;
+            println!(
+                "Đã nhập {n} nhân khẩu ({:.1} s) / imported {n} residents",
+                t.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum ReportCmd {
+    /// Recompute the report aggregates from the stored rows (after an upgrade, or a
+    /// bulk load); the gateway keeps them current otherwise.
+    Rebuild {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+pub fn report(cmd: ReportCmd) -> Result<()> {
+    match cmd {
+        ReportCmd::Rebuild { db } => {
+            let s = db.open()?;
+            let t = std::time::Instant::now();
+            s.rebuild_reports()?;
+            println!(
+                "Đã tính lại số liệu báo cáo ({:.1} s) / report aggregates rebuilt",
+                t.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
 }

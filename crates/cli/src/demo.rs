@@ -11,7 +11,8 @@ use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use rayon::prelude::*;
 use store::{
-    Access, Facility, Meta, Prepared, Source, SqliteStore, StaffAccount, Store, Unit, now_ms,
+    Access, Facility, Meta, Prepared, Reports, Resident, Source, SqliteStore, StaffAccount, Store,
+    Unit, UnitReportLine, now_ms,
 };
 
 use crate::ops;
@@ -90,6 +91,92 @@ fn seed_registry(store: &SqliteStore) -> Result<()> {
         })
         .collect();
     store.import_facilities(&facilities)?;
+    Ok(())
+}
+
+/// The population registry of the demo: every generated person with a personal ID
+/// where the generator placed them, and twice as many residents never seen at a
+/// facility (so that the adoption rate is a rate); a few moved or died.
+fn seed_population(store: &SqliteStore, g: &Generator) -> Result<usize> {
+    let mut residents = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for j in 0..g.config.persons {
+        let p = g.person(j);
+        let Some(pid) = p.personal_id.clone() else {
+            continue;
+        };
+        if !seen.insert(pid.clone()) {
+            continue;
+        }
+        residents.push(Resident {
+            personal_id: pid,
+            name: Some(p.name.clone()),
+            birth: Some(p.birth.to_string()),
+            sex: Some(p.sex.to_string()),
+            unit: p.commune.0.to_string(),
+            status: match j % 50 {
+                0 => "dead",
+                1 => "moved",
+                _ => "alive",
+            }
+            .into(),
+        });
+    }
+    let communes: Vec<(&str, &str)> = PROVINCES
+        .iter()
+        .flat_map(|p| {
+            p.districts
+                .iter()
+                .flat_map(move |d| d.communes.iter().map(move |c| (p.code, c.0)))
+        })
+        .collect();
+    for k in 0..residents.len() * 2 {
+        let (province, commune) = communes[k % communes.len()];
+        residents.push(Resident {
+            personal_id: format!(
+                "0{province}{}{:02}{:06}",
+                k % 4,
+                40 + k % 60,
+                900_000 + k % 100_000
+            ),
+            unit: commune.into(),
+            status: "alive".into(),
+            ..Resident::default()
+        });
+    }
+    residents.sort_by(|a, b| a.personal_id.cmp(&b.personal_id));
+    residents.dedup_by(|a, b| a.personal_id == b.personal_id);
+    Ok(store.import_population(&residents)?)
+}
+
+/// Last month's unit reports (Phụ lục 1) of two wards of Hà Nội; the others are missing.
+fn seed_unit_reports(store: &SqliteStore, today: chrono::NaiveDate) -> Result<()> {
+    use chrono::Datelike;
+    let first = today.with_day(1).unwrap_or(today);
+    let last_month = (first - chrono::Duration::days(1))
+        .format("%Y-%m")
+        .to_string();
+    let line = |dept: &str, total: i64, not: i64, card_not: i64| UnitReportLine {
+        department: dept.into(),
+        total_staff: total,
+        vneid_activated: total - not,
+        vneid_not: not,
+        vneid_reason: (not > 0).then(|| "Chưa có điện thoại thông minh".into()),
+        book_created: total - not,
+        card_integrated: total - card_not,
+        card_not,
+        card_reason: (card_not > 0).then(|| "Thẻ BHYT hết hạn".into()),
+    };
+    store.save_unit_report(
+        "00001",
+        &last_month,
+        &[
+            line("Trạm y tế", 12, 1, 2),
+            line("Ủy ban nhân dân phường", 20, 3, 1),
+        ],
+        "demo",
+    )?;
+    store.save_unit_report("00004", &last_month, &[line("Trạm y tế", 9, 0, 0)], "demo")?;
     Ok(())
 }
 
@@ -218,27 +305,38 @@ pub fn run(a: Args) -> Result<()> {
         ..Config::default()
     });
     if before.episodes_current == 0 {
-        // Queue everything, then wait: the writer commits in large batches.
-        let pending = (0..a.episodes)
+        // Queue everything, then wait: the writer commits in large batches. Each
+        // episode's check-in (XML0) first; 2 % more episodes start but never send
+        // their dossier, as facilities do.
+        let extra = a.episodes / 50;
+        let pending = (0..a.episodes + extra)
             .into_par_iter()
-            .map(|i| -> Result<store::Pending> {
+            .map(|i| -> Result<Vec<store::Pending>> {
                 let e = g.episode(i);
-                let raw = e.envelope_bytes(Spec::Qd3176);
-                let parsed = dossier::parse_envelope(&raw, &Options::default());
-                let meta = Meta {
+                let meta = || Meta {
                     facility: e.facility.code.into(),
                     account: "demo".into(),
                     source: Source::Import,
                     spec: Spec::Qd3176,
                     received_at: now_ms(),
                 };
-                Ok(store.submit(Prepared::envelope(meta, &raw, &parsed))?)
+                let raw = e.checkin_bytes(Spec::Qd3176);
+                let parsed = dossier::parse_checkin(&raw, &Options::default());
+                let mut out = vec![store.submit(Prepared::checkin(meta(), &raw, &parsed))?];
+                if i < a.episodes {
+                    let raw = e.envelope_bytes(Spec::Qd3176);
+                    let parsed = dossier::parse_envelope(&raw, &Options::default());
+                    out.push(store.submit(Prepared::envelope(meta(), &raw, &parsed))?);
+                }
+                Ok(out)
             })
             .collect::<Result<Vec<_>>>()?;
-        for p in pending {
+        for p in pending.into_iter().flatten() {
             p.wait()?;
         }
     }
+    let residents = seed_population(&store, &g)?;
+    seed_unit_reports(&store, today)?;
     // A citizen with a full book, ready to sign in.
     let citizen = demo_citizen(&store, &g)?;
     let c = store.counts()?;
@@ -308,6 +406,10 @@ pub fn run(a: Args) -> Result<()> {
     for s in &staff {
         println!("  {:<8} {}", s.username, s.role.label());
     }
+    println!(
+        "  Báo cáo / reports: http://{}/nhan-vien/bao-cao (so01) — {residents} nhân khẩu trong sổ hộ khẩu mẫu / residents",
+        a.listen
+    );
     println!(
         "  Người dân tạo mã chia sẻ ở \"Chia sẻ với bác sĩ\"; bác sĩ bs01001 nhập mã ở /nhan-vien."
     );

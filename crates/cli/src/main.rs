@@ -61,6 +61,12 @@ enum Command {
     /// The audit log of reads of personal data.
     #[command(subcommand)]
     Audit(access::AuditCmd),
+    /// The population registry (the denominator of adoption).
+    #[command(subcommand)]
+    Population(access::PopulationCmd),
+    /// Report aggregates.
+    #[command(subcommand)]
+    Report(access::ReportCmd),
     /// Load generator for benchmarks: concurrent clients sending files to a gateway.
     Loadgen(loadgen::Args),
     /// Benchmarks at scale (seeded stores, latency percentiles).
@@ -85,6 +91,8 @@ fn main() -> ExitCode {
         Command::Unit(c) => access::unit(c).map(|()| ExitCode::SUCCESS),
         Command::Staff(c) => access::staff(c).map(|()| ExitCode::SUCCESS),
         Command::Audit(c) => access::audit(c),
+        Command::Population(c) => access::population(c).map(|()| ExitCode::SUCCESS),
+        Command::Report(c) => access::report(c).map(|()| ExitCode::SUCCESS),
         Command::Bench(c) => bench::run(c).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -20,6 +20,7 @@ pub mod citizen;
 mod metrics;
 pub mod pdf;
 pub mod registry;
+pub mod reports;
 pub mod staff;
 mod staff_ui;
 mod ui;
@@ -87,6 +88,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(citizen::routes())
         .merge(staff::routes())
         .merge(staff_ui::routes())
+        .merge(reports::routes())
         .merge(ui::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -533,6 +535,7 @@ mod tests {
             include_str!("lib.rs"),
             include_str!("citizen.rs"),
             include_str!("staff.rs"),
+            include_str!("reports.rs"),
         ] {
             for part in src.split(".route(").skip(1) {
                 let path = part.trim_start().trim_start_matches('"');

@@ -251,3 +251,44 @@ fn birth(b: &Option<String>) -> String {
         None => String::new(),
     }
 }
+
+/// A printable report: a title, lines of context, then tables (a header row and rows),
+/// columns at the given widths (mm). Cells too long for their column are cut with "…".
+pub fn report_pdf(
+    title: &str,
+    context: &[String],
+    tables: &[(String, Vec<String>, Vec<Vec<String>>, Vec<f32>)],
+) -> Result<Vec<u8>, printpdf::Error> {
+    let mut w = Writer::new(title)?;
+    w.line(title, 14.0, true, 0.0);
+    w.y -= 1.0;
+    for c in context {
+        w.para(c, 10.0, false, 0.0);
+    }
+    for (heading, header, rows, widths) in tables {
+        w.heading(heading);
+        let cells = |w: &mut Writer, cells: &[String], bold: bool| {
+            let size = 8.5;
+            w.room(size * 0.5);
+            let mut x = 0.0;
+            for (cell, width) in cells.iter().zip(widths) {
+                // ~0.5 em per character at this size.
+                let fit = (width / (size * 0.19)).max(3.0) as usize;
+                let text: String = if cell.chars().count() > fit {
+                    cell.chars().take(fit - 1).chain(['…']).collect()
+                } else {
+                    cell.clone()
+                };
+                let font = if bold { &w.bold } else { &w.regular };
+                w.layer.use_text(&text, size, Mm(MARGIN + x), Mm(w.y), font);
+                x += width;
+            }
+            w.y -= size * 0.5;
+        };
+        cells(&mut w, header, true);
+        for r in rows {
+            cells(&mut w, r, false);
+        }
+    }
+    w.doc.save_to_bytes()
+}

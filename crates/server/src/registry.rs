@@ -3,7 +3,7 @@
 //! names the line and the column.
 
 use serde::Deserialize;
-use store::{Facility, Unit};
+use store::{Facility, Resident, Unit};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CsvError {
@@ -161,6 +161,76 @@ pub fn parse_facilities(bytes: &[u8]) -> Result<Vec<(u64, Facility)>, CsvError> 
                 kind,
                 bhyt_contract,
                 unit: (!r.unit.is_empty()).then_some(r.unit),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct ResidentRow {
+    personal_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    sex: String,
+    unit: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// Residents from the population registry: `personal_id,name,birth_date,sex,unit,status`
+/// (birth date dd/mm/yyyy or yyyy-mm-dd; sex 1 male, 2 female; status alive, moved or
+/// dead, default alive).
+pub fn parse_residents(bytes: &[u8]) -> Result<Vec<(u64, Resident)>, CsvError> {
+    let mut out = Vec::new();
+    for (line, r) in rows::<ResidentRow>(bytes)? {
+        let bad = |message: String| CsvError::Line { line, message };
+        if dossier::ids::person_id(&r.personal_id) != Ok(dossier::ids::PersonIdKind::PersonalId) {
+            return Err(bad(format!(
+                "personal_id {:?}: số định danh cá nhân phải gồm 12 chữ số hợp lệ",
+                r.personal_id
+            )));
+        }
+        if r.unit.is_empty() || !r.unit.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad(format!(
+                "unit {:?}: mã đơn vị hành chính nơi cư trú",
+                r.unit
+            )));
+        }
+        let birth = match r.birth_date.as_str() {
+            "" => None,
+            b => {
+                let d = chrono::NaiveDate::parse_from_str(b, "%d/%m/%Y")
+                    .or_else(|_| chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d"))
+                    .map_err(|_| bad(format!("birth_date {b:?}: dd/mm/yyyy hoặc yyyy-mm-dd")))?;
+                Some(d.format("%Y%m%d").to_string())
+            }
+        };
+        let sex = match r.sex.as_str() {
+            "" => None,
+            "1" | "2" | "3" => Some(r.sex.clone()),
+            other => return Err(bad(format!("sex {other:?}: 1 (nam), 2 (nữ) hoặc 3"))),
+        };
+        let status = if r.status.is_empty() {
+            "alive".to_string()
+        } else {
+            r.status
+        };
+        if !store::RESIDENT_STATUSES.contains(&status.as_str()) {
+            return Err(bad(format!("status {status:?}: alive, moved hoặc dead")));
+        }
+        out.push((
+            line,
+            Resident {
+                personal_id: r.personal_id,
+                name: (!r.name.is_empty()).then_some(r.name),
+                birth,
+                sex,
+                unit: r.unit,
+                status,
             },
         ));
     }

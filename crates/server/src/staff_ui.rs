@@ -265,6 +265,12 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if u.allows(&Action::ListUnits) {
         links.push(("/nhan-vien/don-vi", "Đơn vị hành chính"));
     }
+    if u.allows(&Action::ViewReports { place: &u.scope }) {
+        links.push(("/nhan-vien/bao-cao", "Báo cáo, giám sát"));
+    }
+    if u.allows(&Action::SubmitUnitReport { place: &u.scope }) {
+        links.push(("/nhan-vien/bao-cao/phu-luc-1", "Báo cáo tháng (Phụ lục 1)"));
+    }
     if u.allows(&Action::ListFacilities) {
         links.push(("/nhan-vien/co-so", "Cơ sở khám bệnh, chữa bệnh"));
     }
