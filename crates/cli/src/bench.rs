@@ -23,6 +23,20 @@ use tower::ServiceExt as _;
 pub enum BenchCmd {
     /// Episode list and detail latency with many persons and episodes.
     Book(BookArgs),
+    /// Report queries on a store seeded by `bench book`: registers the catalog's units
+    /// and facilities and a population registry of its persons, rebuilds the
+    /// aggregates, then times the dashboard for the country, a province, a district
+    /// and a commune.
+    Reports(ReportsArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ReportsArgs {
+    #[arg(long, default_value = "healthbook-bench/book.db")]
+    db: PathBuf,
+    /// Timed runs per scope.
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
 }
 
 #[derive(clap::Args)]
@@ -51,6 +65,7 @@ pub struct BookArgs {
 pub fn run(c: BenchCmd) -> Result<()> {
     match c {
         BenchCmd::Book(a) => book_bench(a),
+        BenchCmd::Reports(a) => reports_bench(a),
     }
 }
 
@@ -389,6 +404,130 @@ fn book_bench(a: BookArgs) -> Result<()> {
             lat.len() as f64 / secs
         );
         println!("  {}", Stats(lat).line("list + detail (client side)"));
+        anyhow::Ok(())
+    })
+}
+
+fn reports_bench(a: ReportsArgs) -> Result<()> {
+    use book::access::Role;
+    use dossier::synth::catalog::PROVINCES;
+    use store::{Access, Reports, Resident, StaffAccount};
+    let store = SqliteStore::open(&a.db)?;
+    let counts = store.counts()?;
+    println!(
+        "store {}: {} persons, {} episodes",
+        a.db.display(),
+        counts.persons,
+        counts.episodes_current
+    );
+    if store.units()?.is_empty() {
+        crate::demo::seed_registry(&store)?;
+    }
+    let population: i64 = store.adoption()?.iter().map(|r| r.population).sum();
+    if population == 0 {
+        let communes: Vec<&str> = PROVINCES
+            .iter()
+            .flat_map(|p| {
+                p.districts
+                    .iter()
+                    .flat_map(|d| d.communes.iter().map(|c| c.0))
+            })
+            .collect();
+        let t = Instant::now();
+        let n = counts.persons as usize;
+        for start in (0..n).step_by(100_000) {
+            let chunk: Vec<Resident> = (start..(start + 100_000).min(n))
+                .map(|i| Resident {
+                    personal_id: personal_id(i),
+                    unit: communes[(mix(i as u64) as usize) % communes.len()].into(),
+                    status: "alive".into(),
+                    ..Resident::default()
+                })
+                .collect();
+            store.import_population(&chunk)?;
+        }
+        println!(
+            "population: {n} residents imported and linked in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let t = Instant::now();
+    store.rebuild_reports()?;
+    println!(
+        "aggregates rebuilt from the rows in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let district = PROVINCES[0].districts[0].code;
+    let commune = PROVINCES[0].districts[0].communes[0].0;
+    let mut tokens = Vec::new();
+    for (user, role, unit) in [
+        ("bench-sa", Role::SystemAdmin, None),
+        ("bench-so01", Role::ProvincialOfficer, Some("01")),
+    ] {
+        store.upsert_staff(
+            &StaffAccount {
+                username: user.into(),
+                full_name: user.into(),
+                role,
+                unit: unit.map(Into::into),
+                facility: None,
+                practising_cert: None,
+                active: true,
+            },
+            Some("bench-password"),
+        )?;
+        tokens.push(store.create_staff_session(user, 3_600_000)?);
+    }
+    let store: Arc<dyn Store> = Arc::new(store);
+    let router = server::router(server::App::new(store, server::Config::default()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        for (label, token, query) in [
+            (
+                "country (all time)",
+                &tokens[0],
+                "from=2000-01-01".to_string(),
+            ),
+            (
+                "province 01 (all time)",
+                &tokens[1],
+                "from=2000-01-01".to_string(),
+            ),
+            ("province 01 (30 days)", &tokens[1], String::new()),
+            (
+                "district (all time)",
+                &tokens[1],
+                format!("unit={district}&from=2000-01-01"),
+            ),
+            (
+                "commune (all time)",
+                &tokens[1],
+                format!("unit={commune}&from=2000-01-01"),
+            ),
+        ] {
+            let mut lat = Vec::new();
+            let mut size = 0;
+            for _ in 0..a.runs.max(1) {
+                let req = Request::get(format!("/api/v1/reports/dashboard?{query}"))
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())?;
+                let t = Instant::now();
+                let res = router.clone().oneshot(req).await?;
+                let status = res.status();
+                let body = axum::body::to_bytes(res.into_body(), 256 << 20).await?;
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+                if status != StatusCode::OK {
+                    bail!("{label}: {status}: {}", String::from_utf8_lossy(&body));
+                }
+                size = body.len();
+            }
+            println!(
+                "  {}  ({size} bytes)",
+                Stats(lat).line(&format!("dashboard, {label}"))
+            );
+        }
         anyhow::Ok(())
     })
 }

@@ -40,7 +40,7 @@ fn kind_of(name: &str) -> &'static str {
 
 /// Units of the catalog (pre-2025 scheme) and its facilities, placed in the commune
 /// their address names.
-fn seed_registry(store: &SqliteStore) -> Result<()> {
+pub(crate) fn seed_registry(store: &SqliteStore) -> Result<()> {
     let mut units = Vec::new();
     for p in PROVINCES {
         units.push(Unit {

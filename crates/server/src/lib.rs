@@ -544,7 +544,8 @@ mod tests {
                     // One route serves the six egw endpoints, each documented by name.
                     continue;
                 }
-                if path.starts_with('/') {
+                // The API, and the service's own endpoints; web pages are not API.
+                if path.starts_with("/api/") || path == "/healthz" || path == "/metrics" {
                     served.insert(path.to_string());
                 }
             }

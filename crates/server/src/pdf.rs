@@ -252,12 +252,20 @@ fn birth(b: &Option<String>) -> String {
     }
 }
 
+/// A table of a report: its heading, header row, rows, and column widths (mm).
+pub struct Table {
+    pub heading: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub widths: Vec<f32>,
+}
+
 /// A printable report: a title, lines of context, then tables (a header row and rows),
 /// columns at the given widths (mm). Cells too long for their column are cut with "…".
 pub fn report_pdf(
     title: &str,
     context: &[String],
-    tables: &[(String, Vec<String>, Vec<Vec<String>>, Vec<f32>)],
+    tables: &[Table],
 ) -> Result<Vec<u8>, printpdf::Error> {
     let mut w = Writer::new(title)?;
     w.line(title, 14.0, true, 0.0);
@@ -265,7 +273,13 @@ pub fn report_pdf(
     for c in context {
         w.para(c, 10.0, false, 0.0);
     }
-    for (heading, header, rows, widths) in tables {
+    for Table {
+        heading,
+        header,
+        rows,
+        widths,
+    } in tables
+    {
         w.heading(heading);
         let cells = |w: &mut Writer, cells: &[String], bold: bool| {
             let size = 8.5;
@@ -273,7 +287,7 @@ pub fn report_pdf(
             let mut x = 0.0;
             for (cell, width) in cells.iter().zip(widths) {
                 // ~0.5 em per character at this size.
-                let fit = (width / (size * 0.19)).max(3.0) as usize;
+                let fit = (width / (size * 0.22)).max(3.0) as usize;
                 let text: String = if cell.chars().count() > fit {
                     cell.chars().take(fit - 1).chain(['…']).collect()
                 } else {

@@ -631,12 +631,13 @@ fn bar_chart(title: &str, bars: &[(String, f64)]) -> String {
         let w = (v.clamp(0.0, 100.0) * 1.6).round();
         let _ = write!(
             svg,
-            r##"<text x="0" y="{}" font-size="11" fill="#1b1f24">{}</text><rect x="150" y="{}" width="160" height="16" fill="#e3eefb"/><rect x="150" y="{}" width="{w}" height="16" fill="#0b5cad"/><text x="314" y="{}" font-size="11" fill="#1b1f24">{v:.1}%</text>"##,
+            r##"<text x="0" y="{}" font-size="11" fill="#1b1f24">{}</text><rect x="150" y="{}" width="160" height="16" fill="#e3eefb"/><rect x="150" y="{}" width="{w}" height="16" fill="#0b5cad"/><text x="314" y="{}" font-size="11" fill="#1b1f24">{}</text>"##,
             y + 13,
             esc(&label.chars().take(24).collect::<String>()),
             y,
             y,
-            y + 13
+            y + 13,
+            format!("{v:.1}%").replace('.', ",")
         );
     }
     svg.push_str("</svg>");
@@ -694,6 +695,11 @@ fn bound(ms: Option<i64>) -> String {
         Some(x) => format!("≤ {} giờ", x / 3_600_000),
         None => "> 24 giờ".into(),
     }
+}
+
+/// A percentage as Vietnamese write it: `13,55%`.
+fn vn_pct(x: f64) -> String {
+    format!("{x:.2}%").replace('.', ",")
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -761,8 +767,12 @@ async fn dashboard_page(
     let a = &d.adoption;
     let _ = write!(
         body,
-        r#"<h2 id="nguoi-dan">Người dân có sổ sức khỏe điện tử</h2><div class="card"><div class="big">{:.2}% dân số có sổ</div><div>{} người có ít nhất một lượt khám trên sổ / {} nhân khẩu (dân số đang cư trú)</div><div>{} người đã kích hoạt tài khoản ({:.2}%)</div></div>"#,
-        a.book_rate, a.with_book, a.population, a.with_account, a.account_rate
+        r#"<h2 id="nguoi-dan">Người dân có sổ sức khỏe điện tử</h2><div class="card"><div class="big">{} dân số có sổ</div><div>{} người có ít nhất một lượt khám trên sổ / {} nhân khẩu (dân số đang cư trú)</div><div>{} người đã kích hoạt tài khoản ({})</div></div>"#,
+        vn_pct(a.book_rate),
+        a.with_book,
+        a.population,
+        a.with_account,
+        vn_pct(a.account_rate)
     );
     if !d.adoption_by_unit.is_empty() {
         let bars: Vec<(String, f64)> = d
@@ -778,14 +788,14 @@ async fn dashboard_page(
         for (u, a) in &d.adoption_by_unit {
             let _ = write!(
                 body,
-                r#"<tr><td><a href="/nhan-vien/bao-cao?{}">{}</a></td><td>{}</td><td>{} ({:.1}%)</td><td>{} ({:.1}%)</td></tr>"#,
+                r#"<tr><td><a href="/nhan-vien/bao-cao?{}">{}</a></td><td>{}</td><td>{} ({})</td><td>{} ({})</td></tr>"#,
                 esc(&query_of(&d, &u.code)),
                 esc(&u.name),
                 a.population,
                 a.with_book,
-                a.book_rate,
+                vn_pct(a.book_rate),
                 a.with_account,
-                a.account_rate
+                vn_pct(a.account_rate)
             );
         }
         body.push_str("</table></div>");
@@ -801,10 +811,10 @@ async fn dashboard_page(
     let t = &d.totals;
     let _ = write!(
         body,
-        r#"<h2 id="co-so">Cơ sở gửi dữ liệu</h2><div class="card"><div>{} lượt khám bắt đầu (check-in), {} hồ sơ đã nhận; {:.1}% hồ sơ đến sau hơn 24 giờ kể từ khi ra viện; {} lần gửi bị từ chối / {}.</div>{}</div>"#,
+        r#"<h2 id="co-so">Cơ sở gửi dữ liệu</h2><div class="card"><div>{} lượt khám bắt đầu (check-in), {} hồ sơ đã nhận; {} hồ sơ đến sau hơn 24 giờ kể từ khi ra viện; {} lần gửi bị từ chối / {}.</div>{}</div>"#,
         t.checkins,
         t.dossiers,
-        t.over_24h_rate,
+        vn_pct(t.over_24h_rate),
         t.rejected,
         t.submissions,
         bar_chart(
@@ -820,7 +830,7 @@ async fn dashboard_page(
     for l in &d.facilities {
         let _ = write!(
             body,
-            "<tr><td>{} <span class=\"muted\">({})</span></td><td>{}</td><td>{}{}</td><td>{:.1}%</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{} <span class=\"muted\">({})</span></td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&l.name),
             esc(&l.code),
             l.checkins,
@@ -828,7 +838,7 @@ async fn dashboard_page(
             l.sent_rate
                 .map(|r| format!(" ({r:.0}%)"))
                 .unwrap_or_default(),
-            l.over_24h_rate,
+            vn_pct(l.over_24h_rate),
             l.rejected,
             esc(&l
                 .top_errors
@@ -901,17 +911,19 @@ async fn dashboard_page(
     // Data quality.
     let _ = write!(
         body,
-        r#"<h2 id="chat-luong">Chất lượng dữ liệu</h2><div class="card"><div>{:.1}% hồ sơ có số định danh hợp lệ · {:.1}% có thẻ BHYT · {:.1}% có mã bệnh chính ICD-10 hợp lệ</div></div><div class="card"><table><tr><th scope="col">Cơ sở</th><th scope="col">Định danh</th><th scope="col">Thẻ BHYT</th><th scope="col">ICD-10</th><th scope="col">Trùng/xung đột định danh</th></tr>"#,
-        t.with_personal_id_rate, t.with_card_rate, t.with_icd_rate
+        r#"<h2 id="chat-luong">Chất lượng dữ liệu</h2><div class="card"><div>{} hồ sơ có số định danh hợp lệ · {} có thẻ BHYT · {} có mã bệnh chính ICD-10 hợp lệ</div></div><div class="card"><table><tr><th scope="col">Cơ sở</th><th scope="col">Định danh</th><th scope="col">Thẻ BHYT</th><th scope="col">ICD-10</th><th scope="col">Trùng/xung đột định danh</th></tr>"#,
+        vn_pct(t.with_personal_id_rate),
+        vn_pct(t.with_card_rate),
+        vn_pct(t.with_icd_rate)
     );
     for l in &d.facilities {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{:.1}%</td><td>{:.1}%</td><td>{:.1}%</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&l.name),
-            l.with_personal_id_rate,
-            l.with_card_rate,
-            l.with_icd_rate,
+            vn_pct(l.with_personal_id_rate),
+            vn_pct(l.with_card_rate),
+            vn_pct(l.with_icd_rate),
             l.open_conflicts
         );
     }
@@ -931,8 +943,11 @@ struct ExportFilter {
     section: Option<String>,
 }
 
-/// The tables of a dashboard, as rows of text: (sheet name, header, rows).
-fn tables(d: &Dashboard) -> Vec<(&'static str, Vec<&'static str>, Vec<Vec<String>>)> {
+/// One exported table: its sheet name, header and rows of text.
+type Sheet = (&'static str, Vec<&'static str>, Vec<Vec<String>>);
+
+/// The tables of a dashboard.
+fn tables(d: &Dashboard) -> Vec<Sheet> {
     let adoption = d
         .adoption_by_unit
         .iter()
@@ -1577,6 +1592,7 @@ async fn unit_report_pdf(
         .unwrap_or_else(|| "Toàn quốc".into());
     let context = vec![
         format!("Đơn vị: {name}"),
+        "Cột: tổng số nhân viên; đã kích hoạt VNeID mức 2, chưa, lý do; đã có sổ sức khỏe điện tử; đã tích hợp thẻ BHYT, chưa, lý do.".to_string(),
         format!("Tháng: {} · hạn nộp {}", c.month, c.due),
         format!(
             "{} đơn vị đã nộp; {} đơn vị {}",
@@ -1589,27 +1605,41 @@ async fn unit_report_pdf(
             }
         ),
     ];
-    let mut tables = vec![(
-        "Tình hình triển khai theo khoa, phòng".to_string(),
-        REPORT_HEADER.iter().map(|s| s.to_string()).collect(),
-        report_rows(&c),
-        vec![38.0, 14.0, 18.0, 12.0, 22.0, 18.0, 20.0, 12.0, 24.0],
-    )];
+    let mut tables = vec![crate::pdf::Table {
+        heading: "Tình hình triển khai theo khoa, phòng".to_string(),
+        header: [
+            "Khoa, phòng",
+            "Tổng",
+            "VNeID",
+            "Chưa",
+            "Lý do",
+            "Có sổ",
+            "Thẻ BHYT",
+            "Chưa",
+            "Lý do",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: report_rows(&c),
+        widths: vec![36.0, 12.0, 14.0, 12.0, 34.0, 14.0, 18.0, 12.0, 26.0],
+    }];
     if !c.missing.is_empty() {
-        tables.push((
-            if c.late {
+        tables.push(crate::pdf::Table {
+            heading: if c.late {
                 "Đơn vị nộp muộn"
             } else {
                 "Đơn vị chưa nộp"
             }
             .to_string(),
-            vec!["Mã".into(), "Tên đơn vị".into()],
-            c.missing
+            header: vec!["Mã".into(), "Tên đơn vị".into()],
+            rows: c
+                .missing
                 .iter()
                 .map(|m| vec![m.code.clone(), m.name.clone()])
                 .collect(),
-            vec![25.0, 150.0],
-        ));
+            widths: vec![25.0, 150.0],
+        });
     }
     let title = format!("BÁO CÁO THÁNG {} — PHỤ LỤC 1", c.month);
     match tokio::task::spawn_blocking(move || crate::pdf::report_pdf(&title, &context, &tables))

@@ -643,3 +643,192 @@ async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
     assert!(reads.iter().all(|r| r.actor == "bs01001"));
     assert!(store.verify_audit().unwrap().ok());
 }
+
+/// The acceptance of the reports, in the browser: a provincial officer sees adoption
+/// against the population, the compliance table, the SLA and data-quality views,
+/// drills down to a commune, and downloads the XLSX and the monthly report's PDF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_reads_the_dashboard_and_drills_down() {
+    use dossier::synth::catalog::{FACILITIES, PROVINCES};
+    use store::{Access, Reports};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let mut units = Vec::new();
+    for p in PROVINCES {
+        units.push(store::Unit {
+            code: p.code.into(),
+            name: p.name.into(),
+            level: "province".into(),
+            parent: None,
+            scheme: "pre2025".into(),
+        });
+        for d in p.districts {
+            units.push(store::Unit {
+                code: d.code.into(),
+                name: d.name.into(),
+                level: "district".into(),
+                parent: Some(p.code.into()),
+                scheme: "pre2025".into(),
+            });
+            for (c, n) in d.communes {
+                units.push(store::Unit {
+                    code: (*c).into(),
+                    name: (*n).into(),
+                    level: "commune".into(),
+                    parent: Some(d.code.into()),
+                    scheme: "pre2025".into(),
+                });
+            }
+        }
+    }
+    store.import_units(&units).unwrap();
+    let facilities: Vec<store::Facility> = FACILITIES
+        .iter()
+        .map(|f| store::Facility {
+            code: f.code.into(),
+            name: f.name.into(),
+            province: f.code[..2].into(),
+            kind: "hospital".into(),
+            bhyt_contract: true,
+            unit: PROVINCES
+                .iter()
+                .filter(|p| p.code == &f.code[..2])
+                .flat_map(|p| p.districts)
+                .flat_map(|d| d.communes)
+                .find(|(_, name)| f.address.contains(name))
+                .map(|(c, _)| c.to_string()),
+        })
+        .collect();
+    store.import_facilities(&facilities).unwrap();
+    let g = Generator::new(Config {
+        persons: 100,
+        episodes: 400,
+        seed: 12,
+        ..Config::default()
+    });
+    let mut residents = Vec::new();
+    for e in g.episodes() {
+        let meta = || Meta {
+            facility: e.facility.code.into(),
+            account: "t".into(),
+            source: Source::Import,
+            spec: Spec::Qd3176,
+            received_at: now_ms(),
+        };
+        let raw = e.checkin_bytes(Spec::Qd3176);
+        let parsed = dossier::parse_checkin(&raw, &Options::default());
+        store
+            .ingest(Prepared::checkin(meta(), &raw, &parsed))
+            .unwrap();
+        let raw = e.envelope_bytes(Spec::Qd3176);
+        let parsed = dossier::parse_envelope(&raw, &Options::default());
+        store
+            .ingest(Prepared::envelope(meta(), &raw, &parsed))
+            .unwrap();
+    }
+    let mut seen = std::collections::HashSet::new();
+    for j in 0..100 {
+        let p = g.person(j);
+        if let Some(pid) = p.personal_id
+            && seen.insert(pid.clone())
+        {
+            residents.push(store::Resident {
+                personal_id: pid,
+                unit: p.commune.0.into(),
+                status: "alive".into(),
+                ..store::Resident::default()
+            });
+        }
+    }
+    store.import_population(&residents).unwrap();
+    store
+        .upsert_staff(
+            &store::StaffAccount {
+                username: "so01".into(),
+                full_name: "Cán bộ Sở Y tế Hà Nội".into(),
+                role: book::access::Role::ProvincialOfficer,
+                unit: Some("01".into()),
+                facility: None,
+                practising_cert: None,
+                active: true,
+            },
+            Some("so-y-te-2026"),
+        )
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server::serve(
+        listener,
+        App::new(store.clone() as Arc<dyn Store>, server::Config::default()),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let axe = axe_source();
+    let profile = tempfile::tempdir().unwrap();
+    let d = Driver::start(profile.path()).await;
+    d.go(&format!("{base}/nhan-vien")).await;
+    d.wait_for_url("/nhan-vien/dang-nhap").await;
+    d.type_into("#username", "so01").await;
+    d.type_into("#password", "so-y-te-2026").await;
+    d.click("button[type=submit]").await;
+    d.wait_for_url("/nhan-vien").await;
+    d.click("a[href='/nhan-vien/bao-cao']").await;
+    let page = d.wait_for_text("dân số có sổ").await;
+    assert!(page.contains("Báo cáo: Hà Nội") && page.contains("nhân khẩu"));
+    assert!(page.contains("Cơ sở gửi dữ liệu") && page.contains("Thời gian đưa lên sổ"));
+    assert!(page.contains("Chất lượng dữ liệu") && page.contains("<svg"));
+    d.screenshot("r1-bao-cao-tinh").await;
+    d.assert_accessible(&axe, "dashboard").await;
+    // Drill down: a district, then one of its wards.
+    let district = &PROVINCES[0].districts[0];
+    d.click(&format!(
+        "a[href^='/nhan-vien/bao-cao?unit={}&']",
+        district.code
+    ))
+    .await;
+    d.wait_for_text(&format!("Báo cáo: {}", district.name))
+        .await;
+    d.screenshot("r2-bao-cao-quan").await;
+    let commune = district.communes[0];
+    d.click(&format!(
+        "a[href^='/nhan-vien/bao-cao?unit={}&']",
+        commune.0
+    ))
+    .await;
+    d.wait_for_text(&format!("Báo cáo: {}", commune.1)).await;
+    d.screenshot("r3-bao-cao-phuong").await;
+    d.assert_accessible(&axe, "commune dashboard").await;
+    // The exports, with the browser's session.
+    let cookie = d.cookie("hb_staff").await;
+    let get = |path: String| {
+        let cookie = cookie.clone();
+        let url = format!("{base}{path}");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("cookie", format!("hb_staff={cookie}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let xlsx = get("/nhan-vien/bao-cao/xuat.xlsx?unit=01&from=2000-01-01".into())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(xlsx.starts_with(b"PK"), "an XLSX is a zip");
+    d.go(&format!("{base}/nhan-vien/bao-cao/phu-luc-1?unit=01"))
+        .await;
+    d.wait_for_text("Phụ lục 1").await;
+    d.screenshot("r4-phu-luc-1").await;
+    d.assert_accessible(&axe, "monthly report").await;
+    let pdf = get("/nhan-vien/bao-cao/phu-luc-1.pdf?unit=01".into())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+}
