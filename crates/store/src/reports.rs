@@ -58,6 +58,98 @@ fn sla_bucket(ms: i64) -> i64 {
         .unwrap_or(SLA_BOUNDS_MS.len()) as i64
 }
 
+/// Add (`sign` 1) or take away (-1) what one resident counts for in adoption.
+fn contribute(
+    tx: &Transaction<'_>,
+    unit: &str,
+    status: &str,
+    book_since: Option<&str>,
+    account_since: Option<&str>,
+    sign: i64,
+) -> Result<()> {
+    if status != "alive" {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO adoption_units (unit, alive) VALUES (?1, ?2)
+         ON CONFLICT (unit) DO UPDATE SET alive = alive + ?2",
+    )?
+    .execute(params![unit, sign])?;
+    for (month, books, accounts) in [(book_since, sign, 0), (account_since, 0, sign)] {
+        if let Some(m) = month {
+            tx.prepare_cached(
+                "INSERT INTO adoption_monthly (unit, month, books, accounts) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (unit, month) DO UPDATE SET books = books + ?3, accounts = accounts + ?4",
+            )?
+            .execute(params![unit, m, books, accounts])?;
+        }
+    }
+    Ok(())
+}
+
+type ResidentState = (String, String, Option<String>, Option<String>);
+
+fn resident_state(tx: &Transaction<'_>, personal_id: &str) -> Result<Option<ResidentState>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT unit, status, book_since, account_since FROM population WHERE personal_id = ?1",
+        )?
+        .query_row(params![personal_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?)
+}
+
+/// A resident's first book month moved earlier (or appeared), or their account was
+/// activated: keep the adoption counts in step.
+fn set_since(
+    tx: &Transaction<'_>,
+    personal_id: &str,
+    person: Option<i64>,
+    book: Option<&str>,
+    account: Option<&str>,
+) -> Result<()> {
+    let Some((unit, status, old_book, old_account)) = resident_state(tx, personal_id)? else {
+        return Ok(());
+    };
+    let new_book = match (book, &old_book) {
+        (Some(n), Some(o)) if n < o.as_str() => Some(n.to_string()),
+        (Some(n), None) => Some(n.to_string()),
+        _ => old_book.clone(),
+    };
+    // The account month is the first activation's.
+    let new_account = old_account.clone().or(account.map(str::to_string));
+    if new_book == old_book && new_account == old_account {
+        if let Some(p) = person {
+            tx.prepare_cached(
+                "UPDATE population SET person_id = ?2 WHERE personal_id = ?1 AND person_id IS NOT ?2",
+            )?
+            .execute(params![personal_id, p])?;
+        }
+        return Ok(());
+    }
+    contribute(
+        tx,
+        &unit,
+        &status,
+        old_book.as_deref(),
+        old_account.as_deref(),
+        -1,
+    )?;
+    tx.prepare_cached(
+        "UPDATE population SET person_id = COALESCE(?2, person_id), book_since = ?3, account_since = ?4 WHERE personal_id = ?1",
+    )?
+    .execute(params![personal_id, person, new_book, new_account])?;
+    contribute(
+        tx,
+        &unit,
+        &status,
+        new_book.as_deref(),
+        new_account.as_deref(),
+        1,
+    )
+}
+
 /// A first receipt of an episode: counted for its facility, start day, care type
 /// and BHYT; lateness; data quality; the person's place in the population registry.
 pub(crate) fn on_new_episode(
@@ -104,11 +196,7 @@ pub(crate) fn on_new_episode(
     }
     if let Some(pid) = e.claims.get(book::IdKind::PersonalId).next() {
         let month = &vn_day(received_at)[..7];
-        tx.prepare_cached(
-            "UPDATE population SET person_id = ?2, book_since = CASE WHEN book_since IS NULL OR book_since > ?3 THEN ?3 ELSE book_since END
-             WHERE personal_id = ?1",
-        )?
-        .execute(params![pid.value, person, month])?;
+        set_since(tx, &pid.value, Some(person), Some(month), None)?;
     }
     Ok(())
 }
@@ -177,11 +265,7 @@ pub(crate) fn on_visible(tx: &Transaction<'_>, received_at: i64, latency_ms: i64
 
 /// A citizen account was activated.
 pub(crate) fn on_activation(tx: &Transaction<'_>, personal_id: &str, at: i64) -> Result<()> {
-    tx.execute(
-        "UPDATE population SET account_since = ?2 WHERE personal_id = ?1 AND account_since IS NULL",
-        params![personal_id, &vn_day(at)[..7]],
-    )?;
-    Ok(())
+    set_since(tx, personal_id, None, None, Some(&vn_day(at)[..7]))
 }
 
 /// A resident as the population registry lists them.
@@ -369,6 +453,9 @@ impl Reports for SqliteStore {
                         r.personal_id, r.unit
                     )));
                 }
+                if let Some((unit, status, book, account)) = resident_state(tx, &r.personal_id)? {
+                    contribute(tx, &unit, &status, book.as_deref(), account.as_deref(), -1)?;
+                }
                 upsert.execute(params![r.personal_id, r.name, r.birth, r.sex, r.unit, r.status, now])?;
                 let p: Option<i64> = person.query_row(params![r.personal_id], |x| x.get(0)).optional()?;
                 if let Some(p) = p {
@@ -381,6 +468,9 @@ impl Reports for SqliteStore {
                         acc.map(|t| vn_day(t)[..7].to_string())
                     ])?;
                 }
+                if let Some((unit, status, book, account)) = resident_state(tx, &r.personal_id)? {
+                    contribute(tx, &unit, &status, book.as_deref(), account.as_deref(), 1)?;
+                }
             }
             Ok(residents.len())
         })
@@ -388,52 +478,57 @@ impl Reports for SqliteStore {
 
     fn adoption(&self) -> Result<Vec<AdoptionRow>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT unit, COUNT(*), COUNT(book_since), COUNT(account_since) FROM population WHERE status = 'alive' GROUP BY unit",
-            )?;
-            Ok(stmt
-                .query_map([], |r| {
-                    Ok(AdoptionRow {
-                        unit: r.get(0)?,
-                        population: r.get(1)?,
-                        with_book: r.get(2)?,
-                        with_account: r.get(3)?,
+            let mut out: std::collections::BTreeMap<String, AdoptionRow> =
+                std::collections::BTreeMap::new();
+            let mut stmt = c.prepare_cached("SELECT unit, alive FROM adoption_units")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (unit, alive) = row?;
+                out.entry(unit.clone())
+                    .or_insert_with(|| AdoptionRow {
+                        unit,
+                        ..AdoptionRow::default()
                     })
-                })?
-                .collect::<rusqlite::Result<_>>()?)
+                    .population = alive;
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT unit, SUM(books), SUM(accounts) FROM adoption_monthly GROUP BY unit",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (unit, books, accounts) = row?;
+                let e = out.entry(unit.clone()).or_insert_with(|| AdoptionRow {
+                    unit,
+                    ..AdoptionRow::default()
+                });
+                e.with_book = books;
+                e.with_account = accounts;
+            }
+            Ok(out.into_values().filter(|r| r.population > 0).collect())
         })
     }
 
     fn adoption_trend(&self) -> Result<Vec<TrendRow>> {
         self.read(|c| {
-            let mut out: std::collections::BTreeMap<(String, String), (i64, i64)> =
-                std::collections::BTreeMap::new();
-            for (col, books) in [("book_since", true), ("account_since", false)] {
-                let mut stmt = c.prepare_cached(&format!(
-                    "SELECT unit, {col}, COUNT(*) FROM population WHERE status = 'alive' AND {col} IS NOT NULL GROUP BY unit, {col}"
-                ))?;
-                let rows = stmt.query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-                })?;
-                for row in rows {
-                    let (unit, month, n) = row?;
-                    let e = out.entry((unit, month)).or_default();
-                    if books {
-                        e.0 += n;
-                    } else {
-                        e.1 += n;
-                    }
-                }
-            }
-            Ok(out
-                .into_iter()
-                .map(|((unit, month), (books, accounts))| TrendRow {
-                    unit,
-                    month,
-                    books,
-                    accounts,
-                })
-                .collect())
+            let mut stmt = c.prepare_cached(
+                "SELECT unit, month, books, accounts FROM adoption_monthly WHERE books != 0 OR accounts != 0 ORDER BY unit, month",
+            )?;
+            Ok(stmt
+                .query_map([], |r| {
+                    Ok(TrendRow {
+                        unit: r.get(0)?,
+                        month: r.get(1)?,
+                        books: r.get(2)?,
+                        accounts: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -525,7 +620,7 @@ impl Reports for SqliteStore {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT facility, ma_lk, person_id, episode_id, ended_at, received_at, hours FROM late_dossiers
-                 WHERE received_at >= ?1 AND received_at < ?2 ORDER BY hours DESC LIMIT ?3",
+                 WHERE received_at >= ?1 AND received_at < ?2 ORDER BY received_at DESC LIMIT ?3",
             )?;
             Ok(stmt
                 .query_map(params![from_ms, to_ms, limit as i64], |r| {
@@ -691,7 +786,15 @@ impl Reports for SqliteStore {
     fn rebuild_reports(&self) -> Result<()> {
         self.write(|tx| {
             tx.execute_batch(
-                "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM late_dossiers;",
+                "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM late_dossiers;
+                 DELETE FROM adoption_units; DELETE FROM adoption_monthly;
+                 INSERT INTO adoption_units (unit, alive)
+                 SELECT unit, COUNT(*) FROM population WHERE status = 'alive' GROUP BY unit;
+                 INSERT INTO adoption_monthly (unit, month, books)
+                 SELECT unit, book_since, COUNT(*) FROM population WHERE status = 'alive' AND book_since IS NOT NULL GROUP BY unit, book_since;
+                 INSERT INTO adoption_monthly (unit, month, accounts)
+                 SELECT unit, account_since, COUNT(*) FROM population WHERE status = 'alive' AND account_since IS NOT NULL GROUP BY unit, account_since
+                 ON CONFLICT (unit, month) DO UPDATE SET accounts = excluded.accounts;",
             )?;
             let day = |col: &str| {
                 format!("substr({col},1,4)||'-'||substr({col},5,2)||'-'||substr({col},7,2)")

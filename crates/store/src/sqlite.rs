@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_citizen.sql"),
     include_str!("../migrations/sqlite/0003_access.sql"),
     include_str!("../migrations/sqlite/0004_reports.sql"),
+    include_str!("../migrations/sqlite/0005_adoption.sql"),
 ];
 
 /// Most submissions one commit carries.

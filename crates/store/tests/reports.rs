@@ -216,6 +216,14 @@ fn aggregates_at_ingest_equal_a_rebuild_and_the_ground_truth() {
             .sum::<i64>(),
         in_book.len() as i64
     );
+    // Counts kept at import and activation equal those recomputed from the registry.
+    let kept =
+        serde_json::to_string(&(s.adoption().unwrap(), s.adoption_trend().unwrap())).unwrap();
+    s.rebuild_reports().unwrap();
+    assert_eq!(
+        serde_json::to_string(&(s.adoption().unwrap(), s.adoption_trend().unwrap())).unwrap(),
+        kept
+    );
     // Re-import moves a resident; a bad line imports nothing.
     let mut moved = residents[1].clone();
     moved.status = "moved".into();
