@@ -1492,9 +1492,11 @@ async fn render_unit_report(
     }
     // The filing form for the caller's own unit.
     if let Some(unit) = own_unit {
-        let place = match u.app().store.place_of_unit(&unit) {
+        let store = u.app().store.clone();
+        let code = unit.clone();
+        let place = match blocking(move || store.place_of_unit(&code)).await {
             Ok(p) => p,
-            Err(e) => return internal(e).into_response(),
+            Err(e) => return e.into_response(),
         };
         if u.allows(&Action::SubmitUnitReport { place: &place }) {
             let _ = write!(
