@@ -849,6 +849,28 @@ async fn dashboard_page(
         );
     }
     body.push_str("</table></div>");
+    // Per care type and BHYT, as facilities report them (QĐ 2733 PL01 Đ8).
+    for l in d.facilities.iter().filter(|l| !l.by_type.is_empty()) {
+        let _ = write!(
+            body,
+            r#"<details><summary>{}: theo hình thức khám chữa bệnh và BHYT</summary><div><table><tr><th scope="col">Hình thức</th><th scope="col">BHYT</th><th scope="col">Check-in</th><th scope="col">Hồ sơ</th><th scope="col">Quá 24 giờ</th></tr>"#,
+            esc(&l.name)
+        );
+        for x in &l.by_type {
+            let known: i64 = x.late[..5].iter().sum();
+            let _ = write!(
+                body,
+                "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&x.care_type),
+                book::episode::care_type_label(&x.care_type),
+                if x.insured { "Có" } else { "Không" },
+                x.checkins,
+                x.dossiers,
+                vn_pct(pct(x.late[2] + x.late[3] + x.late[4], known))
+            );
+        }
+        body.push_str("</table></div></details>");
+    }
     let _ = write!(
         body,
         r#"<h3>Cơ sở không gửi dữ liệu quá {} ngày</h3>"#,

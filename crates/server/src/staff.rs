@@ -995,24 +995,57 @@ async fn put_staff(
 }
 
 /// The break-glass grants of the caller's facility, for review.
+/// The break-glass grants of the caller's facility, for review. Who the patient is
+/// shows only while a grant awaits review, and showing it is recorded in the patient's
+/// log (reviewing is reading).
 pub(crate) async fn break_glass_list(
     u: &StaffUser,
 ) -> Result<Vec<(Grant, PatientHead, Option<StaffAccount>)>, ApiError> {
-    let facility = u.account.facility.clone().unwrap_or_default();
-    u.allow(&Action::ReviewBreakGlass {
-        facility: &facility,
-    })?;
-    let store = u.app.store.clone();
-    let grants = blocking(move || store.break_glass_of(&facility)).await?;
+    let grants = break_glass_grants(u).await?;
     let mut out = Vec::new();
     for g in grants {
-        let head = patient_head(u.app(), g.person_id).await?;
+        let head = if g.reviewed_at.is_none() {
+            u.record(
+                g.person_id,
+                "review",
+                Some(g.id.to_string()),
+                Basis::BreakGlass,
+                Some(g.id),
+            )
+            .await?;
+            patient_head(u.app(), g.person_id).await?
+        } else {
+            PatientHead {
+                id: g.person_id,
+                name: None,
+                birth: None,
+                sex: None,
+            }
+        };
         let store = u.app.store.clone();
         let user = g.username.clone();
         let by = blocking(move || store.staff(&user)).await?;
         out.push((g, head, by));
     }
     Ok(out)
+}
+
+async fn break_glass_grants(u: &StaffUser) -> Result<Vec<Grant>, ApiError> {
+    let facility = u.account.facility.clone().unwrap_or_default();
+    u.allow(&Action::ReviewBreakGlass {
+        facility: &facility,
+    })?;
+    let store = u.app.store.clone();
+    blocking(move || store.break_glass_of(&facility)).await
+}
+
+/// How many break-glass grants of the caller's facility await review (no identities).
+pub(crate) async fn break_glass_pending(u: &StaffUser) -> Result<usize, ApiError> {
+    Ok(break_glass_grants(u)
+        .await?
+        .iter()
+        .filter(|g| g.reviewed_at.is_none())
+        .count())
 }
 
 async fn list_break_glass(u: StaffUser) -> Result<Response, ApiError> {

@@ -245,12 +245,8 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let own = a.facility.clone().unwrap_or_default();
     let mut pending = String::new();
     if u.allows(&Action::ReviewBreakGlass { facility: &own }) {
-        match staff::break_glass_list(&u).await {
-            Ok(list) => {
-                let n = list
-                    .iter()
-                    .filter(|(g, _, _)| g.reviewed_at.is_none())
-                    .count();
+        match staff::break_glass_pending(&u).await {
+            Ok(n) => {
                 if n > 0 {
                     pending = format!(
                         r#"<p class="error" role="status">{n} lượt truy cập khẩn cấp đang chờ xem xét.</p>"#

@@ -883,6 +883,7 @@ fn action_label(a: &str) -> &'static str {
         "episode" => "Xem một lượt khám",
         "activation_code" => "Cấp mã kích hoạt tài khoản",
         "guardian" => "Ghi nhận người giám hộ",
+        "review" => "Xem xét lượt truy cập khẩn cấp",
         _ => "Xem dữ liệu",
     }
 }

@@ -1130,6 +1130,14 @@ async fn break_glass_is_flagged_reviewed_and_shown_to_the_citizen() {
             .iter()
             .any(|r| r["basis"] == "break_glass" && r["action"] == "episode")
     );
+    // The admin who reviewed saw who the patient was: that is in the log too.
+    assert!(
+        log["reads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["actor"] == "fa" && r["action"] == "review")
+    );
     assert!(
         log["grants"]
             .as_array()
