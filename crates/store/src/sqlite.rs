@@ -829,6 +829,11 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM episodes WHERE person_id = ?1", params![from])?;
             tx.execute("UPDATE episode_keys SET person_id = ?2 WHERE person_id = ?1", params![from, into])?;
             tx.execute("UPDATE persons SET merged_into = ?2 WHERE id = ?1", params![from, into])?;
+            // The registry follows the person.
+            tx.execute(
+                "UPDATE population SET person_id = ?2 WHERE person_id = ?1",
+                params![from, into],
+            )?;
             let now = now_ms();
             let detail = serde_json::json!({"from": from, "into": into, "reason": reason}).to_string();
             for p in [from, into] {
