@@ -32,10 +32,12 @@ pub enum Role {
     Citizen,
     /// A person who opens the books of the persons they represent.
     Guardian,
+    /// A registered system (FHIR client) reading a unit's data under SMART-style scopes.
+    SystemClient,
 }
 
 impl Role {
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 11] = [
         Role::SystemAdmin,
         Role::ProvincialOfficer,
         Role::DistrictOfficer,
@@ -46,6 +48,7 @@ impl Role {
         Role::InsuranceOfficer,
         Role::Citizen,
         Role::Guardian,
+        Role::SystemClient,
     ];
 
     pub fn code(self) -> &'static str {
@@ -60,6 +63,7 @@ impl Role {
             Role::InsuranceOfficer => "insurance_officer",
             Role::Citizen => "citizen",
             Role::Guardian => "guardian",
+            Role::SystemClient => "system_client",
         }
     }
 
@@ -80,18 +84,21 @@ impl Role {
             Role::InsuranceOfficer => "Cán bộ Bảo hiểm xã hội",
             Role::Citizen => "Người dân",
             Role::Guardian => "Người giám hộ",
+            Role::SystemClient => "Hệ thống kết nối được cấp phép (FHIR)",
         }
     }
 
     /// Roles held by staff accounts (the others are persons).
     pub fn is_staff(self) -> bool {
-        !matches!(self, Role::Citizen | Role::Guardian)
+        !matches!(self, Role::Citizen | Role::Guardian | Role::SystemClient)
     }
 
     /// What a staff account of this role must be scoped to.
     pub fn scope_needed(self) -> ScopeNeeded {
         match self {
-            Role::SystemAdmin | Role::Citizen | Role::Guardian => ScopeNeeded::Nothing,
+            Role::SystemAdmin | Role::Citizen | Role::Guardian | Role::SystemClient => {
+                ScopeNeeded::Nothing
+            }
             Role::ProvincialOfficer | Role::InsuranceOfficer => ScopeNeeded::Province,
             Role::DistrictOfficer => ScopeNeeded::District,
             Role::CommuneStaff => ScopeNeeded::Commune,
@@ -149,6 +156,12 @@ pub enum Principal {
         role: Role,
         scope: Place,
     },
+    /// A registered system client, with the scopes of its token and the unit it serves.
+    System {
+        client: String,
+        scopes: SmartScopes,
+        scope: Place,
+    },
 }
 
 impl Principal {
@@ -156,6 +169,7 @@ impl Principal {
         match self {
             Principal::Person { .. } => Role::Citizen,
             Principal::Staff { role, .. } => *role,
+            Principal::System { .. } => Role::SystemClient,
         }
     }
 }
@@ -199,6 +213,8 @@ pub enum Basis {
     BreakGlass,
     /// Enrolment by staff: an activation code handed out, a guardianship recorded.
     Enrolment,
+    /// A registered system client reading its unit's data under a scoped token.
+    System,
 }
 
 impl Basis {
@@ -208,6 +224,7 @@ impl Basis {
             Basis::Referral => "referral",
             Basis::BreakGlass => "break_glass",
             Basis::Enrolment => "enrolment",
+            Basis::System => "system",
         }
     }
 
@@ -217,6 +234,7 @@ impl Basis {
             "referral" => Some(Basis::Referral),
             "break_glass" => Some(Basis::BreakGlass),
             "enrolment" => Some(Basis::Enrolment),
+            "system" => Some(Basis::System),
             _ => None,
         }
     }
@@ -227,6 +245,7 @@ impl Basis {
             Basis::Referral => "Theo giấy chuyển tuyến",
             Basis::BreakGlass => "Truy cập khẩn cấp",
             Basis::Enrolment => "Đăng ký tài khoản, giám hộ",
+            Basis::System => "Kết nối hệ thống được cấp phép (dữ liệu của đơn vị)",
         }
     }
 }
@@ -299,6 +318,17 @@ pub enum Action<'a> {
     ViewReports { place: &'a Place },
     /// Submit the monthly unit report (Phụ lục 1) of the unit at `place`.
     SubmitUnitReport { place: &'a Place },
+    /// Read resources of `resource_type` (FHIR) made from data sent by a facility at
+    /// `place`: system clients only, within their unit and scopes.
+    ReadUnitData {
+        resource_type: &'a str,
+        place: &'a Place,
+    },
+    /// Export the resources of `resource_types` of the unit at `place` in bulk.
+    ExportUnit {
+        resource_types: &'a [&'a str],
+        place: &'a Place,
+    },
 }
 
 /// Why something was refused, for the program and for the person.
@@ -335,13 +365,99 @@ pub fn authorize(who: &Principal, what: &Action<'_>) -> Result<(), Denied> {
             role,
             scope,
         } => staff(username, *role, scope, what),
+        Principal::System { scopes, scope, .. } => match what {
+            Action::ReadUnitData {
+                resource_type,
+                place,
+            } => allow_if(scopes.allows(resource_type) && place.within(scope)),
+            Action::ExportUnit {
+                resource_types,
+                place,
+            } => allow_if(
+                place.within(scope)
+                    && !resource_types.is_empty()
+                    && resource_types.iter().all(|t| scopes.allows(t)),
+            ),
+            _ => Err(NOT_YOURS),
+        },
+    }
+}
+
+/// SMART-on-FHIR style scopes of a system client: `system/*.read`, `system/Patient.read`,
+/// and the v2 forms `system/*.rs`, `system/Observation.rs`. Only reading exists here:
+/// a write scope is never granted, and an unknown scope grants nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmartScopes(Vec<String>);
+
+impl SmartScopes {
+    /// Parse a space-separated scope string; refuses a scope that is not a system read.
+    pub fn parse(s: &str) -> Result<SmartScopes, String> {
+        let mut out = Vec::new();
+        for scope in s.split_whitespace() {
+            let Some((ctx, rest)) = scope.split_once('/') else {
+                return Err(scope.to_string());
+            };
+            let Some((ty, perm)) = rest.split_once('.') else {
+                return Err(scope.to_string());
+            };
+            let ty_ok = ty == "*"
+                || (!ty.is_empty()
+                    && ty.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                    && ty.chars().all(|c| c.is_ascii_alphanumeric()));
+            if ctx != "system" || !ty_ok || !matches!(perm, "read" | "rs" | "r" | "s") {
+                return Err(scope.to_string());
+            }
+            out.push(format!("system/{ty}.read"));
+        }
+        out.sort();
+        out.dedup();
+        if out.is_empty() {
+            return Err(String::new());
+        }
+        Ok(SmartScopes(out))
+    }
+
+    /// The scopes in their canonical form (`system/<Type>.read`), space-separated.
+    pub fn to_scope_string(&self) -> String {
+        self.0.join(" ")
+    }
+
+    /// The scopes among `self` that `requested` also names (all of `self` when none asked).
+    pub fn narrowed_to(&self, requested: Option<&str>) -> Result<SmartScopes, String> {
+        let Some(r) = requested.filter(|r| !r.trim().is_empty()) else {
+            return Ok(self.clone());
+        };
+        let asked = SmartScopes::parse(r)?;
+        let kept: Vec<String> = asked
+            .0
+            .into_iter()
+            .filter(|a| {
+                let ty = a.trim_start_matches("system/").trim_end_matches(".read");
+                ty == "*" && self.0.iter().any(|s| s == "system/*.read") || self.allows(ty)
+            })
+            .collect();
+        if kept.is_empty() {
+            return Err(r.to_string());
+        }
+        Ok(SmartScopes(kept))
+    }
+
+    /// Whether a resource type may be read.
+    pub fn allows(&self, resource_type: &str) -> bool {
+        self.0
+            .iter()
+            .any(|s| s == "system/*.read" || *s == format!("system/{resource_type}.read"))
     }
 }
 
 fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result<(), Denied> {
     use Role::*;
     match what {
-        Action::ReadOwnBook { .. } | Action::ManageSharing { .. } => Err(NOT_YOURS),
+        // Officers and administrators never read books; staff read through grants.
+        Action::ReadOwnBook { .. }
+        | Action::ManageSharing { .. }
+        | Action::ReadUnitData { .. }
+        | Action::ExportUnit { .. } => Err(NOT_YOURS),
         Action::UseShareCode => allow_if(role == Clinician),
         Action::BreakGlass { reason } => {
             if role != Clinician {
@@ -549,6 +665,65 @@ mod tests {
                 .is_err()
             );
         }
+    }
+
+    #[test]
+    fn system_clients_read_their_unit_within_their_scopes() {
+        let scopes = SmartScopes::parse("system/Patient.read system/Encounter.rs").unwrap();
+        assert_eq!(
+            scopes.to_scope_string(),
+            "system/Encounter.read system/Patient.read"
+        );
+        let sys = Principal::System {
+            client: "c".into(),
+            scopes: scopes.clone(),
+            scope: place("01", "", "", ""),
+        };
+        let here = place("01", "001", "00001", "01001");
+        let there = place("79", "760", "", "79001");
+        let read = |t, p| Action::ReadUnitData {
+            resource_type: t,
+            place: p,
+        };
+        assert!(authorize(&sys, &read("Patient", &here)).is_ok());
+        assert!(authorize(&sys, &read("Observation", &here)).is_err());
+        assert!(authorize(&sys, &read("Patient", &there)).is_err());
+        let export = |t: &'static [&'static str]| Action::ExportUnit {
+            resource_types: t,
+            place: &here,
+        };
+        assert!(authorize(&sys, &export(&["Patient", "Encounter"])).is_ok());
+        assert!(authorize(&sys, &export(&["Patient", "Condition"])).is_err());
+        assert!(authorize(&sys, &export(&[])).is_err());
+        // Nothing else: not a book, not a report.
+        assert!(authorize(&sys, &Action::ReadOwnBook { owner: 1 }).is_err());
+        assert!(authorize(&sys, &Action::ViewReports { place: &here }).is_err());
+        // No staff role reads unit data, the system administrator included.
+        for r in Role::ALL.into_iter().filter(|r| r.is_staff()) {
+            assert!(
+                authorize(&staff(r, place("01", "", "", "")), &read("Patient", &here)).is_err()
+            );
+        }
+        // Write scopes, user and patient scopes are refused; narrowing keeps only what was granted.
+        for bad in [
+            "system/Patient.write",
+            "user/*.read",
+            "patient/*.read",
+            "system/patient.read",
+            "openid",
+        ] {
+            assert!(SmartScopes::parse(bad).is_err(), "{bad}");
+        }
+        let all = SmartScopes::parse("system/*.read").unwrap();
+        assert!(all.allows("Condition"));
+        assert_eq!(
+            all.narrowed_to(Some("system/Condition.read"))
+                .unwrap()
+                .to_scope_string(),
+            "system/Condition.read"
+        );
+        assert!(scopes.narrowed_to(Some("system/*.read")).is_err());
+        assert!(scopes.narrowed_to(Some("system/Condition.read")).is_err());
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct EpisodeView {
     pub care_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub care_type_label: Option<String>,
+    /// MA_DOITUONG_KCB: the patient category (a string: "1.10" is not "1.1").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_category: Option<String>,
     pub insured: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -112,6 +115,9 @@ pub struct Medicine {
     pub unit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ordered: Option<NaiveDateTime>,
+    /// MA_BAC_SI: practising-certificate numbers of who ordered it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ordered_by: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +139,12 @@ pub struct Service {
     pub result_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub procedure_codes: Vec<String>,
+    /// MA_BAC_SI: practising-certificate numbers of who ordered it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ordered_by: Vec<String>,
+    /// NGUOI_THUC_HIEN: practising-certificate numbers of who performed it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub performed_by: Vec<String>,
 }
 
 /// Services split as the health book shows them (by `MA_NHOM`).
@@ -403,6 +415,8 @@ fn service(l: &ServiceLine) -> Service {
         ordered: l.ngay_yl,
         result_at: l.ngay_kq,
         procedure_codes: l.ma_pttt_qt.clone(),
+        ordered_by: l.ma_bac_si.clone(),
+        performed_by: l.nguoi_thuc_hien.clone(),
     }
 }
 
@@ -464,6 +478,7 @@ pub fn project(d: &Dossier, facility: &str) -> EpisodeView {
             .as_deref()
             .map(|c| care_type_label(c).to_string()),
         care_type: s.ma_loai_kcb.clone(),
+        patient_category: s.ma_doituong_kcb.clone(),
         insured: !s.ma_the_bhyt.is_empty(),
         reason: s.ly_do_vv.clone(),
         admission_diagnosis: s.chan_doan_vao.clone(),
@@ -500,6 +515,7 @@ pub fn project(d: &Dossier, facility: &str) -> EpisodeView {
                 quantity: l.so_luong,
                 unit: l.don_vi_tinh.clone(),
                 ordered: l.ngay_yl,
+                ordered_by: l.ma_bac_si.clone(),
             })
             .collect(),
         services,

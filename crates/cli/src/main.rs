@@ -8,6 +8,7 @@ mod access;
 mod bench;
 mod check;
 mod demo;
+mod fhir;
 mod generate;
 mod loadgen;
 mod ops;
@@ -67,6 +68,9 @@ enum Command {
     /// Report aggregates.
     #[command(subcommand)]
     Report(access::ReportCmd),
+    /// FHIR R4: system clients, and the bulk export of a unit's data (NDJSON).
+    #[command(subcommand)]
+    Fhir(fhir::FhirCmd),
     /// Load generator for benchmarks: concurrent clients sending files to a gateway.
     Loadgen(loadgen::Args),
     /// Benchmarks at scale (seeded stores, latency percentiles).
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Population(c) => access::population(c).map(|()| ExitCode::SUCCESS),
         Command::Report(c) => access::report(c).map(|()| ExitCode::SUCCESS),
         Command::Bench(c) => bench::run(c).map(|()| ExitCode::SUCCESS),
+        Command::Fhir(c) => fhir::run(c).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

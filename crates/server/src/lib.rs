@@ -17,6 +17,7 @@ use store::{Meta, Prepared, Source, Store, Token, now_ms};
 use tokio::sync::Semaphore;
 
 pub mod citizen;
+pub mod fhir;
 mod metrics;
 pub mod pdf;
 pub mod registry;
@@ -89,6 +90,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(staff::routes())
         .merge(staff_ui::routes())
         .merge(reports::routes())
+        .merge(fhir::routes())
         .merge(ui::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -167,6 +167,7 @@ fn basis_label(b: Basis) -> &'static str {
         Basis::Referral => "Giấy chuyển tuyến",
         Basis::BreakGlass => "Truy cập khẩn cấp",
         Basis::Enrolment => "Đăng ký",
+        Basis::System => "Hệ thống kết nối (FHIR)",
     }
 }
 

@@ -808,6 +808,67 @@ async fn authorization_matrix_every_role_every_endpoint() {
             "YYYNNNNYNNN",
             Box::new(|_, _| get("/nhan-vien/don-vi".into())),
         ),
+        // FHIR: the same rules as the book's own API.
+        (
+            "GET /fhir/metadata",
+            "YYYYYYYYYYY",
+            Box::new(|_, _| get("/fhir/metadata".into())),
+        ),
+        (
+            "GET /fhir/CodeSystem/ma-loai-kcb",
+            "YYYYYYYYYYY",
+            Box::new(|_, _| get("/fhir/CodeSystem/ma-loai-kcb".into())),
+        ),
+        (
+            "GET /fhir/Organization/{f}",
+            "YYYYYYYYYYN",
+            Box::new(move |w, o| {
+                get(format!(
+                    "/fhir/Organization/{}",
+                    if o {
+                        &w.own_facility.code
+                    } else {
+                        &w.other_facility.code
+                    }
+                ))
+            }),
+        ),
+        (
+            "GET /fhir/Patient/{p}",
+            "NNNNONNNOON",
+            Box::new(move |_, o| get(format!("/fhir/Patient/{}", if o { a } else { b }))),
+        ),
+        (
+            "GET /fhir/Encounter/{p}-{e}",
+            "NNNNONNNOON",
+            Box::new(move |_, o| {
+                get(if o {
+                    format!("/fhir/Encounter/{a}-{ea}")
+                } else {
+                    format!("/fhir/Encounter/{b}-{eb}")
+                })
+            }),
+        ),
+        (
+            "GET /fhir/Condition?patient={p}",
+            "NNNNONNNOON",
+            Box::new(move |_, o| get(format!("/fhir/Condition?patient={}", if o { a } else { b }))),
+        ),
+        (
+            "GET /fhir/Patient/{p}/$everything",
+            "NNNNONNNOON",
+            Box::new(move |_, o| {
+                get(format!(
+                    "/fhir/Patient/{}/$everything",
+                    if o { a } else { b }
+                ))
+            }),
+        ),
+        (
+            "GET /fhir/Patient/{p}/$summary",
+            "NNNNONNNOON",
+            Box::new(move |_, o| get(format!("/fhir/Patient/{}/$summary", if o { a } else { b }))),
+        ),
     ];
 
     let b_name = w.store.person(b).unwrap().unwrap().name.unwrap();

@@ -2,9 +2,11 @@
 //! grants, and the hash-chained audit log. The rules themselves live in
 //! `book::access`; this module only keeps the facts they need.
 
+use std::collections::BTreeMap;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use book::access::{Basis, GrantFacts, Place, Role, Scope};
+use book::access::{Basis, GrantFacts, Place, Role, Scope, SmartScopes};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +27,34 @@ pub struct Unit {
 
 pub const UNIT_LEVELS: [&str; 3] = ["province", "district", "commune"];
 pub const UNIT_SCHEMES: [&str; 2] = ["pre2025", "2025"];
+
+/// A registered FHIR system client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FhirClient {
+    pub client_id: String,
+    pub name: String,
+    /// The administrative unit whose data it reads.
+    pub unit: String,
+    pub scopes: SmartScopes,
+    pub created_at: i64,
+    pub created_by: String,
+    pub active: bool,
+}
+
+fn fhir_client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FhirClient> {
+    let scopes: String = r.get(3)?;
+    Ok(FhirClient {
+        client_id: r.get(0)?,
+        name: r.get(1)?,
+        unit: r.get(2)?,
+        scopes: SmartScopes::parse(&scopes).unwrap_or_default(),
+        created_at: r.get(4)?,
+        created_by: r.get(5)?,
+        active: r.get(6)?,
+    })
+}
+
+const FHIR_CLIENT_COLS: &str = "client_id, name, unit, scopes, created_at, created_by, active";
 
 /// A staff account and its scope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,6 +346,33 @@ pub trait Access {
 
     /// Record a read, chained to the person's previous record. Durable at return.
     fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord>;
+    /// Append many records (a bulk export's) in one transaction.
+    fn append_audits(&self, entries: &[AuditEntry]) -> Result<()>;
+
+    /// Register a FHIR system client; returns it and its secret (shown once).
+    fn add_fhir_client(
+        &self,
+        name: &str,
+        unit: &str,
+        scopes: &SmartScopes,
+        created_by: &str,
+    ) -> Result<(FhirClient, String)>;
+    fn fhir_clients(&self) -> Result<Vec<FhirClient>>;
+    /// Names of the registered health workers holding these practising certificates.
+    fn practitioner_names(&self, certs: &[String]) -> Result<BTreeMap<String, String>>;
+    /// Disable a client and end its tokens.
+    fn disable_fhir_client(&self, client_id: &str) -> Result<bool>;
+    /// The client-credentials grant: a token for the scopes asked (within the client's),
+    /// or `None` when the client or secret is wrong.
+    fn issue_fhir_token(
+        &self,
+        client_id: &str,
+        secret: &str,
+        scopes: &SmartScopes,
+        ttl_ms: i64,
+    ) -> Result<Option<String>>;
+    /// The live client and scopes of a token.
+    fn fhir_token(&self, token: &str, now: i64) -> Result<Option<(FhirClient, SmartScopes)>>;
     /// A person's records, newest first.
     fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>>;
     /// Recompute every chain; report edited, removed or reordered records.
@@ -525,6 +582,61 @@ fn save_facility(tx: &Transaction<'_>, f: &Facility) -> Result<()> {
         params![f.code, f.name, f.province, f.kind, f.bhyt_contract, now_ms(), f.unit],
     )?;
     Ok(())
+}
+
+/// Append one record to its person's chain, inside `tx`.
+fn append_audit_tx(
+    tx: &Transaction<'_>,
+    key: Option<&[u8]>,
+    e: &AuditEntry,
+    at: i64,
+) -> Result<AuditRecord> {
+    let head: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM audit_heads WHERE person_id = ?1",
+            params![e.person_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
+    let seq = prev_seq + 1;
+    let fields = AuditFields {
+        actor: &e.actor,
+        role: e.role.code(),
+        facility: e.facility.as_deref(),
+        action: &e.action,
+        target: e.target.as_deref(),
+        basis: e.basis.code(),
+        grant_id: e.grant_id,
+        actor_name: e.actor_name.as_deref(),
+        actor_cert: e.actor_cert.as_deref(),
+    };
+    let hash = audit_hash(key, &prev_hash, e.person_id, seq, at, &fields);
+    tx.execute(
+            "INSERT INTO audit_log (person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash, actor_name, actor_cert)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![e.person_id, seq, at, e.actor, fields.role, e.facility, e.action, e.target, fields.basis, e.grant_id, prev_hash, hash, e.actor_name, e.actor_cert],
+        )?;
+    tx.execute(
+        "INSERT INTO audit_heads (person_id, seq, hash) VALUES (?1, ?2, ?3)
+             ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![e.person_id, seq, hash],
+    )?;
+    Ok(AuditRecord {
+        person_id: e.person_id,
+        seq,
+        at,
+        actor: e.actor.clone(),
+        actor_name: e.actor_name.clone(),
+        practising_cert: e.actor_cert.clone(),
+        role: fields.role.to_string(),
+        facility: e.facility.clone(),
+        action: e.action.clone(),
+        target: e.target.clone(),
+        basis: fields.basis.to_string(),
+        grant_id: e.grant_id,
+        hash,
+    })
 }
 
 impl Access for SqliteStore {
@@ -1098,53 +1210,16 @@ impl Access for SqliteStore {
 
     fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord> {
         let at = now_ms();
+        self.write(|tx| append_audit_tx(tx, self.audit_key(), e, at))
+    }
+
+    fn append_audits(&self, entries: &[AuditEntry]) -> Result<()> {
+        let at = now_ms();
         self.write(|tx| {
-            let head: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT seq, hash FROM audit_heads WHERE person_id = ?1",
-                    params![e.person_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
-            let seq = prev_seq + 1;
-            let fields = AuditFields {
-                actor: &e.actor,
-                role: e.role.code(),
-                facility: e.facility.as_deref(),
-                action: &e.action,
-                target: e.target.as_deref(),
-                basis: e.basis.code(),
-                grant_id: e.grant_id,
-                actor_name: e.actor_name.as_deref(),
-                actor_cert: e.actor_cert.as_deref(),
-            };
-            let hash = audit_hash(self.audit_key(), &prev_hash, e.person_id, seq, at, &fields);
-            tx.execute(
-                "INSERT INTO audit_log (person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash, actor_name, actor_cert)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![e.person_id, seq, at, e.actor, fields.role, e.facility, e.action, e.target, fields.basis, e.grant_id, prev_hash, hash, e.actor_name, e.actor_cert],
-            )?;
-            tx.execute(
-                "INSERT INTO audit_heads (person_id, seq, hash) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                params![e.person_id, seq, hash],
-            )?;
-            Ok(AuditRecord {
-                person_id: e.person_id,
-                seq,
-                at,
-                actor: e.actor.clone(),
-                actor_name: e.actor_name.clone(),
-                practising_cert: e.actor_cert.clone(),
-                role: fields.role.to_string(),
-                facility: e.facility.clone(),
-                action: e.action.clone(),
-                target: e.target.clone(),
-                basis: fields.basis.to_string(),
-                grant_id: e.grant_id,
-                hash,
-            })
+            for e in entries {
+                append_audit_tx(tx, self.audit_key(), e, at)?;
+            }
+            Ok(())
         })
     }
 
@@ -1173,6 +1248,170 @@ impl Access for SqliteStore {
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn add_fhir_client(
+        &self,
+        name: &str,
+        unit: &str,
+        scopes: &SmartScopes,
+        created_by: &str,
+    ) -> Result<(FhirClient, String)> {
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                "name: tên hệ thống không được để trống".into(),
+            ));
+        }
+        let known: bool = self.read(|c| {
+            Ok(
+                c.query_row("SELECT 1 FROM units WHERE code = ?1", params![unit], |_| {
+                    Ok(())
+                })
+                .optional()?
+                .is_some(),
+            )
+        })?;
+        if !known {
+            return Err(StoreError::Invalid(format!(
+                "unit: không có đơn vị hành chính mã {unit}"
+            )));
+        }
+        let client = FhirClient {
+            client_id: format!("hbc-{}", uuid::Uuid::new_v4().simple()),
+            name: name.trim().to_string(),
+            unit: unit.to_string(),
+            scopes: scopes.clone(),
+            created_at: now_ms(),
+            created_by: created_by.to_string(),
+            active: true,
+        };
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let hash = hash_password(&secret)?;
+        self.write(|tx| {
+            tx.execute(
+                &format!("INSERT INTO fhir_clients ({FHIR_CLIENT_COLS}, secret_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)"),
+                params![client.client_id, client.name, client.unit, scopes.to_scope_string(), client.created_at, client.created_by, hash],
+            )?;
+            Ok(())
+        })?;
+        Ok((client, secret))
+    }
+
+    fn practitioner_names(&self, certs: &[String]) -> Result<BTreeMap<String, String>> {
+        if certs.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let list = serde_json::to_string(certs).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT practising_cert, full_name FROM staff
+                 WHERE practising_cert IN (SELECT value FROM json_each(?1)) AND active = 1",
+            )?;
+            Ok(stmt
+                .query_map(params![list], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn fhir_clients(&self) -> Result<Vec<FhirClient>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {FHIR_CLIENT_COLS} FROM fhir_clients ORDER BY created_at"
+            ))?;
+            Ok(stmt
+                .query_map([], fhir_client_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn disable_fhir_client(&self, client_id: &str) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE fhir_clients SET active = 0 WHERE client_id = ?1",
+                params![client_id],
+            )?;
+            tx.execute(
+                "DELETE FROM fhir_tokens WHERE client_id = ?1",
+                params![client_id],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn issue_fhir_token(
+        &self,
+        client_id: &str,
+        secret: &str,
+        scopes: &SmartScopes,
+        ttl_ms: i64,
+    ) -> Result<Option<String>> {
+        let row: Option<String> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT secret_hash FROM fhir_clients WHERE client_id = ?1 AND active = 1",
+                params![client_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })?;
+        let Some(hash) = row else {
+            // Spend the same time whether or not the client exists.
+            let _ = hash_password(secret);
+            return Ok(None);
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM fhir_tokens WHERE client_id = ?1 AND expires_at < ?2",
+                params![client_id, now],
+            )?;
+            tx.execute(
+                "INSERT INTO fhir_tokens (token_hash, client_id, scopes, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![hash_hex(&[&token]), client_id, scopes.to_scope_string(), now, now + ttl_ms],
+            )?;
+            Ok(())
+        })?;
+        Ok(Some(token))
+    }
+
+    fn fhir_token(&self, token: &str, now: i64) -> Result<Option<(FhirClient, SmartScopes)>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {}, t.scopes FROM fhir_tokens t JOIN fhir_clients c ON c.client_id = t.client_id
+                     WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND c.active = 1",
+                    FHIR_CLIENT_COLS
+                        .split(", ")
+                        .map(|x| format!("c.{x}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                params![hash_hex(&[token]), now],
+                |r| {
+                    let scopes: String = r.get(7)?;
+                    Ok((
+                        fhir_client_row(r)?,
+                        SmartScopes::parse(&scopes).unwrap_or_default(),
+                    ))
+                },
+            )
+            .optional()?)
         })
     }
 

@@ -437,6 +437,15 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>>;
     /// Every version of one episode, oldest first.
     fn episode_versions(&self, facility: &str, ma_lk: &str) -> Result<Vec<EpisodeRecord>>;
+    /// Every current episode sent by one of `facilities` and visible since `since_ms`, in
+    /// person order (all of one person's together), one at a time: memory stays bounded
+    /// however many there are. `f` returns `false` to stop. Returns how many were read.
+    fn scan_episodes(
+        &self,
+        facilities: &[String],
+        since_ms: i64,
+        f: &mut dyn FnMut(EpisodeRecord) -> Result<bool>,
+    ) -> Result<u64>;
     fn dq_issues(&self, limit: usize) -> Result<Vec<DqIssue>>;
     /// Move everything of `from` to `into`; `from` stays, marked merged.
     fn merge_persons(&self, from: i64, into: i64, reason: &str) -> Result<()>;

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_access.sql"),
     include_str!("../migrations/sqlite/0004_reports.sql"),
     include_str!("../migrations/sqlite/0005_adoption.sql"),
+    include_str!("../migrations/sqlite/0006_fhir.sql"),
 ];
 
 /// Most submissions one commit carries.
@@ -759,6 +760,33 @@ impl Store for SqliteStore {
                 "SELECT {EPISODE_COLS} FROM episodes WHERE person_id = ?1 AND id = ?2 AND is_current = 1"
             ))?;
             Ok(stmt.query_row(params![person, id], episode_row).optional()?)
+        })
+    }
+
+    fn scan_episodes(
+        &self,
+        facilities: &[String],
+        since_ms: i64,
+        f: &mut dyn FnMut(EpisodeRecord) -> Result<bool>,
+    ) -> Result<u64> {
+        let list =
+            serde_json::to_string(facilities).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {EPISODE_COLS} FROM episodes
+                 WHERE is_current = 1 AND visible_at >= ?2
+                   AND facility IN (SELECT value FROM json_each(?1))
+                 ORDER BY person_id, id"
+            ))?;
+            let mut rows = stmt.query(params![list, since_ms])?;
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                n += 1;
+                if !f(episode_row(r)?)? {
+                    break;
+                }
+            }
+            Ok(n)
         })
     }
 

@@ -1,0 +1,269 @@
+//! Bulk export of a unit's data as NDJSON: one file per resource type, one resource per
+//! line (the FHIR Bulk Data format). The episodes are read in person order, one person
+//! at a time, so memory holds one book and the sets of facility and certificate codes,
+//! however large the unit.
+//!
+//! A unit's data is what the facilities of the unit sent: their Organizations, the
+//! episodes they sent (with everything in them) and the Patients those episodes belong
+//! to. Each exported person gets one record in their audit chain.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use book::access::{Basis, Role};
+use serde_json::Value;
+use store::{AuditEntry, EpisodeRecord, Store, StoreError};
+
+use super::map::{self, Context};
+use super::{BOOK_TYPES, Book, book_resources};
+
+/// The resource types an export may hold.
+pub const EXPORT_TYPES: [&str; 11] = [
+    "Patient",
+    "Encounter",
+    "Condition",
+    "MedicationRequest",
+    "Observation",
+    "DiagnosticReport",
+    "Procedure",
+    "ServiceRequest",
+    "Appointment",
+    "Organization",
+    "Practitioner",
+];
+
+/// Audit records are written this many persons at a time.
+const AUDIT_BATCH: usize = 1000;
+
+/// Who asks for the export (recorded in every exported person's chain).
+#[derive(Clone, Debug)]
+pub struct Exporter {
+    pub id: String,
+    pub name: String,
+}
+
+/// What an export wrote.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ExportStats {
+    pub persons: u64,
+    pub episodes: u64,
+    /// Resources written, per type.
+    pub resources: BTreeMap<String, u64>,
+}
+
+impl ExportStats {
+    pub fn total(&self) -> u64 {
+        self.resources.values().sum()
+    }
+}
+
+/// Where the lines go.
+pub trait Sink {
+    fn line(&mut self, resource_type: &str, json: &[u8]) -> std::io::Result<()>;
+    fn finish(&mut self) -> std::io::Result<()>;
+}
+
+/// `<dir>/<Type>.ndjson`, opened as the first line of each type comes.
+pub struct DirSink {
+    dir: PathBuf,
+    files: BTreeMap<String, BufWriter<File>>,
+}
+
+impl DirSink {
+    pub fn new(dir: &Path) -> std::io::Result<DirSink> {
+        std::fs::create_dir_all(dir)?;
+        Ok(DirSink {
+            dir: dir.to_path_buf(),
+            files: BTreeMap::new(),
+        })
+    }
+
+    /// The files written, with their types.
+    pub fn files(&self) -> Vec<(String, PathBuf)> {
+        self.files
+            .keys()
+            .map(|t| (t.clone(), self.dir.join(format!("{t}.ndjson"))))
+            .collect()
+    }
+}
+
+impl Sink for DirSink {
+    fn line(&mut self, ty: &str, json: &[u8]) -> std::io::Result<()> {
+        if !self.files.contains_key(ty) {
+            let f = File::create(self.dir.join(format!("{ty}.ndjson")))?;
+            self.files
+                .insert(ty.to_string(), BufWriter::with_capacity(256 * 1024, f));
+        }
+        let w = self.files.get_mut(ty).expect("opened above");
+        w.write_all(json)?;
+        w.write_all(b"\n")
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        for w in self.files.values_mut() {
+            w.flush()?;
+            w.get_ref().sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+/// Check and order the types asked for (all when none).
+pub fn export_types(asked: Option<&str>) -> Result<Vec<&'static str>, String> {
+    let Some(list) = asked.filter(|s| !s.trim().is_empty()) else {
+        return Ok(EXPORT_TYPES.to_vec());
+    };
+    let mut out = Vec::new();
+    for t in list.split(',').map(str::trim) {
+        let Some(known) = EXPORT_TYPES.iter().find(|k| **k == t) else {
+            return Err(t.to_string());
+        };
+        if !out.contains(known) {
+            out.push(*known);
+        }
+    }
+    Ok(out)
+}
+
+/// Export the data of `unit` sent (visible) since `since_ms`.
+pub fn export_unit(
+    store: &dyn Store,
+    unit: &str,
+    types: &[&str],
+    since_ms: i64,
+    by: &Exporter,
+    sink: &mut dyn Sink,
+) -> store::Result<ExportStats> {
+    let place = store.place_of_unit(unit)?;
+    if place == book::access::Place::default() {
+        return Err(StoreError::NotFound(format!("unit {unit}")));
+    }
+    let all = store.facilities()?;
+    let mut mine = Vec::new();
+    for f in &all {
+        if store
+            .place_of_facility(&f.code)?
+            .is_some_and(|p| p.within(&place))
+        {
+            mine.push(f.code.clone());
+        }
+    }
+    let staff = store.staff_list()?;
+    let ctx = Context {
+        facility_names: all
+            .iter()
+            .map(|f| (f.code.clone(), f.name.clone()))
+            .collect(),
+        facilities: all.into_iter().map(|f| (f.code.clone(), f)).collect(),
+        practitioners: staff
+            .into_iter()
+            .filter_map(|s| Some((s.practising_cert?, s.full_name)))
+            .collect(),
+        now: crate::vn_now(),
+    };
+    let wanted: BTreeSet<&str> = types.iter().copied().collect();
+    let mut stats = ExportStats::default();
+    let mut write = |r: &Value, stats: &mut ExportStats| -> store::Result<()> {
+        let ty = r["resourceType"].as_str().unwrap_or("");
+        if !wanted.contains(ty) {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(r).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        sink.line(ty, &bytes)?;
+        *stats.resources.entry(ty.to_string()).or_default() += 1;
+        Ok(())
+    };
+    // The unit's facilities.
+    for code in &mine {
+        write(&map::organization(code, &ctx), &mut stats)?;
+    }
+    let mut referenced_orgs: BTreeSet<String> = BTreeSet::new();
+    let mut certs: BTreeSet<String> = BTreeSet::new();
+    let mut audits: Vec<AuditEntry> = Vec::new();
+    let mut current: Vec<EpisodeRecord> = Vec::new();
+    let book_types_wanted = BOOK_TYPES.iter().any(|t| wanted.contains(t));
+    let audit = |person: i64| AuditEntry {
+        person_id: person,
+        actor: by.id.clone(),
+        role: Role::SystemClient,
+        facility: None,
+        action: "fhir_export".into(),
+        target: Some(format!("unit:{unit}")),
+        basis: Basis::System,
+        grant_id: None,
+        actor_name: Some(by.name.clone()),
+        actor_cert: None,
+    };
+    let mut flush = |eps: &mut Vec<EpisodeRecord>,
+                     stats: &mut ExportStats,
+                     audits: &mut Vec<AuditEntry>,
+                     write: &mut dyn FnMut(&Value, &mut ExportStats) -> store::Result<()>|
+     -> store::Result<()> {
+        let Some(first) = eps.first() else {
+            return Ok(());
+        };
+        let pid = first.person_id;
+        let Some(person) = store.person(pid)? else {
+            eps.clear();
+            return Ok(());
+        };
+        // Newest first, as a book is read.
+        eps.reverse();
+        let book = Book {
+            person,
+            episodes: std::mem::take(eps),
+        };
+        for e in &book.episodes {
+            referenced_orgs.extend(map::facility_codes(e));
+            certs.extend(map::certificates(&e.view));
+        }
+        stats.persons += 1;
+        stats.episodes += book.episodes.len() as u64;
+        for r in book_resources(&book, &ctx) {
+            let ty = r["resourceType"].as_str().unwrap_or("");
+            // Facilities and practitioners are written once, at the end.
+            if ty != "Organization" && ty != "Practitioner" {
+                write(&r, stats)?;
+            }
+        }
+        audits.push(audit(pid));
+        if audits.len() >= AUDIT_BATCH {
+            store.append_audits(audits)?;
+            audits.clear();
+        }
+        Ok(())
+    };
+    if book_types_wanted {
+        let mut failed: Option<StoreError> = None;
+        store.scan_episodes(&mine, since_ms, &mut |e| {
+            if current.first().is_some_and(|c| c.person_id != e.person_id)
+                && let Err(err) = flush(&mut current, &mut stats, &mut audits, &mut write)
+            {
+                failed = Some(err);
+                return Ok(false);
+            }
+            current.push(e);
+            Ok(true)
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        flush(&mut current, &mut stats, &mut audits, &mut write)?;
+        if !audits.is_empty() {
+            store.append_audits(&audits)?;
+        }
+    }
+    // Facilities outside the unit that the episodes refer to (referrals), then the
+    // practitioners named.
+    let mine: BTreeSet<String> = mine.into_iter().collect();
+    for code in referenced_orgs.difference(&mine) {
+        write(&map::organization(code, &ctx), &mut stats)?;
+    }
+    for c in &certs {
+        write(&map::practitioner(c, &ctx), &mut stats)?;
+    }
+    sink.finish()?;
+    Ok(stats)
+}

@@ -1,0 +1,354 @@
+//! The International Patient Summary of a book (`Patient/$summary`): a document Bundle,
+//! Composition first (LOINC 60591-5), one section per IPS heading, each with a narrative,
+//! and `emptyReason` where the book has nothing to say. The rules that pick what goes in
+//! each section are in docs/FHIR.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Duration, NaiveDateTime};
+use serde_json::{Value, json};
+
+use super::map::{date_time, esc, instant, key, search_date};
+use super::terminology::LOINC;
+
+/// Medicines of the last 90 days are the current medication.
+pub const MEDICATION_DAYS: i64 = book::summary::MEDICINE_DAYS;
+/// Results of the last year.
+pub const RESULT_DAYS: i64 = 365;
+/// At most this many entries in a section (newest first).
+pub const SECTION_MAX: usize = 50;
+
+struct Section {
+    code: &'static str,
+    display: &'static str,
+    title: &'static str,
+    entries: Vec<String>,
+    lines: Vec<String>,
+    /// Narrative when empty, with why.
+    empty: &'static str,
+    empty_reason: &'static str,
+}
+
+fn text_of(r: &Value) -> String {
+    // The first paragraph of the resource's own narrative is its one-line summary.
+    let div = r["text"]["div"].as_str().unwrap_or("");
+    let inner = div
+        .split("<p>")
+        .nth(1)
+        .and_then(|s| s.split("</p>").next())
+        .unwrap_or("");
+    inner.to_string()
+}
+
+fn newest_first(mut v: Vec<&Value>) -> Vec<&Value> {
+    v.sort_by_key(|r| std::cmp::Reverse(search_date(r)));
+    v
+}
+
+/// The IPS document of a book. `resources` are every resource of the person's book (as
+/// `$everything` gives them, the Patient among them); `now` is the Vietnam wall clock.
+pub fn summary(
+    base: &str,
+    resources: &[Value],
+    now: NaiveDateTime,
+    now_ms: i64,
+    doc_id: &str,
+) -> Value {
+    let by_key: BTreeMap<(String, String), &Value> = resources
+        .iter()
+        .map(|r| {
+            let (t, i) = key(r);
+            ((t.to_string(), i.to_string()), r)
+        })
+        .collect();
+    let of = |ty: &str| -> Vec<&Value> {
+        resources
+            .iter()
+            .filter(|r| r["resourceType"] == ty)
+            .collect()
+    };
+    let since = |days: i64| date_time(now - Duration::days(days));
+    let patient = of("Patient")
+        .into_iter()
+        .next()
+        .cloned()
+        .unwrap_or(Value::Null);
+
+    // Problems: every ICD-10 code with an active occurrence, its newest occurrence.
+    // Past illnesses: codes with no active occurrence, newest occurrence.
+    let conditions = newest_first(of("Condition"));
+    let icd = |c: &Value| {
+        c["code"]["coding"][0]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let active_codes: BTreeSet<String> = conditions
+        .iter()
+        .filter(|c| c["clinicalStatus"]["coding"][0]["code"] == "active")
+        .map(|c| icd(c))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut problems = Vec::new();
+    let mut past = Vec::new();
+    for c in &conditions {
+        let code = icd(c);
+        if !seen.insert(code.clone()) {
+            continue;
+        }
+        if active_codes.contains(&code) {
+            // The newest occurrence that is itself active.
+            if let Some(a) = conditions
+                .iter()
+                .find(|x| icd(x) == code && x["clinicalStatus"]["coding"][0]["code"] == "active")
+            {
+                problems.push(*a);
+            }
+        } else {
+            past.push(*c);
+        }
+    }
+    let meds: Vec<&Value> = newest_first(of("MedicationRequest"))
+        .into_iter()
+        .filter(|m| {
+            m["status"] == "active" || search_date(m).is_some_and(|d| d >= since(MEDICATION_DAYS))
+        })
+        .collect();
+    let mut results: Vec<&Value> = of("Observation");
+    results.extend(of("DiagnosticReport"));
+    let results: Vec<&Value> = newest_first(results)
+        .into_iter()
+        .filter(|r| search_date(r).is_some_and(|d| d >= since(RESULT_DAYS)))
+        .collect();
+    let procedures = newest_first(of("Procedure"));
+    let today = date_time(now);
+    let mut plan: Vec<&Value> = of("Appointment")
+        .into_iter()
+        .filter(|a| search_date(a).is_some_and(|d| d >= today))
+        .collect();
+    plan.extend(
+        of("ServiceRequest")
+            .into_iter()
+            .filter(|s| s["status"] == "active"),
+    );
+
+    let section = |code, display, title, items: Vec<&Value>, empty, empty_reason| Section {
+        code,
+        display,
+        title,
+        entries: items
+            .iter()
+            .take(SECTION_MAX)
+            .map(|r| {
+                let (t, i) = key(r);
+                format!("{t}/{i}")
+            })
+            .collect(),
+        lines: items.iter().take(SECTION_MAX).map(|r| text_of(r)).collect(),
+        empty,
+        empty_reason,
+    };
+    let sections = vec![
+        section(
+            "11450-4",
+            "Problem list - Reported",
+            "Vấn đề sức khỏe hiện tại (Active problems)",
+            problems,
+            "Sổ sức khỏe không có chẩn đoán nào còn hiệu lực theo quy tắc của healthbook (đợt khám đang mở, kết thúc trong 90 ngày, hoặc bệnh mạn tính trong 1 năm).",
+            "unavailable",
+        ),
+        section(
+            "48765-2",
+            "Allergies and adverse reactions Document",
+            "Dị ứng (Allergies and intolerances)",
+            Vec::new(),
+            "Hồ sơ QĐ 130/4750 không ghi dị ứng: sổ sức khỏe không có thông tin dị ứng. Hãy hỏi người bệnh. (QĐ 130 dossiers carry no allergy data.)",
+            "unavailable",
+        ),
+        section(
+            "10160-0",
+            "History of Medication use Narrative",
+            "Thuốc đang và vừa sử dụng (Medication summary)",
+            meds,
+            "Không có thuốc nào được kê hoặc cấp trong 90 ngày qua theo các hồ sơ đã gửi về sổ.",
+            "unavailable",
+        ),
+        section(
+            "11369-6",
+            "History of Immunization Narrative",
+            "Tiêm chủng (Immunizations)",
+            Vec::new(),
+            "Hồ sơ QĐ 130/4750 không ghi tiêm chủng: thông tin này thuộc hệ thống tiêm chủng quốc gia. (Immunizations are not carried by QĐ 130 dossiers.)",
+            "unavailable",
+        ),
+        section(
+            "30954-2",
+            "Relevant diagnostic tests/laboratory data Narrative",
+            "Kết quả cận lâm sàng (Results)",
+            results,
+            "Không có kết quả xét nghiệm, chẩn đoán hình ảnh hay thăm dò chức năng trong 12 tháng qua.",
+            "unavailable",
+        ),
+        section(
+            "47519-4",
+            "History of Procedures Document",
+            "Thủ thuật, phẫu thuật (History of procedures)",
+            procedures,
+            "Không có thủ thuật, phẫu thuật nào trong các hồ sơ đã gửi về sổ.",
+            "unavailable",
+        ),
+        section(
+            "11348-0",
+            "History of Past illness Narrative",
+            "Bệnh đã mắc (History of past illness)",
+            past,
+            "Không có bệnh đã khỏi hoặc không còn hiệu lực trong sổ.",
+            "unavailable",
+        ),
+        section(
+            "18776-5",
+            "Plan of care note",
+            "Kế hoạch chăm sóc: hẹn khám lại, chuyển tuyến (Plan of care)",
+            plan,
+            "Không có lịch hẹn khám lại sắp tới hoặc giấy chuyển tuyến còn hiệu lực.",
+            "unavailable",
+        ),
+    ];
+
+    let resource_url = |r: &str| format!("{base}/{r}");
+    let patient_ref = format!("Patient/{}", patient["id"].as_str().unwrap_or(""));
+    let composition_sections: Vec<Value> = sections
+        .iter()
+        .map(|s| {
+            let mut div = String::from("<div xmlns=\"http://www.w3.org/1999/xhtml\">");
+            if s.entries.is_empty() {
+                div.push_str(&format!("<p>{}</p>", esc(s.empty)));
+            } else {
+                div.push_str("<ul>");
+                for l in &s.lines {
+                    // The lines are narrative paragraphs already escaped.
+                    div.push_str(&format!("<li>{l}</li>"));
+                }
+                div.push_str("</ul>");
+            }
+            div.push_str("</div>");
+            let mut v = json!({
+                "title": s.title,
+                "code": { "coding": [{ "system": LOINC, "code": s.code, "display": s.display }] },
+                "text": { "status": "generated", "div": div },
+            });
+            if s.entries.is_empty() {
+                v["emptyReason"] = json!({
+                    "coding": [{
+                        "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason",
+                        "code": s.empty_reason,
+                    }],
+                });
+            } else {
+                v["entry"] = s
+                    .entries
+                    .iter()
+                    .map(|e| json!({ "reference": e }))
+                    .collect();
+            }
+            v
+        })
+        .collect();
+
+    let author = json!({
+        "resourceType": "Organization",
+        "id": "healthbook",
+        "text": { "status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>healthbook — Sổ sức khỏe điện tử</p></div>" },
+        "name": "healthbook — Sổ sức khỏe điện tử",
+    });
+    let composition = json!({
+        "resourceType": "Composition",
+        "id": doc_id,
+        "text": { "status": "generated", "div": format!(
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Tóm tắt sức khỏe của {} lập lúc {}</p></div>",
+            esc(patient["name"][0]["text"].as_str().unwrap_or("người bệnh")),
+            esc(&date_time(now)),
+        ) },
+        "status": "final",
+        "type": { "coding": [{ "system": LOINC, "code": "60591-5", "display": "Patient summary Document" }] },
+        "subject": { "reference": patient_ref },
+        "date": date_time(now),
+        "author": [{ "reference": "Organization/healthbook" }],
+        "title": "Tóm tắt sức khỏe — International Patient Summary",
+        "confidentiality": "N",
+        "event": [{
+            "code": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActClass", "code": "PCPR" }] }],
+            "period": { "end": date_time(now) },
+        }],
+        "section": composition_sections,
+    });
+
+    // The document holds what its sections name, and what those refer to in turn.
+    let mut wanted: Vec<String> = vec![patient_ref.clone()];
+    for s in &sections {
+        wanted.extend(s.entries.iter().cloned());
+    }
+    let mut included: Vec<String> = Vec::new();
+    let mut set = BTreeSet::new();
+    while let Some(r) = wanted.pop() {
+        if !set.insert(r.clone()) {
+            continue;
+        }
+        let Some((t, i)) = r.split_once('/') else {
+            continue;
+        };
+        let Some(res) = by_key.get(&(t.to_string(), i.to_string())) else {
+            continue;
+        };
+        included.push(r.clone());
+        let mut refs = Vec::new();
+        collect_refs(res, &mut refs);
+        // Encounters point at every diagnosis of the visit: follow those too.
+        wanted.extend(refs);
+    }
+    let mut entries = vec![json!({
+        // A RESTful fullUrl, so that the Composition's relative references resolve
+        // against the same base as every other entry's.
+        "fullUrl": resource_url(&format!("Composition/{doc_id}")),
+        "resource": composition,
+    })];
+    let mut order: Vec<&String> = included.iter().collect();
+    // Patient first, then by type and id, for a stable document.
+    order.sort_by_key(|r| (!r.starts_with("Patient/"), (*r).clone()));
+    for r in order {
+        let (t, i) = r.split_once('/').unwrap_or_default();
+        if let Some(res) = by_key.get(&(t.to_string(), i.to_string())) {
+            entries.push(json!({ "fullUrl": resource_url(r), "resource": res }));
+        }
+    }
+    entries.push(json!({ "fullUrl": resource_url("Organization/healthbook"), "resource": author }));
+    json!({
+        "resourceType": "Bundle",
+        "id": doc_id,
+        "meta": { "lastUpdated": instant(now_ms) },
+        "identifier": { "system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{doc_id}") },
+        "type": "document",
+        "timestamp": instant(now_ms),
+        "entry": entries,
+    })
+}
+
+/// Every relative reference (`Type/id`) inside a resource.
+pub fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "reference"
+                    && let Some(s) = x.as_str()
+                    && !s.contains(':')
+                {
+                    out.push(s.to_string());
+                } else {
+                    collect_refs(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}

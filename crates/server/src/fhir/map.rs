@@ -1,0 +1,960 @@
+//! The health book as FHIR R4 resources: pure functions from stored persons and
+//! episodes to JSON. Nothing here reads the store or decides access.
+//!
+//! Ids are made so that a read needs one key lookup: a Patient is the person's id; an
+//! Encounter is `<person>-<episode>`; what an episode holds is `<person>-<episode>-<kind><n>`
+//! (`d` diagnosis, `m` medicine, `r` result, `p` procedure) or `-ref`, `-apt`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use book::EpisodeView;
+use book::IdKind;
+use book::episode::{Diagnosis, Medicine, ResultKind, Service, TestResult};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use dossier::model::BirthDate;
+use serde_json::{Map, Value, json};
+use store::{EpisodeRecord, Facility, PersonRecord};
+
+use super::terminology::*;
+
+/// What decorates codes: facility names and the names of practitioners (by certificate).
+#[derive(Default)]
+pub struct Context {
+    pub facilities: BTreeMap<String, Facility>,
+    pub facility_names: BTreeMap<String, String>,
+    pub practitioners: BTreeMap<String, String>,
+    /// The wall clock (Asia/Ho_Chi_Minh) that "active" and "open" are judged at.
+    pub now: NaiveDateTime,
+}
+
+/// A dateTime of the Vietnam wall clock, as the dossiers write it.
+pub fn date_time(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S+07:00").to_string()
+}
+
+pub fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// An instant from milliseconds since the epoch.
+pub fn instant(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// XHTML escaping for narratives.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A generated narrative from a title and lines (each already plain text).
+pub fn narrative(lines: &[String]) -> Value {
+    let mut div = String::from("<div xmlns=\"http://www.w3.org/1999/xhtml\">");
+    for l in lines {
+        div.push_str("<p>");
+        div.push_str(&esc(l));
+        div.push_str("</p>");
+    }
+    div.push_str("</div>");
+    json!({ "status": "generated", "div": div })
+}
+
+fn reference(ty: &str, id: &str) -> Value {
+    json!({ "reference": format!("{ty}/{id}") })
+}
+
+fn coding(system: &str, code: &str, display: Option<&str>) -> Value {
+    let mut c = json!({ "system": system, "code": code });
+    if let Some(d) = display.filter(|d| !d.trim().is_empty()) {
+        c["display"] = json!(d);
+    }
+    c
+}
+
+/// Drop empty strings, arrays and objects (FHIR forbids them), recursively.
+pub fn prune(v: &mut Value) -> bool {
+    match v {
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => {
+            a.retain_mut(prune);
+            !a.is_empty()
+        }
+        Value::Object(o) => {
+            let keys: Vec<String> = o.keys().cloned().collect();
+            for k in keys {
+                if let Some(x) = o.get_mut(&k)
+                    && !prune(x)
+                {
+                    o.remove(&k);
+                }
+            }
+            !o.is_empty()
+        }
+        Value::Null => false,
+        _ => true,
+    }
+}
+
+fn finish(mut v: Value) -> Value {
+    prune(&mut v);
+    v
+}
+
+/// A valid FHIR id for a practising certificate (which may hold `/`): a short hash.
+pub fn practitioner_id(cert: &str) -> String {
+    let h = store::sha256_hex(cert.trim().as_bytes());
+    format!("cchn-{}", &h[..20])
+}
+
+/// The resource id of an episode's Encounter.
+pub fn encounter_id(person: i64, episode: i64) -> String {
+    format!("{person}-{episode}")
+}
+
+/// Split a resource id made here into (person, episode, rest).
+pub fn parse_id(id: &str) -> Option<(i64, Option<i64>, Option<&str>)> {
+    let mut parts = id.splitn(3, '-');
+    let person = parts.next()?.parse().ok()?;
+    let episode = match parts.next() {
+        Some(e) => Some(e.parse().ok()?),
+        None => None,
+    };
+    Some((person, episode, parts.next()))
+}
+
+fn gender(sex: Option<&str>) -> &'static str {
+    match sex {
+        Some("1") => "male",
+        Some("2") => "female",
+        Some("3") => "other",
+        _ => "unknown",
+    }
+}
+
+fn birth_date(s: &str) -> Option<String> {
+    let b = BirthDate::parse(s)?;
+    Some(match (b.month, b.day) {
+        (0, _) => format!("{:04}", b.year),
+        (m, 0) => format!("{:04}-{:02}", b.year, m),
+        (m, d) => format!("{:04}-{:02}-{:02}", b.year, m, d),
+    })
+}
+
+/// The Patient of a person: identifiers with their systems, name, sex, birth date.
+pub fn patient(p: &PersonRecord) -> Value {
+    let mut identifiers = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut push =
+        |kind: IdKind, value: &str, period: Option<(&Option<String>, &Option<String>)>| {
+            let system = match kind {
+                IdKind::PersonalId => SID_CCCD,
+                IdKind::Cmnd => SID_CMND,
+                IdKind::Passport => SID_PASSPORT,
+                IdKind::BhytCard => SID_BHYT,
+                IdKind::Bhxh => SID_BHXH,
+                IdKind::FacilityPatient => SID_MA_BN,
+            };
+            if !seen.insert((system, value.to_string())) {
+                return;
+            }
+            let mut id = json!({ "use": "official", "system": system, "value": value });
+            if kind == IdKind::FacilityPatient {
+                id["use"] = json!("usual");
+            }
+            if let Some((from, to)) = period {
+                let d = |s: &Option<String>| {
+                    s.as_deref()
+                        .and_then(|s| NaiveDate::parse_from_str(s, "%Y%m%d").ok())
+                        .map(date)
+                };
+                id["period"] = json!({ "start": d(from), "end": d(to) });
+            }
+            identifiers.push(id);
+        };
+    if let Some(pid) = &p.personal_id {
+        push(IdKind::PersonalId, pid, None);
+    }
+    for i in &p.identifiers {
+        let period = (i.kind == IdKind::BhytCard).then_some((&i.valid_from, &i.valid_to));
+        push(i.kind, &i.value, period);
+    }
+    let name = p.name.as_deref().unwrap_or("").trim().to_string();
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let human = (!name.is_empty()).then(|| {
+        // Vietnamese names are written family name first, given name last.
+        json!({
+            "use": "official",
+            "text": name,
+            "family": words.first(),
+            "given": if words.len() > 1 { json!(words[1..]) } else { Value::Null },
+        })
+    });
+    let mut v = json!({
+        "resourceType": "Patient",
+        "id": p.id.to_string(),
+        "text": narrative(&[format!(
+            "{} — {}{}",
+            if name.is_empty() { "(không rõ tên)" } else { &name },
+            p.personal_id.as_deref().map(|s| format!("CCCD {s}")).unwrap_or_default(),
+            p.birth.as_deref().and_then(birth_date).map(|b| format!(", sinh {b}")).unwrap_or_default(),
+        )]),
+        "identifier": identifiers,
+        "active": p.merged_into.is_none(),
+        "name": human.map(|h| vec![h]),
+        "gender": gender(p.sex.as_deref()),
+        "birthDate": p.birth.as_deref().and_then(birth_date),
+    });
+    if let Some(into) = p.merged_into {
+        v["link"] =
+            json!([{ "other": reference("Patient", &into.to_string()), "type": "replaced-by" }]);
+    }
+    finish(v)
+}
+
+/// The Organization of a facility (known to the registry or only by its code).
+pub fn organization(code: &str, ctx: &Context) -> Value {
+    let f = ctx.facilities.get(code);
+    let name = f
+        .map(|f| f.name.clone())
+        .or_else(|| ctx.facility_names.get(code).cloned());
+    let kind = f.map(|f| f.kind.as_str());
+    finish(json!({
+        "resourceType": "Organization",
+        "id": org_id(code),
+        "text": narrative(&[format!("{} ({code})", name.as_deref().unwrap_or("Cơ sở khám bệnh, chữa bệnh"))]),
+        "identifier": [{ "use": "official", "system": SID_CSKCB, "value": code }],
+        "active": true,
+        "type": kind.map(|k| vec![json!({
+            "coding": [coding(CS_LOAI_CO_SO, k, display(&FACILITY_KINDS, k))],
+            "text": display(&FACILITY_KINDS, k),
+        })]),
+        "name": name,
+        "address": f.map(|f| vec![json!({ "country": "VN", "state": f.province })]),
+    }))
+}
+
+/// A FHIR id for a facility code (codes are letters and digits; anything else is hashed).
+pub fn org_id(code: &str) -> String {
+    if !code.is_empty()
+        && code.len() <= 64
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        code.to_string()
+    } else {
+        format!("cs-{}", &store::sha256_hex(code.as_bytes())[..20])
+    }
+}
+
+/// A Practitioner known by certificate number (and by name when registered here).
+pub fn practitioner(cert: &str, ctx: &Context) -> Value {
+    let name = ctx.practitioners.get(cert);
+    finish(json!({
+        "resourceType": "Practitioner",
+        "id": practitioner_id(cert),
+        "text": narrative(&[format!("{} — CCHN {cert}", name.map(String::as_str).unwrap_or("Người hành nghề"))]),
+        "identifier": [{ "use": "official", "system": SID_CCHN, "value": cert }],
+        "active": true,
+        "name": name.map(|n| vec![json!({ "use": "official", "text": n })]),
+    }))
+}
+
+/// How long after an episode ends its diagnoses stay active problems.
+pub const ACTIVE_DAYS: i64 = 90;
+/// Chronic-care episodes (MA_LOAI_KCB 05, 07, 08) keep their diagnoses active this long.
+pub const CHRONIC_ACTIVE_DAYS: i64 = 365;
+
+/// The clinical status of an episode's diagnoses at `now` (see docs/FHIR.md):
+/// - `resolved` when the episode ended cured (KET_QUA_DTRI 1);
+/// - `active` while the episode is open, for 90 days after it ended otherwise, and for a
+///   year after a chronic-care episode (05, 07, 08);
+/// - `inactive` after that, and when the patient died (5, 8).
+pub fn clinical_status(v: &EpisodeView, now: NaiveDateTime) -> &'static str {
+    let outcome = v.outcome.as_ref().map(|o| o.code.as_str());
+    if matches!(outcome, Some("5" | "8")) {
+        return "inactive";
+    }
+    if outcome == Some("1") {
+        return "resolved";
+    }
+    let Some(end) = v.discharged else {
+        return "active";
+    };
+    let chronic = matches!(v.care_type.as_deref(), Some("05" | "07" | "08"));
+    let days = if chronic {
+        CHRONIC_ACTIVE_DAYS
+    } else {
+        ACTIVE_DAYS
+    };
+    if now - end <= Duration::days(days) {
+        "active"
+    } else {
+        "inactive"
+    }
+}
+
+fn encounter_class(care_type: Option<&str>) -> (&'static str, &'static str) {
+    match care_type {
+        Some("03" | "04" | "09") => ("IMP", "inpatient encounter"),
+        Some("06") => ("OBSENC", "observation encounter"),
+        Some("11") => ("FLD", "field"),
+        Some("12") => ("HH", "home health"),
+        Some("14") => ("VR", "virtual"),
+        _ => ("AMB", "ambulatory"),
+    }
+}
+
+/// Every resource one episode yields, the Encounter first.
+pub fn episode_resources(person: i64, e: &EpisodeRecord, ctx: &Context) -> Vec<Value> {
+    let v = &e.view;
+    let enc = encounter_id(person, e.id);
+    let subject = reference("Patient", &person.to_string());
+    let encounter_ref = reference("Encounter", &enc);
+    let org = org_id(&e.facility);
+    let mut out = Vec::new();
+
+    // Diagnoses: main first.
+    let status = clinical_status(v, ctx.now);
+    let diagnoses: Vec<(&Diagnosis, bool)> = v
+        .main_diagnosis
+        .iter()
+        .map(|d| (d, true))
+        .chain(v.secondary_diagnoses.iter().map(|d| (d, false)))
+        .collect();
+    let mut enc_diagnoses = Vec::new();
+    let mut conditions = Vec::new();
+    for (i, (d, main)) in diagnoses.iter().enumerate() {
+        let id = format!("{enc}-d{i}");
+        enc_diagnoses.push(json!({
+            "condition": reference("Condition", &id),
+            "use": { "coding": [coding("http://terminology.hl7.org/CodeSystem/diagnosis-role", "DD", Some("Discharge diagnosis"))] },
+            "rank": i + 1,
+        }));
+        let text = d
+            .name
+            .clone()
+            .filter(|_| *main)
+            .unwrap_or_else(|| d.icd10.clone());
+        conditions.push(finish(json!({
+            "resourceType": "Condition",
+            "id": id,
+            "text": narrative(&[format!("{} — {}{}", d.icd10, text, if *main { " (bệnh chính)" } else { " (bệnh kèm theo)" })]),
+            "clinicalStatus": { "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-clinical", status, None)] },
+            "verificationStatus": { "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", None)] },
+            "category": [{ "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis", Some("Encounter Diagnosis"))] }],
+            "code": {
+                "coding": [coding(ICD10, &d.icd10, d.name.as_deref().filter(|_| *main))],
+                "text": text,
+            },
+            "subject": subject,
+            "encounter": encounter_ref,
+            "onsetDateTime": v.admitted.map(date_time),
+            "abatementDateTime": (status == "resolved").then(|| v.discharged.map(date_time)).flatten(),
+            "recordedDate": v.discharged.or(v.admitted).map(date_time),
+        })));
+    }
+
+    let (class, class_display) = encounter_class(v.care_type.as_deref());
+    let care = v.care_type.as_deref();
+    let mut encounter = json!({
+        "resourceType": "Encounter",
+        "id": enc,
+        "meta": { "lastUpdated": instant(e.visible_at.max(e.linked_at)) },
+        "text": narrative(&[format!(
+            "{} — {}{}{}",
+            v.care_type_label.as_deref().unwrap_or("Lượt khám"),
+            ctx.facility_names.get(&e.facility).map(String::as_str).unwrap_or(&e.facility),
+            v.admitted.map(|t| format!(", từ {}", t.format("%d/%m/%Y %H:%M"))).unwrap_or_default(),
+            v.discharged.map(|t| format!(" đến {}", t.format("%d/%m/%Y %H:%M"))).unwrap_or_default(),
+        )]),
+        "identifier": [{ "use": "official", "system": SID_MA_LK, "value": format!("{}/{}", e.facility, e.ma_lk) }],
+        "status": if v.discharged.is_some() { "finished" } else { "in-progress" },
+        "class": coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", class, Some(class_display)),
+        "type": care.map(|c| vec![json!({
+            "coding": [coding(CS_LOAI_KCB, c, display(&CARE_TYPES, c))],
+            "text": display(&CARE_TYPES, c),
+        })]),
+        "priority": (v.patient_category.as_deref() == Some("2")).then(|| json!({
+            "coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ActPriority", "EM", Some("emergency"))],
+        })),
+        "subject": subject,
+        "period": { "start": v.admitted.map(date_time), "end": v.discharged.map(date_time) },
+        "reasonCode": v.reason.as_ref().map(|r| vec![json!({ "text": r })]),
+        "diagnosis": enc_diagnoses,
+        "serviceProvider": reference("Organization", &org),
+    });
+    if let Some(cat) = v.patient_category.as_deref() {
+        // The patient category has no Encounter element of its own: it is a type.
+        encounter["type"]
+            .as_array_mut()
+            .map(|a| {
+                a.push(json!({
+                    "coding": [coding(CS_DOI_TUONG, cat, display(&PATIENT_CATEGORIES, cat))],
+                }))
+            })
+            .unwrap_or_else(|| {
+                encounter["type"] = json!([{ "coding": [coding(CS_DOI_TUONG, cat, display(&PATIENT_CATEGORIES, cat))] }]);
+            });
+    }
+    if v.outcome.is_some() || v.discharge_type.is_some() || v.inpatient_from.is_some() {
+        let rv = v.discharge_type.as_ref();
+        encounter["hospitalization"] = json!({
+            "dischargeDisposition": rv.map(|d| json!({
+                "coding": [coding(CS_LOAI_RV, &d.code, display(&DISCHARGE_TYPES, &d.code))],
+                "text": d.label,
+            })),
+        });
+        if let Some(o) = &v.outcome {
+            encounter["extension"] = json!([{
+                "url": format!("{NS}/StructureDefinition/ket-qua-dtri"),
+                "valueCodeableConcept": {
+                    "coding": [coding(CS_KET_QUA, &o.code, display(&OUTCOMES, &o.code))],
+                    "text": o.label,
+                },
+            }]);
+        }
+    }
+    out.push(finish(encounter));
+    out.extend(conditions);
+
+    for (i, m) in v.medicines.iter().enumerate() {
+        out.push(medication_request(
+            &format!("{enc}-m{i}"),
+            m,
+            &subject,
+            &encounter_ref,
+            v.discharged.is_some(),
+        ));
+    }
+    for (i, r) in v.results.iter().enumerate() {
+        out.push(result_resource(
+            &format!("{enc}-r{i}"),
+            r,
+            &subject,
+            &encounter_ref,
+        ));
+    }
+    let s = &v.services;
+    let procs = s
+        .procedures
+        .iter()
+        .map(|x| (x, false))
+        .chain(s.surgery.iter().map(|x| (x, true)));
+    let mut n = 0;
+    for (p, surgery) in procs {
+        out.push(procedure(
+            &format!("{enc}-p{n}"),
+            p,
+            surgery,
+            &subject,
+            &encounter_ref,
+        ));
+        n += 1;
+    }
+    if n == 0 {
+        // The episode names its procedures (ICD-9 CM) without the service lines.
+        for code in &v.procedure_codes {
+            out.push(finish(json!({
+                "resourceType": "Procedure",
+                "id": format!("{enc}-p{n}"),
+                "text": narrative(&[format!("Thủ thuật, phẫu thuật ICD-9 CM {code}")]),
+                "status": "completed",
+                "code": { "coding": [coding(ICD9CM, code, None)], "text": format!("ICD-9 CM {code}") },
+                "subject": subject,
+                "encounter": encounter_ref,
+                "performedDateTime": v.discharged.or(v.admitted).map(date_time),
+            })));
+            n += 1;
+        }
+    }
+    if let Some(r) = &v.referral {
+        let open = book::summary::referral_open(v, ctx.now);
+        let from = r
+            .from_facility
+            .clone()
+            .unwrap_or_else(|| e.facility.clone());
+        let notes: Vec<Value> = [
+            ("Dấu hiệu lâm sàng", &r.clinical_signs),
+            ("Quá trình bệnh lý và diễn biến", &r.course),
+            ("Tóm tắt kết quả", &r.key_results),
+            ("Tình trạng người bệnh lúc chuyển", &r.condition),
+            ("Hướng điều trị", &r.recommendation),
+            ("Phương tiện vận chuyển", &r.transport),
+        ]
+        .iter()
+        .filter_map(|(label, x)| {
+            x.as_ref()
+                .map(|x| json!({ "text": format!("{label}: {x}") }))
+        })
+        .collect();
+        out.push(finish(json!({
+            "resourceType": "ServiceRequest",
+            "id": format!("{enc}-ref"),
+            "text": narrative(&[format!(
+                "Giấy chuyển tuyến {} từ {} đến {}: {}",
+                r.number.as_deref().unwrap_or(""),
+                from,
+                r.to_facility.as_deref().unwrap_or("?"),
+                r.diagnosis.as_deref().unwrap_or(""),
+            )]),
+            "identifier": r.number.as_ref().map(|n| vec![json!({ "use": "official", "system": SID_CHUYEN_TUYEN, "value": n })]),
+            "status": if open { "active" } else { "completed" },
+            "intent": "order",
+            "category": [{ "coding": [coding(SNOMED, "3457005", Some("Patient referral"))] }],
+            "code": { "text": "Chuyển tuyến khám bệnh, chữa bệnh" },
+            "subject": subject,
+            "encounter": encounter_ref,
+            "authoredOn": v.discharged.or(v.admitted).map(date_time),
+            "requester": reference("Organization", &org_id(&from)),
+            "performer": r.to_facility.as_ref().map(|t| vec![reference("Organization", &org_id(t))]),
+            "reasonCode": [{
+                "coding": r.main_icd10.as_ref().map(|c| vec![coding(ICD10, c, None)]),
+                "text": r.diagnosis,
+            }],
+            "patientInstruction": r.reason.as_ref().map(|x| format!("Lý do chuyển tuyến: {}", x.label)),
+            "note": notes,
+        })));
+    }
+    if let Some(a) = &v.appointment {
+        let place = a.facility.clone().unwrap_or_else(|| e.facility.clone());
+        out.push(finish(json!({
+            "resourceType": "Appointment",
+            "id": format!("{enc}-apt"),
+            "text": narrative(&[format!(
+                "Hẹn khám lại{} tại {}{}",
+                a.at.map(|t| format!(" ngày {}", t.format("%d/%m/%Y"))).unwrap_or_default(),
+                ctx.facility_names.get(&place).cloned().unwrap_or_else(|| place.clone()),
+                a.diagnosis.as_deref().map(|d| format!(" — {d}")).unwrap_or_default(),
+            )]),
+            "identifier": a.number.as_ref().map(|n| vec![json!({ "use": "official", "system": SID_GIAY_HEN, "value": n })]),
+            // A re-exam letter asks the patient to come back on a day: no slot is booked.
+            "status": "proposed",
+            "serviceCategory": [{ "text": "Tái khám" }],
+            "reasonCode": [{
+                "coding": a.main_icd10.as_ref().map(|c| vec![coding(ICD10, c, None)]),
+                "text": a.diagnosis,
+            }],
+            "description": format!("Hẹn khám lại{}", a.diagnosis.as_deref().map(|d| format!(": {d}")).unwrap_or_default()),
+            "supportingInformation": [reference("Organization", &org_id(&place)), encounter_ref],
+            "created": a.issued.map(date).or(v.discharged.map(date_time)),
+            "requestedPeriod": a.at.map(|t| vec![json!({ "start": date_time(t) })]),
+            "participant": [{ "actor": subject, "required": "required", "status": "needs-action" }],
+        })));
+    }
+    out
+}
+
+fn medication_request(
+    id: &str,
+    m: &Medicine,
+    subject: &Value,
+    encounter: &Value,
+    ended: bool,
+) -> Value {
+    let mut text = m.name.clone().unwrap_or_default();
+    if let Some(s) = &m.strength {
+        text = format!("{text} {s}");
+    }
+    let text = text.trim().to_string();
+    let text = if text.is_empty() {
+        m.code.clone().unwrap_or_else(|| "Thuốc".into())
+    } else {
+        text
+    };
+    let dose: Vec<&str> = [m.dose.as_deref(), m.directions.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    finish(json!({
+        "resourceType": "MedicationRequest",
+        "id": id,
+        "text": narrative(&[format!("{text}{}", if dose.is_empty() { String::new() } else { format!(" — {}", dose.join("; ")) })]),
+        "status": if ended { "completed" } else { "active" },
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": m.code.as_ref().map(|c| vec![coding(CS_THUOC, c, m.name.as_deref())]),
+            "text": text,
+        },
+        "subject": subject,
+        "encounter": encounter,
+        "authoredOn": m.ordered.map(date_time),
+        "requester": m.ordered_by.first().map(|c| reference("Practitioner", &practitioner_id(c))),
+        "dosageInstruction": [{
+            "text": (!dose.is_empty()).then(|| dose.join("; ")),
+            "route": m.route.as_ref().map(|r| json!({ "text": r })),
+        }],
+        "dispenseRequest": m.quantity.map(|q| json!({
+            "quantity": quantity(&q.normalize().to_string(), m.unit.as_deref()),
+        })),
+    }))
+}
+
+/// A Quantity: with a UCUM code when the unit is one we know.
+fn quantity(value: &str, unit: Option<&str>) -> Value {
+    let number: Value = value
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(|f| json!(f))
+        .unwrap_or(Value::Null);
+    let mut q = json!({ "value": number });
+    if let Some(u) = unit.map(str::trim).filter(|u| !u.is_empty()) {
+        q["unit"] = json!(u);
+        if let Some(code) = ucum(u) {
+            q["system"] = json!(UCUM);
+            q["code"] = json!(code);
+        }
+    }
+    q
+}
+
+/// The UCUM code of a unit as Vietnamese laboratories write it, where known.
+pub fn ucum(unit: &str) -> Option<&'static str> {
+    let u = unit.trim();
+    // Blood counts are written G/L (giga per litre) and T/L: not grams, not tesla.
+    match u {
+        "G/L" | "G/l" => return Some("10*9/L"),
+        "T/L" | "T/l" => return Some("10*12/L"),
+        _ => {}
+    }
+    let lower = u.to_lowercase().replace(['µ', 'μ'], "u");
+    Some(match lower.as_str() {
+        "g/l" => "g/L",
+        "g/dl" => "g/dL",
+        "mg/l" => "mg/L",
+        "mg/dl" => "mg/dL",
+        "mmol/l" => "mmol/L",
+        "umol/l" => "umol/L",
+        "nmol/l" => "nmol/L",
+        "pmol/l" => "pmol/L",
+        "meq/l" => "meq/L",
+        "u/l" | "ui/l" | "iu/l" => "U/L",
+        "mu/l" | "miu/l" | "mui/l" => "m[IU]/L",
+        "uiu/ml" | "uui/ml" => "u[IU]/mL",
+        "ng/ml" => "ng/mL",
+        "pg/ml" => "pg/mL",
+        "ng/dl" => "ng/dL",
+        "%" => "%",
+        "fl" => "fL",
+        "pg" => "pg",
+        "10^9/l" | "x10^9/l" | "10*9/l" => "10*9/L",
+        "10^12/l" | "x10^12/l" | "10*12/l" => "10*12/L",
+        "mm/h" | "mm/giờ" => "mm/h",
+        "mmhg" => "mm[Hg]",
+        "s" | "giây" | "sec" => "s",
+        "kg" => "kg",
+        "g" => "g",
+        "cm" => "cm",
+        "ml" => "mL",
+        "l" => "L",
+        "lần/phút" | "l/p" | "bpm" | "/phút" => "/min",
+        "°c" | "độ c" => "Cel",
+        "kg/m2" => "kg/m2",
+        _ => return None,
+    })
+}
+
+/// A number as laboratories write it: "5.6", "5,6", "-1", "12.0".
+fn parse_number(s: &str) -> Option<String> {
+    let t = s.trim().replace(',', ".");
+    let mut dot = false;
+    let body = t.strip_prefix('-').unwrap_or(&t);
+    if body.is_empty() || body.starts_with('.') || body.ends_with('.') {
+        return None;
+    }
+    for c in body.chars() {
+        match c {
+            '0'..='9' => {}
+            '.' if !dot => dot = true,
+            _ => return None,
+        }
+    }
+    Some(t)
+}
+
+fn interpretation(conclusion: Option<&str>) -> Option<(&'static str, &'static str)> {
+    let c = book::text::fold(conclusion?);
+    let is = |w: &str| c == w || c.starts_with(&format!("{w} "));
+    Some(if is("cao") || is("high") || is("tang") {
+        ("H", "High")
+    } else if is("thap") || is("low") || is("giam") {
+        ("L", "Low")
+    } else if is("duong tinh") || is("positive") {
+        ("POS", "Positive")
+    } else if is("am tinh") || is("negative") {
+        ("NEG", "Negative")
+    } else if is("bat thuong") || is("abnormal") {
+        ("A", "Abnormal")
+    } else if is("binh thuong") || is("normal") {
+        ("N", "Normal")
+    } else {
+        return None;
+    })
+}
+
+fn result_resource(id: &str, r: &TestResult, subject: &Value, encounter: &Value) -> Value {
+    let service_coding = r
+        .service_code
+        .as_ref()
+        .map(|c| coding(CS_DICH_VU, c, r.service_name.as_deref()));
+    match r.kind {
+        ResultKind::Imaging | ResultKind::Functional => {
+            let name = r
+                .service_name
+                .clone()
+                .or_else(|| r.indicator.clone())
+                .unwrap_or_else(|| "Chẩn đoán hình ảnh, thăm dò chức năng".into());
+            let (cat, cat_display) = if r.kind == ResultKind::Imaging {
+                ("RAD", "Radiology")
+            } else {
+                ("OTH", "Other")
+            };
+            let conclusion = r.conclusion.clone().or_else(|| r.description.clone());
+            let form = r
+                .description
+                .as_ref()
+                .filter(|_| r.conclusion.is_some())
+                .map(|d| {
+                    use base64::Engine;
+                    vec![json!({
+                        "contentType": "text/plain; charset=utf-8",
+                        "language": "vi",
+                        "data": base64::engine::general_purpose::STANDARD.encode(d.as_bytes()),
+                        "title": "Mô tả",
+                    })]
+                });
+            finish(json!({
+                "resourceType": "DiagnosticReport",
+                "id": id,
+                "text": narrative(&[format!("{name}: {}", conclusion.as_deref().unwrap_or("(chưa có kết luận)"))]),
+                "status": "final",
+                "category": [{ "coding": [coding("http://terminology.hl7.org/CodeSystem/v2-0074", cat, Some(cat_display))] }],
+                "code": { "coding": service_coding.map(|c| vec![c]), "text": name },
+                "subject": subject,
+                "encounter": encounter,
+                "effectiveDateTime": r.at.map(date_time),
+                "issued": r.at.map(date_time),
+                "conclusion": conclusion,
+                "presentedForm": form,
+            }))
+        }
+        ResultKind::Lab | ResultKind::Other => {
+            let name = r
+                .indicator
+                .clone()
+                .or_else(|| r.service_name.clone())
+                .unwrap_or_else(|| "Kết quả xét nghiệm".into());
+            let mut codings = Vec::new();
+            if let Some(c) = &r.indicator_code {
+                codings.push(coding(CS_CHI_SO, c, r.indicator.as_deref()));
+            }
+            if r.indicator_code.is_none()
+                && let Some(c) = service_coding
+            {
+                codings.push(c);
+            }
+            let value = r.value.as_deref().map(str::trim).filter(|v| !v.is_empty());
+            let (vq, vs) = match value.and_then(parse_number) {
+                Some(n) => (Some(quantity(&n, r.unit.as_deref())), None),
+                None => (
+                    None,
+                    value.map(|v| match r.unit.as_deref() {
+                        Some(u) if !u.trim().is_empty() => format!("{v} {u}"),
+                        _ => v.to_string(),
+                    }),
+                ),
+            };
+            let interp = interpretation(r.conclusion.as_deref());
+            let mut notes = Vec::new();
+            if let Some(d) = &r.description {
+                notes.push(json!({ "text": d }));
+            }
+            if interp.is_none()
+                && let Some(c) = &r.conclusion
+            {
+                notes.push(json!({ "text": format!("Kết luận: {c}") }));
+            }
+            let absent = vq.is_none() && vs.is_none();
+            finish(json!({
+                "resourceType": "Observation",
+                "id": id,
+                "text": narrative(&[format!(
+                    "{name}: {}{}",
+                    value.unwrap_or("(không có giá trị)"),
+                    r.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default(),
+                )]),
+                "status": "final",
+                "category": (r.kind == ResultKind::Lab).then(|| vec![json!({
+                    "coding": [coding("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory", Some("Laboratory"))],
+                })]),
+                "code": { "coding": codings, "text": name },
+                "subject": subject,
+                "encounter": encounter,
+                "effectiveDateTime": r.at.map(date_time),
+                "valueQuantity": vq,
+                "valueString": vs,
+                "dataAbsentReason": absent.then(|| json!({
+                    "coding": [coding("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown", Some("Unknown"))],
+                })),
+                "interpretation": interp.map(|(c, d)| vec![json!({
+                    "coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", c, Some(d))],
+                    "text": r.conclusion,
+                })]),
+                "note": notes,
+            }))
+        }
+    }
+}
+
+fn procedure(id: &str, p: &Service, surgery: bool, subject: &Value, encounter: &Value) -> Value {
+    let name = p.name.clone().unwrap_or_else(|| {
+        if surgery {
+            "Phẫu thuật".into()
+        } else {
+            "Thủ thuật".into()
+        }
+    });
+    let mut codings: Vec<Value> = p
+        .code
+        .iter()
+        .map(|c| coding(CS_DICH_VU, c, p.name.as_deref()))
+        .collect();
+    codings.extend(p.procedure_codes.iter().map(|c| coding(ICD9CM, c, None)));
+    let (cat, cat_display) = if surgery {
+        ("387713003", "Surgical procedure")
+    } else {
+        ("71388002", "Procedure")
+    };
+    let performers: Vec<Value> = p
+        .performed_by
+        .iter()
+        .chain(
+            p.ordered_by
+                .iter()
+                .take(1)
+                .filter(|_| p.performed_by.is_empty()),
+        )
+        .map(|c| json!({ "actor": reference("Practitioner", &practitioner_id(c)) }))
+        .collect();
+    finish(json!({
+        "resourceType": "Procedure",
+        "id": id,
+        "text": narrative(std::slice::from_ref(&name)),
+        "status": "completed",
+        "category": { "coding": [coding(SNOMED, cat, Some(cat_display))] },
+        "code": { "coding": codings, "text": name },
+        "subject": subject,
+        "encounter": encounter,
+        "performedDateTime": p.result_at.or(p.ordered).map(date_time),
+        "performer": performers,
+    }))
+}
+
+/// Certificates an episode names (who ordered and performed).
+pub fn certificates(v: &EpisodeView) -> BTreeSet<String> {
+    let s = &v.services;
+    let mut out = BTreeSet::new();
+    for m in &v.medicines {
+        out.extend(m.ordered_by.first().cloned());
+    }
+    for p in s.procedures.iter().chain(&s.surgery) {
+        if p.performed_by.is_empty() {
+            out.extend(p.ordered_by.first().cloned());
+        } else {
+            out.extend(p.performed_by.iter().cloned());
+        }
+    }
+    out.retain(|c| !c.trim().is_empty());
+    out
+}
+
+/// Facility codes an episode refers to (its own, the referral's and the appointment's).
+pub fn facility_codes(e: &EpisodeRecord) -> BTreeSet<String> {
+    let v = &e.view;
+    let mut out = BTreeSet::new();
+    out.insert(e.facility.clone());
+    if let Some(r) = &v.referral {
+        out.extend(r.from_facility.clone());
+        out.extend(r.to_facility.clone());
+    }
+    if let Some(a) = &v.appointment {
+        out.extend(a.facility.clone());
+    }
+    out.retain(|c| !c.trim().is_empty());
+    out
+}
+
+/// A resource's type and id.
+pub fn key(r: &Value) -> (&str, &str) {
+    (
+        r["resourceType"].as_str().unwrap_or(""),
+        r["id"].as_str().unwrap_or(""),
+    )
+}
+
+/// The date a resource is searched by (`date` parameter), as text that sorts.
+pub fn search_date(r: &Value) -> Option<String> {
+    let field = match r["resourceType"].as_str()? {
+        "Encounter" => return r["period"]["start"].as_str().map(str::to_string),
+        "Condition" => "recordedDate",
+        "MedicationRequest" => "authoredOn",
+        "Observation" | "DiagnosticReport" => "effectiveDateTime",
+        "Procedure" => "performedDateTime",
+        "ServiceRequest" => "authoredOn",
+        "Appointment" => {
+            return r["requestedPeriod"][0]["start"]
+                .as_str()
+                .map(str::to_string);
+        }
+        _ => return None,
+    };
+    r[field].as_str().map(str::to_string)
+}
+
+/// The codings a resource is searched by (`code` parameter).
+pub fn search_codes(r: &Value) -> Vec<(&str, &str)> {
+    let cc = match r["resourceType"].as_str() {
+        Some("MedicationRequest") => &r["medicationCodeableConcept"],
+        Some("Encounter") => &r["type"][0],
+        _ => &r["code"],
+    };
+    cc["coding"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| Some((c["system"].as_str()?, c["code"].as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Keep an object's keys in a stable order for output (resourceType and id first).
+pub fn ordered(v: Value) -> Value {
+    let Value::Object(o) = v else { return v };
+    let mut out = Map::new();
+    for k in ["resourceType", "id", "meta", "text"] {
+        if let Some(x) = o.get(k) {
+            out.insert(k.to_string(), x.clone());
+        }
+    }
+    for (k, x) in o {
+        if !out.contains_key(&k) {
+            out.insert(k, x);
+        }
+    }
+    Value::Object(out)
+}

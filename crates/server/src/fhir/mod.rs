@@ -1,0 +1,1401 @@
+//! FHIR R4 (4.0.1), read-only, JSON, under `/fhir`: the health book as Patient,
+//! Encounter, Condition, MedicationRequest, Observation, DiagnosticReport, Procedure,
+//! ServiceRequest, Appointment, Organization and Practitioner; `Patient/$everything`,
+//! the International Patient Summary (`Patient/$summary`), and the bulk export of a
+//! unit's data (NDJSON, [`export`]).
+//!
+//! Access is the rest of healthbook's: a person reads their own book and their wards';
+//! a clinician reads under a live grant (a summary grant opens `$summary` only); a
+//! registered system client reads its unit's data within the SMART-style scopes of its
+//! token. Every read of a book by someone other than its owner is in the person's audit
+//! chain. Refusals never tell whether a person exists.
+
+pub mod export;
+pub mod ips;
+pub mod map;
+pub mod terminology;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use book::IdKind;
+use book::access::{Action, Basis, Place, Principal, Role, SmartScopes, authorize};
+use serde_json::{Value, json};
+use store::{AuditEntry, EpisodeRecord, FhirClient, PersonRecord, now_ms};
+
+use crate::App;
+use crate::citizen::{ApiError, blocking, token_from, token_of};
+use crate::staff::{STAFF_COOKIE, StaffUser};
+use map::Context;
+
+/// The resource types served from a person's book.
+pub const BOOK_TYPES: [&str; 9] = [
+    "Patient",
+    "Encounter",
+    "Condition",
+    "MedicationRequest",
+    "Observation",
+    "DiagnosticReport",
+    "Procedure",
+    "ServiceRequest",
+    "Appointment",
+];
+
+/// Every resource type served.
+pub const ALL_TYPES: [&str; 13] = [
+    "Patient",
+    "Encounter",
+    "Condition",
+    "MedicationRequest",
+    "Observation",
+    "DiagnosticReport",
+    "Procedure",
+    "ServiceRequest",
+    "Appointment",
+    "Organization",
+    "Practitioner",
+    "CodeSystem",
+    "NamingSystem",
+];
+
+/// Access tokens of system clients last this long.
+pub const TOKEN_TTL_MS: i64 = 60 * 60 * 1000;
+const DEFAULT_COUNT: usize = 50;
+const MAX_COUNT: usize = 1000;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/fhir/metadata", get(metadata))
+        .route(
+            "/fhir/.well-known/smart-configuration",
+            get(smart_configuration),
+        )
+        .route("/fhir/auth/token", post(token))
+        .route("/fhir/Patient/{id}/$everything", get(everything))
+        .route("/fhir/Patient/{id}/$summary", get(summary))
+        .route("/fhir/{ty}", get(search))
+        .route("/fhir/{ty}/{id}", get(read))
+}
+
+// ---------------------------------------------------------------------------
+// Errors: OperationOutcome
+// ---------------------------------------------------------------------------
+
+/// A refusal or failure, answered as an OperationOutcome.
+#[derive(Debug)]
+pub struct FhirError {
+    pub status: StatusCode,
+    /// The FHIR issue type (not-found, forbidden, login, invalid, not-supported…).
+    pub code: &'static str,
+    pub text: String,
+    /// The request parameter or element at fault.
+    pub expression: Option<String>,
+}
+
+impl FhirError {
+    fn new(status: StatusCode, code: &'static str, text: impl Into<String>) -> FhirError {
+        FhirError {
+            status,
+            code,
+            text: text.into(),
+            expression: None,
+        }
+    }
+
+    fn invalid(param: &str, text: impl Into<String>) -> FhirError {
+        FhirError {
+            expression: Some(param.to_string()),
+            ..FhirError::new(StatusCode::BAD_REQUEST, "invalid", text)
+        }
+    }
+
+    fn not_found() -> FhirError {
+        FhirError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Không tìm thấy tài nguyên (resource not found)",
+        )
+    }
+}
+
+impl From<ApiError> for FhirError {
+    fn from(e: ApiError) -> FhirError {
+        let code = match e.0 {
+            StatusCode::UNAUTHORIZED => "login",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::TOO_MANY_REQUESTS => "throttled",
+            StatusCode::BAD_REQUEST => "invalid",
+            _ => "exception",
+        };
+        FhirError {
+            status: e.0,
+            code,
+            text: format!("{} ({})", e.2, e.1),
+            expression: None,
+        }
+    }
+}
+
+impl From<store::StoreError> for FhirError {
+    fn from(e: store::StoreError) -> FhirError {
+        FhirError::from(crate::citizen::internal(e))
+    }
+}
+
+pub fn outcome(code: &str, text: &str, expression: Option<&str>) -> Value {
+    let mut issue = json!({
+        "severity": "error",
+        "code": code,
+        "details": { "text": text },
+    });
+    if let Some(x) = expression {
+        issue["expression"] = json!([x]);
+    }
+    json!({
+        "resourceType": "OperationOutcome",
+        "text": map::narrative(&[text.to_string()]),
+        "issue": [issue],
+    })
+}
+
+impl IntoResponse for FhirError {
+    fn into_response(self) -> Response {
+        let mut r = fhir_json(
+            self.status,
+            &outcome(self.code, &self.text, self.expression.as_deref()),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"healthbook-fhir\""),
+            );
+        }
+        r
+    }
+}
+
+pub fn fhir_json(status: StatusCode, v: &Value) -> Response {
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/fhir+json; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------
+// Who reads
+// ---------------------------------------------------------------------------
+
+/// Who is reading, from the bearer token (or the staff cookie, for a browser).
+pub enum Reader {
+    /// A signed-in person, with the persons they are the active guardian of.
+    Person { id: i64, wards: Vec<i64> },
+    /// A member of staff (clinicians read under grants; other roles read no book).
+    Staff(StaffUser),
+    /// A registered system client, its token's scopes, and the place of its unit.
+    System {
+        client: FhirClient,
+        scopes: SmartScopes,
+        place: Place,
+    },
+}
+
+impl FromRequestParts<Arc<App>> for Reader {
+    type Rejection = FhirError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, FhirError> {
+        let unauthorized = || {
+            FhirError::new(
+                StatusCode::UNAUTHORIZED,
+                "login",
+                "Cần mã truy cập (Authorization: Bearer …)",
+            )
+        };
+        if let Some(token) = token_of(&parts.headers) {
+            let store = app.store.clone();
+            let t = token.clone();
+            let now = now_ms();
+            let found = blocking(move || {
+                if let Some((client, scopes)) = store.fhir_token(&t, now)? {
+                    let place = store.place_of_unit(&client.unit)?;
+                    return Ok(Some(Err((client, scopes, place))));
+                }
+                if let Some(person) = store.session_person(&t, now)? {
+                    let wards = store.wards(person)?;
+                    return Ok(Some(Ok((
+                        person,
+                        wards.iter().map(|w| w.person.id).collect(),
+                    ))));
+                }
+                Ok(None)
+            })
+            .await?;
+            match found {
+                Some(Ok((id, wards))) => return Ok(Reader::Person { id, wards }),
+                Some(Err((client, scopes, place))) => {
+                    return Ok(Reader::System {
+                        client,
+                        scopes,
+                        place,
+                    });
+                }
+                None => {}
+            }
+        }
+        let token = token_from(&parts.headers, STAFF_COOKIE).ok_or_else(unauthorized)?;
+        let u = StaffUser::from_token(app, token)
+            .await?
+            .ok_or_else(unauthorized)?;
+        Ok(Reader::Staff(u))
+    }
+}
+
+/// A person's book as far as the reader may see it.
+pub struct Book {
+    pub person: PersonRecord,
+    pub episodes: Vec<EpisodeRecord>,
+}
+
+/// What a read of a book is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need<'a> {
+    /// The IPS document: a summary grant is enough.
+    Summary,
+    /// Resources of these types.
+    Types(&'a [&'a str]),
+}
+
+impl Reader {
+    fn principal(&self) -> Principal {
+        match self {
+            Reader::Person { id, wards } => Principal::Person {
+                id: *id,
+                wards: wards.clone(),
+            },
+            Reader::Staff(u) => u.principal(),
+            Reader::System {
+                client,
+                scopes,
+                place,
+            } => Principal::System {
+                client: client.client_id.clone(),
+                scopes: scopes.clone(),
+                scope: place.clone(),
+            },
+        }
+    }
+
+    /// The persons whose books a search without `patient` covers (a person's own and
+    /// their wards'); others must name the patient.
+    fn own_books(&self) -> Option<Vec<i64>> {
+        match self {
+            Reader::Person { id, wards } => {
+                Some(std::iter::once(*id).chain(wards.iter().copied()).collect())
+            }
+            _ => None,
+        }
+    }
+
+    /// Open `pid`'s book for `need`, recording the read (`target`) in the person's
+    /// chain when the reader is not the person.
+    async fn open(
+        &self,
+        app: &Arc<App>,
+        pid: i64,
+        need: Need<'_>,
+        target: &str,
+    ) -> Result<Book, FhirError> {
+        let store = app.store.clone();
+        let load = move || -> store::Result<Option<Book>> {
+            let Some(person) = store.person(pid)? else {
+                return Ok(None);
+            };
+            let episodes = store.episodes_of(pid)?;
+            Ok(Some(Book { person, episodes }))
+        };
+        match self {
+            Reader::Person { .. } => {
+                authorize(&self.principal(), &Action::ReadOwnBook { owner: pid })
+                    .map_err(|_| FhirError::not_found())?;
+                blocking(load).await?.ok_or_else(FhirError::not_found)
+            }
+            Reader::Staff(u) => {
+                // Refused (with the reason) unless a live grant of the clinician's own
+                // covers it; only a full grant opens resources one by one.
+                let grant = u.grant_for(pid, need != Need::Summary).await?;
+                u.audit(pid, "fhir", Some(target.to_string()), &grant)
+                    .await?;
+                blocking(load).await?.ok_or_else(FhirError::not_found)
+            }
+            Reader::System { client, .. } => {
+                let types: Vec<&str> = match need {
+                    Need::Summary => BOOK_TYPES.to_vec(),
+                    Need::Types(t) => t.to_vec(),
+                };
+                let Some(mut book) = blocking(load).await? else {
+                    return Err(FhirError::not_found());
+                };
+                // Only what facilities of the client's unit sent, within its scopes.
+                let facilities: BTreeSet<String> =
+                    book.episodes.iter().map(|e| e.facility.clone()).collect();
+                let store = app.store.clone();
+                let places: BTreeMap<String, Place> = blocking(move || {
+                    let mut m = BTreeMap::new();
+                    for f in facilities {
+                        let p = store.place_of_facility(&f)?.unwrap_or_default();
+                        m.insert(f, p);
+                    }
+                    Ok(m)
+                })
+                .await?;
+                let principal = self.principal();
+                let mut refused = false;
+                book.episodes.retain(|e| {
+                    let place = places.get(&e.facility).cloned().unwrap_or_default();
+                    let mut ok = true;
+                    for t in &types {
+                        if authorize(
+                            &principal,
+                            &Action::ReadUnitData {
+                                resource_type: t,
+                                place: &place,
+                            },
+                        )
+                        .is_err()
+                        {
+                            ok = false;
+                            if place.within(&principal_place(&principal)) {
+                                refused = true;
+                            }
+                        }
+                    }
+                    ok
+                });
+                if refused {
+                    return Err(FhirError::new(
+                        StatusCode::FORBIDDEN,
+                        "forbidden",
+                        format!(
+                            "Phạm vi của mã truy cập không gồm loại tài nguyên này (scopes: {})",
+                            match self {
+                                Reader::System { scopes, .. } => scopes.to_scope_string(),
+                                _ => String::new(),
+                            }
+                        ),
+                    ));
+                }
+                if book.episodes.is_empty() {
+                    return Err(FhirError::not_found());
+                }
+                let entry = AuditEntry {
+                    person_id: pid,
+                    actor: client.client_id.clone(),
+                    role: Role::SystemClient,
+                    facility: None,
+                    action: "fhir".into(),
+                    target: Some(target.to_string()),
+                    basis: Basis::System,
+                    grant_id: None,
+                    actor_name: Some(client.name.clone()),
+                    actor_cert: None,
+                };
+                let store = app.store.clone();
+                blocking(move || store.append_audit(&entry)).await?;
+                Ok(book)
+            }
+        }
+    }
+}
+
+fn principal_place(p: &Principal) -> Place {
+    match p {
+        Principal::System { scope, .. } => scope.clone(),
+        _ => Place::default(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Building resources
+// ---------------------------------------------------------------------------
+
+/// The base URL of this server's FHIR endpoint, from the request's Host.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{proto}://{host}/fhir")
+}
+
+/// Names and registry records that decorate a book's resources.
+async fn context_for(app: &Arc<App>, episodes: &[EpisodeRecord]) -> Result<Context, FhirError> {
+    let mut codes = BTreeSet::new();
+    let mut certs = BTreeSet::new();
+    for e in episodes {
+        codes.extend(map::facility_codes(e));
+        certs.extend(map::certificates(&e.view));
+    }
+    let store = app.store.clone();
+    let (facilities, practitioners) = blocking(move || {
+        let mut f = BTreeMap::new();
+        for c in &codes {
+            if let Some(x) = store.facility(c)? {
+                f.insert(c.clone(), x);
+            }
+        }
+        let certs: Vec<String> = certs.into_iter().collect();
+        Ok((f, store.practitioner_names(&certs)?))
+    })
+    .await?;
+    let facility_names = facilities
+        .iter()
+        .map(|(c, f)| (c.clone(), f.name.clone()))
+        .collect();
+    Ok(Context {
+        facilities,
+        facility_names,
+        practitioners,
+        now: crate::vn_now(),
+    })
+}
+
+/// Every resource of a book: the Patient, each episode's, then the facilities and
+/// practitioners they refer to.
+pub fn book_resources(book: &Book, ctx: &Context) -> Vec<Value> {
+    let pid = book.person.id;
+    let mut out = vec![map::patient(&book.person)];
+    let mut orgs = BTreeSet::new();
+    let mut certs = BTreeSet::new();
+    // Oldest first: a book reads forward in time.
+    for e in book.episodes.iter().rev() {
+        out.extend(map::episode_resources(pid, e, ctx));
+        orgs.extend(map::facility_codes(e));
+        certs.extend(map::certificates(&e.view));
+    }
+    out.extend(orgs.iter().map(|c| map::organization(c, ctx)));
+    out.extend(certs.iter().map(|c| map::practitioner(c, ctx)));
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------
+
+type Params = Query<Vec<(String, String)>>;
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn params_all<'a>(params: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    params
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+fn check_type(ty: &str) -> Result<(), FhirError> {
+    if ALL_TYPES.contains(&ty) {
+        Ok(())
+    } else {
+        Err(FhirError {
+            expression: Some(ty.to_string()),
+            ..FhirError::new(
+                StatusCode::NOT_FOUND,
+                "not-supported",
+                format!("Loại tài nguyên không được hỗ trợ: {ty}"),
+            )
+        })
+    }
+}
+
+/// The person a `patient` / `subject` parameter names (`Patient/12` or `12`).
+fn patient_param(v: &str, name: &str) -> Result<i64, FhirError> {
+    v.trim()
+        .trim_start_matches("Patient/")
+        .parse()
+        .map_err(|_| FhirError::invalid(name, format!("{name}: cần dạng Patient/<id>")))
+}
+
+async fn read(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((ty, id)): Path<(String, String)>,
+    Query(params): Params,
+) -> Result<Response, FhirError> {
+    check_type(&ty)?;
+    match ty.as_str() {
+        "CodeSystem" | "NamingSystem" => {
+            let list = if ty == "CodeSystem" {
+                terminology::code_systems()
+            } else {
+                terminology::naming_systems()
+            };
+            let r = list
+                .into_iter()
+                .find(|r| r["id"] == id.as_str())
+                .ok_or_else(FhirError::not_found)?;
+            return Ok(fhir_json(StatusCode::OK, &r));
+        }
+        _ => {}
+    }
+    if ty == "Patient" && id == "$summary" {
+        // Patient/$summary?identifier=system|value
+        return summary_by_identifier(app, headers, params).await;
+    }
+    let reader = Reader::from_headers(&app, &headers).await?;
+    match ty.as_str() {
+        "Organization" => {
+            let store = app.store.clone();
+            let code = id.clone();
+            let f = blocking(move || store.facility(&code)).await?;
+            let Some(f) = f else {
+                return Err(FhirError::not_found());
+            };
+            let mut ctx = Context::default();
+            ctx.facility_names.insert(f.code.clone(), f.name.clone());
+            ctx.facilities.insert(f.code.clone(), f.clone());
+            return Ok(fhir_json(StatusCode::OK, &map::organization(&f.code, &ctx)));
+        }
+        "Practitioner" => {
+            let store = app.store.clone();
+            let staff = blocking(move || store.staff_list()).await?;
+            let hit = staff.into_iter().find_map(|s| {
+                let c = s.practising_cert?;
+                (map::practitioner_id(&c) == id).then_some((c, s.full_name))
+            });
+            let Some((cert, name)) = hit else {
+                return Err(FhirError::not_found());
+            };
+            let mut ctx = Context::default();
+            ctx.practitioners.insert(cert.clone(), name);
+            return Ok(fhir_json(StatusCode::OK, &map::practitioner(&cert, &ctx)));
+        }
+        _ => {}
+    }
+    let Some((pid, episode, _)) = map::parse_id(&id) else {
+        return Err(FhirError::not_found());
+    };
+    if (ty == "Patient") != episode.is_none() {
+        return Err(FhirError::not_found());
+    }
+    let types = [ty.as_str()];
+    let book = reader
+        .open(&app, pid, Need::Types(&types), &format!("{ty}/{id}"))
+        .await?;
+    if ty == "Patient" {
+        return Ok(fhir_json(StatusCode::OK, &map::patient(&book.person)));
+    }
+    let e = book
+        .episodes
+        .iter()
+        .find(|e| Some(e.id) == episode)
+        .ok_or_else(FhirError::not_found)?;
+    let ctx = context_for(&app, std::slice::from_ref(e)).await?;
+    let found = map::episode_resources(pid, e, &ctx)
+        .into_iter()
+        .find(|r| map::key(r) == (ty.as_str(), id.as_str()))
+        .ok_or_else(FhirError::not_found)?;
+    Ok(fhir_json(StatusCode::OK, &found))
+}
+
+impl Reader {
+    async fn from_headers(app: &Arc<App>, headers: &HeaderMap) -> Result<Reader, FhirError> {
+        let mut req = axum::http::Request::new(());
+        *req.headers_mut() = headers.clone();
+        let (mut parts, _) = req.into_parts();
+        Reader::from_request_parts(&mut parts, app).await
+    }
+}
+
+/// A date search value: an optional prefix and an ISO date or dateTime.
+pub struct DateFilter {
+    prefix: String,
+    value: String,
+}
+
+impl DateFilter {
+    fn parse(s: &str) -> Result<DateFilter, FhirError> {
+        let (prefix, value) = match s.get(..2) {
+            Some(p @ ("eq" | "ne" | "gt" | "lt" | "ge" | "le" | "sa" | "eb")) => {
+                (p.to_string(), &s[2..])
+            }
+            _ => ("eq".to_string(), s),
+        };
+        let ok = value.len() >= 4
+            && value
+                .get(..4)
+                .is_some_and(|y| y.chars().all(|c| c.is_ascii_digit()))
+            && value
+                .chars()
+                .all(|c| c.is_ascii_digit() || "-T:+Z.".contains(c));
+        if !ok {
+            return Err(FhirError::invalid(
+                "date",
+                format!(
+                    "date: giá trị không hợp lệ \"{s}\" (cần dạng [ge|le|gt|lt|eq]YYYY[-MM[-DD[Thh:mm:ss]]])"
+                ),
+            ));
+        }
+        // Compare on the wall-clock part: dossiers are in Asia/Ho_Chi_Minh time.
+        let value = value.get(..19).unwrap_or(value).to_string();
+        Ok(DateFilter { prefix, value })
+    }
+
+    fn matches(&self, date: Option<&str>) -> bool {
+        let Some(d) = date else { return false };
+        let d = d.get(..self.value.len()).unwrap_or(d);
+        let v = self.value.as_str();
+        match self.prefix.as_str() {
+            "eq" => d == v,
+            "ne" => d != v,
+            "gt" | "sa" => d > v,
+            "lt" | "eb" => d < v,
+            "ge" => d >= v,
+            "le" => d <= v,
+            _ => false,
+        }
+    }
+}
+
+/// `[system|]code`, comma-separated alternatives.
+fn code_matches(filter: &str, codes: &[(&str, &str)]) -> bool {
+    filter.split(',').any(|alt| match alt.split_once('|') {
+        Some(("", code)) => codes.iter().any(|(_, c)| *c == code),
+        Some((system, "")) => codes.iter().any(|(s, _)| *s == system),
+        Some((system, code)) => codes.iter().any(|(s, c)| *s == system && *c == code),
+        None => codes.iter().any(|(_, c)| *c == alt),
+    })
+}
+
+/// A searchset Bundle of one page of `matches`.
+fn searchset(
+    base: &str,
+    ty: &str,
+    params: &[(String, String)],
+    matches: &[Value],
+) -> Result<Value, FhirError> {
+    let count = match param(params, "_count") {
+        Some(c) => c
+            .parse::<usize>()
+            .map_err(|_| FhirError::invalid("_count", "_count: cần một số nguyên"))?
+            .min(MAX_COUNT),
+        None => DEFAULT_COUNT,
+    };
+    let offset = match param(params, "_offset") {
+        Some(c) => c
+            .parse::<usize>()
+            .map_err(|_| FhirError::invalid("_offset", "_offset: cần một số nguyên"))?,
+        None => 0,
+    };
+    let page: Vec<&Value> = matches.iter().skip(offset).take(count).collect();
+    let link_for = |off: usize| {
+        let mut q: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| k != "_offset" && k != "_count")
+            .cloned()
+            .collect();
+        q.push(("_count".into(), count.to_string()));
+        q.push(("_offset".into(), off.to_string()));
+        let qs = serde_urlencoded::to_string(&q).unwrap_or_default();
+        format!("{base}/{ty}?{qs}")
+    };
+    let mut links = vec![json!({ "relation": "self", "url": link_for(offset) })];
+    if offset + count < matches.len() && count > 0 {
+        links.push(json!({ "relation": "next", "url": link_for(offset + count) }));
+    }
+    if offset > 0 {
+        links
+            .push(json!({ "relation": "previous", "url": link_for(offset.saturating_sub(count)) }));
+    }
+    let entries: Vec<Value> = page
+        .iter()
+        .map(|r| {
+            let (t, i) = map::key(r);
+            json!({
+                "fullUrl": format!("{base}/{t}/{i}"),
+                "resource": r,
+                "search": { "mode": "match" },
+            })
+        })
+        .collect();
+    Ok(json!({
+        "resourceType": "Bundle",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "meta": { "lastUpdated": map::instant(now_ms()) },
+        "type": "searchset",
+        "total": matches.len(),
+        "link": links,
+        "entry": entries,
+    }))
+}
+
+/// Resolve an identifier search (`system|value` or a bare value) to a person.
+async fn person_by_identifier(app: &Arc<App>, ident: &str) -> Result<Option<i64>, FhirError> {
+    let (system, value) = match ident.split_once('|') {
+        Some((s, v)) => (Some(s), v),
+        None => (None, ident),
+    };
+    let kinds: Vec<IdKind> = match system {
+        Some(terminology::SID_CCCD) => vec![IdKind::PersonalId],
+        Some(terminology::SID_BHYT) => vec![IdKind::BhytCard],
+        Some(terminology::SID_BHXH) => vec![IdKind::Bhxh],
+        Some(terminology::SID_CMND) => vec![IdKind::Cmnd],
+        Some(terminology::SID_PASSPORT) => vec![IdKind::Passport],
+        Some(terminology::SID_MA_BN) => vec![IdKind::FacilityPatient],
+        Some("") | None => vec![IdKind::PersonalId, IdKind::BhytCard, IdKind::Bhxh],
+        Some(other) => {
+            return Err(FhirError::invalid(
+                "identifier",
+                format!(
+                    "identifier: hệ định danh không được hỗ trợ \"{other}\" (xem NamingSystem)"
+                ),
+            ));
+        }
+    };
+    let store = app.store.clone();
+    let value = value.trim().to_string();
+    Ok(blocking(move || {
+        for k in kinds {
+            if let Some(p) = store.person_by_identifier(k, &value)? {
+                return Ok(Some(p.merged_into.unwrap_or(p.id)));
+            }
+        }
+        Ok(None)
+    })
+    .await?)
+}
+
+async fn search(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(ty): Path<String>,
+    Query(params): Params,
+) -> Result<Response, FhirError> {
+    check_type(&ty)?;
+    let base = base_url(&headers);
+    let matches: Vec<Value> = match ty.as_str() {
+        "CodeSystem" | "NamingSystem" => {
+            let list = if ty == "CodeSystem" {
+                terminology::code_systems()
+            } else {
+                terminology::naming_systems()
+            };
+            let url = param(&params, "url");
+            list.into_iter()
+                .filter(|r| url.is_none_or(|u| r["url"] == u || r["uniqueId"][0]["value"] == u))
+                .collect()
+        }
+        "Organization" => {
+            let _reader = Reader::from_headers(&app, &headers).await?;
+            let store = app.store.clone();
+            let all = blocking(move || store.facilities()).await?;
+            let ident = param(&params, "identifier").map(|i| {
+                i.rsplit_once('|')
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or(i.to_string())
+            });
+            let name = param(&params, "name").map(book::text::fold);
+            let mut ctx = Context::default();
+            let chosen: Vec<store::Facility> = all
+                .into_iter()
+                .filter(|f| ident.as_ref().is_none_or(|i| &f.code == i))
+                .filter(|f| {
+                    name.as_ref()
+                        .is_none_or(|n| book::text::fold(&f.name).contains(n.as_str()))
+                })
+                .collect();
+            for f in &chosen {
+                ctx.facility_names.insert(f.code.clone(), f.name.clone());
+                ctx.facilities.insert(f.code.clone(), f.clone());
+            }
+            chosen
+                .iter()
+                .map(|f| map::organization(&f.code, &ctx))
+                .collect()
+        }
+        "Practitioner" => {
+            let _reader = Reader::from_headers(&app, &headers).await?;
+            let store = app.store.clone();
+            let staff = blocking(move || store.staff_list()).await?;
+            let ident = param(&params, "identifier").map(|i| {
+                i.rsplit_once('|')
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or(i.to_string())
+            });
+            let mut ctx = Context::default();
+            let mut certs = Vec::new();
+            for s in staff {
+                if let Some(c) = s.practising_cert.filter(|_| s.active)
+                    && ident.as_ref().is_none_or(|i| *i == c)
+                {
+                    ctx.practitioners.insert(c.clone(), s.full_name);
+                    certs.push(c);
+                }
+            }
+            certs.iter().map(|c| map::practitioner(c, &ctx)).collect()
+        }
+        _ => {
+            let reader = Reader::from_headers(&app, &headers).await?;
+            search_books(&app, &reader, &ty, &params).await?
+        }
+    };
+    Ok(fhir_json(
+        StatusCode::OK,
+        &searchset(&base, &ty, &params, &matches)?,
+    ))
+}
+
+/// Search the books the request names (or the reader's own).
+async fn search_books(
+    app: &Arc<App>,
+    reader: &Reader,
+    ty: &str,
+    params: &[(String, String)],
+) -> Result<Vec<Value>, FhirError> {
+    let known = [
+        "patient",
+        "subject",
+        "date",
+        "code",
+        "encounter",
+        "_id",
+        "identifier",
+        "_count",
+        "_offset",
+        "_format",
+        "status",
+        "category",
+    ];
+    if let Some((k, _)) = params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        return Err(FhirError::invalid(
+            k,
+            format!("Tham số tìm kiếm không được hỗ trợ: {k} (xem /fhir/metadata)"),
+        ));
+    }
+    let mut persons: Vec<i64> = Vec::new();
+    let named = param(params, "patient")
+        .map(|v| (v, "patient"))
+        .or(param(params, "subject").map(|v| (v, "subject")));
+    if ty == "Patient" {
+        if let Some(id) = param(params, "_id") {
+            persons.push(patient_param(id, "_id")?);
+        } else if let Some(ident) = param(params, "identifier") {
+            match person_by_identifier(app, ident).await? {
+                Some(p) => persons.push(p),
+                // No such person: the same empty answer as a person the reader may not see.
+                None => return Ok(Vec::new()),
+            }
+        }
+    } else if let Some((v, name)) = named {
+        persons.push(patient_param(v, name)?);
+    }
+    if persons.is_empty() {
+        persons = reader.own_books().ok_or_else(|| {
+            FhirError::invalid(
+                "patient",
+                "patient: cần chỉ rõ người bệnh (patient=Patient/<id>) hoặc identifier",
+            )
+        })?;
+    }
+    let dates: Vec<DateFilter> = params_all(params, "date")
+        .into_iter()
+        .map(DateFilter::parse)
+        .collect::<Result<_, _>>()?;
+    let code = param(params, "code");
+    let encounter = param(params, "encounter").map(|e| e.trim_start_matches("Encounter/"));
+    let status = param(params, "status");
+    let category = param(params, "category");
+    let types = [ty];
+    let mut out = Vec::new();
+    let identifier_search = ty == "Patient" && param(params, "identifier").is_some();
+    for pid in persons {
+        let target = format!("{ty}?patient={pid}");
+        let book = match reader.open(app, pid, Need::Types(&types), &target).await {
+            Ok(b) => b,
+            // Found by identifier but not the reader's to see: as if absent.
+            Err(e) if identifier_search && e.status != StatusCode::UNAUTHORIZED => {
+                let _ = e;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if ty == "Patient" {
+            out.push(map::patient(&book.person));
+            continue;
+        }
+        let ctx = context_for(app, &book.episodes).await?;
+        for r in book_resources(&book, &ctx) {
+            if r["resourceType"] != ty {
+                continue;
+            }
+            if !dates
+                .iter()
+                .all(|d| d.matches(map::search_date(&r).as_deref()))
+            {
+                continue;
+            }
+            if let Some(c) = code
+                && !code_matches(c, &map::search_codes(&r))
+            {
+                continue;
+            }
+            if let Some(e) = encounter {
+                let own = r["encounter"]["reference"]
+                    .as_str()
+                    .map(|x| x.trim_start_matches("Encounter/"))
+                    .or_else(|| (ty == "Encounter").then(|| r["id"].as_str().unwrap_or("")));
+                if own != Some(e) {
+                    continue;
+                }
+            }
+            if let Some(s) = status
+                && !s.split(',').any(|s| r["status"] == s)
+            {
+                continue;
+            }
+            if let Some(c) = category {
+                let cats = r["category"].clone();
+                let list: Vec<Value> = match cats {
+                    Value::Array(a) => a,
+                    Value::Object(_) => vec![cats],
+                    _ => Vec::new(),
+                };
+                let codes: Vec<(&str, &str)> = list
+                    .iter()
+                    .flat_map(|cc| cc["coding"].as_array().into_iter().flatten())
+                    .filter_map(|x| Some((x["system"].as_str()?, x["code"].as_str()?)))
+                    .collect();
+                if !code_matches(c, &codes) {
+                    continue;
+                }
+            }
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+async fn everything(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Result<Response, FhirError> {
+    let reader = Reader::from_headers(&app, &headers).await?;
+    let pid = patient_param(&id, "id").map_err(|_| FhirError::not_found())?;
+    let wanted: Vec<&str> = match param(&params, "_type") {
+        Some(t) => {
+            let list: Vec<&str> = t.split(',').map(str::trim).collect();
+            if let Some(bad) = list.iter().find(|t| !ALL_TYPES.contains(t)) {
+                return Err(FhirError::invalid(
+                    "_type",
+                    format!("_type: loại không hỗ trợ {bad}"),
+                ));
+            }
+            list
+        }
+        // Everything the reader may read: a system client's scopes may be narrower.
+        None => BOOK_TYPES
+            .iter()
+            .chain(&["Organization", "Practitioner"])
+            .copied()
+            .filter(|t| match &reader {
+                Reader::System { scopes, .. } => scopes.allows(t),
+                _ => true,
+            })
+            .collect(),
+    };
+    let book_types: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|t| BOOK_TYPES.contains(t))
+        .collect();
+    let since = match param(&params, "_since") {
+        Some(s) => Some(DateFilter::parse(&format!("ge{s}"))?),
+        None => None,
+    };
+    let book = reader
+        .open(
+            &app,
+            pid,
+            Need::Types(&book_types),
+            &format!("Patient/{pid}/$everything"),
+        )
+        .await?;
+    let ctx = context_for(&app, &book.episodes).await?;
+    let base = base_url(&headers);
+    let resources = everything_of(&book, &ctx, &wanted, since.as_ref());
+    let entries: Vec<Value> = resources
+        .iter()
+        .map(|r| {
+            let (t, i) = map::key(r);
+            json!({ "fullUrl": format!("{base}/{t}/{i}"), "resource": r, "search": { "mode": "match" } })
+        })
+        .collect();
+    Ok(fhir_json(
+        StatusCode::OK,
+        &json!({
+            "resourceType": "Bundle",
+            "id": uuid::Uuid::new_v4().to_string(),
+            "meta": { "lastUpdated": map::instant(now_ms()) },
+            "type": "searchset",
+            "total": entries.len(),
+            "link": [{ "relation": "self", "url": format!("{base}/Patient/{pid}/$everything") }],
+            "entry": entries,
+        }),
+    ))
+}
+
+/// The resources of `$everything`: the book's, of the wanted types, changed since `since`.
+pub fn everything_of(
+    book: &Book,
+    ctx: &Context,
+    wanted: &[&str],
+    since: Option<&DateFilter>,
+) -> Vec<Value> {
+    let changed: BTreeSet<i64> = book
+        .episodes
+        .iter()
+        .filter(|e| {
+            since.is_none_or(|s| {
+                s.matches(Some(&map::date_time(crate::vn_wall_clock(e.visible_at))))
+            })
+        })
+        .map(|e| e.id)
+        .collect();
+    let filtered = Book {
+        person: book.person.clone(),
+        episodes: book
+            .episodes
+            .iter()
+            .filter(|e| changed.contains(&e.id))
+            .cloned()
+            .collect(),
+    };
+    book_resources(&filtered, ctx)
+        .into_iter()
+        .filter(|r| wanted.contains(&r["resourceType"].as_str().unwrap_or("")))
+        .collect()
+}
+
+async fn summary(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, FhirError> {
+    let reader = Reader::from_headers(&app, &headers).await?;
+    let pid = patient_param(&id, "id").map_err(|_| FhirError::not_found())?;
+    ips_response(&app, &headers, &reader, pid).await
+}
+
+async fn summary_by_identifier(
+    app: Arc<App>,
+    headers: HeaderMap,
+    params: Vec<(String, String)>,
+) -> Result<Response, FhirError> {
+    let reader = Reader::from_headers(&app, &headers).await?;
+    let ident = param(&params, "identifier").ok_or_else(|| {
+        FhirError::invalid(
+            "identifier",
+            "identifier: cần số định danh hoặc mã thẻ BHYT",
+        )
+    })?;
+    let pid = person_by_identifier(&app, ident)
+        .await?
+        .ok_or_else(FhirError::not_found)?;
+    ips_response(&app, &headers, &reader, pid).await
+}
+
+async fn ips_response(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    reader: &Reader,
+    pid: i64,
+) -> Result<Response, FhirError> {
+    let book = reader
+        .open(app, pid, Need::Summary, &format!("Patient/{pid}/$summary"))
+        .await?;
+    let ctx = context_for(app, &book.episodes).await?;
+    let resources = book_resources(&book, &ctx);
+    let doc = ips::summary(
+        &base_url(headers),
+        &resources,
+        ctx.now,
+        now_ms(),
+        &uuid::Uuid::new_v4().to_string(),
+    );
+    Ok(fhir_json(StatusCode::OK, &doc))
+}
+
+// ---------------------------------------------------------------------------
+// Capability, SMART configuration, tokens
+// ---------------------------------------------------------------------------
+
+async fn metadata(headers: HeaderMap) -> Response {
+    fhir_json(StatusCode::OK, &capability_statement(&base_url(&headers)))
+}
+
+/// The CapabilityStatement of this server.
+pub fn capability_statement(base: &str) -> Value {
+    let sp =
+        |name: &str, ty: &str, doc: &str| json!({ "name": name, "type": ty, "documentation": doc });
+    let clinical = |extra: Vec<Value>| {
+        let mut v = vec![
+            sp(
+                "patient",
+                "reference",
+                "Người bệnh (Patient/<id>); bắt buộc trừ khi người dân đọc sổ của chính mình",
+            ),
+            sp(
+                "date",
+                "date",
+                "Ngày của tài nguyên, tiền tố eq|ne|gt|lt|ge|le; giờ Việt Nam",
+            ),
+            sp("encounter", "reference", "Lượt khám (Encounter/<id>)"),
+        ];
+        v.extend(extra);
+        v
+    };
+    let code = || {
+        sp(
+            "code",
+            "token",
+            "[system|]code, nhiều giá trị cách nhau bởi dấu phẩy",
+        )
+    };
+    let resource = |ty: &str, params: Vec<Value>, ops: Vec<Value>| {
+        let mut r = json!({
+            "type": ty,
+            "profile": format!("http://hl7.org/fhir/StructureDefinition/{ty}"),
+            "interaction": [{ "code": "read" }, { "code": "search-type" }],
+            "versioning": "no-version",
+            "readHistory": false,
+            "searchParam": params,
+        });
+        if !ops.is_empty() {
+            r["operation"] = json!(ops);
+        }
+        r
+    };
+    json!({
+        "resourceType": "CapabilityStatement",
+        "id": "healthbook",
+        "text": map::narrative(&["healthbook FHIR R4: sổ sức khỏe điện tử, chỉ đọc".to_string()]),
+        "url": format!("{}/CapabilityStatement/healthbook", terminology::NS),
+        "version": env!("CARGO_PKG_VERSION"),
+        "name": "HealthbookFhirServer",
+        "title": "healthbook — FHIR R4 của Sổ sức khỏe điện tử",
+        "status": "active",
+        "date": "2026-11-23",
+        "publisher": "healthbook",
+        "description": "Read-only FHIR R4 view of Vietnam's electronic health book, projected from QĐ 130/4750/3176 dossiers.",
+        "kind": "instance",
+        "software": { "name": "healthbook", "version": env!("CARGO_PKG_VERSION") },
+        "implementation": { "description": "healthbook FHIR endpoint", "url": base },
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Người dân đọc sổ của mình và người được giám hộ; người hành nghề đọc theo sự đồng ý (mã chia sẻ), giấy chuyển tuyến hoặc truy cập khẩn cấp; hệ thống kết nối đọc dữ liệu của đơn vị theo phạm vi (scopes) của mã truy cập. Mọi lượt đọc của người khác được ghi vào nhật ký của người dân.",
+            "security": {
+                "extension": [{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [{ "url": "token", "valueUri": format!("{base}/auth/token") }],
+                }],
+                "cors": false,
+                "service": [{
+                    "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR" }],
+                    "text": "Bearer tokens: citizen and staff sessions; system clients by client credentials with system/<Type>.read scopes",
+                }],
+            },
+            "resource": [
+                resource("Patient", vec![
+                    sp("_id", "token", "Mã người bệnh"),
+                    sp("identifier", "token", "Số định danh cá nhân, mã thẻ BHYT, mã số BHXH (system|value)"),
+                ], vec![
+                    json!({ "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" }),
+                    json!({ "name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary" }),
+                ]),
+                resource("Encounter", clinical(vec![code()]), vec![]),
+                resource("Condition", clinical(vec![code()]), vec![]),
+                resource("MedicationRequest", clinical(vec![code(), sp("status", "token", "active | completed")]), vec![]),
+                resource("Observation", clinical(vec![code(), sp("category", "token", "laboratory")]), vec![]),
+                resource("DiagnosticReport", clinical(vec![code(), sp("category", "token", "RAD | OTH")]), vec![]),
+                resource("Procedure", clinical(vec![code()]), vec![]),
+                resource("ServiceRequest", clinical(vec![sp("status", "token", "active | completed")]), vec![]),
+                resource("Appointment", clinical(vec![]), vec![]),
+                resource("Organization", vec![sp("identifier", "token", "Mã cơ sở KCB"), sp("name", "string", "Tên cơ sở")], vec![]),
+                resource("Practitioner", vec![sp("identifier", "token", "Số chứng chỉ hành nghề")], vec![]),
+                resource("CodeSystem", vec![sp("url", "uri", "URI của hệ mã")], vec![]),
+                resource("NamingSystem", vec![sp("url", "uri", "URI của hệ định danh")], vec![]),
+            ],
+            "operation": [
+                { "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" },
+                { "name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary" },
+            ],
+        }],
+    })
+}
+
+async fn smart_configuration(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    let scopes: Vec<String> = ["system/*.read", "system/*.rs"]
+        .into_iter()
+        .map(String::from)
+        .chain(BOOK_TYPES.iter().map(|t| format!("system/{t}.read")))
+        .collect();
+    let body = json!({
+        "token_endpoint": format!("{base}/auth/token"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": scopes,
+        "capabilities": ["client-confidential-symmetric"],
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        serde_json::to_vec(&json!({ "error": error, "error_description": description }))
+            .unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// The OAuth 2.0 client-credentials grant for registered system clients.
+async fn token(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    if param(&form, "grant_type") != Some("client_credentials") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be client_credentials",
+        );
+    }
+    // client_secret_basic, else client_secret_post.
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Basic "))
+        .and_then(|b| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        });
+    let (id, secret) = match basic {
+        Some(x) => x,
+        None => match (param(&form, "client_id"), param(&form, "client_secret")) {
+            (Some(a), Some(b)) => (a.to_string(), b.to_string()),
+            _ => {
+                return oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "client authentication required",
+                );
+            }
+        },
+    };
+    let store = app.store.clone();
+    let cid = id.clone();
+    let client = match blocking(move || {
+        Ok(store
+            .fhir_clients()?
+            .into_iter()
+            .find(|c| c.client_id == cid && c.active))
+    })
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let granted = match &client {
+        Some(c) => match c.scopes.narrowed_to(param(&form, "scope")) {
+            Ok(s) => Some(s),
+            Err(bad) => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    &format!("scope not granted to this client: {bad}"),
+                );
+            }
+        },
+        None => None,
+    };
+    let Ok(_permit) = app.password_checks.acquire().await else {
+        return oauth_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "",
+        );
+    };
+    let store = app.store.clone();
+    let scopes = granted.clone().unwrap_or_default();
+    let issued =
+        blocking(move || store.issue_fhir_token(&id, &secret, &scopes, TOKEN_TTL_MS)).await;
+    match (issued, granted) {
+        (Ok(Some(t)), Some(scopes)) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            serde_json::to_vec(&json!({
+                "access_token": t,
+                "token_type": "bearer",
+                "expires_in": TOKEN_TTL_MS / 1000,
+                "scope": scopes.to_scope_string(),
+            }))
+            .unwrap_or_default(),
+        )
+            .into_response(),
+        (Ok(_), _) => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+        ),
+        (Err(e), _) => e.into_response(),
+    }
+}

@@ -1,0 +1,885 @@
+//! FHIR R4 over loopback HTTP: every resource type, `$everything`, the International
+//! Patient Summary and a bulk export, checked by the independent validator of
+//! `tools/fhir-validate` (the official R4 StructureDefinitions through @medplum/core, and
+//! the official R4 JSON schema through ajv); the IPS document's structure; search,
+//! paging and filters; and who may read what (citizen, clinician, system client).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use book::IdKind;
+use book::access::{Scope, SmartScopes};
+use dossier::synth::catalog::{FACILITIES, PROVINCES};
+use dossier::synth::{Config, Generator};
+use dossier::{Options, Spec};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::App;
+use server::fhir::export::{DirSink, Exporter, export_unit};
+use store::{
+    Access, Facility, Meta, Prepared, Source, SqliteStore, StaffAccount, Store, Unit, now_ms,
+};
+
+struct World {
+    base: String,
+    store: Arc<SqliteStore>,
+    http: reqwest::Client,
+    /// The person with the most episodes, signed in; another person.
+    a: i64,
+    a_pid: String,
+    a_token: String,
+    b: i64,
+    /// A clinician at a facility, with a session.
+    clinician: String,
+    clinician_token: String,
+    out: PathBuf,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+fn registry(store: &SqliteStore) {
+    let mut units = Vec::new();
+    for p in PROVINCES {
+        units.push(Unit {
+            code: p.code.into(),
+            name: p.name.into(),
+            level: "province".into(),
+            parent: None,
+            scheme: "pre2025".into(),
+        });
+        for d in p.districts {
+            units.push(Unit {
+                code: d.code.into(),
+                name: d.name.into(),
+                level: "district".into(),
+                parent: Some(p.code.into()),
+                scheme: "pre2025".into(),
+            });
+            for (c, n) in d.communes {
+                units.push(Unit {
+                    code: (*c).into(),
+                    name: (*n).into(),
+                    level: "commune".into(),
+                    parent: Some(d.code.into()),
+                    scheme: "pre2025".into(),
+                });
+            }
+        }
+    }
+    store.import_units(&units).unwrap();
+    let facilities: Vec<Facility> = FACILITIES
+        .iter()
+        .map(|f| Facility {
+            code: f.code.into(),
+            name: f.name.into(),
+            province: f.code[..2].into(),
+            kind: "hospital".into(),
+            bhyt_contract: true,
+            unit: Some(f.code[..2].into()),
+        })
+        .collect();
+    store.import_facilities(&facilities).unwrap();
+}
+
+async fn world(name: &str) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    registry(&store);
+    // The last year and a half up to next month: open episodes, appointments ahead.
+    let today = server::vn_now().date();
+    let g = Generator::new(Config {
+        persons: 30,
+        episodes: 600,
+        seed: 7,
+        from: today - chrono::Duration::days(540),
+        to: today + chrono::Duration::days(20),
+        ..Config::default()
+    });
+    for e in g.episodes() {
+        let raw = e.envelope_bytes(Spec::Qd3176);
+        let parsed = dossier::parse_envelope(&raw, &Options::default());
+        let meta = Meta {
+            facility: e.facility.code.into(),
+            account: "t".into(),
+            source: Source::Import,
+            spec: Spec::Qd3176,
+            received_at: now_ms(),
+        };
+        store
+            .ingest(Prepared::envelope(meta, &raw, &parsed))
+            .unwrap();
+    }
+    let mut people: Vec<(String, i64, usize)> = Vec::new();
+    for j in 0..30 {
+        let Some(pid) = g.person(j).personal_id else {
+            continue;
+        };
+        let Some(p) = store
+            .person_by_identifier(IdKind::PersonalId, &pid)
+            .unwrap()
+        else {
+            continue;
+        };
+        if !people.iter().any(|(_, id, _)| *id == p.id) {
+            people.push((pid, p.id, store.episodes_of(p.id).unwrap().len()));
+        }
+    }
+    people.sort_by_key(|p| std::cmp::Reverse(p.2));
+    let (a_pid, a, _) = people[0].clone();
+    let (_, b, _) = people[1].clone();
+    // A clinician registered with a certificate that A's dossiers name.
+    let eps = store.episodes_of(a).unwrap();
+    let cert = eps
+        .iter()
+        .flat_map(|e| e.view.medicines.iter().flat_map(|m| m.ordered_by.clone()))
+        .next()
+        .expect("a prescriber's certificate");
+    let clinician = StaffAccount {
+        username: "bs-fhir".into(),
+        full_name: "Bác sĩ Nguyễn Thị Hư Cấu".into(),
+        role: book::access::Role::Clinician,
+        unit: None,
+        facility: Some(eps[0].facility.clone()),
+        practising_cert: Some(cert),
+        active: true,
+    };
+    store
+        .upsert_staff(&clinician, Some("matkhau-2026"))
+        .unwrap();
+    let clinician_token = store.create_staff_session("bs-fhir", 3_600_000).unwrap();
+    let a_token = store.create_session(a, 3_600_000).unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let app = App::new(store.clone() as Arc<dyn Store>, server::Config::default());
+    tokio::spawn(server::serve(listener, app, async {
+        let _ = rx.await;
+    }));
+    let out = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/fhir-out")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    World {
+        base,
+        store,
+        http: reqwest::Client::new(),
+        a,
+        a_pid,
+        a_token,
+        b,
+        clinician: "bs-fhir".into(),
+        clinician_token,
+        out,
+        _dir: dir,
+        _stop: tx,
+    }
+}
+
+impl World {
+    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let mut r = self.http.get(format!("{}{path}", self.base));
+        if !token.is_empty() {
+            r = r.bearer_auth(token);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        if status.is_success() || body["resourceType"] == "OperationOutcome" {
+            assert!(ct.starts_with("application/fhir+json"), "{path}: {ct}");
+        }
+        (status, body)
+    }
+
+    /// Save a response for the validator.
+    fn save(&self, name: &str, v: &Value) -> PathBuf {
+        let p = self.out.join(format!("{name}.json"));
+        std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+        p
+    }
+
+    async fn system_token(&self, unit: &str, scope: &str) -> (String, String) {
+        let (client, secret) = self
+            .store
+            .add_fhir_client(
+                "Kho dữ liệu thử nghiệm",
+                unit,
+                &SmartScopes::parse(scope).unwrap(),
+                "test",
+            )
+            .unwrap();
+        let r = self
+            .http
+            .post(format!("{}/fhir/auth/token", self.base))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &client.client_id),
+                ("client_secret", &secret),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let t: Value = r.json().await.unwrap();
+        assert_eq!(t["token_type"], "bearer");
+        (
+            t["access_token"].as_str().unwrap().to_string(),
+            client.client_id,
+        )
+    }
+}
+
+/// Run the independent validator on files; panics with its report unless it finds 0 errors.
+fn validate(files: &[PathBuf]) -> String {
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/fhir-validate");
+    assert!(
+        tool.join("node_modules/@medplum/core").exists(),
+        "the FHIR validator is not installed: run `npm ci --prefix tools/fhir-validate` (.ci/run does)"
+    );
+    let out = std::process::Command::new("node")
+        .arg(tool.join("validate.mjs"))
+        .args(files)
+        .output()
+        .expect("node (Node.js) runs the validator");
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "the validator found errors:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = report.lines().last().unwrap_or("").to_string();
+    assert!(last.contains(": 0 errors"), "{report}");
+    println!("{last}");
+    last
+}
+
+fn entries(bundle: &Value) -> Vec<&Value> {
+    bundle["entry"]
+        .as_array()
+        .map(|a| a.iter().map(|e| &e["resource"]).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_resource_type_and_the_summary_pass_the_official_r4_validator() {
+    let w = world("validate").await;
+    let t = w.a_token.clone();
+    let a = w.a;
+    let mut files = Vec::new();
+
+    let (s, cap) = w.get("", "/fhir/metadata").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(cap["fhirVersion"], "4.0.1");
+    files.push(w.save("metadata", &cap));
+
+    let (s, everything) = w.get(&t, &format!("/fhir/Patient/{a}/$everything")).await;
+    assert_eq!(s, StatusCode::OK);
+    let types: BTreeSet<&str> = entries(&everything)
+        .iter()
+        .filter_map(|r| r["resourceType"].as_str())
+        .collect();
+    for ty in [
+        "Patient",
+        "Encounter",
+        "Condition",
+        "MedicationRequest",
+        "Observation",
+        "DiagnosticReport",
+        "Procedure",
+        "ServiceRequest",
+        "Appointment",
+        "Organization",
+        "Practitioner",
+    ] {
+        assert!(types.contains(ty), "$everything has no {ty}: {types:?}");
+    }
+    assert_eq!(entries(&everything)[0]["resourceType"], "Patient");
+    files.push(w.save("everything", &everything));
+
+    let (s, ips) = w.get(&t, &format!("/fhir/Patient/{a}/$summary")).await;
+    assert_eq!(s, StatusCode::OK);
+    files.push(w.save("summary", &ips));
+
+    // A read and a search of every type.
+    for r in entries(&everything) {
+        let (ty, id) = (
+            r["resourceType"].as_str().unwrap(),
+            r["id"].as_str().unwrap(),
+        );
+        // Practitioners known only from dossiers (no account here) are served within
+        // bundles; a read finds the registered ones.
+        if ty == "Practitioner" && r["name"].is_null() {
+            let (s, _) = w.get(&t, &format!("/fhir/{ty}/{id}")).await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+            continue;
+        }
+        if !files.iter().any(|f| f.ends_with(format!("read-{ty}.json"))) {
+            let (s, one) = w.get(&t, &format!("/fhir/{ty}/{id}")).await;
+            assert_eq!(s, StatusCode::OK, "{ty}/{id}: {one}");
+            assert_eq!(&one, r, "a read gives what $everything gave");
+            files.push(w.save(&format!("read-{ty}"), &one));
+        }
+    }
+    for ty in [
+        "Encounter",
+        "Condition",
+        "MedicationRequest",
+        "Observation",
+        "DiagnosticReport",
+        "Procedure",
+        "ServiceRequest",
+        "Appointment",
+    ] {
+        let (s, b) = w
+            .get(&t, &format!("/fhir/{ty}?patient=Patient/{a}&_count=20"))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(b["total"].as_u64().unwrap() > 0, "{ty}");
+        files.push(w.save(&format!("search-{ty}"), &b));
+    }
+    let (_, b) = w
+        .get(
+            &t,
+            &format!(
+                "/fhir/Patient?identifier=https://healthbook.vn/fhir/sid/cccd|{}",
+                w.a_pid
+            ),
+        )
+        .await;
+    assert_eq!(b["total"], 1);
+    files.push(w.save("search-Patient", &b));
+    for ty in ["Organization", "Practitioner", "CodeSystem", "NamingSystem"] {
+        let (s, b) = w.get(&t, &format!("/fhir/{ty}")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(b["total"].as_u64().unwrap() > 0, "{ty}");
+        files.push(w.save(&format!("search-{ty}"), &b));
+    }
+    // A practitioner registered here carries the name.
+    let (_, p) = w.get(&t, "/fhir/Practitioner").await;
+    assert!(
+        entries(&p)
+            .iter()
+            .any(|r| r["name"][0]["text"] == "Bác sĩ Nguyễn Thị Hư Cấu")
+    );
+    // Errors are OperationOutcomes, valid too.
+    let (s, oo) = w.get(&t, "/fhir/Condition?patient=Patient/1&bogus=1").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(oo["issue"][0]["expression"][0], "bogus");
+    files.push(w.save("outcome", &oo));
+
+    // The bulk export of A's first facility's province.
+    let fac = w.store.episodes_of(a).unwrap()[0].facility.clone();
+    let unit = fac[..2].to_string();
+    let mut sink = DirSink::new(&w.out.join("export")).unwrap();
+    let stats = export_unit(
+        w.store.as_ref(),
+        &unit,
+        &server::fhir::export::EXPORT_TYPES,
+        0,
+        &Exporter {
+            id: "test".into(),
+            name: "test".into(),
+        },
+        &mut sink,
+    )
+    .unwrap();
+    assert!(stats.persons > 0 && stats.total() > stats.persons);
+    for (_, f) in sink.files() {
+        files.push(f);
+    }
+    let report = validate(&files);
+    for ty in [
+        "Bundle",
+        "Composition",
+        "CapabilityStatement",
+        "OperationOutcome",
+        "CodeSystem",
+        "NamingSystem",
+        "Patient",
+        "Encounter",
+        "Condition",
+        "MedicationRequest",
+        "Observation",
+        "DiagnosticReport",
+        "Procedure",
+        "ServiceRequest",
+        "Appointment",
+        "Organization",
+        "Practitioner",
+    ] {
+        assert!(
+            report.contains(&format!("{ty} ")),
+            "{ty} not validated: {report}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_is_an_ips_document() {
+    let w = world("ips").await;
+    let (s, doc) = w
+        .get(&w.a_token, &format!("/fhir/Patient/{}/$summary", w.a))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["type"], "document");
+    assert!(
+        doc["identifier"]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:uuid:")
+    );
+    assert!(doc["timestamp"].is_string());
+    let list = entries(&doc);
+    let comp = list[0];
+    assert_eq!(comp["resourceType"], "Composition", "Composition first");
+    assert_eq!(comp["type"]["coding"][0]["system"], "http://loinc.org");
+    assert_eq!(comp["type"]["coding"][0]["code"], "60591-5");
+    assert_eq!(comp["subject"]["reference"], format!("Patient/{}", w.a));
+    let sections: BTreeMap<&str, &Value> = comp["section"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["code"]["coding"][0]["code"].as_str().unwrap(), s))
+        .collect();
+    // Required (Medications, Allergies, Problems) and recommended sections.
+    for code in [
+        "10160-0", "48765-2", "11450-4", "47519-4", "11369-6", "30954-2",
+    ] {
+        let s = sections
+            .get(code)
+            .unwrap_or_else(|| panic!("section {code}"));
+        let div = s["text"]["div"].as_str().unwrap();
+        assert!(
+            div.starts_with("<div xmlns=\"http://www.w3.org/1999/xhtml\">"),
+            "{code}"
+        );
+        let empty = s["entry"].as_array().is_none_or(|a| a.is_empty());
+        assert_eq!(
+            empty,
+            s["emptyReason"].is_object(),
+            "{code}: emptyReason iff empty"
+        );
+    }
+    // Dossiers carry no allergies and no immunizations: said, with a reason.
+    for code in ["48765-2", "11369-6"] {
+        assert_eq!(
+            sections[code]["emptyReason"]["coding"][0]["code"], "unavailable",
+            "{code}"
+        );
+    }
+    // The book has medicines and results for A.
+    assert!(sections["10160-0"]["entry"].is_array() || sections["30954-2"]["entry"].is_array());
+    // Every reference in the document resolves to an entry of it.
+    let full_urls: BTreeSet<String> = doc["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["fullUrl"].as_str().unwrap().to_string())
+        .collect();
+    let base = format!("{}/fhir/", w.base);
+    let mut refs = Vec::new();
+    for r in &list {
+        server::fhir::ips::collect_refs(r, &mut refs);
+    }
+    assert!(!refs.is_empty());
+    for r in refs {
+        assert!(full_urls.contains(&format!("{base}{r}")), "unresolved {r}");
+    }
+    // Active problems are active; past illnesses are not.
+    for (code, want_active) in [("11450-4", true), ("11348-0", false)] {
+        for e in sections[code]["entry"].as_array().into_iter().flatten() {
+            let id = e["reference"].as_str().unwrap();
+            let c = list
+                .iter()
+                .find(|r| {
+                    format!(
+                        "{}/{}",
+                        r["resourceType"].as_str().unwrap(),
+                        r["id"].as_str().unwrap()
+                    ) == id
+                })
+                .unwrap();
+            let status = c["clinicalStatus"]["coding"][0]["code"].as_str().unwrap();
+            assert_eq!(status == "active", want_active, "{code} {id} {status}");
+        }
+    }
+    // By identifier too (Patient/$summary?identifier=).
+    let (s, doc2) = w
+        .get(
+            &w.a_token,
+            &format!(
+                "/fhir/Patient/$summary?identifier=https://healthbook.vn/fhir/sid/cccd|{}",
+                w.a_pid
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(entries(&doc2)[0]["subject"], comp["subject"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_filters_and_pages() {
+    let w = world("search").await;
+    let t = w.a_token.clone();
+    let a = w.a;
+    let (_, all) = w
+        .get(&t, &format!("/fhir/Encounter?patient={a}&_count=1000"))
+        .await;
+    let total = all["total"].as_u64().unwrap() as usize;
+    assert!(total >= 5, "{total}");
+    assert_eq!(entries(&all).len(), total);
+    // Pages of 3, following `next`, give every encounter once.
+    let mut seen = BTreeSet::new();
+    let mut url = format!("/fhir/Encounter?patient={a}&_count=3");
+    let mut pages = 0;
+    loop {
+        let (s, page) = w.get(&t, &url).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(page["total"].as_u64().unwrap() as usize, total);
+        for r in entries(&page) {
+            assert!(seen.insert(r["id"].as_str().unwrap().to_string()));
+        }
+        pages += 1;
+        let next = page["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == "next")
+            .map(|l| l["url"].as_str().unwrap().to_string());
+        match next {
+            Some(n) => url = n.trim_start_matches(&w.base).to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), total);
+    assert_eq!(pages, total.div_ceil(3));
+    // Dates: ge and le bound; the parts add up.
+    let starts: Vec<String> = entries(&all)
+        .iter()
+        .map(|e| e["period"]["start"].as_str().unwrap()[..10].to_string())
+        .collect();
+    let mut sorted = starts.clone();
+    sorted.sort();
+    let mid = &sorted[sorted.len() / 2];
+    let (_, before) = w
+        .get(
+            &t,
+            &format!("/fhir/Encounter?patient={a}&date=lt{mid}&_count=1000"),
+        )
+        .await;
+    let (_, after) = w
+        .get(
+            &t,
+            &format!("/fhir/Encounter?patient={a}&date=ge{mid}&_count=1000"),
+        )
+        .await;
+    assert_eq!(
+        before["total"].as_u64().unwrap() + after["total"].as_u64().unwrap(),
+        total as u64
+    );
+    for e in entries(&after) {
+        assert!(e["period"]["start"].as_str().unwrap()[..10] >= *mid.as_str());
+    }
+    // A code (ICD-10, with and without the system).
+    let (_, conds) = w
+        .get(&t, &format!("/fhir/Condition?patient={a}&_count=1000"))
+        .await;
+    let code = entries(&conds)[0]["code"]["coding"][0]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let want = entries(&conds)
+        .iter()
+        .filter(|c| c["code"]["coding"][0]["code"] == code.as_str())
+        .count();
+    for q in [
+        code.clone(),
+        format!("http://hl7.org/fhir/sid/icd-10|{code}"),
+    ] {
+        let (_, hit) = w
+            .get(
+                &t,
+                &format!("/fhir/Condition?patient={a}&code={q}&_count=1000"),
+            )
+            .await;
+        assert_eq!(hit["total"].as_u64().unwrap() as usize, want, "{q}");
+    }
+    // A citizen's search without `patient` covers their own book.
+    let (_, own) = w.get(&t, "/fhir/Encounter?_count=1000").await;
+    assert_eq!(own["total"].as_u64().unwrap() as usize, total);
+    // Bad input names the parameter.
+    for (q, param) in [
+        ("date=yesterday", "date"),
+        ("_count=many", "_count"),
+        ("patient=Bob", "patient"),
+        ("colour=red", "colour"),
+    ] {
+        let (s, oo) = w.get(&t, &format!("/fhir/Encounter?{q}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(oo["resourceType"], "OperationOutcome");
+        assert_eq!(oo["issue"][0]["expression"][0], param, "{q}");
+    }
+    let (s, _) = w.get(&t, "/fhir/Medication").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_access_rules_as_the_book() {
+    let w = world("access").await;
+    let (a, b) = (w.a, w.b);
+    // Nobody without a token.
+    let (s, oo) = w.get("", &format!("/fhir/Patient/{a}")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(oo["issue"][0]["code"], "login");
+    // A citizen reads their own book, not another's: not found, and nothing said.
+    let (s, _) = w.get(&w.a_token, &format!("/fhir/Patient/{a}")).await;
+    assert_eq!(s, StatusCode::OK);
+    for path in [
+        format!("/fhir/Patient/{b}"),
+        format!("/fhir/Patient/{b}/$everything"),
+        format!("/fhir/Patient/{b}/$summary"),
+        format!("/fhir/Condition?patient={b}"),
+    ] {
+        let (s, body) = w.get(&w.a_token, &path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        let name = w.store.person(b).unwrap().unwrap().name.unwrap();
+        assert!(!body.to_string().contains(&name));
+    }
+    let b_pid = w.store.person(b).unwrap().unwrap().personal_id.unwrap();
+    let (s, found) = w
+        .get(&w.a_token, &format!("/fhir/Patient?identifier={b_pid}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(found["total"], 0, "another's identifier finds nothing");
+
+    // A clinician: nothing without consent; with a summary share, the IPS only; with a
+    // full share, everything; every read is in the patient's chain.
+    let ct = w.clinician_token.clone();
+    let (s, oo) = w.get(&ct, &format!("/fhir/Patient/{a}/$summary")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        oo["issue"][0]["details"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("no_consent")
+    );
+    let staff = w.store.staff(&w.clinician).unwrap().unwrap();
+    let (_, code) = w.store.create_share(a, a, Scope::Summary, 600_000).unwrap();
+    w.store
+        .redeem_share(&code, &staff, now_ms())
+        .unwrap()
+        .unwrap();
+    let (s, _) = w.get(&ct, &format!("/fhir/Patient/{a}/$summary")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, oo) = w.get(&ct, &format!("/fhir/Patient/{a}/$everything")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        oo["issue"][0]["details"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("summary_only")
+    );
+    let (_, code) = w.store.create_share(a, a, Scope::Full, 600_000).unwrap();
+    w.store
+        .redeem_share(&code, &staff, now_ms())
+        .unwrap()
+        .unwrap();
+    let (s, _) = w.get(&ct, &format!("/fhir/Patient/{a}/$everything")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = w.get(&ct, &format!("/fhir/Patient/{b}/$everything")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let log = w.store.audit_of(a).unwrap();
+    for target in [
+        format!("Patient/{a}/$summary"),
+        format!("Patient/{a}/$everything"),
+    ] {
+        assert!(
+            log.iter()
+                .any(|r| r.actor == w.clinician && r.target.as_deref() == Some(target.as_str())),
+            "{target} not audited"
+        );
+    }
+    // A clinician must name the patient.
+    let (s, oo) = w.get(&ct, "/fhir/Condition").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(oo["issue"][0]["expression"][0], "patient");
+
+    // A system client: its unit's data, within its scopes, audited as itself.
+    let a_eps = w.store.episodes_of(a).unwrap();
+    let province = a_eps[0].facility[..2].to_string();
+    let in_unit = a_eps
+        .iter()
+        .filter(|e| e.facility.starts_with(&province))
+        .count();
+    let (tok, client_id) = w
+        .system_token(&province, "system/Patient.read system/Encounter.read")
+        .await;
+    let (s, p) = w.get(&tok, &format!("/fhir/Patient/{a}")).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let (_, encs) = w
+        .get(&tok, &format!("/fhir/Encounter?patient={a}&_count=1000"))
+        .await;
+    assert_eq!(
+        encs["total"].as_u64().unwrap() as usize,
+        in_unit,
+        "only the unit's episodes"
+    );
+    let (s, _) = w.get(&tok, &format!("/fhir/Condition?patient={a}")).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "Condition is outside the token's scopes"
+    );
+    let (s, _) = w.get(&tok, &format!("/fhir/Patient/{a}/$everything")).await;
+    assert_eq!(s, StatusCode::OK, "$everything within the scopes");
+    assert!(
+        w.store
+            .audit_of(a)
+            .unwrap()
+            .iter()
+            .any(|r| r.actor == client_id && r.role == "system_client" && r.basis == "system"),
+        "the system read is in the chain"
+    );
+    // A person with no episode in the unit is not found.
+    let elsewhere = w.store.person(b).unwrap().map(|_| b).filter(|p| {
+        w.store
+            .episodes_of(*p)
+            .unwrap()
+            .iter()
+            .all(|e| !e.facility.starts_with(&province))
+    });
+    if let Some(p) = elsewhere {
+        let (s, _) = w.get(&tok, &format!("/fhir/Patient/{p}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    // Narrower scopes on request; wider ones refused; a wrong secret refused.
+    let (client, secret) = w
+        .store
+        .add_fhir_client(
+            "Nghiên cứu",
+            &province,
+            &SmartScopes::parse("system/Observation.read").unwrap(),
+            "test",
+        )
+        .unwrap();
+    let ask = |scope: &'static str, secret: String| {
+        let http = w.http.clone();
+        let url = format!("{}/fhir/auth/token", w.base);
+        let id = client.client_id.clone();
+        async move {
+            let r = http
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, body) = ask("system/*.read", secret.clone()).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+    );
+    let (s, body) = ask("system/Observation.read", "wrong".into()).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let (s, body) = ask("system/Observation.read", secret.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body["scope"], "system/Observation.read");
+    // A disabled client's tokens stop at once.
+    w.store.disable_fhir_client(&client_id).unwrap();
+    let (s, _) = w.get(&tok, &format!("/fhir/Patient/{a}")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // No staff role but the clinician reads a book through FHIR.
+    let officer = StaffAccount {
+        username: "so-fhir".into(),
+        full_name: "Cán bộ Sở".into(),
+        role: book::access::Role::ProvincialOfficer,
+        unit: Some(province.clone()),
+        facility: None,
+        practising_cert: None,
+        active: true,
+    };
+    w.store
+        .upsert_staff(&officer, Some("matkhau-2026"))
+        .unwrap();
+    let ot = w.store.create_staff_session("so-fhir", 3_600_000).unwrap();
+    let (s, _) = w.get(&ot, &format!("/fhir/Patient/{a}/$summary")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let _ = json!(null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_streams_a_units_data_and_records_it() {
+    let w = world("export").await;
+    let province = w.store.episodes_of(w.a).unwrap()[0].facility[..2].to_string();
+    let before = w.store.audit_of(w.a).unwrap().len();
+    let mut sink = DirSink::new(&w.out.join("export")).unwrap();
+    let by = Exporter {
+        id: "cli:test".into(),
+        name: "Xuất thử".into(),
+    };
+    let stats = export_unit(
+        w.store.as_ref(),
+        &province,
+        &server::fhir::export::EXPORT_TYPES,
+        0,
+        &by,
+        &mut sink,
+    )
+    .unwrap();
+    // Every line is a resource of its file's type; ids are unique per type.
+    let mut per_type = BTreeMap::new();
+    for (ty, f) in sink.files() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut ids = BTreeSet::new();
+        for line in text.lines() {
+            let r: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(r["resourceType"], ty.as_str());
+            assert!(
+                ids.insert(r["id"].as_str().unwrap().to_string()),
+                "{ty} twice"
+            );
+        }
+        per_type.insert(ty.clone(), ids.len() as u64);
+    }
+    assert_eq!(per_type, stats.resources);
+    // The encounters are exactly the unit's current episodes.
+    let mut want = 0;
+    let mut persons = BTreeSet::new();
+    for j in [w.a, w.b] {
+        for e in w.store.episodes_of(j).unwrap() {
+            if e.facility.starts_with(&province) {
+                persons.insert(j);
+                want += 1;
+            }
+        }
+    }
+    assert!(want > 0);
+    assert!(stats.episodes >= want);
+    assert_eq!(stats.resources["Encounter"], stats.episodes);
+    assert_eq!(stats.resources["Patient"], stats.persons);
+    // Each exported person has one record of it in their chain.
+    let after = w.store.audit_of(w.a).unwrap();
+    assert_eq!(after.len(), before + 1);
+    assert_eq!(after[0].action, "fhir_export");
+    assert_eq!(after[0].actor, "cli:test");
+    assert!(w.store.verify_audit().unwrap().ok());
+    // Only some types; an unknown unit is refused.
+    let mut sink = DirSink::new(&w.out.join("export-patients")).unwrap();
+    let only = export_unit(w.store.as_ref(), &province, &["Patient"], 0, &by, &mut sink).unwrap();
+    assert_eq!(only.resources.keys().collect::<Vec<_>>(), vec!["Patient"]);
+    let mut sink = DirSink::new(&w.out.join("export-none")).unwrap();
+    assert!(export_unit(w.store.as_ref(), "99999", &["Patient"], 0, &by, &mut sink).is_err());
+}
