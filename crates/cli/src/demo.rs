@@ -397,6 +397,15 @@ pub fn run(a: Args) -> Result<()> {
             a.listen
         );
         println!("  API: http://{}/api/v1/openapi.json", a.listen);
+        println!("  FHIR R4 (docs/FHIR.md):");
+        println!(
+            "  curl -s -H \"Authorization: Bearer $T\" \"http://{}/fhir/Patient/{person}/\\$everything\"",
+            a.listen
+        );
+        println!(
+            "  curl -s -H \"Authorization: Bearer $T\" \"http://{}/fhir/Patient/{person}/\\$summary\"",
+            a.listen
+        );
     }
     println!();
     println!(

@@ -521,3 +521,155 @@ fn audit_verify_exits_1_and_names_the_tampered_record() {
         stdout(&o)
     );
 }
+
+/// The FHIR recipe of docs/FHIR.md, run as written (bash, curl, jq, node) against a
+/// demo server: `$everything` and `$summary` of the demo citizen pass the independent
+/// validator, and `healthbook fhir export` writes NDJSON that passes it too.
+#[test]
+fn fhir_recipes_on_the_demo_pass_the_validator() {
+    use std::io::{BufRead, BufReader};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    assert!(
+        root.join("tools/fhir-validate/node_modules/@medplum/core")
+            .exists(),
+        "the FHIR validator is not installed: run `npm ci --prefix tools/fhir-validate` (.ci/run does)"
+    );
+    let doc = std::fs::read_to_string(root.join("docs/FHIR.md")).unwrap();
+    let block = doc
+        .split("<!-- recipe:start -->")
+        .nth(1)
+        .and_then(|s| s.split("<!-- recipe:end -->").next())
+        .expect("docs/FHIR.md has the recipe block");
+    let script = block
+        .trim()
+        .trim_start_matches("```bash")
+        .trim_end_matches("```")
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = bin()
+        .args([
+            "demo",
+            "--dir",
+            dir.path().join("demo").to_str().unwrap(),
+            "--persons",
+            "200",
+            "--episodes",
+            "1500",
+            "--listen",
+            &listen,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let out = child.stdout.take().unwrap();
+    let _guard = Kill(child);
+    let mut cccd = None;
+    for line in BufReader::new(out).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("personal ID: ").nth(1) {
+            cccd = rest.split_whitespace().next().map(str::to_string);
+        }
+        if line.contains("Đang phục vụ") {
+            break;
+        }
+    }
+    let cccd = cccd.expect("the demo prints a citizen");
+    // Run from a folder that sees the repository's tools/, as a user at the root would.
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::os::unix::fs::symlink(root.join("tools"), work.join("tools")).unwrap();
+    let o = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(&work)
+        .env("HB", format!("http://{listen}"))
+        .env("CCCD", &cccd)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "the recipe failed:\n{report}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        report.contains("60591-5") || report.contains("11450-4"),
+        "{report}"
+    );
+    assert!(report.contains(": 0 errors"), "{report}");
+    let everything: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join("everything.json")).unwrap()).unwrap();
+    assert!(everything["total"].as_u64().unwrap() > 10, "{everything}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["entry"][0]["resource"]["type"]["coding"][0]["code"],
+        "60591-5"
+    );
+    println!("{}", report.lines().last().unwrap_or(""));
+
+    // The bulk export of province 01, validated the same way.
+    let db = dir.path().join("demo/book.db");
+    let export = dir.path().join("export");
+    let o = run(&[
+        "fhir",
+        "export",
+        "--db",
+        db.to_str().unwrap(),
+        "--unit",
+        "01",
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let files: Vec<PathBuf> = std::fs::read_dir(&export)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        files.iter().any(|f| f.ends_with("Encounter.ndjson")),
+        "{files:?}"
+    );
+    let v = Command::new("node")
+        .arg(root.join("tools/fhir-validate/validate.mjs"))
+        .args(&files)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&v.stdout).to_string();
+    assert!(v.status.success(), "{report}");
+    assert!(report.contains(": 0 errors"), "{report}");
+    println!("{}", report.lines().last().unwrap_or(""));
+    // An unknown type is refused, naming it.
+    let o = run(&[
+        "fhir",
+        "export",
+        "--db",
+        db.to_str().unwrap(),
+        "--unit",
+        "01",
+        "--out",
+        export.to_str().unwrap(),
+        "--type",
+        "Patient,Medication",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Medication"));
+}
