@@ -28,6 +28,26 @@ pub enum BenchCmd {
     /// aggregates, then times the dashboard for the country, a province, a district
     /// and a commune.
     Reports(ReportsArgs),
+    /// FHIR: `Patient/$everything` and `$summary` of a person with many episodes, at the
+    /// handler; then the bulk export of the largest province (resources/s, peak memory).
+    Fhir(FhirArgs),
+}
+
+#[derive(clap::Args)]
+pub struct FhirArgs {
+    /// Store file (seeded when it holds no episode yet).
+    #[arg(long, default_value = "healthbook-bench/fhir.db")]
+    db: PathBuf,
+    #[arg(long, default_value_t = 50_000)]
+    persons: usize,
+    #[arg(long, default_value_t = 500_000)]
+    episodes: usize,
+    /// Episodes of the person whose `$everything` is timed.
+    #[arg(long, default_value_t = 200)]
+    heavy: usize,
+    /// Timed runs of each operation.
+    #[arg(long, default_value_t = 50)]
+    runs: usize,
 }
 
 #[derive(clap::Args)]
@@ -66,6 +86,7 @@ pub fn run(c: BenchCmd) -> Result<()> {
     match c {
         BenchCmd::Book(a) => book_bench(a),
         BenchCmd::Reports(a) => reports_bench(a),
+        BenchCmd::Fhir(a) => fhir_bench(a),
     }
 }
 
@@ -530,4 +551,210 @@ fn reports_bench(a: ReportsArgs) -> Result<()> {
         }
         anyhow::Ok(())
     })
+}
+
+/// The personal ID of the FHIR bench's heavy person.
+const HEAVY_ID: &str = "079999999999";
+
+/// Peak resident memory of this process (VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// Reset the peak (Linux: writing 5 to clear_refs), so that a phase is measured alone.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn fhir_bench(a: FhirArgs) -> Result<()> {
+    use server::fhir::export::{DirSink, EXPORT_TYPES, Exporter, export_unit};
+    use store::Access;
+    if let Some(dir) = a.db.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let store = SqliteStore::open(&a.db)?;
+    if store.counts()?.episodes_current == 0 {
+        crate::demo::seed_registry(&store)?;
+        seed(
+            &store,
+            &BookArgs {
+                db: a.db.clone(),
+                persons: a.persons,
+                episodes: a.episodes,
+                pool: 4_096,
+                requests: 0,
+                clients: 0,
+                seconds: 0,
+            },
+        )?;
+        // One person with exactly `heavy` episodes.
+        let pool = pool(a.heavy.max(64))?;
+        let episodes = (0..a.heavy)
+            .map(|k| {
+                let src = &pool[k % pool.len()];
+                let mut view = src.view.clone();
+                view.ma_lk = format!("HEAVY{k:06}");
+                view.patient_name = Some("Bệnh Nhân Nhiều Lượt".into());
+                BulkEpisode {
+                    facility: src.facility.clone(),
+                    ma_lk: view.ma_lk.clone(),
+                    start_at: src.start_at.clone(),
+                    end_at: src.end_at.clone(),
+                    care_type: src.care_type.clone(),
+                    main_icd10: src.main_icd10.clone(),
+                    appointment_at: src.appointment_at.clone(),
+                    referral_to: src.referral_to.clone(),
+                    insured: src.insured,
+                    dq_flags: src.dq_flags,
+                    body: serde_json::to_string(&view).unwrap_or_default(),
+                }
+            })
+            .collect();
+        store.bulk_load(vec![BulkPerson {
+            name: Some("Bệnh Nhân Nhiều Lượt".into()),
+            birth: Some("195001010000".into()),
+            sex: Some("2".into()),
+            personal_id: Some(HEAVY_ID.into()),
+            identifiers: vec![(IdKind::PersonalId, HEAVY_ID.into())],
+            episodes,
+        }])?;
+    }
+    let counts = store.counts()?;
+    println!(
+        "store {}: {} persons, {} episodes",
+        a.db.display(),
+        counts.persons,
+        counts.episodes_current
+    );
+    let Some(heavy) = store.person_by_identifier(IdKind::PersonalId, HEAVY_ID)? else {
+        bail!("the heavy person is missing: was the store seeded by `bench fhir`?");
+    };
+    let n_eps = store.episodes_of(heavy.id)?.len();
+    let token = store.create_session(heavy.id, 3_600_000)?;
+    let store: Arc<SqliteStore> = Arc::new(store);
+    let app = server::App::new(store.clone() as Arc<dyn Store>, server::Config::default());
+    let router = server::router(app);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let call = |uri: String| {
+            let req = Request::get(uri)
+                .header("authorization", format!("Bearer {token}"))
+                .header("host", "bench")
+                .body(Body::empty());
+            let router = router.clone();
+            async move {
+                let res = router.oneshot(req?).await?;
+                let status = res.status();
+                let body = axum::body::to_bytes(res.into_body(), 256 << 20).await?;
+                anyhow::Ok((status, body))
+            }
+        };
+        let pid = heavy.id;
+        for (what, uri) in [
+            ("$everything", format!("/fhir/Patient/{pid}/$everything")),
+            ("$summary", format!("/fhir/Patient/{pid}/$summary")),
+        ] {
+            let (s, body) = call(uri.clone()).await?;
+            if s != StatusCode::OK {
+                bail!("{what}: {s}");
+            }
+            let v: serde_json::Value = serde_json::from_slice(&body)?;
+            let resources = v["entry"].as_array().map(Vec::len).unwrap_or(0);
+            let mut lat = Vec::with_capacity(a.runs);
+            for _ in 0..a.runs {
+                let t = Instant::now();
+                let (s, _) = call(uri.clone()).await?;
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+                if s != StatusCode::OK {
+                    bail!("{what}: {s}");
+                }
+            }
+            println!(
+                "  {}   ({n_eps} episodes → {resources} resources, {:.1} MB)",
+                Stats(lat).line(what),
+                body.len() as f64 / 1e6
+            );
+        }
+        anyhow::Ok(())
+    })?;
+
+    // The export of the province whose facilities sent the most episodes.
+    let mut by_province: std::collections::BTreeMap<String, usize> = Default::default();
+    for f in store.facilities()? {
+        by_province.entry(f.province.clone()).or_default();
+    }
+    let largest = {
+        let mut best = (String::new(), 0u64);
+        for p in by_province.keys() {
+            let facilities: Vec<String> = store
+                .facilities()?
+                .into_iter()
+                .filter(|f| &f.province == p)
+                .map(|f| f.code)
+                .collect();
+            let mut n = 0u64;
+            store.scan_episodes(&facilities, 0, &mut |_| {
+                n += 1;
+                Ok(true)
+            })?;
+            if n > best.1 {
+                best = (p.clone(), n);
+            }
+        }
+        best
+    };
+    let out =
+        a.db.parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(format!("fhir-export-{}", largest.0));
+    let _ = std::fs::remove_dir_all(&out);
+    let mut sink = DirSink::new(&out)?;
+    reset_peak_rss();
+    let before = peak_rss_mb();
+    let t = Instant::now();
+    let stats = export_unit(
+        store.as_ref(),
+        &largest.0,
+        &EXPORT_TYPES,
+        0,
+        &Exporter {
+            id: "bench".into(),
+            name: "bench".into(),
+        },
+        &mut sink,
+    )?;
+    let secs = t.elapsed().as_secs_f64();
+    let bytes: u64 = sink
+        .files()
+        .iter()
+        .filter_map(|(_, p)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "export of province {}: {} persons, {} episodes → {} resources, {:.0} MB NDJSON in {secs:.1} s: {:.0} resources/s, {:.0} episodes/s",
+        largest.0,
+        stats.persons,
+        stats.episodes,
+        stats.total(),
+        bytes as f64 / 1e6,
+        stats.total() as f64 / secs,
+        stats.episodes as f64 / secs
+    );
+    println!(
+        "  peak resident memory during the export: {:.0} MB (before: {before:.0} MB)",
+        peak_rss_mb()
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    Ok(())
 }

@@ -958,3 +958,113 @@ pub fn ordered(v: Value) -> Value {
     }
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use book::episode::Coded;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn view(end: Option<&str>, care: &str, outcome: Option<&str>) -> EpisodeView {
+        EpisodeView {
+            admitted: Some(t("2026-01-01 08:00")),
+            discharged: end.map(t),
+            care_type: Some(care.into()),
+            outcome: outcome.map(|c| Coded {
+                code: c.into(),
+                label: String::new(),
+            }),
+            ..EpisodeView::default()
+        }
+    }
+
+    #[test]
+    fn clinical_status_follows_the_stated_rules() {
+        let now = t("2026-06-01 00:00");
+        // Open episode: active.
+        assert_eq!(clinical_status(&view(None, "03", None), now), "active");
+        // Ended 60 days ago, improved: active; 120 days ago: inactive.
+        assert_eq!(
+            clinical_status(&view(Some("2026-04-02 10:00"), "01", Some("2")), now),
+            "active"
+        );
+        assert_eq!(
+            clinical_status(&view(Some("2026-02-01 10:00"), "01", Some("2")), now),
+            "inactive"
+        );
+        // Chronic care keeps it active for a year.
+        assert_eq!(
+            clinical_status(&view(Some("2026-02-01 10:00"), "05", Some("2")), now),
+            "active"
+        );
+        assert_eq!(
+            clinical_status(&view(Some("2025-05-01 10:00"), "05", Some("2")), now),
+            "inactive"
+        );
+        // Cured: resolved, however recent; died: inactive.
+        assert_eq!(
+            clinical_status(&view(Some("2026-05-30 10:00"), "01", Some("1")), now),
+            "resolved"
+        );
+        assert_eq!(
+            clinical_status(&view(Some("2026-05-30 10:00"), "03", Some("5")), now),
+            "inactive"
+        );
+    }
+
+    #[test]
+    fn units_numbers_and_dates_as_laboratories_write_them() {
+        assert_eq!(ucum("G/L"), Some("10*9/L"));
+        assert_eq!(ucum("g/l"), Some("g/L"));
+        assert_eq!(ucum("T/L"), Some("10*12/L"));
+        assert_eq!(ucum("µmol/L"), Some("umol/L"));
+        assert_eq!(ucum("mmol/l"), Some("mmol/L"));
+        assert_eq!(ucum("UI/L"), Some("U/L"));
+        assert_eq!(ucum("lần/phút"), Some("/min"));
+        assert_eq!(ucum("cốc"), None);
+        assert_eq!(parse_number("5,6"), Some("5.6".into()));
+        assert_eq!(parse_number("-12"), Some("-12".into()));
+        for bad in ["", "5.", ".5", "1.2.3", "âm tính", "<5", "1e3"] {
+            assert_eq!(parse_number(bad), None, "{bad}");
+        }
+        assert_eq!(birth_date("199003150000").as_deref(), Some("1990-03-15"));
+        assert_eq!(birth_date("199003000000").as_deref(), Some("1990-03"));
+        assert_eq!(birth_date("199000000000").as_deref(), Some("1990"));
+        assert_eq!(birth_date("1990"), None);
+        assert_eq!(
+            date_time(t("2026-03-01 08:05")),
+            "2026-03-01T08:05:00+07:00"
+        );
+        assert_eq!(interpretation(Some("Cao")), Some(("H", "High")));
+        assert_eq!(interpretation(Some("Âm tính")), Some(("NEG", "Negative")));
+        assert_eq!(interpretation(Some("xem mô tả")), None);
+    }
+
+    #[test]
+    fn ids_are_valid_and_read_back() {
+        assert_eq!(parse_id("12"), Some((12, None, None)));
+        assert_eq!(parse_id("12-34"), Some((12, Some(34), None)));
+        assert_eq!(parse_id("12-34-d0"), Some((12, Some(34), Some("d0"))));
+        assert_eq!(parse_id("x-1"), None);
+        assert_eq!(parse_id("1-x"), None);
+        let id = practitioner_id("000123/HNO-CCHN");
+        assert!(id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        assert_eq!(id, practitioner_id(" 000123/HNO-CCHN "));
+        assert_eq!(org_id("01001"), "01001");
+        assert!(org_id("01 001/x").starts_with("cs-"));
+        // Narratives escape what they quote.
+        let n = narrative(&["<b>&\"".to_string()]);
+        assert!(n["div"].as_str().unwrap().contains("&lt;b&gt;&amp;&quot;"));
+    }
+
+    #[test]
+    fn empty_values_are_pruned() {
+        let mut v =
+            json!({"a": "", "b": [], "c": {"d": null, "e": " "}, "f": 0, "g": [{"h": ""}, "x"]});
+        prune(&mut v);
+        assert_eq!(v, json!({"f": 0, "g": ["x"]}));
+    }
+}
