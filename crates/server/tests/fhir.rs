@@ -355,19 +355,37 @@ async fn every_resource_type_and_the_summary_pass_the_official_r4_validator() {
         .await;
     assert_eq!(b["total"], 1);
     files.push(w.save("search-Patient", &b));
-    for ty in ["Organization", "Practitioner", "CodeSystem", "NamingSystem"] {
-        let (s, b) = w.get(&t, &format!("/fhir/{ty}")).await;
+    let cert = w
+        .store
+        .staff(&w.clinician)
+        .unwrap()
+        .unwrap()
+        .practising_cert
+        .unwrap();
+    for (ty, q) in [
+        ("Organization", String::new()),
+        (
+            "Practitioner",
+            format!("?identifier=https://healthbook.vn/fhir/sid/cchn|{cert}"),
+        ),
+        ("CodeSystem", String::new()),
+        ("NamingSystem", String::new()),
+    ] {
+        let (s, b) = w.get(&t, &format!("/fhir/{ty}{q}")).await;
         assert_eq!(s, StatusCode::OK);
         assert!(b["total"].as_u64().unwrap() > 0, "{ty}");
         files.push(w.save(&format!("search-{ty}"), &b));
     }
-    // A practitioner registered here carries the name.
-    let (_, p) = w.get(&t, "/fhir/Practitioner").await;
-    assert!(
-        entries(&p)
-            .iter()
-            .any(|r| r["name"][0]["text"] == "Bác sĩ Nguyễn Thị Hư Cấu")
+    // A practitioner registered here carries the name; the directory is not listed.
+    let (_, p) = w
+        .get(&t, &format!("/fhir/Practitioner?identifier={cert}"))
+        .await;
+    assert_eq!(
+        entries(&p)[0]["name"][0]["text"],
+        "Bác sĩ Nguyễn Thị Hư Cấu"
     );
+    let (s, _) = w.get(&t, "/fhir/Practitioner").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     // Errors are OperationOutcomes, valid too.
     let (s, oo) = w.get(&t, "/fhir/Condition?patient=Patient/1&bogus=1").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -676,8 +694,50 @@ async fn the_same_access_rules_as_the_book() {
         .redeem_share(&code, &staff, now_ms())
         .unwrap()
         .unwrap();
-    let (s, _) = w.get(&ct, &format!("/fhir/Patient/{a}/$summary")).await;
+    let (s, limited) = w.get(&ct, &format!("/fhir/Patient/{a}/$summary")).await;
     assert_eq!(s, StatusCode::OK);
+    // A summary share opens what the app's summary shows, no more: no procedures, no
+    // past illnesses, abnormal results only, and no diagnosis outside the problem list.
+    let in_doc: Vec<&Value> = entries(&limited);
+    assert!(
+        !in_doc
+            .iter()
+            .any(|r| r["resourceType"] == "Procedure" || r["resourceType"] == "DiagnosticReport")
+    );
+    let sections = in_doc[0]["section"].as_array().unwrap();
+    for code in ["47519-4", "11348-0"] {
+        let sec = sections
+            .iter()
+            .find(|x| x["code"]["coding"][0]["code"] == code)
+            .unwrap();
+        assert_eq!(
+            sec["emptyReason"]["coding"][0]["code"], "withheld",
+            "{code}"
+        );
+    }
+    for r in &in_doc {
+        if r["resourceType"] == "Observation" {
+            let i = r["interpretation"][0]["coding"][0]["code"]
+                .as_str()
+                .unwrap_or("");
+            assert!(["H", "L", "A", "POS"].contains(&i), "{r}");
+        }
+        if r["resourceType"] == "Condition" {
+            assert_eq!(r["clinicalStatus"]["coding"][0]["code"], "active", "{r}");
+        }
+    }
+    // Staff learn nothing from an identifier: known or not, the same refusal.
+    let unknown = "https://healthbook.vn/fhir/sid/cccd|099999999999";
+    let b_pid = w.store.person(b).unwrap().unwrap().personal_id.unwrap();
+    let known = format!("https://healthbook.vn/fhir/sid/cccd|{b_pid}");
+    let (s1, o1) = w
+        .get(&ct, &format!("/fhir/Patient/$summary?identifier={unknown}"))
+        .await;
+    let (s2, o2) = w
+        .get(&ct, &format!("/fhir/Patient/$summary?identifier={known}"))
+        .await;
+    assert_eq!((s1, s2), (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN));
+    assert_eq!(o1["issue"], o2["issue"]);
     let (s, oo) = w.get(&ct, &format!("/fhir/Patient/{a}/$everything")).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(
@@ -706,6 +766,16 @@ async fn the_same_access_rules_as_the_book() {
             "{target} not audited"
         );
     }
+    // Ids that are not FHIR ids are not looked up, and leave no record.
+    let before = w.store.audit_of(a).unwrap().len();
+    for id in [
+        format!("{a}-1-%E2%80%AEgiả"),
+        format!("{a}-{}", "9".repeat(80)),
+    ] {
+        let (s, _) = w.get(&ct, &format!("/fhir/Condition/{id}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{id}");
+    }
+    assert_eq!(w.store.audit_of(a).unwrap().len(), before);
     // A clinician must name the patient.
     let (s, oo) = w.get(&ct, "/fhir/Condition").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -747,6 +817,47 @@ async fn the_same_access_rules_as_the_book() {
             .any(|r| r.actor == client_id && r.role == "system_client" && r.basis == "system"),
         "the system read is in the chain"
     );
+    // Types outside the scopes are refused before anything of the person is read,
+    // whoever the person is (even one who does not exist).
+    for p in [a, b, 1] {
+        let (s, _) = w
+            .get(
+                &tok,
+                &format!("/fhir/Patient/{p}/$everything?_type=Organization,Practitioner"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{p}");
+    }
+    // A client that may read Organizations gets those of its unit's episodes only.
+    let (otok, _) = w.system_token(&province, "system/Organization.read").await;
+    let (s, orgs) = w
+        .get(
+            &otok,
+            &format!("/fhir/Patient/{a}/$everything?_type=Organization"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    for o in entries(&orgs) {
+        let code = o["id"].as_str().unwrap();
+        let own = a_eps
+            .iter()
+            .any(|e| e.facility == code && e.facility.starts_with(&province));
+        let referred = a_eps
+            .iter()
+            .filter(|e| e.facility.starts_with(&province))
+            .any(|e| {
+                e.view.referral.as_ref().is_some_and(|r| {
+                    r.to_facility.as_deref() == Some(code)
+                        || r.from_facility.as_deref() == Some(code)
+                }) || e
+                    .view
+                    .appointment
+                    .as_ref()
+                    .and_then(|x| x.facility.as_deref())
+                    == Some(code)
+            });
+        assert!(own || referred, "{code} is not from the unit's episodes");
+    }
     // A person with no episode in the unit is not found.
     let elsewhere = w.store.person(b).unwrap().map(|_| b).filter(|p| {
         w.store
@@ -784,6 +895,24 @@ async fn the_same_access_rules_as_the_book() {
             (r.status(), r.json::<Value>().await.unwrap())
         }
     };
+    // An unknown client, or a wrong secret, is the same answer whatever the scope.
+    let r = w
+        .http
+        .post(format!("{}/fhir/auth/token", w.base))
+        .basic_auth("hbc-nobody", Some("x"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "system/*.read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let (s, body) = ask("system/*.read", "wrong".into()).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
     let (s, body) = ask("system/*.read", secret.clone()).await;
     assert_eq!(
         (s, body["error"].as_str()),

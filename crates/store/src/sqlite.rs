@@ -769,25 +769,39 @@ impl Store for SqliteStore {
         since_ms: i64,
         f: &mut dyn FnMut(EpisodeRecord) -> Result<bool>,
     ) -> Result<u64> {
+        const PAGE: i64 = 1_000;
         let list =
             serde_json::to_string(facilities).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        self.read(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {EPISODE_COLS} FROM episodes
-                 WHERE is_current = 1 AND visible_at >= ?2
-                   AND facility IN (SELECT value FROM json_each(?1))
-                 ORDER BY person_id, id"
-            ))?;
-            let mut rows = stmt.query(params![list, since_ms])?;
-            let mut n = 0;
-            while let Some(r) = rows.next()? {
+        // Pages by key, each its own read: no snapshot is held for the whole scan (the WAL
+        // can be checkpointed meanwhile) and at most a page is in memory. `+facility` keeps
+        // the planner on the primary key, in person order: with the facility index it would
+        // sort every match again for each page (4.1 s against 0.55 s for 47 k of 500 k rows).
+        let mut after = (i64::MIN, i64::MIN);
+        let mut n = 0;
+        loop {
+            let page: Vec<EpisodeRecord> = self.read(|c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {EPISODE_COLS} FROM episodes
+                     WHERE (person_id, id) > (?3, ?4) AND is_current = 1 AND visible_at >= ?2
+                       AND +facility IN (SELECT value FROM json_each(?1))
+                     ORDER BY person_id, id LIMIT ?5"
+                ))?;
+                Ok(stmt
+                    .query_map(params![list, since_ms, after.0, after.1, PAGE], episode_row)?
+                    .collect::<rusqlite::Result<_>>()?)
+            })?;
+            let full = page.len() as i64 == PAGE;
+            for e in page {
+                after = (e.person_id, e.id);
                 n += 1;
-                if !f(episode_row(r)?)? {
-                    break;
+                if !f(e)? {
+                    return Ok(n);
                 }
             }
-            Ok(n)
-        })
+            if !full {
+                return Ok(n);
+            }
+        }
     }
 
     fn episode_versions(&self, facility: &str, ma_lk: &str) -> Result<Vec<EpisodeRecord>> {

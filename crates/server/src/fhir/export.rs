@@ -13,6 +13,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use book::access::{Basis, Role};
+use rayon::prelude::*;
 use serde_json::Value;
 use store::{AuditEntry, EpisodeRecord, Store, StoreError};
 
@@ -34,8 +35,18 @@ pub const EXPORT_TYPES: [&str; 11] = [
     "Practitioner",
 ];
 
-/// Audit records are written this many persons at a time.
-const AUDIT_BATCH: usize = 1000;
+/// Audit records are committed this many persons at a time, before their lines are
+/// written.
+const AUDIT_BATCH: usize = 200;
+
+/// Lines waiting for their persons' audit records.
+#[derive(Default)]
+struct Batch {
+    /// Books whose resources are still to be made (in parallel, at emit time).
+    books: Vec<Book>,
+    lines: Vec<(String, Vec<u8>)>,
+    audits: Vec<AuditEntry>,
+}
 
 /// Who asks for the export (recorded in every exported person's chain).
 #[derive(Clone, Debug)]
@@ -165,23 +176,56 @@ pub fn export_unit(
     };
     let wanted: BTreeSet<&str> = types.iter().copied().collect();
     let mut stats = ExportStats::default();
-    let mut write = |r: &Value, stats: &mut ExportStats| -> store::Result<()> {
+    // Lines wait in a batch until the audit records of its persons are committed: no
+    // record, no data (at most AUDIT_BATCH books are held).
+    let mut batch = Batch::default();
+    let emit =
+        |batch: &mut Batch, stats: &mut ExportStats, sink: &mut dyn Sink| -> store::Result<()> {
+            // The batch's books become lines on every core; the order of lines is kept.
+            let made: Vec<Vec<(String, Vec<u8>)>> = batch
+                .books
+                .par_iter()
+                .map(|book| {
+                    book_resources(book, &ctx)
+                        .into_iter()
+                        .filter_map(|r| {
+                            let ty = r["resourceType"].as_str().unwrap_or("").to_string();
+                            // Facilities and practitioners are written once, at the end.
+                            let once = ty == "Organization" || ty == "Practitioner";
+                            (!once && wanted.contains(ty.as_str()))
+                                .then(|| serde_json::to_vec(&r).map(|b| (ty, b)))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            batch.books.clear();
+            if !batch.audits.is_empty() {
+                store.append_audits(&batch.audits)?;
+                batch.audits.clear();
+            }
+            for (ty, bytes) in batch.lines.drain(..).chain(made.into_iter().flatten()) {
+                sink.line(&ty, &bytes)?;
+                *stats.resources.entry(ty).or_default() += 1;
+            }
+            Ok(())
+        };
+    let keep = |r: &Value, batch: &mut Batch| -> store::Result<()> {
         let ty = r["resourceType"].as_str().unwrap_or("");
-        if !wanted.contains(ty) {
-            return Ok(());
+        if wanted.contains(ty) {
+            let bytes = serde_json::to_vec(r).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            batch.lines.push((ty.to_string(), bytes));
         }
-        let bytes = serde_json::to_vec(r).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        sink.line(ty, &bytes)?;
-        *stats.resources.entry(ty.to_string()).or_default() += 1;
         Ok(())
     };
     // The unit's facilities.
     for code in &mine {
-        write(&map::organization(code, &ctx), &mut stats)?;
+        keep(&map::organization(code, &ctx), &mut batch)?;
     }
+    emit(&mut batch, &mut stats, sink)?;
+    let mine_set: BTreeSet<String> = mine.iter().cloned().collect();
     let mut referenced_orgs: BTreeSet<String> = BTreeSet::new();
     let mut certs: BTreeSet<String> = BTreeSet::new();
-    let mut audits: Vec<AuditEntry> = Vec::new();
     let mut current: Vec<EpisodeRecord> = Vec::new();
     let book_types_wanted = BOOK_TYPES.iter().any(|t| wanted.contains(t));
     let audit = |person: i64| AuditEntry {
@@ -196,24 +240,29 @@ pub fn export_unit(
         actor_name: Some(by.name.clone()),
         actor_cert: None,
     };
-    let mut flush = |eps: &mut Vec<EpisodeRecord>,
-                     stats: &mut ExportStats,
-                     audits: &mut Vec<AuditEntry>,
-                     write: &mut dyn FnMut(&Value, &mut ExportStats) -> store::Result<()>|
+    let mut add_book = |eps: &mut Vec<EpisodeRecord>,
+                        stats: &mut ExportStats,
+                        batch: &mut Batch|
      -> store::Result<()> {
         let Some(first) = eps.first() else {
             return Ok(());
         };
         let pid = first.person_id;
-        let Some(person) = store.person(pid)? else {
+        let Some(mut person) = store.person(pid)? else {
             eps.clear();
             return Ok(());
         };
+        // A facility's own patient number goes out only with that facility's unit.
+        person.identifiers.retain(|i| {
+            i.kind != book::IdKind::FacilityPatient
+                || mine_set.contains(i.value.split(':').next().unwrap_or(""))
+        });
         // Newest first, as a book is read.
         eps.reverse();
         let book = Book {
             person,
             episodes: std::mem::take(eps),
+            summary_only: false,
         };
         for e in &book.episodes {
             referenced_orgs.extend(map::facility_codes(e));
@@ -221,28 +270,25 @@ pub fn export_unit(
         }
         stats.persons += 1;
         stats.episodes += book.episodes.len() as u64;
-        for r in book_resources(&book, &ctx) {
-            let ty = r["resourceType"].as_str().unwrap_or("");
-            // Facilities and practitioners are written once, at the end.
-            if ty != "Organization" && ty != "Practitioner" {
-                write(&r, stats)?;
-            }
-        }
-        audits.push(audit(pid));
-        if audits.len() >= AUDIT_BATCH {
-            store.append_audits(audits)?;
-            audits.clear();
-        }
+        batch.books.push(book);
+        batch.audits.push(audit(pid));
         Ok(())
     };
     if book_types_wanted {
         let mut failed: Option<StoreError> = None;
         store.scan_episodes(&mine, since_ms, &mut |e| {
-            if current.first().is_some_and(|c| c.person_id != e.person_id)
-                && let Err(err) = flush(&mut current, &mut stats, &mut audits, &mut write)
-            {
-                failed = Some(err);
-                return Ok(false);
+            if current.first().is_some_and(|c| c.person_id != e.person_id) {
+                let done = add_book(&mut current, &mut stats, &mut batch).and_then(|()| {
+                    if batch.audits.len() >= AUDIT_BATCH {
+                        emit(&mut batch, &mut stats, sink)
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(err) = done {
+                    failed = Some(err);
+                    return Ok(false);
+                }
             }
             current.push(e);
             Ok(true)
@@ -250,20 +296,18 @@ pub fn export_unit(
         if let Some(e) = failed {
             return Err(e);
         }
-        flush(&mut current, &mut stats, &mut audits, &mut write)?;
-        if !audits.is_empty() {
-            store.append_audits(&audits)?;
-        }
+        add_book(&mut current, &mut stats, &mut batch)?;
+        emit(&mut batch, &mut stats, sink)?;
     }
     // Facilities outside the unit that the episodes refer to (referrals), then the
     // practitioners named.
-    let mine: BTreeSet<String> = mine.into_iter().collect();
-    for code in referenced_orgs.difference(&mine) {
-        write(&map::organization(code, &ctx), &mut stats)?;
+    for code in referenced_orgs.difference(&mine_set) {
+        keep(&map::organization(code, &ctx), &mut batch)?;
     }
     for c in &certs {
-        write(&map::practitioner(c, &ctx), &mut stats)?;
+        keep(&map::practitioner(c, &ctx), &mut batch)?;
     }
+    emit(&mut batch, &mut stats, sink)?;
     sink.finish()?;
     Ok(stats)
 }

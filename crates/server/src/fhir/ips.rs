@@ -53,6 +53,7 @@ pub fn summary(
     now: NaiveDateTime,
     now_ms: i64,
     doc_id: &str,
+    summary_only: bool,
 ) -> Value {
     let by_key: BTreeMap<(String, String), &Value> = resources
         .iter()
@@ -115,12 +116,43 @@ pub fn summary(
         })
         .collect();
     let mut results: Vec<&Value> = of("Observation");
-    results.extend(of("DiagnosticReport"));
+    if !summary_only {
+        results.extend(of("DiagnosticReport"));
+    }
+    // Under a summary-only share, as in the app's summary: abnormal results only.
+    let abnormal = |r: &Value| {
+        matches!(
+            r["interpretation"][0]["coding"][0]["code"].as_str(),
+            Some("H" | "L" | "A" | "POS")
+        )
+    };
     let results: Vec<&Value> = newest_first(results)
         .into_iter()
         .filter(|r| search_date(r).is_some_and(|d| d >= since(RESULT_DAYS)))
+        .filter(|r| !summary_only || abnormal(r))
         .collect();
-    let procedures = newest_first(of("Procedure"));
+    let procedures = if summary_only {
+        Vec::new()
+    } else {
+        newest_first(of("Procedure"))
+    };
+    let past = if summary_only { Vec::new() } else { past };
+    // Sections a summary-only share does not open say so.
+    let withheld = |why: &'static str, normal: &'static str| {
+        if summary_only {
+            (why, "withheld")
+        } else {
+            (normal, "unavailable")
+        }
+    };
+    let (procedures_empty, procedures_reason) = withheld(
+        "Người bệnh chỉ chia sẻ phần tóm tắt: không gồm lịch sử thủ thuật, phẫu thuật.",
+        "Không có thủ thuật, phẫu thuật nào trong các hồ sơ đã gửi về sổ.",
+    );
+    let (past_empty, past_reason) = withheld(
+        "Người bệnh chỉ chia sẻ phần tóm tắt: không gồm bệnh đã mắc.",
+        "Không có bệnh đã khỏi hoặc không còn hiệu lực trong sổ.",
+    );
     let today = date_time(now);
     let mut plan: Vec<&Value> = of("Appointment")
         .into_iter()
@@ -194,16 +226,16 @@ pub fn summary(
             "History of Procedures Document",
             "Thủ thuật, phẫu thuật (History of procedures)",
             procedures,
-            "Không có thủ thuật, phẫu thuật nào trong các hồ sơ đã gửi về sổ.",
-            "unavailable",
+            procedures_empty,
+            procedures_reason,
         ),
         section(
             "11348-0",
             "History of Past illness Narrative",
             "Bệnh đã mắc (History of past illness)",
             past,
-            "Không có bệnh đã khỏi hoặc không còn hiệu lực trong sổ.",
-            "unavailable",
+            past_empty,
+            past_reason,
         ),
         section(
             "18776-5",
@@ -302,8 +334,15 @@ pub fn summary(
         };
         included.push(r.clone());
         let mut refs = Vec::new();
-        collect_refs(res, &mut refs);
-        // Encounters point at every diagnosis of the visit: follow those too.
+        // An Encounter points at every diagnosis of the visit: those are not followed
+        // (the document holds what its sections chose), and are pruned below.
+        let mut followed = (*res).clone();
+        if t == "Encounter"
+            && let Some(o) = followed.as_object_mut()
+        {
+            o.remove("diagnosis");
+        }
+        collect_refs(&followed, &mut refs);
         wanted.extend(refs);
     }
     let mut entries = vec![json!({
@@ -318,6 +357,19 @@ pub fn summary(
     for r in order {
         let (t, i) = r.split_once('/').unwrap_or_default();
         if let Some(res) = by_key.get(&(t.to_string(), i.to_string())) {
+            let mut res = (*res).clone();
+            if t == "Encounter"
+                && let Some(d) = res.get_mut("diagnosis").and_then(Value::as_array_mut)
+            {
+                d.retain(|x| {
+                    x["condition"]["reference"]
+                        .as_str()
+                        .is_some_and(|c| included.iter().any(|x| x == c))
+                });
+                if d.is_empty() {
+                    res.as_object_mut().map(|o| o.remove("diagnosis"));
+                }
+            }
             entries.push(json!({ "fullUrl": resource_url(r), "resource": res }));
         }
     }

@@ -266,6 +266,8 @@ impl FromRequestParts<Arc<App>> for Reader {
 pub struct Book {
     pub person: PersonRecord,
     pub episodes: Vec<EpisodeRecord>,
+    /// Opened under a summary-only grant: the IPS holds no more than the app's summary.
+    pub summary_only: bool,
 }
 
 /// What a read of a book is for.
@@ -323,7 +325,11 @@ impl Reader {
                 return Ok(None);
             };
             let episodes = store.episodes_of(pid)?;
-            Ok(Some(Book { person, episodes }))
+            Ok(Some(Book {
+                person,
+                episodes,
+                summary_only: false,
+            }))
         };
         match self {
             Reader::Person { .. } => {
@@ -337,17 +343,35 @@ impl Reader {
                 let grant = u.grant_for(pid, need != Need::Summary).await?;
                 u.audit(pid, "fhir", Some(target.to_string()), &grant)
                     .await?;
-                blocking(load).await?.ok_or_else(FhirError::not_found)
+                let mut book = blocking(load).await?.ok_or_else(FhirError::not_found)?;
+                book.summary_only = grant.scope == book::access::Scope::Summary;
+                Ok(book)
             }
-            Reader::System { client, .. } => {
+            Reader::System {
+                client,
+                scopes,
+                place: unit,
+            } => {
                 let types: Vec<&str> = match need {
                     Need::Summary => BOOK_TYPES.to_vec(),
                     Need::Types(t) => t.to_vec(),
                 };
+                // The scopes first, before anything of the person is touched: the same
+                // refusal whoever the person is.
+                if types.is_empty() || types.iter().any(|t| !scopes.allows(t)) {
+                    return Err(FhirError::new(
+                        StatusCode::FORBIDDEN,
+                        "forbidden",
+                        format!(
+                            "Phạm vi của mã truy cập không gồm loại tài nguyên này (scopes: {})",
+                            scopes.to_scope_string()
+                        ),
+                    ));
+                }
                 let Some(mut book) = blocking(load).await? else {
                     return Err(FhirError::not_found());
                 };
-                // Only what facilities of the client's unit sent, within its scopes.
+                // Only what facilities of the client's unit sent.
                 let facilities: BTreeSet<String> =
                     book.episodes.iter().map(|e| e.facility.clone()).collect();
                 let store = app.store.clone();
@@ -361,44 +385,47 @@ impl Reader {
                 })
                 .await?;
                 let principal = self.principal();
-                let mut refused = false;
-                book.episodes.retain(|e| {
-                    let place = places.get(&e.facility).cloned().unwrap_or_default();
-                    let mut ok = true;
-                    for t in &types {
-                        if authorize(
+                let allowed = |facility: &str| {
+                    let place = places.get(facility).cloned().unwrap_or_default();
+                    types.iter().all(|t| {
+                        authorize(
                             &principal,
                             &Action::ReadUnitData {
                                 resource_type: t,
                                 place: &place,
                             },
                         )
-                        .is_err()
-                        {
-                            ok = false;
-                            if place.within(&principal_place(&principal)) {
-                                refused = true;
-                            }
-                        }
-                    }
-                    ok
-                });
-                if refused {
-                    return Err(FhirError::new(
-                        StatusCode::FORBIDDEN,
-                        "forbidden",
-                        format!(
-                            "Phạm vi của mã truy cập không gồm loại tài nguyên này (scopes: {})",
-                            match self {
-                                Reader::System { scopes, .. } => scopes.to_scope_string(),
-                                _ => String::new(),
-                            }
-                        ),
-                    ));
-                }
+                        .is_ok()
+                    })
+                };
+                book.episodes.retain(|e| allowed(&e.facility));
                 if book.episodes.is_empty() {
                     return Err(FhirError::not_found());
                 }
+                // A facility's own patient number is the unit's only when the facility is.
+                let app2 = app.clone();
+                let unit = unit.clone();
+                book.person.identifiers = {
+                    let ids = std::mem::take(&mut book.person.identifiers);
+                    blocking(move || {
+                        let mut kept = Vec::new();
+                        for i in ids {
+                            if i.kind == IdKind::FacilityPatient {
+                                let f = i.value.split(':').next().unwrap_or("");
+                                let inside = app2
+                                    .store
+                                    .place_of_facility(f)?
+                                    .is_some_and(|p| p.within(&unit));
+                                if !inside {
+                                    continue;
+                                }
+                            }
+                            kept.push(i);
+                        }
+                        Ok(kept)
+                    })
+                    .await?
+                };
                 let entry = AuditEntry {
                     person_id: pid,
                     actor: client.client_id.clone(),
@@ -416,13 +443,6 @@ impl Reader {
                 Ok(book)
             }
         }
-    }
-}
-
-fn principal_place(p: &Principal) -> Place {
-    match p {
-        Principal::System { scope, .. } => scope.clone(),
-        _ => Place::default(),
     }
 }
 
@@ -549,6 +569,15 @@ async fn read(
     Query(params): Params,
 ) -> Result<Response, FhirError> {
     check_type(&ty)?;
+    // A FHIR id ([A-Za-z0-9.-]{1,64}), or the $summary operation: nothing else is looked
+    // up, and nothing else reaches an audit record.
+    let valid_id = (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if !valid_id && id != "$summary" {
+        return Err(FhirError::not_found());
+    }
     match ty.as_str() {
         "CodeSystem" | "NamingSystem" => {
             let list = if ty == "CodeSystem" {
@@ -755,6 +784,19 @@ fn searchset(
     }))
 }
 
+/// Refuse any search parameter but these (and paging), naming it.
+fn only_params(params: &[(String, String)], known: &[&str]) -> Result<(), FhirError> {
+    match params.iter().find(|(k, _)| {
+        !known.contains(&k.as_str()) && !["_count", "_offset", "_format"].contains(&k.as_str())
+    }) {
+        Some((k, _)) => Err(FhirError::invalid(
+            k,
+            format!("Tham số tìm kiếm không được hỗ trợ: {k} (xem /fhir/metadata)"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Resolve an identifier search (`system|value` or a bare value) to a person.
 async fn person_by_identifier(app: &Arc<App>, ident: &str) -> Result<Option<i64>, FhirError> {
     let (system, value) = match ident.split_once('|') {
@@ -813,6 +855,7 @@ async fn search(
         }
         "Organization" => {
             let _reader = Reader::from_headers(&app, &headers).await?;
+            only_params(&params, &["identifier", "name"])?;
             let store = app.store.clone();
             let all = blocking(move || store.facilities()).await?;
             let ident = param(&params, "identifier").map(|i| {
@@ -841,24 +884,28 @@ async fn search(
         }
         "Practitioner" => {
             let _reader = Reader::from_headers(&app, &headers).await?;
+            only_params(&params, &["identifier"])?;
+            // By certificate only (an index lookup): the directory is not listed.
+            let ident = param(&params, "identifier")
+                .map(|i| i.rsplit_once('|').map(|(_, v)| v).unwrap_or(i).trim().to_string())
+                .filter(|i| !i.is_empty())
+                .ok_or_else(|| {
+                    FhirError::invalid(
+                        "identifier",
+                        "identifier: cần số chứng chỉ hành nghề (https://healthbook.vn/fhir/sid/cchn|…)",
+                    )
+                })?;
             let store = app.store.clone();
-            let staff = blocking(move || store.staff_list()).await?;
-            let ident = param(&params, "identifier").map(|i| {
-                i.rsplit_once('|')
-                    .map(|(_, v)| v.to_string())
-                    .unwrap_or(i.to_string())
-            });
-            let mut ctx = Context::default();
-            let mut certs = Vec::new();
-            for s in staff {
-                if let Some(c) = s.practising_cert.filter(|_| s.active)
-                    && ident.as_ref().is_none_or(|i| *i == c)
-                {
-                    ctx.practitioners.insert(c.clone(), s.full_name);
-                    certs.push(c);
-                }
-            }
-            certs.iter().map(|c| map::practitioner(c, &ctx)).collect()
+            let cert = ident.clone();
+            let names = blocking(move || store.practitioner_names(&[cert])).await?;
+            let ctx = Context {
+                practitioners: names,
+                ..Context::default()
+            };
+            ctx.practitioners
+                .keys()
+                .map(|c| map::practitioner(c, &ctx))
+                .collect()
         }
         _ => {
             let reader = Reader::from_headers(&app, &headers).await?;
@@ -878,20 +925,22 @@ async fn search_books(
     ty: &str,
     params: &[(String, String)],
 ) -> Result<Vec<Value>, FhirError> {
-    let known = [
-        "patient",
-        "subject",
-        "date",
-        "code",
-        "encounter",
-        "_id",
-        "identifier",
-        "_count",
-        "_offset",
-        "_format",
-        "status",
-        "category",
-    ];
+    let known: &[&str] = if ty == "Patient" {
+        &["_id", "identifier", "_count", "_offset", "_format"]
+    } else {
+        &[
+            "patient",
+            "subject",
+            "date",
+            "code",
+            "encounter",
+            "_count",
+            "_offset",
+            "_format",
+            "status",
+            "category",
+        ]
+    };
     if let Some((k, _)) = params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
         return Err(FhirError::invalid(
             k,
@@ -939,8 +988,10 @@ async fn search_books(
         let book = match reader.open(app, pid, Need::Types(&types), &target).await {
             Ok(b) => b,
             // Found by identifier but not the reader's to see: as if absent.
-            Err(e) if identifier_search && e.status != StatusCode::UNAUTHORIZED => {
-                let _ = e;
+            Err(e)
+                if identifier_search
+                    && matches!(e.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) =>
+            {
                 continue;
             }
             Err(e) => return Err(e),
@@ -1031,11 +1082,6 @@ async fn everything(
             })
             .collect(),
     };
-    let book_types: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .filter(|t| BOOK_TYPES.contains(t))
-        .collect();
     let since = match param(&params, "_since") {
         Some(s) => Some(DateFilter::parse(&format!("ge{s}"))?),
         None => None,
@@ -1044,7 +1090,7 @@ async fn everything(
         .open(
             &app,
             pid,
-            Need::Types(&book_types),
+            Need::Types(&wanted),
             &format!("Patient/{pid}/$everything"),
         )
         .await?;
@@ -1097,6 +1143,7 @@ pub fn everything_of(
             .filter(|e| changed.contains(&e.id))
             .cloned()
             .collect(),
+        summary_only: book.summary_only,
     };
     book_resources(&filtered, ctx)
         .into_iter()
@@ -1126,9 +1173,21 @@ async fn summary_by_identifier(
             "identifier: cần số định danh hoặc mã thẻ BHYT",
         )
     })?;
-    let pid = person_by_identifier(&app, ident)
-        .await?
-        .ok_or_else(FhirError::not_found)?;
+    // Staff learn nothing from an identifier they may not use: only a clinician's lookup
+    // is made, and an unknown identifier is refused as a person without consent is.
+    if let Reader::Staff(u) = &reader {
+        u.allow(&Action::UseShareCode)?;
+    }
+    let Some(pid) = person_by_identifier(&app, ident).await? else {
+        return Err(match reader {
+            Reader::Staff(_) => FhirError::from(ApiError(
+                StatusCode::FORBIDDEN,
+                "no_consent",
+                "Chưa có sự đồng ý của người bệnh (mã chia sẻ), giấy chuyển tuyến hoặc truy cập khẩn cấp".into(),
+            )),
+            _ => FhirError::not_found(),
+        });
+    };
     ips_response(&app, &headers, &reader, pid).await
 }
 
@@ -1149,6 +1208,7 @@ async fn ips_response(
         ctx.now,
         now_ms(),
         &uuid::Uuid::new_v4().to_string(),
+        book.summary_only,
     );
     Ok(fhir_json(StatusCode::OK, &doc))
 }
@@ -1339,48 +1399,38 @@ async fn token(
             }
         },
     };
+    // The client's credentials first: every failure to authenticate is the same answer.
     let store = app.store.clone();
-    let cid = id.clone();
-    let client = match blocking(move || {
-        Ok(store
-            .fhir_clients()?
-            .into_iter()
-            .find(|c| c.client_id == cid && c.active))
-    })
-    .await
-    {
-        Ok(c) => c,
+    let client = match blocking(move || store.check_fhir_client(&id, &secret)).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client or wrong secret",
+            );
+        }
         Err(e) => return e.into_response(),
     };
-    let granted = match &client {
-        Some(c) => match c.scopes.narrowed_to(param(&form, "scope")) {
-            Ok(s) => Some(s),
-            Err(bad) => {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    &format!("scope not granted to this client: {bad}"),
-                );
-            }
-        },
-        None => None,
-    };
-    let Ok(_permit) = app.password_checks.acquire().await else {
-        return oauth_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "",
-        );
+    let scopes = match client.scopes.narrowed_to(param(&form, "scope")) {
+        Ok(s) => s,
+        Err(bad) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                &format!("scope not granted to this client: {bad}"),
+            );
+        }
     };
     let store = app.store.clone();
-    let scopes = granted.clone().unwrap_or_default();
-    let issued =
-        blocking(move || store.issue_fhir_token(&id, &secret, &scopes, TOKEN_TTL_MS)).await;
-    match (issued, granted) {
-        (Ok(Some(t)), Some(scopes)) => (
+    let cid = client.client_id.clone();
+    let granted = scopes.clone();
+    match blocking(move || store.issue_fhir_token(&cid, &granted, TOKEN_TTL_MS)).await {
+        Ok(t) => (
             [
                 (header::CONTENT_TYPE, "application/json"),
                 (header::CACHE_CONTROL, "no-store"),
+                (header::PRAGMA, "no-cache"),
             ],
             serde_json::to_vec(&json!({
                 "access_token": t,
@@ -1391,11 +1441,6 @@ async fn token(
             .unwrap_or_default(),
         )
             .into_response(),
-        (Ok(_), _) => oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "unknown client or wrong secret",
-        ),
-        (Err(e), _) => e.into_response(),
+        Err(e) => e.into_response(),
     }
 }

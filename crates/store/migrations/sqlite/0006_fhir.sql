@@ -1,14 +1,14 @@
 -- healthbook schema, version 6: registered FHIR system clients and their access tokens.
 
 -- A system (a hospital EMR, a research platform, a department's warehouse) that reads the
--- data of one administrative unit under SMART-style scopes. The secret is kept as an
--- argon2id hash; it is shown once, when the client is made.
+-- data of one administrative unit under SMART-style scopes. The secret is kept as a
+-- SHA-256 hash (it is 244 random bits); it is shown once, when the client is made.
 CREATE TABLE fhir_clients (
     client_id   TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
     unit        TEXT NOT NULL,
     scopes      TEXT NOT NULL,              -- canonical: "system/<Type>.read …"
-    secret_hash TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,              -- SHA-256 of the 244-bit random secret
     created_at  BIGINT NOT NULL,
     created_by  TEXT NOT NULL,
     active      INTEGER NOT NULL DEFAULT 1
