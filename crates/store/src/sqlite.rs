@@ -579,11 +579,35 @@ pub(crate) fn pack_body(json: &str) -> Vec<u8> {
     compress(json.as_bytes())
 }
 
+/// Decompress a body: one decompression context per thread (making one per row was 8 %
+/// of a `$everything`), sized by the frame's own content size.
+fn decompress(b: &[u8]) -> Option<Vec<u8>> {
+    thread_local! {
+        static ZSTD: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            std::cell::RefCell::new(zstd::bulk::Decompressor::new().ok());
+    }
+    let size = zstd::zstd_safe::get_frame_content_size(b)
+        .ok()
+        .flatten()
+        .filter(|n| *n <= 256 << 20);
+    if let Some(n) = size {
+        let out = ZSTD.with(|d| {
+            d.borrow_mut()
+                .as_mut()
+                .and_then(|d| d.decompress(b, n as usize).ok())
+        });
+        if out.is_some() {
+            return out;
+        }
+    }
+    zstd::stream::decode_all(b).ok()
+}
+
 fn unpack_body(v: rusqlite::types::ValueRef<'_>) -> Option<EpisodeView> {
     match v {
         rusqlite::types::ValueRef::Text(t) => serde_json::from_slice(t).ok(),
         rusqlite::types::ValueRef::Blob(b) => {
-            let json = zstd::stream::decode_all(b).ok()?;
+            let json = decompress(b)?;
             serde_json::from_slice(&json).ok()
         }
         _ => None,

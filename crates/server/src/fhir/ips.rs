@@ -374,15 +374,16 @@ pub fn summary(
         }
     }
     entries.push(json!({ "fullUrl": resource_url("Organization/healthbook"), "resource": author }));
-    json!({
+    let mut bundle = json!({
         "resourceType": "Bundle",
         "id": doc_id,
         "meta": { "lastUpdated": instant(now_ms) },
         "identifier": { "system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{doc_id}") },
         "type": "document",
         "timestamp": instant(now_ms),
-        "entry": entries,
-    })
+    });
+    bundle["entry"] = Value::Array(entries);
+    bundle
 }
 
 /// Every relative reference (`Type/id`) inside a resource.

@@ -722,12 +722,23 @@ fn code_matches(filter: &str, codes: &[(&str, &str)]) -> bool {
     })
 }
 
+/// A searchset entry, the resource moved in (a `json!` would copy it).
+fn entry(base: &str, r: Value) -> Value {
+    let (t, i) = map::key(&r);
+    let full_url = format!("{base}/{t}/{i}");
+    let mut m = serde_json::Map::new();
+    m.insert("fullUrl".into(), Value::String(full_url));
+    m.insert("resource".into(), r);
+    m.insert("search".into(), json!({ "mode": "match" }));
+    Value::Object(m)
+}
+
 /// A searchset Bundle of one page of `matches`.
 fn searchset(
     base: &str,
     ty: &str,
     params: &[(String, String)],
-    matches: &[Value],
+    matches: Vec<Value>,
 ) -> Result<Value, FhirError> {
     let count = match param(params, "_count") {
         Some(c) => c
@@ -742,7 +753,8 @@ fn searchset(
             .map_err(|_| FhirError::invalid("_offset", "_offset: cần một số nguyên"))?,
         None => 0,
     };
-    let page: Vec<&Value> = matches.iter().skip(offset).take(count).collect();
+    let total = matches.len();
+    let page: Vec<Value> = matches.into_iter().skip(offset).take(count).collect();
     let link_for = |off: usize| {
         let mut q: Vec<(String, String)> = params
             .iter()
@@ -755,33 +767,24 @@ fn searchset(
         format!("{base}/{ty}?{qs}")
     };
     let mut links = vec![json!({ "relation": "self", "url": link_for(offset) })];
-    if offset + count < matches.len() && count > 0 {
+    if offset + count < total && count > 0 {
         links.push(json!({ "relation": "next", "url": link_for(offset + count) }));
     }
     if offset > 0 {
         links
             .push(json!({ "relation": "previous", "url": link_for(offset.saturating_sub(count)) }));
     }
-    let entries: Vec<Value> = page
-        .iter()
-        .map(|r| {
-            let (t, i) = map::key(r);
-            json!({
-                "fullUrl": format!("{base}/{t}/{i}"),
-                "resource": r,
-                "search": { "mode": "match" },
-            })
-        })
-        .collect();
-    Ok(json!({
+    let entries: Vec<Value> = page.into_iter().map(|r| entry(base, r)).collect();
+    let mut bundle = json!({
         "resourceType": "Bundle",
         "id": uuid::Uuid::new_v4().to_string(),
         "meta": { "lastUpdated": map::instant(now_ms()) },
         "type": "searchset",
-        "total": matches.len(),
+        "total": total,
         "link": links,
-        "entry": entries,
-    }))
+    });
+    bundle["entry"] = Value::Array(entries);
+    Ok(bundle)
 }
 
 /// Refuse any search parameter but these (and paging), naming it.
@@ -914,7 +917,7 @@ async fn search(
     };
     Ok(fhir_json(
         StatusCode::OK,
-        &searchset(&base, &ty, &params, &matches)?,
+        &searchset(&base, &ty, &params, matches)?,
     ))
 }
 
@@ -1097,25 +1100,18 @@ async fn everything(
     let ctx = context_for(&app, &book.episodes).await?;
     let base = base_url(&headers);
     let resources = everything_of(&book, &ctx, &wanted, since.as_ref());
-    let entries: Vec<Value> = resources
-        .iter()
-        .map(|r| {
-            let (t, i) = map::key(r);
-            json!({ "fullUrl": format!("{base}/{t}/{i}"), "resource": r, "search": { "mode": "match" } })
-        })
-        .collect();
-    Ok(fhir_json(
-        StatusCode::OK,
-        &json!({
-            "resourceType": "Bundle",
-            "id": uuid::Uuid::new_v4().to_string(),
-            "meta": { "lastUpdated": map::instant(now_ms()) },
-            "type": "searchset",
-            "total": entries.len(),
-            "link": [{ "relation": "self", "url": format!("{base}/Patient/{pid}/$everything") }],
-            "entry": entries,
-        }),
-    ))
+    let entries: Vec<Value> = resources.into_iter().map(|r| entry(&base, r)).collect();
+    let total = entries.len();
+    let mut bundle = json!({
+        "resourceType": "Bundle",
+        "id": uuid::Uuid::new_v4().to_string(),
+        "meta": { "lastUpdated": map::instant(now_ms()) },
+        "type": "searchset",
+        "total": total,
+        "link": [{ "relation": "self", "url": format!("{base}/Patient/{pid}/$everything") }],
+    });
+    bundle["entry"] = Value::Array(entries);
+    Ok(fhir_json(StatusCode::OK, &bundle))
 }
 
 /// The resources of `$everything`: the book's, of the wanted types, changed since `since`.
@@ -1125,14 +1121,16 @@ pub fn everything_of(
     wanted: &[&str],
     since: Option<&DateFilter>,
 ) -> Vec<Value> {
+    let keep = |r: &Value| wanted.contains(&r["resourceType"].as_str().unwrap_or(""));
+    let Some(since) = since else {
+        let mut all = book_resources(book, ctx);
+        all.retain(keep);
+        return all;
+    };
     let changed: BTreeSet<i64> = book
         .episodes
         .iter()
-        .filter(|e| {
-            since.is_none_or(|s| {
-                s.matches(Some(&map::date_time(crate::vn_wall_clock(e.visible_at))))
-            })
-        })
+        .filter(|e| since.matches(Some(&map::date_time(crate::vn_wall_clock(e.visible_at)))))
         .map(|e| e.id)
         .collect();
     let filtered = Book {
@@ -1145,10 +1143,9 @@ pub fn everything_of(
             .collect(),
         summary_only: book.summary_only,
     };
-    book_resources(&filtered, ctx)
-        .into_iter()
-        .filter(|r| wanted.contains(&r["resourceType"].as_str().unwrap_or("")))
-        .collect()
+    let mut all = book_resources(&filtered, ctx);
+    all.retain(keep);
+    all
 }
 
 async fn summary(
