@@ -287,7 +287,7 @@ async fn person_home(
     let all: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&app, &all).await;
     let mut body = format!(
-        r#"<h1>{name}</h1>{}<div class="actions"><a class="button secondary" href="/so/{pid}/cap-nhat">Cập nhật dữ liệu</a><a class="button secondary" href="/so/{pid}/chia-se">Chia sẻ với bác sĩ</a><a class="button secondary" href="/so/{pid}/nhat-ky">Ai đã xem sổ</a></div>"#,
+        r#"<h1>{name}</h1>{}<div class="actions"><a class="button secondary" href="/so/{pid}/cap-nhat">Cập nhật dữ liệu</a><a class="button secondary" href="/so/{pid}/chia-se">Chia sẻ với bác sĩ</a><a class="button secondary" href="/so/{pid}/nhat-ky">Ai đã xem sổ</a><a class="button secondary" href="/fhir/Patient/{pid}/$summary" download="tom-tat-suc-khoe-ips.json" title="International Patient Summary (HL7 FHIR), mang theo khi khám ở nước ngoài">Tóm tắt sức khỏe quốc tế (IPS)</a></div>"#,
         search_form(pid, "")
     );
     if pid == me && !wards.is_empty() {

@@ -450,6 +450,15 @@ async fn the_web_book_signs_in_and_shows_only_ones_own() {
     let (s, detail) = page(format!("/so/{a}/luot/{visit}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(detail.contains("Chẩn đoán") && detail.contains("Tải bản PDF"));
+    // The book offers the International Patient Summary, which the session cookie opens.
+    let ips = format!("/fhir/Patient/{a}/$summary");
+    assert!(home.contains(&format!("href=\"{ips}\"")), "{home}");
+    let (s, doc) = page(ips).await;
+    assert_eq!(s, StatusCode::OK);
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["type"], "document");
+    let (s, _) = page(format!("/fhir/Patient/{b}/$summary")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     // Someone else's book, by any page: not found.
     let b_visit = env.store.episodes_of(b).unwrap()[0].id;
     for path in [

@@ -510,6 +510,13 @@ async fn the_summary_is_an_ips_document() {
     for r in refs {
         assert!(full_urls.contains(&format!("{base}{r}")), "unresolved {r}");
     }
+    // The author is readable too.
+    let (s, author) = w.get(&w.a_token, "/fhir/Organization/healthbook").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        comp["author"][0]["reference"],
+        format!("Organization/{}", author["id"].as_str().unwrap())
+    );
     // Active problems are active; past illnesses are not.
     for (code, want_active) in [("11450-4", true), ("11348-0", false)] {
         for e in sections[code]["entry"].as_array().into_iter().flatten() {

@@ -287,12 +287,7 @@ pub fn summary(
         })
         .collect();
 
-    let author = json!({
-        "resourceType": "Organization",
-        "id": "healthbook",
-        "text": { "status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>healthbook — Sổ sức khỏe điện tử</p></div>" },
-        "name": "healthbook — Sổ sức khỏe điện tử",
-    });
+    let author = author();
     let composition = json!({
         "resourceType": "Composition",
         "id": doc_id,
@@ -384,6 +379,17 @@ pub fn summary(
     });
     bundle["entry"] = Value::Array(entries);
     bundle
+}
+
+/// The Organization that authors every summary: this service.
+pub fn author() -> Value {
+    json!({
+        "resourceType": "Organization",
+        "id": "healthbook",
+        "text": { "status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>healthbook — Sổ sức khỏe điện tử</p></div>" },
+        "active": true,
+        "name": "healthbook — Sổ sức khỏe điện tử",
+    })
 }
 
 /// Every relative reference (`Type/id`) inside a resource.
