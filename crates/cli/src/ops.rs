@@ -59,9 +59,13 @@ pub struct ServeArgs {
     #[arg(long, env = "HEALTHBOOK_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// TOML file with `db`, `listen`, `token_ttl_secs`, `max_body_bytes`,
-    /// `request_timeout_secs`; flags and environment variables win over it.
+    /// `request_timeout_secs`, `public_url`; flags and environment variables win over it.
     #[arg(long, env = "HEALTHBOOK_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Public base URL that FHIR links are made from (e.g. https://sskd.example.vn);
+    /// without it, the request's Host header.
+    #[arg(long, env = "HEALTHBOOK_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -72,6 +76,7 @@ struct FileConfig {
     token_ttl_secs: Option<u64>,
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
+    public_url: Option<String>,
 }
 
 pub fn init_logs() {
@@ -113,6 +118,12 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     }
     if let Some(s) = file.request_timeout_secs {
         cfg.request_timeout = std::time::Duration::from_secs(s);
+    }
+    cfg.public_url = a.public_url.clone().or(file.public_url.clone());
+    if let Some(u) = &cfg.public_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        anyhow::bail!("public_url: cần dạng https://tên-miền, nhận \"{u}\"");
     }
     let store: Arc<dyn Store> = Arc::new(DbArg { db: db.clone() }.open()?);
     run_server(store, cfg, listen, |addr| {

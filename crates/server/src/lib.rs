@@ -37,6 +37,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Limits of the dossier parser.
     pub limits: Limits,
+    /// The public base URL (`https://sskd.example.vn`) that FHIR links are made from;
+    /// when unset, the request's Host (a reverse proxy must then pass a trusted one).
+    pub public_url: Option<String>,
     /// Requests taking longer are cut (408).
     pub request_timeout: Duration,
 }
@@ -49,6 +52,7 @@ impl Default for Config {
             // Base64 (4/3) of the largest envelope, URL-encoded, with room for the form.
             max_body_bytes: limits.max_file_bytes / 3 * 4 * 3 / 2,
             limits,
+            public_url: None,
             request_timeout: Duration::from_secs(120),
         }
     }

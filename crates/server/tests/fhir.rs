@@ -642,6 +642,7 @@ async fn search_filters_and_pages() {
     // Bad input names the parameter.
     for (q, param) in [
         ("date=yesterday", "date"),
+        ("date=ge2026-13-45", "date"),
         ("_count=many", "_count"),
         ("patient=Bob", "patient"),
         ("colour=red", "colour"),
@@ -1018,4 +1019,32 @@ async fn the_export_streams_a_units_data_and_records_it() {
     assert_eq!(only.resources.keys().collect::<Vec<_>>(), vec!["Patient"]);
     let mut sink = DirSink::new(&w.out.join("export-none")).unwrap();
     assert!(export_unit(w.store.as_ref(), "99999", &["Patient"], 0, &by, &mut sink).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_use_the_configured_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let config = server::Config {
+        public_url: Some("https://sskd.example.vn/".into()),
+        ..server::Config::default()
+    };
+    let app = App::new(store as Arc<dyn Store>, config);
+    tokio::spawn(server::serve(listener, app, async {
+        let _ = rx.await;
+    }));
+    // Whatever Host the request names.
+    let cap: Value = reqwest::Client::new()
+        .get(format!("{base}/fhir/metadata"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cap["implementation"]["url"], "https://sskd.example.vn/fhir");
 }

@@ -450,8 +450,12 @@ impl Reader {
 // Building resources
 // ---------------------------------------------------------------------------
 
-/// The base URL of this server's FHIR endpoint, from the request's Host.
-pub fn base_url(headers: &HeaderMap) -> String {
+/// The base URL of this server's FHIR endpoint: the configured public URL, else the
+/// request's Host.
+pub fn base_url(app: &App, headers: &HeaderMap) -> String {
+    if let Some(u) = &app.config.public_url {
+        return format!("{}/fhir", u.trim_end_matches('/'));
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -680,13 +684,23 @@ impl DateFilter {
             }
             _ => ("eq".to_string(), s),
         };
-        let ok = value.len() >= 4
+        let shape = value.len() >= 4
             && value
                 .get(..4)
                 .is_some_and(|y| y.chars().all(|c| c.is_ascii_digit()))
             && value
                 .chars()
                 .all(|c| c.is_ascii_digit() || "-T:+Z.".contains(c));
+        // The date part must be a real date (no 2026-13-45).
+        let real = match value.len() {
+            4 => true,
+            7 => chrono::NaiveDate::parse_from_str(&format!("{value}-01"), "%Y-%m-%d").is_ok(),
+            n if n >= 10 => value
+                .get(..10)
+                .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()),
+            _ => false,
+        };
+        let ok = shape && real;
         if !ok {
             return Err(FhirError::invalid(
                 "date",
@@ -847,7 +861,7 @@ async fn search(
     Query(params): Params,
 ) -> Result<Response, FhirError> {
     check_type(&ty)?;
-    let base = base_url(&headers);
+    let base = base_url(&app, &headers);
     let matches: Vec<Value> = match ty.as_str() {
         "CodeSystem" | "NamingSystem" => {
             let list = if ty == "CodeSystem" {
@@ -1102,7 +1116,7 @@ async fn everything(
         )
         .await?;
     let ctx = context_for(&app, &book.episodes).await?;
-    let base = base_url(&headers);
+    let base = base_url(&app, &headers);
     let resources = everything_of(&book, &ctx, &wanted, since.as_ref());
     let entries: Vec<Value> = resources.into_iter().map(|r| entry(&base, r)).collect();
     let total = entries.len();
@@ -1204,7 +1218,7 @@ async fn ips_response(
     let ctx = context_for(app, &book.episodes).await?;
     let resources = book_resources(&book, &ctx);
     let doc = ips::summary(
-        &base_url(headers),
+        &base_url(app, headers),
         &resources,
         ctx.now,
         now_ms(),
@@ -1218,8 +1232,11 @@ async fn ips_response(
 // Capability, SMART configuration, tokens
 // ---------------------------------------------------------------------------
 
-async fn metadata(headers: HeaderMap) -> Response {
-    fhir_json(StatusCode::OK, &capability_statement(&base_url(&headers)))
+async fn metadata(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    fhir_json(
+        StatusCode::OK,
+        &capability_statement(&base_url(&app, &headers)),
+    )
 }
 
 /// The CapabilityStatement of this server.
@@ -1324,8 +1341,8 @@ pub fn capability_statement(base: &str) -> Value {
     })
 }
 
-async fn smart_configuration(headers: HeaderMap) -> Response {
-    let base = base_url(&headers);
+async fn smart_configuration(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let base = base_url(&app, &headers);
     let scopes: Vec<String> = ["system/*.read", "system/*.rs"]
         .into_iter()
         .map(String::from)
