@@ -516,8 +516,12 @@ async fn refresh_page(
     }
     body.push_str(&visit_cards(pid, &fresh, &names, Some(from)));
     let mut res = page("Cập nhật dữ liệu", true, &body).into_response();
-    let cookie =
-        format!("{SEEN_COOKIE}={now}; HttpOnly; SameSite=Strict; Path=/so/{pid}; Max-Age=31536000");
+    // Seen up to now, and at least up to the newest episode shown: a clock stepped back
+    // between two refreshes must not show the same visits again as new.
+    let seen = eps.iter().map(|e| e.visible_at).max().unwrap_or(0).max(now);
+    let cookie = format!(
+        "{SEEN_COOKIE}={seen}; HttpOnly; SameSite=Strict; Path=/so/{pid}; Max-Age=31536000"
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(SET_COOKIE, v);
     }

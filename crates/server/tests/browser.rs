@@ -465,11 +465,17 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     );
     d.screenshot("7-cap-nhat").await;
     d.assert_accessible(&axe, "refresh").await;
+    d.go(&format!("{base}/so/{person}")).await;
     d.go(&format!("{base}/so/{person}/cap-nhat")).await;
+    let second = d.source().await;
     assert!(
-        d.source()
-            .await
-            .contains("0 lượt khám mới kể từ lần cập nhật trước")
+        second.contains("0 lượt khám mới kể từ lần cập nhật trước"),
+        "second refresh: {}",
+        second
+            .split("role=\"status\"")
+            .nth(1)
+            .map(|x| x.chars().take(300).collect::<String>())
+            .unwrap_or_else(|| second.chars().take(2000).collect())
     );
 }
 

@@ -732,6 +732,16 @@ async fn the_same_access_rules_as_the_book() {
         }
         if r["resourceType"] == "Condition" {
             assert_eq!(r["clinicalStatus"]["coding"][0]["code"], "active", "{r}");
+            assert!(
+                r["id"].as_str().unwrap().ends_with("-d0"),
+                "a main diagnosis: {r}"
+            );
+        }
+        if r["resourceType"] == "Encounter" {
+            assert!(
+                r["reasonCode"].is_null() && r["hospitalization"].is_null(),
+                "{r}"
+            );
         }
     }
     // Staff learn nothing from an identifier: known or not, the same refusal.
@@ -837,7 +847,18 @@ async fn the_same_access_rules_as_the_book() {
         assert_eq!(s, StatusCode::FORBIDDEN, "{p}");
     }
     // A client that may read Organizations gets those of its unit's episodes only.
-    let (otok, _) = w.system_token(&province, "system/Organization.read").await;
+    let (otok, _) = w
+        .system_token(&province, "system/Patient.read system/Organization.read")
+        .await;
+    // Without the Patient scope, nothing of anyone.
+    let (ntok, _) = w.system_token(&province, "system/Organization.read").await;
+    let (s, _) = w
+        .get(
+            &ntok,
+            &format!("/fhir/Patient/{a}/$everything?_type=Organization"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, orgs) = w
         .get(
             &otok,

@@ -268,13 +268,19 @@ pub fn export_unit(
             referenced_orgs.extend(map::facility_codes(e));
             certs.extend(map::certificates(&e.view));
         }
-        stats.persons += 1;
-        stats.episodes += book.episodes.len() as u64;
-        batch.books.push(book);
-        batch.audits.push(audit(pid));
+        // Only what is written of a person is theirs to record.
+        if book_types_wanted {
+            stats.persons += 1;
+            stats.episodes += book.episodes.len() as u64;
+            batch.books.push(book);
+            batch.audits.push(audit(pid));
+        }
         Ok(())
     };
-    if book_types_wanted {
+    // Practitioners and the facilities episodes refer to come from the episodes too.
+    let scan =
+        book_types_wanted || wanted.contains("Practitioner") || wanted.contains("Organization");
+    if scan {
         let mut failed: Option<StoreError> = None;
         store.scan_episodes(&mine, since_ms, &mut |e| {
             if current.first().is_some_and(|c| c.person_id != e.person_id) {

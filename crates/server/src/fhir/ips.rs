@@ -89,6 +89,22 @@ pub fn summary(
         .filter(|c| c["clinicalStatus"]["coding"][0]["code"] == "active")
         .map(|c| icd(c))
         .collect();
+    // Under a summary-only share, as in the app's summary: main diagnoses of the last year.
+    let main_refs: BTreeSet<String> = of("Encounter")
+        .iter()
+        .flat_map(|e| e["diagnosis"].as_array().into_iter().flatten())
+        .filter(|d| d["rank"] == 1)
+        .filter_map(|d| d["condition"]["reference"].as_str().map(str::to_string))
+        .collect();
+    let problem_year = since(book::summary::PROBLEM_DAYS);
+    let conditions: Vec<&Value> = conditions
+        .into_iter()
+        .filter(|c| {
+            !summary_only
+                || (main_refs.contains(&format!("Condition/{}", c["id"].as_str().unwrap_or("")))
+                    && search_date(c).is_some_and(|d| d >= problem_year))
+        })
+        .collect();
     let mut seen = BTreeSet::new();
     let mut problems = Vec::new();
     let mut past = Vec::new();
@@ -353,6 +369,19 @@ pub fn summary(
         let (t, i) = r.split_once('/').unwrap_or_default();
         if let Some(res) = by_key.get(&(t.to_string(), i.to_string())) {
             let mut res = (*res).clone();
+            // Under a summary-only share a visit is its place and time, no more.
+            if summary_only
+                && t == "Encounter"
+                && let Some(o) = res.as_object_mut()
+            {
+                for k in ["reasonCode", "hospitalization", "extension", "text"] {
+                    o.remove(k);
+                }
+                o.insert(
+                    "text".into(),
+                    super::map::narrative(&["Lượt khám (chỉ chia sẻ phần tóm tắt)".to_string()]),
+                );
+            }
             if t == "Encounter"
                 && let Some(d) = res.get_mut("diagnosis").and_then(Value::as_array_mut)
             {

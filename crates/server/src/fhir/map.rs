@@ -342,7 +342,8 @@ pub fn episode_resources(person: i64, e: &EpisodeRecord, ctx: &Context) -> Vec<V
         enc_diagnoses.push(json!({
             "condition": reference("Condition", &id),
             "use": { "coding": [coding("http://terminology.hl7.org/CodeSystem/diagnosis-role", "DD", Some("Discharge diagnosis"))] },
-            "rank": i + 1,
+            // Rank 1 is the main diagnosis (MA_BENH_CHINH), and only it.
+            "rank": if *main { 1 } else { i + 1 + usize::from(v.main_diagnosis.is_none()) },
         }));
         let text = d
             .name

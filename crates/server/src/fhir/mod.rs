@@ -262,6 +262,18 @@ impl FromRequestParts<Arc<App>> for Reader {
     }
 }
 
+/// The refusal of a type outside a system client's scopes (the same for every person).
+fn scope_refusal(scopes: &SmartScopes) -> FhirError {
+    FhirError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!(
+            "Phạm vi của mã truy cập không gồm loại tài nguyên này (scopes: {})",
+            scopes.to_scope_string()
+        ),
+    )
+}
+
 /// A person's book as far as the reader may see it.
 pub struct Book {
     pub person: PersonRecord,
@@ -358,15 +370,13 @@ impl Reader {
                 };
                 // The scopes first, before anything of the person is touched: the same
                 // refusal whoever the person is.
-                if types.is_empty() || types.iter().any(|t| !scopes.allows(t)) {
-                    return Err(FhirError::new(
-                        StatusCode::FORBIDDEN,
-                        "forbidden",
-                        format!(
-                            "Phạm vi của mã truy cập không gồm loại tài nguyên này (scopes: {})",
-                            scopes.to_scope_string()
-                        ),
-                    ));
+                // A person's data is reached through their Patient: without that scope,
+                // nothing of anyone.
+                if types.is_empty()
+                    || !scopes.allows("Patient")
+                    || types.iter().any(|t| !scopes.allows(t))
+                {
+                    return Err(scope_refusal(scopes));
                 }
                 let Some(mut book) = blocking(load).await? else {
                     return Err(FhirError::not_found());
@@ -1189,9 +1199,14 @@ async fn summary_by_identifier(
         )
     })?;
     // Staff learn nothing from an identifier they may not use: only a clinician's lookup
-    // is made, and an unknown identifier is refused as a person without consent is.
-    if let Reader::Staff(u) = &reader {
-        u.allow(&Action::UseShareCode)?;
+    // is made, and an unknown identifier is refused as a person without consent is. A
+    // system client's scopes are checked before the lookup too.
+    match &reader {
+        Reader::Staff(u) => u.allow(&Action::UseShareCode)?,
+        Reader::System { scopes, .. } if !BOOK_TYPES.iter().all(|t| scopes.allows(t)) => {
+            return Err(scope_refusal(scopes));
+        }
+        _ => {}
     }
     let Some(pid) = person_by_identifier(&app, ident).await? else {
         return Err(match reader {
