@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use book::access::Role;
-use dossier::synth::catalog::{FACILITIES, PROVINCES};
+use dossier::synth::catalog::PROVINCES;
 use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use rayon::prelude::*;
 use store::{
-    Access, Facility, Meta, Prepared, Reports, Resident, Source, SqliteStore, StaffAccount, Store,
-    Unit, UnitReportLine, now_ms,
+    Access, Meta, Prepared, Reports, Resident, Source, SqliteStore, StaffAccount, Store,
+    UnitReportLine, now_ms,
 };
 
 use crate::ops;
@@ -23,73 +23,11 @@ pub const DEMO_PASSCODE: &str = "123456";
 /// Password of every demo staff account.
 pub const DEMO_STAFF_PASSWORD: &str = "demo12345";
 
-/// The facility kind a catalog name suggests.
-fn kind_of(name: &str) -> &'static str {
-    if name.starts_with("Trạm") {
-        "commune_station"
-    } else if name.starts_with("Trung tâm Y tế") {
-        "district_health_centre"
-    } else if name.starts_with("Phòng khám Đa khoa") {
-        "polyclinic"
-    } else if name.starts_with("Phòng khám") {
-        "private_clinic"
-    } else {
-        "hospital"
-    }
-}
-
 /// Units of the catalog (pre-2025 scheme) and its facilities, placed in the commune
 /// their address names.
 pub(crate) fn seed_registry(store: &SqliteStore) -> Result<()> {
-    let mut units = Vec::new();
-    for p in PROVINCES {
-        units.push(Unit {
-            code: p.code.into(),
-            name: p.name.into(),
-            level: "province".into(),
-            parent: None,
-            scheme: "pre2025".into(),
-        });
-        for d in p.districts {
-            units.push(Unit {
-                code: d.code.into(),
-                name: d.name.into(),
-                level: "district".into(),
-                parent: Some(p.code.into()),
-                scheme: "pre2025".into(),
-            });
-            for (c, n) in d.communes {
-                units.push(Unit {
-                    code: (*c).into(),
-                    name: (*n).into(),
-                    level: "commune".into(),
-                    parent: Some(d.code.into()),
-                    scheme: "pre2025".into(),
-                });
-            }
-        }
-    }
+    let (units, facilities) = server::registry::synthetic_catalog();
     store.import_units(&units)?;
-    let facilities: Vec<Facility> = FACILITIES
-        .iter()
-        .map(|f| {
-            let commune = PROVINCES
-                .iter()
-                .filter(|p| p.code == &f.code[..2])
-                .flat_map(|p| p.districts)
-                .flat_map(|d| d.communes)
-                .find(|(_, name)| f.address.contains(name))
-                .map(|(code, _)| code.to_string());
-            Facility {
-                code: f.code.into(),
-                name: f.name.into(),
-                province: f.code[..2].into(),
-                kind: kind_of(f.name).into(),
-                bhyt_contract: true,
-                unit: commune,
-            }
-        })
-        .collect();
     store.import_facilities(&facilities)?;
     Ok(())
 }

@@ -237,6 +237,63 @@ pub fn parse_residents(bytes: &[u8]) -> Result<Vec<(u64, Resident)>, CsvError> {
     Ok(out)
 }
 
+/// The facility kind a catalog name suggests.
+fn kind_of(name: &str) -> &'static str {
+    if name.starts_with("Trạm") {
+        "commune_station"
+    } else if name.starts_with("Trung tâm Y tế") {
+        "district_health_centre"
+    } else if name.starts_with("Phòng khám Đa khoa") {
+        "polyclinic"
+    } else if name.starts_with("Phòng khám") {
+        "private_clinic"
+    } else {
+        "hospital"
+    }
+}
+
+/// The units (pre-2025 scheme) and facilities of the synthetic catalog that the
+/// generator draws from, each facility placed in the commune its address names: the
+/// registry of the demo, the benchmarks and the tests.
+pub fn synthetic_catalog() -> (Vec<Unit>, Vec<Facility>) {
+    use dossier::synth::catalog::{FACILITIES, PROVINCES};
+    let unit = |code: &str, name: &str, level: &str, parent: Option<&str>| Unit {
+        code: code.into(),
+        name: name.into(),
+        level: level.into(),
+        parent: parent.map(str::to_string),
+        scheme: "pre2025".into(),
+    };
+    let mut units = Vec::new();
+    for p in PROVINCES {
+        units.push(unit(p.code, p.name, "province", None));
+        for d in p.districts {
+            units.push(unit(d.code, d.name, "district", Some(p.code)));
+            for (c, n) in d.communes {
+                units.push(unit(c, n, "commune", Some(d.code)));
+            }
+        }
+    }
+    let facilities = FACILITIES
+        .iter()
+        .map(|f| Facility {
+            code: f.code.into(),
+            name: f.name.into(),
+            province: f.code[..2].into(),
+            kind: kind_of(f.name).into(),
+            bhyt_contract: true,
+            unit: PROVINCES
+                .iter()
+                .filter(|p| p.code == &f.code[..2])
+                .flat_map(|p| p.districts)
+                .flat_map(|d| d.communes)
+                .find(|(_, name)| f.address.contains(name))
+                .map(|(code, _)| code.to_string()),
+        })
+        .collect();
+    (units, facilities)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -730,18 +730,24 @@ fn query_of(d: &Dashboard, unit: &str) -> String {
     format!("unit={unit}&from={}&to={}", d.from, d.to)
 }
 
+/// The signed-in officer's dashboard for a page or an export (an error page otherwise).
+async fn dashboard_for(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    f: &Filter,
+) -> Result<Dashboard, Response> {
+    let u = staff_from(app, headers).await?;
+    build(&u, f).await.map_err(error_page)
+}
+
 async fn dashboard_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(f): Query<Filter>,
 ) -> Response {
-    let u = match staff_from(&app, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let d = match build(&u, &f).await {
+    let d = match dashboard_for(&app, &headers, &f).await {
         Ok(d) => d,
-        Err(e) => return error_page(e),
+        Err(r) => return r,
     };
     let code = d.unit.as_ref().map(|x| x.code.clone()).unwrap_or_default();
     let name = d
@@ -1135,13 +1141,9 @@ async fn export_csv(
     headers: HeaderMap,
     Query(f): Query<ExportFilter>,
 ) -> Response {
-    let u = match staff_from(&app, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let d = match build(&u, &f.filter).await {
+    let d = match dashboard_for(&app, &headers, &f.filter).await {
         Ok(d) => d,
-        Err(e) => return error_page(e),
+        Err(r) => return r,
     };
     let section = f.section.unwrap_or_else(|| "facilities".into());
     let Some((name, header, rows)) = tables(&d).into_iter().find(|t| t.0 == section) else {
@@ -1197,13 +1199,9 @@ async fn export_xlsx(
     headers: HeaderMap,
     Query(f): Query<Filter>,
 ) -> Response {
-    let u = match staff_from(&app, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let d = match build(&u, &f).await {
+    let d = match dashboard_for(&app, &headers, &f).await {
         Ok(d) => d,
-        Err(e) => return error_page(e),
+        Err(r) => return r,
     };
     match xlsx(&d) {
         Ok(bytes) => file(

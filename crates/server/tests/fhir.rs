@@ -10,16 +10,13 @@ use std::sync::Arc;
 
 use book::IdKind;
 use book::access::{Scope, SmartScopes};
-use dossier::synth::catalog::{FACILITIES, PROVINCES};
 use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
 use server::fhir::export::{DirSink, Exporter, export_unit};
-use store::{
-    Access, Facility, Meta, Prepared, Source, SqliteStore, StaffAccount, Store, Unit, now_ms,
-};
+use store::{Access, Meta, Prepared, Source, SqliteStore, StaffAccount, Store, now_ms};
 
 struct World {
     base: String,
@@ -39,46 +36,8 @@ struct World {
 }
 
 fn registry(store: &SqliteStore) {
-    let mut units = Vec::new();
-    for p in PROVINCES {
-        units.push(Unit {
-            code: p.code.into(),
-            name: p.name.into(),
-            level: "province".into(),
-            parent: None,
-            scheme: "pre2025".into(),
-        });
-        for d in p.districts {
-            units.push(Unit {
-                code: d.code.into(),
-                name: d.name.into(),
-                level: "district".into(),
-                parent: Some(p.code.into()),
-                scheme: "pre2025".into(),
-            });
-            for (c, n) in d.communes {
-                units.push(Unit {
-                    code: (*c).into(),
-                    name: (*n).into(),
-                    level: "commune".into(),
-                    parent: Some(d.code.into()),
-                    scheme: "pre2025".into(),
-                });
-            }
-        }
-    }
+    let (units, facilities) = server::registry::synthetic_catalog();
     store.import_units(&units).unwrap();
-    let facilities: Vec<Facility> = FACILITIES
-        .iter()
-        .map(|f| Facility {
-            code: f.code.into(),
-            name: f.name.into(),
-            province: f.code[..2].into(),
-            kind: "hospital".into(),
-            bhyt_contract: true,
-            unit: Some(f.code[..2].into()),
-        })
-        .collect();
     store.import_facilities(&facilities).unwrap();
 }
 

@@ -8,15 +8,14 @@ use std::sync::Arc;
 
 use book::IdKind;
 use book::access::Role;
-use dossier::synth::catalog::{FACILITIES, PROVINCES};
+use dossier::synth::catalog::PROVINCES;
 use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
 use store::{
-    Access, Facility, Meta, Prepared, Reports, Resident, Source, SqliteStore, StaffAccount, Store,
-    Unit, now_ms,
+    Access, Meta, Prepared, Reports, Resident, Source, SqliteStore, StaffAccount, Store, now_ms,
 };
 
 struct World {
@@ -44,52 +43,8 @@ fn account(username: &str, role: Role, unit: Option<&str>, facility: Option<&str
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
-    let mut units = Vec::new();
-    for p in PROVINCES {
-        units.push(Unit {
-            code: p.code.into(),
-            name: p.name.into(),
-            level: "province".into(),
-            parent: None,
-            scheme: "pre2025".into(),
-        });
-        for d in p.districts {
-            units.push(Unit {
-                code: d.code.into(),
-                name: d.name.into(),
-                level: "district".into(),
-                parent: Some(p.code.into()),
-                scheme: "pre2025".into(),
-            });
-            for (c, n) in d.communes {
-                units.push(Unit {
-                    code: (*c).into(),
-                    name: (*n).into(),
-                    level: "commune".into(),
-                    parent: Some(d.code.into()),
-                    scheme: "pre2025".into(),
-                });
-            }
-        }
-    }
+    let (units, facilities) = server::registry::synthetic_catalog();
     store.import_units(&units).unwrap();
-    let facilities: Vec<Facility> = FACILITIES
-        .iter()
-        .map(|f| Facility {
-            code: f.code.into(),
-            name: f.name.into(),
-            province: f.code[..2].into(),
-            kind: "hospital".into(),
-            bhyt_contract: true,
-            unit: PROVINCES
-                .iter()
-                .filter(|p| p.code == &f.code[..2])
-                .flat_map(|p| p.districts)
-                .flat_map(|d| d.communes)
-                .find(|(_, name)| f.address.contains(name))
-                .map(|(c, _)| c.to_string()),
-        })
-        .collect();
     store.import_facilities(&facilities).unwrap();
     let g = Generator::new(Config {
         persons: 120,

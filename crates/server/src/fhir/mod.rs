@@ -19,8 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -212,10 +211,10 @@ pub enum Reader {
     },
 }
 
-impl FromRequestParts<Arc<App>> for Reader {
-    type Rejection = FhirError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, FhirError> {
+impl Reader {
+    /// The reader of a request: a system client's token, else a citizen's session (bearer
+    /// or cookie), else a staff session; public routes do not ask.
+    async fn from_headers(app: &Arc<App>, headers: &HeaderMap) -> Result<Reader, FhirError> {
         let unauthorized = || {
             FhirError::new(
                 StatusCode::UNAUTHORIZED,
@@ -223,7 +222,7 @@ impl FromRequestParts<Arc<App>> for Reader {
                 "Cần mã truy cập (Authorization: Bearer …)",
             )
         };
-        if let Some(token) = token_of(&parts.headers) {
+        if let Some(token) = token_of(headers) {
             let store = app.store.clone();
             let t = token.clone();
             let now = now_ms();
@@ -254,7 +253,7 @@ impl FromRequestParts<Arc<App>> for Reader {
                 None => {}
             }
         }
-        let token = token_from(&parts.headers, STAFF_COOKIE).ok_or_else(unauthorized)?;
+        let token = token_from(headers, STAFF_COOKIE).ok_or_else(unauthorized)?;
         let u = StaffUser::from_token(app, token)
             .await?
             .ok_or_else(unauthorized)?;
@@ -594,11 +593,7 @@ async fn read(
     }
     match ty.as_str() {
         "CodeSystem" | "NamingSystem" => {
-            let list = if ty == "CodeSystem" {
-                terminology::code_systems()
-            } else {
-                terminology::naming_systems()
-            };
+            let list = terminology::resources(&ty);
             let r = list
                 .into_iter()
                 .find(|r| r["id"] == id.as_str())
@@ -669,15 +664,6 @@ async fn read(
         .find(|r| map::key(r) == (ty.as_str(), id.as_str()))
         .ok_or_else(FhirError::not_found)?;
     Ok(fhir_json(StatusCode::OK, &found))
-}
-
-impl Reader {
-    async fn from_headers(app: &Arc<App>, headers: &HeaderMap) -> Result<Reader, FhirError> {
-        let mut req = axum::http::Request::new(());
-        *req.headers_mut() = headers.clone();
-        let (mut parts, _) = req.into_parts();
-        Reader::from_request_parts(&mut parts, app).await
-    }
 }
 
 /// A date search value: an optional prefix and an ISO date or dateTime.
@@ -815,6 +801,11 @@ fn searchset(
     Ok(bundle)
 }
 
+/// The value of a token parameter (`system|value`, or a bare value).
+fn token_value(p: &str) -> String {
+    p.rsplit_once('|').map_or(p, |(_, v)| v).trim().to_string()
+}
+
 /// Refuse any search parameter but these (and paging), naming it.
 fn only_params(params: &[(String, String)], known: &[&str]) -> Result<(), FhirError> {
     match params.iter().find(|(k, _)| {
@@ -874,11 +865,7 @@ async fn search(
     let base = base_url(&app, &headers);
     let matches: Vec<Value> = match ty.as_str() {
         "CodeSystem" | "NamingSystem" => {
-            let list = if ty == "CodeSystem" {
-                terminology::code_systems()
-            } else {
-                terminology::naming_systems()
-            };
+            let list = terminology::resources(&ty);
             let url = param(&params, "url");
             list.into_iter()
                 .filter(|r| url.is_none_or(|u| r["url"] == u || r["uniqueId"][0]["value"] == u))
@@ -889,11 +876,7 @@ async fn search(
             only_params(&params, &["identifier", "name"])?;
             let store = app.store.clone();
             let all = blocking(move || store.facilities()).await?;
-            let ident = param(&params, "identifier").map(|i| {
-                i.rsplit_once('|')
-                    .map(|(_, v)| v.to_string())
-                    .unwrap_or(i.to_string())
-            });
+            let ident = param(&params, "identifier").map(token_value);
             let name = param(&params, "name").map(book::text::fold);
             let mut ctx = Context::default();
             let chosen: Vec<store::Facility> = all
@@ -918,7 +901,7 @@ async fn search(
             only_params(&params, &["identifier"])?;
             // By certificate only (an index lookup): the directory is not listed.
             let ident = param(&params, "identifier")
-                .map(|i| i.rsplit_once('|').map(|(_, v)| v).unwrap_or(i).trim().to_string())
+                .map(token_value)
                 .filter(|i| !i.is_empty())
                 .ok_or_else(|| {
                     FhirError::invalid(
@@ -956,28 +939,22 @@ async fn search_books(
     ty: &str,
     params: &[(String, String)],
 ) -> Result<Vec<Value>, FhirError> {
-    let known: &[&str] = if ty == "Patient" {
-        &["_id", "identifier", "_count", "_offset", "_format"]
-    } else {
-        &[
-            "patient",
-            "subject",
-            "date",
-            "code",
-            "encounter",
-            "_count",
-            "_offset",
-            "_format",
-            "status",
-            "category",
-        ]
-    };
-    if let Some((k, _)) = params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        return Err(FhirError::invalid(
-            k,
-            format!("Tham số tìm kiếm không được hỗ trợ: {k} (xem /fhir/metadata)"),
-        ));
-    }
+    only_params(
+        params,
+        if ty == "Patient" {
+            &["_id", "identifier"]
+        } else {
+            &[
+                "patient",
+                "subject",
+                "date",
+                "code",
+                "encounter",
+                "status",
+                "category",
+            ]
+        },
+    )?;
     let mut persons: Vec<i64> = Vec::new();
     let named = param(params, "patient")
         .map(|v| (v, "patient"))
@@ -1103,9 +1080,8 @@ async fn everything(
             list
         }
         // Everything the reader may read: a system client's scopes may be narrower.
-        None => BOOK_TYPES
+        None => export::EXPORT_TYPES
             .iter()
-            .chain(&["Organization", "Practitioner"])
             .copied()
             .filter(|t| match &reader {
                 Reader::System { scopes, .. } => scopes.allows(t),

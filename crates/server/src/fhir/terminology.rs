@@ -392,6 +392,15 @@ pub fn code_systems() -> Vec<Value> {
     CODE_SYSTEMS.iter().map(code_system).collect()
 }
 
+/// The CodeSystem or NamingSystem resources, by type.
+pub fn resources(resource_type: &str) -> Vec<Value> {
+    match resource_type {
+        "CodeSystem" => code_systems(),
+        "NamingSystem" => naming_systems(),
+        _ => Vec::new(),
+    }
+}
+
 /// Every NamingSystem resource.
 pub fn naming_systems() -> Vec<Value> {
     NAMING_SYSTEMS.iter().map(naming_system).collect()
