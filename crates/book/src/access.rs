@@ -215,6 +215,8 @@ pub enum Basis {
     Enrolment,
     /// A registered system client reading its unit's data under a scoped token.
     System,
+    /// A guardian reading their ward's book (a guardianship recorded by staff).
+    Guardianship,
 }
 
 impl Basis {
@@ -225,6 +227,7 @@ impl Basis {
             Basis::BreakGlass => "break_glass",
             Basis::Enrolment => "enrolment",
             Basis::System => "system",
+            Basis::Guardianship => "guardianship",
         }
     }
 
@@ -235,6 +238,7 @@ impl Basis {
             "break_glass" => Some(Basis::BreakGlass),
             "enrolment" => Some(Basis::Enrolment),
             "system" => Some(Basis::System),
+            "guardianship" => Some(Basis::Guardianship),
             _ => None,
         }
     }
@@ -246,6 +250,7 @@ impl Basis {
             Basis::BreakGlass => "Truy cập khẩn cấp",
             Basis::Enrolment => "Đăng ký tài khoản, giám hộ",
             Basis::System => "Kết nối hệ thống được cấp phép (dữ liệu của đơn vị)",
+            Basis::Guardianship => "Người giám hộ đã được ghi nhận",
         }
     }
 }

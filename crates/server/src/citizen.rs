@@ -156,21 +156,69 @@ impl Viewer {
             .map_err(|_| not_found())
     }
 
-    /// The current episodes of `pid`'s book, when the viewer may open it.
-    pub(crate) async fn book(&self, pid: i64) -> Result<Vec<EpisodeRecord>, ApiError> {
+    /// The current episodes of `pid`'s book, when the viewer may open it; a guardian's
+    /// read is recorded in the ward's chain as `action`.
+    pub(crate) async fn book(
+        &self,
+        pid: i64,
+        action: &str,
+    ) -> Result<Vec<EpisodeRecord>, ApiError> {
         self.check_book(pid).await?;
+        record_guardian_read(&self.app, self.person, pid, action, None).await?;
         let store = self.app.store.clone();
         blocking(move || store.episodes_of(pid)).await
     }
 
-    /// One current episode of `pid`'s book, when the viewer may open it.
-    pub(crate) async fn episode(&self, pid: i64, id: i64) -> Result<EpisodeRecord, ApiError> {
+    /// One current episode of `pid`'s book, when the viewer may open it (a guardian's
+    /// read is recorded as `action` on that episode).
+    pub(crate) async fn episode(
+        &self,
+        pid: i64,
+        id: i64,
+        action: &str,
+    ) -> Result<EpisodeRecord, ApiError> {
         self.check_book(pid).await?;
         let store = self.app.store.clone();
-        blocking(move || store.episode(pid, id))
+        let e = blocking(move || store.episode(pid, id))
             .await?
-            .ok_or_else(not_found)
+            .ok_or_else(not_found)?;
+        record_guardian_read(&self.app, self.person, pid, action, Some(id.to_string())).await?;
+        Ok(e)
     }
+}
+
+/// A guardian's read of a ward's book, in the ward's audit chain, before anything is
+/// shown: the ward (or whoever else later holds the book) sees who read what. A person's
+/// reads of their own book are not recorded.
+pub(crate) async fn record_guardian_read(
+    app: &Arc<App>,
+    reader: i64,
+    pid: i64,
+    action: &str,
+    target: Option<String>,
+) -> Result<(), ApiError> {
+    if reader == pid {
+        return Ok(());
+    }
+    let store = app.store.clone();
+    let action = action.to_string();
+    blocking(move || {
+        let name = store.person(reader)?.and_then(|p| p.name);
+        store.append_audit(&store::AuditEntry {
+            person_id: pid,
+            actor: format!("person:{reader}"),
+            role: book::access::Role::Guardian,
+            facility: None,
+            action,
+            target,
+            basis: book::access::Basis::Guardianship,
+            grant_id: None,
+            actor_name: name,
+            actor_cert: None,
+        })?;
+        Ok(())
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -299,7 +347,7 @@ pub(crate) fn year_of(e: &EpisodeRecord) -> Option<i32> {
 }
 
 async fn years(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
-    let eps = v.book(pid).await?;
+    let eps = v.book(pid, "years").await?;
     let mut counts = std::collections::BTreeMap::<i32, usize>::new();
     for e in &eps {
         if let Some(y) = year_of(e) {
@@ -359,7 +407,7 @@ async fn episodes(
     Path(pid): Path<i64>,
     Query(q): Query<YearQuery>,
 ) -> Result<Response, ApiError> {
-    let eps = v.book(pid).await?;
+    let eps = v.book(pid, "episodes").await?;
     let eps: Vec<&EpisodeRecord> = eps
         .iter()
         .filter(|e| q.year.is_none() || year_of(e) == q.year)
@@ -378,7 +426,7 @@ struct Detail {
 }
 
 async fn episode(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
-    let episode = v.episode(pid, id).await?;
+    let episode = v.episode(pid, id, "episode").await?;
     let facility_names = facility_names(&v.app, &[&episode]).await;
     Ok(Json(Detail {
         episode,
@@ -388,7 +436,7 @@ async fn episode(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Respons
 }
 
 async fn episode_pdf(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
-    let e = v.episode(pid, id).await?;
+    let e = v.episode(pid, id, "episode_pdf").await?;
     let store = v.app.store.clone();
     let code = e.facility.clone();
     let (person, facility) =
@@ -439,7 +487,7 @@ pub(crate) fn referral_open(e: &EpisodeRecord, now: chrono::NaiveDateTime) -> bo
 }
 
 async fn appointments(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
-    let eps = v.book(pid).await?;
+    let eps = v.book(pid, "appointments").await?;
     let now = crate::vn_now();
     let mut upcoming: Vec<serde_json::Value> = eps
         .iter()
@@ -565,7 +613,7 @@ async fn search(
     Path(pid): Path<i64>,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
-    let eps = v.book(pid).await?;
+    let eps = v.book(pid, "search").await?;
     let all: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&v.app, &all).await;
     let hits = search_book(&eps, &names, &q.q).ok_or_else(|| {
@@ -590,8 +638,15 @@ async fn changes(
     Path(pid): Path<i64>,
     Query(q): Query<SinceQuery>,
 ) -> Result<Response, ApiError> {
-    let eps = v.book(pid).await?;
+    // Polled by the open book page: a guardian's poll is recorded only when it brings
+    // something new.
+    v.check_book(pid).await?;
+    let store = v.app.store.clone();
+    let eps = blocking(move || store.episodes_of(pid)).await?;
     let changed: Vec<&EpisodeRecord> = eps.iter().filter(|e| e.visible_at > q.since).collect();
+    if !changed.is_empty() {
+        record_guardian_read(&v.app, v.person, pid, "changes", None).await?;
+    }
     let names = facility_names(&v.app, &changed).await;
     let changed: Vec<Item> = changed.iter().map(|e| item(e, &names)).collect();
     Ok(Json(serde_json::json!({"now": now_ms(), "episodes": changed})).into_response())

@@ -168,6 +168,7 @@ fn basis_label(b: Basis) -> &'static str {
         Basis::BreakGlass => "Truy cập khẩn cấp",
         Basis::Enrolment => "Đăng ký",
         Basis::System => "Hệ thống kết nối (FHIR)",
+        Basis::Guardianship => "Người giám hộ",
     }
 }
 

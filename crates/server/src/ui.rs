@@ -146,11 +146,12 @@ async fn signed_in_book(
     app: &Arc<App>,
     headers: &HeaderMap,
     pid: i64,
+    action: &str,
 ) -> Result<(Viewer, Vec<EpisodeRecord>), Response> {
     let Some(v) = viewer(app, headers).await else {
         return Err(redirect("/dang-nhap"));
     };
-    match v.book(pid).await {
+    match v.book(pid, action).await {
         Ok(eps) => Ok((v, eps)),
         Err(e) => Err(e.into_response()),
     }
@@ -269,7 +270,7 @@ async fn person_home(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let (v, eps) = match signed_in_book(&app, &headers, pid).await {
+    let (v, eps) = match signed_in_book(&app, &headers, pid, "open").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -355,7 +356,7 @@ async fn year_page(
     headers: HeaderMap,
     Path((pid, year)): Path<(i64, i32)>,
 ) -> Response {
-    let (_, eps) = match signed_in_book(&app, &headers, pid).await {
+    let (_, eps) = match signed_in_book(&app, &headers, pid, "year").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -423,7 +424,7 @@ async fn search_page(
     Path(pid): Path<i64>,
     axum::extract::Query(f): axum::extract::Query<SearchForm>,
 ) -> Response {
-    let (_, eps) = match signed_in_book(&app, &headers, pid).await {
+    let (_, eps) = match signed_in_book(&app, &headers, pid, "search").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -481,7 +482,7 @@ async fn refresh_page(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let (_, eps) = match signed_in_book(&app, &headers, pid).await {
+    let (_, eps) = match signed_in_book(&app, &headers, pid, "changes").await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -579,7 +580,7 @@ async fn visit_page(
     let Some(viewer) = viewer(&app, &headers).await else {
         return redirect("/dang-nhap");
     };
-    let Ok(e) = viewer.episode(pid, id).await else {
+    let Ok(e) = viewer.episode(pid, id, "episode").await else {
         return (
             StatusCode::NOT_FOUND,
             page(
@@ -888,6 +889,12 @@ fn action_label(a: &str) -> &'static str {
         "activation_code" => "Cấp mã kích hoạt tài khoản",
         "guardian" => "Ghi nhận người giám hộ",
         "review" => "Xem xét lượt truy cập khẩn cấp",
+        "years" | "year" => "Xem các lượt khám theo năm",
+        "appointments" => "Xem lịch tái khám",
+        "search" => "Tìm trong sổ",
+        "changes" => "Xem lượt khám mới",
+        "episode_pdf" => "Tải bản PDF một lượt khám",
+        "fhir" => "Đọc qua giao diện FHIR",
         _ => "Xem dữ liệu",
     }
 }
@@ -935,7 +942,7 @@ async fn log_page(
                 instant(*at)
             );
         }
-        body.push_str("<h2>Lượt xem của nhân viên y tế</h2>");
+        body.push_str("<h2>Lượt xem sổ</h2>");
     }
     if reads.is_empty() {
         body.push_str(r#"<p class="card">Chưa có ai ngoài bạn mở sổ này.</p>"#);

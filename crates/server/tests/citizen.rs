@@ -9,7 +9,7 @@ use dossier::{Options, Spec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
-use store::{Meta, Prepared, Source, SqliteStore, Store, now_ms};
+use store::{Access, Meta, Prepared, Source, SqliteStore, Store, now_ms};
 
 struct Env {
     base: String,
@@ -279,6 +279,8 @@ async fn no_endpoint_lets_one_person_read_another() {
     env.store
         .grant_guardian(a, b, "Trạm Y tế xã (giấy khai sinh)")
         .unwrap();
+    // Refused reads left nothing in B's chain.
+    assert!(env.store.audit_of(b).unwrap().is_empty());
     let (s, _) = get(
         &env,
         &token,
@@ -286,6 +288,41 @@ async fn no_endpoint_lets_one_person_read_another() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
+    // Every read of the ward's book by the guardian is in the ward's chain, with the
+    // guardian's name; a poll that brings nothing new is not; A's own reads are not.
+    let (s, _) = get(&env, &token, &format!("/api/v1/persons/{b}/years")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = get(
+        &env,
+        &token,
+        &format!("/api/v1/persons/{b}/changes?since={}", now_ms() + 60_000),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = get(&env, &token, &format!("/api/v1/persons/{a}/years")).await;
+    assert_eq!(s, StatusCode::OK);
+    let reads = env.store.audit_of(b).unwrap();
+    let seen: Vec<(&str, Option<&str>)> = reads
+        .iter()
+        .map(|r| (r.action.as_str(), r.target.as_deref()))
+        .collect();
+    let episode_target = b_episode.to_string();
+    // Newest first.
+    assert_eq!(
+        seen,
+        vec![("years", None), ("episode", Some(episode_target.as_str()))]
+    );
+    let a_name = env.store.person(a).unwrap().unwrap().name;
+    for r in &reads {
+        assert_eq!(
+            (r.role.as_str(), r.basis.as_str()),
+            ("guardian", "guardianship")
+        );
+        assert_eq!(r.actor, format!("person:{a}"));
+        assert_eq!(r.actor_name, a_name);
+    }
+    assert!(env.store.audit_of(a).unwrap().is_empty());
+    assert!(env.store.verify_audit().unwrap().ok());
     let (_, me) = get(&env, &token, "/api/v1/me").await;
     assert_eq!(
         me["wards"][0]["granted_by"],

@@ -544,7 +544,9 @@ async fn search_filters_and_pages() {
     }
     assert_eq!(seen.len(), total);
     assert_eq!(pages, total.div_ceil(3));
-    // Dates: ge and le bound; the parts add up.
+    // Dates are ranges (FHIR R4): `lt` finds a stay that starts before the day, `ge` one
+    // that reaches the day or later; a stay over the day is found both ways, and every
+    // stay one way or the other. `eq` a day finds stays within it.
     let starts: Vec<String> = entries(&all)
         .iter()
         .map(|e| e["period"]["start"].as_str().unwrap()[..10].to_string())
@@ -552,25 +554,60 @@ async fn search_filters_and_pages() {
     let mut sorted = starts.clone();
     sorted.sort();
     let mid = &sorted[sorted.len() / 2];
-    let (_, before) = w
-        .get(
-            &t,
-            &format!("/fhir/Encounter?patient={a}&date=lt{mid}&_count=1000"),
-        )
-        .await;
-    let (_, after) = w
-        .get(
-            &t,
-            &format!("/fhir/Encounter?patient={a}&date=ge{mid}&_count=1000"),
-        )
-        .await;
-    assert_eq!(
-        before["total"].as_u64().unwrap() + after["total"].as_u64().unwrap(),
-        total as u64
-    );
-    for e in entries(&after) {
-        assert!(e["period"]["start"].as_str().unwrap()[..10] >= *mid.as_str());
+    let ids = |b: &Value| -> BTreeSet<String> {
+        entries(b)
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let search = |q: String| {
+        let w = &w;
+        let t = t.clone();
+        async move {
+            let (s, b) = w
+                .get(&t, &format!("/fhir/Encounter?patient={a}&{q}&_count=1000"))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{q}: {b}");
+            b
+        }
+    };
+    let before = search(format!("date=lt{mid}")).await;
+    let after = search(format!("date=ge{mid}")).await;
+    let on = search(format!("date={mid}")).await;
+    let end_of = |e: &Value| {
+        e["period"]["end"]
+            .as_str()
+            .map(|x| x[..10].to_string())
+            .unwrap_or_else(|| "9999-12-31".into())
+    };
+    for e in entries(&before) {
+        assert!(e["period"]["start"].as_str().unwrap()[..10] < *mid.as_str());
     }
+    for e in entries(&after) {
+        assert!(end_of(e) >= *mid, "{e}");
+    }
+    for e in entries(&on) {
+        assert_eq!(e["period"]["start"].as_str().unwrap()[..10], *mid.as_str());
+        assert_eq!(end_of(e), *mid, "{e}");
+    }
+    let union: BTreeSet<String> = ids(&before).union(&ids(&after)).cloned().collect();
+    assert_eq!(union, ids(&all));
+    let expected_both = entries(&all)
+        .iter()
+        .filter(|e| {
+            e["period"]["start"].as_str().unwrap()[..10] < *mid.as_str() && end_of(e) >= *mid
+        })
+        .count();
+    assert_eq!(
+        ids(&before).intersection(&ids(&after)).count(),
+        expected_both
+    );
+    // With a zone, a time is read on the Vietnam clock: 01:00Z is 08:00 in Hà Nội.
+    let at = |q: &str| search(format!("date={q}"));
+    assert_eq!(
+        ids(&at(&format!("ge{mid}T01:00:00Z")).await),
+        ids(&at(&format!("ge{mid}T08:00:00%2B07:00")).await)
+    );
     // A code (ICD-10, with and without the system).
     let (_, conds) = w
         .get(&t, &format!("/fhir/Condition?patient={a}&_count=1000"))
@@ -643,6 +680,38 @@ async fn the_same_access_rules_as_the_book() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(found["total"], 0, "another's identifier finds nothing");
+    // Refused reads and the citizen's own reads leave no record.
+    assert!(w.store.audit_of(a).unwrap().is_empty());
+    assert!(w.store.audit_of(b).unwrap().is_empty());
+    // As B's guardian, A reads B's book, and B's chain says so.
+    w.store
+        .grant_guardian(a, b, "Giấy khai sinh (tổng hợp)")
+        .unwrap();
+    let (s, _) = w
+        .get(&w.a_token, &format!("/fhir/Patient/{b}/$summary"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let log = w.store.audit_of(b).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (
+            log[0].role.as_str(),
+            log[0].basis.as_str(),
+            log[0].action.as_str(),
+            log[0].target.clone()
+        ),
+        (
+            "guardian",
+            "guardianship",
+            "fhir",
+            Some(format!("Patient/{b}/$summary"))
+        )
+    );
+    w.store.revoke_guardian(a, b).unwrap();
+    let (s, _) = w
+        .get(&w.a_token, &format!("/fhir/Patient/{b}/$summary"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 
     // A clinician: nothing without consent; with a summary share, the IPS only; with a
     // full share, everything; every read is in the patient's chain.

@@ -926,6 +926,159 @@ pub fn search_date(r: &Value) -> Option<String> {
     r[field].as_str().map(str::to_string)
 }
 
+/// A stretch of Vietnam wall-clock time, `[low, high)`: a date search value, or a
+/// resource's date, at the precision it is written in (`2024` is the whole year,
+/// `2024-03-10T08:30:00+07:00` one second). `high` is `None` while a period is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub low: NaiveDateTime,
+    pub high: Option<NaiveDateTime>,
+}
+
+/// The offset of Asia/Ho_Chi_Minh (no daylight saving since 1975), in minutes.
+const VN_OFFSET_MINUTES: i64 = 7 * 60;
+
+impl Span {
+    /// A FHIR date or dateTime (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`, or with a time to the
+    /// minute, second or fraction, with or without a zone): its span on the Vietnam
+    /// wall clock. A time in another zone is moved to +07:00; a time without a zone is
+    /// taken as Vietnam's, as dossiers write it. `None` when it is not a real date.
+    pub fn parse(s: &str) -> Option<Span> {
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+        let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0);
+        if !s.is_ascii() {
+            return None;
+        }
+        match s.len() {
+            4 => {
+                if !s.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let y: i32 = s.parse().ok()?;
+                let low = midnight(NaiveDate::from_ymd_opt(y, 1, 1)?)?;
+                let high = midnight(NaiveDate::from_ymd_opt(y + 1, 1, 1)?)?;
+                return Some(Span {
+                    low,
+                    high: Some(high),
+                });
+            }
+            7 => {
+                let first = day(&format!("{s}-01"))?;
+                let next = first.checked_add_months(chrono::Months::new(1))?;
+                return Some(Span {
+                    low: midnight(first)?,
+                    high: Some(midnight(next)?),
+                });
+            }
+            10 => {
+                let d = day(s)?;
+                return Some(Span {
+                    low: midnight(d)?,
+                    high: Some(midnight(d.succ_opt()?)?),
+                });
+            }
+            _ => {}
+        }
+        let (date, time) = s.split_once('T')?;
+        let d = day(date)?;
+        // The zone: `Z` or `±hh:mm` at the end of the time.
+        let (clock, offset) = if let Some(c) = time.strip_suffix('Z') {
+            (c, Some(0))
+        } else if let Some(i) = time.rfind(['+', '-']) {
+            let (c, z) = time.split_at(i);
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let (h, m) = z[1..].split_once(':')?;
+            if h.len() != 2 || m.len() != 2 {
+                return None;
+            }
+            let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+            if h > 14 || m > 59 {
+                return None;
+            }
+            (c, Some(sign * (h * 60 + m)))
+        } else {
+            (time, None)
+        };
+        let (t, step) = match clock.len() {
+            5 => (
+                chrono::NaiveTime::parse_from_str(clock, "%H:%M").ok()?,
+                Duration::minutes(1),
+            ),
+            8 => (
+                chrono::NaiveTime::parse_from_str(clock, "%H:%M:%S").ok()?,
+                Duration::seconds(1),
+            ),
+            n if n > 9 && clock.as_bytes()[8] == b'.' => (
+                chrono::NaiveTime::parse_from_str(clock, "%H:%M:%S%.f").ok()?,
+                Duration::milliseconds(1),
+            ),
+            _ => return None,
+        };
+        let mut low = d.and_time(t);
+        if let Some(o) = offset {
+            low = low - Duration::minutes(o) + Duration::minutes(VN_OFFSET_MINUTES);
+        }
+        Some(Span {
+            low,
+            high: Some(low + step),
+        })
+    }
+
+    /// FHIR R4 date search (3.1.1.5.5, "date"): whether a resource's span `t` matches
+    /// this search value under `prefix`. `eq` wants the value to contain `t`; `ge`, `gt`
+    /// (`le`, `lt`) want `t` to reach beyond the value's end (before its start), so an
+    /// encounter that overlaps the date is found both ways; `sa` and `eb` want no overlap.
+    pub fn matches(&self, prefix: &str, t: &Span) -> bool {
+        let contains = self.low <= t.low && t.high.is_some_and(|h| Some(h) <= self.high);
+        let above = match (t.high, self.high) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(th), Some(sh)) => th > sh,
+        };
+        let below = t.low < self.low;
+        match prefix {
+            "eq" => contains,
+            "ne" => !contains,
+            "gt" => above,
+            "lt" => below,
+            "ge" => above || contains,
+            "le" => below || contains,
+            "sa" => self.high.is_some_and(|sh| t.low >= sh),
+            "eb" => t.high.is_some_and(|th| th <= self.low),
+            _ => false,
+        }
+    }
+}
+
+/// The span a resource is searched by (`date`): an Encounter's period (open while the
+/// episode is), an Appointment's requested period, else its one date.
+pub fn search_span(r: &Value) -> Option<Span> {
+    let period = |p: &Value| -> Option<Span> {
+        let start = Span::parse(p["start"].as_str()?)?;
+        let high = match p["end"].as_str() {
+            Some(e) => Some(Span::parse(e)?.high?),
+            None => None,
+        };
+        Some(Span {
+            low: start.low,
+            high,
+        })
+    };
+    match r["resourceType"].as_str()? {
+        "Encounter" => period(&r["period"]),
+        "Appointment" => {
+            let p = &r["requestedPeriod"][0];
+            // A re-exam letter names a day: without an end, that day (or instant).
+            if p["end"].is_null() {
+                Span::parse(p["start"].as_str()?)
+            } else {
+                period(p)
+            }
+        }
+        _ => Span::parse(&search_date(r)?),
+    }
+}
+
 /// The codings a resource is searched by (`code` parameter).
 pub fn search_codes(r: &Value) -> Vec<(&str, &str)> {
     let cc = match r["resourceType"].as_str() {
@@ -964,6 +1117,127 @@ pub fn ordered(v: Value) -> Value {
 mod tests {
     use super::*;
     use book::episode::Coded;
+
+    fn span(s: &str) -> Span {
+        Span::parse(s).unwrap_or_else(|| panic!("{s}"))
+    }
+
+    #[test]
+    fn date_values_are_spans_at_their_precision_on_the_vietnam_clock() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+        assert_eq!(span("2024").low, at("2024-01-01 00:00:00.0"));
+        assert_eq!(span("2024").high, Some(at("2025-01-01 00:00:00.0")));
+        assert_eq!(span("2024-02").high, Some(at("2024-03-01 00:00:00.0")));
+        assert_eq!(span("2024-12").high, Some(at("2025-01-01 00:00:00.0")));
+        assert_eq!(span("2024-02-29").high, Some(at("2024-03-01 00:00:00.0")));
+        assert_eq!(
+            span("2024-03-10T08:30").high,
+            Some(at("2024-03-10 08:31:00.0"))
+        );
+        let s = span("2024-03-10T08:30:00+07:00");
+        assert_eq!(
+            (s.low, s.high),
+            (
+                at("2024-03-10 08:30:00.0"),
+                Some(at("2024-03-10 08:30:01.0"))
+            )
+        );
+        // Another zone is moved to Vietnam's wall clock; no zone is Vietnam's.
+        assert_eq!(
+            span("2024-03-10T01:30:00Z").low,
+            at("2024-03-10 08:30:00.0")
+        );
+        assert_eq!(
+            span("2024-03-09T20:30:00-05:00").low,
+            at("2024-03-10 08:30:00.0")
+        );
+        assert_eq!(span("2024-03-10T08:30:00").low, at("2024-03-10 08:30:00.0"));
+        assert_eq!(
+            span("2024-03-10T08:30:00.250+07:00").high,
+            Some(at("2024-03-10 08:30:00.251"))
+        );
+        for bad in [
+            "",
+            "24",
+            "2024-13",
+            "2023-02-29",
+            "2024-03-10T25:00",
+            "2024-03-10T08:30:00+7",
+            "yesterday",
+            "2024-03-10 08:30",
+            "2024-03-10T08",
+            "２０２４",
+            "2024-03-10T08:30:00+15:00",
+            "-123",
+            "+202",
+        ] {
+            assert_eq!(Span::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn date_prefixes_follow_the_fhir_range_rules() {
+        // A stay from the 10th to the 15th of March.
+        let stay = Span {
+            low: span("2024-03-10T08:00:00+07:00").low,
+            high: span("2024-03-15T10:00:00+07:00").high,
+        };
+        let open = Span {
+            low: stay.low,
+            high: None,
+        };
+        let case = |q: &str, t: &Span| {
+            let (p, v) = q.split_at(2);
+            span(v).matches(p, t)
+        };
+        let yes = [
+            "eq2024-03",
+            "eq2024",
+            "ge2024-03-12",
+            "le2024-03-12",
+            "ge2024-03-10",
+            "le2024-03-15",
+            "gt2024-03-12",
+            "lt2024-03-12",
+            "ne2024-03-12",
+            "sa2024-03-09",
+            "eb2024-03-16",
+            "gt2024-03-14",
+        ];
+        let no = [
+            "eq2024-03-12",
+            "ge2024-03-16",
+            "le2024-03-09",
+            "gt2024-03-15",
+            "lt2024-03-10",
+            "sa2024-03-10",
+            "eb2024-03-15",
+            "ne2024-03",
+            "eq2023",
+        ];
+        for q in yes {
+            assert!(case(q, &stay), "{q} should match the stay");
+        }
+        for q in no {
+            assert!(!case(q, &stay), "{q} should not match the stay");
+        }
+        // Still in hospital: after any date, never contained, never ended before.
+        assert!(case("ge2030-01-01", &open) && case("gt2030", &open));
+        assert!(!case("eq2024", &open) && !case("eb2030", &open));
+        // A one-second value is contained in its day, month and year.
+        let visit = span("2024-03-10T08:30:00+07:00");
+        for q in [
+            "eq2024-03-10",
+            "eq2024-03",
+            "eq2024",
+            "ge2024-03-10",
+            "le2024-03-10",
+            "eq2024-03-10T08:30",
+        ] {
+            assert!(case(q, &visit), "{q}");
+        }
+        assert!(!case("gt2024-03-10", &visit) && !case("lt2024-03-10", &visit));
+    }
 
     fn t(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()

@@ -343,10 +343,21 @@ impl Reader {
             }))
         };
         match self {
-            Reader::Person { .. } => {
+            Reader::Person { id, .. } => {
                 authorize(&self.principal(), &Action::ReadOwnBook { owner: pid })
                     .map_err(|_| FhirError::not_found())?;
-                blocking(load).await?.ok_or_else(FhirError::not_found)
+                let book = blocking(load).await?.ok_or_else(FhirError::not_found)?;
+                // A guardian's read of a ward's book is in the ward's chain.
+                crate::citizen::record_guardian_read(
+                    app,
+                    *id,
+                    pid,
+                    "fhir",
+                    Some(target.to_string()),
+                )
+                .await
+                .map_err(FhirError::from)?;
+                Ok(book)
             }
             Reader::Staff(u) => {
                 // Refused (with the reason) unless a live grant of the clinician's own
@@ -666,10 +677,11 @@ async fn read(
     Ok(fhir_json(StatusCode::OK, &found))
 }
 
-/// A date search value: an optional prefix and an ISO date or dateTime.
+/// A date search value: an optional prefix and an ISO date or dateTime, as a span at its
+/// precision (see [`map::Span::matches`] for what each prefix means).
 pub struct DateFilter {
     prefix: String,
-    value: String,
+    span: map::Span,
 }
 
 impl DateFilter {
@@ -680,49 +692,20 @@ impl DateFilter {
             }
             _ => ("eq".to_string(), s),
         };
-        let shape = value.len() >= 4
-            && value
-                .get(..4)
-                .is_some_and(|y| y.chars().all(|c| c.is_ascii_digit()))
-            && value
-                .chars()
-                .all(|c| c.is_ascii_digit() || "-T:+Z.".contains(c));
-        // The date part must be a real date (no 2026-13-45).
-        let real = match value.len() {
-            4 => true,
-            7 => chrono::NaiveDate::parse_from_str(&format!("{value}-01"), "%Y-%m-%d").is_ok(),
-            n if n >= 10 => value
-                .get(..10)
-                .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()),
-            _ => false,
-        };
-        let ok = shape && real;
-        if !ok {
-            return Err(FhirError::invalid(
+        // A real date (no 2026-13-45), to the year, month, day, minute or second.
+        let span = map::Span::parse(value).ok_or_else(|| {
+            FhirError::invalid(
                 "date",
                 format!(
-                    "date: giá trị không hợp lệ \"{s}\" (cần dạng [ge|le|gt|lt|eq]YYYY[-MM[-DD[Thh:mm:ss]]])"
+                    "date: giá trị không hợp lệ \"{s}\" (cần dạng [eq|ne|ge|le|gt|lt|sa|eb]YYYY[-MM[-DD[Thh:mm[:ss][Z|+hh:mm]]]])"
                 ),
-            ));
-        }
-        // Compare on the wall-clock part: dossiers are in Asia/Ho_Chi_Minh time.
-        let value = value.get(..19).unwrap_or(value).to_string();
-        Ok(DateFilter { prefix, value })
+            )
+        })?;
+        Ok(DateFilter { prefix, span })
     }
 
-    fn matches(&self, date: Option<&str>) -> bool {
-        let Some(d) = date else { return false };
-        let d = d.get(..self.value.len()).unwrap_or(d);
-        let v = self.value.as_str();
-        match self.prefix.as_str() {
-            "eq" => d == v,
-            "ne" => d != v,
-            "gt" | "sa" => d > v,
-            "lt" | "eb" => d < v,
-            "ge" => d >= v,
-            "le" => d <= v,
-            _ => false,
-        }
+    fn matches(&self, target: Option<map::Span>) -> bool {
+        target.is_some_and(|t| self.span.matches(&self.prefix, &t))
     }
 }
 
@@ -1013,10 +996,7 @@ async fn search_books(
             if r["resourceType"] != ty {
                 continue;
             }
-            if !dates
-                .iter()
-                .all(|d| d.matches(map::search_date(&r).as_deref()))
-            {
+            if !dates.iter().all(|d| d.matches(map::search_span(&r))) {
                 continue;
             }
             if let Some(c) = code
@@ -1134,7 +1114,13 @@ pub fn everything_of(
     let changed: BTreeSet<i64> = book
         .episodes
         .iter()
-        .filter(|e| since.matches(Some(&map::date_time(crate::vn_wall_clock(e.visible_at)))))
+        .filter(|e| {
+            let at = crate::vn_wall_clock(e.visible_at);
+            since.matches(Some(map::Span {
+                low: at,
+                high: Some(at + chrono::Duration::milliseconds(1)),
+            }))
+        })
         .map(|e| e.id)
         .collect();
     let filtered = Book {
