@@ -221,6 +221,9 @@ pub struct Args {
     no_serve: bool,
 }
 
+/// The demo's FHIR system client.
+const DEMO_FHIR_CLIENT: &str = "Kho dữ liệu Sở Y tế Hà Nội (demo)";
+
 pub fn run(a: Args) -> Result<()> {
     std::fs::create_dir_all(&a.dir)?;
     let db = a.dir.join("book.db");
@@ -277,6 +280,19 @@ pub fn run(a: Args) -> Result<()> {
     seed_unit_reports(&store, today)?;
     // A citizen with a full book, ready to sign in.
     let citizen = demo_citizen(&store, &g)?;
+    // A system client of Hà Nội's health department, for the FHIR bulk export; the one
+    // of an earlier run on this folder is disabled (its secret was only printed).
+    for old in store.fhir_clients()? {
+        if old.name == DEMO_FHIR_CLIENT && old.active {
+            store.disable_fhir_client(&old.client_id)?;
+        }
+    }
+    let (fhir_client, fhir_secret) = store.add_fhir_client(
+        DEMO_FHIR_CLIENT,
+        "01",
+        &book::access::SmartScopes::parse("system/*.read").map_err(anyhow::Error::msg)?,
+        "demo",
+    )?;
     let c = store.counts()?;
     let sample =
         PathBuf::from("../shared/vn-standards/samples/synthetic/GIAMDINHHS_envelope_unsigned.xml");
@@ -347,6 +363,14 @@ pub fn run(a: Args) -> Result<()> {
     }
     println!();
     println!(
+        "Hệ thống kết nối FHIR / FHIR system client (unit 01, system/*.read; bulk $export in docs/FHIR.md):"
+    );
+    println!(
+        "  export CLIENT_ID={} CLIENT_SECRET={fhir_secret}",
+        fhir_client.client_id
+    );
+    println!();
+    println!(
         "Nhân viên y tế / staff: http://{}/nhan-vien — mật khẩu / password {DEMO_STAFF_PASSWORD}",
         a.listen
     );
@@ -368,7 +392,11 @@ pub fn run(a: Args) -> Result<()> {
     }
     let store: Arc<dyn Store> = Arc::new(store);
     ops::init_logs();
-    ops::run_server(store, server::Config::default(), a.listen, |addr| {
+    let cfg = server::Config {
+        export_dir: Some(ops::default_export_dir(&db)),
+        ..server::Config::default()
+    };
+    ops::run_server(store, cfg, a.listen, |addr| {
         println!();
         println!("Đang phục vụ tại http://{addr} — Ctrl-C để dừng / serving, Ctrl-C to stop");
     })

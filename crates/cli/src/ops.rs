@@ -59,13 +59,23 @@ pub struct ServeArgs {
     #[arg(long, env = "HEALTHBOOK_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// TOML file with `db`, `listen`, `token_ttl_secs`, `max_body_bytes`,
-    /// `request_timeout_secs`, `public_url`; flags and environment variables win over it.
+    /// `request_timeout_secs`, `public_url`, `export_dir`; flags and environment variables
+    /// win over it.
     #[arg(long, env = "HEALTHBOOK_CONFIG")]
     pub config: Option<PathBuf>,
     /// Public base URL that FHIR links are made from (e.g. https://sskd.example.vn);
     /// without it, the request's Host header.
     #[arg(long, env = "HEALTHBOOK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Directory for the files of FHIR bulk exports (`$export`), kept 24 hours; default
+    /// `<db>.exports` beside the store.
+    #[arg(long, env = "HEALTHBOOK_EXPORT_DIR")]
+    pub export_dir: Option<PathBuf>,
+}
+
+/// Where bulk export files go when nothing says: beside the store.
+pub fn default_export_dir(db: &std::path::Path) -> PathBuf {
+    db.with_extension("exports")
 }
 
 #[derive(Deserialize, Default)]
@@ -77,6 +87,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
     public_url: Option<String>,
+    export_dir: Option<PathBuf>,
 }
 
 pub fn init_logs() {
@@ -125,6 +136,12 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     {
         anyhow::bail!("public_url: cần dạng https://tên-miền, nhận \"{u}\"");
     }
+    cfg.export_dir = Some(
+        a.export_dir
+            .clone()
+            .or(file.export_dir.clone())
+            .unwrap_or_else(|| default_export_dir(&db)),
+    );
     let store: Arc<dyn Store> = Arc::new(DbArg { db: db.clone() }.open()?);
     run_server(store, cfg, listen, |addr| {
         eprintln!(

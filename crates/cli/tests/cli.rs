@@ -535,16 +535,18 @@ fn fhir_recipes_on_the_demo_pass_the_validator() {
         "the FHIR validator is not installed: run `npm ci --prefix tools/fhir-validate` (.ci/run does)"
     );
     let doc = std::fs::read_to_string(root.join("docs/FHIR.md")).unwrap();
-    let block = doc
-        .split("<!-- recipe:start -->")
-        .nth(1)
-        .and_then(|s| s.split("<!-- recipe:end -->").next())
-        .expect("docs/FHIR.md has the recipe block");
-    let script = block
-        .trim()
-        .trim_start_matches("```bash")
-        .trim_end_matches("```")
-        .to_string();
+    let block = |name: &str| {
+        doc.split(&format!("<!-- {name}:start -->"))
+            .nth(1)
+            .and_then(|s| s.split(&format!("<!-- {name}:end -->")).next())
+            .unwrap_or_else(|| panic!("docs/FHIR.md has the {name} block"))
+            .trim()
+            .trim_start_matches("```bash")
+            .trim_end_matches("```")
+            .to_string()
+    };
+    let script = block("recipe");
+    let export_script = block("recipe-export");
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -578,10 +580,16 @@ fn fhir_recipes_on_the_demo_pass_the_validator() {
     let out = child.stdout.take().unwrap();
     let _guard = Kill(child);
     let mut cccd = None;
+    let mut client = None;
     for line in BufReader::new(out).lines() {
         let line = line.unwrap();
         if let Some(rest) = line.split("personal ID: ").nth(1) {
             cccd = rest.split_whitespace().next().map(str::to_string);
+        }
+        if let Some(rest) = line.trim().strip_prefix("export CLIENT_ID=")
+            && let Some((id, secret)) = rest.split_once(" CLIENT_SECRET=")
+        {
+            client = Some((id.to_string(), secret.to_string()));
         }
         if line.contains("Đang phục vụ") {
             break;
@@ -621,6 +629,31 @@ fn fhir_recipes_on_the_demo_pass_the_validator() {
     );
     println!("{}", report.lines().last().unwrap_or(""));
 
+    // The HTTP bulk export recipe, as the demo's system client.
+    let (client_id, secret) = client.expect("the demo prints its FHIR system client");
+    let o = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &export_script])
+        .current_dir(&work)
+        .env("HB", format!("http://{listen}"))
+        .env("CLIENT_ID", &client_id)
+        .env("CLIENT_SECRET", &secret)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "the export recipe failed:\n{report}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(report.contains(": 0 errors"), "{report}");
+    assert!(report.contains("deleted: 202"), "{report}");
+    let http_encounters = std::fs::read_to_string(work.join("bulk/Encounter.ndjson"))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(http_encounters > 0, "{report}");
+    println!("{}", report.lines().rev().nth(1).unwrap_or(""));
+
     // The bulk export of province 01, validated the same way.
     let db = dir.path().join("demo/book.db");
     let export = dir.path().join("export");
@@ -657,6 +690,12 @@ fn fhir_recipes_on_the_demo_pass_the_validator() {
     assert!(v.status.success(), "{report}");
     assert!(report.contains(": 0 errors"), "{report}");
     println!("{}", report.lines().last().unwrap_or(""));
+    // The command and the HTTP export hold the same encounters.
+    let cli_encounters = std::fs::read_to_string(export.join("Encounter.ndjson"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(cli_encounters, http_encounters);
     // An unknown type is refused, naming it.
     let o = run(&[
         "fhir",

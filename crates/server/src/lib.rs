@@ -42,6 +42,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Requests taking longer are cut (408).
     pub request_timeout: Duration,
+    /// Where the FHIR bulk export (`$export`) writes its jobs' files; unset, `$export`
+    /// answers 501 (the CLI `fhir export` still works).
+    pub export_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -54,6 +57,7 @@ impl Default for Config {
             limits,
             public_url: None,
             request_timeout: Duration::from_secs(120),
+            export_dir: None,
         }
     }
 }
@@ -67,6 +71,8 @@ pub struct App {
     pub(crate) password_checks: Semaphore,
     /// Failed share-code entries per member of staff.
     pub(crate) code_attempts: staff::CodeAttempts,
+    /// FHIR bulk export jobs running in this process.
+    pub(crate) bulk: fhir::bulk::Jobs,
 }
 
 impl App {
@@ -77,6 +83,7 @@ impl App {
             metrics: Metrics::new(),
             password_checks: Semaphore::new(2),
             code_attempts: staff::CodeAttempts::default(),
+            bulk: fhir::bulk::Jobs::default(),
         })
     }
 }

@@ -31,7 +31,7 @@ struct World {
     clinician: String,
     clinician_token: String,
     out: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -112,7 +112,11 @@ async fn world(name: &str) -> World {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let app = App::new(store.clone() as Arc<dyn Store>, server::Config::default());
+    let config = server::Config {
+        export_dir: Some(dir.path().join("exports")),
+        ..server::Config::default()
+    };
+    let app = App::new(store.clone() as Arc<dyn Store>, config);
     tokio::spawn(server::serve(listener, app, async {
         let _ = rx.await;
     }));
@@ -132,7 +136,7 @@ async fn world(name: &str) -> World {
         clinician: "bs-fhir".into(),
         clinician_token,
         out,
-        _dir: dir,
+        dir,
         _stop: tx,
     }
 }
@@ -1068,6 +1072,211 @@ async fn the_export_streams_a_units_data_and_records_it() {
     assert_eq!(only.resources.keys().collect::<Vec<_>>(), vec!["Patient"]);
     let mut sink = DirSink::new(&w.out.join("export-none")).unwrap();
     assert!(export_unit(w.store.as_ref(), "99999", &["Patient"], 0, &by, &mut sink).is_err());
+}
+
+/// A raw request with a bearer token: status, headers, body.
+async fn call(
+    w: &World,
+    method: reqwest::Method,
+    token: &str,
+    url: &str,
+    prefer: bool,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let url = if url.starts_with("http") {
+        url.to_string()
+    } else {
+        format!("{}{url}", w.base)
+    };
+    let mut r = w.http.request(method, url);
+    if !token.is_empty() {
+        r = r.bearer_auth(token);
+    }
+    if prefer {
+        r = r.header("prefer", "respond-async");
+    }
+    let r = r.send().await.unwrap();
+    (r.status(), r.headers().clone(), r.text().await.unwrap())
+}
+
+/// Poll a bulk export's status until it is no longer 202.
+async fn finished(w: &World, token: &str, status_url: &str) -> (StatusCode, Value) {
+    for _ in 0..600 {
+        let (s, h, body) = call(w, reqwest::Method::GET, token, status_url, false).await;
+        if s != StatusCode::ACCEPTED {
+            return (s, serde_json::from_str(&body).unwrap_or(Value::Null));
+        }
+        assert!(
+            h["x-progress"]
+                .to_str()
+                .unwrap()
+                .ends_with("resources written")
+        );
+        assert_eq!(h["retry-after"], "2");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the export did not finish in a minute");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_export_over_http_is_the_clients_unit_only() {
+    use reqwest::Method;
+    let w = world("bulk").await;
+    let province = w.store.episodes_of(w.a).unwrap()[0].facility[..2].to_string();
+    let (tok, client_id) = w.system_token(&province, "system/*.read").await;
+    let (other, _) = w.system_token(&province, "system/*.read").await;
+    // Bad requests name what is wrong; people and staff do not export.
+    for (q, prefer, param) in [
+        ("", false, "Prefer"),
+        ("?_type=Bogus", true, "_type"),
+        ("?_since=yesterday", true, "_since"),
+        ("?_outputFormat=text/csv", true, "_outputFormat"),
+        ("?_typeFilter=x", true, "_typeFilter"),
+    ] {
+        let (s, _, body) = call(&w, Method::GET, &tok, &format!("/fhir/$export{q}"), prefer).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}");
+        let oo: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(oo["issue"][0]["expression"][0], param, "{q}");
+    }
+    for t in [&w.a_token, &w.clinician_token] {
+        let (s, _, _) = call(&w, Method::GET, t, "/fhir/$export", true).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let (s, _, _) = call(&w, Method::GET, "", "/fhir/$export", true).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Without the Patient scope, no person's data; facilities alone are fine.
+    let (obs, _) = w.system_token(&province, "system/Observation.read").await;
+    let (s, _, _) = call(&w, Method::GET, &obs, "/fhir/$export", true).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = call(
+        &w,
+        Method::GET,
+        &tok,
+        "/fhir/$export?_type=Patient,Bogus",
+        true,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (orgs, _) = w.system_token(&province, "system/Organization.read").await;
+    let (s, h, _) = call(&w, Method::GET, &orgs, "/fhir/$export", true).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, m) = finished(&w, &orgs, h["content-location"].to_str().unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    let types: Vec<&str> = m["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["Organization"]);
+
+    // The whole unit.
+    let before = w.store.audit_of(w.a).unwrap().len();
+    let (s, h, kick) = call(
+        &w,
+        Method::GET,
+        &tok,
+        "/fhir/$export?_outputFormat=application/fhir%2Bndjson",
+        true,
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{kick}");
+    let status_url = h["content-location"].to_str().unwrap().to_string();
+    assert!(status_url.starts_with(&format!("{}/fhir/bulk/", w.base)));
+    // Another client does not see the job.
+    let (s, _, _) = call(&w, Method::GET, &other, &status_url, false).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, manifest) = finished(&w, &tok, &status_url).await;
+    assert_eq!(s, StatusCode::OK, "{manifest}");
+    assert_eq!(manifest["requiresAccessToken"], true);
+    assert!(
+        manifest["request"]
+            .as_str()
+            .unwrap()
+            .ends_with("/fhir/$export?_outputFormat=application%2Ffhir%2Bndjson")
+    );
+    assert!(manifest["transactionTime"].as_str().unwrap().ends_with('Z'));
+    // The same as the command line's export of the unit.
+    let mut sink = DirSink::new(&w.out.join("bulk-cli")).unwrap();
+    let by = Exporter {
+        id: "cli:test".into(),
+        name: "Xuất thử".into(),
+    };
+    let cli = export_unit(
+        w.store.as_ref(),
+        &province,
+        &server::fhir::export::EXPORT_TYPES,
+        0,
+        &by,
+        &mut sink,
+    )
+    .unwrap();
+    let mut files = Vec::new();
+    let mut counts = BTreeMap::new();
+    for o in manifest["output"].as_array().unwrap() {
+        let ty = o["type"].as_str().unwrap();
+        let url = o["url"].as_str().unwrap();
+        // The files need the client's token: nobody else's.
+        let (s, _, _) = call(&w, Method::GET, "", url, false).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{url}");
+        let (s, _, _) = call(&w, Method::GET, &other, url, false).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{url}");
+        let (s, h, text) = call(&w, Method::GET, &tok, url, false).await;
+        assert_eq!(s, StatusCode::OK, "{url}");
+        assert_eq!(h["content-type"], "application/fhir+ndjson");
+        for line in text.lines() {
+            let r: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(r["resourceType"], ty);
+        }
+        assert_eq!(text.lines().count() as u64, o["count"].as_u64().unwrap());
+        counts.insert(ty.to_string(), o["count"].as_u64().unwrap());
+        let p = w.out.join(format!("bulk-{ty}.ndjson"));
+        std::fs::write(&p, &text).unwrap();
+        files.push(p);
+    }
+    assert_eq!(counts, cli.resources);
+    assert!(counts["Encounter"] > 0 && counts["Patient"] > 0);
+    validate(&files);
+    // Each exported person's chain names the client.
+    let log = w.store.audit_of(w.a).unwrap();
+    assert!(log.len() > before);
+    assert!(
+        log.iter()
+            .any(|r| r.action == "fhir_export" && r.actor == client_id && r.basis == "system")
+    );
+    // Nothing else reaches the file system.
+    for bad in [
+        "/fhir/bulk/..%2F..%2Fbook.db",
+        "/fhir/bulk/x/..%2F..%2Fbook.db",
+    ] {
+        let (s, _, _) = call(&w, Method::GET, &tok, bad, false).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{bad}");
+    }
+    let job = status_url.rsplit('/').next().unwrap().to_string();
+    let (s, _, _) = call(
+        &w,
+        Method::GET,
+        &tok,
+        &format!("/fhir/bulk/{job}/job.json"),
+        false,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A job the server was running when it stopped reads as failed.
+    let record = w.dir.path().join("exports").join(&job).join("job.json");
+    let mut j: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    j["state"] = json!("running");
+    std::fs::write(&record, serde_json::to_vec(&j).unwrap()).unwrap();
+    let (s, _, body) = call(&w, Method::GET, &tok, &status_url, false).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("interrupted"), "{body}");
+    // Deleted by its client: gone.
+    let (s, _, _) = call(&w, Method::DELETE, &other, &status_url, false).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = call(&w, Method::DELETE, &tok, &status_url, false).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _, _) = call(&w, Method::GET, &tok, &status_url, false).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(!w.dir.path().join("exports").join(&job).exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

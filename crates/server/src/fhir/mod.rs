@@ -10,6 +10,7 @@
 //! token. Every read of a book by someone other than its owner is in the person's audit
 //! chain. Refusals never tell whether a person exists.
 
+pub mod bulk;
 pub mod export;
 pub mod ips;
 pub mod map;
@@ -78,6 +79,9 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/fhir/auth/token", post(token))
         .route("/fhir/Patient/{id}/$everything", get(everything))
         .route("/fhir/Patient/{id}/$summary", get(summary))
+        .route("/fhir/$export", get(bulk::kick_off))
+        .route("/fhir/bulk/{job}", get(bulk::status).delete(bulk::cancel))
+        .route("/fhir/bulk/{job}/{file}", get(bulk::file))
         .route("/fhir/{ty}", get(search))
         .route("/fhir/{ty}/{id}", get(read))
 }
@@ -1313,6 +1317,7 @@ pub fn capability_statement(base: &str) -> Value {
             "operation": [
                 { "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" },
                 { "name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary" },
+                { "name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export" },
             ],
         }],
     })
