@@ -163,8 +163,15 @@ impl Viewer {
         pid: i64,
         action: &str,
     ) -> Result<Vec<EpisodeRecord>, ApiError> {
-        self.check_book(pid).await?;
+        let eps = self.book_unrecorded(pid).await?;
         record_guardian_read(&self.app, self.person, pid, action, None).await?;
+        Ok(eps)
+    }
+
+    /// The same, recording nothing: for a poll that records only when it brings
+    /// something (with [`record_guardian_read`] then).
+    pub(crate) async fn book_unrecorded(&self, pid: i64) -> Result<Vec<EpisodeRecord>, ApiError> {
+        self.check_book(pid).await?;
         let store = self.app.store.clone();
         blocking(move || store.episodes_of(pid)).await
     }
@@ -640,9 +647,7 @@ async fn changes(
 ) -> Result<Response, ApiError> {
     // Polled by the open book page: a guardian's poll is recorded only when it brings
     // something new.
-    v.check_book(pid).await?;
-    let store = v.app.store.clone();
-    let eps = blocking(move || store.episodes_of(pid)).await?;
+    let eps = v.book_unrecorded(pid).await?;
     let changed: Vec<&EpisodeRecord> = eps.iter().filter(|e| e.visible_at > q.since).collect();
     if !changed.is_empty() {
         record_guardian_read(&v.app, v.person, pid, "changes", None).await?;

@@ -117,9 +117,16 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
+    // Bulk exports cut by the last stop are closed before anyone can start one.
+    if let Some(root) = app.config.export_dir.clone() {
+        let _ = tokio::task::spawn_blocking(move || fhir::bulk::recover(&root, now_ms())).await;
+    }
+    let upkeep = tokio::spawn(fhir::bulk::housekeeping(app.clone()));
+    let served = axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    upkeep.abort();
+    served
 }
 
 /// The Vietnam wall clock (UTC+7, no daylight saving) at an instant: the clock the

@@ -146,12 +146,16 @@ async fn signed_in_book(
     app: &Arc<App>,
     headers: &HeaderMap,
     pid: i64,
-    action: &str,
+    action: Option<&str>,
 ) -> Result<(Viewer, Vec<EpisodeRecord>), Response> {
     let Some(v) = viewer(app, headers).await else {
         return Err(redirect("/dang-nhap"));
     };
-    match v.book(pid, action).await {
+    let read = match action {
+        Some(a) => v.book(pid, a).await,
+        None => v.book_unrecorded(pid).await,
+    };
+    match read {
         Ok(eps) => Ok((v, eps)),
         Err(e) => Err(e.into_response()),
     }
@@ -270,7 +274,7 @@ async fn person_home(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let (v, eps) = match signed_in_book(&app, &headers, pid, "open").await {
+    let (v, eps) = match signed_in_book(&app, &headers, pid, Some("open")).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -356,7 +360,7 @@ async fn year_page(
     headers: HeaderMap,
     Path((pid, year)): Path<(i64, i32)>,
 ) -> Response {
-    let (_, eps) = match signed_in_book(&app, &headers, pid, "year").await {
+    let (_, eps) = match signed_in_book(&app, &headers, pid, Some("year")).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -424,7 +428,7 @@ async fn search_page(
     Path(pid): Path<i64>,
     axum::extract::Query(f): axum::extract::Query<SearchForm>,
 ) -> Response {
-    let (_, eps) = match signed_in_book(&app, &headers, pid, "search").await {
+    let (_, eps) = match signed_in_book(&app, &headers, pid, Some("search")).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -482,7 +486,8 @@ async fn refresh_page(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let (_, eps) = match signed_in_book(&app, &headers, pid, "changes").await {
+    // A guardian's refresh is recorded when it shows something new.
+    let (v, eps) = match signed_in_book(&app, &headers, pid, None).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -490,6 +495,12 @@ async fn refresh_page(
     let since = seen_at(&headers);
     let from = since.unwrap_or(now - 30 * 24 * 3_600_000);
     let fresh: Vec<&EpisodeRecord> = eps.iter().filter(|e| e.visible_at > from).collect();
+    if !fresh.is_empty()
+        && let Err(e) =
+            crate::citizen::record_guardian_read(&app, v.person, pid, "changes", None).await
+    {
+        return e.into_response();
+    }
     let names = facility_names(&app, &fresh).await;
     let mut body = format!(
         r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Cập nhật dữ liệu</h1><p role="status">Đã cập nhật lúc {}. "#,

@@ -652,6 +652,14 @@ async fn search_filters_and_pages() {
         assert_eq!(oo["resourceType"], "OperationOutcome");
         assert_eq!(oo["issue"][0]["expression"][0], param, "{q}");
     }
+    let (s, oo) = w
+        .get(
+            &t,
+            &format!("/fhir/Patient/{a}/$everything?_since=yesterday"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(oo["issue"][0]["expression"][0], "_since");
     let (s, _) = w.get(&t, "/fhir/Medication").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
@@ -1122,7 +1130,41 @@ async fn bulk_export_over_http_is_the_clients_unit_only() {
     use reqwest::Method;
     let w = world("bulk").await;
     let province = w.store.episodes_of(w.a).unwrap()[0].facility[..2].to_string();
-    let (tok, client_id) = w.system_token(&province, "system/*.read").await;
+    let (client, secret) = w
+        .store
+        .add_fhir_client(
+            "Kho dữ liệu xuất thử",
+            &province,
+            &SmartScopes::parse("system/*.read").unwrap(),
+            "test",
+        )
+        .unwrap();
+    let client_id = client.client_id.clone();
+    let token_for = |scope: &'static str| {
+        let (http, base, id, secret) = (
+            w.http.clone(),
+            w.base.clone(),
+            client_id.clone(),
+            secret.clone(),
+        );
+        async move {
+            let r = http
+                .post(format!("{base}/fhir/auth/token"))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", id.as_str()),
+                    ("client_secret", secret.as_str()),
+                    ("scope", scope),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            let t: Value = r.json().await.unwrap();
+            t["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let tok = token_for("system/*.read").await;
     let (other, _) = w.system_token(&province, "system/*.read").await;
     // Bad requests name what is wrong; people and staff do not export.
     for (q, prefer, param) in [
@@ -1229,6 +1271,12 @@ async fn bulk_export_over_http_is_the_clients_unit_only() {
         }
         assert_eq!(text.lines().count() as u64, o["count"].as_u64().unwrap());
         counts.insert(ty.to_string(), o["count"].as_u64().unwrap());
+        // A token of the same client narrowed to what the job does not cover: not there.
+        if ty == "Patient" {
+            let narrow = token_for("system/Organization.read").await;
+            let (s, _, _) = call(&w, Method::GET, &narrow, url, false).await;
+            assert_eq!(s, StatusCode::NOT_FOUND);
+        }
         let p = w.out.join(format!("bulk-{ty}.ndjson"));
         std::fs::write(&p, &text).unwrap();
         files.push(p);
@@ -1277,6 +1325,51 @@ async fn bulk_export_over_http_is_the_clients_unit_only() {
     let (s, _, _) = call(&w, Method::GET, &tok, &status_url, false).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(!w.dir.path().join("exports").join(&job).exists());
+    // A client keeps at most three jobs: a fourth waits until one is deleted.
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let (s, h, _) = call(&w, Method::GET, &orgs, "/fhir/$export", true).await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        let u = h["content-location"].to_str().unwrap().to_string();
+        assert_eq!(finished(&w, &orgs, &u).await.0, StatusCode::OK);
+        urls.push(u);
+    }
+    let (s, h, _) = call(&w, Method::GET, &orgs, "/fhir/$export", true).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(h["retry-after"], "60");
+    let (s, _, _) = call(&w, Method::DELETE, &orgs, &urls[0], false).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _, _) = call(&w, Method::GET, &orgs, "/fhir/$export", true).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    // Lenient handling ignores what it does not know; an empty _type is refused.
+    let (s, _, body) = call(&w, Method::GET, &tok, "/fhir/$export?_type=", true).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let r = w
+        .http
+        .get(format!(
+            "{}/fhir/$export?_typeFilter=x&_type=Organization",
+            w.base
+        ))
+        .bearer_auth(&tok)
+        .header("prefer", "respond-async, handling=lenient")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let u = r.headers()["content-location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (s, m) = finished(&w, &tok, &u).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!m["request"].as_str().unwrap().contains("_typeFilter"));
+    // The export folder is the service's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(w.dir.path().join("exports"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

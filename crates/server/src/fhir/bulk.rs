@@ -9,10 +9,13 @@
 //! - `GET /fhir/bulk/{job}/{Type}.ndjson` streams a file;
 //! - `DELETE /fhir/bulk/{job}` cancels a running job or deletes a finished one.
 //!
-//! Only the client that started a job sees it; anyone else gets 404. Jobs and their files
-//! live under the configured export directory (`<job>/job.json` and `<job>/<Type>.ndjson`),
-//! so a finished job outlives a restart; a job cut by a restart reads as failed. Files
-//! are deleted [`KEEP_MS`] after the job ends. The export itself is
+//! Only the client that started a job sees it, with a token whose scopes still cover the
+//! job's types; anyone else gets 404. Jobs and their files live under the configured
+//! export directory (`<job>/job.json` and `<job>/<Type>.ndjson`, the folder mode 0700),
+//! so a finished job outlives a restart; a job cut by a restart is marked failed and its
+//! partial files deleted when the server starts ([`recover`]). Files are deleted
+//! [`KEEP_MS`] after the job ends ([`housekeeping`]) and never served after that. A client
+//! keeps at most [`MAX_KEPT_PER_CLIENT`] jobs. The export itself is
 //! [`super::export::export_unit`]: streaming, bounded memory, every exported person's
 //! audit chain written before their data.
 
@@ -38,6 +41,15 @@ use crate::App;
 pub const KEEP_MS: i64 = 24 * 3600 * 1000;
 /// Jobs running at once, in all (each keeps a core busy).
 const MAX_RUNNING: usize = 2;
+/// Jobs a client keeps (running or finished, not yet deleted): each is a copy of the
+/// unit's data on the server's disk.
+pub const MAX_KEPT_PER_CLIENT: usize = 3;
+/// `transactionTime` is this much before the kick-off: a submission committing at that
+/// moment (stamped visible a little before its commit) is then in the next export that
+/// passes `transactionTime` as `_since`, if it missed this one.
+pub const TRANSACTION_MARGIN_MS: i64 = 5 * 60 * 1000;
+/// How often finished jobs past [`KEEP_MS`] are looked for.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 /// What a status poll is asked to wait, in seconds.
 const RETRY_AFTER_SECS: &str = "2";
 
@@ -75,6 +87,15 @@ struct JobRecord {
     error: Option<String>,
     /// Files written: type and number of resources.
     output: Vec<(String, u64)>,
+    /// The types asked for (a download needs them still in the token's scopes).
+    #[serde(default)]
+    types: Vec<String>,
+}
+
+impl JobRecord {
+    fn expired(&self, now: i64) -> bool {
+        self.finished_ms.is_some_and(|f| now - f > KEEP_MS)
+    }
 }
 
 fn job_dir(root: &FsPath, id: &str) -> PathBuf {
@@ -101,21 +122,69 @@ fn valid_id(id: &str) -> bool {
     id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
+/// The job folders under `root`, by id.
+fn job_ids(root: &FsPath) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| valid_id(n))
+        .collect()
+}
+
+fn remove_outputs(dir: &FsPath) {
+    for t in EXPORT_TYPES {
+        let _ = std::fs::remove_file(dir.join(format!("{t}.ndjson")));
+    }
+}
+
 /// Delete the files of jobs that ended more than [`KEEP_MS`] ago.
 fn sweep(root: &FsPath, now: i64) {
-    let Ok(entries) = std::fs::read_dir(root) else {
+    for id in job_ids(root) {
+        if load(root, &id).is_some_and(|j| j.expired(now)) {
+            let _ = std::fs::remove_dir_all(job_dir(root, &id));
+        }
+    }
+}
+
+/// At start, before any job runs: a job still marked running was cut by a stop. It is
+/// marked failed and its partial files deleted; a folder without a record (cancelled, or
+/// cut before its record was written) is deleted. Then [`sweep`].
+pub fn recover(root: &FsPath, now: i64) {
+    for id in job_ids(root) {
+        let dir = job_dir(root, &id);
+        match load(root, &id) {
+            None => {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            Some(mut job) if job.state == "running" => {
+                remove_outputs(&dir);
+                job.state = "failed".into();
+                job.error = Some("interrupted: the server stopped during the export".into());
+                job.output.clear();
+                job.finished_ms = Some(now);
+                if save(root, &job).is_err() {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    sweep(root, now);
+}
+
+/// The export folder's upkeep for a serving process ([`recover`] having run before it
+/// serves): [`sweep`] every ten minutes. Nothing to do without an export folder.
+pub async fn housekeeping(app: Arc<App>) {
+    let Some(root) = app.config.export_dir.clone() else {
         return;
     };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if !valid_id(&name) {
-            continue;
-        }
-        if let Some(job) = load(root, &name)
-            && job.finished_ms.is_some_and(|f| now - f > KEEP_MS)
-        {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
+    loop {
+        tokio::time::sleep(SWEEP_EVERY).await;
+        let r = root.clone();
+        let _ = tokio::task::spawn_blocking(move || sweep(&r, now_ms())).await;
     }
 }
 
@@ -149,10 +218,12 @@ fn root_of(app: &App) -> Result<PathBuf, FhirError> {
     })
 }
 
-/// The reader as a system client (the only ones who export over HTTP).
-fn system_client(reader: &Reader) -> Result<(), FhirError> {
+/// The client and scopes of a system client's token; anyone else is refused.
+fn system_client(
+    reader: &Reader,
+) -> Result<(&store::FhirClient, &book::access::SmartScopes), FhirError> {
     match reader {
-        Reader::System { .. } => Ok(()),
+        Reader::System { client, scopes, .. } => Ok((client, scopes)),
         _ => Err(FhirError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -161,11 +232,35 @@ fn system_client(reader: &Reader) -> Result<(), FhirError> {
     }
 }
 
-fn client_id(reader: &Reader) -> &str {
-    match reader {
-        Reader::System { client, .. } => &client.client_id,
-        _ => "",
-    }
+/// Whether `scopes` cover exporting `types`: each type, and the Patient scope for any
+/// person's data (as a read needs).
+fn scopes_cover(scopes: &book::access::SmartScopes, types: &[&str]) -> bool {
+    let person_data = types.iter().any(|t| BOOK_TYPES.contains(t));
+    !types.is_empty()
+        && types.iter().all(|t| scopes.allows(t))
+        && (!person_data || scopes.allows("Patient"))
+}
+
+fn too_many(text: &str) -> Response {
+    let mut r = FhirError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", text).into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    r
+}
+
+/// Make the export folder (readable by the service only) and count the live jobs of a
+/// client there.
+fn prepare(root: &FsPath, client_id: &str, now: i64) -> std::io::Result<usize> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)?;
+    Ok(job_ids(root)
+        .iter()
+        .filter_map(|id| load(root, id))
+        .filter(|j| j.client_id == client_id && !j.expired(now))
+        .count())
 }
 
 /// `GET /fhir/$export`: start an export of the client's unit.
@@ -175,32 +270,27 @@ pub async fn kick_off(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, FhirError> {
     let reader = Reader::from_headers(&app, &headers).await?;
-    system_client(&reader)?;
-    let Reader::System {
-        client,
-        scopes,
-        place,
-    } = &reader
-    else {
-        unreachable!("checked above");
+    let (client, scopes) = system_client(&reader)?;
+    let Reader::System { place, .. } = &reader else {
+        return Err(FhirError::not_found());
     };
-    let prefer = headers
-        .get("prefer")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if !prefer
-        .split([',', ';'])
-        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
-    {
+    let prefer: Vec<String> = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split([',', ';']))
+        .map(|p| p.trim().to_ascii_lowercase())
+        .collect();
+    if !prefer.iter().any(|p| p == "respond-async") {
         return Err(FhirError::invalid(
             "Prefer",
             "Prefer: cần \"respond-async\" (xuất dữ liệu hàng loạt chạy nền)",
         ));
     }
-    if let Some((k, _)) = params
-        .iter()
-        .find(|(k, _)| !["_type", "_since", "_outputFormat"].contains(&k.as_str()))
-    {
+    // Unknown parameters are refused, unless the client asked for lenient handling.
+    let lenient = prefer.iter().any(|p| p == "handling=lenient");
+    const KNOWN: [&str; 3] = ["_type", "_since", "_outputFormat"];
+    if !lenient && let Some((k, _)) = params.iter().find(|(k, _)| !KNOWN.contains(&k.as_str())) {
         return Err(FhirError::invalid(
             k,
             format!(
@@ -208,6 +298,10 @@ pub async fn kick_off(
             ),
         ));
     }
+    let params: Vec<(String, String)> = params
+        .into_iter()
+        .filter(|(k, _)| KNOWN.contains(&k.as_str()))
+        .collect();
     let one = |name: &str| {
         let all: Vec<&str> = params
             .iter()
@@ -234,28 +328,36 @@ pub async fn kick_off(
     // The types: those asked for, each within the scopes; else every type the scopes
     // allow. A person's data is reached through their Patient, as in a read.
     let types: Vec<&str> = match one("_type")? {
-        Some(list) => {
-            let t = export_types(Some(&list)).map_err(|t| {
-                FhirError::invalid(
-                    "_type",
-                    format!("_type: loại tài nguyên không xuất được \"{t}\""),
-                )
-            })?;
-            if t.iter().any(|t| !scopes.allows(t)) {
-                return Err(scope_refusal(scopes));
-            }
-            t
+        Some(list) if list.trim().is_empty() => {
+            return Err(FhirError::invalid(
+                "_type",
+                "_type: cần ít nhất một loại tài nguyên",
+            ));
         }
-        None => EXPORT_TYPES
-            .iter()
-            .copied()
-            .filter(|t| scopes.allows(t))
-            .collect(),
+        Some(list) => export_types(Some(&list)).map_err(|t| {
+            FhirError::invalid(
+                "_type",
+                format!("_type: loại tài nguyên không xuất được \"{t}\""),
+            )
+        })?,
+        None => {
+            let allowed: Vec<&str> = EXPORT_TYPES
+                .iter()
+                .copied()
+                .filter(|t| scopes.allows(t))
+                .collect();
+            if scopes.allows("Patient") {
+                allowed
+            } else {
+                // Without the Patient scope, what is not a person's data.
+                allowed
+                    .into_iter()
+                    .filter(|t| !BOOK_TYPES.contains(t))
+                    .collect()
+            }
+        }
     };
-    let person_data = types
-        .iter()
-        .any(|t| BOOK_TYPES.contains(t) || *t == "Patient");
-    if types.is_empty() || (person_data && !scopes.allows("Patient")) {
+    if !scopes_cover(scopes, &types) {
         return Err(scope_refusal(scopes));
     }
     authorize(
@@ -282,8 +384,16 @@ pub async fn kick_off(
         None => 0,
     };
     let root = root_of(&app)?;
-    std::fs::create_dir_all(&root).map_err(io_error)?;
-    sweep(&root, now_ms());
+    let (r, c) = (root.clone(), client.client_id.clone());
+    let kept = tokio::task::spawn_blocking(move || prepare(&r, &c, now_ms()))
+        .await
+        .map_err(|e| io_error(std::io::Error::other(e)))?
+        .map_err(io_error)?;
+    if kept >= MAX_KEPT_PER_CLIENT {
+        return Ok(too_many(&format!(
+            "Đã có {kept} lượt xuất dữ liệu đang lưu; xóa bớt (DELETE) hoặc chờ hết hạn sau 24 giờ"
+        )));
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let progress = Arc::new(Progress {
         client_id: client.client_id.clone(),
@@ -298,15 +408,9 @@ pub async fn kick_off(
         let busy = running.len() >= MAX_RUNNING
             || running.values().any(|p| p.client_id == client.client_id);
         if busy {
-            let mut r = FhirError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "throttled",
+            return Ok(too_many(
                 "Đang có một lượt xuất dữ liệu chạy; thử lại sau khi lượt đó xong",
-            )
-            .into_response();
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-            return Ok(r);
+            ));
         }
         running.insert(id.clone(), progress.clone());
     }
@@ -321,18 +425,20 @@ pub async fn kick_off(
         } else {
             format!("{base}/$export?{query}")
         },
-        transaction_time: map::instant(started),
+        transaction_time: map::instant(started - TRANSACTION_MARGIN_MS),
         started_ms: started,
         finished_ms: None,
         state: "running".into(),
         error: None,
         output: Vec::new(),
+        types: types.iter().map(|t| t.to_string()).collect(),
     };
     let made = std::fs::create_dir_all(job_dir(&root, &id)).and_then(|()| save(&root, &job));
     if let Err(e) = made {
         if let Ok(mut r) = app.bulk.running.lock() {
             r.remove(&id);
         }
+        let _ = std::fs::remove_dir_all(job_dir(&root, &id));
         return Err(io_error(e));
     }
     let exporter = Exporter {
@@ -349,48 +455,57 @@ pub async fn kick_off(
     let job_id = id.clone();
     tokio::task::spawn_blocking(move || {
         let dir = job_dir(&root, &job_id);
-        let result = DirSink::new(&dir)
-            .map_err(|e| store::StoreError::Invalid(e.to_string()))
-            .and_then(|inner| {
-                let mut sink = Counting {
-                    inner,
-                    progress: progress.clone(),
-                };
-                export_unit(
-                    app2.store.as_ref(),
-                    &unit,
-                    &types,
-                    since_ms,
-                    &exporter,
-                    &mut sink,
-                )
-            });
+        // A panic in the export ends the job as failed, and frees its place.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let inner =
+                DirSink::new(&dir).map_err(|e| store::StoreError::Invalid(e.to_string()))?;
+            let mut sink = Counting {
+                inner,
+                progress: progress.clone(),
+            };
+            export_unit(
+                app2.store.as_ref(),
+                &unit,
+                &types,
+                since_ms,
+                &exporter,
+                &mut sink,
+            )
+        }))
+        .unwrap_or_else(|_| Err(store::StoreError::Invalid("the export panicked".into())));
         let mut job = job;
         job.finished_ms = Some(now_ms());
-        if progress.cancel.load(Ordering::Relaxed) {
-            let _ = std::fs::remove_dir_all(&dir);
-        } else {
-            match result {
-                Ok(stats) => {
-                    job.state = "complete".into();
-                    job.output = stats.resources.into_iter().collect();
-                }
-                Err(e) => {
-                    tracing::error!(job = %job_id, error = %e, "FHIR export failed");
-                    job.state = "failed".into();
-                    job.error = Some(e.to_string());
-                    // Partial files are not data anyone should use.
-                    for t in EXPORT_TYPES {
-                        let _ = std::fs::remove_file(dir.join(format!("{t}.ndjson")));
-                    }
-                }
+        match result {
+            Ok(stats) => {
+                job.state = "complete".into();
+                job.output = stats.resources.into_iter().collect();
             }
-            if let Err(e) = save(&root, &job) {
-                tracing::error!(job = %job_id, error = %e, "FHIR export: job record not saved");
+            Err(e) => {
+                if !progress.cancel.load(Ordering::Relaxed) {
+                    tracing::error!(job = %job_id, error = %e, "FHIR export failed");
+                }
+                job.state = "failed".into();
+                job.error = Some(e.to_string());
+                // Partial files are not data anyone should use.
+                remove_outputs(&dir);
             }
         }
-        if let Ok(mut r) = app2.bulk.running.lock() {
-            r.remove(&job_id);
+        // The record first, then out of the running set; a cancel that came in between
+        // is seen here, under the lock, and the job's folder goes.
+        if !progress.cancel.load(Ordering::Relaxed)
+            && let Err(e) = save(&root, &job)
+        {
+            tracing::error!(job = %job_id, error = %e, "FHIR export: job record not saved");
+        }
+        let cancelled = match app2.bulk.running.lock() {
+            Ok(mut r) => {
+                r.remove(&job_id);
+                progress.cancel.load(Ordering::Relaxed)
+            }
+            Err(_) => progress.cancel.load(Ordering::Relaxed),
+        };
+        if cancelled {
+            let _ = std::fs::remove_dir_all(&dir);
         }
     });
     let status_url = format!("{base}/bulk/{id}");
@@ -421,20 +536,25 @@ fn io_error(e: std::io::Error) -> FhirError {
     )
 }
 
-/// The job `id` of the reading client, or 404 (another client's job is not there).
+/// The job `id` of the reading client, whose token still covers the job's types; else
+/// 404 (another client's job, an expired or deleted one, is not there).
 async fn own_job(
     app: &Arc<App>,
     headers: &HeaderMap,
     id: &str,
 ) -> Result<(PathBuf, JobRecord), FhirError> {
     let reader = Reader::from_headers(app, headers).await?;
-    system_client(&reader)?;
+    let (client, scopes) = system_client(&reader)?;
     let root = root_of(app)?;
     if !valid_id(id) {
         return Err(FhirError::not_found());
     }
     let job = load(&root, id)
-        .filter(|j| j.client_id == client_id(&reader))
+        .filter(|j| j.client_id == client.client_id && !j.expired(now_ms()))
+        .filter(|j| {
+            let types: Vec<&str> = j.types.iter().map(String::as_str).collect();
+            scopes_cover(scopes, &types)
+        })
         .ok_or_else(FhirError::not_found)?;
     Ok((root, job))
 }
@@ -445,32 +565,28 @@ pub async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, FhirError> {
-    let (root, mut job) = own_job(&app, &headers, &id).await?;
-    sweep(&root, now_ms());
-    if job.state == "running" {
-        if let Some(p) = app.bulk.get(&id) {
-            let mut r = StatusCode::ACCEPTED.into_response();
-            let progress = format!("{} resources written", p.written.load(Ordering::Relaxed));
-            if let Ok(v) = HeaderValue::from_str(&progress) {
-                r.headers_mut().insert("x-progress", v);
-            }
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            );
-            return Ok(r);
+    let (root, _) = own_job(&app, &headers, &id).await?;
+    if let Some(p) = app.bulk.get(&id) {
+        let mut r = StatusCode::ACCEPTED.into_response();
+        let progress = format!("{} resources written", p.written.load(Ordering::Relaxed));
+        if let Ok(v) = HeaderValue::from_str(&progress) {
+            r.headers_mut().insert("x-progress", v);
         }
-        // Not running here: the server stopped while it ran.
-        job.state = "failed".into();
-        job.error = Some("interrupted: the server stopped during the export".into());
-        job.finished_ms = Some(now_ms());
-        let _ = save(&root, &job);
-    }
-    if job.state == "failed" {
-        let text = format!(
-            "Xuất dữ liệu không thành công; hãy yêu cầu lại ({})",
-            job.error.as_deref().unwrap_or("")
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
         );
+        return Ok(r);
+    }
+    // Not running: its record is final (read again, as it may have just finished).
+    let job = load(&root, &id).ok_or_else(FhirError::not_found)?;
+    if job.state != "complete" {
+        let why = if job.state == "running" {
+            "interrupted: not running in this server"
+        } else {
+            job.error.as_deref().unwrap_or("")
+        };
+        let text = format!("Xuất dữ liệu không thành công; hãy yêu cầu lại ({why})");
         return Ok(fhir_json(
             StatusCode::INTERNAL_SERVER_ERROR,
             &outcome("exception", &text, None),
@@ -505,16 +621,30 @@ pub async fn status(
     Ok(r)
 }
 
-/// `DELETE /fhir/bulk/{job}`: cancel a running job, delete a finished one's files.
+/// `DELETE /fhir/bulk/{job}`: cancel a running job, delete a finished one's files. The
+/// job is gone (404) from this answer on.
 pub async fn cancel(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, FhirError> {
     let (root, _) = own_job(&app, &headers, &id).await?;
-    match app.bulk.get(&id) {
-        Some(p) => p.cancel.store(true, Ordering::Relaxed),
-        None => std::fs::remove_dir_all(job_dir(&root, &id)).map_err(io_error)?,
+    let running = match app.bulk.running.lock() {
+        Ok(r) => match r.get(&id) {
+            Some(p) => {
+                p.cancel.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        },
+        Err(_) => false,
+    };
+    let dir = job_dir(&root, &id);
+    if running {
+        // The export stops at its next line and removes the folder; the record goes now.
+        let _ = std::fs::remove_file(dir.join("job.json"));
+    } else {
+        std::fs::remove_dir_all(&dir).map_err(io_error)?;
     }
     Ok(StatusCode::ACCEPTED.into_response())
 }
@@ -547,4 +677,109 @@ pub async fn file(
             .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, finished_ms: Option<i64>) -> JobRecord {
+        JobRecord {
+            id: id.into(),
+            client_id: "hbc-test".into(),
+            request: "http://x/fhir/$export".into(),
+            transaction_time: map::instant(0),
+            started_ms: 0,
+            finished_ms,
+            state: if finished_ms.is_some() {
+                "complete"
+            } else {
+                "running"
+            }
+            .into(),
+            error: None,
+            output: vec![("Patient".into(), 1)],
+            types: vec!["Patient".into()],
+        }
+    }
+
+    #[test]
+    fn only_made_ids_reach_the_file_system() {
+        assert!(valid_id(&uuid::Uuid::new_v4().to_string()));
+        for bad in [
+            "",
+            "..",
+            "../../etc",
+            "job.json",
+            "00000000-0000-0000-0000-00000000000/",
+            "x".repeat(36).as_str(),
+        ] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn finished_jobs_are_deleted_after_a_day_running_ones_never() {
+        let root = tempfile::tempdir().unwrap();
+        let now = 10 * KEEP_MS;
+        let old = uuid::Uuid::new_v4().to_string();
+        let fresh = uuid::Uuid::new_v4().to_string();
+        let running = uuid::Uuid::new_v4().to_string();
+        for (id, fin) in [
+            (&old, Some(now - KEEP_MS - 1)),
+            (&fresh, Some(now - KEEP_MS + 1000)),
+            (&running, None),
+        ] {
+            std::fs::create_dir_all(job_dir(root.path(), id)).unwrap();
+            save(root.path(), &job(id, fin)).unwrap();
+        }
+        // Something else in the folder is left alone.
+        std::fs::create_dir_all(root.path().join("keep-me")).unwrap();
+        sweep(root.path(), now);
+        assert!(!job_dir(root.path(), &old).exists());
+        assert!(load(root.path(), &fresh).is_some());
+        assert!(load(root.path(), &running).is_some());
+        assert!(root.path().join("keep-me").exists());
+    }
+
+    #[test]
+    fn a_job_cut_by_a_stop_is_failed_at_start_and_its_files_deleted() {
+        let root = tempfile::tempdir().unwrap();
+        let cut = uuid::Uuid::new_v4().to_string();
+        let done = uuid::Uuid::new_v4().to_string();
+        let bare = uuid::Uuid::new_v4().to_string();
+        for (id, fin) in [(&cut, None), (&done, Some(1_000))] {
+            std::fs::create_dir_all(job_dir(root.path(), id)).unwrap();
+            save(root.path(), &job(id, fin)).unwrap();
+            std::fs::write(job_dir(root.path(), id).join("Patient.ndjson"), "{}\n").unwrap();
+        }
+        std::fs::create_dir_all(job_dir(root.path(), &bare)).unwrap();
+        recover(root.path(), 2_000);
+        let j = load(root.path(), &cut).unwrap();
+        assert_eq!((j.state.as_str(), j.finished_ms), ("failed", Some(2_000)));
+        assert!(j.error.unwrap().contains("interrupted"));
+        assert!(!job_dir(root.path(), &cut).join("Patient.ndjson").exists());
+        assert!(job_dir(root.path(), &done).join("Patient.ndjson").exists());
+        assert!(!job_dir(root.path(), &bare).exists());
+    }
+
+    #[test]
+    fn a_cancelled_job_stops_at_the_next_line() {
+        let root = tempfile::tempdir().unwrap();
+        let progress = Arc::new(Progress {
+            client_id: "hbc-test".into(),
+            written: AtomicU64::new(0),
+            cancel: AtomicBool::new(false),
+        });
+        let mut sink = Counting {
+            inner: DirSink::new(root.path()).unwrap(),
+            progress: progress.clone(),
+        };
+        sink.line("Patient", b"{}").unwrap();
+        sink.line("Patient", b"{}").unwrap();
+        assert_eq!(progress.written.load(Ordering::Relaxed), 2);
+        progress.cancel.store(true, Ordering::Relaxed);
+        assert!(sink.line("Patient", b"{}").is_err());
+        assert_eq!(progress.written.load(Ordering::Relaxed), 2);
+    }
 }

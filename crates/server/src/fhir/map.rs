@@ -946,7 +946,19 @@ impl Span {
     pub fn parse(s: &str) -> Option<Span> {
         let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
         let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0);
-        if !s.is_ascii() {
+        // YYYY[-MM[-DD[T…]]], digits where digits go (chrono alone takes "+2024-1").
+        let b = s.as_bytes();
+        let digits =
+            |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+        let shape = digits(0..4)
+            && (b.len() == 4
+                || (b[4] == b'-'
+                    && digits(5..7)
+                    && (b.len() == 7
+                        || (b.get(7) == Some(&b'-')
+                            && digits(8..10)
+                            && (b.len() == 10 || b.get(10) == Some(&b'T'))))));
+        if !shape || !s.is_ascii() {
             return None;
         }
         match s.len() {
@@ -1008,9 +1020,14 @@ impl Span {
                 chrono::NaiveTime::parse_from_str(clock, "%H:%M:%S").ok()?,
                 Duration::seconds(1),
             ),
+            // A fraction is as precise as its digits: .5 is a tenth of a second.
             n if n > 9 && clock.as_bytes()[8] == b'.' => (
                 chrono::NaiveTime::parse_from_str(clock, "%H:%M:%S%.f").ok()?,
-                Duration::milliseconds(1),
+                match n - 9 {
+                    1 => Duration::milliseconds(100),
+                    2 => Duration::milliseconds(10),
+                    _ => Duration::milliseconds(1),
+                },
             ),
             _ => return None,
         };
@@ -1155,6 +1172,10 @@ mod tests {
         assert_eq!(
             span("2024-03-10T08:30:00.250+07:00").high,
             Some(at("2024-03-10 08:30:00.251"))
+        );
+        assert_eq!(
+            span("2024-03-10T08:30:00.5").high,
+            Some(at("2024-03-10 08:30:00.6"))
         );
         for bad in [
             "",

@@ -1074,7 +1074,12 @@ async fn everything(
             .collect(),
     };
     let since = match param(&params, "_since") {
-        Some(s) => Some(DateFilter::parse(&format!("ge{s}"))?),
+        Some(s) => Some(DateFilter::parse(&format!("ge{s}")).map_err(|_| {
+            FhirError::invalid(
+                "_since",
+                format!("_since: cần một thời điểm dạng YYYY-MM-DDThh:mm:ss+07:00, nhận \"{s}\""),
+            )
+        })?),
         None => None,
     };
     let book = reader
@@ -1234,7 +1239,7 @@ pub fn capability_statement(base: &str) -> Value {
             sp(
                 "date",
                 "date",
-                "Ngày của tài nguyên, tiền tố eq|ne|gt|lt|ge|le; giờ Việt Nam",
+                "Ngày của tài nguyên (khoảng thời gian theo độ chính xác), tiền tố eq|ne|gt|lt|ge|le|sa|eb; giờ Việt Nam",
             ),
             sp("encounter", "reference", "Lượt khám (Encounter/<id>)"),
         ];
