@@ -791,5 +791,100 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
         peak_rss_mb()
     );
     let _ = std::fs::remove_dir_all(&out);
+
+    // The same export over HTTP on loopback, as a system client runs it: kick-off, polls,
+    // then every file downloaded.
+    let exports =
+        a.db.parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("fhir-http-exports");
+    let _ = std::fs::remove_dir_all(&exports);
+    let (client, secret) = store.add_fhir_client(
+        "bench $export",
+        &largest.0,
+        &book::access::SmartScopes::parse("system/*.read").map_err(anyhow::Error::msg)?,
+        "bench",
+    )?;
+    let cfg = server::Config {
+        export_dir: Some(exports.clone()),
+        ..server::Config::default()
+    };
+    let app = server::App::new(store.clone() as Arc<dyn Store>, cfg);
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server::serve(listener, app, async {
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::new();
+        let token: serde_json::Value = http
+            .post(format!("{base}/fhir/auth/token"))
+            .basic_auth(&client.client_id, Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let tok = token["access_token"].as_str().unwrap_or("").to_string();
+        let before = rss_mb();
+        let mut max_rss = before;
+        let t = Instant::now();
+        let r = http
+            .get(format!("{base}/fhir/$export"))
+            .bearer_auth(&tok)
+            .header("prefer", "respond-async")
+            .send()
+            .await?;
+        if r.status() != StatusCode::ACCEPTED {
+            bail!("$export kick-off: {}", r.status());
+        }
+        let status_url = r
+            .headers()
+            .get("content-location")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let manifest: serde_json::Value = loop {
+            let r = http.get(&status_url).bearer_auth(&tok).send().await?;
+            max_rss = max_rss.max(rss_mb());
+            match r.status() {
+                StatusCode::OK => break r.json().await?,
+                StatusCode::ACCEPTED => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await
+                }
+                s => bail!("$export status: {s}"),
+            }
+        };
+        let ready = t.elapsed().as_secs_f64();
+        let (mut lines, mut bytes) = (0u64, 0u64);
+        for o in manifest["output"].as_array().into_iter().flatten() {
+            let mut r = http
+                .get(o["url"].as_str().unwrap_or(""))
+                .bearer_auth(&tok)
+                .send()
+                .await?;
+            while let Some(chunk) = r.chunk().await? {
+                bytes += chunk.len() as u64;
+                lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+                max_rss = max_rss.max(rss_mb());
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "HTTP $export of province {} on loopback: {lines} resources, {:.0} MB; manifest after {ready:.1} s, every file downloaded after {secs:.1} s: {:.0} resources/s",
+            largest.0,
+            bytes as f64 / 1e6,
+            lines as f64 / secs
+        );
+        println!(
+            "  resident memory (server and client in this process): {before:.0} MB before, at most {max_rss:.0} MB during it"
+        );
+        http.delete(&status_url).bearer_auth(&tok).send().await?;
+        let _ = stop.send(());
+        anyhow::Ok(())
+    })?;
+    store.disable_fhir_client(&client.client_id)?;
+    let _ = std::fs::remove_dir_all(&exports);
     Ok(())
 }

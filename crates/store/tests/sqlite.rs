@@ -305,3 +305,83 @@ fn ids_are_exact_in_javascript() {
             && r.episodes[0].person_id < MAX_SAFE
     );
 }
+
+/// One way of scanning, its callback given.
+type Plan<'a> =
+    dyn Fn(&mut dyn FnMut(store::EpisodeRecord) -> store::Result<bool>) -> store::Result<u64> + 'a;
+
+#[test]
+fn both_scan_plans_read_the_same_episodes_in_person_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+    let g = generator();
+    for i in 0..400 {
+        s.ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
+            .unwrap();
+    }
+    // A correction: only the current version is read.
+    let mut env = g.episode(5).envelope();
+    env.dossiers[0].summary.as_mut().unwrap().chan_doan_rv = Some("Chẩn đoán đã sửa".into());
+    s.ingest(prepared(&write::envelope(&env, Spec::Qd3176)))
+        .unwrap();
+    let mut facilities: Vec<String> = (0..400)
+        .map(|i| g.episode(i).facility.code.to_string())
+        .collect();
+    facilities.sort();
+    facilities.dedup();
+    assert!(facilities.len() >= 3);
+    let read = |plan: &Plan<'_>| {
+        let mut got = Vec::new();
+        let n = plan(&mut |e| {
+            got.push((e.person_id, e.id, e.facility.clone(), e.version));
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(n as usize, got.len());
+        got
+    };
+    let halfway = {
+        let mut v: Vec<i64> = (0..400)
+            .flat_map(|i| {
+                let e = g.episode(i);
+                let pid = e.dossier.summary.as_ref().and_then(|x| x.so_cccd.clone());
+                pid.and_then(|p| s.person_by_identifier(IdKind::PersonalId, &p).unwrap())
+                    .map(|p| s.episodes_of(p.id).unwrap())
+                    .unwrap_or_default()
+            })
+            .map(|e| e.visible_at)
+            .collect();
+        v.sort();
+        v[v.len() / 2]
+    };
+    for list in [
+        vec![facilities[0].clone()],
+        facilities[..2].to_vec(),
+        facilities.clone(),
+        vec!["99999".to_string()],
+    ] {
+        for since in [0, halfway] {
+            let by_key = read(&|f| s.scan_episodes_by_key(&list, since, f));
+            let by_person = read(&|f| s.scan_episodes_by_person(&list, since, f));
+            let chosen = read(&|f| s.scan_episodes(&list, since, f));
+            assert_eq!(by_key, by_person, "{list:?} since {since}");
+            assert_eq!(by_key, chosen);
+            let mut sorted = by_key.clone();
+            sorted.sort_by_key(|x| (x.0, x.1));
+            assert_eq!(sorted, by_key, "person order");
+            assert!(by_key.iter().all(|x| list.contains(&x.2)));
+            if list.len() == facilities.len() && since == 0 {
+                assert_eq!(by_key.len() as i64, s.counts().unwrap().episodes_current);
+            }
+        }
+    }
+    // Stopping early stops both.
+    let mut k = 0;
+    let n = s
+        .scan_episodes_by_person(&facilities, 0, &mut |_| {
+            k += 1;
+            Ok(k < 3)
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+}
