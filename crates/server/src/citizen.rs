@@ -768,7 +768,7 @@ impl Viewer {
     ) -> Result<(Vec<store::AuditRecord>, Vec<store::Grant>), ApiError> {
         self.check_sharing(pid).await?;
         let store = self.app.store.clone();
-        blocking(move || Ok((store.audit_of(pid)?, store.grants_on(pid)?))).await
+        blocking(move || Ok((store.audit_of(pid)?, store.grants_on_merged(pid)?))).await
     }
 }
 

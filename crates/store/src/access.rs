@@ -331,6 +331,10 @@ pub trait Access {
     fn live_grants_of(&self, username: &str, now: i64) -> Result<Vec<Grant>>;
     /// Every grant on a person's book, newest first (what the citizen sees).
     fn grants_on(&self, person: i64) -> Result<Vec<Grant>>;
+    /// The grants on a person and on the persons merged into them, newest first: what
+    /// the records of [`Access::audit_of`] rest on. (Access itself goes by
+    /// [`Access::grants_on`] alone.)
+    fn grants_on_merged(&self, person: i64) -> Result<Vec<Grant>>;
     /// Break-glass grants made at a facility, newest first.
     fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>>;
     fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str) -> Result<bool>;
@@ -373,7 +377,8 @@ pub trait Access {
     ) -> Result<String>;
     /// The live client and scopes of a token.
     fn fhir_token(&self, token: &str, now: i64) -> Result<Option<(FhirClient, SmartScopes)>>;
-    /// A person's records, newest first.
+    /// A person's records, newest first, with those of the persons merged into them
+    /// (each record keeps its own `person_id` and chain).
     fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>>;
     /// Recompute every chain; report edited, removed or reordered records.
     fn verify_audit(&self) -> Result<AuditReport>;
@@ -388,6 +393,13 @@ fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
         scheme: r.get(4)?,
     })
 }
+
+/// `family`: the person `?1` and every person merged into them, directly or through
+/// another merge (the partial index `persons_merged_into` finds them).
+const MERGED_FAMILY: &str = "WITH RECURSIVE family(id) AS (
+    SELECT ?1
+    UNION SELECT p.id FROM persons p JOIN family f ON p.merged_into = f.id
+)";
 
 const STAFF_COLS: &str = "username, full_name, role, unit, facility, practising_cert, active";
 
@@ -1135,6 +1147,19 @@ impl Access for SqliteStore {
         })
     }
 
+    fn grants_on_merged(&self, person: i64) -> Result<Vec<Grant>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{MERGED_FAMILY}
+                 SELECT {GRANT_COLS} FROM grants WHERE person_id IN (SELECT id FROM family)
+                 ORDER BY created_at DESC, id DESC"
+            ))?;
+            Ok(stmt
+                .query_map(params![person], grant_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
@@ -1226,8 +1251,10 @@ impl Access for SqliteStore {
     fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT person_id, seq, at, actor, actor_name, actor_cert, role, facility, action, target, basis, grant_id, hash
-                 FROM audit_log WHERE person_id = ?1 ORDER BY seq DESC",
+                &format!("{MERGED_FAMILY}
+                 SELECT person_id, seq, at, actor, actor_name, actor_cert, role, facility, action, target, basis, grant_id, hash
+                 FROM audit_log WHERE person_id IN (SELECT id FROM family)
+                 ORDER BY at DESC, person_id, seq DESC"),
             )?;
             Ok(stmt
                 .query_map(params![person], |r| {

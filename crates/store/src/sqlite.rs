@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_reports.sql"),
     include_str!("../migrations/sqlite/0005_adoption.sql"),
     include_str!("../migrations/sqlite/0006_fhir.sql"),
+    include_str!("../migrations/sqlite/0007_merged.sql"),
 ];
 
 /// Most submissions one commit carries.

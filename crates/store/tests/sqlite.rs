@@ -3,7 +3,7 @@
 use book::IdKind;
 use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec, parse_envelope, write};
-use store::{Facility, Meta, Prepared, Source, SqliteStore, Store, Token, now_ms};
+use store::{Access, Facility, Meta, Prepared, Source, SqliteStore, Store, Token, now_ms};
 
 fn meta(facility: &str) -> Meta {
     Meta {
@@ -199,8 +199,60 @@ fn merge_and_split_keep_history() {
     }
     let before =
         s.episodes_of(a.person_id).unwrap().len() + s.episodes_of(b.person_id).unwrap().len();
+    // Reads of both records before the merge, and a grant on the one merged away.
+    let read = |person: i64, who: &str| store::AuditEntry {
+        person_id: person,
+        actor: who.into(),
+        role: book::access::Role::Clinician,
+        facility: Some("01001".into()),
+        action: "summary".into(),
+        target: None,
+        basis: book::access::Basis::Consent,
+        grant_id: None,
+        actor_name: Some(who.into()),
+        actor_cert: None,
+    };
+    s.append_audit(&read(a.person_id, "bs-a")).unwrap();
+    s.append_audit(&read(b.person_id, "bs-b")).unwrap();
+    s.upsert_facility(&Facility {
+        code: "01001".into(),
+        name: "Bệnh viện thử".into(),
+        province: "01".into(),
+        kind: "hospital".into(),
+        bhyt_contract: true,
+        unit: None,
+    })
+    .unwrap();
+    let staff = store::StaffAccount {
+        username: "bs-b".into(),
+        full_name: "Bác sĩ B".into(),
+        role: book::access::Role::Clinician,
+        unit: None,
+        facility: Some("01001".into()),
+        practising_cert: Some("000123/CCHN".into()),
+        active: true,
+    };
+    s.upsert_staff(&staff, Some("matkhau-2026")).unwrap();
+    let (_, code) = s
+        .create_share(b.person_id, b.person_id, book::access::Scope::Full, 600_000)
+        .unwrap();
+    s.redeem_share(&code, &staff, now_ms()).unwrap().unwrap();
     s.merge_persons(b.person_id, a.person_id, "same person, two records")
         .unwrap();
+    // Who read either record is on the survivor's log, each record in its own chain,
+    // which still verifies; the old grant explains its read but opens nothing new.
+    let log = s.audit_of(a.person_id).unwrap();
+    let mut seen: Vec<(i64, &str)> = log
+        .iter()
+        .map(|r| (r.person_id, r.actor.as_str()))
+        .collect();
+    seen.sort();
+    let mut want = vec![(a.person_id, "bs-a"), (b.person_id, "bs-b")];
+    want.sort();
+    assert_eq!(seen, want);
+    assert!(s.verify_audit().unwrap().ok());
+    assert_eq!(s.grants_on_merged(a.person_id).unwrap().len(), 1);
+    assert!(s.grants_on(a.person_id).unwrap().is_empty());
     assert_eq!(s.episodes_of(a.person_id).unwrap().len(), before);
     assert_eq!(
         s.person(b.person_id).unwrap().unwrap().merged_into,
@@ -211,6 +263,19 @@ fn merge_and_split_keep_history() {
         .unwrap();
     assert_eq!(s.episodes_of(new).unwrap().len(), 1);
     assert_eq!(s.episodes_of(a.person_id).unwrap().len(), before - 1);
+    // A second merge: the first one's records come along.
+    let c_person = s
+        .ingest(prepared(&g.episode(399).envelope_bytes(Spec::Qd3176)))
+        .unwrap()
+        .episodes[0]
+        .person_id;
+    if c_person != a.person_id && c_person != b.person_id {
+        s.merge_persons(a.person_id, c_person, "a third record")
+            .unwrap();
+        assert_eq!(s.audit_of(c_person).unwrap().len(), 2);
+    } else {
+        panic!("episode 399 is a third person's");
+    }
 }
 
 #[test]
