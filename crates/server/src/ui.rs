@@ -959,7 +959,9 @@ async fn log_page(
         body.push_str(r#"<p class="card">Chưa có ai ngoài bạn mở sổ này.</p>"#);
     }
     for r in &reads {
-        let grant = grants.iter().find(|g| Some(g.id) == r.grant_id);
+        let grant = grants
+            .iter()
+            .find(|g| g.person_id == r.person_id && Some(g.id) == r.grant_id);
         let basis = book::access::Basis::from_code(&r.basis);
         let glass = basis == Some(book::access::Basis::BreakGlass);
         let reason = match (glass, grant.and_then(|g| g.reason.as_deref())) {

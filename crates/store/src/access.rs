@@ -395,10 +395,19 @@ fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
 }
 
 /// `family`: the person `?1` and every person merged into them, directly or through
-/// another merge (the partial index `persons_merged_into` finds them).
+/// another merge (the partial index `persons_merged_into` finds them), as long as the
+/// survivor has not been split since that merge: a split may undo a wrong merge, and
+/// then the merged-away person's records are nobody else's to see (privacy first: they
+/// stay under their own person).
 const MERGED_FAMILY: &str = "WITH RECURSIVE family(id) AS (
     SELECT ?1
     UNION SELECT p.id FROM persons p JOIN family f ON p.merged_into = f.id
+    WHERE NOT EXISTS (
+        SELECT 1 FROM person_events s
+        WHERE s.person_id = f.id AND s.kind = 'split'
+          AND s.at >= (SELECT MAX(m.at) FROM person_events m
+                       WHERE m.person_id = p.id AND m.kind = 'merged')
+    )
 )";
 
 const STAFF_COLS: &str = "username, full_name, role, unit, facility, practising_cert, active";
@@ -1234,13 +1243,13 @@ impl Access for SqliteStore {
     }
 
     fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord> {
-        let at = now_ms();
-        self.write(|tx| append_audit_tx(tx, self.audit_key(), e, at))
+        // The clock is read under the write lock, so that a chain's times follow its order.
+        self.write(|tx| append_audit_tx(tx, self.audit_key(), e, now_ms()))
     }
 
     fn append_audits(&self, entries: &[AuditEntry]) -> Result<()> {
-        let at = now_ms();
         self.write(|tx| {
+            let at = now_ms();
             for e in entries {
                 append_audit_tx(tx, self.audit_key(), e, at)?;
             }

@@ -794,21 +794,7 @@ impl Store for SqliteStore {
         since_ms: i64,
         f: &mut dyn FnMut(EpisodeRecord) -> Result<bool>,
     ) -> Result<u64> {
-        // The facilities' share of the table, from the facility index (no row is read)
-        // against the largest rowid (a bound on the rows, in one seek).
-        let list =
-            serde_json::to_string(facilities).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let (theirs, all): (i64, i64) = self.read(|c| {
-            Ok((
-                c.query_row(
-                    "SELECT COUNT(*) FROM episodes WHERE facility IN (SELECT value FROM json_each(?1))",
-                    params![list],
-                    |r| r.get(0),
-                )?,
-                c.query_row("SELECT COALESCE(MAX(rowid), 0) FROM episodes", [], |r| r.get(0))?,
-            ))
-        })?;
-        if theirs.saturating_mul(SMALL_SHARE) < all && theirs <= SMALL_MAX_ROWS {
+        if self.is_small_unit(facilities)? {
             self.scan_episodes_by_person(facilities, since_ms, f)
         } else {
             self.scan_episodes_by_key(facilities, since_ms, f)
@@ -1380,10 +1366,33 @@ fn pack_parallel(persons: &[BulkPerson]) -> Vec<Vec<(Vec<u8>, String)>> {
 /// when its facilities sent less than one row in this many, and at most
 /// [`SMALL_MAX_ROWS`]; else it reads the whole table in key order.
 const SMALL_SHARE: i64 = 8;
-/// The most rows whose keys the small-unit plan holds (24 bytes each: 96 MB).
+/// The most rows whose keys the small-unit plan holds (16 bytes each: 64 MB, about
+/// 100 MB while the list grows).
 const SMALL_MAX_ROWS: i64 = 4_000_000;
 
 impl SqliteStore {
+    /// Whether [`Store::scan_episodes`] reads these facilities' rows alone: their share of
+    /// the table, counted in the facility index (no row is read; counting stops past the
+    /// bound), against the largest rowid (one seek).
+    pub fn is_small_unit(&self, facilities: &[String]) -> Result<bool> {
+        let list =
+            serde_json::to_string(facilities).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.read(|c| {
+            let all: i64 =
+                c.query_row("SELECT COALESCE(MAX(rowid), 0) FROM episodes", [], |r| {
+                    r.get(0)
+                })?;
+            let bound = (all / SMALL_SHARE).min(SMALL_MAX_ROWS);
+            let theirs: i64 = c.query_row(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM episodes
+                 WHERE facility IN (SELECT value FROM json_each(?1)) LIMIT ?2)",
+                params![list, bound + 1],
+                |r| r.get(0),
+            )?;
+            Ok(theirs <= bound)
+        })
+    }
+
     /// [`Store::scan_episodes`] by the whole table in key order, pages of 1,000 rows: the
     /// plan for a large share of the table.
     pub fn scan_episodes_by_key(
@@ -1427,46 +1436,66 @@ impl SqliteStore {
         }
     }
 
-    /// [`Store::scan_episodes`] for a small share of the table: the keys of the
-    /// facilities' current episodes first, through the facility index (memory holds 24
-    /// bytes a row), sorted into person order; then the episodes by rowid, 1,000 a read.
-    /// Only the unit's rows are read, where the key-order scan reads the whole table.
+    /// [`Store::scan_episodes`] for a small share of the table: the keys `(person_id, id)`
+    /// of the facilities' current rows first, through the facility index, 10,000 a read
+    /// (memory holds 16 bytes a row; past [`SMALL_MAX_ROWS`] it falls back to the key
+    /// order), sorted into person order; then the rows by key, 1,000 a read. Only the
+    /// unit's rows are read, where the key-order scan reads the whole table. A row is the
+    /// version that was current when its key was taken (a correction made meanwhile comes
+    /// with the next export `since`, its `visible_at` being new).
     pub fn scan_episodes_by_person(
         &self,
         facilities: &[String],
         since_ms: i64,
         f: &mut dyn FnMut(EpisodeRecord) -> Result<bool>,
     ) -> Result<u64> {
+        const KEYS: i64 = 10_000;
         const PAGE: usize = 1_000;
-        let list =
-            serde_json::to_string(facilities).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut keys: Vec<(i64, i64, i64)> = self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT person_id, id, rowid FROM episodes
-                 WHERE facility IN (SELECT value FROM json_each(?1))
-                   AND is_current = 1 AND visible_at >= ?2",
-            )?;
-            Ok(stmt
-                .query_map(params![list, since_ms], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?)
-        })?;
+        let mut keys: Vec<(i64, i64)> = Vec::new();
+        for facility in facilities {
+            let mut after = (String::new(), i64::MIN);
+            loop {
+                let page: Vec<(String, i64, i64, i64)> = self.read(|c| {
+                    let mut stmt = c.prepare_cached(
+                        "SELECT ma_lk, version, person_id, id FROM episodes
+                         WHERE facility = ?1 AND (ma_lk, version) > (?2, ?3)
+                           AND is_current = 1 AND visible_at >= ?4
+                         ORDER BY ma_lk, version LIMIT ?5",
+                    )?;
+                    Ok(stmt
+                        .query_map(params![facility, after.0, after.1, since_ms, KEYS], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })?
+                        .collect::<rusqlite::Result<_>>()?)
+                })?;
+                let full = page.len() as i64 == KEYS;
+                if let Some(last) = page.last() {
+                    after = (last.0.clone(), last.1);
+                }
+                keys.extend(page.into_iter().map(|(_, _, p, i)| (p, i)));
+                if keys.len() as i64 > SMALL_MAX_ROWS {
+                    return self.scan_episodes_by_key(facilities, since_ms, f);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
         keys.sort_unstable();
+        keys.dedup();
         let mut n = 0;
         for chunk in keys.chunks(PAGE) {
-            let rowids: Vec<i64> = chunk.iter().map(|k| k.2).collect();
-            let ids =
-                serde_json::to_string(&rowids).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            // Still current now (a correction or a merge may have come since).
+            let list =
+                serde_json::to_string(chunk).map_err(|e| StoreError::Invalid(e.to_string()))?;
             let page: Vec<EpisodeRecord> = self.read(|c| {
                 let mut stmt = c.prepare_cached(&format!(
                     "SELECT {EPISODE_COLS} FROM episodes
-                     WHERE rowid IN (SELECT value FROM json_each(?1)) AND is_current = 1
+                     WHERE (person_id, id) IN (
+                         SELECT value ->> 0, value ->> 1 FROM json_each(?1))
                      ORDER BY person_id, id"
                 ))?;
                 Ok(stmt
-                    .query_map(params![ids], episode_row)?
+                    .query_map(params![list], episode_row)?
                     .collect::<rusqlite::Result<_>>()?)
             })?;
             for e in page {

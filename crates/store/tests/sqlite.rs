@@ -263,7 +263,13 @@ fn merge_and_split_keep_history() {
         .unwrap();
     assert_eq!(s.episodes_of(new).unwrap().len(), 1);
     assert_eq!(s.episodes_of(a.person_id).unwrap().len(), before - 1);
-    // A second merge: the first one's records come along.
+    // The split may undo a wrong merge: the merged-away record's reads and grants are no
+    // longer on the survivor's log.
+    let log = s.audit_of(a.person_id).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].actor, "bs-a");
+    assert!(s.grants_on_merged(a.person_id).unwrap().is_empty());
+    // A second merge: the survivor's records come along (not those the split cut off).
     let c_person = s
         .ingest(prepared(&g.episode(399).envelope_bytes(Spec::Qd3176)))
         .unwrap()
@@ -272,7 +278,13 @@ fn merge_and_split_keep_history() {
     if c_person != a.person_id && c_person != b.person_id {
         s.merge_persons(a.person_id, c_person, "a third record")
             .unwrap();
-        assert_eq!(s.audit_of(c_person).unwrap().len(), 2);
+        let log = s.audit_of(c_person).unwrap();
+        assert_eq!(
+            log.iter()
+                .map(|r| (r.person_id, r.actor.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(a.person_id, "bs-a")]
+        );
     } else {
         panic!("episode 399 is a third person's");
     }
@@ -440,6 +452,28 @@ fn both_scan_plans_read_the_same_episodes_in_person_order() {
             }
         }
     }
+    // The plan: all the facilities are not a small unit; none is.
+    assert!(!s.is_small_unit(&facilities).unwrap());
+    assert!(s.is_small_unit(&["99999".to_string()]).unwrap());
+    // A correction during a scan by person: the version current when the keys were
+    // taken is read, nothing is lost.
+    let whole = read(&|f| s.scan_episodes_by_key(&facilities, 0, f));
+    let mut corrected = false;
+    let mut during = Vec::new();
+    s.scan_episodes_by_person(&facilities, 0, &mut |e| {
+        if !corrected {
+            corrected = true;
+            let mut env = g.episode(7).envelope();
+            env.dossiers[0].summary.as_mut().unwrap().chan_doan_rv =
+                Some("Sửa trong lúc xuất".into());
+            s.ingest(prepared(&write::envelope(&env, Spec::Qd3176)))
+                .unwrap();
+        }
+        during.push((e.person_id, e.id, e.facility.clone(), e.version));
+        Ok(true)
+    })
+    .unwrap();
+    assert_eq!(during, whole);
     // Stopping early stops both.
     let mut k = 0;
     let n = s

@@ -206,6 +206,10 @@ impl Sink for Counting {
     fn finish(&mut self) -> std::io::Result<()> {
         self.inner.finish()
     }
+
+    fn stopped(&self) -> bool {
+        self.progress.cancel.load(Ordering::Relaxed)
+    }
 }
 
 fn root_of(app: &App) -> Result<PathBuf, FhirError> {
@@ -779,6 +783,7 @@ mod tests {
         sink.line("Patient", b"{}").unwrap();
         assert_eq!(progress.written.load(Ordering::Relaxed), 2);
         progress.cancel.store(true, Ordering::Relaxed);
+        assert!(sink.stopped());
         assert!(sink.line("Patient", b"{}").is_err());
         assert_eq!(progress.written.load(Ordering::Relaxed), 2);
     }

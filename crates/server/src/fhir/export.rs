@@ -74,6 +74,11 @@ impl ExportStats {
 pub trait Sink {
     fn line(&mut self, resource_type: &str, json: &[u8]) -> std::io::Result<()>;
     fn finish(&mut self) -> std::io::Result<()>;
+    /// Whether the export should stop now (asked between episodes as well as at each
+    /// line, so that an export writing little stops soon too).
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// `<dir>/<Type>.ndjson`, opened as the first line of each type comes.
@@ -283,6 +288,10 @@ pub fn export_unit(
     if scan {
         let mut failed: Option<StoreError> = None;
         store.scan_episodes(&mine, since_ms, &mut |e| {
+            if sink.stopped() {
+                failed = Some(StoreError::Invalid("the export was cancelled".into()));
+                return Ok(false);
+            }
             if current.first().is_some_and(|c| c.person_id != e.person_id) {
                 let done = add_book(&mut current, &mut stats, &mut batch).and_then(|()| {
                     if batch.audits.len() >= AUDIT_BATCH {
