@@ -768,7 +768,12 @@ impl Viewer {
     ) -> Result<(Vec<store::AuditRecord>, Vec<store::Grant>), ApiError> {
         self.check_sharing(pid).await?;
         let store = self.app.store.clone();
-        blocking(move || Ok((store.audit_of(pid)?, store.grants_on_merged(pid)?))).await
+        let log =
+            blocking(move || Ok((store.audit_of(pid)?, store.grants_on_merged(pid)?))).await?;
+        // A guardian's look at it is a read too (it names facilities and break-glass
+        // reasons).
+        record_guardian_read(&self.app, self.person, pid, "access_log", None).await?;
+        Ok(log)
     }
 }
 

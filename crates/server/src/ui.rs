@@ -906,6 +906,7 @@ fn action_label(a: &str) -> &'static str {
         "changes" => "Xem lượt khám mới",
         "episode_pdf" => "Tải bản PDF một lượt khám",
         "fhir" => "Đọc qua giao diện FHIR",
+        "access_log" => "Xem nhật ký truy cập sổ",
         _ => "Xem dữ liệu",
     }
 }

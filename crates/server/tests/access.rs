@@ -1182,6 +1182,16 @@ async fn break_glass_is_flagged_reviewed_and_shown_to_the_citizen() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // ... and that look is itself in A's log, as the guardian's.
+    let newest = &w.store.audit_of(a).unwrap()[0];
+    assert_eq!(
+        (
+            newest.action.as_str(),
+            newest.role.as_str(),
+            newest.basis.as_str()
+        ),
+        ("access_log", "guardian", "guardianship")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
