@@ -1082,6 +1082,105 @@ async fn the_export_streams_a_units_data_and_records_it() {
     assert!(export_unit(w.store.as_ref(), "99999", &["Patient"], 0, &by, &mut sink).is_err());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_patients_old_ids_lead_to_the_survivor() {
+    let w = world("merged").await;
+    let (a, b) = (w.a, w.b);
+    let eb = w.store.episodes_of(b).unwrap()[0].id;
+    // A third person, signed in: a stranger to both.
+    let codes: Vec<String> = w
+        .store
+        .facilities()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.code)
+        .collect();
+    let mut c = None;
+    w.store
+        .scan_episodes(&codes, 0, &mut |e| {
+            if e.person_id != a && e.person_id != b {
+                c = Some(e.person_id);
+                return Ok(false);
+            }
+            Ok(true)
+        })
+        .unwrap();
+    let c = c.expect("a third person");
+    let stranger = w.store.create_session(c, 3_600_000).unwrap();
+    w.store.merge_persons(b, a, "cùng một người").unwrap();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |token: &str, path: String| {
+        let (plain, base, token) = (plain.clone(), w.base.clone(), token.to_string());
+        async move {
+            let r = plain
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let location = r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            (
+                r.status(),
+                location,
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    // The survivor reads the old Patient: inactive, replaced by the survivor.
+    let (s, _, p) = get(&w.a_token, format!("/fhir/Patient/{b}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(p["active"], false);
+    assert_eq!(p["link"][0]["type"], "replaced-by");
+    assert_eq!(p["link"][0]["other"]["reference"], format!("Patient/{a}"));
+    // What moved answers 301 to its new id, which reads.
+    let (s, location, oo) = get(&w.a_token, format!("/fhir/Encounter/{b}-{eb}")).await;
+    assert_eq!(s, StatusCode::MOVED_PERMANENTLY, "{oo}");
+    let location = location.unwrap();
+    assert_eq!(location, format!("{}/fhir/Encounter/{a}-{eb}", w.base));
+    let (s, e) = w.get(&w.a_token, &location[w.base.len()..]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(e["id"], format!("{a}-{eb}"));
+    let (s, location, _) = get(
+        &w.a_token,
+        format!("/fhir/Patient/{b}/$everything?_type=Encounter"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        location.unwrap(),
+        format!("{}/fhir/Patient/{a}/$everything?_type=Encounter", w.base)
+    );
+    let (s, location, _) = get(&w.a_token, format!("/fhir/Patient/{b}/$summary")).await;
+    assert_eq!(s, StatusCode::MOVED_PERMANENTLY);
+    assert!(
+        location
+            .unwrap()
+            .ends_with(&format!("/fhir/Patient/{a}/$summary"))
+    );
+    // Nobody else learns where a record went: as if absent.
+    for token in [stranger.as_str(), w.clinician_token.as_str()] {
+        for path in [
+            format!("/fhir/Patient/{b}"),
+            format!("/fhir/Encounter/{b}-{eb}"),
+            format!("/fhir/Patient/{b}/$summary"),
+        ] {
+            let (s, location, body) = get(token, path.clone()).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+            assert!(location.is_none());
+            assert!(
+                !body.to_string().contains(&format!("Patient/{a}")),
+                "{path}"
+            );
+        }
+    }
+}
+
 /// A raw request with a bearer token: status, headers, body.
 async fn call(
     w: &World,

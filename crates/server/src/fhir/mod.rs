@@ -590,6 +590,94 @@ fn patient_param(v: &str, name: &str) -> Result<i64, FhirError> {
         .map_err(|_| FhirError::invalid(name, format!("{name}: cần dạng Patient/<id>")))
 }
 
+/// When `pid` was merged into another person (through any chain of merges): its own
+/// record, and the survivor's id.
+async fn merged(app: &Arc<App>, pid: i64) -> Result<Option<(PersonRecord, i64)>, FhirError> {
+    let store = app.store.clone();
+    Ok(blocking(move || {
+        let Some(first) = store.person(pid)? else {
+            return Ok(None);
+        };
+        let mut next = first.merged_into;
+        let mut survivor = None;
+        // Merges refuse a merged person at either end, so there is no cycle; bounded anyway.
+        for _ in 0..64 {
+            let Some(m) = next else { break };
+            survivor = Some(m);
+            next = store.person(m)?.and_then(|p| p.merged_into);
+        }
+        Ok(survivor.map(|s| (first, s)))
+    })
+    .await?)
+}
+
+/// A read of a merged-away person's resource, for a reader who may read the survivor's
+/// book (anyone else: not found, as if absent). `Patient/{old}` answers the old record
+/// (inactive, `replaced-by` the survivor); anything else of theirs moved with the merge
+/// and answers 301 to its id under the survivor (`path` is what follows the person id).
+/// Where a merged-away person's request goes.
+struct Moved<'a> {
+    /// The merged-away person's own record.
+    old: PersonRecord,
+    survivor: i64,
+    /// What the request needs of the survivor's book.
+    need: Need<'a>,
+    ty: &'a str,
+    /// What follows the person id in the new location (`-12-d0`, `/$summary`…).
+    path: String,
+    /// The request, for the audit record.
+    target: String,
+}
+
+async fn moved(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    reader: &Reader,
+    m: Moved<'_>,
+) -> Result<Response, FhirError> {
+    let Moved {
+        old,
+        survivor,
+        need,
+        ty,
+        path,
+        target,
+    } = m;
+    let book = reader
+        .open(app, survivor, need, &target)
+        .await
+        .map_err(|_| FhirError::not_found())?;
+    if ty == "Patient" && path.is_empty() {
+        // No more of the old record's identifiers than the reader sees on the survivor
+        // (a system client: no facility's patient number outside its unit).
+        let mut old = old;
+        old.identifiers.retain(|i| {
+            book.person
+                .identifiers
+                .iter()
+                .any(|k| k.kind == i.kind && k.value == i.value)
+        });
+        return Ok(fhir_json(StatusCode::OK, &map::patient(&old)));
+    }
+    let location = format!("{}/{ty}/{survivor}{path}", base_url(app, headers));
+    let mut r = fhir_json(
+        StatusCode::MOVED_PERMANENTLY,
+        &json!({
+            "resourceType": "OperationOutcome",
+            "text": map::narrative(&[format!("Người bệnh đã được gộp vào Patient/{survivor}: {location}")]),
+            "issue": [{
+                "severity": "information",
+                "code": "informational",
+                "details": { "text": format!("The patient was merged into Patient/{survivor}; see {location}") },
+            }],
+        }),
+    );
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
 async fn read(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -660,6 +748,18 @@ async fn read(
     };
     if (ty == "Patient") != episode.is_none() {
         return Err(FhirError::not_found());
+    }
+    if let Some((old, survivor)) = merged(&app, pid).await? {
+        let types = [ty.as_str()];
+        let m = Moved {
+            old,
+            survivor,
+            need: Need::Types(&types),
+            ty: &ty,
+            path: id[pid.to_string().len()..].to_string(),
+            target: format!("{ty}/{id}"),
+        };
+        return moved(&app, &headers, &reader, m).await;
     }
     let types = [ty.as_str()];
     let book = reader
@@ -1052,6 +1152,23 @@ async fn everything(
 ) -> Result<Response, FhirError> {
     let reader = Reader::from_headers(&app, &headers).await?;
     let pid = patient_param(&id, "id").map_err(|_| FhirError::not_found())?;
+    if let Some((old, survivor)) = merged(&app, pid).await? {
+        let query = serde_urlencoded::to_string(&params).unwrap_or_default();
+        let path = if query.is_empty() {
+            "/$everything".to_string()
+        } else {
+            format!("/$everything?{query}")
+        };
+        let m = Moved {
+            old,
+            survivor,
+            need: Need::Types(&["Patient"]),
+            ty: "Patient",
+            path,
+            target: format!("Patient/{pid}/$everything"),
+        };
+        return moved(&app, &headers, &reader, m).await;
+    }
     let wanted: Vec<&str> = match param(&params, "_type") {
         Some(t) => {
             let list: Vec<&str> = t.split(',').map(str::trim).collect();
@@ -1154,6 +1271,17 @@ async fn summary(
 ) -> Result<Response, FhirError> {
     let reader = Reader::from_headers(&app, &headers).await?;
     let pid = patient_param(&id, "id").map_err(|_| FhirError::not_found())?;
+    if let Some((old, survivor)) = merged(&app, pid).await? {
+        let m = Moved {
+            old,
+            survivor,
+            need: Need::Summary,
+            ty: "Patient",
+            path: "/$summary".into(),
+            target: format!("Patient/{pid}/$summary"),
+        };
+        return moved(&app, &headers, &reader, m).await;
+    }
     ips_response(&app, &headers, &reader, pid).await
 }
 
