@@ -116,6 +116,28 @@ struct PoolEpisode {
     dq_flags: i64,
 }
 
+impl PoolEpisode {
+    /// This episode again, as `ma_lk` of the person `name`, ready for a bulk load.
+    fn copy_for(&self, ma_lk: String, name: &str) -> BulkEpisode {
+        let mut view = self.view.clone();
+        view.ma_lk = ma_lk;
+        view.patient_name = Some(name.to_string());
+        BulkEpisode {
+            facility: self.facility.clone(),
+            ma_lk: view.ma_lk.clone(),
+            start_at: self.start_at.clone(),
+            end_at: self.end_at.clone(),
+            care_type: self.care_type.clone(),
+            main_icd10: self.main_icd10.clone(),
+            appointment_at: self.appointment_at.clone(),
+            referral_to: self.referral_to.clone(),
+            insured: self.insured,
+            dq_flags: self.dq_flags,
+            body: serde_json::to_string(&view).unwrap_or_default(),
+        }
+    }
+}
+
 fn pool(n: usize) -> Result<Vec<PoolEpisode>> {
     let today = server::vn_now().date();
     let g = Generator::new(Config {
@@ -205,22 +227,7 @@ fn seed(store: &SqliteStore, a: &BookArgs) -> Result<()> {
                 let episodes = (0..count(i))
                     .map(|k| {
                         let src = &pool[(mix((i as u64) << 8 | k as u64) as usize) % pool.len()];
-                        let mut view = src.view.clone();
-                        view.ma_lk = format!("BENCH{i:08}{k:03}");
-                        view.patient_name = Some(p.name.clone());
-                        BulkEpisode {
-                            facility: src.facility.clone(),
-                            ma_lk: view.ma_lk.clone(),
-                            start_at: src.start_at.clone(),
-                            end_at: src.end_at.clone(),
-                            care_type: src.care_type.clone(),
-                            main_icd10: src.main_icd10.clone(),
-                            appointment_at: src.appointment_at.clone(),
-                            referral_to: src.referral_to.clone(),
-                            insured: src.insured,
-                            dq_flags: src.dq_flags,
-                            body: serde_json::to_string(&view).unwrap_or_default(),
-                        }
+                        src.copy_for(format!("BENCH{i:08}{k:03}"), &p.name)
                     })
                     .collect();
                 BulkPerson {
@@ -629,25 +636,7 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
         // One person with exactly `heavy` episodes.
         let pool = pool(a.heavy.max(64))?;
         let episodes = (0..a.heavy)
-            .map(|k| {
-                let src = &pool[k % pool.len()];
-                let mut view = src.view.clone();
-                view.ma_lk = format!("HEAVY{k:06}");
-                view.patient_name = Some("Bệnh Nhân Nhiều Lượt".into());
-                BulkEpisode {
-                    facility: src.facility.clone(),
-                    ma_lk: view.ma_lk.clone(),
-                    start_at: src.start_at.clone(),
-                    end_at: src.end_at.clone(),
-                    care_type: src.care_type.clone(),
-                    main_icd10: src.main_icd10.clone(),
-                    appointment_at: src.appointment_at.clone(),
-                    referral_to: src.referral_to.clone(),
-                    insured: src.insured,
-                    dq_flags: src.dq_flags,
-                    body: serde_json::to_string(&view).unwrap_or_default(),
-                }
-            })
+            .map(|k| pool[k % pool.len()].copy_for(format!("HEAVY{k:06}"), "Bệnh Nhân Nhiều Lượt"))
             .collect();
         store.bulk_load(vec![BulkPerson {
             name: Some("Bệnh Nhân Nhiều Lượt".into()),
@@ -760,7 +749,7 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
     let stats = export_unit(
         store.as_ref(),
         &largest.0,
-        &EXPORT_TYPES,
+        EXPORT_TYPES,
         0,
         &Exporter {
             id: "bench".into(),

@@ -182,11 +182,7 @@ async fn take_token(State(app): State<Arc<App>>, Form(f): Form<TokenForm>) -> Re
     let answer = match verified {
         Ok(Ok(Some(account))) => {
             let token = Token {
-                access_token: format!(
-                    "{}{}",
-                    uuid::Uuid::new_v4().simple(),
-                    uuid::Uuid::new_v4().simple()
-                ),
+                access_token: store::new_token(),
                 id_token: uuid::Uuid::new_v4().to_string(),
                 username: account.username.clone(),
                 expires_at: now_ms() + app.config.token_ttl.as_millis() as i64,

@@ -3,6 +3,8 @@
 //! break-glass flagging and review, referral access, and the audit log the citizen
 //! sees.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +13,10 @@ use book::IdKind;
 use book::access::{Role, Scope};
 use dossier::synth::catalog::FACILITIES;
 use dossier::synth::{Config, Generator};
-use dossier::{Options, Spec};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::App;
-use store::{Access, Facility, Meta, Prepared, Source, SqliteStore, StaffAccount, Store, now_ms};
+use store::{Access, Facility, SqliteStore, StaffAccount, Store, now_ms};
 
 const PASSWORD: &str = "matkhau-2026";
 
@@ -73,20 +74,7 @@ async fn world() -> World {
         to: today.pred_opt().unwrap(),
         ..Config::default()
     });
-    for e in g.episodes() {
-        let raw = e.envelope_bytes(Spec::Qd3176);
-        let parsed = dossier::parse_envelope(&raw, &Options::default());
-        let meta = Meta {
-            facility: e.facility.code.into(),
-            account: "t".into(),
-            source: Source::Import,
-            spec: Spec::Qd3176,
-            received_at: now_ms(),
-        };
-        store
-            .ingest(Prepared::envelope(meta, &raw, &parsed))
-            .unwrap();
-    }
+    common::ingest_all(&store, &g);
     // A: a person with a personal ID and an open referral to a facility placed in a commune.
     let mut people = Vec::new();
     for j in 0..60 {

@@ -3,6 +3,8 @@
 //! sign in, open a year and a visit, see lab results and the appointment, download
 //! the PDF. A screenshot of each main screen is saved under `target/screenshots/`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -493,20 +495,7 @@ async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
         seed: 41,
         ..Config::default()
     });
-    for e in g.episodes() {
-        let raw = e.envelope_bytes(Spec::Qd3176);
-        let parsed = dossier::parse_envelope(&raw, &Options::default());
-        let meta = Meta {
-            facility: e.facility.code.into(),
-            account: "t".into(),
-            source: Source::Import,
-            spec: Spec::Qd3176,
-            received_at: now_ms(),
-        };
-        store
-            .ingest(Prepared::envelope(meta, &raw, &parsed))
-            .unwrap();
-    }
+    common::ingest_all(&store, &g);
     for f in dossier::synth::catalog::FACILITIES {
         store
             .upsert_facility(&store::Facility {

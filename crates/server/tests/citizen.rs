@@ -1,15 +1,16 @@
 //! The citizen API over loopback HTTP: activation, sign-in, lockout, the book, and
 //! for every endpoint, that one person cannot read another's data.
 
+mod common;
+
 use std::sync::Arc;
 
 use book::IdKind;
 use dossier::synth::{Config, Generator};
-use dossier::{Options, Spec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
-use store::{Access, Meta, Prepared, Source, SqliteStore, Store, now_ms};
+use store::{Access, SqliteStore, Store, now_ms};
 
 struct Env {
     base: String,
@@ -28,20 +29,7 @@ async fn start() -> Env {
         seed: 17,
         ..Config::default()
     });
-    for e in g.episodes() {
-        let raw = e.envelope_bytes(Spec::Qd3176);
-        let parsed = dossier::parse_envelope(&raw, &Options::default());
-        let meta = Meta {
-            facility: e.facility.code.into(),
-            account: "t".into(),
-            source: Source::Import,
-            spec: Spec::Qd3176,
-            received_at: now_ms(),
-        };
-        store
-            .ingest(Prepared::envelope(meta, &raw, &parsed))
-            .unwrap();
-    }
+    common::ingest_all(&store, &g);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel();

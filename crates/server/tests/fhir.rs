@@ -4,6 +4,8 @@
 //! the official R4 JSON schema through ajv); the IPS document's structure; search,
 //! paging and filters; and who may read what (citizen, clinician, system client).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,12 +13,11 @@ use std::sync::Arc;
 use book::IdKind;
 use book::access::{Scope, SmartScopes};
 use dossier::synth::{Config, Generator};
-use dossier::{Options, Spec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
-use server::fhir::export::{DirSink, Exporter, export_unit};
-use store::{Access, Meta, Prepared, Source, SqliteStore, StaffAccount, Store, now_ms};
+use server::fhir::export::{DirSink, EXPORT_TYPES, ExportStats, Exporter, export_unit};
+use store::{Access, SqliteStore, StaffAccount, Store, now_ms};
 
 struct World {
     base: String,
@@ -55,20 +56,7 @@ async fn world(name: &str) -> World {
         to: today + chrono::Duration::days(20),
         ..Config::default()
     });
-    for e in g.episodes() {
-        let raw = e.envelope_bytes(Spec::Qd3176);
-        let parsed = dossier::parse_envelope(&raw, &Options::default());
-        let meta = Meta {
-            facility: e.facility.code.into(),
-            account: "t".into(),
-            source: Source::Import,
-            spec: Spec::Qd3176,
-            received_at: now_ms(),
-        };
-        store
-            .ingest(Prepared::envelope(meta, &raw, &parsed))
-            .unwrap();
-    }
+    common::ingest_all(&store, &g);
     let mut people: Vec<(String, i64, usize)> = Vec::new();
     for j in 0..30 {
         let Some(pid) = g.person(j).personal_id else {
@@ -168,7 +156,23 @@ impl World {
         p
     }
 
-    async fn system_token(&self, unit: &str, scope: &str) -> (String, String) {
+    /// The command line's export of every type of `unit` into `out/<dir>`, by `cli:test`.
+    fn export_all(&self, unit: &str, dir: &str) -> (DirSink, ExportStats) {
+        let mut sink = DirSink::new(&self.out.join(dir)).unwrap();
+        let stats = export_unit(
+            self.store.as_ref(),
+            unit,
+            EXPORT_TYPES,
+            0,
+            &cli_exporter(),
+            &mut sink,
+        )
+        .unwrap();
+        (sink, stats)
+    }
+
+    /// A system client registered for `unit` with `scope`: its id and secret.
+    fn client(&self, unit: &str, scope: &str) -> (String, String) {
         let (client, secret) = self
             .store
             .add_fhir_client(
@@ -178,24 +182,42 @@ impl World {
                 "test",
             )
             .unwrap();
+        (client.client_id, secret)
+    }
+
+    /// An access token of a client (client credentials), for `scope` when given.
+    async fn token(&self, client_id: &str, secret: &str, scope: Option<&str>) -> String {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ];
+        form.extend(scope.map(|s| ("scope", s)));
         let r = self
             .http
             .post(format!("{}/fhir/auth/token", self.base))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", &client.client_id),
-                ("client_secret", &secret),
-            ])
+            .form(&form)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         let t: Value = r.json().await.unwrap();
         assert_eq!(t["token_type"], "bearer");
-        (
-            t["access_token"].as_str().unwrap().to_string(),
-            client.client_id,
-        )
+        t["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A token of a new client for `unit` with `scope`, and the client's id.
+    async fn system_token(&self, unit: &str, scope: &str) -> (String, String) {
+        let (client_id, secret) = self.client(unit, scope);
+        (self.token(&client_id, &secret, None).await, client_id)
+    }
+}
+
+/// Who the tests' command-line exports are run by.
+fn cli_exporter() -> Exporter {
+    Exporter {
+        id: "cli:test".into(),
+        name: "Xuất thử".into(),
     }
 }
 
@@ -358,19 +380,7 @@ async fn every_resource_type_and_the_summary_pass_the_official_r4_validator() {
     // The bulk export of A's first facility's province.
     let fac = w.store.episodes_of(a).unwrap()[0].facility.clone();
     let unit = fac[..2].to_string();
-    let mut sink = DirSink::new(&w.out.join("export")).unwrap();
-    let stats = export_unit(
-        w.store.as_ref(),
-        &unit,
-        &server::fhir::export::EXPORT_TYPES,
-        0,
-        &Exporter {
-            id: "test".into(),
-            name: "test".into(),
-        },
-        &mut sink,
-    )
-    .unwrap();
+    let (sink, stats) = w.export_all(&unit, "export");
     assert!(stats.persons > 0 && stats.total() > stats.persons);
     for (_, f) in sink.files() {
         files.push(f);
@@ -1023,20 +1033,8 @@ async fn the_export_streams_a_units_data_and_records_it() {
     let w = world("export").await;
     let province = w.store.episodes_of(w.a).unwrap()[0].facility[..2].to_string();
     let before = w.store.audit_of(w.a).unwrap().len();
-    let mut sink = DirSink::new(&w.out.join("export")).unwrap();
-    let by = Exporter {
-        id: "cli:test".into(),
-        name: "Xuất thử".into(),
-    };
-    let stats = export_unit(
-        w.store.as_ref(),
-        &province,
-        &server::fhir::export::EXPORT_TYPES,
-        0,
-        &by,
-        &mut sink,
-    )
-    .unwrap();
+    let (sink, stats) = w.export_all(&province, "export");
+    let by = cli_exporter();
     // Every line is a resource of its file's type; ids are unique per type.
     let mut per_type = BTreeMap::new();
     for (ty, f) in sink.files() {
@@ -1229,41 +1227,8 @@ async fn bulk_export_over_http_is_the_clients_unit_only() {
     use reqwest::Method;
     let w = world("bulk").await;
     let province = w.store.episodes_of(w.a).unwrap()[0].facility[..2].to_string();
-    let (client, secret) = w
-        .store
-        .add_fhir_client(
-            "Kho dữ liệu xuất thử",
-            &province,
-            &SmartScopes::parse("system/*.read").unwrap(),
-            "test",
-        )
-        .unwrap();
-    let client_id = client.client_id.clone();
-    let token_for = |scope: &'static str| {
-        let (http, base, id, secret) = (
-            w.http.clone(),
-            w.base.clone(),
-            client_id.clone(),
-            secret.clone(),
-        );
-        async move {
-            let r = http
-                .post(format!("{base}/fhir/auth/token"))
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", id.as_str()),
-                    ("client_secret", secret.as_str()),
-                    ("scope", scope),
-                ])
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::OK);
-            let t: Value = r.json().await.unwrap();
-            t["access_token"].as_str().unwrap().to_string()
-        }
-    };
-    let tok = token_for("system/*.read").await;
+    let (client_id, secret) = w.client(&province, "system/*.read");
+    let tok = w.token(&client_id, &secret, None).await;
     let (other, _) = w.system_token(&province, "system/*.read").await;
     // Bad requests name what is wrong; people and staff do not export.
     for (q, prefer, param) in [
@@ -1337,20 +1302,7 @@ async fn bulk_export_over_http_is_the_clients_unit_only() {
     );
     assert!(manifest["transactionTime"].as_str().unwrap().ends_with('Z'));
     // The same as the command line's export of the unit.
-    let mut sink = DirSink::new(&w.out.join("bulk-cli")).unwrap();
-    let by = Exporter {
-        id: "cli:test".into(),
-        name: "Xuất thử".into(),
-    };
-    let cli = export_unit(
-        w.store.as_ref(),
-        &province,
-        &server::fhir::export::EXPORT_TYPES,
-        0,
-        &by,
-        &mut sink,
-    )
-    .unwrap();
+    let (_, cli) = w.export_all(&province, "bulk-cli");
     let mut files = Vec::new();
     let mut counts = BTreeMap::new();
     for o in manifest["output"].as_array().unwrap() {
@@ -1372,7 +1324,9 @@ async fn bulk_export_over_http_is_the_clients_unit_only() {
         counts.insert(ty.to_string(), o["count"].as_u64().unwrap());
         // A token of the same client narrowed to what the job does not cover: not there.
         if ty == "Patient" {
-            let narrow = token_for("system/Organization.read").await;
+            let narrow = w
+                .token(&client_id, &secret, Some("system/Organization.read"))
+                .await;
             let (s, _, _) = call(&w, Method::GET, &narrow, url, false).await;
             assert_eq!(s, StatusCode::NOT_FOUND);
         }

@@ -10,7 +10,7 @@ use book::access::{Basis, GrantFacts, Place, Role, Scope, SmartScopes};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use crate::sqlite::{EPISODE_COLS, episode_row, hash_password};
+use crate::sqlite::{EPISODE_COLS, episode_row, hash_password, json_list};
 use crate::*;
 
 /// An administrative unit (province, district or commune) of one scheme.
@@ -928,11 +928,7 @@ impl Access for SqliteStore {
     }
 
     fn create_staff_session(&self, username: &str, ttl_ms: i64) -> Result<String> {
-        let token = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let token = new_token();
         let now = now_ms();
         self.write(|tx| {
             tx.execute(
@@ -1322,11 +1318,7 @@ impl Access for SqliteStore {
             created_by: created_by.to_string(),
             active: true,
         };
-        let secret = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let secret = new_token();
         let hash = hash_hex(&[&secret]);
         self.write(|tx| {
             tx.execute(
@@ -1342,7 +1334,7 @@ impl Access for SqliteStore {
         if certs.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let list = serde_json::to_string(certs).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let list = json_list(certs)?;
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT practising_cert, full_name FROM staff
@@ -1401,11 +1393,7 @@ impl Access for SqliteStore {
         scopes: &SmartScopes,
         ttl_ms: i64,
     ) -> Result<String> {
-        let token = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let token = new_token();
         let now = now_ms();
         self.write(|tx| {
             tx.execute(

@@ -485,6 +485,15 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     fn wards(&self, guardian: i64) -> Result<Vec<Ward>>;
 }
 
+/// A fresh bearer secret: 244 random bits (two v4 UUIDs) as 64 hex digits.
+pub fn new_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
 /// SHA-256 hex (tokens are stored hashed).
 pub fn hash_hex(parts: &[&str]) -> String {
     let mut h = Sha256::new();

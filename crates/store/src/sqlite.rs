@@ -1168,11 +1168,7 @@ impl Store for SqliteStore {
     }
 
     fn create_session(&self, person: i64, ttl_ms: i64) -> Result<String> {
-        let token = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let token = new_token();
         let now = now_ms();
         self.write(|tx| {
             tx.execute("DELETE FROM sessions WHERE person_id = ?1 AND expires_at < ?2", params![person, now])?;
@@ -1362,6 +1358,11 @@ fn pack_parallel(persons: &[BulkPerson]) -> Vec<Vec<(Vec<u8>, String)>> {
     })
 }
 
+/// A list as a JSON array, for `json_each(?)` in a query.
+pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String> {
+    serde_json::to_string(items).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
 /// [`Store::scan_episodes`] reads a unit's rows alone (found through the facility index)
 /// when its facilities sent less than one row in this many, and at most
 /// [`SMALL_MAX_ROWS`]; else it reads the whole table in key order.
@@ -1375,8 +1376,7 @@ impl SqliteStore {
     /// the table, counted in the facility index (no row is read; counting stops past the
     /// bound), against the largest rowid (one seek).
     pub fn is_small_unit(&self, facilities: &[String]) -> Result<bool> {
-        let list =
-            serde_json::to_string(facilities).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let list = json_list(facilities)?;
         self.read(|c| {
             let all: i64 =
                 c.query_row("SELECT COALESCE(MAX(rowid), 0) FROM episodes", [], |r| {
@@ -1402,8 +1402,7 @@ impl SqliteStore {
         f: &mut dyn FnMut(EpisodeRecord) -> Result<bool>,
     ) -> Result<u64> {
         const PAGE: i64 = 1_000;
-        let list =
-            serde_json::to_string(facilities).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let list = json_list(facilities)?;
         // Pages by key, each its own read: no snapshot is held for the whole scan (the WAL
         // can be checkpointed meanwhile) and at most a page is in memory. `+facility` keeps
         // the planner on the primary key, in person order: with the facility index it would
@@ -1485,8 +1484,7 @@ impl SqliteStore {
         keys.dedup();
         let mut n = 0;
         for chunk in keys.chunks(PAGE) {
-            let list =
-                serde_json::to_string(chunk).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let list = json_list(chunk)?;
             let page: Vec<EpisodeRecord> = self.read(|c| {
                 let mut stmt = c.prepare_cached(&format!(
                     "SELECT {EPISODE_COLS} FROM episodes

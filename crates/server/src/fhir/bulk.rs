@@ -28,13 +28,15 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use book::access::{Action, authorize};
+use book::access::{Action, Place, authorize};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use store::now_ms;
 
 use super::export::{DirSink, EXPORT_TYPES, Exporter, Sink, export_types, export_unit};
-use super::{BOOK_TYPES, FhirError, Reader, base_url, fhir_json, map, outcome, scope_refusal};
+use super::{
+    BOOK_TYPES, FhirError, Reader, base_url, fhir_json, map, outcome, pointing, scope_refusal,
+};
 use crate::App;
 
 /// Files of a finished job are kept this long (24 hours), then deleted.
@@ -222,12 +224,16 @@ fn root_of(app: &App) -> Result<PathBuf, FhirError> {
     })
 }
 
-/// The client and scopes of a system client's token; anyone else is refused.
+/// The client, scopes and unit of a system client's token; anyone else is refused.
 fn system_client(
     reader: &Reader,
-) -> Result<(&store::FhirClient, &book::access::SmartScopes), FhirError> {
+) -> Result<(&store::FhirClient, &book::access::SmartScopes, &Place), FhirError> {
     match reader {
-        Reader::System { client, scopes, .. } => Ok((client, scopes)),
+        Reader::System {
+            client,
+            scopes,
+            place,
+        } => Ok((client, scopes, place)),
         _ => Err(FhirError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -274,10 +280,7 @@ pub async fn kick_off(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, FhirError> {
     let reader = Reader::from_headers(&app, &headers).await?;
-    let (client, scopes) = system_client(&reader)?;
-    let Reader::System { place, .. } = &reader else {
-        return Err(FhirError::not_found());
-    };
+    let (client, scopes, place) = system_client(&reader)?;
     let prefer: Vec<String> = headers
         .get_all("prefer")
         .iter()
@@ -513,22 +516,13 @@ pub async fn kick_off(
         }
     });
     let status_url = format!("{base}/bulk/{id}");
-    let mut r = fhir_json(
+    Ok(pointing(
         StatusCode::ACCEPTED,
-        &json!({
-            "resourceType": "OperationOutcome",
-            "text": map::narrative(&["Đã nhận yêu cầu xuất dữ liệu; theo dõi tại Content-Location".to_string()]),
-            "issue": [{
-                "severity": "information",
-                "code": "informational",
-                "details": { "text": format!("Export accepted; poll {status_url}") },
-            }],
-        }),
-    );
-    if let Ok(v) = HeaderValue::from_str(&status_url) {
-        r.headers_mut().insert(header::CONTENT_LOCATION, v);
-    }
-    Ok(r)
+        header::CONTENT_LOCATION,
+        &status_url,
+        "Đã nhận yêu cầu xuất dữ liệu; theo dõi tại Content-Location".to_string(),
+        format!("Export accepted; poll {status_url}"),
+    ))
 }
 
 fn io_error(e: std::io::Error) -> FhirError {
@@ -548,7 +542,7 @@ async fn own_job(
     id: &str,
 ) -> Result<(PathBuf, JobRecord), FhirError> {
     let reader = Reader::from_headers(app, headers).await?;
-    let (client, scopes) = system_client(&reader)?;
+    let (client, scopes, _) = system_client(&reader)?;
     let root = root_of(app)?;
     if !valid_id(id) {
         return Err(FhirError::not_found());

@@ -20,20 +20,9 @@ use store::{AuditEntry, EpisodeRecord, Store, StoreError};
 use super::map::{self, Context};
 use super::{BOOK_TYPES, Book, book_resources};
 
-/// The resource types an export may hold.
-pub const EXPORT_TYPES: [&str; 11] = [
-    "Patient",
-    "Encounter",
-    "Condition",
-    "MedicationRequest",
-    "Observation",
-    "DiagnosticReport",
-    "Procedure",
-    "ServiceRequest",
-    "Appointment",
-    "Organization",
-    "Practitioner",
-];
+/// The resource types an export may hold: a book's, and the facilities and health
+/// workers it names.
+pub const EXPORT_TYPES: &[&str] = super::ALL_TYPES.split_at(11).0;
 
 /// Audit records are committed this many persons at a time, before their lines are
 /// written.

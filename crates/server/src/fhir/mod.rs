@@ -34,20 +34,8 @@ use crate::citizen::{ApiError, blocking, token_from, token_of};
 use crate::staff::{STAFF_COOKIE, StaffUser};
 use map::Context;
 
-/// The resource types served from a person's book.
-pub const BOOK_TYPES: [&str; 9] = [
-    "Patient",
-    "Encounter",
-    "Condition",
-    "MedicationRequest",
-    "Observation",
-    "DiagnosticReport",
-    "Procedure",
-    "ServiceRequest",
-    "Appointment",
-];
-
-/// Every resource type served.
+/// Every resource type served: a person's book first, then the facilities and health
+/// workers it names, then the code lists. The lists below are its prefixes.
 pub const ALL_TYPES: [&str; 13] = [
     "Patient",
     "Encounter",
@@ -63,6 +51,9 @@ pub const ALL_TYPES: [&str; 13] = [
     "CodeSystem",
     "NamingSystem",
 ];
+
+/// The resource types served from a person's book.
+pub const BOOK_TYPES: &[&str] = ALL_TYPES.split_at(9).0;
 
 /// Access tokens of system clients last this long.
 pub const TOKEN_TTL_MS: i64 = 60 * 60 * 1000;
@@ -166,6 +157,33 @@ pub fn outcome(code: &str, text: &str, expression: Option<&str>) -> Value {
         "text": map::narrative(&[text.to_string()]),
         "issue": [issue],
     })
+}
+
+/// An answer that points elsewhere (`header`: `Location`, `Content-Location`) with an
+/// informational OperationOutcome that says so, in Vietnamese (the narrative) and English.
+fn pointing(
+    status: StatusCode,
+    header: header::HeaderName,
+    url: &str,
+    vietnamese: String,
+    english: String,
+) -> Response {
+    let mut r = fhir_json(
+        status,
+        &json!({
+            "resourceType": "OperationOutcome",
+            "text": map::narrative(&[vietnamese]),
+            "issue": [{
+                "severity": "information",
+                "code": "informational",
+                "details": { "text": english },
+            }],
+        }),
+    );
+    if let Ok(v) = HeaderValue::from_str(url) {
+        r.headers_mut().insert(header, v);
+    }
+    r
 }
 
 impl IntoResponse for FhirError {
@@ -611,15 +629,8 @@ async fn merged(app: &Arc<App>, pid: i64) -> Result<Option<(PersonRecord, i64)>,
     .await?)
 }
 
-/// A read of a merged-away person's resource, for a reader who may read the survivor's
-/// book (anyone else: not found, as if absent). `Patient/{old}` answers the old record
-/// (inactive, `replaced-by` the survivor); anything else of theirs moved with the merge
-/// and answers 301 to its id under the survivor (`path` is what follows the person id).
-/// Where a merged-away person's request goes.
+/// Where a refused request on a person would go had the person been merged away.
 struct Moved<'a> {
-    /// The merged-away person's own record.
-    old: PersonRecord,
-    survivor: i64,
     /// What the request needs of the survivor's book.
     need: Need<'a>,
     ty: &'a str,
@@ -629,15 +640,30 @@ struct Moved<'a> {
     target: String,
 }
 
+/// The answer to a request on `pid` that was `refused`. When `pid` was merged away and
+/// the reader may read the survivor's book: `Patient/{old}` answers the old record
+/// (inactive, `replaced-by` the survivor), and anything else of theirs, which moved with
+/// the merge, answers 301 to its id under the survivor. Otherwise the refusal stands, so
+/// nobody else learns where a record went. Asked only on a refusal: a read that succeeds
+/// costs nothing more.
 async fn moved(
     app: &Arc<App>,
     headers: &HeaderMap,
     reader: &Reader,
+    pid: i64,
+    refused: FhirError,
     m: Moved<'_>,
 ) -> Result<Response, FhirError> {
+    if !matches!(
+        refused.status,
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    ) {
+        return Err(refused);
+    }
+    let Some((old, survivor)) = merged(app, pid).await? else {
+        return Err(refused);
+    };
     let Moved {
-        old,
-        survivor,
         need,
         ty,
         path,
@@ -660,22 +686,13 @@ async fn moved(
         return Ok(fhir_json(StatusCode::OK, &map::patient(&old)));
     }
     let location = format!("{}/{ty}/{survivor}{path}", base_url(app, headers));
-    let mut r = fhir_json(
+    Ok(pointing(
         StatusCode::MOVED_PERMANENTLY,
-        &json!({
-            "resourceType": "OperationOutcome",
-            "text": map::narrative(&[format!("Người bệnh đã được gộp vào Patient/{survivor}: {location}")]),
-            "issue": [{
-                "severity": "information",
-                "code": "informational",
-                "details": { "text": format!("The patient was merged into Patient/{survivor}; see {location}") },
-            }],
-        }),
-    );
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(r)
+        header::LOCATION,
+        &location,
+        format!("Người bệnh đã được gộp vào Patient/{survivor}: {location}"),
+        format!("The patient was merged into Patient/{survivor}; see {location}"),
+    ))
 }
 
 async fn read(
@@ -749,22 +766,20 @@ async fn read(
     if (ty == "Patient") != episode.is_none() {
         return Err(FhirError::not_found());
     }
-    if let Some((old, survivor)) = merged(&app, pid).await? {
-        let types = [ty.as_str()];
-        let m = Moved {
-            old,
-            survivor,
-            need: Need::Types(&types),
-            ty: &ty,
-            path: id[pid.to_string().len()..].to_string(),
-            target: format!("{ty}/{id}"),
-        };
-        return moved(&app, &headers, &reader, m).await;
-    }
     let types = [ty.as_str()];
-    let book = reader
-        .open(&app, pid, Need::Types(&types), &format!("{ty}/{id}"))
-        .await?;
+    let target = format!("{ty}/{id}");
+    let book = match reader.open(&app, pid, Need::Types(&types), &target).await {
+        Ok(book) => book,
+        Err(refused) => {
+            let m = Moved {
+                need: Need::Types(&types),
+                ty: &ty,
+                path: id[pid.to_string().len()..].to_string(),
+                target,
+            };
+            return moved(&app, &headers, &reader, pid, refused, m).await;
+        }
+    };
     if ty == "Patient" {
         return Ok(fhir_json(StatusCode::OK, &map::patient(&book.person)));
     }
@@ -1152,23 +1167,6 @@ async fn everything(
 ) -> Result<Response, FhirError> {
     let reader = Reader::from_headers(&app, &headers).await?;
     let pid = patient_param(&id, "id").map_err(|_| FhirError::not_found())?;
-    if let Some((old, survivor)) = merged(&app, pid).await? {
-        let query = serde_urlencoded::to_string(&params).unwrap_or_default();
-        let path = if query.is_empty() {
-            "/$everything".to_string()
-        } else {
-            format!("/$everything?{query}")
-        };
-        let m = Moved {
-            old,
-            survivor,
-            need: Need::Types(&["Patient"]),
-            ty: "Patient",
-            path,
-            target: format!("Patient/{pid}/$everything"),
-        };
-        return moved(&app, &headers, &reader, m).await;
-    }
     let wanted: Vec<&str> = match param(&params, "_type") {
         Some(t) => {
             let list: Vec<&str> = t.split(',').map(str::trim).collect();
@@ -1199,14 +1197,24 @@ async fn everything(
         })?),
         None => None,
     };
-    let book = reader
-        .open(
-            &app,
-            pid,
-            Need::Types(&wanted),
-            &format!("Patient/{pid}/$everything"),
-        )
-        .await?;
+    let target = format!("Patient/{pid}/$everything");
+    let book = match reader.open(&app, pid, Need::Types(&wanted), &target).await {
+        Ok(book) => book,
+        Err(refused) => {
+            let query = serde_urlencoded::to_string(&params).unwrap_or_default();
+            let m = Moved {
+                need: Need::Types(&["Patient"]),
+                ty: "Patient",
+                path: if query.is_empty() {
+                    "/$everything".to_string()
+                } else {
+                    format!("/$everything?{query}")
+                },
+                target,
+            };
+            return moved(&app, &headers, &reader, pid, refused, m).await;
+        }
+    };
     let ctx = context_for(&app, &book.episodes).await?;
     let base = base_url(&app, &headers);
     let resources = everything_of(&book, &ctx, &wanted, since.as_ref());
@@ -1271,18 +1279,18 @@ async fn summary(
 ) -> Result<Response, FhirError> {
     let reader = Reader::from_headers(&app, &headers).await?;
     let pid = patient_param(&id, "id").map_err(|_| FhirError::not_found())?;
-    if let Some((old, survivor)) = merged(&app, pid).await? {
-        let m = Moved {
-            old,
-            survivor,
-            need: Need::Summary,
-            ty: "Patient",
-            path: "/$summary".into(),
-            target: format!("Patient/{pid}/$summary"),
-        };
-        return moved(&app, &headers, &reader, m).await;
+    match ips_response(&app, &headers, &reader, pid).await {
+        Err(refused) => {
+            let m = Moved {
+                need: Need::Summary,
+                ty: "Patient",
+                path: "/$summary".into(),
+                target: format!("Patient/{pid}/$summary"),
+            };
+            moved(&app, &headers, &reader, pid, refused, m).await
+        }
+        answer => answer,
     }
-    ips_response(&app, &headers, &reader, pid).await
 }
 
 async fn summary_by_identifier(
