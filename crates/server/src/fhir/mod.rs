@@ -891,6 +891,11 @@ fn searchset(
             .push(json!({ "relation": "previous", "url": link_for(offset.saturating_sub(count)) }));
     }
     let entries: Vec<Value> = page.into_iter().map(|r| entry(base, r)).collect();
+    Ok(searchset_bundle(total, Value::Array(links), entries))
+}
+
+/// A `searchset` Bundle: the entries are moved in, not copied through `json!`.
+fn searchset_bundle(total: usize, links: Value, entries: Vec<Value>) -> Value {
     let mut bundle = json!({
         "resourceType": "Bundle",
         "id": uuid::Uuid::new_v4().to_string(),
@@ -900,7 +905,7 @@ fn searchset(
         "link": links,
     });
     bundle["entry"] = Value::Array(entries);
-    Ok(bundle)
+    bundle
 }
 
 /// The value of a token parameter (`system|value`, or a bare value).
@@ -1219,16 +1224,8 @@ async fn everything(
     let base = base_url(&app, &headers);
     let resources = everything_of(&book, &ctx, &wanted, since.as_ref());
     let entries: Vec<Value> = resources.into_iter().map(|r| entry(&base, r)).collect();
-    let total = entries.len();
-    let mut bundle = json!({
-        "resourceType": "Bundle",
-        "id": uuid::Uuid::new_v4().to_string(),
-        "meta": { "lastUpdated": map::instant(now_ms()) },
-        "type": "searchset",
-        "total": total,
-        "link": [{ "relation": "self", "url": format!("{base}/Patient/{pid}/$everything") }],
-    });
-    bundle["entry"] = Value::Array(entries);
+    let links = json!([{ "relation": "self", "url": format!("{base}/Patient/{pid}/$everything") }]);
+    let bundle = searchset_bundle(entries.len(), links, entries);
     Ok(fhir_json(StatusCode::OK, &bundle))
 }
 
