@@ -141,28 +141,64 @@ pub fn staff(cmd: StaffCmd) -> Result<()> {
 
 #[derive(clap::Subcommand)]
 pub enum AuditCmd {
-    /// Recompute every person's audit chain. Exit 0: intact; 1: records were edited,
-    /// removed or reordered (each is named).
+    /// Recompute every person's audit chain, and check the checkpoint file when one is
+    /// given. Exit 0: intact; 1: records were edited, removed or reordered, or the end of
+    /// a chain was cut (each is named).
     Verify {
         #[command(flatten)]
         db: DbArg,
+        /// The append-only checkpoint file (`serve --audit-checkpoints`), or a copy of it
+        /// kept off the machine.
+        #[arg(long, env = "HEALTHBOOK_AUDIT_CHECKPOINT_FILE")]
+        checkpoints: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Append a checkpoint of the records written since the last one to the file (what
+    /// `serve` does every 10 minutes).
+    Checkpoint {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, env = "HEALTHBOOK_AUDIT_CHECKPOINT_FILE")]
+        file: PathBuf,
     },
 }
 
 pub fn audit(cmd: AuditCmd) -> Result<ExitCode> {
     match cmd {
-        AuditCmd::Verify { db, json } => {
-            let report = db.open()?.verify_audit()?;
+        AuditCmd::Verify {
+            db,
+            checkpoints,
+            json,
+        } => {
+            let store = db.open()?;
+            let mut report = store.verify_audit()?;
+            let mut n_checkpoints = None;
+            if let Some(file) = &checkpoints {
+                let (n, problems) = store.verify_checkpoints(file)?;
+                if n == 0 {
+                    report
+                        .problems
+                        .push(format!("{}: no checkpoint in the file", file.display()));
+                }
+                report.problems.extend(problems);
+                n_checkpoints = Some(n);
+            }
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                let mut v = serde_json::to_value(&report)?;
+                if let Some(n) = n_checkpoints {
+                    v["checkpoints"] = n.into();
+                }
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else if report.ok() {
                 println!(
                     "Nhật ký truy cập nguyên vẹn: {} bản ghi của {} người / audit log intact: {} records, {} persons",
                     report.records, report.persons, report.records, report.persons
                 );
+                if let Some(n) = n_checkpoints {
+                    println!("  {n} điểm kiểm tra khớp / {n} checkpoints match");
+                }
             } else {
                 println!(
                     "NHẬT KÝ BỊ SỬA HOẶC XÓA / AUDIT LOG TAMPERED: {} problem(s) in {} records",
@@ -178,6 +214,17 @@ pub fn audit(cmd: AuditCmd) -> Result<ExitCode> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        AuditCmd::Checkpoint { db, file } => {
+            let cp = db.open()?.audit_checkpoint(&file)?;
+            println!(
+                "Điểm kiểm tra {} / checkpoint {}: {} bản ghi / records, {}",
+                cp.seq,
+                cp.seq,
+                cp.records,
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

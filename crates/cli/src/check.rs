@@ -240,8 +240,14 @@ fn check_file(path: &Path, opts: &Options) -> FileReport {
     }
     r.valid = checked.is_valid();
     r.findings = checked.findings().to_vec();
-    r.errors = r.findings.iter().filter(|f| f.is_error()).count();
-    r.warnings = r.findings.len() - r.errors;
+    // A summary finding (past the listed limit) stands for as many as it counts.
+    r.errors = r
+        .findings
+        .iter()
+        .filter(|f| f.is_error())
+        .map(|f| f.weight() as usize)
+        .sum();
+    r.warnings = dossier::finding::total(&r.findings) as usize - r.errors;
     r
 }
 

@@ -392,11 +392,21 @@ pub fn run(a: Args) -> Result<()> {
     }
     let store: Arc<dyn Store> = Arc::new(store);
     ops::init_logs();
+    // Audit checkpoints beside the store, every 10 minutes (docs/OPERATIONS.md): copy
+    // the file off the machine to keep the end of the audit log provable.
+    let checkpoints = db.with_extension("checkpoints");
+    println!(
+        "Điểm kiểm tra nhật ký / audit checkpoints: {} (healthbook audit verify --db {} --checkpoints {})",
+        checkpoints.display(),
+        db.display(),
+        checkpoints.display()
+    );
     let cfg = server::Config {
         export_dir: Some(ops::default_export_dir(&db)),
+        audit_checkpoints: Some((checkpoints, std::time::Duration::from_secs(600))),
         ..server::Config::default()
     };
-    ops::run_server(store, cfg, a.listen, |addr| {
+    ops::run_server(store, cfg, a.listen, None, |addr| {
         println!();
         println!("Đang phục vụ tại http://{addr} — Ctrl-C để dừng / serving, Ctrl-C to stop");
     })

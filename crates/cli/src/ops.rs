@@ -71,6 +71,20 @@ pub struct ServeArgs {
     /// `<db>.exports` beside the store.
     #[arg(long, env = "HEALTHBOOK_EXPORT_DIR")]
     pub export_dir: Option<PathBuf>,
+    /// Serve `/metrics` with this bearer token (without it and without
+    /// `--metrics-listen`, only clients on this machine read `/metrics`).
+    #[arg(long, env = "HEALTHBOOK_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` on this address only (e.g. a private interface), not on `--listen`.
+    #[arg(long, env = "HEALTHBOOK_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Append-only file of audit checkpoints (see docs/OPERATIONS.md); one is written at
+    /// start and every `--audit-checkpoint-secs`.
+    #[arg(long, env = "HEALTHBOOK_AUDIT_CHECKPOINT_FILE")]
+    pub audit_checkpoints: Option<PathBuf>,
+    /// Seconds between audit checkpoints.
+    #[arg(long, env = "HEALTHBOOK_AUDIT_CHECKPOINT_SECS")]
+    pub audit_checkpoint_secs: Option<u64>,
 }
 
 /// Where bulk export files go when nothing says: beside the store.
@@ -88,6 +102,10 @@ struct FileConfig {
     request_timeout_secs: Option<u64>,
     public_url: Option<String>,
     export_dir: Option<PathBuf>,
+    metrics_token: Option<String>,
+    metrics_listen: Option<SocketAddr>,
+    audit_checkpoint_file: Option<PathBuf>,
+    audit_checkpoint_secs: Option<u64>,
 }
 
 pub fn init_logs() {
@@ -142,8 +160,30 @@ pub fn serve(a: ServeArgs) -> Result<()> {
             .or(file.export_dir.clone())
             .unwrap_or_else(|| default_export_dir(&db)),
     );
+    let metrics_listen = a.metrics_listen.or(file.metrics_listen);
+    cfg.metrics = match (
+        a.metrics_token.clone().or(file.metrics_token.clone()),
+        metrics_listen,
+    ) {
+        (_, Some(_)) => server::MetricsAccess::Separate,
+        (Some(t), None) if t.len() >= 16 => server::MetricsAccess::Token(t),
+        (Some(_), None) => bail!("metrics_token: cần ít nhất 16 ký tự / at least 16 characters"),
+        (None, None) => server::MetricsAccess::Loopback,
+    };
+    if let Some(f) = a
+        .audit_checkpoints
+        .clone()
+        .or(file.audit_checkpoint_file.clone())
+    {
+        let secs = a
+            .audit_checkpoint_secs
+            .or(file.audit_checkpoint_secs)
+            .unwrap_or(600)
+            .max(1);
+        cfg.audit_checkpoints = Some((f, std::time::Duration::from_secs(secs)));
+    }
     let store: Arc<dyn Store> = Arc::new(DbArg { db: db.clone() }.open()?);
-    run_server(store, cfg, listen, |addr| {
+    run_server(store, cfg, listen, metrics_listen, |addr| {
         eprintln!(
             "healthbook: cổng tiếp nhận tại http://{addr} (store {})",
             db.display()
@@ -156,6 +196,7 @@ pub fn run_server(
     store: Arc<dyn Store>,
     cfg: server::Config,
     listen: SocketAddr,
+    metrics_listen: Option<SocketAddr>,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -167,12 +208,26 @@ pub fn run_server(
             .with_context(|| format!("listening on {listen}"))?;
         ready(listener.local_addr()?);
         let app = server::App::new(store, cfg);
+        if let Some(addr) = metrics_listen {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr} (metrics)"))?;
+            eprintln!("healthbook: /metrics tại http://{addr}/metrics");
+            let router = server::metrics_router(app.clone());
+            tokio::spawn(async move { axum_serve(l, router).await });
+        }
         server::serve(listener, app, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
         Ok(())
     })
+}
+
+async fn axum_serve(l: tokio::net::TcpListener, router: server::Router) {
+    if let Err(e) = server::serve_router(l, router).await {
+        eprintln!("healthbook: /metrics listener stopped: {e}");
+    }
 }
 
 // ---------------------------------------------------------------- import

@@ -75,6 +75,10 @@ pub struct Finding {
     pub value: Option<String>,
     pub message_vi: String,
     pub message_en: String,
+    /// A summary standing for this many findings of its code that were not listed one
+    /// by one (see [`cap`]); absent for a single finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
 }
 
 impl Finding {
@@ -86,6 +90,7 @@ impl Finding {
             value: None,
             message_vi: vi.into(),
             message_en: en.into(),
+            count: None,
         }
     }
 
@@ -116,6 +121,63 @@ impl Finding {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// How many findings this one stands for (more than one for a summary).
+    pub fn weight(&self) -> u64 {
+        self.count.unwrap_or(1)
+    }
+}
+
+/// Keep the first `max` findings as they are and fold the rest into one summary per
+/// (HOSO, table, severity, code) that counts them: a hostile file of many bad rows
+/// costs a bounded reply and a bounded record, and every HOSO keeps its verdict.
+pub fn cap(findings: &mut Vec<Finding>, max: usize) {
+    if findings.len() <= max {
+        return;
+    }
+    let tail = findings.split_off(max);
+    let mut order: Vec<(Option<usize>, Option<Table>, Severity, String)> = Vec::new();
+    let mut counts: std::collections::HashMap<
+        (Option<usize>, Option<Table>, Severity, String),
+        u64,
+    > = std::collections::HashMap::new();
+    for f in tail {
+        let key = (f.location.hoso, f.location.table, f.severity, f.code);
+        let n = f.count.unwrap_or(1);
+        match counts.get_mut(&key) {
+            Some(c) => *c += n,
+            None => {
+                order.push(key.clone());
+                counts.insert(key, n);
+            }
+        }
+    }
+    for key in order {
+        let n = counts[&key];
+        let (hoso, table, severity, code) = key;
+        findings.push(Finding {
+            severity,
+            location: Location {
+                hoso,
+                table,
+                ..Location::default()
+            },
+            value: None,
+            message_vi: format!(
+                "Còn {n} phát hiện khác cùng mã {code} (chỉ liệt kê {max} phát hiện đầu tiên)"
+            ),
+            message_en: format!(
+                "{n} more findings of code {code} (only the first {max} are listed)"
+            ),
+            count: Some(n),
+            code,
+        });
+    }
+}
+
+/// How many findings a list stands for, summaries counted in full.
+pub fn total(findings: &[Finding]) -> u64 {
+    findings.iter().map(Finding::weight).sum()
 }
 
 impl fmt::Display for Finding {

@@ -29,6 +29,8 @@ pub struct Limits {
     pub max_dossiers: usize,
     /// Element nesting depth.
     pub max_depth: usize,
+    /// Findings listed one by one; the rest are counted per code ([`crate::finding::cap`]).
+    pub max_findings: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +41,7 @@ impl Default for Limits {
             max_rows: 20_000,
             max_dossiers: 1_000,
             max_depth: 16,
+            max_findings: 1_000,
         }
     }
 }
@@ -352,6 +355,7 @@ pub(crate) fn read_table(
                                     read_record(&mut g, table, layout, nslots, pos, &at, findings)?
                                 };
                                 out.rows.push(row);
+                                bound(findings, opts);
                             }
                             Ev::Start { name, empty } => {
                                 findings.push(unexpected(tcode, wrapper, name, at(None)));
@@ -616,11 +620,42 @@ pub fn parse_envelope(bytes: &[u8], opts: &Options) -> Parsed<Envelope> {
         };
         let d = read_dossier(files, opts, &loc, &mut findings);
         validate::dossier(&d, &env.facility, &loc, &mut findings);
+        bound(&mut findings, opts);
         env.dossiers.push(d);
     }
+    duplicate_episodes(&env, &mut findings);
+    crate::finding::cap(&mut findings, opts.limits.max_findings);
     Parsed {
         value: env,
         findings,
+    }
+}
+
+/// One envelope sends an episode once: a later HOSO with the MA_LK of an earlier one is
+/// refused (it would replace the first within the same submission).
+fn duplicate_episodes(env: &Envelope, findings: &mut Vec<Finding>) {
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, d) in env.dossiers.iter().enumerate() {
+        let Some(ma_lk) = d.ma_lk() else { continue };
+        if let Some(earlier) = first.get(ma_lk) {
+            findings.push(
+                Finding::error(
+                    "HOSO.MA_LK.duplicate",
+                    format!("MA_LK {ma_lk} đã có ở HOSO thứ {earlier} của cùng tệp; hồ sơ này không được tiếp nhận"),
+                    format!("MA_LK {ma_lk} was already sent in HOSO {earlier} of the same file; this one is refused"),
+                )
+                .at(Location {
+                    hoso: Some(i + 1),
+                    ma_lk: Some(ma_lk.to_string()),
+                    table: Some(Table::Xml1),
+                    field: Some("MA_LK"),
+                    ..Location::default()
+                })
+                .value(ma_lk),
+            );
+        } else {
+            first.insert(ma_lk, i + 1);
+        }
     }
 }
 
@@ -925,7 +960,7 @@ fn read_dossier(
             }
         };
         let raw = read_table(text, table, opts, loc, findings);
-        validate_rows(&raw.rows, table, opts.spec, loc, findings);
+        validate_rows(&raw.rows, table, opts, loc, findings);
         if !table.is_list() && raw.rows.len() > 1 {
             findings.push(
                 Finding::error(
@@ -948,10 +983,11 @@ fn read_dossier(
 fn validate_rows(
     rows: &[Values],
     table: Table,
-    spec: Spec,
+    opts: &Options,
     loc: &Location,
     findings: &mut Vec<Finding>,
 ) {
+    let spec = opts.spec;
     let stt_slot = generated::slot_codes(table)
         .iter()
         .position(|c| *c == "STT");
@@ -973,6 +1009,16 @@ fn validate_rows(
             ..loc.clone()
         };
         validate::fields(row, table, spec, &rloc, findings);
+        bound(findings, opts);
+    }
+}
+
+/// Keep the findings of a parse in progress bounded: past the limit, fold the excess
+/// (in steps, so that folding costs little per finding).
+fn bound(findings: &mut Vec<Finding>, opts: &Options) {
+    const STEP: usize = 4_096;
+    if findings.len() > opts.limits.max_findings + STEP {
+        crate::finding::cap(findings, opts.limits.max_findings);
     }
 }
 
@@ -1070,7 +1116,7 @@ pub fn parse_checkin(bytes: &[u8], opts: &Options) -> Parsed<CheckIn> {
     validate_rows(
         &raw.rows,
         Table::Xml0,
-        opts.spec,
+        opts,
         &Location::default(),
         &mut findings,
     );
@@ -1084,9 +1130,11 @@ pub fn parse_checkin(bytes: &[u8], opts: &Options) -> Parsed<CheckIn> {
             ..Location::default()
         };
         validate::checkin_row(&r, &loc, &mut findings);
+        bound(&mut findings, opts);
         value.rows.push(r);
     }
     value.signature = raw.signature;
+    crate::finding::cap(&mut findings, opts.limits.max_findings);
     Parsed { value, findings }
 }
 
@@ -1099,7 +1147,7 @@ pub fn parse_table_document(bytes: &[u8], table: Table, opts: &Options) -> Parse
     match utf8_text(bytes) {
         Ok(text) => {
             let raw = read_table(text, table, opts, &loc, &mut findings);
-            validate_rows(&raw.rows, table, opts.spec, &loc, &mut findings);
+            validate_rows(&raw.rows, table, opts, &loc, &mut findings);
             d.set_rows(table, raw.rows);
         }
         Err(e) => findings.push(Finding::error(
@@ -1108,5 +1156,6 @@ pub fn parse_table_document(bytes: &[u8], table: Table, opts: &Options) -> Parse
             format!("The file is not valid UTF-8 (byte {})", e.valid_up_to()),
         )),
     }
+    crate::finding::cap(&mut findings, opts.limits.max_findings);
     Parsed { value: d, findings }
 }

@@ -108,11 +108,12 @@ impl Bad for bool {
     }
 }
 
-fn format_problem(code: &str, expected: &str) -> Option<Problem> {
+/// A value not in its format: what is expected, in Vietnamese and in English.
+fn format_problem(code: &str, expected_vi: &str, expected_en: &str) -> Option<Problem> {
     problem(
         "format",
-        format!("{code} sai định dạng, phải là {expected}"),
-        format!("{code} is not in the format {expected}"),
+        format!("{code} sai định dạng, phải là {expected_vi}"),
+        format!("{code} is not in the format {expected_en}"),
     )
 }
 
@@ -125,6 +126,7 @@ fn check_kind(code: &str, kind: Kind, v: &str) -> Option<Problem> {
                 format_problem(
                     code,
                     "danh sách mã cách nhau bởi \";\", không có khoảng trắng",
+                    "a list of codes separated by \";\", without spaces",
                 )
             }),
         Kind::Integer => (!v.bytes().all(|b| b.is_ascii_digit())).bad(|| {
@@ -153,21 +155,33 @@ fn check_kind(code: &str, kind: Kind, v: &str) -> Option<Problem> {
         }
         Kind::DateTime => parse_datetime(v)
             .is_none()
-            .bad(|| format_problem(code, "yyyyMMddHHmm")),
+            .bad(|| format_problem(code, "yyyyMMddHHmm", "yyyyMMddHHmm")),
         Kind::Date => parse_date(v)
             .is_none()
-            .bad(|| format_problem(code, "yyyyMMdd")),
+            .bad(|| format_problem(code, "yyyyMMdd", "yyyyMMdd")),
         Kind::BirthDate => BirthDate::parse(v).is_none().bad(|| {
             format_problem(
                 code,
                 "yyyyMMddHHmm (ngày và tháng chưa rõ ghi 0000, giờ chưa rõ ghi 0000)",
+                "yyyyMMddHHmm (unknown day and month written 0000, unknown time 0000)",
             )
         }),
-        Kind::DateOrDateTime => (parse_date(v).is_none() && parse_datetime(v).is_none())
-            .bad(|| format_problem(code, "yyyyMMdd hoặc yyyyMMddHHmm")),
-        Kind::DateList => split_list(v)
-            .any(|d| parse_date(d).is_none())
-            .bad(|| format_problem(code, "yyyyMMdd, nhiều ngày cách nhau bởi \";\"")),
+        Kind::DateOrDateTime => {
+            (parse_date(v).is_none() && parse_datetime(v).is_none()).bad(|| {
+                format_problem(
+                    code,
+                    "yyyyMMdd hoặc yyyyMMddHHmm",
+                    "yyyyMMdd or yyyyMMddHHmm",
+                )
+            })
+        }
+        Kind::DateList => split_list(v).any(|d| parse_date(d).is_none()).bad(|| {
+            format_problem(
+                code,
+                "yyyyMMdd, nhiều ngày cách nhau bởi \";\"",
+                "yyyyMMdd, several dates separated by \";\"",
+            )
+        }),
         Kind::PersonId => match ids::person_id(v) {
             Ok(_) => None,
             Err(IdError::Province) => problem(
@@ -178,6 +192,7 @@ fn check_kind(code: &str, kind: Kind, v: &str) -> Option<Problem> {
             Err(_) => format_problem(
                 code,
                 "12 chữ số (CCCD), 9 chữ số (CMND) hoặc 1 chữ in hoa + 7 chữ số (hộ chiếu)",
+                "12 digits (citizen ID), 9 digits (old ID card) or 1 capital letter + 7 digits (passport)",
             ),
         },
         Kind::BhytCard => card_problem(code, v),
@@ -189,12 +204,18 @@ fn check_kind(code: &str, kind: Kind, v: &str) -> Option<Problem> {
                 format!("{code} không được toàn số 0"),
                 format!("{code} must not be all zeros"),
             ),
-            Err(_) => format_problem(code, "10 chữ số"),
+            Err(_) => format_problem(code, "10 chữ số", "10 digits"),
         },
-        Kind::Facility => (!ids::is_facility(v)).bad(|| format_problem(code, "5 chữ số")),
-        Kind::FacilityList => split_list(v)
-            .any(|x| !ids::is_facility(x))
-            .bad(|| format_problem(code, "mã cơ sở 5 chữ số, cách nhau bởi \";\"")),
+        Kind::Facility => {
+            (!ids::is_facility(v)).bad(|| format_problem(code, "5 chữ số", "5 digits"))
+        }
+        Kind::FacilityList => split_list(v).any(|x| !ids::is_facility(x)).bad(|| {
+            format_problem(
+                code,
+                "mã cơ sở 5 chữ số, cách nhau bởi \";\"",
+                "5-digit facility codes separated by \";\"",
+            )
+        }),
         Kind::Province => (!ids::is_province(v)).bad(|| {
             problem(
                 "province",
@@ -202,10 +223,20 @@ fn check_kind(code: &str, kind: Kind, v: &str) -> Option<Problem> {
                 format!("{code}: province code \"{v}\" is not in the list"),
             )
         }),
-        Kind::Icd10 => (!ids::is_icd10(v)).bad(|| format_problem(code, "mã ICD-10 (ví dụ J02.9)")),
+        Kind::Icd10 => (!ids::is_icd10(v)).bad(|| {
+            format_problem(
+                code,
+                "mã ICD-10 (ví dụ J02.9)",
+                "an ICD-10 code (e.g. J02.9)",
+            )
+        }),
         Kind::Icd10List(max) => {
             if split_list(v).any(|x| !ids::is_icd10(x)) || v.contains(' ') {
-                return format_problem(code, "mã ICD-10 cách nhau bởi \";\" (ví dụ J02.9;E11.9)");
+                return format_problem(
+                    code,
+                    "mã ICD-10 cách nhau bởi \";\" (ví dụ J02.9;E11.9)",
+                    "ICD-10 codes separated by \";\" (e.g. J02.9;E11.9)",
+                );
             }
             let n = split_list(v).count();
             (n > max as usize).bad(|| {
@@ -221,10 +252,20 @@ fn check_kind(code: &str, kind: Kind, v: &str) -> Option<Problem> {
                 let b = b.as_bytes();
                 b.len() != 4 || !b"HTCK".contains(&b[0]) || !b[1..].iter().all(u8::is_ascii_digit)
             })
-            .bad(|| format_problem(code, "mã giường [H|T|C|K] + 3 chữ số, cách nhau bởi \";\"")),
-        Kind::DecimalList => split_list(v)
-            .any(|x| !is_number(x))
-            .bad(|| format_problem(code, "các số cách nhau bởi \";\"")),
+            .bad(|| {
+                format_problem(
+                    code,
+                    "mã giường [H|T|C|K] + 3 chữ số, cách nhau bởi \";\"",
+                    "bed codes [H|T|C|K] + 3 digits separated by \";\"",
+                )
+            }),
+        Kind::DecimalList => split_list(v).any(|x| !is_number(x)).bad(|| {
+            format_problem(
+                code,
+                "các số cách nhau bởi \";\"",
+                "numbers separated by \";\"",
+            )
+        }),
         Kind::Enum(codes) => (!codes.contains(v)).bad(|| {
             let list = codes.values();
             let (vi_list, en_list) = if list.is_empty() {
@@ -274,7 +315,11 @@ fn card_problem(code: &str, v: &str) -> Option<Problem> {
             format!("{code}: mã tỉnh (ký tự 4–5) không hợp lệ"),
             format!("{code}: the province code (characters 4–5) is not valid"),
         ),
-        Err(_) => format_problem(code, "15 ký tự: 2 chữ in hoa + 13 chữ số"),
+        Err(_) => format_problem(
+            code,
+            "15 ký tự: 2 chữ in hoa + 13 chữ số",
+            "15 characters: 2 capital letters + 13 digits",
+        ),
     }
 }
 
@@ -666,6 +711,27 @@ fn same(a: &str, b: &str) -> bool {
 
 const TOLERANCE: Decimal = Decimal::ONE;
 
+/// The formulas that hold Vietnamese words, with their English (the others are field
+/// names and symbols, the same in both languages).
+const FORMULAS_EN: [(&str, &str); 3] = [
+    ("Σ THANH_TIEN_BV của XML2", "Σ THANH_TIEN_BV of XML2"),
+    (
+        "Σ THANH_TIEN_BV của dòng vật tư XML3",
+        "Σ THANH_TIEN_BV of the supply lines of XML3",
+    ),
+    (
+        "Σ T_BHTT của dòng MA_PTTT = 1",
+        "Σ T_BHTT of the lines with MA_PTTT = 1",
+    ),
+];
+
+fn formula_en(f: &str) -> &str {
+    FORMULAS_EN
+        .iter()
+        .find(|(vi, _)| *vi == f)
+        .map_or(f, |(_, en)| en)
+}
+
 fn round2(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
 }
@@ -700,7 +766,7 @@ impl Money<'_> {
             Finding::error(
                 format!("{t}.{field}.{suffix}"),
                 format!("{field} = {got} nhưng theo công thức {formula} phải là {want}"),
-                format!("{field} is {got} but {formula} gives {want}"),
+                format!("{field} is {got} but {} gives {want}", formula_en(formula)),
             )
             .at(Location {
                 table: Some(table),

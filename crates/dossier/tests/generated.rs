@@ -250,3 +250,72 @@ fn generator_covers_every_shape() {
             .any(|r| r.gia_tri.is_none() && r.ket_luan.is_some())
     }));
 }
+
+/// Letters that only Vietnamese text holds (the English messages must hold none;
+/// "QĐ", the name of a decision, is allowed).
+fn vietnamese_letter(c: char) -> bool {
+    "àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ"
+        .contains(c.to_lowercase().next().unwrap_or(c))
+}
+
+/// Every field of every table, given a value that breaks its rule, and every planted
+/// fault: the English message of each finding is English.
+#[test]
+fn english_messages_hold_no_vietnamese() {
+    let g = Generator::new(Config {
+        persons: 50,
+        episodes: 200,
+        seed: 7,
+        ..Config::default()
+    });
+    let mut bad: Vec<String> = Vec::new();
+    let mut check = |findings: &[dossier::Finding]| {
+        for f in findings {
+            // Values quoted from the file are the file's, in any language.
+            let mut text = String::new();
+            for (i, part) in f.message_en.replace("QĐ", "").split('"').enumerate() {
+                if i % 2 == 0 {
+                    text.push_str(part);
+                }
+            }
+            if text.chars().any(vietnamese_letter) && !bad.iter().any(|b| b.starts_with(&f.code)) {
+                bad.push(format!("{}: {}", f.code, f.message_en));
+            }
+        }
+    };
+    for i in 0..FAULTS.len() * 2 {
+        let (_, bytes) = g.invalid_episode(i);
+        check(&parse_envelope(&bytes, &Options::default()).findings);
+    }
+    // A long inpatient episode has most tables.
+    let e = g
+        .episodes()
+        .max_by_key(|e| e.dossier.tables().len())
+        .unwrap();
+    for table in e.dossier.tables() {
+        let rows = e.dossier.rows(table);
+        for slot in 0..rows[0].len() {
+            let mut d = e.dossier.clone();
+            let mut r = rows.clone();
+            r[0][slot] = Some("##".into());
+            d.set_rows(table, r);
+            let mut env = e.envelope();
+            env.dossiers = vec![d];
+            let raw = dossier::write::envelope(&env, Spec::Qd3176);
+            check(&parse_envelope(&raw, &Options::default()).findings);
+        }
+    }
+    let c = {
+        let mut c = e.checkin.clone();
+        c.rows[0].ma_lk = None;
+        c.rows[0].so_cccd = Some("##".into());
+        c.rows[0].ma_the_bhyt = Some("##".into());
+        dossier::write::checkin(&c, Spec::Qd3176)
+    };
+    check(&dossier::parse_checkin(&c, &Options::default()).findings);
+    assert!(
+        bad.is_empty(),
+        "English messages with Vietnamese in them:\n{}",
+        bad.join("\n")
+    );
+}

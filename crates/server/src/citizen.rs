@@ -235,22 +235,106 @@ struct ActivateBody {
     passcode: String,
 }
 
-async fn activate(State(app): State<Arc<App>>, Json(b): Json<ActivateBody>) -> Response {
-    let Ok(_permit) = app.password_checks.acquire().await else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+async fn activate(
+    State(app): State<Arc<App>>,
+    crate::guard::ClientIp(ip): crate::guard::ClientIp,
+    Json(b): Json<ActivateBody>,
+) -> Response {
+    // Codes are short: attempts are bounded per client address and per person here, and
+    // per code in the store.
+    let keys = crate::guard::keys("activation", b.personal_id.trim(), ip);
+    let attempt = match app.throttle.begin(&keys, now_ms()) {
+        Ok(a) => a,
+        Err(wait) => return throttled(wait).into_response(),
+    };
+    let Some(_permit) = crate::guard::enter(&app.checks.citizen).await else {
+        attempt.void();
+        return busy().into_response();
     };
     let store = app.store.clone();
     match tokio::task::spawn_blocking(move || {
-        store.activate_citizen(&b.personal_id, &b.code, &b.passcode)
+        store.activate_citizen(b.personal_id.trim(), &b.code, &b.passcode)
     })
     .await
     {
-        Ok(Ok(_)) => Json(serde_json::json!({"activated": true})).into_response(),
+        Ok(Ok(_)) => {
+            attempt.succeeded();
+            Json(serde_json::json!({"activated": true})).into_response()
+        }
         Ok(Err(store::StoreError::Invalid(m))) => {
+            drop(attempt);
             ApiError(StatusCode::BAD_REQUEST, "activation", m).into_response()
         }
-        Ok(Err(e)) => internal(e).into_response(),
-        Err(e) => internal(e).into_response(),
+        Ok(Err(e)) => {
+            attempt.void();
+            internal(e).into_response()
+        }
+        Err(e) => {
+            attempt.void();
+            internal(e).into_response()
+        }
+    }
+}
+
+/// Too many wrong attempts: wait (the same answer whether or not the account exists).
+pub(crate) fn throttled(wait_ms: i64) -> Response {
+    let mut res = ApiError(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        format!(
+            "Nhập sai nhiều lần; vui lòng thử lại sau {}",
+            crate::guard::wait_text(wait_ms)
+        ),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&((wait_ms + 999) / 1000).max(1).to_string()) {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    res
+}
+
+pub(crate) fn busy() -> ApiError {
+    ApiError(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "Hệ thống đang bận, vui lòng thử lại".into(),
+    )
+}
+
+/// Check a citizen's passcode, throttled per client address and personal ID. `Ok(None)`
+/// is a wrong personal ID or passcode (the same answer either way).
+pub(crate) async fn check_passcode(
+    app: &Arc<App>,
+    ip: std::net::IpAddr,
+    personal_id: &str,
+    passcode: &str,
+) -> Result<Option<i64>, Response> {
+    let personal_id = personal_id.trim().to_string();
+    let passcode = passcode.trim().to_string();
+    let keys = crate::guard::keys("citizen", &personal_id, ip);
+    let attempt = app.throttle.begin(&keys, now_ms()).map_err(throttled)?;
+    let Some(_permit) = crate::guard::enter(&app.checks.citizen).await else {
+        attempt.void();
+        return Err(busy().into_response());
+    };
+    let store = app.store.clone();
+    let result =
+        tokio::task::spawn_blocking(move || store.citizen_login(&personal_id, &passcode, now_ms()))
+            .await;
+    match result {
+        Ok(Ok(Login::Ok(p))) => {
+            attempt.succeeded();
+            Ok(Some(p))
+        }
+        Ok(Ok(Login::Wrong | Login::NoAccount)) => Ok(None),
+        Ok(Err(e)) => {
+            attempt.void();
+            Err(internal(e).into_response())
+        }
+        Err(e) => {
+            attempt.void();
+            Err(internal(e).into_response())
+        }
     }
 }
 
@@ -267,35 +351,15 @@ struct LoginAnswer {
     expires_in_seconds: i64,
 }
 
-async fn login(State(app): State<Arc<App>>, Json(b): Json<LoginBody>) -> Response {
-    let Ok(_permit) = app.password_checks.acquire().await else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    };
-    let store = app.store.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        store.citizen_login(&b.personal_id, &b.passcode, now_ms())
-    })
-    .await;
-    let person = match result {
-        Ok(Ok(Login::Ok(p))) => p,
-        Ok(Ok(Login::Wrong { remaining })) => {
-            return ApiError(
-                StatusCode::UNAUTHORIZED,
-                "wrong_passcode",
-                format!("Số định danh hoặc mã khóa không đúng; còn {remaining} lần thử"),
-            )
-            .into_response();
-        }
-        Ok(Ok(Login::Locked { until })) => {
-            let minutes = ((until - now_ms()) / 60_000).max(1);
-            return ApiError(
-                StatusCode::TOO_MANY_REQUESTS,
-                "locked",
-                format!("Tài khoản tạm khóa do nhập sai nhiều lần; thử lại sau {minutes} phút"),
-            )
-            .into_response();
-        }
-        Ok(Ok(Login::NoAccount)) => {
+async fn login(
+    State(app): State<Arc<App>>,
+    crate::guard::ClientIp(ip): crate::guard::ClientIp,
+    Json(b): Json<LoginBody>,
+) -> Response {
+    let person = match check_passcode(&app, ip, &b.personal_id, &b.passcode).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            // The same answer whether or not the personal ID has an account.
             return ApiError(
                 StatusCode::UNAUTHORIZED,
                 "wrong_passcode",
@@ -303,8 +367,7 @@ async fn login(State(app): State<Arc<App>>, Json(b): Json<LoginBody>) -> Respons
             )
             .into_response();
         }
-        Ok(Err(e)) => return internal(e).into_response(),
-        Err(e) => return internal(e).into_response(),
+        Err(res) => return res,
     };
     let store = app.store.clone();
     let token = match blocking(move || store.create_session(person, SESSION_MS)).await {

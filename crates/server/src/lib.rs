@@ -9,7 +9,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use base64::Engine as _;
 use dossier::{Finding, Limits, Options, Spec};
 use serde::{Deserialize, Serialize};
@@ -18,10 +18,12 @@ use tokio::sync::Semaphore;
 
 pub mod citizen;
 pub mod fhir;
+pub mod guard;
 mod metrics;
 pub mod pdf;
 pub mod registry;
 pub mod reports;
+pub mod security;
 pub mod staff;
 mod staff_ui;
 mod ui;
@@ -45,6 +47,24 @@ pub struct Config {
     /// Where the FHIR bulk export (`$export`) writes its jobs' files; unset, `$export`
     /// answers 501 (the CLI `fhir export` still works).
     pub export_dir: Option<std::path::PathBuf>,
+    /// Who may read `/metrics` on the main address.
+    pub metrics: MetricsAccess,
+    /// The append-only file of audit checkpoints, and how often one is written.
+    pub audit_checkpoints: Option<(std::path::PathBuf, Duration)>,
+    /// Most megabytes of submissions parsed at once (larger ones wait their turn).
+    pub parse_budget_mb: u32,
+}
+
+/// Who may read `/metrics` on the main address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Clients on this machine only (the default).
+    #[default]
+    Loopback,
+    /// Anyone with `Authorization: Bearer <token>`.
+    Token(String),
+    /// Not on the main address: served on a listen address of its own ([`metrics_router`]).
+    Separate,
 }
 
 impl Default for Config {
@@ -58,6 +78,9 @@ impl Default for Config {
             public_url: None,
             request_timeout: Duration::from_secs(120),
             export_dir: None,
+            metrics: MetricsAccess::Loopback,
+            audit_checkpoints: None,
+            parse_budget_mb: 256,
         }
     }
 }
@@ -67,8 +90,12 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub config: Config,
     pub metrics: Metrics,
-    /// argon2 costs ~45 ms of CPU: at most two at a time.
-    pub(crate) password_checks: Semaphore,
+    /// Password checks (argon2, ~45 ms of CPU): one queue per kind of caller.
+    pub(crate) checks: guard::Checks,
+    /// Attempts at secrets, per client address and account.
+    pub(crate) throttle: guard::Throttle,
+    /// Megabytes of submissions being parsed: a parse waits for its size's worth.
+    pub(crate) parse_budget: Semaphore,
     /// Failed share-code entries per member of staff.
     pub(crate) code_attempts: staff::CodeAttempts,
     /// FHIR bulk export jobs running in this process.
@@ -77,11 +104,14 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: Config) -> Arc<App> {
+        let parse_mb = config.parse_budget_mb.max(1) as usize;
         Arc::new(App {
             store,
             config,
             metrics: Metrics::new(),
-            password_checks: Semaphore::new(2),
+            checks: guard::Checks::default(),
+            throttle: guard::Throttle::default(),
+            parse_budget: Semaphore::new(parse_mb),
             code_attempts: staff::CodeAttempts::default(),
             bulk: fhir::bulk::Jobs::default(),
         })
@@ -96,13 +126,17 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/token/take", post(take_token))
         .route("/api/qd130/{endpoint}", post(submit))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::render))
+        .route("/metrics", get(metrics_gate))
         .merge(citizen::routes())
         .merge(staff::routes())
         .merge(staff_ui::routes())
         .merge(reports::routes())
         .merge(fhir::routes())
         .merge(ui::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            security::guard,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -122,11 +156,72 @@ pub async fn serve(
         let _ = tokio::task::spawn_blocking(move || fhir::bulk::recover(&root, now_ms())).await;
     }
     let upkeep = tokio::spawn(fhir::bulk::housekeeping(app.clone()));
-    let served = axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let checkpoints = tokio::spawn(audit_checkpoints(app.clone()));
+    let served = axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     upkeep.abort();
+    checkpoints.abort();
     served
+}
+
+pub use axum::Router;
+
+/// Serve a router (e.g. [`metrics_router`]) on a listener of its own.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).await
+}
+
+/// `/metrics` alone, for a listen address of its own ([`MetricsAccess::Separate`]).
+pub fn metrics_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .with_state(app)
+}
+
+/// Write an audit checkpoint at start and then at every interval (see OPERATIONS.md).
+async fn audit_checkpoints(app: Arc<App>) {
+    let Some((file, every)) = app.config.audit_checkpoints.clone() else {
+        return;
+    };
+    loop {
+        let (store, f) = (app.store.clone(), file.clone());
+        match tokio::task::spawn_blocking(move || store.audit_checkpoint(&f)).await {
+            Ok(Ok(cp)) => tracing::info!(seq = cp.seq, records = cp.records, "audit checkpoint"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, file = %file.display(), "audit checkpoint failed")
+            }
+            Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// `/metrics` on the main address, as [`Config::metrics`] allows.
+async fn metrics_gate(
+    State(app): State<Arc<App>>,
+    guard::ClientIp(ip): guard::ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    let allowed = match &app.config.metrics {
+        MetricsAccess::Loopback => ip.is_loopback(),
+        MetricsAccess::Token(t) => headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|v| v.trim() == t),
+        MetricsAccess::Separate => return StatusCode::NOT_FOUND.into_response(),
+    };
+    if !allowed {
+        return (StatusCode::FORBIDDEN, "metrics: not allowed from here").into_response();
+    }
+    metrics::render(State(app)).await
 }
 
 /// The Vietnam wall clock (UTC+7, no daylight saving) at an instant: the clock the
@@ -171,16 +266,43 @@ struct TokenAnswer {
     thong_diep: String,
 }
 
-async fn take_token(State(app): State<Arc<App>>, Form(f): Form<TokenForm>) -> Response {
+async fn take_token(
+    State(app): State<Arc<App>>,
+    guard::ClientIp(ip): guard::ClientIp,
+    Form(f): Form<TokenForm>,
+) -> Response {
     let started = Instant::now();
-    let Ok(_permit) = app.password_checks.acquire().await else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    let keys = guard::keys("gateway", &f.username, ip);
+    let attempt = match app.throttle.begin(&keys, now_ms()) {
+        Ok(a) => a,
+        Err(wait) => {
+            app.metrics.request("token", "429", started.elapsed());
+            return too_many(
+                wait,
+                TokenAnswer {
+                    ma_ket_qua: "429".into(),
+                    api_key: None,
+                    thong_diep: format!(
+                        "Quá nhiều lần đăng nhập sai; thử lại sau {}",
+                        guard::wait_text(wait)
+                    ),
+                },
+            );
+        }
+    };
+    let Some(_permit) = guard::enter(&app.checks.gateway).await else {
+        attempt.void();
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
     };
     let store = app.store.clone();
     let (user, pw) = (f.username.clone(), f.password.to_ascii_uppercase());
     let verified = tokio::task::spawn_blocking(move || store.verify_account(&user, &pw)).await;
+    let mut attempt = Some(attempt);
     let answer = match verified {
         Ok(Ok(Some(account))) => {
+            if let Some(a) = attempt.take() {
+                a.succeeded();
+            }
             let token = Token {
                 access_token: store::new_token(),
                 id_token: uuid::Uuid::new_v4().to_string(),
@@ -212,11 +334,26 @@ async fn take_token(State(app): State<Arc<App>>, Form(f): Form<TokenForm>) -> Re
             api_key: None,
             thong_diep: "Sai tên đăng nhập hoặc mật khẩu".into(),
         },
-        _ => server_error(),
+        _ => {
+            if let Some(a) = attempt.take() {
+                a.void();
+            }
+            server_error()
+        }
     };
+    drop(attempt);
     app.metrics
         .request("token", &answer.ma_ket_qua, started.elapsed());
     Json(answer).into_response()
+}
+
+/// 429 with `Retry-After` (seconds) and a JSON body.
+pub(crate) fn too_many(wait_ms: i64, body: impl Serialize) -> Response {
+    let mut res = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&((wait_ms + 999) / 1000).max(1).to_string()) {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    res
 }
 
 fn server_error() -> TokenAnswer {
@@ -251,7 +388,14 @@ pub struct SubmitAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thoi_gian_tiep_nhan: Option<String>,
     pub thong_diep: String,
-    /// Every finding (code, location, value, messages), for programs.
+    /// How many HOSO (check-in rows) were stored, and how many of the file were refused
+    /// on their own while the others were stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub so_ho_so_da_luu: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub so_ho_so_tu_choi: Option<usize>,
+    /// Every finding (code, location, value, messages), for programs: the first 1,000
+    /// one by one, the rest counted per code.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ds_loi: Vec<Finding>,
 }
@@ -263,6 +407,8 @@ impl SubmitAnswer {
             ma_giao_dich: None,
             thoi_gian_tiep_nhan: None,
             thong_diep: message.into(),
+            so_ho_so_da_luu: None,
+            so_ho_so_tu_choi: None,
             ds_loi: Vec::new(),
         }
     }
@@ -376,12 +522,32 @@ async fn handle_submit(
         received_at,
     };
     let b64 = f.file_hs_base64;
+    // Large parses take their size's worth of a budget: a few at once, never dozens.
+    let budget = app.config.parse_budget_mb.max(1);
+    let mb = ((b64.len() >> 20) as u32 + 1).min(budget);
+    let Ok(_parsing) = app.parse_budget.acquire_many(mb).await else {
+        return SubmitAnswer::fail("503", "Hệ thống đang bận, vui lòng gửi lại");
+    };
     let prepared =
         tokio::task::spawn_blocking(move || prepare(kind, spec, meta, &b64, limits)).await;
-    let (prepared, findings, foreign) = match prepared {
+    drop(_parsing);
+    let prepared = match prepared {
         Ok(x) => x,
         Err(_) => return SubmitAnswer::fail("500", "Lỗi hệ thống, vui lòng gửi lại"),
     };
+    let findings = prepared.findings.clone();
+    let refused = prepared.refused;
+    // A file that is not the sender's own is refused whole (403), as before; a HOSO whose
+    // tables name another facility is refused on its own (a finding).
+    // (An envelope that names no facility is refused as invalid: 400 with
+    // GATEWAY.MACSKCB.missing.)
+    let foreign = findings
+        .iter()
+        .any(|f| f.location.hoso.is_none() && f.code == "GATEWAY.MACSKCB.forbidden")
+        || (kind == Kind::CheckIn
+            && findings
+                .iter()
+                .any(|f| f.code == "GATEWAY.MA_CSKCB.forbidden"));
     let store = app.store.clone();
     let receipt = match tokio::task::spawn_blocking(move || store.ingest(prepared)).await {
         Ok(Ok(r)) => r,
@@ -401,32 +567,38 @@ async fn handle_submit(
         durable - received_at,
     );
     let errors: Vec<&Finding> = findings.iter().filter(|f| f.is_error()).collect();
+    let n_errors: u64 = errors.iter().map(|f| f.weight()).sum();
+    // What was stored, exactly: the episodes linked (a HOSO refused on its own is not).
+    let stored = if kind == Kind::Dossier {
+        receipt.episodes.len()
+    } else {
+        receipt.checkins
+    };
     let (code, message) = if foreign {
         (
             "403",
             format!(
-                "Hồ sơ của cơ sở khác {}: không được tiếp nhận",
+                "Hồ sơ không phải của cơ sở {}: không được tiếp nhận",
                 account.facility
             ),
         )
     } else if receipt.accepted {
-        let n = if kind == Kind::Dossier {
-            receipt.episodes.len()
-        } else {
-            receipt.checkins
-        };
-        ("200", format!("Tiếp nhận thành công {n} hồ sơ"))
+        ("200", format!("Tiếp nhận thành công {stored} hồ sơ"))
     } else {
         let shown: Vec<String> = errors
             .iter()
             .take(20)
             .map(|f| format!("[{}] {}", f.code, f.message_vi))
             .collect();
+        let head = if stored > 0 {
+            format!("Tiếp nhận {stored} hồ sơ, từ chối {refused} hồ sơ")
+        } else {
+            "Hồ sơ không hợp lệ, không hồ sơ nào được tiếp nhận".to_string()
+        };
         (
             "400",
             format!(
-                "Hồ sơ không hợp lệ, {} lỗi: {}{}",
-                errors.len(),
+                "{head}; {n_errors} lỗi: {}{}",
                 shown.join("; "),
                 if errors.len() > 20 { "; …" } else { "" }
             ),
@@ -437,7 +609,7 @@ async fn handle_submit(
         transaction = %receipt.transaction_code,
         result = code,
         episodes = receipt.episodes.len(),
-        errors = errors.len(),
+        errors = n_errors,
         "submission"
     );
     SubmitAnswer {
@@ -445,6 +617,8 @@ async fn handle_submit(
         ma_giao_dich: Some(receipt.transaction_code),
         thoi_gian_tiep_nhan: Some(vn_time(received_at)),
         thong_diep: message,
+        so_ho_so_da_luu: Some(stored),
+        so_ho_so_tu_choi: Some(refused),
         ds_loi: findings,
     }
 }
@@ -456,17 +630,33 @@ fn label_of(kind: Kind) -> &'static str {
     }
 }
 
-/// Decode, parse, validate and prepare one submission. Returns the prepared
-/// submission, its findings, and whether it named another facility.
-fn prepare(
-    kind: Kind,
-    spec: Spec,
-    meta: Meta,
-    b64: &str,
-    limits: Limits,
-) -> (Prepared, Vec<Finding>, bool) {
-    let opts = Options { spec, limits };
+/// Decode, parse, validate and prepare one submission (the sender rules included, see
+/// [`store::sender_findings`]).
+fn prepare(kind: Kind, spec: Spec, meta: Meta, b64: &str, limits: Limits) -> Prepared {
     let engine = &base64::engine::general_purpose::STANDARD;
+    // Base64 longer than the largest file allowed (with room for line breaks) is not
+    // decoded at all: its hash, size and first kilobytes are kept as evidence.
+    let most = limits.max_file_bytes / 3 * 4 + limits.max_file_bytes / 38 + 8;
+    if b64.len() > most {
+        let f = vec![
+            Finding::error(
+                "GATEWAY.fileHSBase64.size",
+                format!(
+                    "fileHSBase64 dài {} byte, vượt giới hạn của tệp {} byte",
+                    b64.len(),
+                    limits.max_file_bytes
+                ),
+                format!(
+                    "fileHSBase64 is {} bytes long, past the file limit of {} bytes",
+                    b64.len(),
+                    limits.max_file_bytes
+                ),
+            )
+            .value(&b64.len().to_string()),
+        ];
+        return Prepared::unreadable(meta, b64.as_bytes(), &f);
+    }
+    let opts = Options { spec, limits };
     // Decode as sent; strip line breaks only when that fails (some clients wrap).
     let decoded = engine.decode(b64.as_bytes()).or_else(|e| {
         if b64.bytes().any(|b| b.is_ascii_whitespace()) {
@@ -484,51 +674,24 @@ fn prepare(
                 format!("fileHSBase64 không phải base64 hợp lệ: {e}"),
                 format!("fileHSBase64 is not valid base64: {e}"),
             )];
-            return (Prepared::unreadable(meta, b64.as_bytes(), &f), f, false);
+            return Prepared::unreadable(meta, b64.as_bytes(), &f);
         }
-    };
-    let facility = meta.facility.clone();
-    let foreign_finding = |got: &str| {
-        Finding::error(
-            "GATEWAY.MACSKCB.forbidden",
-            format!("Hồ sơ của cơ sở {got} gửi bằng tài khoản của cơ sở {facility}"),
-            format!("A file of facility {got} sent with an account of facility {facility}"),
-        )
-        .value(got)
     };
     match kind {
         Kind::Dossier => {
-            let mut parsed = dossier::parse_envelope(&raw, &opts);
-            let env_facility = parsed.value.facility.clone();
-            let foreign = !env_facility.is_empty() && env_facility != meta.facility;
-            if foreign {
-                parsed.findings.insert(0, foreign_finding(&env_facility));
-            }
-            let p = Prepared::envelope(meta, &raw, &parsed);
-            (p, parsed.findings, foreign)
+            let parsed = dossier::parse_envelope(&raw, &opts);
+            Prepared::envelope(meta, &raw, &parsed)
         }
         Kind::CheckIn => {
-            let mut parsed = dossier::parse_checkin(&raw, &opts);
-            let others: Vec<String> = parsed
-                .value
-                .rows
-                .iter()
-                .filter_map(|r| r.ma_cskcb.clone())
-                .filter(|c| *c != meta.facility)
-                .collect();
-            let foreign = !others.is_empty();
-            if let Some(o) = others.first() {
-                parsed.findings.insert(0, foreign_finding(o));
-            }
-            let p = Prepared::checkin(meta, &raw, &parsed);
-            (p, parsed.findings, foreign)
+            let parsed = dossier::parse_checkin(&raw, &opts);
+            Prepared::checkin(meta, &raw, &parsed)
         }
     }
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let store = app.store.clone();
-    match tokio::task::spawn_blocking(move || store.counts()).await {
+    match tokio::task::spawn_blocking(move || store.ping()).await {
         Ok(Ok(_)) => Json(serde_json::json!({"status": "ok"})).into_response(),
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,

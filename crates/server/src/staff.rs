@@ -280,14 +280,23 @@ pub(crate) struct LoginBody {
 /// Sign a member of staff in: the session token, or the refusal in Vietnamese.
 pub(crate) async fn sign_in(
     app: &Arc<App>,
+    ip: std::net::IpAddr,
     b: LoginBody,
 ) -> Result<(String, StaffAccount), ApiError> {
-    let Ok(_permit) = app.password_checks.acquire().await else {
-        return Err(ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "Hệ thống đang bận".into(),
-        ));
+    let keys = crate::guard::keys("staff", &b.username, ip);
+    let attempt = app.throttle.begin(&keys, now_ms()).map_err(|wait| {
+        ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "Nhập sai nhiều lần; vui lòng thử lại sau {}",
+                crate::guard::wait_text(wait)
+            ),
+        )
+    })?;
+    let Some(_permit) = crate::guard::enter(&app.checks.staff).await else {
+        attempt.void();
+        return Err(crate::citizen::busy());
     };
     let a = app.clone();
     let r = blocking(move || {
@@ -303,23 +312,20 @@ pub(crate) async fn sign_in(
             other => Err(other),
         })
     })
-    .await?;
+    .await;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => {
+            attempt.void();
+            return Err(e);
+        }
+    };
     match r {
-        Ok(x) => Ok(x),
-        Err(StaffLogin::Locked { until }) => Err(ApiError(
-            StatusCode::TOO_MANY_REQUESTS,
-            "locked",
-            format!(
-                "Tài khoản tạm khóa do nhập sai nhiều lần; thử lại sau {} phút",
-                ((until - now_ms()) / 60_000).max(1)
-            ),
-        )),
+        Ok(x) => {
+            attempt.succeeded();
+            Ok(x)
+        }
         // The same answer whether or not the account exists.
-        Err(StaffLogin::Wrong { .. }) => Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            "wrong_password",
-            "Tên đăng nhập hoặc mật khẩu không đúng".into(),
-        )),
         Err(_) => Err(ApiError(
             StatusCode::UNAUTHORIZED,
             "wrong_password",
@@ -336,8 +342,12 @@ pub(crate) fn staff_cookie(token: &str) -> Option<HeaderValue> {
     .ok()
 }
 
-async fn login(State(app): State<Arc<App>>, Json(b): Json<LoginBody>) -> Response {
-    match sign_in(&app, b).await {
+async fn login(
+    State(app): State<Arc<App>>,
+    crate::guard::ClientIp(ip): crate::guard::ClientIp,
+    Json(b): Json<LoginBody>,
+) -> Response {
+    match sign_in(&app, ip, b).await {
         Ok((token, account)) => {
             let mut res = Json(serde_json::json!({
                 "token": token,
@@ -553,6 +563,37 @@ pub(crate) async fn open_by_referral(u: &StaffUser, b: &ReferralBody) -> Result<
             "Giấy chuyển tuyến đã hết hiệu lực".into(),
         ));
     }
+    // A referral is evidence only when someone else wrote it about this person, and the
+    // person then came here: written by another facility than the reader's, linked to
+    // the person without any identity conflict, and a check-in or episode of the person
+    // at the reader's facility since the letter. Otherwise the patient's code is needed.
+    let since = ended.map(|d| d.format("%Y%m%d%H%M").to_string());
+    let store = u.app.store.clone();
+    let (ef, em, reader, person) = (
+        e.facility.clone(),
+        e.ma_lk.clone(),
+        facility.clone(),
+        e.person_id,
+    );
+    let high = e.confidence == "high";
+    let trusted = blocking(move || {
+        if ef == reader || !high || store.identity_conflicts(&ef, &em)? > 0 {
+            return Ok(false);
+        }
+        match since {
+            Some(since) => store.presented_at(person, &reader, &since),
+            None => Ok(false),
+        }
+    })
+    .await?;
+    if !trusted {
+        u.app.code_attempts.failed(&user, stamp);
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "referral_not_usable",
+            "Giấy chuyển tuyến này không đủ để mở sổ (do chính cơ sở của bạn lập, thông tin định danh chưa khớp, hoặc người bệnh chưa đến khám tại cơ sở của bạn). Vui lòng dùng mã chia sẻ của người bệnh.".into(),
+        ));
+    }
     let cap = now_ms() + book::summary::REFERRAL_OPEN_DAYS * 86_400_000;
     let until = ended
         .map(|d| vn_ms(d + chrono::Duration::days(book::summary::REFERRAL_OPEN_DAYS)))
@@ -572,8 +613,19 @@ pub(crate) async fn open_by_referral(u: &StaffUser, b: &ReferralBody) -> Result<
         )
     })
     .await?;
-    u.audit(person, "open", Some(format!("referral {}", e.id)), &grant)
-        .await?;
+    // The log says which letter: its number, who wrote it, and the episode it is in.
+    u.audit(
+        person,
+        "open",
+        Some(format!(
+            "referral {} from {} (episode {})",
+            grant.reason.clone().unwrap_or_default(),
+            e.facility,
+            e.id
+        )),
+        &grant,
+    )
+    .await?;
     Ok(grant)
 }
 
@@ -1113,12 +1165,16 @@ fn issuer(u: &StaffUser) -> String {
     format!("{} ({place})", u.account.username)
 }
 
-/// Where a person is known: where they live (population registry), and the facilities
-/// that treated them or that they were referred to. Enrolment is allowed to staff of
-/// one of these places only.
+/// Where a person is known: where they live (population registry) and, for an
+/// activation code (`treated` true), the facilities whose own episodes of them were linked
+/// by personal ID with no identity conflict. A referral's destination never counts (the
+/// sender writes it), and a guardianship needs the registry: a dossier is what a facility
+/// claims, and must not let its staff enrol themselves into someone's book. Enrolment is
+/// allowed to staff of one of these places only.
 async fn known_places(
     app: &Arc<App>,
     personal_id: &str,
+    treated: bool,
 ) -> Result<Option<(i64, Vec<Place>)>, ApiError> {
     let store = app.store.clone();
     let pid = personal_id.trim().to_string();
@@ -1131,9 +1187,12 @@ async fn known_places(
             places.push(store.place_of_unit(&unit)?);
         }
         let mut codes: Vec<String> = Vec::new();
-        for e in store.episodes_of(p.id)? {
-            codes.push(e.facility.clone());
-            codes.extend(e.view.referral.and_then(|r| r.to_facility));
+        if treated {
+            for e in store.episodes_of(p.id)? {
+                if e.confidence == "high" && store.identity_conflicts(&e.facility, &e.ma_lk)? == 0 {
+                    codes.push(e.facility.clone());
+                }
+            }
         }
         codes.sort();
         codes.dedup();
@@ -1157,13 +1216,17 @@ fn unknown_person() -> ApiError {
 
 /// Refuse enrolment outside the places the person is known at (as "unknown person",
 /// so that staff cannot probe who exists elsewhere).
-async fn enrolment_target(u: &StaffUser, personal_id: &str) -> Result<i64, ApiError> {
+async fn enrolment_target(
+    u: &StaffUser,
+    personal_id: &str,
+    treated: bool,
+) -> Result<i64, ApiError> {
     let no_places: [Place; 0] = [];
     // Roles that never enrol are refused as such.
     if !matches!(u.account.role, Role::CommuneStaff | Role::FacilityAdmin) {
         u.allow(&Action::EnrolPersons { places: &no_places })?;
     }
-    let Some((person, places)) = known_places(u.app(), personal_id).await? else {
+    let Some((person, places)) = known_places(u.app(), personal_id, treated).await? else {
         return Err(unknown_person());
     };
     if !u.allows(&Action::EnrolPersons { places: &places }) {
@@ -1184,7 +1247,7 @@ async fn issue_activation(
     u: StaffUser,
     Json(b): Json<ActivationBody>,
 ) -> Result<Response, ApiError> {
-    let person = enrolment_target(&u, &b.personal_id).await?;
+    let person = enrolment_target(&u, &b.personal_id, true).await?;
     let store = u.app.store.clone();
     if blocking(move || store.has_citizen_account(person)).await? {
         // A new code would let whoever holds it replace the person's passcode.
@@ -1215,7 +1278,7 @@ struct GuardianBody {
 }
 
 async fn record_guardian(u: StaffUser, Json(b): Json<GuardianBody>) -> Result<Response, ApiError> {
-    let ward = enrolment_target(&u, &b.ward_personal_id).await?;
+    let ward = enrolment_target(&u, &b.ward_personal_id, false).await?;
     if b.basis.trim().is_empty() {
         return Err(bad_request(
             "basis_required",

@@ -105,8 +105,12 @@ async fn login_page() -> Html<String> {
     page("Đăng nhập nhân viên", false, &login_form(None))
 }
 
-async fn login(State(app): State<Arc<App>>, Form(f): Form<staff::LoginBody>) -> Response {
-    match staff::sign_in(&app, f).await {
+async fn login(
+    State(app): State<Arc<App>>,
+    crate::guard::ClientIp(ip): crate::guard::ClientIp,
+    Form(f): Form<staff::LoginBody>,
+) -> Response {
+    match staff::sign_in(&app, ip, f).await {
         Ok((token, _)) => {
             let mut res = redirect("/nhan-vien");
             if let Some(c) = staff::staff_cookie(&token) {
@@ -613,7 +617,7 @@ async fn facilities_body(
 <label for="name">Tên cơ sở</label><input id="name" name="name" required>
 <label for="kind">Loại hình</label><select id="kind" name="kind">{kinds}</select>
 <label for="unit">Mã đơn vị hành chính (xã/phường hoặc huyện)</label><input id="unit" name="unit" inputmode="numeric">
-<label for="bhyt"><input id="bhyt" type="checkbox" name="bhyt_contract" value="true" checked style="width:auto"> Có hợp đồng khám chữa bệnh BHYT</label>
+<label for="bhyt"><input id="bhyt" type="checkbox" name="bhyt_contract" value="true" checked class="inline"> Có hợp đồng khám chữa bệnh BHYT</label>
 <button class="primary" type="submit">Lưu</button></form>
 <form method="post" action="/nhan-vien/co-so/csv" class="card"><h2>Nhập từ CSV</h2>
 <label for="csv">Dán nội dung CSV: code,name,province,kind,bhyt_contract,unit (dòng đầu là tiêu đề)</label><textarea id="csv" name="csv" rows="5" required></textarea>
@@ -746,7 +750,7 @@ async fn staff_body(u: &StaffUser, message: Option<(bool, String)>) -> Result<St
 <label for="unit">Mã đơn vị hành chính (cán bộ tỉnh, huyện, xã)</label><input id="unit" name="unit" inputmode="numeric">
 <label for="practising_cert">Số chứng chỉ hành nghề (người hành nghề)</label><input id="practising_cert" name="practising_cert">
 <label for="password">Mật khẩu (ít nhất 8 ký tự; để trống khi sửa)</label><input id="password" name="password" type="password" autocomplete="new-password">
-<label for="locked"><input id="locked" type="checkbox" name="locked" value="1" style="width:auto"> Khóa tài khoản (các phiên đăng nhập kết thúc)</label>
+<label for="locked"><input id="locked" type="checkbox" name="locked" value="1" class="inline"> Khóa tài khoản (các phiên đăng nhập kết thúc)</label>
 <button class="primary" type="submit">Lưu</button></form>"#,
         o(&u.account.facility)
     );

@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use book::EpisodeView;
 use serde::Deserialize;
-use store::{EpisodeRecord, Login, now_ms};
+use store::{EpisodeRecord, now_ms};
 
 use crate::App;
 use crate::citizen::{
@@ -75,7 +75,7 @@ pub(crate) fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
 }
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;background:#f4f6f8}
 header{background:#0b5cad;color:#fff;padding:12px 16px;display:flex;justify-content:space-between;align-items:center}
 header a,header button{color:#fff;font:inherit;background:none;border:0;text-decoration:underline;cursor:pointer;padding:8px}
@@ -96,7 +96,7 @@ select,textarea{width:100%;font:inherit;padding:12px;border:2px solid #687583;bo
 a:focus-visible,button:focus-visible,summary:focus-visible,input:focus-visible{outline:3px solid #f2a900;outline-offset:2px}
 form.search{display:flex;gap:8px;align-items:flex-end}form.search div{flex:1}form.search label{margin-top:0}form.search button{margin-top:0}
 .actions{display:flex;gap:8px;flex-wrap:wrap}.actions a.button{margin-top:4px}a.button.secondary{background:#fff;color:#0b5cad;border:2px solid #0b5cad}
-nav.crumbs{margin:8px 0}.new{background:#fff4d6;color:#6b4a00}
+nav.crumbs{margin:8px 0}.new{background:#fff4d6;color:#6b4a00}input.inline{width:auto}
 "#;
 
 pub(crate) fn page(title: &str, signed_in: bool, body: &str) -> Html<String> {
@@ -184,43 +184,48 @@ struct LoginForm {
     passcode: String,
 }
 
-async fn login(State(app): State<Arc<App>>, Form(f): Form<LoginForm>) -> Response {
-    let Ok(_permit) = app.password_checks.acquire().await else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    };
-    let store = app.store.clone();
-    let r = tokio::task::spawn_blocking(move || {
-        let r = store.citizen_login(f.personal_id.trim(), f.passcode.trim(), now_ms())?;
-        Ok::<_, store::StoreError>(match r {
-            Login::Ok(p) => Ok(store.create_session(p, SESSION_MS)?),
-            other => Err(other),
-        })
-    })
-    .await;
-    let message = match r {
-        Ok(Ok(Ok(token))) => {
-            let mut res = redirect("/so");
-            let cookie = format!(
-                "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-                SESSION_MS / 1000
-            );
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                res.headers_mut().insert(SET_COOKIE, v);
+async fn login(
+    State(app): State<Arc<App>>,
+    crate::guard::ClientIp(ip): crate::guard::ClientIp,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let checked = crate::citizen::check_passcode(&app, ip, &f.personal_id, &f.passcode).await;
+    let (status, message) = match checked {
+        Ok(Some(person)) => {
+            let store = app.store.clone();
+            match tokio::task::spawn_blocking(move || store.create_session(person, SESSION_MS))
+                .await
+            {
+                Ok(Ok(token)) => {
+                    let mut res = redirect("/so");
+                    let cookie = format!(
+                        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+                        SESSION_MS / 1000
+                    );
+                    if let Ok(v) = HeaderValue::from_str(&cookie) {
+                        res.headers_mut().insert(SET_COOKIE, v);
+                    }
+                    return res;
+                }
+                _ => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Lỗi hệ thống, vui lòng thử lại.".to_string(),
+                ),
             }
-            return res;
         }
-        Ok(Ok(Err(Login::Locked { until }))) => format!(
-            "Tài khoản tạm khóa do nhập sai nhiều lần. Thử lại sau {} phút.",
-            ((until - now_ms()) / 60_000).max(1)
+        // The same answer whether or not the personal ID has an account.
+        Ok(None) => (
+            StatusCode::UNAUTHORIZED,
+            "Số định danh hoặc mã khóa không đúng.".to_string(),
         ),
-        Ok(Ok(Err(Login::Wrong { remaining }))) => {
-            format!("Số định danh hoặc mã khóa không đúng. Còn {remaining} lần thử.")
-        }
-        Ok(Ok(Err(_))) => "Số định danh hoặc mã khóa không đúng.".to_string(),
-        _ => "Lỗi hệ thống, vui lòng thử lại.".to_string(),
+        Err(res) if res.status() == StatusCode::TOO_MANY_REQUESTS => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Nhập sai nhiều lần. Vui lòng chờ một lúc rồi thử lại.".to_string(),
+        ),
+        Err(res) => (res.status(), "Lỗi hệ thống, vui lòng thử lại.".to_string()),
     };
     (
-        StatusCode::UNAUTHORIZED,
+        status,
         page("Đăng nhập", false, &login_form(Some(&message))),
     )
         .into_response()

@@ -16,7 +16,7 @@ use dossier::synth::{Config, Generator};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::App;
-use store::{Access, Facility, SqliteStore, StaffAccount, Store, now_ms};
+use store::{Access, Facility, Reports, SqliteStore, StaffAccount, Store, now_ms};
 
 const PASSWORD: &str = "matkhau-2026";
 
@@ -144,6 +144,21 @@ async fn world() -> World {
     let place = store
         .place_of_facility(&own_facility.code)
         .unwrap()
+        .unwrap();
+    // A lives in the own facility's commune (population registry): guardianships are
+    // recorded only for residents of the staff's place.
+    store
+        .import_population(&[store::Resident {
+            personal_id: a_pid.clone(),
+            name: None,
+            birth: None,
+            sex: None,
+            unit: place
+                .commune
+                .clone()
+                .expect("the own facility is placed in a commune"),
+            status: "alive".into(),
+        }])
         .unwrap();
     let f = || Some(own_facility.code.clone());
     let staff = [
@@ -666,9 +681,11 @@ async fn authorization_matrix_every_role_every_endpoint() {
             }),
         ),
         // B (no principal here) becomes A's guardian; the principals' rights do not change.
+        // Only staff of A's place of residence (the commune station) record it: a facility
+        // that treated A has only its own dossiers' word for who A is.
         (
             "POST /api/v1/admin/guardians",
-            "NNNONNONNNN",
+            "NNNNNNONNNN",
             Box::new(move |w, o| {
                 let (g, ward) = if o {
                     (&w.b_pid, &w.a_pid)

@@ -75,8 +75,8 @@ pub struct StaffAccount {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StaffLogin {
     Ok(StaffAccount),
-    Wrong { remaining: u32 },
-    Locked { until: i64 },
+    /// Wrong password (repeated failures are slowed down by the server, never locked).
+    Wrong,
     NoAccount,
 }
 
@@ -182,10 +182,45 @@ impl AuditReport {
     }
 }
 
+/// One audit checkpoint: a digest of every record written in a window of time, chained
+/// to the checkpoint before it, as a line of the append-only checkpoint file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    /// The window: records with `from < at <= to` (milliseconds).
+    pub from: i64,
+    pub to: i64,
+    pub records: i64,
+    /// HMAC-SHA-256 (under the audit key; SHA-256 without one) over each record's
+    /// (person, seq, hash), in person and chain order.
+    pub digest: String,
+    /// The `mac` of the checkpoint before (zeros for the first).
+    pub prev: String,
+    /// HMAC-SHA-256 (or SHA-256) over the fields above.
+    pub mac: String,
+}
+
+impl Checkpoint {
+    fn compute_mac(&self, key: Option<&[u8]>) -> String {
+        let parts = [
+            "checkpoint".to_string(),
+            self.seq.to_string(),
+            self.from.to_string(),
+            self.to.to_string(),
+            self.records.to_string(),
+            self.digest.clone(),
+            self.prev.clone(),
+        ];
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        match key {
+            Some(k) => crate::sqlite::keyed_hash(k, &parts),
+            None => hash_hex(&parts),
+        }
+    }
+}
+
 /// How long a share code lives at most.
 pub const MAX_SHARE_MS: i64 = 7 * 24 * 3_600_000;
-/// Failed staff sign-ins before the account locks.
-pub const MAX_FAILED_STAFF_LOGINS: u32 = 5;
 
 /// Share codes: 8 characters from an alphabet without look-alikes (0/O, 1/I/L).
 const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -382,6 +417,64 @@ pub trait Access {
     fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>>;
     /// Recompute every chain; report edited, removed or reordered records.
     fn verify_audit(&self) -> Result<AuditReport>;
+    /// Write a checkpoint of the records written since the last one to `file` (appended,
+    /// fsynced) and return it. Records written afterwards are timed after it.
+    fn audit_checkpoint(&self, file: &std::path::Path) -> Result<Checkpoint>;
+    /// Check the checkpoint file against the store: each line chained and (with the
+    /// audit key) authentic, and each window's records still exactly those written.
+    /// Returns the number of checkpoints and each problem found.
+    fn verify_checkpoints(&self, file: &std::path::Path) -> Result<(usize, Vec<String>)>;
+
+    /// Whether the person came to `facility` (a check-in or an episode of theirs there)
+    /// at or after `since` (`yyyyMMddHHmm`, Vietnam wall clock).
+    fn presented_at(&self, person: i64, facility: &str, since: &str) -> Result<bool>;
+    /// Identity conflicts recorded when this episode was linked (any version).
+    fn identity_conflicts(&self, facility: &str, ma_lk: &str) -> Result<usize>;
+}
+
+/// The checkpoints of a file, in order (a missing file has none).
+pub fn read_checkpoints(file: &std::path::Path) -> Result<Vec<Checkpoint>> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| StoreError::Invalid(format!("{} line {}: {e}", file.display(), i + 1)))
+        })
+        .collect()
+}
+
+/// The digest of a window of audit records and how many there are.
+fn window_digest(c: &Connection, key: Option<&[u8]>, from: i64, to: i64) -> Result<(i64, String)> {
+    let mut stmt = c.prepare_cached(
+        "SELECT person_id, seq, hash FROM audit_log WHERE at > ?1 AND at <= ?2 ORDER BY person_id, seq",
+    )?;
+    let mut rows = stmt.query(params![from, to])?;
+    let mut n = 0i64;
+    let mut plain = sha2::Sha256::default();
+    let mut keyed = key.and_then(|k| {
+        use hmac::Mac;
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(k).ok()
+    });
+    while let Some(r) = rows.next()? {
+        let (person, seq, hash): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let line = format!("{person}\0{seq}\0{hash}\0");
+        match keyed.as_mut() {
+            Some(m) => hmac::Mac::update(m, line.as_bytes()),
+            None => sha2::Digest::update(&mut plain, line.as_bytes()),
+        }
+        n += 1;
+    }
+    let digest = match keyed {
+        Some(m) => hex::encode(hmac::Mac::finalize(m).into_bytes()),
+        None => hex::encode(sha2::Digest::finalize(plain)),
+    };
+    Ok((n, digest))
 }
 
 fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
@@ -606,7 +699,7 @@ fn save_facility(tx: &Transaction<'_>, f: &Facility) -> Result<()> {
 }
 
 /// Append one record to its person's chain, inside `tx`.
-fn append_audit_tx(
+pub(crate) fn append_audit_tx(
     tx: &Transaction<'_>,
     key: Option<&[u8]>,
     e: &AuditEntry,
@@ -621,6 +714,12 @@ fn append_audit_tx(
         .optional()?;
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
     let seq = prev_seq + 1;
+    // Always after the last checkpoint's window, even if the clock stepped back: a
+    // checkpointed window never gains a record.
+    let floor: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(at), 0) FROM audit_checkpoints")?
+        .query_row([], |r| r.get(0))?;
+    let at = at.max(floor + 1);
     let fields = AuditFields {
         actor: &e.actor,
         role: e.role.code(),
@@ -885,45 +984,22 @@ impl Access for SqliteStore {
             )
             .optional()?)
         })?;
-        let Some((account, hash, failed, locked_until)) = row.filter(|r| r.0.active) else {
+        let Some((account, hash, _failed, _locked_until)) = row.filter(|r| r.0.active) else {
             // Spend the same time whether or not the account exists.
             let _ = hash_password(password);
             return Ok(StaffLogin::NoAccount);
         };
-        if locked_until > now {
-            return Ok(StaffLogin::Locked {
-                until: locked_until,
-            });
-        }
+        // Repeated failures are slowed down by the server per client address and
+        // account; no lock in the store that anyone knowing a username could trigger.
+        let _ = now;
         let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let ok = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
-        self.write(|tx| {
-            if ok {
-                tx.execute(
-                    "UPDATE staff SET failed_attempts = 0, locked_until = 0 WHERE username = ?1",
-                    params![username],
-                )?;
-                return Ok(StaffLogin::Ok(account));
-            }
-            let failed = failed + 1;
-            if failed >= MAX_FAILED_STAFF_LOGINS {
-                let until = now + LOCK_MS;
-                tx.execute(
-                    "UPDATE staff SET failed_attempts = 0, locked_until = ?2 WHERE username = ?1",
-                    params![username, until],
-                )?;
-                Ok(StaffLogin::Locked { until })
-            } else {
-                tx.execute(
-                    "UPDATE staff SET failed_attempts = ?2 WHERE username = ?1",
-                    params![username, failed],
-                )?;
-                Ok(StaffLogin::Wrong {
-                    remaining: MAX_FAILED_STAFF_LOGINS - failed,
-                })
-            }
+        Ok(if ok {
+            StaffLogin::Ok(account)
+        } else {
+            StaffLogin::Wrong
         })
     }
 
@@ -1007,7 +1083,7 @@ impl Access for SqliteStore {
                     created_by,
                     share.created_at,
                     share.expires_at,
-                    hash_hex(&["share", &code])
+                    self.keyed(&["share", &code])
                 ],
             )?;
             Ok(())
@@ -1042,13 +1118,16 @@ impl Access for SqliteStore {
 
     fn redeem_share(&self, code: &str, staff: &StaffAccount, now: i64) -> Result<Option<Grant>> {
         let code = normalize_share_code(code);
-        let hash = hash_hex(&["share", &code]);
+        // Keyed under the server secret; codes made before version 8 were plain SHA-256
+        // (they live 7 days at most).
+        let hash = self.keyed(&["share", &code]);
+        let legacy = hash_hex(&["share", &code]);
         let id = self.next_id();
         self.write(|tx| {
             let share: Option<Share> = tx
                 .query_row(
-                    &format!("SELECT {SHARE_COLS} FROM shares WHERE code_hash = ?1"),
-                    params![hash],
+                    &format!("SELECT {SHARE_COLS} FROM shares WHERE code_hash IN (?1, ?2) LIMIT 1"),
+                    params![hash, legacy],
                     share_row,
                 )
                 .optional()?;
@@ -1431,6 +1510,127 @@ impl Access for SqliteStore {
                 },
             )
             .optional()?)
+        })
+    }
+
+    fn audit_checkpoint(&self, file: &std::path::Path) -> Result<Checkpoint> {
+        let key = self.audit_key().map(<[u8]>::to_vec);
+        let previous = read_checkpoints(file)?;
+        self.write(|tx| {
+            let last = previous.last();
+            let from = last.map_or(0, |c| c.to);
+            let newest: i64 =
+                tx.query_row("SELECT COALESCE(MAX(at), 0) FROM audit_log", [], |r| r.get(0))?;
+            let to = now_ms().max(newest).max(from);
+            let (records, digest) = window_digest(tx, key.as_deref(), from, to)?;
+            let mut cp = Checkpoint {
+                seq: last.map_or(1, |c| c.seq + 1),
+                from,
+                to,
+                records,
+                digest,
+                prev: last.map_or_else(|| GENESIS.to_string(), |c| c.mac.clone()),
+                mac: String::new(),
+            };
+            cp.mac = cp.compute_mac(key.as_deref());
+            tx.execute(
+                "INSERT INTO audit_checkpoints (seq, at, records, digest) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (seq) DO UPDATE SET at = excluded.at, records = excluded.records, digest = excluded.digest",
+                params![cp.seq, cp.to, cp.records, cp.digest],
+            )?;
+            // Appended and on disk before the transaction ends.
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(file)?;
+            let line = serde_json::to_string(&cp).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            f.write_all(format!("{line}\n").as_bytes())?;
+            f.sync_all()?;
+            Ok(cp)
+        })
+    }
+
+    fn verify_checkpoints(&self, file: &std::path::Path) -> Result<(usize, Vec<String>)> {
+        let key = self.audit_key().map(<[u8]>::to_vec);
+        let cps = read_checkpoints(file)?;
+        let mut problems = Vec::new();
+        let mut prev_mac = GENESIS.to_string();
+        let mut prev_to = 0;
+        let mut prev_seq = 0;
+        self.read(|c| {
+            for cp in &cps {
+                if cp.seq != prev_seq + 1 || cp.prev != prev_mac || cp.from != prev_to {
+                    problems.push(format!(
+                        "checkpoint {}: does not follow checkpoint {prev_seq} (a checkpoint was removed, reordered or inserted)",
+                        cp.seq
+                    ));
+                }
+                if cp.compute_mac(key.as_deref()) != cp.mac {
+                    problems.push(format!(
+                        "checkpoint {}: its line was changed (or it was made under another audit key)",
+                        cp.seq
+                    ));
+                }
+                let (records, digest) = window_digest(c, key.as_deref(), cp.from, cp.to)?;
+                if records != cp.records || digest != cp.digest {
+                    problems.push(format!(
+                        "checkpoint {}: the records written between {} and {} are not those checkpointed ({} then, {} now): records were removed, changed or added",
+                        cp.seq, cp.from, cp.to, cp.records, records
+                    ));
+                }
+                prev_mac = cp.mac.clone();
+                prev_to = cp.to;
+                prev_seq = cp.seq;
+            }
+            Ok(())
+        })?;
+        Ok((cps.len(), problems))
+    }
+
+    fn presented_at(&self, person: i64, facility: &str, since: &str) -> Result<bool> {
+        let Some(p) = self.person(person)? else {
+            return Ok(false);
+        };
+        let mut ids: Vec<&str> = p
+            .identifiers
+            .iter()
+            .filter(|i| matches!(i.kind, book::IdKind::PersonalId | book::IdKind::BhytCard))
+            .map(|i| i.value.as_str())
+            .collect();
+        if let Some(pid) = p.personal_id.as_deref() {
+            ids.push(pid);
+        }
+        let list = json_list(&ids)?;
+        self.read(|c| {
+            let episode: bool = c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM episodes WHERE person_id = ?1 AND facility = ?2 AND is_current = 1 AND start_at >= ?3)",
+                params![person, facility, since],
+                |r| r.get(0),
+            )?;
+            if episode {
+                return Ok(true);
+            }
+            Ok(c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM checkins WHERE facility = ?1 AND started_at >= ?2
+                   AND (personal_id IN (SELECT value FROM json_each(?3)) OR card IN (SELECT value FROM json_each(?3))))",
+                params![facility, since, list],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    fn identity_conflicts(&self, facility: &str, ma_lk: &str) -> Result<usize> {
+        self.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT COUNT(*) FROM dq_issues WHERE facility = ?1 AND ma_lk = ?2
+                   AND kind IN ('identifier_of_other_person', 'card_with_two_personal_ids', 'demographics', 'low_confidence_link')",
+                params![facility, ma_lk],
+                |r| r.get(0),
+            )?;
+            Ok(n as usize)
         })
     }
 

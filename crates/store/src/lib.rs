@@ -109,7 +109,13 @@ pub struct Prepared {
     pub meta: Meta,
     pub validated_at: i64,
     pub accepted: bool,
+    /// Every finding, the parser's and the sender rules' ([`sender_findings`]), at most
+    /// [`dossier::Limits::max_findings`] listed one by one and the rest counted per code.
+    pub findings: Vec<Finding>,
+    /// The same as JSON (stored compressed).
     pub findings_json: String,
+    /// HOSO refused on their own while others of the envelope were stored.
+    pub refused: usize,
     pub sha256: String,
     pub raw_len: usize,
     pub raw_zstd: Vec<u8>,
@@ -164,19 +170,38 @@ impl Prepared {
         sha256: String,
         parsed: &Parsed<Envelope>,
     ) -> Prepared {
-        let verdicts = parsed.verdicts();
+        let mut findings = parsed.findings.clone();
+        findings.extend(sender_findings(&meta.facility, &parsed.value));
+        dossier::finding::cap(&mut findings, dossier::Limits::default().max_findings);
+        let envelope_bad = findings
+            .iter()
+            .any(|f| f.is_error() && f.location.hoso.is_none());
         let mut ready = Vec::new();
-        for ((idx, ma_lk, ok), d) in verdicts.iter().zip(&parsed.value.dossiers) {
-            let (Some(ma_lk), true, Some(summary)) = (ma_lk, *ok, d.summary.as_ref()) else {
+        let mut refused = 0;
+        for (i, d) in parsed.value.dossiers.iter().enumerate() {
+            let idx = i + 1;
+            let bad = envelope_bad
+                || findings
+                    .iter()
+                    .any(|f| f.is_error() && f.location.hoso == Some(idx));
+            let (Some(ma_lk), false, Some(summary)) = (d.ma_lk(), bad, d.summary.as_ref()) else {
+                refused += 1;
                 continue;
             };
+            let ma_lk = ma_lk.to_string();
+            // The sender rules above make this the sender's own facility; never store an
+            // episode without one.
+            if parsed.value.facility.is_empty() || parsed.value.facility != meta.facility {
+                refused += 1;
+                continue;
+            }
             let view = book::project(d, &parsed.value.facility);
             let claims = Claims::from_summary(summary, &parsed.value.facility);
             let body = serde_json::to_string(&view).unwrap_or_default();
             let fmt =
                 |d: Option<chrono::NaiveDateTime>| d.map(|d| d.format("%Y%m%d%H%M").to_string());
             ready.push(ReadyEpisode {
-                hoso: *idx,
+                hoso: idx,
                 ma_lk: ma_lk.clone(),
                 facility: view.facility.clone(),
                 claims: claims.clone(),
@@ -196,14 +221,16 @@ impl Prepared {
                 body,
             });
         }
-        let accepted = parsed.is_valid() && !ready.is_empty();
+        let accepted = !dossier::finding::has_errors(&findings) && !ready.is_empty();
         Prepared {
             validated_at: now_ms(),
             accepted,
-            findings_json: serde_json::to_string(&parsed.findings).unwrap_or_default(),
-            sha256,
+            findings_json: serde_json::to_string(&findings).unwrap_or_default(),
             raw_len: raw.len(),
-            raw_zstd: compress(raw),
+            raw_zstd: compress(evidence(raw, &findings)),
+            findings,
+            refused,
+            sha256,
             payload: Payload::Dossier(ready),
             meta,
         }
@@ -211,13 +238,18 @@ impl Prepared {
 
     /// A check-in file (XML0).
     pub fn checkin(meta: Meta, raw: &[u8], parsed: &Parsed<CheckIn>) -> Prepared {
+        let mut findings = parsed.findings.clone();
+        findings.extend(sender_checkin_findings(&meta.facility, &parsed.value));
+        dossier::finding::cap(&mut findings, dossier::Limits::default().max_findings);
         Prepared {
             validated_at: now_ms(),
-            accepted: parsed.is_valid(),
-            findings_json: serde_json::to_string(&parsed.findings).unwrap_or_default(),
+            accepted: !dossier::finding::has_errors(&findings),
+            findings_json: serde_json::to_string(&findings).unwrap_or_default(),
             sha256: sha256_hex(raw),
             raw_len: raw.len(),
-            raw_zstd: compress(raw),
+            raw_zstd: compress(evidence(raw, &findings)),
+            findings,
+            refused: 0,
             payload: Payload::CheckIn(parsed.value.clone()),
             meta,
         }
@@ -225,17 +257,167 @@ impl Prepared {
 
     /// A file that is neither (kept as evidence all the same).
     pub fn unreadable(meta: Meta, raw: &[u8], findings: &[Finding]) -> Prepared {
+        let mut findings = findings.to_vec();
+        dossier::finding::cap(&mut findings, dossier::Limits::default().max_findings);
         Prepared {
             validated_at: now_ms(),
             accepted: false,
-            findings_json: serde_json::to_string(findings).unwrap_or_default(),
+            findings_json: serde_json::to_string(&findings).unwrap_or_default(),
             sha256: sha256_hex(raw),
             raw_len: raw.len(),
-            raw_zstd: compress(raw),
+            raw_zstd: compress(evidence(raw, &findings)),
+            findings,
+            refused: 0,
             payload: Payload::Dossier(Vec::new()),
             meta,
         }
     }
+}
+
+/// Bytes kept of a file refused for its size: its SHA-256 and length are stored, and
+/// this much of its beginning as evidence (a 70 MB body is not worth 70 MB of store).
+pub const OVERSIZED_KEEP: usize = 4096;
+
+/// What of `raw` is stored: all of it, or only its head when it was refused for size.
+fn evidence<'a>(raw: &'a [u8], findings: &[Finding]) -> &'a [u8] {
+    let oversized = findings.iter().any(|f| {
+        matches!(
+            f.code.as_str(),
+            "ENVELOPE.size" | "XML0.size" | "FILE.size" | "GATEWAY.fileHSBase64.size"
+        )
+    });
+    if oversized {
+        &raw[..raw.len().min(OVERSIZED_KEEP)]
+    } else {
+        raw
+    }
+}
+
+/// Who may send what: an envelope is its sender's own. The envelope's MACSKCB and the
+/// MA_CSKCB of every table that has one (XML1, XML6, XML13, XML14, XML15) must be the
+/// sending facility (the gateway account's; the envelope's own for an import, which
+/// must then have one). A MACSKCB that differs refuses the whole envelope; a table that
+/// names another facility refuses its HOSO. An episode is never stored without a
+/// facility, nor for a facility other than its sender.
+pub fn sender_findings(sender: &str, env: &Envelope) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if sender.is_empty() || env.facility.is_empty() {
+        out.push(
+            Finding::error(
+                "GATEWAY.MACSKCB.missing",
+                "MACSKCB trống: không biết hồ sơ của cơ sở nào, không được tiếp nhận",
+                "MACSKCB is empty: the file names no facility and is refused",
+            )
+            .at(dossier::Location {
+                field: Some("MACSKCB"),
+                ..Default::default()
+            }),
+        );
+    } else if env.facility != sender {
+        out.push(
+            Finding::error(
+                "GATEWAY.MACSKCB.forbidden",
+                format!(
+                    "Hồ sơ của cơ sở {} gửi bằng tài khoản của cơ sở {sender}",
+                    env.facility
+                ),
+                format!(
+                    "A file of facility {} sent with an account of facility {sender}",
+                    env.facility
+                ),
+            )
+            .at(dossier::Location {
+                field: Some("MACSKCB"),
+                ..Default::default()
+            })
+            .value(&env.facility),
+        );
+    }
+    if sender.is_empty() {
+        return out;
+    }
+    for (i, d) in env.dossiers.iter().enumerate() {
+        let named = [
+            (
+                dossier::Table::Xml1,
+                d.summary.as_ref().and_then(|s| s.ma_cskcb.as_deref()),
+            ),
+            (
+                dossier::Table::Xml13,
+                d.referral.as_ref().and_then(|r| r.ma_cskcb.as_deref()),
+            ),
+            (
+                dossier::Table::Xml14,
+                d.appointment.as_ref().and_then(|a| a.ma_cskcb.as_deref()),
+            ),
+        ]
+        .into_iter()
+        .chain(
+            d.hiv_care
+                .iter()
+                .map(|r| (dossier::Table::Xml6, r.ma_cskcb.as_deref())),
+        )
+        .chain(
+            d.tb_treatment
+                .iter()
+                .map(|r| (dossier::Table::Xml15, r.ma_cskcb.as_deref())),
+        );
+        for (table, code) in named {
+            let Some(code) = code.filter(|c| *c != sender) else {
+                continue;
+            };
+            out.push(
+                Finding::error(
+                    "GATEWAY.MA_CSKCB.forbidden",
+                    format!(
+                        "{} ghi MA_CSKCB {code}, không phải cơ sở gửi {sender}: hồ sơ không được tiếp nhận",
+                        table.code()
+                    ),
+                    format!(
+                        "{} names facility {code} in MA_CSKCB, not the sender {sender}: the HOSO is refused",
+                        table.code()
+                    ),
+                )
+                .at(dossier::Location {
+                    hoso: Some(i + 1),
+                    ma_lk: d.ma_lk().map(str::to_string),
+                    table: Some(table),
+                    field: Some("MA_CSKCB"),
+                    ..Default::default()
+                })
+                .value(code),
+            );
+        }
+    }
+    out
+}
+
+/// The sender rule of a check-in: every row's MA_CSKCB is the sender's facility.
+pub fn sender_checkin_findings(sender: &str, c: &CheckIn) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, r) in c.rows.iter().enumerate() {
+        let code = r.ma_cskcb.as_deref().unwrap_or(sender);
+        if code.is_empty() || code != sender {
+            out.push(
+                Finding::error(
+                    "GATEWAY.MA_CSKCB.forbidden",
+                    format!("Check-in của cơ sở {code} gửi bằng tài khoản của cơ sở {sender}"),
+                    format!(
+                        "A check-in of facility {code} sent with an account of facility {sender}"
+                    ),
+                )
+                .at(dossier::Location {
+                    hoso: Some(i + 1),
+                    ma_lk: r.ma_lk.clone(),
+                    table: Some(dossier::Table::Xml0),
+                    field: Some("MA_CSKCB"),
+                    ..Default::default()
+                })
+                .value(code),
+            );
+        }
+    }
+    out
 }
 
 /// What the store did with a submission.
@@ -282,6 +464,10 @@ pub struct IdentifierRecord {
     pub valid_to: Option<String>,
     pub first_seen: i64,
     pub last_seen: i64,
+    /// A BHYT card's periods as sent (`yyyyMMdd`, '' when not sent), oldest first;
+    /// `valid_from`/`valid_to` above are the one that covers today, else the latest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<(String, String)>,
 }
 
 /// One stored version of an episode, with its lineage.
@@ -369,25 +555,21 @@ pub struct Token {
     pub expires_at: i64,
 }
 
-/// A citizen's sign-in attempt.
+/// A citizen's sign-in attempt. Repeated failures are slowed down by the server (per
+/// client address and account), never locked in the store: a lock that anyone who knows
+/// a personal ID can trigger locks out the victim.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Login {
     Ok(i64),
-    /// Wrong passcode; so many attempts remain before the lock.
-    Wrong {
-        remaining: u32,
-    },
-    /// Locked after repeated failures, until this instant (ms).
-    Locked {
-        until: i64,
-    },
+    /// Wrong passcode.
+    Wrong,
     /// No activated account for this personal ID.
     NoAccount,
 }
 
-/// Failed sign-ins before an account locks, and for how long.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-pub const LOCK_MS: i64 = 15 * 60 * 1000;
+/// Wrong tries of one activation code (each wrong code counts against every live code of
+/// the person) before the codes stop opening anything.
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Ward {
@@ -469,6 +651,8 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
         now: i64,
     ) -> Result<Option<Account>>;
     fn counts(&self) -> Result<Counts>;
+    /// Whether the store answers: one trivial read, no scan (for `/healthz`).
+    fn ping(&self) -> Result<()>;
 
     /// A one-time activation code for the person's account (returned once, stored hashed).
     fn issue_activation_code(&self, person: i64, issued_by: &str, ttl_ms: i64) -> Result<String>;

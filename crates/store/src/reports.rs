@@ -831,7 +831,9 @@ impl Reports for SqliteStore {
                 "SELECT facility, received_at, accepted, findings FROM submissions WHERE findings != '[]'",
             )?;
             let rows: Vec<(String, i64, String)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(3)?)))?
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, crate::sqlite::findings_text(r.get_ref(3)?)))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
             drop(stmt);
             let mut ins = tx.prepare(

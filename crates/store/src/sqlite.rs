@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0005_adoption.sql"),
     include_str!("../migrations/sqlite/0006_fhir.sql"),
     include_str!("../migrations/sqlite/0007_merged.sql"),
+    include_str!("../migrations/sqlite/0008_hostile.sql"),
 ];
 
 /// Most submissions one commit carries.
@@ -38,6 +39,52 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     ids: Arc<IdGen>,
     audit_key: std::sync::OnceLock<Vec<u8>>,
+    /// The server secret that keys the hashes of short codes (activation and share
+    /// codes): kept in a file beside the database, never in it.
+    secret: Vec<u8>,
+}
+
+/// The server secret of the store at `db`: `<db>.secret` (32 random bytes, mode 0600),
+/// made on first open. A copy of the database alone cannot test guesses of a short
+/// code offline; keep the file with the database's backups, but apart from them.
+fn load_secret(db: &Path) -> Result<Vec<u8>> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".secret");
+    let path = PathBuf::from(name);
+    match std::fs::read(&path) {
+        Ok(k) if k.len() >= 32 => return Ok(k),
+        Ok(_) => {
+            return Err(StoreError::Invalid(format!(
+                "{} holds fewer than 32 bytes",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    let key: Vec<u8> = uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .chain(uuid::Uuid::new_v4().as_bytes())
+        .copied()
+        .collect();
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let made = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path);
+    match made {
+        Ok(mut f) => {
+            f.write_all(&key)?;
+            f.sync_all()?;
+            Ok(key)
+        }
+        // Another process made it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read(&path)?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Time-ordered ids: milliseconds << 10 | counter (1,024 per millisecond). They stay
@@ -115,6 +162,7 @@ impl SqliteStore {
     /// Open (creating and migrating) the store at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
+        let secret = load_secret(&path)?;
         let mut conn = open(&path)?;
         migrate(&mut conn)?;
         // Ids stay ordered across restarts.
@@ -137,7 +185,13 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             ids,
             audit_key: std::sync::OnceLock::new(),
+            secret,
         })
+    }
+
+    /// HMAC-SHA-256 under the server secret, hex: how short codes are stored.
+    pub(crate) fn keyed(&self, parts: &[&str]) -> String {
+        keyed_hash(&self.secret, parts)
     }
 
     /// Key the audit chain (HMAC-SHA-256) with a secret kept outside the database. Set
@@ -246,6 +300,31 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Job>, ids: Arc<IdGen>) {
     }
 }
 
+/// HMAC-SHA-256 of `parts` (each followed by a zero byte) under `key`, hex.
+pub(crate) fn keyed_hash(key: &[u8], parts: &[&str]) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return hash_hex(parts);
+    };
+    for p in parts {
+        mac.update(p.as_bytes());
+        mac.update(&[0]);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A submission's findings as stored: zstd-compressed JSON, or JSON text (empty lists,
+/// and rows written before version 8).
+pub(crate) fn findings_text(v: rusqlite::types::ValueRef<'_>) -> String {
+    match v {
+        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        rusqlite::types::ValueRef::Blob(b) => decompress(b)
+            .map(|j| String::from_utf8_lossy(&j).into_owned())
+            .unwrap_or_else(|| "[]".into()),
+        _ => "[]".into(),
+    }
+}
+
 /// The last step of the lineage: the moment of the commit that shows the episodes.
 fn mark_visible(tx: &Transaction<'_>, receipts: &[Receipt]) -> Result<()> {
     let now = now_ms();
@@ -321,7 +400,11 @@ fn ingest_one(tx: &Transaction<'_>, p: &Prepared, ids: &IdGen) -> Result<Receipt
             kind,
             p.meta.spec.code(),
             p.accepted,
-            p.findings_json,
+            if p.findings.is_empty() {
+                rusqlite::types::Value::Text("[]".into())
+            } else {
+                rusqlite::types::Value::Blob(compress(p.findings_json.as_bytes()))
+            },
             p.sha256,
             p.raw_len as i64,
             p.raw_zstd,
@@ -354,8 +437,8 @@ fn ingest_one(tx: &Transaction<'_>, p: &Prepared, ids: &IdGen) -> Result<Receipt
             for row in &c.rows {
                 let ma_lk = row.ma_lk.clone().unwrap_or_default();
                 tx.execute(
-                    "INSERT INTO checkins (facility, ma_lk, id, submission_id, received_at, started_at, care_type, category, insured, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO checkins (facility, ma_lk, id, submission_id, received_at, started_at, care_type, category, insured, body, personal_id, card)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                     params![
                         row.ma_cskcb.clone().unwrap_or_else(|| p.meta.facility.clone()),
                         ma_lk,
@@ -367,6 +450,8 @@ fn ingest_one(tx: &Transaction<'_>, p: &Prepared, ids: &IdGen) -> Result<Receipt
                         row.ma_doituong_kcb,
                         row.ma_the_bhyt.is_some(),
                         serde_json::to_string(row).unwrap_or_default(),
+                        row.so_cccd,
+                        row.ma_the_bhyt,
                     ],
                 )?;
                 crate::reports::on_checkin(
@@ -455,8 +540,16 @@ fn link_and_store(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
              ON CONFLICT (person_id, kind, value) DO UPDATE SET
                last_seen = excluded.last_seen,
-               valid_from = COALESCE(identifiers.valid_from, excluded.valid_from),
-               valid_to = COALESCE(excluded.valid_to, identifiers.valid_to)",
+               valid_from = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                                 THEN COALESCE(excluded.valid_from, identifiers.valid_from) ELSE identifiers.valid_from END,
+               valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                               THEN COALESCE(excluded.valid_to, identifiers.valid_to) ELSE identifiers.valid_to END",
+        )?;
+        // Each card period as sent (a renewal is a new period of the same number).
+        let mut period = tx.prepare_cached(
+            "INSERT INTO card_periods (person_id, card, valid_from, valid_to, first_seen, last_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (person_id, card, valid_from, valid_to) DO UPDATE SET last_seen = excluded.last_seen",
         )?;
         for i in &e.claims.identifiers {
             stmt.execute(params![
@@ -468,6 +561,19 @@ fn link_and_store(
                 now,
                 sub_id,
             ])?;
+            if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
+                let day = |d: Option<chrono::NaiveDate>| {
+                    d.map(|d| d.format("%Y%m%d").to_string())
+                        .unwrap_or_default()
+                };
+                period.execute(params![
+                    person,
+                    i.value,
+                    day(i.valid_from),
+                    day(i.valid_to),
+                    now
+                ])?;
+            }
         }
     }
     for c in &decision.conflicts {
@@ -665,9 +771,41 @@ fn person_record(c: &Connection, id: i64) -> Result<Option<PersonRecord>> {
                 valid_to: r.get(3)?,
                 first_seen: r.get(4)?,
                 last_seen: r.get(5)?,
+                periods: Vec::new(),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = c.prepare_cached(
+        "SELECT card, valid_from, valid_to FROM card_periods WHERE person_id = ?1 ORDER BY card, valid_from, valid_to",
+    )?;
+    let periods: Vec<(String, String, String)> = stmt
+        .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !periods.is_empty() {
+        let today = (chrono::Utc::now() + chrono::Duration::hours(7))
+            .format("%Y%m%d")
+            .to_string();
+        for i in p
+            .identifiers
+            .iter_mut()
+            .filter(|i| i.kind == IdKind::BhytCard)
+        {
+            i.periods = periods
+                .iter()
+                .filter(|(card, _, _)| *card == i.value)
+                .map(|(_, f, t)| (f.clone(), t.clone()))
+                .collect();
+            let covering = i.periods.iter().find(|(f, t)| {
+                (f.is_empty() || f.as_str() <= today.as_str())
+                    && (t.is_empty() || t.as_str() >= today.as_str())
+            });
+            let latest = i.periods.iter().max_by(|a, b| a.1.cmp(&b.1));
+            if let Some((f, t)) = covering.or(latest) {
+                i.valid_from = Some(f.clone()).filter(|x| !x.is_empty());
+                i.valid_to = Some(t.clone()).filter(|x| !x.is_empty());
+            }
+        }
+    }
     Ok(Some(p))
 }
 
@@ -712,7 +850,7 @@ impl Store for SqliteStore {
                     "SELECT id, transaction_code, received_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_zstd FROM submissions WHERE transaction_code = ?1",
                     params![transaction_code],
                     |r| {
-                        let findings: String = r.get(9)?;
+                        let findings = findings_text(r.get_ref(9)?);
                         let raw: Vec<u8> = r.get(11)?;
                         Ok(SubmissionRecord {
                             id: r.get(0)?,
@@ -1054,6 +1192,13 @@ impl Store for SqliteStore {
         })
     }
 
+    fn ping(&self) -> Result<()> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())?)
+        })
+    }
+
     fn counts(&self) -> Result<Counts> {
         self.read(|c| {
             let one = |sql: &str| -> Result<i64> {
@@ -1078,14 +1223,23 @@ impl Store for SqliteStore {
         if self.person(person)?.is_none() {
             return Err(StoreError::NotFound(format!("person {person}")));
         }
-        // 8 digits from a random UUID: ~27 bits, single use, short-lived, locked out on guessing.
+        // 8 digits from a random UUID: ~27 bits, single use, short-lived, at most
+        // MAX_CODE_ATTEMPTS wrong tries, stored as a keyed hash (the server secret).
         let n = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes()) % 100_000_000;
         let code = format!("{n:08}");
         let now = now_ms();
+        let hash = self.keyed(&["activation", &person.to_string(), &code]);
         self.write(|tx| {
+            // A code for an account that is already active can only reset its passcode.
+            let active: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM citizen_accounts WHERE person_id = ?1)",
+                params![person],
+                |r| r.get(0),
+            )?;
+            let purpose = if active { "reset" } else { "activation" };
             tx.execute(
-                "INSERT INTO activation_codes (person_id, code_hash, issued_by, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![person, hash_hex(&[&person.to_string(), &code]), issued_by, now, now + ttl_ms],
+                "INSERT INTO activation_codes (person_id, code_hash, issued_by, issued_at, expires_at, purpose) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![person, hash, issued_by, now, now + ttl_ms, purpose],
             )?;
             Ok(())
         })?;
@@ -1106,22 +1260,80 @@ impl Store for SqliteStore {
             .id;
         let hash = hash_password(passcode)?;
         let now = now_ms();
-        self.write(|tx| {
-            let used = tx.execute(
-                "UPDATE activation_codes SET used_at = ?3 WHERE person_id = ?1 AND code_hash = ?2 AND used_at IS NULL AND expires_at > ?3",
-                params![person, hash_hex(&[&person.to_string(), code.trim()]), now],
+        let code_hash = self.keyed(&["activation", &person.to_string(), code.trim()]);
+        let key = self.audit_key().map(<[u8]>::to_vec);
+        let wrong = || {
+            StoreError::Invalid(
+                "mã kích hoạt không đúng hoặc đã hết hạn / wrong or expired activation code".into(),
+            )
+        };
+        let outcome = self.write(|tx| {
+            let found: Option<String> = tx
+                .query_row(
+                    "SELECT purpose FROM activation_codes WHERE person_id = ?1 AND code_hash = ?2
+                       AND used_at IS NULL AND expires_at > ?3 AND attempts < ?4",
+                    params![person, code_hash, now, MAX_CODE_ATTEMPTS],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(purpose) = found else {
+                // A wrong code counts against every live code of the person: after
+                // MAX_CODE_ATTEMPTS wrong tries none of them opens anything any more.
+                tx.execute(
+                    "UPDATE activation_codes SET attempts = attempts + 1 WHERE person_id = ?1 AND used_at IS NULL AND expires_at > ?2",
+                    params![person, now],
+                )?;
+                return Ok(None);
+            };
+            let active: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM citizen_accounts WHERE person_id = ?1)",
+                params![person],
+                |r| r.get(0),
             )?;
-            if used != 1 {
-                return Err(StoreError::Invalid("mã kích hoạt không đúng hoặc đã hết hạn / wrong or expired activation code".into()));
+            if active && purpose != "reset" {
+                // A code made before the account was activated cannot replace its passcode.
+                return Ok(Some(Err(StoreError::Invalid(
+                    "tài khoản đã được kích hoạt; cần mã đặt lại mã khóa do cơ sở cấp / the account is already active: a reset code is needed".into(),
+                ))));
             }
+            // Used: this code, and every other live code of the person with it.
+            tx.execute(
+                "UPDATE activation_codes SET used_at = ?2 WHERE person_id = ?1 AND used_at IS NULL",
+                params![person, now],
+            )?;
             tx.execute(
                 "INSERT INTO citizen_accounts (person_id, passcode_hash, activated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (person_id) DO UPDATE SET passcode_hash = excluded.passcode_hash, failed_attempts = 0, locked_until = 0, activated_at = excluded.activated_at",
                 params![person, hash, now],
             )?;
-            crate::reports::on_activation(tx, personal_id, now)?;
-            Ok(person)
-        })
+            if active {
+                // The person sees in their log that their passcode was reset.
+                crate::access::append_audit_tx(
+                    tx,
+                    key.as_deref(),
+                    &AuditEntry {
+                        person_id: person,
+                        actor: "citizen".into(),
+                        actor_name: None,
+                        actor_cert: None,
+                        role: book::access::Role::Citizen,
+                        facility: None,
+                        action: "reset_passcode".into(),
+                        target: None,
+                        basis: book::access::Basis::Enrolment,
+                        grant_id: None,
+                    },
+                    now,
+                )?;
+            } else {
+                crate::reports::on_activation(tx, personal_id, now)?;
+            }
+            Ok(Some(Ok(person)))
+        })?;
+        match outcome {
+            Some(r) => r,
+            None => Err(wrong()),
+        }
     }
 
     fn citizen_login(&self, personal_id: &str, passcode: &str, now: i64) -> Result<Login> {
@@ -1129,41 +1341,29 @@ impl Store for SqliteStore {
             let _ = hash_password(passcode);
             return Ok(Login::NoAccount);
         };
-        let row: Option<(String, u32, i64)> = self.read(|c| {
+        let row: Option<String> = self.read(|c| {
             Ok(c.query_row(
-                "SELECT passcode_hash, failed_attempts, locked_until FROM citizen_accounts WHERE person_id = ?1",
+                "SELECT passcode_hash FROM citizen_accounts WHERE person_id = ?1",
                 params![person.id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| r.get(0),
             )
             .optional()?)
         })?;
-        let Some((hash, failed, locked_until)) = row else {
+        let Some(hash) = row else {
             let _ = hash_password(passcode);
             return Ok(Login::NoAccount);
         };
-        if locked_until > now {
-            return Ok(Login::Locked {
-                until: locked_until,
-            });
-        }
+        // Repeated failures are slowed down by the caller (per client address and
+        // account, growing delays): the store keeps no lock that anyone could trigger.
+        let _ = now;
         let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let ok = Argon2::default()
             .verify_password(passcode.as_bytes(), &parsed)
             .is_ok();
-        self.write(|tx| {
-            if ok {
-                tx.execute("UPDATE citizen_accounts SET failed_attempts = 0, locked_until = 0 WHERE person_id = ?1", params![person.id])?;
-                return Ok(Login::Ok(person.id));
-            }
-            let failed = failed + 1;
-            if failed >= MAX_FAILED_LOGINS {
-                let until = now + LOCK_MS;
-                tx.execute("UPDATE citizen_accounts SET failed_attempts = 0, locked_until = ?2 WHERE person_id = ?1", params![person.id, until])?;
-                Ok(Login::Locked { until })
-            } else {
-                tx.execute("UPDATE citizen_accounts SET failed_attempts = ?2 WHERE person_id = ?1", params![person.id, failed])?;
-                Ok(Login::Wrong { remaining: MAX_FAILED_LOGINS - failed })
-            }
+        Ok(if ok {
+            Login::Ok(person.id)
+        } else {
+            Login::Wrong
         })
     }
 

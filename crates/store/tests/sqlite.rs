@@ -484,3 +484,70 @@ fn both_scan_plans_read_the_same_episodes_in_person_order() {
         .unwrap();
     assert_eq!(n, 3);
 }
+
+/// Version 8 takes out of the book any episode stored without a facility (possible
+/// before: an envelope with an empty MACSKCB), keeps it aside and lists it.
+#[test]
+fn version_8_quarantines_episodes_without_a_facility() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v7.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for sql in [
+            include_str!("../migrations/sqlite/0001_init.sql"),
+            include_str!("../migrations/sqlite/0002_citizen.sql"),
+            include_str!("../migrations/sqlite/0003_access.sql"),
+            include_str!("../migrations/sqlite/0004_reports.sql"),
+            include_str!("../migrations/sqlite/0005_adoption.sql"),
+            include_str!("../migrations/sqlite/0006_fhir.sql"),
+            include_str!("../migrations/sqlite/0007_merged.sql"),
+        ] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 7).unwrap();
+        c.execute(
+            "INSERT INTO persons (id, name, created_at) VALUES (1, 'Người Thử', 0)",
+            [],
+        )
+        .unwrap();
+        for (id, facility, ma_lk) in [(10, "", "EMPTY-1"), (11, "01001", "KEPT-1")] {
+            c.execute(
+                "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body)
+                 VALUES (1, ?1, ?2, ?3, 1, 1, 0, 1, 'high', 0, 0, 0, 0, 'h', '{}')",
+                rusqlite::params![id, facility, ma_lk],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES (?1, ?2, 1, ?3, 1, 'h')",
+                rusqlite::params![facility, ma_lk, id],
+            )
+            .unwrap();
+        }
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert!(s.episode_versions("", "EMPTY-1").unwrap().is_empty());
+    let left: Vec<String> = s
+        .episodes_of(1)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.ma_lk)
+        .collect();
+    assert_eq!(left, vec!["KEPT-1".to_string()]);
+    let issues = s.dq_issues(10).unwrap();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.kind == "quarantined_episode" && i.ma_lk.as_deref() == Some("EMPTY-1")),
+        "{issues:?}"
+    );
+    s.close();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let kept: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM episodes_quarantine WHERE ma_lk = 'EMPTY-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1);
+}
