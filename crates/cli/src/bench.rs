@@ -31,6 +31,30 @@ pub enum BenchCmd {
     /// FHIR: `Patient/$everything` and `$summary` of a person with many episodes, at the
     /// handler; then the bulk export of the largest province (resources/s, peak memory).
     Fhir(FhirArgs),
+    /// Input amplification against a running gateway (this version or another): an
+    /// envelope of 19,999 sparse XML2 rows (some 26 findings each), sent once and then
+    /// three at once; reply time and size, and the server's resident memory before and
+    /// after (from /proc, given its pid).
+    Amplification(AmplificationArgs),
+}
+
+#[derive(clap::Args)]
+pub struct AmplificationArgs {
+    /// Base URL of the gateway.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    #[arg(long, default_value = "bv01001")]
+    username: String,
+    #[arg(long, default_value = "demo123")]
+    password: String,
+    #[arg(long, default_value = "01001")]
+    facility: String,
+    /// The server's process id, to read its memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Also write the envelope to this file.
+    #[arg(long)]
+    write: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -87,6 +111,7 @@ pub fn run(c: BenchCmd) -> Result<()> {
         BenchCmd::Book(a) => book_bench(a),
         BenchCmd::Reports(a) => reports_bench(a),
         BenchCmd::Fhir(a) => fhir_bench(a),
+        BenchCmd::Amplification(a) => amplification_bench(a),
     }
 }
 
@@ -876,4 +901,130 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
     store.disable_fhir_client(&client.client_id)?;
     let _ = std::fs::remove_dir_all(&exports);
     Ok(())
+}
+
+/// An envelope of `facility` whose XML2 holds 19,999 rows of four fields each: every
+/// other required field missing (the hostile review's 4 MB file).
+pub fn sparse_envelope(facility: &str) -> Vec<u8> {
+    let g = Generator::new(dossier::synth::Config {
+        persons: 5,
+        episodes: 5,
+        seed: 3,
+        ..dossier::synth::Config::default()
+    });
+    let e = g.episode(0);
+    let mut env = e.envelope();
+    env.facility = facility.to_string();
+    let d = &mut env.dossiers[0];
+    if let Some(s) = d.summary.as_mut() {
+        s.ma_cskcb = Some(facility.to_string());
+        s.ma_lk = Some("BENCH-SPARSE".into());
+    }
+    let mut xml2 = String::from("<CHITIEU_CHITIET_THUOC><DSACH_CHI_TIET_THUOC>");
+    for i in 1..20_000 {
+        xml2.push_str(&format!(
+            "<CHI_TIET_THUOC><MA_LK>BENCH-SPARSE</MA_LK><STT>{i}</STT><MA_THUOC>40.{i}</MA_THUOC><TEN_THUOC>Thuốc {i}</TEN_THUOC></CHI_TIET_THUOC>"
+        ));
+    }
+    xml2.push_str("</DSACH_CHI_TIET_THUOC></CHITIEU_CHITIET_THUOC>");
+    let mut docs: Vec<(String, String)> = dossier::write::dossier_documents(d, Spec::Qd3176)
+        .into_iter()
+        .filter(|(t, _)| *t != dossier::Table::Xml2)
+        .map(|(t, doc)| (t.code().to_string(), doc))
+        .collect();
+    docs.push(("XML2".into(), xml2));
+    dossier::write::envelope_from_documents(&env, &[docs])
+}
+
+/// Resident and peak memory of a process, in MB (Linux /proc).
+fn proc_memory(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+fn amplification_bench(a: AmplificationArgs) -> Result<()> {
+    let raw = sparse_envelope(&a.facility);
+    if let Some(f) = &a.write {
+        std::fs::write(f, &raw)?;
+    }
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &raw);
+    println!(
+        "envelope: {:.1} MB ({:.1} MB as base64)",
+        raw.len() as f64 / 1e6,
+        b64.len() as f64 / 1e6
+    );
+    let mem = |label: &str| {
+        if let Some((rss, hwm)) = a.server_pid.and_then(proc_memory) {
+            println!("server memory {label}: RSS {rss:.0} MB, peak {hwm:.0} MB");
+        }
+    };
+    mem("before");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let md5 = crate::ops::md5_upper(&a.password);
+        let v: serde_json::Value = c
+            .post(format!("{}/api/token/take", a.url))
+            .form(&[("username", a.username.as_str()), ("password", md5.as_str())])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let access = v["APIKey"]["access_token"]
+            .as_str()
+            .context("no token")?
+            .to_string();
+        let id = v["APIKey"]["id_token"]
+            .as_str()
+            .context("no token")?
+            .to_string();
+        for n in [1usize, 3] {
+            let started = Instant::now();
+            let mut tasks = Vec::new();
+            for _ in 0..n {
+                let (c, url, access, id, md5) =
+                    (c.clone(), a.url.clone(), access.clone(), id.clone(), md5.clone());
+                let form = [
+                    ("username", a.username.clone()),
+                    ("maCSKCB", a.facility.clone()),
+                    ("fileHSBase64", b64.clone()),
+                ];
+                tasks.push(tokio::spawn(async move {
+                    let t = Instant::now();
+                    let r = c
+                        .post(format!("{url}/api/qd130/guiHoSoXmlQD3176"))
+                        .header("accessToken", access)
+                        .header("tokenId", id)
+                        .header("passwordHash", md5)
+                        .form(&form)
+                        .send()
+                        .await?;
+                    let body = r.bytes().await?;
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                    let listed = v["dsLoi"].as_array().map_or(0, Vec::len);
+                    let counted: u64 = v["dsLoi"].as_array().map_or(0, |l| {
+                        l.iter().map(|f| f["count"].as_u64().unwrap_or(1)).sum()
+                    });
+                    anyhow::Ok((t.elapsed().as_secs_f64(), body.len(), listed, counted))
+                }));
+            }
+            for t in tasks {
+                let (secs, bytes, listed, counted) = t.await??;
+                println!(
+                    "{n} at once: answered in {secs:.2} s, reply {:.2} MB, {listed} findings listed, {counted} counted",
+                    bytes as f64 / 1e6
+                );
+            }
+            println!("{n} at once: all answered in {:.2} s", started.elapsed().as_secs_f64());
+            mem(&format!("after {n} at once"));
+        }
+        anyhow::Ok(())
+    })
 }

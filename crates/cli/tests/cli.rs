@@ -337,6 +337,26 @@ fn import_is_idempotent_and_reports() {
             .iter()
             .any(|e| e["ma_lk"] == s.ma_lk.clone().unwrap())
     );
+    // A reader that stops at once (`| head`): the command ends quietly, no panic.
+    for args in [
+        vec!["book", "--db", db, flag, value.as_str(), "--versions"],
+        vec!["person", "issues", "--db", db],
+    ] {
+        let mut child = bin()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    }
 }
 
 #[test]

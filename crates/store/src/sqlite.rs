@@ -552,6 +552,16 @@ fn link_and_store(
              ON CONFLICT (person_id, card, valid_from, valid_to) DO UPDATE SET last_seen = excluded.last_seen",
         )?;
         for i in &e.claims.identifiers {
+            // An identifier that already belongs to someone else is not given to this
+            // person as well (the conflict is recorded below): a dossier must not move a
+            // card, a BHXH number or a passport into another book.
+            if cands
+                .found
+                .iter()
+                .any(|(c, k)| c.kind == i.kind && c.value == i.value && k.person != person)
+            {
+                continue;
+            }
             stmt.execute(params![
                 person,
                 i.kind.code(),

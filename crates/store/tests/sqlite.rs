@@ -175,6 +175,21 @@ fn one_card_with_two_personal_ids_is_recorded_not_merged() {
             .any(|i| i.kind == "card_with_two_personal_ids"),
         "{issues:#?}"
     );
+    // The card stays with its first holder: the second dossier does not move it.
+    let card = e.dossier.summary.as_ref().unwrap().ma_the_bhyt[0].clone();
+    let holder = s
+        .person_by_identifier(IdKind::BhytCard, &card)
+        .unwrap()
+        .unwrap();
+    assert_ne!(holder.id, r.episodes[0].person_id);
+    assert!(
+        !s.person(r.episodes[0].person_id)
+            .unwrap()
+            .unwrap()
+            .identifiers
+            .iter()
+            .any(|i| i.value == card)
+    );
 }
 
 #[test]
