@@ -85,6 +85,14 @@ pub struct ServeArgs {
     /// Seconds between audit checkpoints.
     #[arg(long, env = "HEALTHBOOK_AUDIT_CHECKPOINT_SECS")]
     pub audit_checkpoint_secs: Option<u64>,
+    /// A reverse proxy whose `X-Forwarded-For` names the client (repeat, or separate
+    /// with commas in the variable); sign-in throttling is per client address.
+    #[arg(
+        long = "trusted-proxy",
+        env = "HEALTHBOOK_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Where bulk export files go when nothing says: beside the store.
@@ -106,6 +114,8 @@ struct FileConfig {
     metrics_listen: Option<SocketAddr>,
     audit_checkpoint_file: Option<PathBuf>,
     audit_checkpoint_secs: Option<u64>,
+    #[serde(default)]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub fn init_logs() {
@@ -182,6 +192,11 @@ pub fn serve(a: ServeArgs) -> Result<()> {
             .max(1);
         cfg.audit_checkpoints = Some((f, std::time::Duration::from_secs(secs)));
     }
+    cfg.trusted_proxies = if a.trusted_proxies.is_empty() {
+        file.trusted_proxies.clone()
+    } else {
+        a.trusted_proxies.clone()
+    };
     let store: Arc<dyn Store> = Arc::new(DbArg { db: db.clone() }.open()?);
     run_server(store, cfg, listen, metrics_listen, |addr| {
         eprintln!(

@@ -247,12 +247,13 @@ async fn activate(
         Ok(a) => a,
         Err(wait) => return throttled(wait).into_response(),
     };
-    let Some(_permit) = crate::guard::enter(&app.checks.citizen).await else {
+    let Some(permit) = crate::guard::enter(&app.checks.citizen).await else {
         attempt.void();
         return busy().into_response();
     };
     let store = app.store.clone();
     match tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         store.activate_citizen(b.personal_id.trim(), &b.code, &b.passcode)
     })
     .await
@@ -313,14 +314,16 @@ pub(crate) async fn check_passcode(
     let passcode = passcode.trim().to_string();
     let keys = crate::guard::keys("citizen", &personal_id, ip);
     let attempt = app.throttle.begin(&keys, now_ms()).map_err(throttled)?;
-    let Some(_permit) = crate::guard::enter(&app.checks.citizen).await else {
+    let Some(permit) = crate::guard::enter(&app.checks.citizen).await else {
         attempt.void();
         return Err(busy().into_response());
     };
     let store = app.store.clone();
-    let result =
-        tokio::task::spawn_blocking(move || store.citizen_login(&personal_id, &passcode, now_ms()))
-            .await;
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        store.citizen_login(&personal_id, &passcode, now_ms())
+    })
+    .await;
     match result {
         Ok(Ok(Login::Ok(p))) => {
             attempt.succeeded();

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How one kind of key is throttled.
 #[derive(Clone, Copy, Debug)]
@@ -106,10 +108,14 @@ impl Throttle {
             return Err(wait);
         }
         if map.len() + keys.len() > MAX_KEYS {
+            // Forget the oldest half of the keys that impose no delay now (a flood of new
+            // keys must not wipe out the penalties in force).
             let mut lasts: Vec<i64> = map.values().map(|e| e.last).collect();
             lasts.sort_unstable();
             let cut = lasts[lasts.len() / 2];
-            map.retain(|_, e| e.last > cut);
+            map.retain(|key, e| {
+                e.last > cut || keys_policy(key).is_some_and(|p| e.next_allowed(&p) > now)
+            });
         }
         for (key, _) in keys {
             let e = map.entry(key.clone()).or_default();
@@ -158,10 +164,29 @@ impl Attempt<'_> {
     }
 }
 
+/// The policy of a key, from its prefix.
+fn keys_policy(key: &str) -> Option<Policy> {
+    match key.split(':').next()? {
+        "ip" => Some(ADDRESS),
+        "acct" => Some(ACCOUNT),
+        "pair" => Some(PAIR),
+        _ => None,
+    }
+}
+
 /// The keys of an attempt on `account` (of kind `kind`: "citizen", "staff", "gateway",
-/// "activation") from `ip`.
+/// "activation") from `ip`. The account name is hashed (a 100 MB "personal ID" costs 32
+/// bytes here), and an IPv6 address counts by its /64 (one subscriber's network).
 pub fn keys(kind: &str, account: &str, ip: IpAddr) -> Vec<(String, Policy)> {
-    let account = account.trim().to_lowercase();
+    let account = store::hash_hex(&[&account.trim().to_lowercase()]);
+    let account = &account[..32];
+    let ip = match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        other => other.to_canonical().to_string(),
+    };
     vec![
         (format!("ip:{kind}:{ip}"), ADDRESS),
         (format!("acct:{kind}:{account}"), ACCOUNT),
@@ -169,46 +194,90 @@ pub fn keys(kind: &str, account: &str, ip: IpAddr) -> Vec<(String, Policy)> {
     ]
 }
 
-/// The client's address: the TCP peer (a reverse proxy in front hides it; see
-/// docs/OPERATIONS.md).
+/// The client's address: the TCP peer, or, when the peer is one of the configured
+/// trusted proxies (`Config::trusted_proxies`), the nearest address in
+/// `X-Forwarded-For` that is not one of them.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+/// The TCP peer of a request.
+pub fn peer(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+        .unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED))
+}
+
+/// The client behind `peer`, as the trusted proxies say.
+pub fn client_of(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|h| h.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
+        .collect();
+    hops.into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+/// The TCP peer itself (for what only this machine may do).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
-        ))
+        Ok(Peer(peer(parts)))
+    }
+}
+
+impl FromRequestParts<std::sync::Arc<crate::App>> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &std::sync::Arc<crate::App>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_of(
+            peer(parts),
+            &parts.headers,
+            &app.config.trusted_proxies,
+        )))
     }
 }
 
 /// Password checks (argon2, ~45 ms of CPU each): one queue per kind of caller, one check
 /// at a time in each, so that a flood of one kind leaves the others their share.
+/// The permits are owned and moved into the blocking task that checks the password, so
+/// that a client who hangs up does not free its place while the check still runs.
 pub struct Checks {
-    pub gateway: Semaphore,
-    pub citizen: Semaphore,
-    pub staff: Semaphore,
+    pub gateway: Arc<Semaphore>,
+    pub citizen: Arc<Semaphore>,
+    pub staff: Arc<Semaphore>,
 }
 
 impl Default for Checks {
     fn default() -> Self {
         Checks {
-            gateway: Semaphore::new(1),
-            citizen: Semaphore::new(1),
-            staff: Semaphore::new(1),
+            gateway: Arc::new(Semaphore::new(1)),
+            citizen: Arc::new(Semaphore::new(1)),
+            staff: Arc::new(Semaphore::new(1)),
         }
     }
 }
 
 /// Wait for a place in `queue`, at most 10 s (then the caller answers "busy").
-pub async fn enter(queue: &Semaphore) -> Option<SemaphorePermit<'_>> {
-    tokio::time::timeout(Duration::from_secs(10), queue.acquire())
+pub async fn enter(queue: &Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
+    tokio::time::timeout(Duration::from_secs(10), queue.clone().acquire_owned())
         .await
         .ok()?
         .ok()
@@ -248,5 +317,35 @@ mod tests {
         t.begin(&other, 1_000 + PAIR.base_ms).unwrap().succeeded();
         // Success elsewhere clears the account's count, not this address's.
         assert!(t.begin(&k, 1_000 + PAIR.base_ms).is_err());
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_the_client_and_nobody_else_does() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7".parse().unwrap(),
+        );
+        // The nearest hop that is not a trusted proxy.
+        assert_eq!(
+            client_of(proxy, &h, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // Without trust, the header is anyone's word.
+        assert_eq!(client_of(proxy, &h, &[]), proxy);
+        // IPv6 counts by /64; a long account name costs a fixed-size key.
+        let a = keys(
+            "citizen",
+            &"9".repeat(10_000),
+            "2001:db8:1:2:3:4:5:6".parse().unwrap(),
+        );
+        let b = keys(
+            "citizen",
+            &"9".repeat(10_000),
+            "2001:db8:1:2:ffff::1".parse().unwrap(),
+        );
+        assert_eq!(a[0].0, b[0].0);
+        assert!(a.iter().all(|(k, _)| k.len() < 120));
     }
 }

@@ -53,6 +53,9 @@ pub struct Config {
     pub audit_checkpoints: Option<(std::path::PathBuf, Duration)>,
     /// Most megabytes of submissions parsed at once (larger ones wait their turn).
     pub parse_budget_mb: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling is
+    /// per client address); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Who may read `/metrics` on the main address.
@@ -81,6 +84,7 @@ impl Default for Config {
             metrics: MetricsAccess::Loopback,
             audit_checkpoints: None,
             parse_budget_mb: 256,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -94,8 +98,9 @@ pub struct App {
     pub(crate) checks: guard::Checks,
     /// Attempts at secrets, per client address and account.
     pub(crate) throttle: guard::Throttle,
-    /// Megabytes of submissions being parsed: a parse waits for its size's worth.
-    pub(crate) parse_budget: Semaphore,
+    /// Megabytes of submissions being parsed: a parse waits for its size's worth (the
+    /// permit moves into the parsing task).
+    pub(crate) parse_budget: Arc<Semaphore>,
     /// Failed share-code entries per member of staff.
     pub(crate) code_attempts: staff::CodeAttempts,
     /// FHIR bulk export jobs running in this process.
@@ -111,7 +116,7 @@ impl App {
             metrics: Metrics::new(),
             checks: guard::Checks::default(),
             throttle: guard::Throttle::default(),
-            parse_budget: Semaphore::new(parse_mb),
+            parse_budget: Arc::new(Semaphore::new(parse_mb)),
             code_attempts: staff::CodeAttempts::default(),
             bulk: fhir::bulk::Jobs::default(),
         })
@@ -206,16 +211,21 @@ async fn audit_checkpoints(app: Arc<App>) {
 /// `/metrics` on the main address, as [`Config::metrics`] allows.
 async fn metrics_gate(
     State(app): State<Arc<App>>,
-    guard::ClientIp(ip): guard::ClientIp,
+    guard::Peer(ip): guard::Peer,
     headers: HeaderMap,
 ) -> Response {
     let allowed = match &app.config.metrics {
-        MetricsAccess::Loopback => ip.is_loopback(),
+        // A request relayed by a proxy on this machine is not from this machine.
+        MetricsAccess::Loopback => {
+            ip.is_loopback()
+                && !headers.contains_key("x-forwarded-for")
+                && !headers.contains_key("forwarded")
+        }
         MetricsAccess::Token(t) => headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|v| v.trim() == t),
+            .is_some_and(|v| security::same_secret(v.trim(), t)),
         MetricsAccess::Separate => return StatusCode::NOT_FOUND.into_response(),
     };
     if !allowed {
@@ -296,7 +306,11 @@ async fn take_token(
     };
     let store = app.store.clone();
     let (user, pw) = (f.username.clone(), f.password.to_ascii_uppercase());
-    let verified = tokio::task::spawn_blocking(move || store.verify_account(&user, &pw)).await;
+    let verified = tokio::task::spawn_blocking(move || {
+        let _permit = _permit;
+        store.verify_account(&user, &pw)
+    })
+    .await;
     let mut attempt = Some(attempt);
     let answer = match verified {
         Ok(Ok(Some(account))) => {
@@ -525,12 +539,14 @@ async fn handle_submit(
     // Large parses take their size's worth of a budget: a few at once, never dozens.
     let budget = app.config.parse_budget_mb.max(1);
     let mb = ((b64.len() >> 20) as u32 + 1).min(budget);
-    let Ok(_parsing) = app.parse_budget.acquire_many(mb).await else {
+    let Ok(parsing) = app.parse_budget.clone().acquire_many_owned(mb).await else {
         return SubmitAnswer::fail("503", "Hệ thống đang bận, vui lòng gửi lại");
     };
-    let prepared =
-        tokio::task::spawn_blocking(move || prepare(kind, spec, meta, &b64, limits)).await;
-    drop(_parsing);
+    let prepared = tokio::task::spawn_blocking(move || {
+        let _parsing = parsing;
+        prepare(kind, spec, meta, &b64, limits)
+    })
+    .await;
     let prepared = match prepared {
         Ok(x) => x,
         Err(_) => return SubmitAnswer::fail("500", "Lỗi hệ thống, vui lòng gửi lại"),

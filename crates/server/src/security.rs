@@ -45,17 +45,6 @@ pub fn csrf_token(session: &str) -> String {
     store::hash_hex(&["csrf", session])
 }
 
-/// The session cookie that authenticates a request to `path`: the staff session under
-/// `/nhan-vien`, the citizen's elsewhere (each page's forms post within its own part).
-fn cookie_session(headers: &HeaderMap, path: &str) -> Option<String> {
-    let name = if path.starts_with("/nhan-vien") {
-        STAFF_COOKIE
-    } else {
-        COOKIE_NAME
-    };
-    cookie(headers, name)
-}
-
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -106,17 +95,23 @@ fn same_origin(app: &App, headers: &HeaderMap, claimed: &str) -> bool {
 /// The middleware: checks state-changing requests, then sets the headers.
 pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let session = cookie_session(req.headers(), req.uri().path());
+    // Every session cookie the browser holds: a page's forms carry a token for each, so
+    // that a form posts whichever session the handler goes by (a staff member may also be
+    // signed in as a citizen).
+    let sessions: Vec<String> = [COOKIE_NAME, STAFF_COOKIE]
+        .into_iter()
+        .filter_map(|n| cookie(req.headers(), n))
+        .collect();
     let req = if changing {
         match check_request(&app, req).await {
             Ok(r) => r,
-            Err(res) => return finish(&app, res, None).await,
+            Err(res) => return finish(&app, res, &[]).await,
         }
     } else {
         req
     };
     let res = next.run(req).await;
-    finish(&app, res, session.as_deref()).await
+    finish(&app, res, &sessions).await
 }
 
 async fn check_request(app: &App, req: Request) -> Result<Request, Response> {
@@ -144,7 +139,11 @@ async fn check_request(app: &App, req: Request) -> Result<Request, Response> {
         .into_iter()
         .filter_map(|n| cookie(h, n))
         .collect();
-    if sessions.is_empty() || h.contains_key(header::AUTHORIZATION) {
+    let bearer = h
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "));
+    if sessions.is_empty() || bearer {
         return Ok(req);
     }
     if let Some(referer) = h.get(header::REFERER).and_then(|v| v.to_str().ok())
@@ -169,14 +168,8 @@ async fn check_request(app: &App, req: Request) -> Result<Request, Response> {
     let in_query = req
         .uri()
         .query()
-        .and_then(|q| {
-            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-                .ok()?
-                .into_iter()
-                .find(|(k, _)| k == CSRF_FIELD)
-                .map(|(_, v)| v)
-        })
-        .is_some_and(|v| matches(&v));
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .is_some_and(|pairs| pairs.iter().any(|(k, v)| k == CSRF_FIELD && matches(v)));
     if in_query {
         return Ok(req);
     }
@@ -192,8 +185,7 @@ async fn check_request(app: &App, req: Request) -> Result<Request, Response> {
         .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "Dữ liệu gửi lên quá lớn").into_response())?;
     let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
         .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD))
-        .is_some_and(|(_, v)| matches(&v));
+        .is_some_and(|pairs| pairs.iter().any(|(k, v)| k == CSRF_FIELD && matches(v)));
     if !ok {
         return Err(refuse(
             "csrf",
@@ -204,7 +196,7 @@ async fn check_request(app: &App, req: Request) -> Result<Request, Response> {
 }
 
 /// Compare two secrets in time that does not depend on where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
+pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -212,14 +204,15 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-async fn finish(app: &App, mut res: Response, session: Option<&str>) -> Response {
+async fn finish(app: &App, mut res: Response, sessions: &[String]) -> Response {
     let html = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if html && let Some(session) = session {
-        res = with_form_tokens(res, &csrf_token(session)).await;
+    if html && !sessions.is_empty() {
+        let tokens: Vec<String> = sessions.iter().map(|s| csrf_token(s)).collect();
+        res = with_form_tokens(res, &tokens).await;
     }
     let secure = app
         .config
@@ -246,7 +239,7 @@ async fn finish(app: &App, mut res: Response, session: Option<&str>) -> Response
     if secure {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            HeaderValue::from_static("max-age=31536000"),
         );
         let cookies: Vec<HeaderValue> = h
             .get_all(header::SET_COOKIE)
@@ -270,15 +263,18 @@ async fn finish(app: &App, mut res: Response, session: Option<&str>) -> Response
     res
 }
 
-/// Put the session's CSRF token into every form that posts, as a hidden field.
-async fn with_form_tokens(res: Response, token: &str) -> Response {
+/// Put the sessions' CSRF tokens into every form that posts, as hidden fields.
+async fn with_form_tokens(res: Response, tokens: &[String]) -> Response {
     let (mut parts, body) = res.into_parts();
     // Our pages are small; anything larger is sent as it is.
     let Ok(bytes) = axum::body::to_bytes(body, 8 << 20).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
     };
     let text = String::from_utf8_lossy(&bytes);
-    let hidden = format!(r#"<input type="hidden" name="{CSRF_FIELD}" value="{token}">"#);
+    let hidden: String = tokens
+        .iter()
+        .map(|t| format!(r#"<input type="hidden" name="{CSRF_FIELD}" value="{t}">"#))
+        .collect();
     let mut out = String::with_capacity(text.len() + 256);
     let mut rest: &str = &text;
     while let Some(i) = rest.find("<form") {

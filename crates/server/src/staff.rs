@@ -294,12 +294,13 @@ pub(crate) async fn sign_in(
             ),
         )
     })?;
-    let Some(_permit) = crate::guard::enter(&app.checks.staff).await else {
+    let Some(permit) = crate::guard::enter(&app.checks.staff).await else {
         attempt.void();
         return Err(crate::citizen::busy());
     };
     let a = app.clone();
     let r = blocking(move || {
+        let _permit = permit;
         let r = a
             .store
             .staff_login(b.username.trim(), &b.password, now_ms())?;
@@ -539,10 +540,7 @@ pub(crate) async fn open_by_referral(u: &StaffUser, b: &ReferralBody) -> Result<
         let Some(p) = store.person_by_identifier(IdKind::PersonalId, &personal_id)? else {
             return Ok(None);
         };
-        Ok(store
-            .find_referrals(&f, &n)?
-            .into_iter()
-            .find(|e| e.person_id == p.id))
+        Ok(store.find_referrals(&f, &n, p.id)?.into_iter().next())
     })
     .await?;
     let Some(e) = found else {
@@ -1259,8 +1257,17 @@ async fn issue_activation(
     }
     let store = u.app.store.clone();
     let by = issuer(&u);
-    let code =
-        blocking(move || store.issue_activation_code(person, &by, ACTIVATION_TTL_MS)).await?;
+    // Decided again inside the store's transaction: if the person activated meanwhile,
+    // no code is made (staff never hold a reset code).
+    let code = blocking(move || {
+        store.issue_code(
+            person,
+            &by,
+            ACTIVATION_TTL_MS,
+            store::CodePurpose::Activation,
+        )
+    })
+    .await?;
     u.record(person, "activation_code", None, Basis::Enrolment, None)
         .await?;
     Ok(

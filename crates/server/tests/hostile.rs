@@ -564,17 +564,12 @@ async fn a_referral_opens_a_book_only_when_another_facility_wrote_it_and_the_pat
     )
     .await;
     assert_eq!(v["maKetQua"], "200", "{v}");
-    let found = w.store.find_referrals(&dest, &number).unwrap();
     let r = open(number.clone(), b_pid.clone()).await;
     assert_eq!(
         r.status(),
         StatusCode::FORBIDDEN,
-        "{} {:?}",
-        r.text().await.unwrap(),
-        found
-            .iter()
-            .map(|e| (e.person_id, e.facility.clone(), e.ma_lk.clone()))
-            .collect::<Vec<_>>()
+        "{}",
+        r.text().await.unwrap()
     );
     let b = w
         .store
@@ -722,6 +717,13 @@ async fn activation_codes_cannot_be_guessed_or_reused_to_take_an_account() {
         activate(&http, &w, &pid, &kept).await.status(),
         StatusCode::OK
     );
+    // A session from before the reset …
+    let before: Value = citizen_login(&http, &w, &pid, "135790")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let before = before["token"].as_str().unwrap().to_string();
     let reset = w
         .store
         .issue_activation_code(person, "operator", 3_600_000)
@@ -737,6 +739,20 @@ async fn activation_codes_cannot_be_guessed_or_reused_to_take_an_account() {
             .iter()
             .any(|r| r.action == "reset_passcode"),
         "the reset is in the person's log"
+    );
+    // … is ended by it.
+    let r = http
+        .get(w.url("/api/v1/me"))
+        .bearer_auth(&before)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Staff never hold a reset code: their codes are for accounts not yet active.
+    assert!(
+        w.store
+            .issue_code(person, "station", 3_600_000, store::CodePurpose::Activation)
+            .is_err()
     );
 }
 
@@ -1070,6 +1086,42 @@ async fn cross_site_posts_with_the_session_cookie_are_refused() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(w.store.staff("ke-gian").unwrap().is_none());
+
+    // With a staff session in the browser, the citizen's own sign-in form still works.
+    let (pid, person2) = person_without_account(&w, 1);
+    let code = w
+        .store
+        .issue_activation_code(person2, "test", 3_600_000)
+        .unwrap();
+    assert_eq!(
+        activate(&client_from("127.0.0.8"), &w, &pid, &code)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let page = http
+        .get(w.url("/dang-nhap"))
+        .header("cookie", &staff_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = hidden_token(&page);
+    let r = http
+        .post(w.url("/dang-nhap"))
+        .header("cookie", &staff_cookie)
+        .header("origin", "null")
+        .form(&[
+            ("personal_id", pid.as_str()),
+            ("passcode", "135790"),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 
 // ------------------------------------------------------------------ 7. headers

@@ -375,7 +375,12 @@ pub trait Access {
     fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str) -> Result<bool>;
     /// The current episodes whose referral letter goes to `to_facility` with this number
     /// (numbers are the sending facility's: several may match).
-    fn find_referrals(&self, to_facility: &str, number: &str) -> Result<Vec<EpisodeRecord>>;
+    fn find_referrals(
+        &self,
+        to_facility: &str,
+        number: &str,
+        person: i64,
+    ) -> Result<Vec<EpisodeRecord>>;
     /// Whether the person has an activated citizen account.
     fn has_citizen_account(&self, person: i64) -> Result<bool>;
     /// Where the population registry says a person lives (their unit), if listed.
@@ -439,14 +444,27 @@ pub fn read_checkpoints(file: &std::path::Path) -> Result<Vec<Checkpoint>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| StoreError::Invalid(format!("{} line {}: {e}", file.display(), i + 1)))
-        })
-        .collect()
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(l) {
+            Ok(cp) => out.push(cp),
+            // A last line cut short by a crash while it was written: not a checkpoint.
+            Err(_) if i + 1 == lines.len() && !complete => {}
+            Err(e) => {
+                return Err(StoreError::Invalid(format!(
+                    "{} line {}: {e}",
+                    file.display(),
+                    i + 1
+                )));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The digest of a window of audit records and how many there are.
@@ -1266,14 +1284,19 @@ impl Access for SqliteStore {
         })
     }
 
-    fn find_referrals(&self, to_facility: &str, number: &str) -> Result<Vec<EpisodeRecord>> {
+    fn find_referrals(
+        &self,
+        to_facility: &str,
+        number: &str,
+        person: i64,
+    ) -> Result<Vec<EpisodeRecord>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {EPISODE_COLS} FROM episodes WHERE referral_to = ?1 AND referral_number = ?2 AND is_current = 1
+                "SELECT {EPISODE_COLS} FROM episodes WHERE referral_to = ?1 AND referral_number = ?2 AND person_id = ?3 AND is_current = 1
                  ORDER BY id DESC LIMIT 20"
             ))?;
             Ok(stmt
-                .query_map(params![to_facility, number], episode_row)?
+                .query_map(params![to_facility, number, person], episode_row)?
                 .collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -1515,8 +1538,10 @@ impl Access for SqliteStore {
 
     fn audit_checkpoint(&self, file: &std::path::Path) -> Result<Checkpoint> {
         let key = self.audit_key().map(<[u8]>::to_vec);
-        let previous = read_checkpoints(file)?;
+        // Read under the store's write lock: two writers (serve and the command) never
+        // both append checkpoint N + 1.
         self.write(|tx| {
+            let previous = read_checkpoints(file)?;
             let last = previous.last();
             let from = last.map_or(0, |c| c.to);
             let newest: i64 =
@@ -1547,7 +1572,10 @@ impl Access for SqliteStore {
                 .mode(0o600)
                 .open(file)?;
             let line = serde_json::to_string(&cp).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            f.write_all(format!("{line}\n").as_bytes())?;
+            // After a write cut short (no final newline), start on a line of its own.
+            let torn = std::fs::read(file).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n'));
+            let lead = if torn { "\n" } else { "" };
+            f.write_all(format!("{lead}{line}\n").as_bytes())?;
             f.sync_all()?;
             Ok(cp)
         })

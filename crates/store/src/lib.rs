@@ -567,6 +567,17 @@ pub enum Login {
     NoAccount,
 }
 
+/// What a one-time code may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// Activate an account that does not exist yet.
+    Activation,
+    /// Replace the passcode of an active account.
+    Reset,
+    /// Whichever the account's state calls for.
+    Either,
+}
+
 /// Wrong tries of one activation code (each wrong code counts against every live code of
 /// the person) before the codes stop opening anything.
 pub const MAX_CODE_ATTEMPTS: i64 = 5;
@@ -654,8 +665,19 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     /// Whether the store answers: one trivial read, no scan (for `/healthz`).
     fn ping(&self) -> Result<()>;
 
-    /// A one-time activation code for the person's account (returned once, stored hashed).
+    /// A one-time code for the person's account (returned once, stored as a keyed hash):
+    /// an activation code, or a reset code when the account is already active (what the
+    /// operator's `healthbook citizen code` hands out).
     fn issue_activation_code(&self, person: i64, issued_by: &str, ttl_ms: i64) -> Result<String>;
+    /// A code of the given purpose only, decided in the same transaction that stores it
+    /// (`Invalid` when the account's state does not allow it).
+    fn issue_code(
+        &self,
+        person: i64,
+        issued_by: &str,
+        ttl_ms: i64,
+        want: CodePurpose,
+    ) -> Result<String>;
     /// Activate (or reset) the account of the person with this personal ID; returns the person.
     fn activate_citizen(&self, personal_id: &str, code: &str, passcode: &str) -> Result<i64>;
     fn citizen_login(&self, personal_id: &str, passcode: &str, now: i64) -> Result<Login>;

@@ -1230,6 +1230,16 @@ impl Store for SqliteStore {
     }
 
     fn issue_activation_code(&self, person: i64, issued_by: &str, ttl_ms: i64) -> Result<String> {
+        self.issue_code(person, issued_by, ttl_ms, CodePurpose::Either)
+    }
+
+    fn issue_code(
+        &self,
+        person: i64,
+        issued_by: &str,
+        ttl_ms: i64,
+        want: CodePurpose,
+    ) -> Result<String> {
         if self.person(person)?.is_none() {
             return Err(StoreError::NotFound(format!("person {person}")));
         }
@@ -1247,6 +1257,19 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?;
             let purpose = if active { "reset" } else { "activation" };
+            match (want, active) {
+                (CodePurpose::Activation, true) => {
+                    return Err(StoreError::Invalid(
+                        "tài khoản đã được kích hoạt / the account is already active".into(),
+                    ));
+                }
+                (CodePurpose::Reset, false) => {
+                    return Err(StoreError::Invalid(
+                        "chưa có tài khoản để đặt lại / no account to reset".into(),
+                    ));
+                }
+                _ => {}
+            }
             tx.execute(
                 "INSERT INTO activation_codes (person_id, code_hash, issued_by, issued_at, expires_at, purpose) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![person, hash, issued_by, now, now + ttl_ms, purpose],
@@ -1262,13 +1285,18 @@ impl Store for SqliteStore {
                 "mã khóa phải gồm 6 chữ số / the passcode must be 6 digits".into(),
             ));
         }
+        // The passcode is hashed first and an unknown person gets the same answer as a
+        // wrong code: activation does not tell who exists.
+        let hash = hash_password(passcode)?;
+        let wrong_code = || {
+            StoreError::Invalid(
+                "mã kích hoạt không đúng hoặc đã hết hạn / wrong or expired activation code".into(),
+            )
+        };
         let person = self
             .person_by_identifier(IdKind::PersonalId, personal_id)?
-            .ok_or_else(|| {
-                StoreError::Invalid("mã kích hoạt không đúng / wrong activation code".into())
-            })?
+            .ok_or_else(wrong_code)?
             .id;
-        let hash = hash_password(passcode)?;
         let now = now_ms();
         let code_hash = self.keyed(&["activation", &person.to_string(), code.trim()]);
         let key = self.audit_key().map(<[u8]>::to_vec);
@@ -1317,6 +1345,8 @@ impl Store for SqliteStore {
                 params![person, hash, now],
             )?;
             if active {
+                // Whoever was signed in before the reset is signed out.
+                tx.execute("DELETE FROM sessions WHERE person_id = ?1", params![person])?;
                 // The person sees in their log that their passcode was reset.
                 crate::access::append_audit_tx(
                     tx,

@@ -520,6 +520,13 @@ fn version_8_quarantines_episodes_without_a_facility() {
             c.execute_batch(sql).unwrap();
         }
         c.pragma_update(None, "user_version", 7).unwrap();
+        // A check-in stored before version 8: its body as the model writes it.
+        c.execute(
+            "INSERT INTO checkins (facility, ma_lk, id, submission_id, received_at, started_at, insured, body)
+             VALUES ('01001', 'CI-1', 5, 0, 0, '202612010800', 1, '{\"MA_LK\":\"CI-1\",\"SO_CCCD\":\"001090012345\",\"MA_THE_BHYT\":\"GD4010123456789\"}')",
+            [],
+        )
+        .unwrap();
         c.execute(
             "INSERT INTO persons (id, name, created_at) VALUES (1, 'Người Thử', 0)",
             [],
@@ -565,4 +572,16 @@ fn version_8_quarantines_episodes_without_a_facility() {
         )
         .unwrap();
     assert_eq!(kept, 1);
+    // Check-ins of before are keyed by who presented.
+    let (pid, card): (String, String) = c
+        .query_row(
+            "SELECT personal_id, card FROM checkins WHERE ma_lk = 'CI-1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (pid.as_str(), card.as_str()),
+        ("001090012345", "GD4010123456789")
+    );
 }

@@ -21,7 +21,7 @@ CREATE INDEX dq_issues_episode ON dq_issues(facility, ma_lk);
 --    book only for a patient who came to the receiving facility.
 ALTER TABLE checkins ADD COLUMN personal_id TEXT;
 ALTER TABLE checkins ADD COLUMN card TEXT;
-UPDATE checkins SET personal_id = json_extract(body, '$.so_cccd'), card = json_extract(body, '$.ma_the_bhyt');
+UPDATE checkins SET personal_id = json_extract(body, '$.SO_CCCD'), card = json_extract(body, '$.MA_THE_BHYT');
 CREATE INDEX checkins_personal_id ON checkins(facility, personal_id, started_at);
 CREATE INDEX checkins_card ON checkins(facility, card, started_at);
 
