@@ -45,6 +45,7 @@ pub fn csrf_token(session: &str) -> String {
     store::hash_hex(&["csrf", session])
 }
 
+/// The value of the cookie `name`, when the request carries it and it is not empty.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
