@@ -13,6 +13,28 @@ pub enum CsvError {
     Csv(String),
 }
 
+/// Longest message of an error, in characters: a value quoted from a hostile file (a
+/// 4 KB "code", a header line of thousands of columns) is cut, not echoed whole.
+const MAX_MESSAGE: usize = 400;
+
+fn bounded(message: String) -> String {
+    if message.chars().count() <= MAX_MESSAGE {
+        return message;
+    }
+    let mut m: String = message.chars().take(MAX_MESSAGE).collect();
+    m.push('…');
+    m
+}
+
+impl CsvError {
+    fn line(line: u64, message: String) -> CsvError {
+        CsvError::Line {
+            line,
+            message: bounded(message),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct UnitRow {
     code: String,
@@ -54,23 +76,20 @@ fn rows<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Vec<(u64, T)>, Csv
     let mut out = Vec::new();
     let headers = r
         .headers()
-        .map_err(|e| CsvError::Csv(e.to_string()))?
+        .map_err(|e| CsvError::Csv(bounded(e.to_string())))?
         .clone();
     for rec in r.records() {
-        let rec = rec.map_err(|e| CsvError::Line {
-            line: line_of(e.position()),
-            message: e.to_string(),
-        })?;
+        let rec = rec.map_err(|e| CsvError::line(line_of(e.position()), e.to_string()))?;
         let line = line_of(rec.position());
-        let row: T = rec
-            .deserialize(Some(&headers))
-            .map_err(|e| CsvError::Line {
+        let row: T = rec.deserialize(Some(&headers)).map_err(|e| {
+            CsvError::line(
                 line,
-                message: format!(
+                format!(
                     "{e} (cột / columns: {})",
                     headers.iter().collect::<Vec<_>>().join(",")
                 ),
-            })?;
+            )
+        })?;
         out.push((line, row));
     }
     Ok(out)
@@ -81,7 +100,7 @@ fn rows<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Vec<(u64, T)>, Csv
 pub fn parse_units(bytes: &[u8]) -> Result<Vec<(u64, Unit)>, CsvError> {
     let mut out = Vec::new();
     for (line, r) in rows::<UnitRow>(bytes)? {
-        let bad = |message: String| CsvError::Line { line, message };
+        let bad = |message: String| CsvError::line(line, message);
         if r.code.is_empty() || !r.code.chars().all(|c| c.is_ascii_digit()) {
             return Err(bad(format!("code {:?}: mã đơn vị phải là chữ số", r.code)));
         }
@@ -121,7 +140,7 @@ pub fn parse_units(bytes: &[u8]) -> Result<Vec<(u64, Unit)>, CsvError> {
 pub fn parse_facilities(bytes: &[u8]) -> Result<Vec<(u64, Facility)>, CsvError> {
     let mut out = Vec::new();
     for (line, r) in rows::<FacilityRow>(bytes)? {
-        let bad = |message: String| CsvError::Line { line, message };
+        let bad = |message: String| CsvError::line(line, message);
         if !dossier::ids::is_facility(&r.code) {
             return Err(bad(format!(
                 "code {:?}: mã cơ sở phải gồm 5 chữ số",
@@ -187,7 +206,7 @@ struct ResidentRow {
 pub fn parse_residents(bytes: &[u8]) -> Result<Vec<(u64, Resident)>, CsvError> {
     let mut out = Vec::new();
     for (line, r) in rows::<ResidentRow>(bytes)? {
-        let bad = |message: String| CsvError::Line { line, message };
+        let bad = |message: String| CsvError::line(line, message);
         if dossier::ids::person_id(&r.personal_id) != Ok(dossier::ids::PersonIdKind::PersonalId) {
             return Err(bad(format!(
                 "personal_id {:?}: số định danh cá nhân phải gồm 12 chữ số hợp lệ",
@@ -327,5 +346,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("dòng 2") && e.contains("level"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    /// Found by the registry_csv fuzzer: an error quoting a long field was 4,877 bytes.
+    #[test]
+    fn errors_quoting_long_values_stay_short() {
+        let long = "X".repeat(5_000);
+        let csv =
+            format!("code,name,province,kind,bhyt_contract,unit\n{long},Tên,01,hospital,true,\n");
+        let e = super::parse_facilities(csv.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 1_000, "{} bytes", e.len());
+        assert!(e.starts_with("dòng 2"), "{e}");
+        let csv = format!("code,name,{long}\n01,Hà Nội\n");
+        let e = super::parse_units(csv.as_bytes()).unwrap_err().to_string();
+        assert!(e.len() < 1_000, "{} bytes", e.len());
     }
 }
