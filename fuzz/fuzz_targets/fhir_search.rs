@@ -7,28 +7,14 @@ use axum::body::Body;
 use axum::http::Request;
 use libfuzzer_sys::fuzz_target;
 
-const TYPES: [&str; 12] = [
-    "Patient",
-    "Encounter",
-    "Condition",
-    "MedicationRequest",
-    "Observation",
-    "DiagnosticReport",
-    "Procedure",
-    "ServiceRequest",
-    "Appointment",
-    "Organization",
-    "Practitioner",
-    "CodeSystem",
-];
-
 fuzz_target!(|data: &[u8]| {
     let Some((&which, query)) = data.split_first() else {
         return;
     };
     let w = healthbook_fuzz::world();
-    let ty = TYPES[which as usize % TYPES.len()];
-    let path = if which as usize / TYPES.len() % 4 == 3 {
+    let types = server::fhir::ALL_TYPES;
+    let ty = types[which as usize % types.len()];
+    let path = if which as usize / types.len() % 4 == 3 {
         format!(
             "/fhir/Patient/{}/$everything?{}",
             w.person,

@@ -279,7 +279,7 @@ async fn activate(
 
 /// Too many wrong attempts: wait (the same answer whether or not the account exists).
 pub(crate) fn throttled(wait_ms: i64) -> Response {
-    let mut res = ApiError(
+    let res = ApiError(
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_attempts",
         format!(
@@ -288,10 +288,7 @@ pub(crate) fn throttled(wait_ms: i64) -> Response {
         ),
     )
     .into_response();
-    if let Ok(v) = HeaderValue::from_str(&((wait_ms + 999) / 1000).max(1).to_string()) {
-        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-    }
-    res
+    crate::with_retry_after(res, wait_ms)
 }
 
 pub(crate) fn busy() -> ApiError {

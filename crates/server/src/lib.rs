@@ -363,7 +363,14 @@ async fn take_token(
 
 /// 429 with `Retry-After` (seconds) and a JSON body.
 pub(crate) fn too_many(wait_ms: i64, body: impl Serialize) -> Response {
-    let mut res = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    with_retry_after(
+        (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response(),
+        wait_ms,
+    )
+}
+
+/// `Retry-After` (whole seconds, at least 1) on a response that says "wait".
+pub(crate) fn with_retry_after(mut res: Response, wait_ms: i64) -> Response {
     if let Ok(v) = axum::http::HeaderValue::from_str(&((wait_ms + 999) / 1000).max(1).to_string()) {
         res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
     }

@@ -23,12 +23,43 @@ struct Driver {
     url: String,
     session: String,
     http: reqwest::Client,
+    /// The browser's profile folder: it names every Chromium process of this driver.
+    profile: std::path::PathBuf,
 }
 
+/// Ending the test ends the browser too: the WebDriver session is deleted (chromedriver
+/// then quits Chromium), chromedriver is killed, and any Chromium process still running
+/// with this driver's profile (a test that panicked mid-way) is killed.
 impl Drop for Driver {
     fn drop(&mut self) {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://").to_string();
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = write!(
+                s,
+                "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            let _ = s.read_to_end(&mut Vec::new());
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let marker = format!("--user-data-dir={}", self.profile.display());
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            if String::from_utf8_lossy(&cmdline)
+                .split('\0')
+                .any(|arg| arg == marker)
+            {
+                let _ = Command::new("kill")
+                    .arg("-9")
+                    .arg(entry.file_name())
+                    .status();
+            }
+        }
     }
 }
 
@@ -86,6 +117,7 @@ impl Driver {
             url,
             session,
             http,
+            profile: profile.to_path_buf(),
         }
     }
 

@@ -286,17 +286,7 @@ fn audit_hash(
     ];
     match key {
         None => hash_hex(&parts),
-        Some(k) => {
-            use hmac::Mac;
-            let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(k) else {
-                return hash_hex(&parts);
-            };
-            for p in parts {
-                mac.update(p.as_bytes());
-                mac.update(&[0]);
-            }
-            hex::encode(mac.finalize().into_bytes())
-        }
+        Some(k) => crate::sqlite::keyed_hash(k, &parts),
     }
 }
 
@@ -735,7 +725,9 @@ pub(crate) fn append_audit_tx(
     // Always after the last checkpoint's window, even if the clock stepped back: a
     // checkpointed window never gains a record.
     let floor: i64 = tx
-        .prepare_cached("SELECT COALESCE(MAX(at), 0) FROM audit_checkpoints")?
+        .prepare_cached(
+            "SELECT COALESCE((SELECT at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1), 0)",
+        )?
         .query_row([], |r| r.get(0))?;
     let at = at.max(floor + 1);
     let fields = AuditFields {

@@ -600,6 +600,8 @@ pub struct Counts {
     pub dq_open: i64,
     pub raw_bytes: i64,
     pub stored_bytes: i64,
+    /// Bytes the submissions' findings take in the store (compressed).
+    pub findings_bytes: i64,
 }
 
 /// A submission queued for the writer; [`Pending::wait`] returns once it is durable.

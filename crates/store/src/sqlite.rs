@@ -1225,6 +1225,7 @@ impl Store for SqliteStore {
                 dq_open: one("SELECT COUNT(*) FROM dq_issues WHERE status = 'open'")?,
                 raw_bytes: one("SELECT SUM(raw_len) FROM submissions")?,
                 stored_bytes: one("SELECT SUM(length(raw_zstd)) FROM submissions")?,
+                findings_bytes: one("SELECT SUM(length(findings)) FROM submissions")?,
             })
         })
     }

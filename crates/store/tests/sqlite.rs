@@ -585,3 +585,94 @@ fn version_8_quarantines_episodes_without_a_facility() {
         ("001090012345", "GD4010123456789")
     );
 }
+
+/// Activation codes are stored as a keyed hash under `<db>.secret`: with another secret
+/// (a copy of the database without its secret file), the right code opens nothing.
+#[test]
+fn short_codes_are_keyed_by_the_server_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.db");
+    let s = SqliteStore::open(&path).unwrap();
+    let e = generator().episode(0);
+    s.ingest(prepared(&e.envelope_bytes(Spec::Qd3176))).unwrap();
+    let pid = e.dossier.summary.as_ref().unwrap().so_cccd.clone().unwrap();
+    let person = s
+        .person_by_identifier(IdKind::PersonalId, &pid)
+        .unwrap()
+        .unwrap()
+        .id;
+    let code = s.issue_activation_code(person, "test", 3_600_000).unwrap();
+    s.close();
+    drop(s);
+    let secret = dir.path().join("book.db.secret");
+    let kept = std::fs::read(&secret).unwrap();
+    assert_eq!(kept.len(), 32);
+    std::fs::write(&secret, [7u8; 32]).unwrap();
+    let s = SqliteStore::open(&path).unwrap();
+    assert!(s.activate_citizen(&pid, &code, "135790").is_err());
+    s.close();
+    drop(s);
+    std::fs::write(&secret, &kept).unwrap();
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.activate_citizen(&pid, &code, "135790").unwrap(), person);
+}
+
+/// Someone with the database drops the triggers, removes the last record of a chain and
+/// moves its head back (the chains alone still verify), or removes a whole chain and its
+/// head: the checkpoint file finds both.
+#[test]
+fn a_cut_audit_tail_is_found_by_the_checkpoints() {
+    use book::access::{Basis, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.db");
+    let file = dir.path().join("audit.checkpoints");
+    let s = SqliteStore::open(&path).unwrap();
+    for person in [41, 42] {
+        for action in ["summary", "episode", "episode"] {
+            s.append_audit(&store::AuditEntry {
+                person_id: person,
+                actor: "bs1".into(),
+                role: Role::Clinician,
+                facility: Some("01001".into()),
+                action: action.into(),
+                target: None,
+                basis: Basis::BreakGlass,
+                grant_id: Some(1),
+                actor_name: None,
+                actor_cert: None,
+            })
+            .unwrap();
+        }
+    }
+    s.audit_checkpoint(&file).unwrap();
+    assert_eq!(s.verify_checkpoints(&file).unwrap().1, Vec::<String>::new());
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+        .unwrap();
+    let prev: String = db
+        .query_row(
+            "SELECT hash FROM audit_log WHERE person_id = 41 AND seq = 2",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    db.execute("DELETE FROM audit_log WHERE person_id = 41 AND seq = 3", [])
+        .unwrap();
+    db.execute(
+        "UPDATE audit_heads SET seq = 2, hash = ?1 WHERE person_id = 41",
+        [&prev],
+    )
+    .unwrap();
+    assert!(s.verify_audit().unwrap().ok(), "the chains alone miss it");
+    assert!(!s.verify_checkpoints(&file).unwrap().1.is_empty());
+    db.execute("DELETE FROM audit_log WHERE person_id = 42", [])
+        .unwrap();
+    db.execute("DELETE FROM audit_heads WHERE person_id = 42", [])
+        .unwrap();
+    let (n, problems) = s.verify_checkpoints(&file).unwrap();
+    assert_eq!(n, 1);
+    assert!(
+        problems.iter().any(|p| p.contains("checkpoint 1")),
+        "{problems:?}"
+    );
+}
