@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use book::access::Role;
-use store::{Access, Reports, StaffAccount};
+use store::StaffAccount;
 
 use crate::ops::DbArg;
 

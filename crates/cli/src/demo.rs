@@ -402,7 +402,7 @@ pub fn run(a: Args) -> Result<()> {
         checkpoints.display()
     );
     let cfg = server::Config {
-        export_dir: Some(ops::default_export_dir(&db)),
+        export_dir: Some(ops::default_export_dir(&db.to_string_lossy())),
         audit_checkpoints: Some((checkpoints, std::time::Duration::from_secs(600))),
         ..server::Config::default()
     };

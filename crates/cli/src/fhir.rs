@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail};
 use book::access::SmartScopes;
 use clap::Subcommand;
 use server::fhir::export::{DirSink, Exporter, export_types, export_unit};
-use store::Access;
 
 use crate::ops::DbArg;
 
@@ -140,7 +139,7 @@ pub fn run(c: FhirCmd) -> Result<()> {
                 name: format!("Xuất dữ liệu FHIR bằng dòng lệnh ({operator})"),
             };
             let t = Instant::now();
-            let stats = export_unit(&store, &unit, &types, since_ms, &by, &mut sink)?;
+            let stats = export_unit(&*store, &unit, &types, since_ms, &by, &mut sink)?;
             let secs = t.elapsed().as_secs_f64();
             for (ty, path) in sink.files() {
                 println!(

@@ -13,20 +13,37 @@ use indicatif::{ProgressBar, ProgressStyle};
 use md5::{Digest, Md5};
 use rayon::prelude::*;
 use serde::Deserialize;
-use store::{Access, Facility, Meta, Prepared, Source, SqliteStore, Store, now_ms};
+use store::{Facility, Meta, Prepared, Source, Store, now_ms};
 
-/// Where the embedded store lives.
+/// Where the store lives.
 #[derive(clap::Args, Clone, Debug)]
 pub struct DbArg {
-    /// SQLite file of the store (created if missing).
+    /// The store: a SQLite file (created if missing), or a PostgreSQL database
+    /// (`postgres://user@host/db`; its server secret file is HEALTHBOOK_SECRET_FILE,
+    /// else ./healthbook.secret).
     #[arg(long, env = "HEALTHBOOK_DB", default_value = "healthbook.db")]
-    pub db: PathBuf,
+    pub db: String,
 }
 
 impl DbArg {
-    pub fn open(&self) -> Result<SqliteStore> {
-        let store = SqliteStore::open(&self.db)
-            .with_context(|| format!("opening store {}", self.db.display()))?;
+    /// Where the store is, for messages (a PostgreSQL URL without its password).
+    pub fn shown(&self) -> String {
+        if store::is_postgres(&self.db) {
+            match self.db.split_once('@') {
+                Some((head, tail)) if head.contains(':') && head.matches(':').count() > 1 => {
+                    let user = head.rsplit_once(':').map_or(head, |(u, _)| u);
+                    format!("{user}:…@{tail}")
+                }
+                _ => self.db.clone(),
+            }
+        } else {
+            self.db.clone()
+        }
+    }
+
+    pub fn open(&self) -> Result<Arc<dyn Store>> {
+        let store =
+            store::open(&self.db).with_context(|| format!("opening store {}", self.shown()))?;
         // The audit chain's key lives outside the database (see docs/OPERATIONS.md).
         if let Some(path) = std::env::var_os("HEALTHBOOK_AUDIT_KEY_FILE") {
             let key = std::fs::read(&path)
@@ -95,15 +112,20 @@ pub struct ServeArgs {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
-/// Where bulk export files go when nothing says: beside the store.
-pub fn default_export_dir(db: &std::path::Path) -> PathBuf {
-    db.with_extension("exports")
+/// Where bulk export files go when nothing says: beside a SQLite store, or
+/// `healthbook.exports` in the working directory for a PostgreSQL one.
+pub fn default_export_dir(db: &str) -> PathBuf {
+    if store::is_postgres(db) {
+        PathBuf::from("healthbook.exports")
+    } else {
+        Path::new(db).with_extension("exports")
+    }
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    db: Option<PathBuf>,
+    db: Option<String>,
     listen: Option<SocketAddr>,
     token_ttl_secs: Option<u64>,
     max_body_bytes: Option<usize>,
@@ -197,11 +219,12 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     } else {
         a.trusted_proxies.clone()
     };
-    let store: Arc<dyn Store> = Arc::new(DbArg { db: db.clone() }.open()?);
+    let db = DbArg { db };
+    let store: Arc<dyn Store> = db.open()?;
     run_server(store, cfg, listen, metrics_listen, |addr| {
         eprintln!(
             "healthbook: cổng tiếp nhận tại http://{addr} (store {})",
-            db.display()
+            db.shown()
         );
     })
 }
@@ -386,7 +409,7 @@ pub fn import(a: ImportArgs) -> Result<()> {
     let store = a.db.open()?;
     let files = collect_xml(&a.paths)?;
     let t = std::time::Instant::now();
-    let s = import_files(&store, &files, a.spec, std::io::stderr().is_terminal())?;
+    let s = import_files(&*store, &files, a.spec, std::io::stderr().is_terminal())?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "Nhập {} tệp trong {secs:.1} s ({:.0} tệp/s): {} đã có từ trước, {} tiếp nhận, {} bị từ chối; {} lượt khám mới hoặc sửa đổi",
@@ -677,7 +700,7 @@ pub fn citizen(cmd: CitizenCmd) -> Result<()> {
             hours,
         } => {
             let s = db.open()?;
-            let p = find_person(&s, &personal_id)?;
+            let p = find_person(&*s, &personal_id)?;
             let code = s.issue_activation_code(p.id, &issued_by, hours * 3_600_000)?;
             println!("Mã kích hoạt cho {personal_id}: {code} (dùng một lần, hiệu lực {hours} giờ)");
         }
@@ -689,8 +712,8 @@ pub fn citizen(cmd: CitizenCmd) -> Result<()> {
             revoke,
         } => {
             let s = db.open()?;
-            let g = find_person(&s, &guardian)?;
-            let w = find_person(&s, &ward)?;
+            let g = find_person(&*s, &guardian)?;
+            let w = find_person(&*s, &ward)?;
             if revoke {
                 s.revoke_guardian(g.id, w.id)?;
                 println!("Đã thu hồi quyền giám hộ");

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use book::access::{Basis, GrantFacts, Place, Role, Scope, SmartScopes};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use crate::sqlite::{EPISODE_COLS, episode_row, hash_password, json_list};
+use crate::core::{episode_row, hash_password};
+use crate::db::{Db, Q, Row, args};
+use crate::engine::{Backend, Engine, keyed_hash};
 use crate::*;
 
 /// An administrative unit (province, district or commune) of one scheme.
@@ -41,7 +42,8 @@ pub struct FhirClient {
     pub active: bool,
 }
 
-fn fhir_client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FhirClient> {
+/// A client from the columns client_id, name, unit, scopes, created_at, created_by, active.
+fn fhir_client_row(r: &Row<'_>) -> Result<FhirClient> {
     let scopes: String = r.get(3)?;
     Ok(FhirClient {
         client_id: r.get(0)?,
@@ -53,8 +55,6 @@ fn fhir_client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FhirClient> {
         active: r.get(6)?,
     })
 }
-
-const FHIR_CLIENT_COLS: &str = "client_id, name, unit, scopes, created_at, created_by, active";
 
 /// A staff account and its scope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,7 +213,7 @@ impl Checkpoint {
         ];
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         match key {
-            Some(k) => crate::sqlite::keyed_hash(k, &parts),
+            Some(k) => keyed_hash(k, &parts),
             None => hash_hex(&parts),
         }
     }
@@ -286,7 +286,7 @@ fn audit_hash(
     ];
     match key {
         None => hash_hex(&parts),
-        Some(k) => crate::sqlite::keyed_hash(k, &parts),
+        Some(k) => keyed_hash(k, &parts),
     }
 }
 
@@ -458,18 +458,14 @@ pub fn read_checkpoints(file: &std::path::Path) -> Result<Vec<Checkpoint>> {
 }
 
 /// The digest of a window of audit records and how many there are.
-fn window_digest(c: &Connection, key: Option<&[u8]>, from: i64, to: i64) -> Result<(i64, String)> {
-    let mut stmt = c.prepare_cached(
-        "SELECT person_id, seq, hash FROM audit_log WHERE at > ?1 AND at <= ?2 ORDER BY person_id, seq",
-    )?;
-    let mut rows = stmt.query(params![from, to])?;
+fn window_digest(db: &dyn Db, key: Option<&[u8]>, from: i64, to: i64) -> Result<(i64, String)> {
     let mut n = 0i64;
     let mut plain = sha2::Sha256::default();
     let mut keyed = key.and_then(|k| {
         use hmac::Mac;
         hmac::Hmac::<sha2::Sha256>::new_from_slice(k).ok()
     });
-    while let Some(r) = rows.next()? {
+    db.query(Q::AuditWindow, args![from, to], &mut |r| {
         let (person, seq, hash): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
         let line = format!("{person}\0{seq}\0{hash}\0");
         match keyed.as_mut() {
@@ -477,7 +473,8 @@ fn window_digest(c: &Connection, key: Option<&[u8]>, from: i64, to: i64) -> Resu
             None => sha2::Digest::update(&mut plain, line.as_bytes()),
         }
         n += 1;
-    }
+        Ok(true)
+    })?;
     let digest = match keyed {
         Some(m) => hex::encode(hmac::Mac::finalize(m).into_bytes()),
         None => hex::encode(sha2::Digest::finalize(plain)),
@@ -485,7 +482,8 @@ fn window_digest(c: &Connection, key: Option<&[u8]>, from: i64, to: i64) -> Resu
     Ok((n, digest))
 }
 
-fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
+/// A unit from the columns code, name, level, parent, scheme.
+fn unit_row(r: &Row<'_>) -> Result<Unit> {
     Ok(Unit {
         code: r.get(0)?,
         name: r.get(1)?,
@@ -495,25 +493,9 @@ fn unit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
     })
 }
 
-/// `family`: the person `?1` and every person merged into them, directly or through
-/// another merge (the partial index `persons_merged_into` finds them), as long as the
-/// survivor has not been split since that merge: a split may undo a wrong merge, and
-/// then the merged-away person's records are nobody else's to see (privacy first: they
-/// stay under their own person).
-const MERGED_FAMILY: &str = "WITH RECURSIVE family(id) AS (
-    SELECT ?1
-    UNION SELECT p.id FROM persons p JOIN family f ON p.merged_into = f.id
-    WHERE NOT EXISTS (
-        SELECT 1 FROM person_events s
-        WHERE s.person_id = f.id AND s.kind = 'split'
-          AND s.at >= (SELECT MAX(m.at) FROM person_events m
-                       WHERE m.person_id = p.id AND m.kind = 'merged')
-    )
-)";
-
-const STAFF_COLS: &str = "username, full_name, role, unit, facility, practising_cert, active";
-
-fn staff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StaffAccount> {
+/// A staff account from the columns username, full_name, role, unit, facility,
+/// practising_cert, active.
+fn staff_row(r: &Row<'_>) -> Result<StaffAccount> {
     let role: String = r.get(2)?;
     Ok(StaffAccount {
         username: r.get(0)?,
@@ -526,9 +508,9 @@ fn staff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StaffAccount> {
     })
 }
 
-const SHARE_COLS: &str = "id, person_id, scope, created_by, created_at, expires_at, revoked_at";
-
-fn share_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Share> {
+/// A share from the columns id, person_id, scope, created_by, created_at, expires_at,
+/// revoked_at.
+fn share_row(r: &Row<'_>) -> Result<Share> {
     let scope: String = r.get(2)?;
     Ok(Share {
         id: r.get(0)?,
@@ -541,9 +523,9 @@ fn share_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Share> {
     })
 }
 
-const GRANT_COLS: &str = "id, person_id, username, facility, basis, share_id, scope, reason, created_at, expires_at, revoked_at, reviewed_by, reviewed_at, review_note";
-
-fn grant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
+/// A grant from the columns id, person_id, username, facility, basis, share_id, scope,
+/// reason, created_at, expires_at, revoked_at, reviewed_by, reviewed_at, review_note.
+fn grant_row(r: &Row<'_>) -> Result<Grant> {
     let basis: String = r.get(4)?;
     let scope: String = r.get(6)?;
     Ok(Grant {
@@ -565,10 +547,10 @@ fn grant_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Grant> {
     })
 }
 
-fn insert_grant(tx: &Transaction<'_>, g: &Grant) -> Result<()> {
-    tx.execute(
-        &format!("INSERT INTO grants ({GRANT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, NULL, NULL)"),
-        params![
+fn insert_grant(db: &dyn Db, g: &Grant) -> Result<()> {
+    db.exec(
+        Q::InsertGrant,
+        args![
             g.id,
             g.person_id,
             g.username,
@@ -584,16 +566,16 @@ fn insert_grant(tx: &Transaction<'_>, g: &Grant) -> Result<()> {
     Ok(())
 }
 
-fn place_of_unit(c: &Connection, code: &str) -> Result<Place> {
+fn place_of_unit(db: &dyn Db, code: &str) -> Result<Place> {
     let mut place = Place::default();
     let mut next = Some(code.to_string());
     // Walk up; the depth bound guards against a cycle in imported data.
     for _ in 0..4 {
         let Some(code) = next.take() else { break };
-        let row: Option<(String, Option<String>)> = c
-            .prepare_cached("SELECT level, parent FROM units WHERE code = ?1")?
-            .query_row(params![code], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let row: Option<(String, Option<String>)> =
+            db.one(Q::UnitLevelParent, args![code], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         let Some((level, parent)) = row else { break };
         match level.as_str() {
             "province" => place.province = Some(code),
@@ -606,7 +588,7 @@ fn place_of_unit(c: &Connection, code: &str) -> Result<Place> {
     Ok(place)
 }
 
-fn save_unit(tx: &Transaction<'_>, u: &Unit) -> Result<()> {
+fn save_unit(db: &dyn Db, u: &Unit) -> Result<()> {
     if u.code.is_empty() || !u.code.chars().all(|c| c.is_ascii_digit()) {
         return Err(StoreError::Invalid(format!(
             "unit code {:?} must be digits",
@@ -638,13 +620,7 @@ fn save_unit(tx: &Transaction<'_>, u: &Unit) -> Result<()> {
         )));
     }
     if let Some(parent) = &u.parent {
-        let p: Option<String> = tx
-            .query_row(
-                "SELECT level FROM units WHERE code = ?1",
-                params![parent],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let p: Option<String> = db.one(Q::UnitLevelParent, args![parent], |r| r.get(0))?;
         let ok = match (p.as_deref(), u.level.as_str(), u.scheme.as_str()) {
             (Some(l), "district", _) => l == "province",
             (Some(l), "commune", "pre2025") => l == "district",
@@ -658,15 +634,14 @@ fn save_unit(tx: &Transaction<'_>, u: &Unit) -> Result<()> {
             )));
         }
     }
-    tx.execute(
-        "INSERT INTO units (code, name, level, parent, scheme, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent = excluded.parent, scheme = excluded.scheme",
-        params![u.code, u.name, u.level, u.parent, u.scheme, now_ms()],
+    db.exec(
+        Q::UpsertUnit,
+        args![u.code, u.name, u.level, u.parent, u.scheme, now_ms()],
     )?;
     Ok(())
 }
 
-fn save_facility(tx: &Transaction<'_>, f: &Facility) -> Result<()> {
+fn save_facility(db: &dyn Db, f: &Facility) -> Result<()> {
     if !dossier::ids::is_facility(&f.code) {
         return Err(StoreError::Invalid(format!(
             "facility code {:?} must be 5 digits",
@@ -685,50 +660,48 @@ fn save_facility(tx: &Transaction<'_>, f: &Facility) -> Result<()> {
             f.code
         )));
     }
-    if let Some(u) = &f.unit {
-        let known: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
-            params![u],
-            |r| r.get(0),
-        )?;
-        if !known {
-            return Err(StoreError::Invalid(format!(
-                "facility {}: unit {u} is not registered",
-                f.code
-            )));
-        }
+    if let Some(u) = &f.unit
+        && !db.exists(Q::UnitExists, args![u])?
+    {
+        return Err(StoreError::Invalid(format!(
+            "facility {}: unit {u} is not registered",
+            f.code
+        )));
     }
-    tx.execute(
-        "INSERT INTO facilities (code, name, province, kind, bhyt_contract, created_at, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (code) DO UPDATE SET name = excluded.name, province = excluded.province, kind = excluded.kind, bhyt_contract = excluded.bhyt_contract, unit = excluded.unit",
-        params![f.code, f.name, f.province, f.kind, f.bhyt_contract, now_ms(), f.unit],
+    db.exec(
+        Q::UpsertFacility,
+        args![
+            f.code,
+            f.name,
+            f.province,
+            f.kind,
+            f.bhyt_contract,
+            now_ms(),
+            f.unit
+        ],
     )?;
     Ok(())
 }
 
-/// Append one record to its person's chain, inside `tx`.
+/// Append one record to its person's chain, inside the transaction of `db`.
 pub(crate) fn append_audit_tx(
-    tx: &Transaction<'_>,
+    db: &dyn Db,
     key: Option<&[u8]>,
     e: &AuditEntry,
     at: i64,
 ) -> Result<AuditRecord> {
-    let head: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT seq, hash FROM audit_heads WHERE person_id = ?1",
-            params![e.person_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+    // Two servers appending to one chain take turns instead of both writing record N + 1.
+    db.exists(Q::LockKey, args![format!("audit\u{1f}{}", e.person_id)])?;
+    let head: Option<(i64, String)> = db
+        .one(Q::AuditHead, args![e.person_id], |r| {
+            Ok(r.get::<Option<i64>>(0)?.zip(r.get::<Option<String>>(1)?))
+        })?
+        .flatten();
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
     let seq = prev_seq + 1;
     // Always after the last checkpoint's window, even if the clock stepped back: a
     // checkpointed window never gains a record.
-    let floor: i64 = tx
-        .prepare_cached(
-            "SELECT COALESCE((SELECT at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1), 0)",
-        )?
-        .query_row([], |r| r.get(0))?;
+    let floor: i64 = db.value(Q::AuditCheckpointFloor, args![])?;
     let at = at.max(floor + 1);
     let fields = AuditFields {
         actor: &e.actor,
@@ -742,16 +715,26 @@ pub(crate) fn append_audit_tx(
         actor_cert: e.actor_cert.as_deref(),
     };
     let hash = audit_hash(key, &prev_hash, e.person_id, seq, at, &fields);
-    tx.execute(
-            "INSERT INTO audit_log (person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash, actor_name, actor_cert)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![e.person_id, seq, at, e.actor, fields.role, e.facility, e.action, e.target, fields.basis, e.grant_id, prev_hash, hash, e.actor_name, e.actor_cert],
-        )?;
-    tx.execute(
-        "INSERT INTO audit_heads (person_id, seq, hash) VALUES (?1, ?2, ?3)
-             ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![e.person_id, seq, hash],
+    db.exec(
+        Q::InsertAudit,
+        args![
+            e.person_id,
+            seq,
+            at,
+            e.actor,
+            fields.role,
+            e.facility,
+            e.action,
+            e.target,
+            fields.basis,
+            e.grant_id,
+            prev_hash,
+            hash,
+            e.actor_name,
+            e.actor_cert
+        ],
     )?;
+    db.exec(Q::UpsertAuditHead, args![e.person_id, seq, hash])?;
     Ok(AuditRecord {
         person_id: e.person_id,
         seq,
@@ -769,58 +752,48 @@ pub(crate) fn append_audit_tx(
     })
 }
 
-impl Access for SqliteStore {
+impl<B: Backend> Access for Engine<B> {
     fn upsert_unit(&self, u: &Unit) -> Result<()> {
         self.import_units(std::slice::from_ref(u)).map(|_| ())
     }
 
     fn import_units(&self, units: &[Unit]) -> Result<usize> {
-        self.write(|tx| {
+        self.write(|db| {
             for u in units {
-                save_unit(tx, u)?;
+                save_unit(db, u)?;
             }
             Ok(units.len())
         })
     }
 
     fn import_facilities(&self, facilities: &[Facility]) -> Result<usize> {
-        self.write(|tx| {
+        self.write(|db| {
             for f in facilities {
-                save_facility(tx, f)?;
+                save_facility(db, f)?;
             }
             Ok(facilities.len())
         })
     }
 
     fn units(&self) -> Result<Vec<Unit>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT code, name, level, parent, scheme FROM units ORDER BY scheme, code",
-            )?;
-            Ok(stmt
-                .query_map([], unit_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::Units, args![], unit_row))
     }
 
     fn place_of_unit(&self, code: &str) -> Result<Place> {
-        self.read(|c| place_of_unit(c, code))
+        self.read(|db| place_of_unit(db, code))
     }
 
     fn place_of_facility(&self, code: &str) -> Result<Option<Place>> {
-        self.read(|c| {
-            let row: Option<(String, Option<String>)> = c
-                .query_row(
-                    "SELECT province, unit FROM facilities WHERE code = ?1",
-                    params![code],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
+        self.read(|db| {
+            let row: Option<(String, Option<String>)> =
+                db.one(Q::FacilityPlace, args![code], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
             let Some((province, unit)) = row else {
                 return Ok(None);
             };
             let mut place = match unit {
-                Some(u) => place_of_unit(c, &u)?,
+                Some(u) => place_of_unit(db, &u)?,
                 None => Place::default(),
             };
             if place.province.is_none() && !province.is_empty() {
@@ -832,22 +805,17 @@ impl Access for SqliteStore {
     }
 
     fn facilities(&self) -> Result<Vec<Facility>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT code, name, province, kind, bhyt_contract, unit FROM facilities ORDER BY code",
-            )?;
-            Ok(stmt
-                .query_map([], |r| {
-                    Ok(Facility {
-                        code: r.get(0)?,
-                        name: r.get(1)?,
-                        province: r.get(2)?,
-                        kind: r.get(3)?,
-                        bhyt_contract: r.get(4)?,
-                        unit: r.get(5)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            db.all(Q::Facilities, args![], |r| {
+                Ok(Facility {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    province: r.get(2)?,
+                    kind: r.get(3)?,
+                    bhyt_contract: r.get(4)?,
+                    unit: r.get(5)?,
+                })
+            })
         })
     }
 
@@ -900,62 +868,59 @@ impl Access for SqliteStore {
             ));
         }
         let hash = password.map(hash_password).transpose()?;
-        self.write(|tx| {
-            if let Some(f) = &a.facility {
-                let known: bool = tx.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM facilities WHERE code = ?1)",
-                    params![f],
-                    |r| r.get(0),
-                )?;
-                if !known {
-                    return Err(StoreError::Invalid(format!("facility {f} is not registered")));
-                }
+        self.write(|db| {
+            if let Some(f) = &a.facility
+                && !db.exists(Q::FacilityExists, args![f])?
+            {
+                return Err(StoreError::Invalid(format!(
+                    "facility {f} is not registered"
+                )));
             }
-            if let Some(u) = &a.unit {
-                let known: bool = tx.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
-                    params![u],
-                    |r| r.get(0),
-                )?;
-                if !known {
-                    return Err(StoreError::Invalid(format!("unit {u} is not registered")));
-                }
+            if let Some(u) = &a.unit
+                && !db.exists(Q::UnitExists, args![u])?
+            {
+                return Err(StoreError::Invalid(format!("unit {u} is not registered")));
             }
-            let exists: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM staff WHERE username = ?1)",
-                params![a.username],
-                |r| r.get(0),
-            )?;
+            let exists = db.exists(Q::StaffExists, args![a.username])?;
             match (exists, &hash) {
                 (false, None) => {
-                    return Err(StoreError::Invalid(
-                        "a new account needs a password".into(),
-                    ));
+                    return Err(StoreError::Invalid("a new account needs a password".into()));
                 }
                 (false, Some(h)) => {
-                    tx.execute(
-                        "INSERT INTO staff (username, full_name, role, unit, facility, practising_cert, password_hash, active, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![a.username, a.full_name, a.role.code(), a.unit, a.facility, a.practising_cert, h, a.active, now_ms()],
+                    db.exec(
+                        Q::InsertStaff,
+                        args![
+                            a.username,
+                            a.full_name,
+                            a.role.code(),
+                            a.unit,
+                            a.facility,
+                            a.practising_cert,
+                            h,
+                            a.active,
+                            now_ms()
+                        ],
                     )?;
                 }
                 (true, h) => {
-                    tx.execute(
-                        "UPDATE staff SET full_name = ?2, role = ?3, unit = ?4, facility = ?5, practising_cert = ?6, active = ?7 WHERE username = ?1",
-                        params![a.username, a.full_name, a.role.code(), a.unit, a.facility, a.practising_cert, a.active],
+                    db.exec(
+                        Q::UpdateStaff,
+                        args![
+                            a.username,
+                            a.full_name,
+                            a.role.code(),
+                            a.unit,
+                            a.facility,
+                            a.practising_cert,
+                            a.active
+                        ],
                     )?;
                     if let Some(h) = h {
-                        tx.execute(
-                            "UPDATE staff SET password_hash = ?2, failed_attempts = 0, locked_until = 0 WHERE username = ?1",
-                            params![a.username, h],
-                        )?;
+                        db.exec(Q::StaffPassword, args![a.username, h])?;
                     }
                     // A new password or a lock ends every session of the account.
                     if h.is_some() || !a.active {
-                        tx.execute(
-                            "DELETE FROM staff_sessions WHERE username = ?1",
-                            params![a.username],
-                        )?;
+                        db.exec(Q::StaffSessionsDeleteOf, args![a.username])?;
                     }
                 }
             }
@@ -964,37 +929,20 @@ impl Access for SqliteStore {
     }
 
     fn staff(&self, username: &str) -> Result<Option<StaffAccount>> {
-        self.read(|c| {
-            Ok(c.query_row(
-                &format!("SELECT {STAFF_COLS} FROM staff WHERE username = ?1"),
-                params![username],
-                staff_row,
-            )
-            .optional()?)
-        })
+        self.read(|db| db.one(Q::Staff, args![username], staff_row))
     }
 
     fn staff_list(&self) -> Result<Vec<StaffAccount>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {STAFF_COLS} FROM staff ORDER BY facility, unit, username"
-            ))?;
-            Ok(stmt
-                .query_map([], staff_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::StaffList, args![], staff_row))
     }
 
     fn staff_login(&self, username: &str, password: &str, now: i64) -> Result<StaffLogin> {
-        let row: Option<(StaffAccount, String, u32, i64)> = self.read(|c| {
-            Ok(c.query_row(
-                &format!("SELECT {STAFF_COLS}, password_hash, failed_attempts, locked_until FROM staff WHERE username = ?1"),
-                params![username],
-                |r| Ok((staff_row(r)?, r.get(7)?, r.get(8)?, r.get(9)?)),
-            )
-            .optional()?)
+        let row: Option<(StaffAccount, String)> = self.read(|db| {
+            db.one(Q::StaffWithPassword, args![username], |r| {
+                Ok((staff_row(r)?, r.get(7)?))
+            })
         })?;
-        let Some((account, hash, _failed, _locked_until)) = row.filter(|r| r.0.active) else {
+        let Some((account, hash)) = row.filter(|r| r.0.active) else {
             // Spend the same time whether or not the account exists.
             let _ = hash_password(password);
             return Ok(StaffLogin::NoAccount);
@@ -1016,14 +964,11 @@ impl Access for SqliteStore {
     fn create_staff_session(&self, username: &str, ttl_ms: i64) -> Result<String> {
         let token = new_token();
         let now = now_ms();
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM staff_sessions WHERE username = ?1 AND expires_at < ?2",
-                params![username, now],
-            )?;
-            tx.execute(
-                "INSERT INTO staff_sessions (token_hash, username, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![hash_hex(&[&token]), username, now, now + ttl_ms],
+        self.write(|db| {
+            db.exec(Q::StaffSessionsExpire, args![username, now])?;
+            db.exec(
+                Q::InsertStaffSession,
+                args![hash_hex(&[&token]), username, now, now + ttl_ms],
             )?;
             Ok(())
         })?;
@@ -1031,30 +976,12 @@ impl Access for SqliteStore {
     }
 
     fn staff_session(&self, token: &str, now: i64) -> Result<Option<StaffAccount>> {
-        self.read(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {} FROM staff_sessions s JOIN staff a ON a.username = s.username
-                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND a.active = 1",
-                    STAFF_COLS
-                        .split(", ")
-                        .map(|c| format!("a.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                params![hash_hex(&[token]), now],
-                staff_row,
-            )
-            .optional()?)
-        })
+        self.read(|db| db.one(Q::StaffSession, args![hash_hex(&[token]), now], staff_row))
     }
 
     fn end_staff_session(&self, token: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM staff_sessions WHERE token_hash = ?1",
-                params![hash_hex(&[token])],
-            )?;
+        self.write(|db| {
+            db.exec(Q::StaffSessionDelete, args![hash_hex(&[token])])?;
             Ok(())
         })
     }
@@ -1083,17 +1010,18 @@ impl Access for SqliteStore {
             expires_at: now + ttl_ms,
             revoked_at: None,
         };
-        self.write(|tx| {
-            tx.execute(
-                &format!("INSERT INTO shares ({SHARE_COLS}, code_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)"),
-                params![
+        let code_hash = self.keyed(&["share", &code]);
+        self.write(|db| {
+            db.exec(
+                Q::InsertShare,
+                args![
                     share.id,
                     person,
                     scope.code(),
                     created_by,
                     share.created_at,
                     share.expires_at,
-                    self.keyed(&["share", &code])
+                    code_hash
                 ],
             )?;
             Ok(())
@@ -1102,26 +1030,13 @@ impl Access for SqliteStore {
     }
 
     fn shares_of(&self, person: i64) -> Result<Vec<Share>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {SHARE_COLS} FROM shares WHERE person_id = ?1 ORDER BY id DESC"
-            ))?;
-            Ok(stmt
-                .query_map(params![person], share_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::SharesOf, args![person], share_row))
     }
 
     fn revoke_share(&self, person: i64, id: i64, now: i64) -> Result<bool> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE shares SET revoked_at = ?3 WHERE person_id = ?1 AND id = ?2 AND revoked_at IS NULL",
-                params![person, id, now],
-            )?;
-            tx.execute(
-                "UPDATE grants SET revoked_at = ?3 WHERE person_id = ?1 AND share_id = ?2 AND revoked_at IS NULL",
-                params![person, id, now],
-            )?;
+        self.write(|db| {
+            let n = db.exec(Q::RevokeShare, args![person, id, now])?;
+            db.exec(Q::RevokeGrantsOfShare, args![person, id, now])?;
             Ok(n > 0)
         })
     }
@@ -1133,25 +1048,17 @@ impl Access for SqliteStore {
         let hash = self.keyed(&["share", &code]);
         let legacy = hash_hex(&["share", &code]);
         let id = self.next_id();
-        self.write(|tx| {
-            let share: Option<Share> = tx
-                .query_row(
-                    &format!("SELECT {SHARE_COLS} FROM shares WHERE code_hash IN (?1, ?2) LIMIT 1"),
-                    params![hash, legacy],
-                    share_row,
-                )
-                .optional()?;
+        self.write(|db| {
+            let share: Option<Share> = db.one(Q::ShareByCode, args![hash, legacy], share_row)?;
             let Some(share) = share.filter(|s| s.live(now)) else {
                 return Ok(None);
             };
             // A code serves the facility that first used it: a photographed code is
             // useless elsewhere.
-            let elsewhere: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM grants WHERE person_id = ?1 AND share_id = ?2 AND facility IS NOT ?3)",
-                params![share.person_id, share.id, staff.facility],
-                |r| r.get(0),
-            )?;
-            if elsewhere {
+            if db.exists(
+                Q::ShareUsedElsewhere,
+                args![share.person_id, share.id, staff.facility],
+            )? {
                 return Ok(None);
             }
             let g = Grant {
@@ -1170,7 +1077,7 @@ impl Access for SqliteStore {
                 reviewed_at: None,
                 review_note: None,
             };
-            insert_grant(tx, &g)?;
+            insert_grant(db, &g)?;
             Ok(Some(g))
         })
     }
@@ -1201,76 +1108,35 @@ impl Access for SqliteStore {
             reviewed_at: None,
             review_note: None,
         };
-        self.write(|tx| insert_grant(tx, &g))?;
+        self.write(|db| insert_grant(db, &g))?;
         Ok(g)
     }
 
     fn live_grant(&self, username: &str, person: i64, now: i64) -> Result<Option<Grant>> {
-        self.read(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {GRANT_COLS} FROM grants WHERE username = ?1 AND person_id = ?2 AND revoked_at IS NULL AND expires_at > ?3
-                     ORDER BY scope = 'full' DESC, expires_at DESC LIMIT 1"
-                ),
-                params![username, person, now],
-                grant_row,
-            )
-            .optional()?)
-        })
+        self.read(|db| db.one(Q::LiveGrant, args![username, person, now], grant_row))
     }
 
     fn live_grants_of(&self, username: &str, now: i64) -> Result<Vec<Grant>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {GRANT_COLS} FROM grants WHERE username = ?1 AND expires_at > ?2 AND revoked_at IS NULL ORDER BY created_at DESC"
-            ))?;
-            Ok(stmt
-                .query_map(params![username, now], grant_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::LiveGrantsOf, args![username, now], grant_row))
     }
 
     fn grants_on(&self, person: i64) -> Result<Vec<Grant>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {GRANT_COLS} FROM grants WHERE person_id = ?1 ORDER BY id DESC"
-            ))?;
-            Ok(stmt
-                .query_map(params![person], grant_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::GrantsOn, args![person], grant_row))
     }
 
     fn grants_on_merged(&self, person: i64) -> Result<Vec<Grant>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "{MERGED_FAMILY}
-                 SELECT {GRANT_COLS} FROM grants WHERE person_id IN (SELECT id FROM family)
-                 ORDER BY created_at DESC, id DESC"
-            ))?;
-            Ok(stmt
-                .query_map(params![person], grant_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::GrantsOnMerged, args![person], grant_row))
     }
 
     fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {GRANT_COLS} FROM grants WHERE basis = 'break_glass' AND facility = ?1 ORDER BY created_at DESC"
-            ))?;
-            Ok(stmt
-                .query_map(params![facility], grant_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::BreakGlassOf, args![facility], grant_row))
     }
 
     fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str) -> Result<bool> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE grants SET reviewed_by = ?3, reviewed_at = ?4, review_note = ?5
-                 WHERE person_id = ?1 AND id = ?2 AND basis = 'break_glass' AND reviewed_at IS NULL",
-                params![person, id, reviewer, now_ms(), note],
+        self.write(|db| {
+            let n = db.exec(
+                Q::ReviewBreakGlass,
+                args![person, id, reviewer, now_ms(), note],
             )?;
             Ok(n > 0)
         })
@@ -1282,46 +1148,28 @@ impl Access for SqliteStore {
         number: &str,
         person: i64,
     ) -> Result<Vec<EpisodeRecord>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {EPISODE_COLS} FROM episodes WHERE referral_to = ?1 AND referral_number = ?2 AND person_id = ?3 AND is_current = 1
-                 ORDER BY id DESC LIMIT 20"
-            ))?;
-            Ok(stmt
-                .query_map(params![to_facility, number, person], episode_row)?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            db.all(
+                Q::FindReferrals,
+                args![to_facility, number, person],
+                episode_row,
+            )
         })
     }
 
     fn has_citizen_account(&self, person: i64) -> Result<bool> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM citizen_accounts WHERE person_id = ?1)",
-                params![person],
-                |r| r.get(0),
-            )?)
-        })
+        self.read(|db| db.exists(Q::CitizenAccountExists, args![person]))
     }
 
     fn residence_of(&self, personal_id: &str) -> Result<Option<String>> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT unit FROM population WHERE personal_id = ?1 AND status = 'alive'",
-                params![personal_id],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })
+        self.read(|db| db.one(Q::ResidenceOf, args![personal_id], |r| r.get(0)))
     }
 
     fn guardians_of(&self, ward: i64) -> Result<Vec<(PersonRecord, String, i64)>> {
-        let rows: Vec<(i64, String, i64)> = self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT guardian_id, granted_by, granted_at FROM guardianships WHERE ward_id = ?1 AND revoked_at IS NULL ORDER BY granted_at",
-            )?;
-            Ok(stmt
-                .query_map(params![ward], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?)
+        let rows: Vec<(i64, String, i64)> = self.read(|db| {
+            db.all(Q::GuardiansOf, args![ward], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
         })?;
         let mut out = Vec::new();
         for (g, by, at) in rows {
@@ -1334,46 +1182,38 @@ impl Access for SqliteStore {
 
     fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord> {
         // The clock is read under the write lock, so that a chain's times follow its order.
-        self.write(|tx| append_audit_tx(tx, self.audit_key(), e, now_ms()))
+        self.write(|db| append_audit_tx(db, self.audit_key(), e, now_ms()))
     }
 
     fn append_audits(&self, entries: &[AuditEntry]) -> Result<()> {
-        self.write(|tx| {
+        self.write(|db| {
             let at = now_ms();
             for e in entries {
-                append_audit_tx(tx, self.audit_key(), e, at)?;
+                append_audit_tx(db, self.audit_key(), e, at)?;
             }
             Ok(())
         })
     }
 
     fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                &format!("{MERGED_FAMILY}
-                 SELECT person_id, seq, at, actor, actor_name, actor_cert, role, facility, action, target, basis, grant_id, hash
-                 FROM audit_log WHERE person_id IN (SELECT id FROM family)
-                 ORDER BY at DESC, person_id, seq DESC"),
-            )?;
-            Ok(stmt
-                .query_map(params![person], |r| {
-                    Ok(AuditRecord {
-                        person_id: r.get(0)?,
-                        seq: r.get(1)?,
-                        at: r.get(2)?,
-                        actor: r.get(3)?,
-                        actor_name: r.get(4)?,
-                        practising_cert: r.get(5)?,
-                        role: r.get(6)?,
-                        facility: r.get(7)?,
-                        action: r.get(8)?,
-                        target: r.get(9)?,
-                        basis: r.get(10)?,
-                        grant_id: r.get(11)?,
-                        hash: r.get(12)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            db.all(Q::AuditOf, args![person], |r| {
+                Ok(AuditRecord {
+                    person_id: r.get(0)?,
+                    seq: r.get(1)?,
+                    at: r.get(2)?,
+                    actor: r.get(3)?,
+                    actor_name: r.get(4)?,
+                    practising_cert: r.get(5)?,
+                    role: r.get(6)?,
+                    facility: r.get(7)?,
+                    action: r.get(8)?,
+                    target: r.get(9)?,
+                    basis: r.get(10)?,
+                    grant_id: r.get(11)?,
+                    hash: r.get(12)?,
+                })
+            })
         })
     }
 
@@ -1389,16 +1229,7 @@ impl Access for SqliteStore {
                 "name: tên hệ thống không được để trống".into(),
             ));
         }
-        let known: bool = self.read(|c| {
-            Ok(
-                c.query_row("SELECT 1 FROM units WHERE code = ?1", params![unit], |_| {
-                    Ok(())
-                })
-                .optional()?
-                .is_some(),
-            )
-        })?;
-        if !known {
+        if !self.read(|db| db.exists(Q::UnitExists, args![unit]))? {
             return Err(StoreError::Invalid(format!(
                 "unit: không có đơn vị hành chính mã {unit}"
             )));
@@ -1414,10 +1245,18 @@ impl Access for SqliteStore {
         };
         let secret = new_token();
         let hash = hash_hex(&[&secret]);
-        self.write(|tx| {
-            tx.execute(
-                &format!("INSERT INTO fhir_clients ({FHIR_CLIENT_COLS}, secret_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)"),
-                params![client.client_id, client.name, client.unit, scopes.to_scope_string(), client.created_at, client.created_by, hash],
+        self.write(|db| {
+            db.exec(
+                Q::InsertFhirClient,
+                args![
+                    client.client_id,
+                    client.name,
+                    client.unit,
+                    scopes.to_scope_string(),
+                    client.created_at,
+                    client.created_by,
+                    hash
+                ],
             )?;
             Ok(())
         })?;
@@ -1428,53 +1267,33 @@ impl Access for SqliteStore {
         if certs.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let list = json_list(certs)?;
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT practising_cert, full_name FROM staff
-                 WHERE practising_cert IN (SELECT value FROM json_each(?1)) AND active = 1",
-            )?;
-            Ok(stmt
-                .query_map(params![list], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            Ok(db
+                .all(Q::PractitionerNames, args![certs], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .into_iter()
+                .collect())
         })
     }
 
     fn fhir_clients(&self) -> Result<Vec<FhirClient>> {
-        self.read(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {FHIR_CLIENT_COLS} FROM fhir_clients ORDER BY created_at"
-            ))?;
-            Ok(stmt
-                .query_map([], fhir_client_row)?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::FhirClients, args![], fhir_client_row))
     }
 
     fn disable_fhir_client(&self, client_id: &str) -> Result<bool> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE fhir_clients SET active = 0 WHERE client_id = ?1",
-                params![client_id],
-            )?;
-            tx.execute(
-                "DELETE FROM fhir_tokens WHERE client_id = ?1",
-                params![client_id],
-            )?;
+        self.write(|db| {
+            let n = db.exec(Q::DisableFhirClient, args![client_id])?;
+            db.exec(Q::FhirTokensDeleteOf, args![client_id])?;
             Ok(n > 0)
         })
     }
 
     fn check_fhir_client(&self, client_id: &str, secret: &str) -> Result<Option<FhirClient>> {
-        let row: Option<(FhirClient, String)> = self.read(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {FHIR_CLIENT_COLS}, secret_hash FROM fhir_clients WHERE client_id = ?1 AND active = 1"
-                ),
-                params![client_id],
-                |r| Ok((fhir_client_row(r)?, r.get(7)?)),
-            )
-            .optional()?)
+        let row: Option<(FhirClient, String)> = self.read(|db| {
+            db.one(Q::FhirClientWithSecret, args![client_id], |r| {
+                Ok((fhir_client_row(r)?, r.get(7)?))
+            })
         })?;
         // The secret is 244 random bits: its SHA-256 is kept, as for tokens, so a check
         // costs no argon2 time (and cannot starve sign-ins).
@@ -1489,14 +1308,17 @@ impl Access for SqliteStore {
     ) -> Result<String> {
         let token = new_token();
         let now = now_ms();
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM fhir_tokens WHERE client_id = ?1 AND expires_at < ?2",
-                params![client_id, now],
-            )?;
-            tx.execute(
-                "INSERT INTO fhir_tokens (token_hash, client_id, scopes, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![hash_hex(&[&token]), client_id, scopes.to_scope_string(), now, now + ttl_ms],
+        self.write(|db| {
+            db.exec(Q::FhirTokensExpire, args![client_id, now])?;
+            db.exec(
+                Q::InsertFhirToken,
+                args![
+                    hash_hex(&[&token]),
+                    client_id,
+                    scopes.to_scope_string(),
+                    now,
+                    now + ttl_ms
+                ],
             )?;
             Ok(())
         })?;
@@ -1504,27 +1326,14 @@ impl Access for SqliteStore {
     }
 
     fn fhir_token(&self, token: &str, now: i64) -> Result<Option<(FhirClient, SmartScopes)>> {
-        self.read(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {}, t.scopes FROM fhir_tokens t JOIN fhir_clients c ON c.client_id = t.client_id
-                     WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND c.active = 1",
-                    FHIR_CLIENT_COLS
-                        .split(", ")
-                        .map(|x| format!("c.{x}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                params![hash_hex(&[token]), now],
-                |r| {
-                    let scopes: String = r.get(7)?;
-                    Ok((
-                        fhir_client_row(r)?,
-                        SmartScopes::parse(&scopes).unwrap_or_default(),
-                    ))
-                },
-            )
-            .optional()?)
+        self.read(|db| {
+            db.one(Q::FhirToken, args![hash_hex(&[token]), now], |r| {
+                let scopes: String = r.get(7)?;
+                Ok((
+                    fhir_client_row(r)?,
+                    SmartScopes::parse(&scopes).unwrap_or_default(),
+                ))
+            })
         })
     }
 
@@ -1532,14 +1341,14 @@ impl Access for SqliteStore {
         let key = self.audit_key().map(<[u8]>::to_vec);
         // Read under the store's write lock: two writers (serve and the command) never
         // both append checkpoint N + 1.
-        self.write(|tx| {
+        self.write(|db| {
+            db.exec(Q::LockCheckpoints, args![])?;
             let previous = read_checkpoints(file)?;
             let last = previous.last();
             let from = last.map_or(0, |c| c.to);
-            let newest: i64 =
-                tx.query_row("SELECT COALESCE(MAX(at), 0) FROM audit_log", [], |r| r.get(0))?;
+            let newest: i64 = db.value(Q::AuditNewest, args![])?;
             let to = now_ms().max(newest).max(from);
-            let (records, digest) = window_digest(tx, key.as_deref(), from, to)?;
+            let (records, digest) = window_digest(db, key.as_deref(), from, to)?;
             let mut cp = Checkpoint {
                 seq: last.map_or(1, |c| c.seq + 1),
                 from,
@@ -1550,10 +1359,9 @@ impl Access for SqliteStore {
                 mac: String::new(),
             };
             cp.mac = cp.compute_mac(key.as_deref());
-            tx.execute(
-                "INSERT INTO audit_checkpoints (seq, at, records, digest) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (seq) DO UPDATE SET at = excluded.at, records = excluded.records, digest = excluded.digest",
-                params![cp.seq, cp.to, cp.records, cp.digest],
+            db.exec(
+                Q::UpsertAuditCheckpoint,
+                args![cp.seq, cp.to, cp.records, cp.digest],
             )?;
             // Appended and on disk before the transaction ends.
             use std::io::Write;
@@ -1563,7 +1371,8 @@ impl Access for SqliteStore {
                 .create(true)
                 .mode(0o600)
                 .open(file)?;
-            let line = serde_json::to_string(&cp).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let line =
+                serde_json::to_string(&cp).map_err(|e| StoreError::Invalid(e.to_string()))?;
             // After a write cut short (no final newline), start on a line of its own.
             let torn = std::fs::read(file).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n'));
             let lead = if torn { "\n" } else { "" };
@@ -1580,7 +1389,7 @@ impl Access for SqliteStore {
         let mut prev_mac = GENESIS.to_string();
         let mut prev_to = 0;
         let mut prev_seq = 0;
-        self.read(|c| {
+        self.read(|db| {
             for cp in &cps {
                 if cp.seq != prev_seq + 1 || cp.prev != prev_mac || cp.from != prev_to {
                     problems.push(format!(
@@ -1594,7 +1403,7 @@ impl Access for SqliteStore {
                         cp.seq
                     ));
                 }
-                let (records, digest) = window_digest(c, key.as_deref(), cp.from, cp.to)?;
+                let (records, digest) = window_digest(db, key.as_deref(), cp.from, cp.to)?;
                 if records != cp.records || digest != cp.digest {
                     problems.push(format!(
                         "checkpoint {}: the records written between {} and {} are not those checkpointed ({} then, {} now): records were removed, changed or added",
@@ -1614,58 +1423,34 @@ impl Access for SqliteStore {
         let Some(p) = self.person(person)? else {
             return Ok(false);
         };
-        let mut ids: Vec<&str> = p
+        let mut ids: Vec<String> = p
             .identifiers
             .iter()
             .filter(|i| matches!(i.kind, book::IdKind::PersonalId | book::IdKind::BhytCard))
-            .map(|i| i.value.as_str())
+            .map(|i| i.value.clone())
             .collect();
-        if let Some(pid) = p.personal_id.as_deref() {
+        if let Some(pid) = p.personal_id.clone() {
             ids.push(pid);
         }
-        let list = json_list(&ids)?;
-        self.read(|c| {
-            let episode: bool = c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM episodes WHERE person_id = ?1 AND facility = ?2 AND is_current = 1 AND start_at >= ?3)",
-                params![person, facility, since],
-                |r| r.get(0),
-            )?;
-            if episode {
+        self.read(|db| {
+            if db.exists(Q::EpisodeAtSince, args![person, facility, since])? {
                 return Ok(true);
             }
-            Ok(c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM checkins WHERE facility = ?1 AND started_at >= ?2
-                   AND (personal_id IN (SELECT value FROM json_each(?3)) OR card IN (SELECT value FROM json_each(?3))))",
-                params![facility, since, list],
-                |r| r.get(0),
-            )?)
+            db.exists(Q::CheckinAtSince, args![facility, since, ids])
         })
     }
 
     fn identity_conflicts(&self, facility: &str, ma_lk: &str) -> Result<usize> {
-        self.read(|c| {
-            let n: i64 = c.query_row(
-                "SELECT COUNT(*) FROM dq_issues WHERE facility = ?1 AND ma_lk = ?2
-                   AND kind IN ('identifier_of_other_person', 'card_with_two_personal_ids', 'demographics', 'low_confidence_link')",
-                params![facility, ma_lk],
-                |r| r.get(0),
-            )?;
-            Ok(n as usize)
-        })
+        self.read(|db| db.value(Q::IdentityConflicts, args![facility, ma_lk]))
     }
 
     fn verify_audit(&self) -> Result<AuditReport> {
-        self.read(|c| {
+        self.read(|db| {
             let mut report = AuditReport::default();
-            let mut stmt = c.prepare(
-                "SELECT person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash, actor_name, actor_cert
-                 FROM audit_log ORDER BY person_id, seq",
-            )?;
-            let mut rows = stmt.query([])?;
             // (person, last seq, last hash) of the chain being walked.
             let mut cur: Option<(i64, i64, String)> = None;
             let mut tails: Vec<(i64, i64, String)> = Vec::new();
-            while let Some(r) = rows.next()? {
+            db.query(Q::AuditAll, args![], &mut |r| {
                 let person: i64 = r.get(0)?;
                 let seq: i64 = r.get(1)?;
                 let at: i64 = r.get(2)?;
@@ -1719,15 +1504,15 @@ impl Access for SqliteStore {
                     ));
                 }
                 cur = Some((person, seq, hash));
-            }
+                Ok(true)
+            })?;
             if let Some(t) = cur.take() {
                 tails.push(t);
             }
             // The heads table must agree with where every chain ends.
-            let mut heads = c.prepare("SELECT person_id, seq, hash FROM audit_heads ORDER BY person_id")?;
-            let heads: Vec<(i64, i64, String)> = heads
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+            let heads: Vec<(i64, i64, String)> = db.all(Q::AuditHeads, args![], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
             let tails: std::collections::HashMap<i64, (i64, String)> =
                 tails.into_iter().map(|(p, s, h)| (p, (s, h))).collect();
             for (person, seq, hash) in &heads {

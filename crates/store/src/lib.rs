@@ -1,5 +1,11 @@
-//! Storage. One trait, [`Store`]; the embedded backend is SQLite in WAL mode
-//! ([`SqliteStore`]). Only this crate knows SQL.
+//! Storage. One trait, [`Store`], with one implementation ([`Engine`]) over two
+//! backends: the embedded SQLite file (the default) and PostgreSQL. Open either with
+//! [`open`]. Only this crate knows SQL, and within it only the backend folders.
+//!
+//! Layout: the rules (`core`, `access`, `reports`) are written once against a small
+//! transaction interface (`db`: statements named by `sql::Q`, arguments, rows); each
+//! backend (`sqlite/`, `postgres/`) gives the SQL of every statement, its migrations,
+//! and binds values with its driver. No driver type crosses this crate's public API.
 //!
 //! Writes go through one writer thread that commits batches (group commit) and
 //! answers each submission only after its batch is durable: an acknowledged
@@ -13,18 +19,28 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 mod access;
+mod core;
+mod db;
+mod engine;
+pub mod postgres;
 mod reports;
-mod sqlite;
+mod sql;
+pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use access::*;
+pub use engine::Engine;
 pub use reports::*;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database refused or failed (its message, without driver types).
     #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(String),
     #[error("{0}")]
     Invalid(String),
     #[error("not found: {0}")]
@@ -691,6 +707,48 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     fn revoke_guardian(&self, guardian: i64, ward: i64) -> Result<()>;
     /// The persons whose books `guardian` may open.
     fn wards(&self, guardian: i64) -> Result<Vec<Ward>>;
+
+    /// Key the audit chain (HMAC-SHA-256) with a secret kept outside the database. Set
+    /// it before the first record, and always the same: records chained under another
+    /// key (or none) fail verification. Returns false if a key was already set.
+    fn set_audit_key(&self, key: Vec<u8>) -> bool;
+    /// Load persons and their episodes directly, in large transactions, bypassing the
+    /// gateway path: for benchmarks at national scale and registry seeding. The episodes
+    /// have no submission behind them (`submission_id` 0), so no raw evidence: never use
+    /// it for data that arrived as dossiers. Durable at return.
+    fn bulk_load(&self, persons: Vec<BulkPerson>) -> Result<(u64, u64)>;
+    /// Stop the writer after the queued work is committed.
+    fn close(&self);
+    /// Where the store is (a path, or a PostgreSQL address without its password).
+    fn location(&self) -> String;
+}
+
+/// Whether `target` names a PostgreSQL database rather than a SQLite file.
+pub fn is_postgres(target: &str) -> bool {
+    target.starts_with("postgres://") || target.starts_with("postgresql://")
+}
+
+/// The server secret file of a PostgreSQL store: `HEALTHBOOK_SECRET_FILE`, else
+/// `healthbook.secret` in the working directory (made on first use, mode 0600). Every
+/// server of one database needs the same file; keep it out of the database's backups.
+pub fn postgres_secret_file() -> std::path::PathBuf {
+    std::env::var_os("HEALTHBOOK_SECRET_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "healthbook.secret".into())
+}
+
+/// Open the store at `target`: `postgres://…` or `postgresql://…` is a PostgreSQL
+/// database (its secret file from [`postgres_secret_file`]), anything else the path of a
+/// SQLite file (created when missing, its secret `<path>.secret`).
+pub fn open(target: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if is_postgres(target) {
+        Ok(std::sync::Arc::new(PostgresStore::connect(
+            target,
+            &postgres_secret_file(),
+        )?))
+    } else {
+        Ok(std::sync::Arc::new(SqliteStore::open(target)?))
+    }
 }
 
 /// A fresh bearer secret: 244 random bits (two v4 UUIDs) as 64 hex digits.
@@ -712,7 +770,7 @@ pub fn hash_hex(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
-/// A person for [`SqliteStore::bulk_load`], with their identifiers and episodes.
+/// A person for [`Store::bulk_load`], with their identifiers and episodes.
 #[derive(Clone, Debug, Default)]
 pub struct BulkPerson {
     pub name: Option<String>,
@@ -723,7 +781,7 @@ pub struct BulkPerson {
     pub episodes: Vec<BulkEpisode>,
 }
 
-/// An episode for [`SqliteStore::bulk_load`]: the columns of [`ReadyEpisode`].
+/// An episode for [`Store::bulk_load`]: the columns of [`ReadyEpisode`].
 #[derive(Clone, Debug, Default)]
 pub struct BulkEpisode {
     pub facility: String,

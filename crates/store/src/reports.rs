@@ -3,9 +3,10 @@
 //! the 10 M episodes. `rebuild_reports` recomputes them from the rows they count; a
 //! test checks that both give the same numbers.
 
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use crate::db::{Db, Q, args};
+use crate::engine::{Backend, Engine};
 use crate::*;
 
 /// Upper bounds (ms) of the receipt → visible histogram; the last bucket is open.
@@ -39,16 +40,29 @@ fn wall_ms(s: &str) -> Option<i64> {
     Some(t.and_utc().timestamp_millis() - VN_OFFSET_MS)
 }
 
-/// The lateness column of a receipt `late_ms` after the episode's end.
-fn late_column(late_ms: Option<i64>) -> &'static str {
+/// Which lateness column of `facility_daily` (late_6h, late_24h, late_3d, late_7d,
+/// late_more, late_unknown: the order of [`FacilityStat::late`]) a receipt `late_ms` after the episode's end counts in.
+fn late_bucket(late_ms: Option<i64>) -> usize {
     match late_ms {
-        None => "late_unknown",
-        Some(x) if x <= 6 * 3_600_000 => "late_6h",
-        Some(x) if x <= DAY_MS => "late_24h",
-        Some(x) if x <= 3 * DAY_MS => "late_3d",
-        Some(x) if x <= 7 * DAY_MS => "late_7d",
-        Some(_) => "late_more",
+        None => 5,
+        Some(x) if x <= 6 * 3_600_000 => 0,
+        Some(x) if x <= DAY_MS => 1,
+        Some(x) if x <= 3 * DAY_MS => 2,
+        Some(x) if x <= 7 * DAY_MS => 3,
+        Some(_) => 4,
     }
+}
+
+#[cfg(test)]
+fn late_column(late_ms: Option<i64>) -> &'static str {
+    [
+        "late_6h",
+        "late_24h",
+        "late_3d",
+        "late_7d",
+        "late_more",
+        "late_unknown",
+    ][late_bucket(late_ms)]
 }
 
 fn sla_bucket(ms: i64) -> i64 {
@@ -60,7 +74,7 @@ fn sla_bucket(ms: i64) -> i64 {
 
 /// Add (`sign` 1) or take away (-1) what one resident counts for in adoption.
 fn contribute(
-    tx: &Transaction<'_>,
+    db: &dyn Db,
     unit: &str,
     status: &str,
     book_since: Option<&str>,
@@ -70,18 +84,10 @@ fn contribute(
     if status != "alive" {
         return Ok(());
     }
-    tx.prepare_cached(
-        "INSERT INTO adoption_units (unit, alive) VALUES (?1, ?2)
-         ON CONFLICT (unit) DO UPDATE SET alive = alive + ?2",
-    )?
-    .execute(params![unit, sign])?;
+    db.exec(Q::AdoptionUnitAdd, args![unit, sign])?;
     for (month, books, accounts) in [(book_since, sign, 0), (account_since, 0, sign)] {
         if let Some(m) = month {
-            tx.prepare_cached(
-                "INSERT INTO adoption_monthly (unit, month, books, accounts) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (unit, month) DO UPDATE SET books = books + ?3, accounts = accounts + ?4",
-            )?
-            .execute(params![unit, m, books, accounts])?;
+            db.exec(Q::AdoptionMonthAdd, args![unit, m, books, accounts])?;
         }
     }
     Ok(())
@@ -89,27 +95,22 @@ fn contribute(
 
 type ResidentState = (String, String, Option<String>, Option<String>);
 
-fn resident_state(tx: &Transaction<'_>, personal_id: &str) -> Result<Option<ResidentState>> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT unit, status, book_since, account_since FROM population WHERE personal_id = ?1",
-        )?
-        .query_row(params![personal_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?)
+fn resident_state(db: &dyn Db, personal_id: &str) -> Result<Option<ResidentState>> {
+    db.one(Q::ResidentState, args![personal_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
 }
 
 /// A resident's first book month moved earlier (or appeared), or their account was
 /// activated: keep the adoption counts in step.
 fn set_since(
-    tx: &Transaction<'_>,
+    db: &dyn Db,
     personal_id: &str,
     person: Option<i64>,
     book: Option<&str>,
     account: Option<&str>,
 ) -> Result<()> {
-    let Some((unit, status, old_book, old_account)) = resident_state(tx, personal_id)? else {
+    let Some((unit, status, old_book, old_account)) = resident_state(db, personal_id)? else {
         return Ok(());
     };
     let new_book = match (book, &old_book) {
@@ -121,27 +122,24 @@ fn set_since(
     let new_account = old_account.clone().or(account.map(str::to_string));
     if new_book == old_book && new_account == old_account {
         if let Some(p) = person {
-            tx.prepare_cached(
-                "UPDATE population SET person_id = ?2 WHERE personal_id = ?1 AND person_id IS NOT ?2",
-            )?
-            .execute(params![personal_id, p])?;
+            db.exec(Q::PopulationLinkPerson, args![personal_id, p])?;
         }
         return Ok(());
     }
     contribute(
-        tx,
+        db,
         &unit,
         &status,
         old_book.as_deref(),
         old_account.as_deref(),
         -1,
     )?;
-    tx.prepare_cached(
-        "UPDATE population SET person_id = COALESCE(?2, person_id), book_since = ?3, account_since = ?4 WHERE personal_id = ?1",
-    )?
-    .execute(params![personal_id, person, new_book, new_account])?;
+    db.exec(
+        Q::PopulationSince,
+        args![personal_id, person, new_book, new_account],
+    )?;
     contribute(
-        tx,
+        db,
         &unit,
         &status,
         new_book.as_deref(),
@@ -153,7 +151,7 @@ fn set_since(
 /// A first receipt of an episode: counted for its facility, start day, care type
 /// and BHYT; lateness; data quality; the person's place in the population registry.
 pub(crate) fn on_new_episode(
-    tx: &Transaction<'_>,
+    db: &dyn Db,
     e: &ReadyEpisode,
     person: i64,
     episode_id: i64,
@@ -169,41 +167,52 @@ pub(crate) fn on_new_episode(
         .as_deref()
         .and_then(wall_ms)
         .map(|end| received_at - end);
-    let col = late_column(late);
-    tx.prepare_cached(&format!(
-        "INSERT INTO facility_daily (facility, day, care_type, insured, dossiers, {col}, with_personal_id, with_card, with_icd)
-         VALUES (?1, ?2, ?3, ?4, 1, 1, ?5, ?6, ?7)
-         ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET dossiers = dossiers + 1, {col} = {col} + 1,
-           with_personal_id = with_personal_id + ?5, with_card = with_card + ?6, with_icd = with_icd + ?7"
-    ))?
-    .execute(params![
-        e.facility,
-        day,
-        e.care_type.clone().unwrap_or_default(),
-        e.insured,
-        (e.dq_flags & DQ_PERSONAL_ID != 0) as i64,
-        (e.dq_flags & DQ_CARD != 0) as i64,
-        (e.dq_flags & DQ_ICD != 0) as i64,
-    ])?;
+    let mut lateness = [0i64; 6];
+    lateness[late_bucket(late)] = 1;
+    db.exec(
+        Q::FacilityDailyEpisode,
+        args![
+            e.facility,
+            day,
+            e.care_type.clone().unwrap_or_default(),
+            e.insured,
+            (e.dq_flags & DQ_PERSONAL_ID != 0) as i64,
+            (e.dq_flags & DQ_CARD != 0) as i64,
+            (e.dq_flags & DQ_ICD != 0) as i64,
+            lateness[0],
+            lateness[1],
+            lateness[2],
+            lateness[3],
+            lateness[4],
+            lateness[5],
+        ],
+    )?;
     if let (Some(late), Some(end)) = (late, e.end_at.as_deref())
         && late > DAY_MS
     {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO late_dossiers (facility, ma_lk, person_id, episode_id, ended_at, received_at, hours)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![e.facility, e.ma_lk, person, episode_id, end, received_at, late / 3_600_000])?;
+        db.exec(
+            Q::InsertLateDossier,
+            args![
+                e.facility,
+                e.ma_lk,
+                person,
+                episode_id,
+                end,
+                received_at,
+                late / 3_600_000
+            ],
+        )?;
     }
     if let Some(pid) = e.claims.get(book::IdKind::PersonalId).next() {
         let month = &vn_day(received_at)[..7];
-        set_since(tx, &pid.value, Some(person), Some(month), None)?;
+        set_since(db, &pid.value, Some(person), Some(month), None)?;
     }
     Ok(())
 }
 
 /// A check-in row (XML0): an episode started.
 pub(crate) fn on_checkin(
-    tx: &Transaction<'_>,
+    db: &dyn Db,
     facility: &str,
     started_at: Option<&str>,
     care_type: Option<&str>,
@@ -213,59 +222,57 @@ pub(crate) fn on_checkin(
     let day = started_at
         .and_then(wall_day)
         .unwrap_or_else(|| vn_day(received_at));
-    tx.prepare_cached(
-        "INSERT INTO facility_daily (facility, day, care_type, insured, checkins) VALUES (?1, ?2, ?3, ?4, 1)
-         ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET checkins = checkins + 1",
-    )?
-    .execute(params![facility, day, care_type.unwrap_or(""), insured])?;
+    db.exec(
+        Q::FacilityDailyCheckin,
+        args![facility, day, care_type.unwrap_or(""), insured],
+    )?;
     Ok(())
+}
+
+/// The error codes of a submission's findings (JSON), each once.
+fn error_codes(findings_json: &str) -> Vec<String> {
+    let findings: Vec<serde_json::Value> = serde_json::from_str(findings_json).unwrap_or_default();
+    let mut codes: Vec<String> = findings
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .filter_map(|f| f["code"].as_str().map(str::to_string))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
 }
 
 /// A submission received: counted, and its error codes when rejected in part or whole.
 pub(crate) fn on_receipt(
-    tx: &Transaction<'_>,
+    db: &dyn Db,
     facility: &str,
     received_at: i64,
     accepted: bool,
     findings_json: &str,
 ) -> Result<()> {
     let day = vn_day(received_at);
-    tx.prepare_cached(
-        "INSERT INTO facility_receipts (facility, day, submissions, rejected, last_at) VALUES (?1, ?2, 1, ?3, ?4)
-         ON CONFLICT (facility, day) DO UPDATE SET submissions = submissions + 1, rejected = rejected + ?3, last_at = MAX(last_at, ?4)",
-    )?
-    .execute(params![facility, day, (!accepted) as i64, received_at])?;
-    let findings: Vec<serde_json::Value> = serde_json::from_str(findings_json).unwrap_or_default();
-    let mut codes: Vec<&str> = findings
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .filter_map(|f| f["code"].as_str())
-        .collect();
-    codes.sort_unstable();
-    codes.dedup();
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO facility_errors (facility, day, code, count) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (facility, day, code) DO UPDATE SET count = count + 1",
+    db.exec(
+        Q::FacilityReceipt,
+        args![facility, day, (!accepted) as i64, received_at],
     )?;
-    for c in codes {
-        stmt.execute(params![facility, day, c])?;
+    for c in error_codes(findings_json) {
+        db.exec(Q::FacilityError, args![facility, day, c])?;
     }
     Ok(())
 }
 
 /// A commit made a submission's episodes visible `latency_ms` after its receipt.
-pub(crate) fn on_visible(tx: &Transaction<'_>, received_at: i64, latency_ms: i64) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO sla_daily (day, bucket, count) VALUES (?1, ?2, 1)
-         ON CONFLICT (day, bucket) DO UPDATE SET count = count + 1",
-    )?
-    .execute(params![vn_day(received_at), sla_bucket(latency_ms)])?;
+pub(crate) fn on_visible(db: &dyn Db, received_at: i64, latency_ms: i64) -> Result<()> {
+    db.exec(
+        Q::SlaCount,
+        args![vn_day(received_at), sla_bucket(latency_ms)],
+    )?;
     Ok(())
 }
 
 /// A citizen account was activated.
-pub(crate) fn on_activation(tx: &Transaction<'_>, personal_id: &str, at: i64) -> Result<()> {
-    set_since(tx, personal_id, None, None, Some(&vn_day(at)[..7]))
+pub(crate) fn on_activation(db: &dyn Db, personal_id: &str, at: i64) -> Result<()> {
+    set_since(db, personal_id, None, None, Some(&vn_day(at)[..7]))
 }
 
 /// A resident as the population registry lists them.
@@ -408,7 +415,7 @@ fn month_ok(m: &str) -> bool {
         && matches!(m[5..].parse::<u32>(), Ok(1..=12))
 }
 
-impl Reports for SqliteStore {
+impl<B: Backend> Reports for Engine<B> {
     fn import_population(&self, residents: &[Resident]) -> Result<usize> {
         for (i, r) in residents.iter().enumerate() {
             if dossier::ids::person_id(&r.personal_id) != Ok(dossier::ids::PersonIdKind::PersonalId)
@@ -428,48 +435,43 @@ impl Reports for SqliteStore {
             }
         }
         let now = now_ms();
-        self.write(|tx| {
-            let mut known_unit = tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)")?;
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO population (personal_id, name, birth, sex, unit, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (personal_id) DO UPDATE SET name = excluded.name, birth = excluded.birth, sex = excluded.sex,
-                   unit = excluded.unit, status = excluded.status, updated_at = excluded.updated_at",
-            )?;
-            let mut person = tx.prepare_cached(
-                "SELECT person_id FROM identifiers WHERE kind = 'personal_id' AND value = ?1 AND active = 1 ORDER BY last_seen DESC LIMIT 1",
-            )?;
-            let mut first = tx.prepare_cached(
-                "SELECT MIN(received_at) FROM episodes WHERE person_id = ?1",
-            )?;
-            let mut account =
-                tx.prepare_cached("SELECT activated_at FROM citizen_accounts WHERE person_id = ?1")?;
-            let mut link = tx.prepare_cached(
-                "UPDATE population SET person_id = ?2, book_since = ?3, account_since = ?4 WHERE personal_id = ?1",
-            )?;
+        self.write(|db| {
             for r in residents {
-                if !known_unit.query_row(params![r.unit], |x| x.get::<_, bool>(0))? {
+                if !db.exists(Q::UnitExists, args![r.unit])? {
                     return Err(StoreError::Invalid(format!(
                         "resident {}: unit {} is not registered",
                         r.personal_id, r.unit
                     )));
                 }
-                if let Some((unit, status, book, account)) = resident_state(tx, &r.personal_id)? {
-                    contribute(tx, &unit, &status, book.as_deref(), account.as_deref(), -1)?;
+                if let Some((unit, status, book, account)) = resident_state(db, &r.personal_id)? {
+                    contribute(db, &unit, &status, book.as_deref(), account.as_deref(), -1)?;
                 }
-                upsert.execute(params![r.personal_id, r.name, r.birth, r.sex, r.unit, r.status, now])?;
-                let p: Option<i64> = person.query_row(params![r.personal_id], |x| x.get(0)).optional()?;
+                db.exec(
+                    Q::UpsertResident,
+                    args![r.personal_id, r.name, r.birth, r.sex, r.unit, r.status, now],
+                )?;
+                let p: Option<i64> = db.one(
+                    Q::IdentifierOwner,
+                    args!["personal_id", r.personal_id],
+                    |x| x.get(0),
+                )?;
                 if let Some(p) = p {
-                    let since: Option<i64> = first.query_row(params![p], |x| x.get(0))?;
-                    let acc: Option<i64> = account.query_row(params![p], |x| x.get(0)).optional()?;
-                    link.execute(params![
-                        r.personal_id,
-                        p,
-                        since.map(|t| vn_day(t)[..7].to_string()),
-                        acc.map(|t| vn_day(t)[..7].to_string())
-                    ])?;
+                    let since: Option<i64> = db
+                        .one(Q::FirstReceipt, args![p], |x| x.get::<Option<i64>>(0))?
+                        .flatten();
+                    let acc: Option<i64> = db.one(Q::AccountActivatedAt, args![p], |x| x.get(0))?;
+                    db.exec(
+                        Q::PopulationLink,
+                        args![
+                            r.personal_id,
+                            p,
+                            since.map(|t| vn_day(t)[..7].to_string()),
+                            acc.map(|t| vn_day(t)[..7].to_string())
+                        ],
+                    )?;
                 }
-                if let Some((unit, status, book, account)) = resident_state(tx, &r.personal_id)? {
-                    contribute(tx, &unit, &status, book.as_deref(), account.as_deref(), 1)?;
+                if let Some((unit, status, book, account)) = resident_state(db, &r.personal_id)? {
+                    contribute(db, &unit, &status, book.as_deref(), account.as_deref(), 1)?;
                 }
             }
             Ok(residents.len())
@@ -477,176 +479,126 @@ impl Reports for SqliteStore {
     }
 
     fn adoption(&self) -> Result<Vec<AdoptionRow>> {
-        self.read(|c| {
+        self.read(|db| {
             let mut out: std::collections::BTreeMap<String, AdoptionRow> =
                 std::collections::BTreeMap::new();
-            let mut stmt = c.prepare_cached("SELECT unit, alive FROM adoption_units")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-            for row in rows {
-                let (unit, alive) = row?;
+            db.query(Q::AdoptionUnits, args![], &mut |r| {
+                let (unit, alive): (String, i64) = (r.get(0)?, r.get(1)?);
                 out.entry(unit.clone())
                     .or_insert_with(|| AdoptionRow {
                         unit,
                         ..AdoptionRow::default()
                     })
                     .population = alive;
-            }
-            let mut stmt = c.prepare_cached(
-                "SELECT unit, SUM(books), SUM(accounts) FROM adoption_monthly GROUP BY unit",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
+                Ok(true)
             })?;
-            for row in rows {
-                let (unit, books, accounts) = row?;
+            db.query(Q::AdoptionTotals, args![], &mut |r| {
+                let (unit, books, accounts): (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
                 let e = out.entry(unit.clone()).or_insert_with(|| AdoptionRow {
                     unit,
                     ..AdoptionRow::default()
                 });
                 e.with_book = books;
                 e.with_account = accounts;
-            }
+                Ok(true)
+            })?;
             Ok(out.into_values().filter(|r| r.population > 0).collect())
         })
     }
 
     fn adoption_trend(&self) -> Result<Vec<TrendRow>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT unit, month, books, accounts FROM adoption_monthly WHERE books != 0 OR accounts != 0 ORDER BY unit, month",
-            )?;
-            Ok(stmt
-                .query_map([], |r| {
-                    Ok(TrendRow {
-                        unit: r.get(0)?,
-                        month: r.get(1)?,
-                        books: r.get(2)?,
-                        accounts: r.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            db.all(Q::AdoptionTrend, args![], |r| {
+                Ok(TrendRow {
+                    unit: r.get(0)?,
+                    month: r.get(1)?,
+                    books: r.get(2)?,
+                    accounts: r.get(3)?,
+                })
+            })
         })
     }
 
     fn facility_stats(&self, from: &str, to: &str) -> Result<Vec<FacilityStat>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT facility, care_type, insured, SUM(checkins), SUM(dossiers), SUM(late_6h), SUM(late_24h), SUM(late_3d), SUM(late_7d),
-                        SUM(late_more), SUM(late_unknown), SUM(with_personal_id), SUM(with_card), SUM(with_icd)
-                 FROM facility_daily WHERE day BETWEEN ?1 AND ?2 GROUP BY facility, care_type, insured ORDER BY facility, care_type, insured",
-            )?;
-            Ok(stmt
-                .query_map(params![from, to], |r| {
-                    Ok(FacilityStat {
-                        facility: r.get(0)?,
-                        care_type: r.get(1)?,
-                        insured: r.get(2)?,
-                        checkins: r.get(3)?,
-                        dossiers: r.get(4)?,
-                        late: [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?],
-                        with_personal_id: r.get(11)?,
-                        with_card: r.get(12)?,
-                        with_icd: r.get(13)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            db.all(Q::FacilityStats, args![from, to], |r| {
+                Ok(FacilityStat {
+                    facility: r.get(0)?,
+                    care_type: r.get(1)?,
+                    insured: r.get(2)?,
+                    checkins: r.get(3)?,
+                    dossiers: r.get(4)?,
+                    late: [
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                    ],
+                    with_personal_id: r.get(11)?,
+                    with_card: r.get(12)?,
+                    with_icd: r.get(13)?,
+                })
+            })
         })
     }
 
     fn receipt_stats(&self, from: &str, to: &str) -> Result<Vec<ReceiptStat>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT facility, SUM(submissions), SUM(rejected), MAX(last_at) FROM facility_receipts
-                 WHERE day BETWEEN ?1 AND ?2 GROUP BY facility ORDER BY facility",
-            )?;
-            Ok(stmt
-                .query_map(params![from, to], |r| {
-                    Ok(ReceiptStat {
-                        facility: r.get(0)?,
-                        submissions: r.get(1)?,
-                        rejected: r.get(2)?,
-                        last_at: r.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            db.all(Q::ReceiptStats, args![from, to], |r| {
+                Ok(ReceiptStat {
+                    facility: r.get(0)?,
+                    submissions: r.get(1)?,
+                    rejected: r.get(2)?,
+                    last_at: r.get(3)?,
+                })
+            })
         })
     }
 
     fn last_receipts(&self) -> Result<Vec<(String, i64)>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT facility, MAX(last_at) FROM facility_receipts GROUP BY facility",
-            )?;
-            Ok(stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::LastReceipts, args![], |r| Ok((r.get(0)?, r.get(1)?))))
     }
 
     fn error_stats(&self, from: &str, to: &str) -> Result<Vec<ErrorStat>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT facility, code, SUM(count) AS n FROM facility_errors WHERE day BETWEEN ?1 AND ?2
-                 GROUP BY facility, code ORDER BY facility, n DESC, code",
-            )?;
-            Ok(stmt
-                .query_map(params![from, to], |r| {
-                    Ok(ErrorStat {
-                        facility: r.get(0)?,
-                        code: r.get(1)?,
-                        count: r.get(2)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            db.all(Q::ErrorStats, args![from, to], |r| {
+                Ok(ErrorStat {
+                    facility: r.get(0)?,
+                    code: r.get(1)?,
+                    count: r.get(2)?,
+                })
+            })
         })
     }
 
     fn sla_histogram(&self, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT day, bucket, count FROM sla_daily WHERE day BETWEEN ?1 AND ?2 ORDER BY day, bucket",
-            )?;
-            Ok(stmt
-                .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            db.all(Q::SlaHistogram, args![from, to], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
         })
     }
 
     fn late_dossiers(&self, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<LateDossier>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT facility, ma_lk, person_id, episode_id, ended_at, received_at, hours FROM late_dossiers
-                 WHERE received_at >= ?1 AND received_at < ?2 ORDER BY received_at DESC LIMIT ?3",
-            )?;
-            Ok(stmt
-                .query_map(params![from_ms, to_ms, limit as i64], |r| {
-                    Ok(LateDossier {
-                        facility: r.get(0)?,
-                        ma_lk: r.get(1)?,
-                        person_id: r.get(2)?,
-                        episode_id: r.get(3)?,
-                        ended_at: r.get(4)?,
-                        received_at: r.get(5)?,
-                        hours: r.get(6)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?)
+        self.read(|db| {
+            db.all(Q::LateDossiers, args![from_ms, to_ms, limit], |r| {
+                Ok(LateDossier {
+                    facility: r.get(0)?,
+                    ma_lk: r.get(1)?,
+                    person_id: r.get(2)?,
+                    episode_id: r.get(3)?,
+                    ended_at: r.get(4)?,
+                    received_at: r.get(5)?,
+                    hours: r.get(6)?,
+                })
+            })
         })
     }
 
     fn open_conflicts(&self) -> Result<Vec<(String, i64)>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT COALESCE(facility, ''), COUNT(*) FROM dq_issues WHERE status = 'open' GROUP BY facility",
-            )?;
-            Ok(stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|db| db.all(Q::OpenConflicts, args![], |r| Ok((r.get(0)?, r.get(1)?))))
     }
 
     fn save_unit_report(
@@ -716,25 +668,32 @@ impl Reports for SqliteStore {
             }
         }
         let now = now_ms();
-        self.write(|tx| {
-            let known: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
-                params![unit],
-                |r| r.get(0),
-            )?;
-            if !known {
-                return Err(StoreError::Invalid(format!("unit {unit} is not registered")));
+        self.write(|db| {
+            if !db.exists(Q::UnitExists, args![unit])? {
+                return Err(StoreError::Invalid(format!(
+                    "unit {unit} is not registered"
+                )));
             }
             // A resubmission replaces the unit's report for the month.
-            tx.execute(
-                "DELETE FROM unit_reports WHERE unit = ?1 AND month = ?2",
-                params![unit, month],
-            )?;
+            db.exec(Q::UnitReportDelete, args![unit, month])?;
             for l in lines {
-                tx.execute(
-                    "INSERT INTO unit_reports (unit, month, department, total_staff, vneid_activated, vneid_not, vneid_reason, book_created, card_integrated, card_not, card_reason, submitted_by, submitted_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                    params![unit, month, l.department.trim(), l.total_staff, l.vneid_activated, l.vneid_not, l.vneid_reason, l.book_created, l.card_integrated, l.card_not, l.card_reason, by, now],
+                db.exec(
+                    Q::InsertUnitReport,
+                    args![
+                        unit,
+                        month,
+                        l.department.trim(),
+                        l.total_staff,
+                        l.vneid_activated,
+                        l.vneid_not,
+                        l.vneid_reason,
+                        l.book_created,
+                        l.card_integrated,
+                        l.card_not,
+                        l.card_reason,
+                        by,
+                        now
+                    ],
                 )?;
             }
             Ok(())
@@ -742,116 +701,48 @@ impl Reports for SqliteStore {
     }
 
     fn unit_reports(&self, month: &str) -> Result<Vec<UnitReport>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT unit, department, total_staff, vneid_activated, vneid_not, vneid_reason, book_created, card_integrated, card_not, card_reason, submitted_by, submitted_at
-                 FROM unit_reports WHERE month = ?1 ORDER BY unit, department",
-            )?;
+        self.read(|db| {
             let mut out: Vec<UnitReport> = Vec::new();
-            let rows = stmt.query_map(params![month], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    UnitReportLine {
-                        department: r.get(1)?,
-                        total_staff: r.get(2)?,
-                        vneid_activated: r.get(3)?,
-                        vneid_not: r.get(4)?,
-                        vneid_reason: r.get(5)?,
-                        book_created: r.get(6)?,
-                        card_integrated: r.get(7)?,
-                        card_not: r.get(8)?,
-                        card_reason: r.get(9)?,
-                    },
-                    r.get::<_, String>(10)?,
-                    r.get::<_, i64>(11)?,
-                ))
-            })?;
-            for row in rows {
-                let (unit, line, by, at) = row?;
+            db.query(Q::UnitReports, args![month], &mut |r| {
+                let unit: String = r.get(0)?;
+                let line = UnitReportLine {
+                    department: r.get(1)?,
+                    total_staff: r.get(2)?,
+                    vneid_activated: r.get(3)?,
+                    vneid_not: r.get(4)?,
+                    vneid_reason: r.get(5)?,
+                    book_created: r.get(6)?,
+                    card_integrated: r.get(7)?,
+                    card_not: r.get(8)?,
+                    card_reason: r.get(9)?,
+                };
                 match out.last_mut() {
                     Some(u) if u.unit == unit => u.lines.push(line),
                     _ => out.push(UnitReport {
                         unit,
                         month: month.to_string(),
                         lines: vec![line],
-                        submitted_by: by,
-                        submitted_at: at,
+                        submitted_by: r.get(10)?,
+                        submitted_at: r.get(11)?,
                     }),
                 }
-            }
+                Ok(true)
+            })?;
             Ok(out)
         })
     }
 
     fn rebuild_reports(&self) -> Result<()> {
-        self.write(|tx| {
-            tx.execute_batch(
-                "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM late_dossiers;
-                 DELETE FROM adoption_units; DELETE FROM adoption_monthly;
-                 INSERT INTO adoption_units (unit, alive)
-                 SELECT unit, COUNT(*) FROM population WHERE status = 'alive' GROUP BY unit;
-                 INSERT INTO adoption_monthly (unit, month, books)
-                 SELECT unit, book_since, COUNT(*) FROM population WHERE status = 'alive' AND book_since IS NOT NULL GROUP BY unit, book_since;
-                 INSERT INTO adoption_monthly (unit, month, accounts)
-                 SELECT unit, account_since, COUNT(*) FROM population WHERE status = 'alive' AND account_since IS NOT NULL GROUP BY unit, account_since
-                 ON CONFLICT (unit, month) DO UPDATE SET accounts = excluded.accounts;",
-            )?;
-            let day = |col: &str| {
-                format!("substr({col},1,4)||'-'||substr({col},5,2)||'-'||substr({col},7,2)")
-            };
-            let rx_day = "date((received_at + 25200000) / 1000, 'unixepoch')";
-            // First receipts (version 1) by start day; lateness from NGAY_RA.
-            let end_ms = "((julianday(substr(end_at,1,4)||'-'||substr(end_at,5,2)||'-'||substr(end_at,7,2)||' '||substr(end_at,9,2)||':'||substr(end_at,11,2)) - 2440587.5) * 86400000 - 25200000)";
-            let late = format!("(received_at - CAST(round({end_ms}) AS INTEGER))");
-            tx.execute_batch(&format!(
-                "INSERT INTO facility_daily (facility, day, care_type, insured, dossiers, late_6h, late_24h, late_3d, late_7d, late_more, late_unknown, with_personal_id, with_card, with_icd)
-                 SELECT facility, CASE WHEN start_at IS NULL THEN {rx_day} ELSE {start} END, COALESCE(care_type, ''), COALESCE(insured, 0), COUNT(*),
-                   SUM(end_at IS NOT NULL AND {late} <= 21600000),
-                   SUM(end_at IS NOT NULL AND {late} > 21600000 AND {late} <= 86400000),
-                   SUM(end_at IS NOT NULL AND {late} > 86400000 AND {late} <= 259200000),
-                   SUM(end_at IS NOT NULL AND {late} > 259200000 AND {late} <= 604800000),
-                   SUM(end_at IS NOT NULL AND {late} > 604800000),
-                   SUM(end_at IS NULL),
-                   SUM((COALESCE(dq_flags, 0) & 1) != 0), SUM((COALESCE(dq_flags, 0) & 2) != 0), SUM((COALESCE(dq_flags, 0) & 4) != 0)
-                 FROM episodes WHERE version = 1 GROUP BY 1, 2, 3, 4;
-                 INSERT INTO facility_daily (facility, day, care_type, insured, checkins)
-                 SELECT facility, CASE WHEN started_at IS NULL THEN {rx_day} ELSE {started} END, COALESCE(care_type, ''), insured, COUNT(*)
-                 FROM checkins WHERE true GROUP BY 1, 2, 3, 4
-                 ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET checkins = excluded.checkins;
-                 INSERT INTO late_dossiers (facility, ma_lk, person_id, episode_id, ended_at, received_at, hours)
-                 SELECT facility, ma_lk, person_id, id, end_at, received_at, {late} / 3600000 FROM episodes
-                 WHERE version = 1 AND end_at IS NOT NULL AND {late} > 86400000;
-                 INSERT INTO facility_receipts (facility, day, submissions, rejected, last_at)
-                 SELECT facility, {rx_day}, COUNT(*), SUM(NOT accepted), MAX(received_at) FROM submissions GROUP BY 1, 2;",
-                start = day("start_at"),
-                started = day("started_at"),
-            ))?;
-            // Error codes live in each submission's findings (JSON).
-            let mut stmt = tx.prepare(
-                "SELECT facility, received_at, accepted, findings FROM submissions WHERE findings != '[]'",
-            )?;
-            let rows: Vec<(String, i64, String)> = stmt
-                .query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, crate::sqlite::findings_text(r.get_ref(3)?)))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            drop(stmt);
-            let mut ins = tx.prepare(
-                "INSERT INTO facility_errors (facility, day, code, count) VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT (facility, day, code) DO UPDATE SET count = count + 1",
-            )?;
+        self.write(|db| {
+            db.script(Q::RebuildAggregates)?;
+            // Error codes live in each submission's findings (compressed JSON).
+            let rows: Vec<(String, i64, String)> =
+                db.all(Q::SubmissionsWithFindings, args![], |r| {
+                    Ok((r.get(0)?, r.get(1)?, crate::core::findings_text(r.val(2)?)))
+                })?;
             for (facility, at, findings) in rows {
-                let findings: Vec<serde_json::Value> =
-                    serde_json::from_str(&findings).unwrap_or_default();
-                let mut codes: Vec<&str> = findings
-                    .iter()
-                    .filter(|f| f["severity"] == "error")
-                    .filter_map(|f| f["code"].as_str())
-                    .collect();
-                codes.sort_unstable();
-                codes.dedup();
-                for c in codes {
-                    ins.execute(params![facility, vn_day(at), c])?;
+                for c in error_codes(&findings) {
+                    db.exec(Q::FacilityError, args![facility, vn_day(at), c])?;
                 }
             }
             Ok(())

@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use book::IdKind;
 use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
-use store::{Access, Meta, Prepared, Reports, Resident, Source, SqliteStore, Store, Unit, now_ms};
+use store::{Access, Meta, Prepared, Reports, Resident, Source, Store, Unit, now_ms};
+
+#[macro_use]
+mod backends;
 
 fn meta(facility: &str) -> Meta {
     Meta {
@@ -18,7 +21,7 @@ fn meta(facility: &str) -> Meta {
     }
 }
 
-fn snapshot(s: &SqliteStore) -> String {
+fn snapshot(s: &dyn Store) -> String {
     let all = ("0000-01-01", "9999-12-31");
     serde_json::to_string(&(
         s.facility_stats(all.0, all.1).unwrap(),
@@ -33,230 +36,230 @@ fn snapshot(s: &SqliteStore) -> String {
     .unwrap()
 }
 
-#[test]
-fn aggregates_at_ingest_equal_a_rebuild_and_the_ground_truth() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
-    let g = Generator::new(Config {
-        persons: 80,
-        episodes: 400,
-        seed: 5,
-        ..Config::default()
-    });
-    // Ground truth from the generated data itself.
-    let mut dossiers: BTreeMap<String, usize> = BTreeMap::new();
-    let mut checkins: BTreeMap<String, usize> = BTreeMap::new();
-    let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
-    let mut insured_dossiers = 0;
-    for i in 0..400 {
-        let e = g.episode(i);
-        let fac = e.facility.code.to_string();
-        // Every episode's check-in, then its dossier.
-        let raw = e.checkin_bytes(Spec::Qd3176);
-        let parsed = dossier::parse_checkin(&raw, &Options::default());
-        assert!(parsed.is_valid());
-        *checkins.entry(fac.clone()).or_default() += parsed.value.rows.len();
-        s.ingest(Prepared::checkin(meta(&fac), &raw, &parsed))
-            .unwrap();
-        let raw = e.envelope_bytes(Spec::Qd3176);
-        let parsed = dossier::parse_envelope(&raw, &Options::default());
-        assert!(parsed.is_valid());
-        let p = Prepared::envelope(meta(&fac), &raw, &parsed);
-        if let store::Payload::Dossier(eps) = &p.payload {
-            insured_dossiers += eps.iter().filter(|e| e.insured).count();
-        }
-        s.ingest(p).unwrap();
-        *dossiers.entry(fac.clone()).or_default() += 1;
-        // Every tenth episode is also sent again, corrected: not a new dossier.
-        if i % 10 == 0 {
-            let again = e.envelope_bytes(Spec::Qd3176);
-            let parsed = dossier::parse_envelope(&again, &Options::default());
-            s.ingest(Prepared::envelope(meta(&fac), &again, &parsed))
+on_both!(
+    aggregates_at_ingest_equal_a_rebuild_and_the_ground_truth,
+    |s| {
+        let g = Generator::new(Config {
+            persons: 80,
+            episodes: 400,
+            seed: 5,
+            ..Config::default()
+        });
+        // Ground truth from the generated data itself.
+        let mut dossiers: BTreeMap<String, usize> = BTreeMap::new();
+        let mut checkins: BTreeMap<String, usize> = BTreeMap::new();
+        let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
+        let mut insured_dossiers = 0;
+        for i in 0..400 {
+            let e = g.episode(i);
+            let fac = e.facility.code.to_string();
+            // Every episode's check-in, then its dossier.
+            let raw = e.checkin_bytes(Spec::Qd3176);
+            let parsed = dossier::parse_checkin(&raw, &Options::default());
+            assert!(parsed.is_valid());
+            *checkins.entry(fac.clone()).or_default() += parsed.value.rows.len();
+            s.ingest(Prepared::checkin(meta(&fac), &raw, &parsed))
                 .unwrap();
-        }
-        // Every seventh, a faulty file that is rejected.
-        if i % 7 == 0 {
-            let (_, bad) = g.invalid_episode(i);
-            let parsed = dossier::parse_envelope(&bad, &Options::default());
-            let p = Prepared::envelope(meta(&fac), &bad, &parsed);
-            if !p.accepted {
-                *rejected.entry(fac.clone()).or_default() += 1;
+            let raw = e.envelope_bytes(Spec::Qd3176);
+            let parsed = dossier::parse_envelope(&raw, &Options::default());
+            assert!(parsed.is_valid());
+            let p = Prepared::envelope(meta(&fac), &raw, &parsed);
+            if let store::Payload::Dossier(eps) = &p.payload {
+                insured_dossiers += eps.iter().filter(|e| e.insured).count();
             }
             s.ingest(p).unwrap();
+            *dossiers.entry(fac.clone()).or_default() += 1;
+            // Every tenth episode is also sent again, corrected: not a new dossier.
+            if i % 10 == 0 {
+                let again = e.envelope_bytes(Spec::Qd3176);
+                let parsed = dossier::parse_envelope(&again, &Options::default());
+                s.ingest(Prepared::envelope(meta(&fac), &again, &parsed))
+                    .unwrap();
+            }
+            // Every seventh, a faulty file that is rejected.
+            if i % 7 == 0 {
+                let (_, bad) = g.invalid_episode(i);
+                let parsed = dossier::parse_envelope(&bad, &Options::default());
+                let p = Prepared::envelope(meta(&fac), &bad, &parsed);
+                if !p.accepted {
+                    *rejected.entry(fac.clone()).or_default() += 1;
+                }
+                s.ingest(p).unwrap();
+            }
         }
-    }
-    let all = ("0000-01-01", "9999-12-31");
-    let stats = s.facility_stats(all.0, all.1).unwrap();
-    let mut by_fac: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for st in &stats {
-        let e = by_fac.entry(st.facility.clone()).or_default();
-        e.0 += st.dossiers as usize;
-        e.1 += st.checkins as usize;
+        let all = ("0000-01-01", "9999-12-31");
+        let stats = s.facility_stats(all.0, all.1).unwrap();
+        let mut by_fac: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for st in &stats {
+            let e = by_fac.entry(st.facility.clone()).or_default();
+            e.0 += st.dossiers as usize;
+            e.1 += st.checkins as usize;
+            assert_eq!(
+                st.late.iter().sum::<i64>(),
+                st.dossiers,
+                "every dossier has a lateness"
+            );
+        }
+        for (fac, n) in &dossiers {
+            assert_eq!(by_fac[fac].0, *n, "dossiers of {fac}");
+            assert_eq!(by_fac[fac].1, checkins[fac], "check-ins of {fac}");
+        }
         assert_eq!(
-            st.late.iter().sum::<i64>(),
-            st.dossiers,
-            "every dossier has a lateness"
+            stats
+                .iter()
+                .filter(|x| x.insured)
+                .map(|x| x.dossiers as usize)
+                .sum::<usize>(),
+            insured_dossiers
+        );
+        let receipts = s.receipt_stats(all.0, all.1).unwrap();
+        for r in &receipts {
+            assert_eq!(
+                r.rejected as usize,
+                rejected.get(&r.facility).copied().unwrap_or(0)
+            );
+        }
+        assert!(!s.error_stats(all.0, all.1).unwrap().is_empty());
+        // Synthetic dossiers arrive long after their dates: all late, all listed.
+        let late = s.late_dossiers(0, i64::MAX, 10_000).unwrap();
+        assert_eq!(late.len(), 400);
+        // Receipt → visible: one count per submission that showed new episodes.
+        let sla: i64 = s
+            .sla_histogram(all.0, all.1)
+            .unwrap()
+            .iter()
+            .map(|x| x.2)
+            .sum();
+        assert_eq!(sla, 400);
+
+        // The same numbers from the rows.
+        let before = snapshot(&s);
+        s.rebuild_reports().unwrap();
+        assert_eq!(snapshot(&s), before);
+
+        // Adoption: residents of two communes; the dead do not count.
+        for u in [
+            ("01", "Hà Nội", "province", None),
+            ("001", "Quận Ba Đình", "district", Some("01")),
+            ("00001", "Phường Phúc Xá", "commune", Some("001")),
+            ("00004", "Phường Trúc Bạch", "commune", Some("001")),
+        ] {
+            s.upsert_unit(&Unit {
+                code: u.0.into(),
+                name: u.1.into(),
+                level: u.2.into(),
+                parent: u.3.map(Into::into),
+                scheme: "pre2025".into(),
+            })
+            .unwrap();
+        }
+        let mut residents = Vec::new();
+        let mut in_book = BTreeSet::new();
+        for j in 0..80 {
+            let Some(pid) = g.person(j).personal_id else {
+                continue;
+            };
+            let unit = if j % 2 == 0 { "00001" } else { "00004" };
+            let status = if j % 9 == 0 { "dead" } else { "alive" };
+            if status == "alive"
+                && let Some(p) = s.person_by_identifier(IdKind::PersonalId, &pid).unwrap()
+                && !s.episodes_of(p.id).unwrap().is_empty()
+            {
+                in_book.insert(pid.clone());
+            }
+            residents.push(Resident {
+                personal_id: pid,
+                unit: unit.into(),
+                status: status.into(),
+                ..Resident::default()
+            });
+        }
+        // Residents nobody has seen yet.
+        for k in 0..20 {
+            residents.push(Resident {
+                personal_id: format!("0012990{k:05}"),
+                unit: "00001".into(),
+                status: "alive".into(),
+                ..Resident::default()
+            });
+        }
+        assert_eq!(s.import_population(&residents).unwrap(), residents.len());
+        let alive = residents.iter().filter(|r| r.status == "alive").count() as i64;
+        let rows = s.adoption().unwrap();
+        assert_eq!(rows.iter().map(|r| r.population).sum::<i64>(), alive);
+        assert_eq!(
+            rows.iter().map(|r| r.with_book).sum::<i64>(),
+            in_book.len() as i64
+        );
+        assert_eq!(rows.iter().map(|r| r.with_account).sum::<i64>(), 0);
+        // An account activated counts at once; the trend has this month.
+        let pid = in_book.iter().next().unwrap().clone();
+        let person = s
+            .person_by_identifier(IdKind::PersonalId, &pid)
+            .unwrap()
+            .unwrap();
+        let code = s.issue_activation_code(person.id, "t", 60_000).unwrap();
+        s.activate_citizen(&pid, &code, "135790").unwrap();
+        assert_eq!(
+            s.adoption()
+                .unwrap()
+                .iter()
+                .map(|r| r.with_account)
+                .sum::<i64>(),
+            1
+        );
+        let month = store::vn_day(now_ms())[..7].to_string();
+        let trend = s.adoption_trend().unwrap();
+        assert_eq!(
+            trend
+                .iter()
+                .filter(|t| t.month == month)
+                .map(|t| t.books)
+                .sum::<i64>(),
+            in_book.len() as i64
+        );
+        // Counts kept at import and activation equal those recomputed from the registry.
+        let kept =
+            serde_json::to_string(&(s.adoption().unwrap(), s.adoption_trend().unwrap())).unwrap();
+        s.rebuild_reports().unwrap();
+        assert_eq!(
+            serde_json::to_string(&(s.adoption().unwrap(), s.adoption_trend().unwrap())).unwrap(),
+            kept
+        );
+        // Re-import moves a resident; a bad line imports nothing.
+        let mut moved = residents[1].clone();
+        moved.status = "moved".into();
+        s.import_population(&[moved]).unwrap();
+        assert_eq!(
+            s.adoption()
+                .unwrap()
+                .iter()
+                .map(|r| r.population)
+                .sum::<i64>(),
+            alive - 1
+        );
+        let bad = vec![
+            Resident {
+                personal_id: "001299000999".into(),
+                unit: "00001".into(),
+                status: "alive".into(),
+                ..Resident::default()
+            },
+            Resident {
+                personal_id: "12345".into(),
+                unit: "00001".into(),
+                status: "alive".into(),
+                ..Resident::default()
+            },
+        ];
+        assert!(s.import_population(&bad).is_err());
+        assert_eq!(
+            s.adoption()
+                .unwrap()
+                .iter()
+                .map(|r| r.population)
+                .sum::<i64>(),
+            alive - 1
         );
     }
-    for (fac, n) in &dossiers {
-        assert_eq!(by_fac[fac].0, *n, "dossiers of {fac}");
-        assert_eq!(by_fac[fac].1, checkins[fac], "check-ins of {fac}");
-    }
-    assert_eq!(
-        stats
-            .iter()
-            .filter(|x| x.insured)
-            .map(|x| x.dossiers as usize)
-            .sum::<usize>(),
-        insured_dossiers
-    );
-    let receipts = s.receipt_stats(all.0, all.1).unwrap();
-    for r in &receipts {
-        assert_eq!(
-            r.rejected as usize,
-            rejected.get(&r.facility).copied().unwrap_or(0)
-        );
-    }
-    assert!(!s.error_stats(all.0, all.1).unwrap().is_empty());
-    // Synthetic dossiers arrive long after their dates: all late, all listed.
-    let late = s.late_dossiers(0, i64::MAX, 10_000).unwrap();
-    assert_eq!(late.len(), 400);
-    // Receipt → visible: one count per submission that showed new episodes.
-    let sla: i64 = s
-        .sla_histogram(all.0, all.1)
-        .unwrap()
-        .iter()
-        .map(|x| x.2)
-        .sum();
-    assert_eq!(sla, 400);
-
-    // The same numbers from the rows.
-    let before = snapshot(&s);
-    s.rebuild_reports().unwrap();
-    assert_eq!(snapshot(&s), before);
-
-    // Adoption: residents of two communes; the dead do not count.
-    for u in [
-        ("01", "Hà Nội", "province", None),
-        ("001", "Quận Ba Đình", "district", Some("01")),
-        ("00001", "Phường Phúc Xá", "commune", Some("001")),
-        ("00004", "Phường Trúc Bạch", "commune", Some("001")),
-    ] {
-        s.upsert_unit(&Unit {
-            code: u.0.into(),
-            name: u.1.into(),
-            level: u.2.into(),
-            parent: u.3.map(Into::into),
-            scheme: "pre2025".into(),
-        })
-        .unwrap();
-    }
-    let mut residents = Vec::new();
-    let mut in_book = BTreeSet::new();
-    for j in 0..80 {
-        let Some(pid) = g.person(j).personal_id else {
-            continue;
-        };
-        let unit = if j % 2 == 0 { "00001" } else { "00004" };
-        let status = if j % 9 == 0 { "dead" } else { "alive" };
-        if status == "alive"
-            && let Some(p) = s.person_by_identifier(IdKind::PersonalId, &pid).unwrap()
-            && !s.episodes_of(p.id).unwrap().is_empty()
-        {
-            in_book.insert(pid.clone());
-        }
-        residents.push(Resident {
-            personal_id: pid,
-            unit: unit.into(),
-            status: status.into(),
-            ..Resident::default()
-        });
-    }
-    // Residents nobody has seen yet.
-    for k in 0..20 {
-        residents.push(Resident {
-            personal_id: format!("0012990{k:05}"),
-            unit: "00001".into(),
-            status: "alive".into(),
-            ..Resident::default()
-        });
-    }
-    assert_eq!(s.import_population(&residents).unwrap(), residents.len());
-    let alive = residents.iter().filter(|r| r.status == "alive").count() as i64;
-    let rows = s.adoption().unwrap();
-    assert_eq!(rows.iter().map(|r| r.population).sum::<i64>(), alive);
-    assert_eq!(
-        rows.iter().map(|r| r.with_book).sum::<i64>(),
-        in_book.len() as i64
-    );
-    assert_eq!(rows.iter().map(|r| r.with_account).sum::<i64>(), 0);
-    // An account activated counts at once; the trend has this month.
-    let pid = in_book.iter().next().unwrap().clone();
-    let person = s
-        .person_by_identifier(IdKind::PersonalId, &pid)
-        .unwrap()
-        .unwrap();
-    let code = s.issue_activation_code(person.id, "t", 60_000).unwrap();
-    s.activate_citizen(&pid, &code, "135790").unwrap();
-    assert_eq!(
-        s.adoption()
-            .unwrap()
-            .iter()
-            .map(|r| r.with_account)
-            .sum::<i64>(),
-        1
-    );
-    let month = store::vn_day(now_ms())[..7].to_string();
-    let trend = s.adoption_trend().unwrap();
-    assert_eq!(
-        trend
-            .iter()
-            .filter(|t| t.month == month)
-            .map(|t| t.books)
-            .sum::<i64>(),
-        in_book.len() as i64
-    );
-    // Counts kept at import and activation equal those recomputed from the registry.
-    let kept =
-        serde_json::to_string(&(s.adoption().unwrap(), s.adoption_trend().unwrap())).unwrap();
-    s.rebuild_reports().unwrap();
-    assert_eq!(
-        serde_json::to_string(&(s.adoption().unwrap(), s.adoption_trend().unwrap())).unwrap(),
-        kept
-    );
-    // Re-import moves a resident; a bad line imports nothing.
-    let mut moved = residents[1].clone();
-    moved.status = "moved".into();
-    s.import_population(&[moved]).unwrap();
-    assert_eq!(
-        s.adoption()
-            .unwrap()
-            .iter()
-            .map(|r| r.population)
-            .sum::<i64>(),
-        alive - 1
-    );
-    let bad = vec![
-        Resident {
-            personal_id: "001299000999".into(),
-            unit: "00001".into(),
-            status: "alive".into(),
-            ..Resident::default()
-        },
-        Resident {
-            personal_id: "12345".into(),
-            unit: "00001".into(),
-            status: "alive".into(),
-            ..Resident::default()
-        },
-    ];
-    assert!(s.import_population(&bad).is_err());
-    assert_eq!(
-        s.adoption()
-            .unwrap()
-            .iter()
-            .map(|r| r.population)
-            .sum::<i64>(),
-        alive - 1
-    );
-}
+);

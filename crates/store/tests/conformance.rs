@@ -5,6 +5,9 @@ use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec, parse_envelope, write};
 use store::{Access, Facility, Meta, Prepared, Source, SqliteStore, Store, Token, now_ms};
 
+#[macro_use]
+mod backends;
+
 fn meta(facility: &str) -> Meta {
     Meta {
         facility: facility.into(),
@@ -29,47 +32,45 @@ fn generator() -> Generator {
     })
 }
 
-#[test]
-fn an_episode_reaches_its_person_with_every_part_and_its_lineage() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
-    let g = generator();
-    let e = (0..400)
-        .map(|i| g.episode(i))
-        .find(|e| {
-            e.dossier.summary.as_ref().unwrap().so_cccd.is_some() && !e.dossier.results.is_empty()
-        })
-        .unwrap();
-    let bytes = e.envelope_bytes(Spec::Qd3176);
-    let r = s.ingest(prepared(&bytes)).unwrap();
-    assert!(r.accepted);
-    assert_eq!(r.episodes.len(), 1);
-    let pid = e.dossier.summary.as_ref().unwrap().so_cccd.clone().unwrap();
-    let person = s
-        .person_by_identifier(IdKind::PersonalId, &pid)
-        .unwrap()
-        .unwrap();
-    assert_eq!(person.id, r.episodes[0].person_id);
-    let eps = s.episodes_of(person.id).unwrap();
-    assert_eq!(eps.len(), 1);
-    let ep = &eps[0];
-    assert_eq!(ep.view.ma_lk, e.ma_lk());
-    assert_eq!(ep.view.medicines.len(), e.dossier.drugs.len());
-    assert_eq!(ep.view.results.len(), e.dossier.results.len());
-    assert!(
-        ep.received_at <= ep.validated_at
-            && ep.validated_at <= ep.linked_at
-            && ep.linked_at <= ep.visible_at
-    );
-    // The bytes are kept exactly.
-    let sub = s.submission(&r.transaction_code).unwrap().unwrap();
-    assert_eq!(sub.raw, bytes);
-}
+on_both!(
+    an_episode_reaches_its_person_with_every_part_and_its_lineage,
+    |s| {
+        let g = generator();
+        let e = (0..400)
+            .map(|i| g.episode(i))
+            .find(|e| {
+                e.dossier.summary.as_ref().unwrap().so_cccd.is_some()
+                    && !e.dossier.results.is_empty()
+            })
+            .unwrap();
+        let bytes = e.envelope_bytes(Spec::Qd3176);
+        let r = s.ingest(prepared(&bytes)).unwrap();
+        assert!(r.accepted);
+        assert_eq!(r.episodes.len(), 1);
+        let pid = e.dossier.summary.as_ref().unwrap().so_cccd.clone().unwrap();
+        let person = s
+            .person_by_identifier(IdKind::PersonalId, &pid)
+            .unwrap()
+            .unwrap();
+        assert_eq!(person.id, r.episodes[0].person_id);
+        let eps = s.episodes_of(person.id).unwrap();
+        assert_eq!(eps.len(), 1);
+        let ep = &eps[0];
+        assert_eq!(ep.view.ma_lk, e.ma_lk());
+        assert_eq!(ep.view.medicines.len(), e.dossier.drugs.len());
+        assert_eq!(ep.view.results.len(), e.dossier.results.len());
+        assert!(
+            ep.received_at <= ep.validated_at
+                && ep.validated_at <= ep.linked_at
+                && ep.linked_at <= ep.visible_at
+        );
+        // The bytes are kept exactly.
+        let sub = s.submission(&r.transaction_code).unwrap().unwrap();
+        assert_eq!(sub.raw, bytes);
+    }
+);
 
-#[test]
-fn corrections_replace_and_keep_every_version() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+on_both!(corrections_replace_and_keep_every_version, |s| {
     let e = generator().episode(3);
     let first = s.ingest(prepared(&e.envelope_bytes(Spec::Qd3176))).unwrap();
     // The same bytes again: no new version.
@@ -100,12 +101,9 @@ fn corrections_replace_and_keep_every_version() {
         versions[0].view.discharge_diagnosis,
         versions[1].view.discharge_diagnosis
     );
-}
+});
 
-#[test]
-fn one_card_with_two_personal_ids_is_recorded_not_merged() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+on_both!(one_card_with_two_personal_ids_is_recorded_not_merged, |s| {
     let g = generator();
     let e = (0..400)
         .map(|i| g.episode(i))
@@ -190,12 +188,9 @@ fn one_card_with_two_personal_ids_is_recorded_not_merged() {
             .iter()
             .any(|i| i.value == card)
     );
-}
+});
 
-#[test]
-fn merge_and_split_keep_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+on_both!(merge_and_split_keep_history, |s| {
     let g = generator();
     let a = s
         .ingest(prepared(&g.episode(0).envelope_bytes(Spec::Qd3176)))
@@ -303,12 +298,9 @@ fn merge_and_split_keep_history() {
     } else {
         panic!("episode 399 is a third person's");
     }
-}
+});
 
-#[test]
-fn accounts_and_tokens() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+on_both!(accounts_and_tokens, |s| {
     s.upsert_facility(&Facility {
         code: "01001".into(),
         name: "BV".into(),
@@ -361,7 +353,7 @@ fn accounts_and_tokens() {
             .unwrap()
             .is_none()
     );
-}
+});
 
 #[test]
 fn rejected_dossiers_are_kept_as_evidence_and_survive_reopening() {
@@ -381,10 +373,7 @@ fn rejected_dossiers_are_kept_as_evidence_and_survive_reopening() {
     assert!(!sub.findings.as_array().unwrap().is_empty());
 }
 
-#[test]
-fn ids_are_exact_in_javascript() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
+on_both!(ids_are_exact_in_javascript, |s| {
     let r = s
         .ingest(prepared(
             &generator().episode(1).envelope_bytes(Spec::Qd3176),
@@ -396,109 +385,109 @@ fn ids_are_exact_in_javascript() {
             && r.episodes[0].episode_id < MAX_SAFE
             && r.episodes[0].person_id < MAX_SAFE
     );
-}
+});
 
 /// One way of scanning, its callback given.
 type Plan<'a> =
     dyn Fn(&mut dyn FnMut(store::EpisodeRecord) -> store::Result<bool>) -> store::Result<u64> + 'a;
 
-#[test]
-fn both_scan_plans_read_the_same_episodes_in_person_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path().join("book.db")).unwrap();
-    let g = generator();
-    for i in 0..400 {
-        s.ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
+on_both!(
+    both_scan_plans_read_the_same_episodes_in_person_order,
+    |s| {
+        let g = generator();
+        for i in 0..400 {
+            s.ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
+                .unwrap();
+        }
+        // A correction: only the current version is read.
+        let mut env = g.episode(5).envelope();
+        env.dossiers[0].summary.as_mut().unwrap().chan_doan_rv = Some("Chẩn đoán đã sửa".into());
+        s.ingest(prepared(&write::envelope(&env, Spec::Qd3176)))
             .unwrap();
-    }
-    // A correction: only the current version is read.
-    let mut env = g.episode(5).envelope();
-    env.dossiers[0].summary.as_mut().unwrap().chan_doan_rv = Some("Chẩn đoán đã sửa".into());
-    s.ingest(prepared(&write::envelope(&env, Spec::Qd3176)))
-        .unwrap();
-    let mut facilities: Vec<String> = (0..400)
-        .map(|i| g.episode(i).facility.code.to_string())
-        .collect();
-    facilities.sort();
-    facilities.dedup();
-    assert!(facilities.len() >= 3);
-    let read = |plan: &Plan<'_>| {
-        let mut got = Vec::new();
-        let n = plan(&mut |e| {
-            got.push((e.person_id, e.id, e.facility.clone(), e.version));
+        let mut facilities: Vec<String> = (0..400)
+            .map(|i| g.episode(i).facility.code.to_string())
+            .collect();
+        facilities.sort();
+        facilities.dedup();
+        assert!(facilities.len() >= 3);
+        let read = |plan: &Plan<'_>| {
+            let mut got = Vec::new();
+            let n = plan(&mut |e| {
+                got.push((e.person_id, e.id, e.facility.clone(), e.version));
+                Ok(true)
+            })
+            .unwrap();
+            assert_eq!(n as usize, got.len());
+            got
+        };
+        let halfway = {
+            let mut v: Vec<i64> = (0..400)
+                .flat_map(|i| {
+                    let e = g.episode(i);
+                    let pid = e.dossier.summary.as_ref().and_then(|x| x.so_cccd.clone());
+                    pid.and_then(|p| s.person_by_identifier(IdKind::PersonalId, &p).unwrap())
+                        .map(|p| s.episodes_of(p.id).unwrap())
+                        .unwrap_or_default()
+                })
+                .map(|e| e.visible_at)
+                .collect();
+            v.sort();
+            v[v.len() / 2]
+        };
+        for list in [
+            vec![facilities[0].clone()],
+            facilities[..2].to_vec(),
+            facilities.clone(),
+            vec!["99999".to_string()],
+        ] {
+            for since in [0, halfway] {
+                let by_key = read(&|f| s.scan_episodes_by_key(&list, since, f));
+                let by_person = read(&|f| s.scan_episodes_by_person(&list, since, f));
+                let chosen = read(&|f| s.scan_episodes(&list, since, f));
+                assert_eq!(by_key, by_person, "{list:?} since {since}");
+                assert_eq!(by_key, chosen);
+                let mut sorted = by_key.clone();
+                sorted.sort_by_key(|x| (x.0, x.1));
+                assert_eq!(sorted, by_key, "person order");
+                assert!(by_key.iter().all(|x| list.contains(&x.2)));
+                if list.len() == facilities.len() && since == 0 {
+                    assert_eq!(by_key.len() as i64, s.counts().unwrap().episodes_current);
+                }
+            }
+        }
+        // The plan: all the facilities are not a small unit; none is.
+        assert!(!s.is_small_unit(&facilities).unwrap());
+        assert!(s.is_small_unit(&["99999".to_string()]).unwrap());
+        // A correction during a scan by person: the version current when the keys were
+        // taken is read, nothing is lost.
+        let whole = read(&|f| s.scan_episodes_by_key(&facilities, 0, f));
+        let mut corrected = false;
+        let mut during = Vec::new();
+        s.scan_episodes_by_person(&facilities, 0, &mut |e| {
+            if !corrected {
+                corrected = true;
+                let mut env = g.episode(7).envelope();
+                env.dossiers[0].summary.as_mut().unwrap().chan_doan_rv =
+                    Some("Sửa trong lúc xuất".into());
+                s.ingest(prepared(&write::envelope(&env, Spec::Qd3176)))
+                    .unwrap();
+            }
+            during.push((e.person_id, e.id, e.facility.clone(), e.version));
             Ok(true)
         })
         .unwrap();
-        assert_eq!(n as usize, got.len());
-        got
-    };
-    let halfway = {
-        let mut v: Vec<i64> = (0..400)
-            .flat_map(|i| {
-                let e = g.episode(i);
-                let pid = e.dossier.summary.as_ref().and_then(|x| x.so_cccd.clone());
-                pid.and_then(|p| s.person_by_identifier(IdKind::PersonalId, &p).unwrap())
-                    .map(|p| s.episodes_of(p.id).unwrap())
-                    .unwrap_or_default()
+        assert_eq!(during, whole);
+        // Stopping early stops both.
+        let mut k = 0;
+        let n = s
+            .scan_episodes_by_person(&facilities, 0, &mut |_| {
+                k += 1;
+                Ok(k < 3)
             })
-            .map(|e| e.visible_at)
-            .collect();
-        v.sort();
-        v[v.len() / 2]
-    };
-    for list in [
-        vec![facilities[0].clone()],
-        facilities[..2].to_vec(),
-        facilities.clone(),
-        vec!["99999".to_string()],
-    ] {
-        for since in [0, halfway] {
-            let by_key = read(&|f| s.scan_episodes_by_key(&list, since, f));
-            let by_person = read(&|f| s.scan_episodes_by_person(&list, since, f));
-            let chosen = read(&|f| s.scan_episodes(&list, since, f));
-            assert_eq!(by_key, by_person, "{list:?} since {since}");
-            assert_eq!(by_key, chosen);
-            let mut sorted = by_key.clone();
-            sorted.sort_by_key(|x| (x.0, x.1));
-            assert_eq!(sorted, by_key, "person order");
-            assert!(by_key.iter().all(|x| list.contains(&x.2)));
-            if list.len() == facilities.len() && since == 0 {
-                assert_eq!(by_key.len() as i64, s.counts().unwrap().episodes_current);
-            }
-        }
+            .unwrap();
+        assert_eq!(n, 3);
     }
-    // The plan: all the facilities are not a small unit; none is.
-    assert!(!s.is_small_unit(&facilities).unwrap());
-    assert!(s.is_small_unit(&["99999".to_string()]).unwrap());
-    // A correction during a scan by person: the version current when the keys were
-    // taken is read, nothing is lost.
-    let whole = read(&|f| s.scan_episodes_by_key(&facilities, 0, f));
-    let mut corrected = false;
-    let mut during = Vec::new();
-    s.scan_episodes_by_person(&facilities, 0, &mut |e| {
-        if !corrected {
-            corrected = true;
-            let mut env = g.episode(7).envelope();
-            env.dossiers[0].summary.as_mut().unwrap().chan_doan_rv =
-                Some("Sửa trong lúc xuất".into());
-            s.ingest(prepared(&write::envelope(&env, Spec::Qd3176)))
-                .unwrap();
-        }
-        during.push((e.person_id, e.id, e.facility.clone(), e.version));
-        Ok(true)
-    })
-    .unwrap();
-    assert_eq!(during, whole);
-    // Stopping early stops both.
-    let mut k = 0;
-    let n = s
-        .scan_episodes_by_person(&facilities, 0, &mut |_| {
-            k += 1;
-            Ok(k < 3)
-        })
-        .unwrap();
-    assert_eq!(n, 3);
-}
+);
 
 /// Version 8 takes out of the book any episode stored without a facility (possible
 /// before: an envelope with an empty MACSKCB), keeps it aside and lists it.

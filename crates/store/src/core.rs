@@ -1,0 +1,1284 @@
+//! The rules of ingest and of the book, over the transaction interface ([`Db`]):
+//! linking (decided by `book`), versions of an episode, persons, accounts and codes.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use book::identity::{Candidates, Known, Target};
+use book::{Conflict, IdKind, decide};
+use dossier::model::BirthDate;
+
+use crate::db::{Db, Q, Row, Val, args};
+use crate::engine::{Backend, Engine, IdGen};
+use crate::*;
+
+/// A submission's findings as stored: zstd-compressed JSON, or JSON text (empty lists,
+/// and rows written before version 8).
+pub(crate) fn findings_text(v: Val<'_>) -> String {
+    match v {
+        Val::Text(t) => t.to_string(),
+        Val::Bytes(b) => decompress(b)
+            .map(|j| String::from_utf8_lossy(&j).into_owned())
+            .or_else(|| std::str::from_utf8(b).ok().map(str::to_string))
+            .unwrap_or_else(|| "[]".into()),
+        _ => "[]".into(),
+    }
+}
+
+/// Version 3 indexes referral letters by number; fill it in for the episodes stored before.
+pub(crate) fn backfill_referral_numbers(db: &dyn Db) -> Result<()> {
+    // Only the keys and numbers are held: a national store has millions of referrals.
+    let rows: Vec<(i64, i64, Option<String>)> = db.all(Q::EpisodesWithReferral, args![], |r| {
+        let number = unpack_body(r.val(2)?).and_then(|v| v.referral?.number);
+        Ok((r.get(0)?, r.get(1)?, number))
+    })?;
+    for (person, id, number) in rows {
+        if let Some(n) = number {
+            db.exec(Q::SetReferralNumber, args![person, id, n])?;
+        }
+    }
+    Ok(())
+}
+
+/// The last step of the lineage: the moment of the commit that shows the episodes.
+pub(crate) fn mark_visible(db: &dyn Db, receipts: &[Receipt]) -> Result<()> {
+    let now = now_ms();
+    for r in receipts
+        .iter()
+        .filter(|r| r.episodes.iter().any(|l| !l.unchanged))
+    {
+        crate::reports::on_visible(db, r.received_at, now - r.received_at)?;
+    }
+    for l in receipts
+        .iter()
+        .flat_map(|r| &r.episodes)
+        .filter(|l| !l.unchanged)
+    {
+        db.exec(Q::EpisodeVisible, args![l.person_id, l.episode_id, now])?;
+    }
+    Ok(())
+}
+
+fn birth_text(b: &Option<BirthDate>) -> Option<String> {
+    b.map(|b| b.to_string())
+}
+
+fn known(db: &dyn Db, person: i64) -> Result<Option<Known>> {
+    // Follow merges to the surviving person.
+    let mut id = person;
+    for _ in 0..16 {
+        type PersonRow = (Option<String>, Option<String>, Option<String>, Option<i64>);
+        let row: Option<PersonRow> = db.one(Q::PersonKnown, args![id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        let Some((name, birth, personal_id, merged)) = row else {
+            return Ok(None);
+        };
+        if let Some(m) = merged {
+            id = m;
+            continue;
+        }
+        return Ok(Some(Known {
+            person: id,
+            name,
+            birth: birth.as_deref().and_then(BirthDate::parse),
+            personal_id,
+        }));
+    }
+    Ok(None)
+}
+
+/// Lock, in one order, every key that the submissions decide about: their identifiers
+/// (who a person is) and their episode keys (which version is current). Another server
+/// deciding about one of them waits for this commit and then sees its outcome; on
+/// SQLite the writer's transaction already excludes every other writer.
+pub(crate) fn lock_keys<'a>(db: &dyn Db, batch: impl Iterator<Item = &'a Prepared>) -> Result<()> {
+    let mut keys: Vec<String> = Vec::new();
+    for p in batch {
+        if let Payload::Dossier(eps) = &p.payload {
+            for e in eps {
+                keys.push(format!("episode\u{1f}{}\u{1f}{}", e.facility, e.ma_lk));
+                for i in &e.claims.identifiers {
+                    keys.push(format!("id\u{1f}{}\u{1f}{}", i.kind.code(), i.value));
+                }
+            }
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    for k in &keys {
+        db.exists(Q::LockKey, args![k])?;
+    }
+    Ok(())
+}
+
+pub(crate) fn ingest_one(db: &dyn Db, p: &Prepared, ids: &IdGen) -> Result<Receipt> {
+    let sub_id = ids.next();
+    let code = uuid::Uuid::now_v7().to_string();
+    let kind = match p.payload {
+        Payload::Dossier(_) => "dossier",
+        Payload::CheckIn(_) => "checkin",
+    };
+    let findings = (!p.findings.is_empty()).then(|| compress(p.findings_json.as_bytes()));
+    db.exec(
+        Q::InsertSubmission,
+        args![
+            sub_id,
+            code,
+            p.meta.received_at,
+            p.validated_at,
+            p.meta.facility,
+            p.meta.account,
+            p.meta.source.code(),
+            kind,
+            p.meta.spec.code(),
+            p.accepted,
+            match &findings {
+                Some(b) => crate::db::Arg::Bytes(b),
+                None => crate::db::Arg::Text("[]"),
+            },
+            p.sha256,
+            p.raw_len,
+            p.raw_zstd,
+        ],
+    )?;
+    crate::reports::on_receipt(
+        db,
+        &p.meta.facility,
+        p.meta.received_at,
+        p.accepted,
+        &p.findings_json,
+    )?;
+    let mut receipt = Receipt {
+        submission_id: sub_id,
+        transaction_code: code,
+        received_at: p.meta.received_at,
+        accepted: p.accepted,
+        episodes: Vec::new(),
+        checkins: 0,
+    };
+    match &p.payload {
+        Payload::Dossier(eps) => {
+            for e in eps {
+                receipt
+                    .episodes
+                    .push(link_and_store(db, p, e, sub_id, ids)?);
+            }
+        }
+        Payload::CheckIn(c) if p.accepted => {
+            for row in &c.rows {
+                let ma_lk = row.ma_lk.clone().unwrap_or_default();
+                let facility = row
+                    .ma_cskcb
+                    .clone()
+                    .unwrap_or_else(|| p.meta.facility.clone());
+                let started = row.ngay_vao.map(|d| d.format("%Y%m%d%H%M").to_string());
+                db.exec(
+                    Q::InsertCheckin,
+                    args![
+                        facility,
+                        ma_lk,
+                        ids.next(),
+                        sub_id,
+                        p.meta.received_at,
+                        started,
+                        row.ma_loai_kcb,
+                        row.ma_doituong_kcb,
+                        row.ma_the_bhyt.is_some(),
+                        serde_json::to_string(row).unwrap_or_default(),
+                        row.so_cccd,
+                        row.ma_the_bhyt,
+                    ],
+                )?;
+                crate::reports::on_checkin(
+                    db,
+                    &facility,
+                    started.as_deref(),
+                    row.ma_loai_kcb.as_deref(),
+                    row.ma_the_bhyt.is_some(),
+                    p.meta.received_at,
+                )?;
+                receipt.checkins += 1;
+            }
+        }
+        Payload::CheckIn(_) => {}
+    }
+    Ok(receipt)
+}
+
+fn link_and_store(
+    db: &dyn Db,
+    p: &Prepared,
+    e: &ReadyEpisode,
+    sub_id: i64,
+    ids: &IdGen,
+) -> Result<Linked> {
+    let now = now_ms();
+    // Who the claims point at.
+    let mut cands = Candidates::default();
+    for i in &e.claims.identifiers {
+        let person: Option<i64> =
+            db.one(Q::IdentifierOwner, args![i.kind.code(), i.value], |r| {
+                r.get(0)
+            })?;
+        if let Some(person) = person
+            && let Some(k) = known(db, person)?
+        {
+            cands.found.push((i.clone(), k));
+        }
+    }
+    let decision = decide(&e.claims, &cands);
+    let person = match decision.target {
+        Target::Existing(id) => {
+            // A personal ID learned late fills the person's record.
+            if let Some(pid) = e.claims.get(IdKind::PersonalId).next() {
+                db.exec(Q::PersonFillPersonalId, args![id, pid.value])?;
+            }
+            id
+        }
+        Target::New => {
+            let id = ids.next();
+            db.exec(
+                Q::InsertPerson,
+                args![
+                    id,
+                    e.claims.name,
+                    birth_text(&e.claims.birth),
+                    e.claims.sex,
+                    e.claims
+                        .get(IdKind::PersonalId)
+                        .next()
+                        .map(|i| i.value.clone()),
+                    now,
+                ],
+            )?;
+            db.exec(
+                Q::InsertPersonEvent,
+                args![
+                    id,
+                    ids.next(),
+                    "created",
+                    serde_json::json!({"submission": sub_id, "confidence": decision.confidence})
+                        .to_string(),
+                    now
+                ],
+            )?;
+            id
+        }
+    };
+    for i in &e.claims.identifiers {
+        // An identifier that already belongs to someone else is not given to this
+        // person as well (the conflict is recorded below): a dossier must not move a
+        // card, a BHXH number or a passport into another book.
+        if cands
+            .found
+            .iter()
+            .any(|(c, k)| c.kind == i.kind && c.value == i.value && k.person != person)
+        {
+            continue;
+        }
+        db.exec(
+            Q::UpsertIdentifier,
+            args![
+                person,
+                i.kind.code(),
+                i.value,
+                i.valid_from.map(|d| d.format("%Y%m%d").to_string()),
+                i.valid_to.map(|d| d.format("%Y%m%d").to_string()),
+                now,
+                sub_id,
+            ],
+        )?;
+        // Each card period as sent (a renewal is a new period of the same number).
+        if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
+            let day = |d: Option<chrono::NaiveDate>| {
+                d.map(|d| d.format("%Y%m%d").to_string())
+                    .unwrap_or_default()
+            };
+            db.exec(
+                Q::UpsertCardPeriod,
+                args![person, i.value, day(i.valid_from), day(i.valid_to), now],
+            )?;
+        }
+    }
+    for c in &decision.conflicts {
+        let kind = match c {
+            Conflict::IdentifierOfOtherPerson { .. } => "identifier_of_other_person",
+            Conflict::CardWithTwoPersonalIds { .. } => "card_with_two_personal_ids",
+            Conflict::Demographics { .. } => "demographics",
+            Conflict::LowConfidenceLink => "low_confidence_link",
+        };
+        db.exec(
+            Q::InsertDqIssue,
+            args![
+                ids.next(),
+                person,
+                kind,
+                serde_json::to_string(c).unwrap_or_default(),
+                sub_id,
+                p.meta.facility,
+                e.ma_lk,
+                now
+            ],
+        )?;
+    }
+    let linked_at = now_ms();
+    // Corrections: same facility + MA_LK replaces what the book shows.
+    let facility = e.facility.clone();
+    let previous: Option<(i64, i64, u32, String)> =
+        db.one(Q::EpisodeKey, args![facility, e.ma_lk], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+    if let Some((prev_person, prev_id, prev_version, hash)) = &previous
+        && *hash == e.content_hash
+        && *prev_person == person
+    {
+        return Ok(Linked {
+            hoso: e.hoso,
+            ma_lk: e.ma_lk.clone(),
+            person_id: person,
+            episode_id: *prev_id,
+            version: *prev_version,
+            confidence: decision.confidence,
+            unchanged: true,
+            conflicts: decision.conflicts.len(),
+        });
+    }
+    let version = previous.as_ref().map_or(1, |p| p.2 + 1);
+    if let Some((prev_person, prev_id, _, _)) = &previous {
+        db.exec(Q::EpisodeNotCurrent, args![prev_person, prev_id])?;
+    }
+    let episode_id = ids.next();
+    db.exec(
+        Q::InsertEpisode,
+        args![
+            person,
+            episode_id,
+            facility,
+            e.ma_lk,
+            version,
+            sub_id,
+            e.hoso,
+            e.start_at,
+            e.end_at,
+            e.care_type,
+            e.main_icd10,
+            decision.confidence.code(),
+            p.meta.received_at,
+            p.validated_at,
+            linked_at,
+            e.content_hash,
+            pack_body(&e.body),
+            e.appointment_at,
+            e.referral_to,
+            e.referral_number,
+            e.insured,
+            e.dq_flags,
+        ],
+    )?;
+    if version == 1 {
+        crate::reports::on_new_episode(db, e, person, episode_id, p.meta.received_at)?;
+    }
+    db.exec(
+        Q::UpsertEpisodeKey,
+        args![
+            facility,
+            e.ma_lk,
+            person,
+            episode_id,
+            version,
+            e.content_hash
+        ],
+    )?;
+    Ok(Linked {
+        hoso: e.hoso,
+        ma_lk: e.ma_lk.clone(),
+        person_id: person,
+        episode_id,
+        version,
+        confidence: decision.confidence,
+        unchanged: false,
+        conflicts: decision.conflicts.len(),
+    })
+}
+
+/// Episode bodies are stored as zstd-compressed JSON (about a fifth of the text).
+/// Rows written before compression hold the JSON text itself; both read back.
+pub(crate) fn pack_body(json: &str) -> Vec<u8> {
+    compress(json.as_bytes())
+}
+
+/// Decompress a body: one decompression context per thread (making one per row was 8 %
+/// of a `$everything`), sized by the frame's own content size.
+pub(crate) fn decompress(b: &[u8]) -> Option<Vec<u8>> {
+    thread_local! {
+        static ZSTD: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            std::cell::RefCell::new(zstd::bulk::Decompressor::new().ok());
+    }
+    let size = zstd::zstd_safe::get_frame_content_size(b)
+        .ok()
+        .flatten()
+        .filter(|n| *n <= 256 << 20);
+    if let Some(n) = size {
+        let out = ZSTD.with(|d| {
+            d.borrow_mut()
+                .as_mut()
+                .and_then(|d| d.decompress(b, n as usize).ok())
+        });
+        if out.is_some() {
+            return out;
+        }
+    }
+    zstd::stream::decode_all(b).ok()
+}
+
+pub(crate) fn unpack_body(v: Val<'_>) -> Option<book::EpisodeView> {
+    match v {
+        Val::Text(t) => serde_json::from_str(t).ok(),
+        Val::Bytes(b) => {
+            let json = decompress(b)?;
+            serde_json::from_slice(&json).ok()
+        }
+        _ => None,
+    }
+}
+
+/// An episode from the columns every episode query selects first (in this order): id,
+/// person_id, facility, ma_lk, version, is_current, submission_id, confidence,
+/// received_at, validated_at, linked_at, visible_at, body.
+pub(crate) fn episode_row(r: &Row<'_>) -> Result<EpisodeRecord> {
+    Ok(EpisodeRecord {
+        id: r.get(0)?,
+        person_id: r.get(1)?,
+        facility: r.get(2)?,
+        ma_lk: r.get(3)?,
+        version: r.get(4)?,
+        is_current: r.get(5)?,
+        submission_id: r.get(6)?,
+        confidence: r.get(7)?,
+        received_at: r.get(8)?,
+        validated_at: r.get(9)?,
+        linked_at: r.get(10)?,
+        visible_at: r.get(11)?,
+        view: unpack_body(r.val(12)?).unwrap_or_default(),
+    })
+}
+
+pub(crate) fn person_record(db: &dyn Db, id: i64) -> Result<Option<PersonRecord>> {
+    let row = db.one(Q::Person, args![id], |r| {
+        Ok(PersonRecord {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            birth: r.get(2)?,
+            sex: r.get(3)?,
+            personal_id: r.get(4)?,
+            merged_into: r.get(5)?,
+            identifiers: Vec::new(),
+        })
+    })?;
+    let Some(mut p) = row else { return Ok(None) };
+    p.identifiers = db.all(Q::PersonIdentifiers, args![id], |r| {
+        let kind: String = r.get(0)?;
+        Ok(IdentifierRecord {
+            kind: IdKind::from_code(&kind).unwrap_or(IdKind::FacilityPatient),
+            value: r.get(1)?,
+            valid_from: r.get(2)?,
+            valid_to: r.get(3)?,
+            first_seen: r.get(4)?,
+            last_seen: r.get(5)?,
+            periods: Vec::new(),
+        })
+    })?;
+    let periods: Vec<(String, String, String)> = db.all(Q::PersonCardPeriods, args![id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    if !periods.is_empty() {
+        let today = (chrono::Utc::now() + chrono::Duration::hours(7))
+            .format("%Y%m%d")
+            .to_string();
+        for i in p
+            .identifiers
+            .iter_mut()
+            .filter(|i| i.kind == IdKind::BhytCard)
+        {
+            i.periods = periods
+                .iter()
+                .filter(|(card, _, _)| *card == i.value)
+                .map(|(_, f, t)| (f.clone(), t.clone()))
+                .collect();
+            let covering = i.periods.iter().find(|(f, t)| {
+                (f.is_empty() || f.as_str() <= today.as_str())
+                    && (t.is_empty() || t.as_str() >= today.as_str())
+            });
+            let latest = i.periods.iter().max_by(|a, b| a.1.cmp(&b.1));
+            if let Some((f, t)) = covering.or(latest) {
+                i.valid_from = Some(f.clone()).filter(|x| !x.is_empty());
+                i.valid_to = Some(t.clone()).filter(|x| !x.is_empty());
+            }
+        }
+    }
+    Ok(Some(p))
+}
+
+pub(crate) fn hash_password(password_md5: &str) -> Result<String> {
+    let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password_md5.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+impl<B: Backend> Store for Engine<B> {
+    fn submit(&self, p: Prepared) -> Result<Pending> {
+        self.queue(p)
+    }
+
+    fn has_submission_bytes(&self, sha256: &str) -> Result<bool> {
+        self.read(|db| db.exists(Q::SubmissionBySha, args![sha256]))
+    }
+
+    fn submission(&self, transaction_code: &str) -> Result<Option<SubmissionRecord>> {
+        self.read(|db| {
+            let row = db.one(Q::Submission, args![transaction_code], |r| {
+                let findings = findings_text(r.val(9)?);
+                let raw: Vec<u8> = r.get(11)?;
+                Ok(SubmissionRecord {
+                    id: r.get(0)?,
+                    transaction_code: r.get(1)?,
+                    received_at: r.get(2)?,
+                    facility: r.get(3)?,
+                    account: r.get(4)?,
+                    source: r.get(5)?,
+                    kind: r.get(6)?,
+                    spec: r.get(7)?,
+                    accepted: r.get(8)?,
+                    findings: serde_json::from_str(&findings).unwrap_or_default(),
+                    sha256: r.get(10)?,
+                    raw,
+                })
+            })?;
+            Ok(match row {
+                Some(mut s) => {
+                    s.raw = zstd::stream::decode_all(s.raw.as_slice())?;
+                    Some(s)
+                }
+                None => None,
+            })
+        })
+    }
+
+    fn person_by_identifier(&self, kind: IdKind, value: &str) -> Result<Option<PersonRecord>> {
+        self.read(|db| {
+            let person: Option<i64> =
+                db.one(Q::IdentifierOwner, args![kind.code(), value], |r| r.get(0))?;
+            match person {
+                Some(id) => {
+                    let mut p = person_record(db, id)?;
+                    // Follow a merge to the survivor.
+                    while let Some(m) = p.as_ref().and_then(|x| x.merged_into) {
+                        p = person_record(db, m)?;
+                    }
+                    Ok(p)
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn person(&self, id: i64) -> Result<Option<PersonRecord>> {
+        self.read(|db| person_record(db, id))
+    }
+
+    fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>> {
+        self.read(|db| db.all(Q::EpisodesOf, args![person], episode_row))
+    }
+
+    fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>> {
+        self.read(|db| db.one(Q::Episode, args![person, id], episode_row))
+    }
+
+    fn scan_episodes(
+        &self,
+        facilities: &[String],
+        since_ms: i64,
+        f: &mut dyn FnMut(EpisodeRecord) -> Result<bool>,
+    ) -> Result<u64> {
+        if self.is_small_unit(facilities)? {
+            self.scan_episodes_by_person(facilities, since_ms, f)
+        } else {
+            self.scan_episodes_by_key(facilities, since_ms, f)
+        }
+    }
+
+    fn episode_versions(&self, facility: &str, ma_lk: &str) -> Result<Vec<EpisodeRecord>> {
+        self.read(|db| db.all(Q::EpisodeVersions, args![facility, ma_lk], episode_row))
+    }
+
+    fn dq_issues(&self, limit: usize) -> Result<Vec<DqIssue>> {
+        self.read(|db| {
+            db.all(Q::DqIssues, args![limit], |r| {
+                let detail: String = r.get(3)?;
+                Ok(DqIssue {
+                    id: r.get(0)?,
+                    person_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    detail: serde_json::from_str(&detail).unwrap_or_default(),
+                    facility: r.get(4)?,
+                    ma_lk: r.get(5)?,
+                    created_at: r.get(6)?,
+                    status: r.get(7)?,
+                })
+            })
+        })
+    }
+
+    fn merge_persons(&self, from: i64, into: i64, reason: &str) -> Result<()> {
+        if from == into {
+            return Err(StoreError::Invalid(
+                "cannot merge a person into itself".into(),
+            ));
+        }
+        let ids = self.ids.clone();
+        self.write(|db| {
+            for id in [from, into] {
+                let merged: Option<Option<i64>> =
+                    db.one(Q::PersonMergedInto, args![id], |r| r.get(0))?;
+                match merged {
+                    None => return Err(StoreError::NotFound(format!("person {id}"))),
+                    Some(Some(_)) => {
+                        return Err(StoreError::Invalid(format!(
+                            "person {id} is already merged"
+                        )));
+                    }
+                    Some(None) => {}
+                }
+            }
+            // Distribution-key moves are delete + insert (Citus cannot update it).
+            db.exec(Q::MergeIdentifiersCopy, args![from, into])?;
+            db.exec(Q::IdentifiersDeactivate, args![from])?;
+            db.exec(Q::MergeEpisodesCopy, args![from, into])?;
+            db.exec(Q::EpisodesDeleteOfPerson, args![from])?;
+            db.exec(Q::EpisodeKeysMovePerson, args![from, into])?;
+            db.exec(Q::PersonSetMergedInto, args![from, into])?;
+            // The registry follows the person.
+            db.exec(Q::PopulationMovePerson, args![from, into])?;
+            let now = now_ms();
+            let detail =
+                serde_json::json!({"from": from, "into": into, "reason": reason}).to_string();
+            for p in [from, into] {
+                db.exec(
+                    Q::InsertPersonEvent,
+                    args![p, ids.next(), "merged", detail, now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn split_person(&self, person: i64, episode_ids: &[i64], reason: &str) -> Result<i64> {
+        let ids = self.ids.clone();
+        self.write(|db| {
+            type Demo = (Option<String>, Option<String>, Option<String>);
+            let src: Option<Demo> = db.one(Q::PersonDemographics, args![person], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            let (name, birth, sex) =
+                src.ok_or_else(|| StoreError::NotFound(format!("person {person}")))?;
+            let new_id = ids.next();
+            let now = now_ms();
+            db.exec(
+                Q::InsertPerson,
+                args![new_id, name, birth, sex, None::<String>, now],
+            )?;
+            for eid in episode_ids {
+                let key: Option<(String, String)> =
+                    db.one(Q::EpisodeKeyOf, args![person, eid], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
+                let (facility, ma_lk) = key.ok_or_else(|| {
+                    StoreError::NotFound(format!("episode {eid} of person {person}"))
+                })?;
+                db.exec(
+                    Q::SplitEpisodesCopy,
+                    args![person, facility, new_id, ma_lk],
+                )?;
+                db.exec(Q::EpisodesDeleteOfKey, args![person, facility, ma_lk])?;
+                db.exec(Q::EpisodeKeyMove, args![facility, ma_lk, new_id])?;
+            }
+            let detail = serde_json::json!({"from": person, "to": new_id, "episodes": episode_ids, "reason": reason}).to_string();
+            for p in [person, new_id] {
+                db.exec(
+                    Q::InsertPersonEvent,
+                    args![p, ids.next(), "split", detail, now],
+                )?;
+            }
+            Ok(new_id)
+        })
+    }
+
+    fn upsert_facility(&self, f: &Facility) -> Result<()> {
+        self.import_facilities(std::slice::from_ref(f)).map(|_| ())
+    }
+
+    fn facility(&self, code: &str) -> Result<Option<Facility>> {
+        self.read(|db| {
+            db.one(Q::Facility, args![code], |r| {
+                Ok(Facility {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    province: r.get(2)?,
+                    kind: r.get(3)?,
+                    bhyt_contract: r.get(4)?,
+                    unit: r.get(5)?,
+                })
+            })
+        })
+    }
+
+    fn facility_names(&self, codes: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+        self.read(|db| {
+            let mut out = std::collections::HashMap::new();
+            for code in codes {
+                if out.contains_key(*code) {
+                    continue;
+                }
+                if let Some(name) = db.one(Q::FacilityName, args![code], |r| r.get::<String>(0))? {
+                    out.insert(code.to_string(), name);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn upsert_account(&self, username: &str, facility: &str, password_md5: &str) -> Result<()> {
+        if username.trim().is_empty() {
+            return Err(StoreError::Invalid("username is empty".into()));
+        }
+        if self.facility(facility)?.is_none() {
+            return Err(StoreError::NotFound(format!("facility {facility}")));
+        }
+        let hash = hash_password(&password_md5.to_ascii_uppercase())?;
+        self.write(|db| {
+            db.exec(Q::UpsertAccount, args![username, facility, hash, now_ms()])?;
+            Ok(())
+        })
+    }
+
+    fn verify_account(&self, username: &str, password_md5: &str) -> Result<Option<Account>> {
+        let row: Option<(String, String)> = self.read(|db| {
+            db.one(Q::AccountPassword, args![username], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })?;
+        let Some((facility, hash)) = row else {
+            // Spend the same time whether or not the account exists.
+            let _ = hash_password(password_md5);
+            return Ok(None);
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(Argon2::default()
+            .verify_password(password_md5.to_ascii_uppercase().as_bytes(), &parsed)
+            .is_ok()
+            .then(|| Account {
+                username: username.to_string(),
+                facility,
+            }))
+    }
+
+    fn save_token(&self, t: &Token, password_md5: &str) -> Result<()> {
+        let now = now_ms();
+        self.write(|db| {
+            db.exec(Q::TokensExpire, args![now])?;
+            db.exec(
+                Q::InsertToken,
+                args![
+                    hash_hex(&[&t.access_token]),
+                    t.id_token,
+                    t.username,
+                    hash_hex(&[&t.access_token, &password_md5.to_ascii_uppercase()]),
+                    t.expires_at
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn check_token(
+        &self,
+        access_token: &str,
+        id_token: &str,
+        password_md5: &str,
+        now: i64,
+    ) -> Result<Option<Account>> {
+        self.read(|db| {
+            type TokenRow = (String, String, String, String, i64);
+            let row: Option<TokenRow> =
+                db.one(Q::Token, args![hash_hex(&[access_token])], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?;
+            let Some((id, check, username, facility, expires)) = row else {
+                return Ok(None);
+            };
+            let ok = id == id_token
+                && expires > now
+                && check == hash_hex(&[access_token, &password_md5.to_ascii_uppercase()]);
+            Ok(ok.then_some(Account { username, facility }))
+        })
+    }
+
+    fn ping(&self) -> Result<()> {
+        self.read(|db| db.value::<i64>(Q::Ping, args![]).map(|_| ()))
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        self.read(|db| {
+            db.one(Q::Counts, args![], |r| {
+                let n = |i| -> Result<i64> { Ok(r.get::<Option<i64>>(i)?.unwrap_or(0)) };
+                Ok(Counts {
+                    submissions: n(0)?,
+                    accepted: n(1)?,
+                    persons: n(2)?,
+                    episodes_current: n(3)?,
+                    episode_versions: n(4)?,
+                    checkins: n(5)?,
+                    dq_open: n(6)?,
+                    raw_bytes: n(7)?,
+                    stored_bytes: n(8)?,
+                    findings_bytes: n(9)?,
+                })
+            })
+            .map(Option::unwrap_or_default)
+        })
+    }
+
+    fn issue_activation_code(&self, person: i64, issued_by: &str, ttl_ms: i64) -> Result<String> {
+        self.issue_code(person, issued_by, ttl_ms, CodePurpose::Either)
+    }
+
+    fn issue_code(
+        &self,
+        person: i64,
+        issued_by: &str,
+        ttl_ms: i64,
+        want: CodePurpose,
+    ) -> Result<String> {
+        if self.person(person)?.is_none() {
+            return Err(StoreError::NotFound(format!("person {person}")));
+        }
+        // 8 digits from a random UUID: ~27 bits, single use, short-lived, at most
+        // MAX_CODE_ATTEMPTS wrong tries, stored as a keyed hash (the server secret).
+        let n = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes()) % 100_000_000;
+        let code = format!("{n:08}");
+        let now = now_ms();
+        let hash = self.keyed(&["activation", &person.to_string(), &code]);
+        self.write(|db| {
+            // A code for an account that is already active can only reset its passcode.
+            let active = db.exists(Q::CitizenAccountExists, args![person])?;
+            let purpose = if active { "reset" } else { "activation" };
+            match (want, active) {
+                (CodePurpose::Activation, true) => {
+                    return Err(StoreError::Invalid(
+                        "tài khoản đã được kích hoạt / the account is already active".into(),
+                    ));
+                }
+                (CodePurpose::Reset, false) => {
+                    return Err(StoreError::Invalid(
+                        "chưa có tài khoản để đặt lại / no account to reset".into(),
+                    ));
+                }
+                _ => {}
+            }
+            db.exec(
+                Q::InsertActivationCode,
+                args![person, hash, issued_by, now, now + ttl_ms, purpose],
+            )?;
+            Ok(())
+        })?;
+        Ok(code)
+    }
+
+    fn activate_citizen(&self, personal_id: &str, code: &str, passcode: &str) -> Result<i64> {
+        if passcode.len() != 6 || !passcode.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StoreError::Invalid(
+                "mã khóa phải gồm 6 chữ số / the passcode must be 6 digits".into(),
+            ));
+        }
+        // The passcode is hashed first and an unknown person gets the same answer as a
+        // wrong code: activation does not tell who exists.
+        let hash = hash_password(passcode)?;
+        let wrong = || {
+            StoreError::Invalid(
+                "mã kích hoạt không đúng hoặc đã hết hạn / wrong or expired activation code".into(),
+            )
+        };
+        let person = self
+            .person_by_identifier(IdKind::PersonalId, personal_id)?
+            .ok_or_else(wrong)?
+            .id;
+        let now = now_ms();
+        let code_hash = self.keyed(&["activation", &person.to_string(), code.trim()]);
+        let key = self.audit_key().map(<[u8]>::to_vec);
+        let outcome = self.write(|db| {
+            let found: Option<String> = db.one(
+                Q::ActivationCodeLive,
+                args![person, code_hash, now, MAX_CODE_ATTEMPTS],
+                |r| r.get(0),
+            )?;
+            let Some(purpose) = found else {
+                // A wrong code counts against every live code of the person: after
+                // MAX_CODE_ATTEMPTS wrong tries none of them opens anything any more.
+                db.exec(Q::ActivationCodesWrongTry, args![person, now])?;
+                return Ok(None);
+            };
+            let active = db.exists(Q::CitizenAccountExists, args![person])?;
+            if active && purpose != "reset" {
+                // A code made before the account was activated cannot replace its passcode.
+                return Ok(Some(Err(StoreError::Invalid(
+                    "tài khoản đã được kích hoạt; cần mã đặt lại mã khóa do cơ sở cấp / the account is already active: a reset code is needed".into(),
+                ))));
+            }
+            // Used: this code, and every other live code of the person with it.
+            db.exec(Q::ActivationCodesUsed, args![person, now])?;
+            db.exec(Q::UpsertCitizenAccount, args![person, hash, now])?;
+            if active {
+                // Whoever was signed in before the reset is signed out.
+                db.exec(Q::SessionsDeleteOfPerson, args![person])?;
+                // The person sees in their log that their passcode was reset.
+                crate::access::append_audit_tx(
+                    db,
+                    key.as_deref(),
+                    &AuditEntry {
+                        person_id: person,
+                        actor: "citizen".into(),
+                        actor_name: None,
+                        actor_cert: None,
+                        role: book::access::Role::Citizen,
+                        facility: None,
+                        action: "reset_passcode".into(),
+                        target: None,
+                        basis: book::access::Basis::Enrolment,
+                        grant_id: None,
+                    },
+                    now,
+                )?;
+            } else {
+                crate::reports::on_activation(db, personal_id, now)?;
+            }
+            Ok(Some(Ok(person)))
+        })?;
+        match outcome {
+            Some(r) => r,
+            None => Err(wrong()),
+        }
+    }
+
+    fn citizen_login(&self, personal_id: &str, passcode: &str, now: i64) -> Result<Login> {
+        let Some(person) = self.person_by_identifier(IdKind::PersonalId, personal_id)? else {
+            let _ = hash_password(passcode);
+            return Ok(Login::NoAccount);
+        };
+        let row: Option<String> =
+            self.read(|db| db.one(Q::CitizenPasscode, args![person.id], |r| r.get(0)))?;
+        let Some(hash) = row else {
+            let _ = hash_password(passcode);
+            return Ok(Login::NoAccount);
+        };
+        // Repeated failures are slowed down by the caller (per client address and
+        // account, growing delays): the store keeps no lock that anyone could trigger.
+        let _ = now;
+        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let ok = Argon2::default()
+            .verify_password(passcode.as_bytes(), &parsed)
+            .is_ok();
+        Ok(if ok {
+            Login::Ok(person.id)
+        } else {
+            Login::Wrong
+        })
+    }
+
+    fn create_session(&self, person: i64, ttl_ms: i64) -> Result<String> {
+        let token = new_token();
+        let now = now_ms();
+        self.write(|db| {
+            db.exec(Q::SessionsExpireOfPerson, args![person, now])?;
+            db.exec(
+                Q::InsertSession,
+                args![person, hash_hex(&[&token]), now, now + ttl_ms],
+            )?;
+            Ok(())
+        })?;
+        Ok(token)
+    }
+
+    fn session_person(&self, token: &str, now: i64) -> Result<Option<i64>> {
+        self.read(|db| {
+            db.one(Q::SessionPerson, args![hash_hex(&[token]), now], |r| {
+                r.get(0)
+            })
+        })
+    }
+
+    fn end_session(&self, token: &str) -> Result<()> {
+        self.write(|db| {
+            db.exec(Q::SessionDelete, args![hash_hex(&[token])])?;
+            Ok(())
+        })
+    }
+
+    fn grant_guardian(&self, guardian: i64, ward: i64, granted_by: &str) -> Result<()> {
+        if guardian == ward {
+            return Err(StoreError::Invalid(
+                "a person is not their own guardian".into(),
+            ));
+        }
+        for p in [guardian, ward] {
+            if self.person(p)?.is_none() {
+                return Err(StoreError::NotFound(format!("person {p}")));
+            }
+        }
+        self.write(|db| {
+            db.exec(
+                Q::UpsertGuardianship,
+                args![guardian, ward, granted_by, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn revoke_guardian(&self, guardian: i64, ward: i64) -> Result<()> {
+        self.write(|db| {
+            db.exec(Q::RevokeGuardianship, args![guardian, ward, now_ms()])?;
+            Ok(())
+        })
+    }
+
+    fn wards(&self, guardian: i64) -> Result<Vec<Ward>> {
+        let rows: Vec<(i64, String, i64)> = self.read(|db| {
+            db.all(Q::Wards, args![guardian], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+        })?;
+        let mut out = Vec::new();
+        for (ward, granted_by, granted_at) in rows {
+            if let Some(person) = self.person(ward)? {
+                out.push(Ward {
+                    person,
+                    granted_by,
+                    granted_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_audit_key(&self, key: Vec<u8>) -> bool {
+        self.set_key(key)
+    }
+
+    fn bulk_load(&self, persons: Vec<BulkPerson>) -> Result<(u64, u64)> {
+        const PER_COMMIT: usize = 20_000;
+        let (mut n_persons, mut n_episodes) = (0u64, 0u64);
+        self.bulk(|backend, conn| {
+            for chunk in persons.chunks(PER_COMMIT) {
+                // Compress and hash the bodies on every core; the database inserts on one.
+                let packed = pack_parallel(chunk);
+                backend.run(conn, true, |db| {
+                    for (p, packed) in chunk.iter().zip(packed) {
+                        let now = now_ms();
+                        let id = self.ids.next();
+                        db.exec(
+                            Q::InsertPerson,
+                            args![id, p.name, p.birth, p.sex, p.personal_id, now],
+                        )?;
+                        for (kind, value) in &p.identifiers {
+                            db.exec(Q::BulkIdentifier, args![id, kind.code(), value, now])?;
+                        }
+                        for (e, (body, hash)) in p.episodes.iter().zip(packed) {
+                            let eid = self.ids.next();
+                            db.exec(
+                                Q::BulkEpisode,
+                                args![
+                                    id,
+                                    eid,
+                                    e.facility,
+                                    e.ma_lk,
+                                    e.start_at,
+                                    e.end_at,
+                                    e.care_type,
+                                    e.main_icd10,
+                                    now,
+                                    hash,
+                                    body,
+                                    e.appointment_at,
+                                    e.referral_to,
+                                    e.insured,
+                                    e.dq_flags,
+                                ],
+                            )?;
+                            db.exec(Q::BulkEpisodeKey, args![e.facility, e.ma_lk, id, eid, hash])?;
+                            n_episodes += 1;
+                        }
+                        n_persons += 1;
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })?;
+        Ok((n_persons, n_episodes))
+    }
+
+    fn close(&self) {
+        self.shut();
+    }
+
+    fn location(&self) -> String {
+        self.backend.describe()
+    }
+}
+
+/// The stored body and content hash of every episode of `persons`, in order.
+fn pack_parallel(persons: &[BulkPerson]) -> Vec<Vec<(Vec<u8>, String)>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = persons.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = persons
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|p| {
+                            p.episodes
+                                .iter()
+                                .map(|e| (pack_body(&e.body), sha256_hex(e.body.as_bytes())))
+                                .collect()
+                        })
+                        .collect::<Vec<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// [`Store::scan_episodes`] reads a unit's rows alone (found through the facility index)
+/// when its facilities sent less than one row in this many, and at most
+/// [`SMALL_MAX_ROWS`]; else it reads the whole table in key order.
+const SMALL_SHARE: i64 = 8;
+/// The most rows whose keys the small-unit plan holds (16 bytes each: 64 MB, about
+/// 100 MB while the list grows).
+const SMALL_MAX_ROWS: i64 = 4_000_000;
+
+impl<B: Backend> Engine<B> {
+    /// Whether [`Store::scan_episodes`] reads these facilities' rows alone: their share of
+    /// the table, counted in the facility index (no row is read; counting stops past the
+    /// bound), against the size of the table (one seek or the planner's estimate).
+    pub fn is_small_unit(&self, facilities: &[String]) -> Result<bool> {
+        self.read(|db| {
+            let all: i64 = db.value(Q::EpisodesSize, args![])?;
+            let bound = (all / SMALL_SHARE).min(SMALL_MAX_ROWS);
+            let theirs: i64 =
+                db.value(Q::EpisodesOfFacilitiesUpTo, args![facilities, bound + 1])?;
+            Ok(theirs <= bound)
+        })
+    }
+
+    /// [`Store::scan_episodes`] by the whole table in key order, pages of 1,000 rows: the
+    /// plan for a large share of the table.
+    pub fn scan_episodes_by_key(
+        &self,
+        facilities: &[String],
+        since_ms: i64,
+        f: &mut dyn FnMut(EpisodeRecord) -> Result<bool>,
+    ) -> Result<u64> {
+        const PAGE: i64 = 1_000;
+        // Pages by key, each its own read: no snapshot is held for the whole scan and at
+        // most a page is in memory.
+        let mut after = (i64::MIN, i64::MIN);
+        let mut n = 0;
+        loop {
+            let page: Vec<EpisodeRecord> = self.read(|db| {
+                db.all(
+                    Q::ScanEpisodesByKey,
+                    args![facilities, since_ms, after.0, after.1, PAGE],
+                    episode_row,
+                )
+            })?;
+            let full = page.len() as i64 == PAGE;
+            for e in page {
+                after = (e.person_id, e.id);
+                n += 1;
+                if !f(e)? {
+                    return Ok(n);
+                }
+            }
+            if !full {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// [`Store::scan_episodes`] for a small share of the table: the keys `(person_id, id)`
+    /// of the facilities' current rows first, through the facility index, 10,000 a read
+    /// (memory holds 16 bytes a row; past [`SMALL_MAX_ROWS`] it falls back to the key
+    /// order), sorted into person order; then the rows by key, 1,000 a read. Only the
+    /// unit's rows are read, where the key-order scan reads the whole table. A row is the
+    /// version that was current when its key was taken (a correction made meanwhile comes
+    /// with the next export `since`, its `visible_at` being new).
+    pub fn scan_episodes_by_person(
+        &self,
+        facilities: &[String],
+        since_ms: i64,
+        f: &mut dyn FnMut(EpisodeRecord) -> Result<bool>,
+    ) -> Result<u64> {
+        const KEYS: i64 = 10_000;
+        const PAGE: usize = 1_000;
+        let mut keys: Vec<(i64, i64)> = Vec::new();
+        for facility in facilities {
+            let mut after = (String::new(), i64::MIN);
+            loop {
+                let page: Vec<(String, i64, i64, i64)> = self.read(|db| {
+                    db.all(
+                        Q::EpisodeKeysOfFacility,
+                        args![facility, after.0, after.1, since_ms, KEYS],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    )
+                })?;
+                let full = page.len() as i64 == KEYS;
+                if let Some(last) = page.last() {
+                    after = (last.0.clone(), last.1);
+                }
+                keys.extend(page.into_iter().map(|(_, _, p, i)| (p, i)));
+                if keys.len() as i64 > SMALL_MAX_ROWS {
+                    return self.scan_episodes_by_key(facilities, since_ms, f);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let mut n = 0;
+        for chunk in keys.chunks(PAGE) {
+            let persons: Vec<i64> = chunk.iter().map(|k| k.0).collect();
+            let ids: Vec<i64> = chunk.iter().map(|k| k.1).collect();
+            let page: Vec<EpisodeRecord> =
+                self.read(|db| db.all(Q::EpisodesByKeys, args![persons, ids], episode_row))?;
+            for e in page {
+                n += 1;
+                if !f(e)? {
+                    return Ok(n);
+                }
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,701 @@
+//! The SQL of every statement, PostgreSQL dialect: `$N` parameters, BOOLEAN columns,
+//! lists as arrays (`= ANY($N)`), sums cast back to BIGINT.
+
+use crate::db::Q;
+
+/// The columns every episode query selects first (`core::episode_row` reads them).
+macro_rules! episode_cols {
+    () => {
+        "id, person_id, facility, ma_lk, version, is_current, submission_id, confidence, received_at, validated_at, linked_at, visible_at, body"
+    };
+}
+macro_rules! staff_cols {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "username, ",
+            $p,
+            "full_name, ",
+            $p,
+            "role, ",
+            $p,
+            "unit, ",
+            $p,
+            "facility, ",
+            $p,
+            "practising_cert, ",
+            $p,
+            "active"
+        )
+    };
+}
+macro_rules! share_cols {
+    () => {
+        "id, person_id, scope, created_by, created_at, expires_at, revoked_at"
+    };
+}
+macro_rules! grant_cols {
+    () => {
+        "id, person_id, username, facility, basis, share_id, scope, reason, created_at, expires_at, revoked_at, reviewed_by, reviewed_at, review_note"
+    };
+}
+macro_rules! fhir_client_cols {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "client_id, ",
+            $p,
+            "name, ",
+            $p,
+            "unit, ",
+            $p,
+            "scopes, ",
+            $p,
+            "created_at, ",
+            $p,
+            "created_by, ",
+            $p,
+            "active"
+        )
+    };
+}
+/// `family`: the person `$1` and every person merged into them, directly or through
+/// another merge (the partial index `persons_merged_into` finds them), as long as the
+/// survivor has not been split since that merge: a split may undo a wrong merge, and
+/// then the merged-away person's records are nobody else's to see.
+macro_rules! merged_family {
+    () => {
+        "WITH RECURSIVE family(id) AS (
+            SELECT $1::bigint
+            UNION SELECT p.id FROM persons p JOIN family f ON p.merged_into = f.id
+            WHERE NOT EXISTS (
+                SELECT 1 FROM person_events s
+                WHERE s.person_id = f.id AND s.kind = 'split'
+                  AND s.at >= (SELECT MAX(m.at) FROM person_events m
+                               WHERE m.person_id = p.id AND m.kind = 'merged')
+            )
+        ) "
+    };
+}
+/// The columns episodes are copied with when they move to another person.
+macro_rules! episode_all_cols {
+    () => {
+        "id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number, insured, dq_flags"
+    };
+}
+
+/// The SQL of `q`.
+pub(crate) fn text(q: Q) -> &'static str {
+    match q {
+        Q::MaxId => {
+            "SELECT MAX(x) FROM (SELECT COALESCE(MAX(id),0) AS x FROM submissions UNION ALL SELECT COALESCE(MAX(id),0) FROM persons UNION ALL SELECT COALESCE(MAX(id),0) FROM dq_issues) AS ids"
+        }
+        Q::Ping => "SELECT 1",
+        // A lock held to the end of the transaction on one key (an identifier, an episode
+        // key, a person's audit chain): two servers deciding about the same key take turns.
+        Q::LockKey => "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS l",
+        Q::EpisodesWithReferral => {
+            "SELECT person_id, id, body FROM episodes WHERE referral_to IS NOT NULL"
+        }
+        Q::SetReferralNumber => {
+            "UPDATE episodes SET referral_number = $3 WHERE person_id = $1 AND id = $2"
+        }
+        // ---- ingest
+        Q::InsertSubmission => {
+            "INSERT INTO submissions (id, transaction_code, received_at, validated_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_len, raw_zstd)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        }
+        Q::InsertCheckin => {
+            "INSERT INTO checkins (facility, ma_lk, id, submission_id, received_at, started_at, care_type, category, insured, body, personal_id, card)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        }
+        Q::IdentifierOwner => {
+            "SELECT person_id FROM identifiers WHERE kind = $1 AND value = $2 AND active ORDER BY last_seen DESC LIMIT 1"
+        }
+        Q::PersonKnown => {
+            "SELECT name, birth, personal_id, merged_into FROM persons WHERE id = $1"
+        }
+        Q::PersonFillPersonalId => {
+            "UPDATE persons SET personal_id = $2 WHERE id = $1 AND personal_id IS NULL"
+        }
+        Q::InsertPerson => {
+            "INSERT INTO persons (id, name, birth, sex, personal_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+        }
+        Q::InsertPersonEvent => {
+            "INSERT INTO person_events (person_id, id, kind, detail, at) VALUES ($1, $2, $3, $4, $5)"
+        }
+        Q::UpsertIdentifier => {
+            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+             ON CONFLICT (person_id, kind, value) DO UPDATE SET
+               last_seen = excluded.last_seen,
+               valid_from = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                                 THEN COALESCE(excluded.valid_from, identifiers.valid_from) ELSE identifiers.valid_from END,
+               valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                               THEN COALESCE(excluded.valid_to, identifiers.valid_to) ELSE identifiers.valid_to END"
+        }
+        Q::UpsertCardPeriod => {
+            "INSERT INTO card_periods (person_id, card, valid_from, valid_to, first_seen, last_seen)
+             VALUES ($1, $2, $3, $4, $5, $5)
+             ON CONFLICT (person_id, card, valid_from, valid_to) DO UPDATE SET last_seen = excluded.last_seen"
+        }
+        Q::InsertDqIssue => {
+            "INSERT INTO dq_issues (id, person_id, kind, detail, submission_id, facility, ma_lk, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        }
+        Q::EpisodeKey => {
+            "SELECT person_id, episode_id, version, content_hash FROM episode_keys WHERE facility = $1 AND ma_lk = $2"
+        }
+        Q::EpisodeNotCurrent => {
+            "UPDATE episodes SET is_current = false WHERE person_id = $1 AND id = $2"
+        }
+        Q::InsertEpisode => {
+            "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number, insured, dq_flags)
+             VALUES ($1, $2, $3, $4, $5, true, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $17, $18, $19, $20, $21, $22)"
+        }
+        Q::UpsertEpisodeKey => {
+            "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (facility, ma_lk) DO UPDATE SET person_id = excluded.person_id, episode_id = excluded.episode_id, version = excluded.version, content_hash = excluded.content_hash"
+        }
+        Q::EpisodeVisible => {
+            "UPDATE episodes SET visible_at = $3 WHERE person_id = $1 AND id = $2"
+        }
+        Q::BulkIdentifier => {
+            "INSERT INTO identifiers (person_id, kind, value, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING"
+        }
+        Q::BulkEpisode => {
+            "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, insured, dq_flags)
+             VALUES ($1, $2, $3, $4, 1, true, 0, 1, $5, $6, $7, $8, 'high', $9, $9, $9, $9, $10, $11, $12, $13, $14, $15)"
+        }
+        Q::BulkEpisodeKey => {
+            "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES ($1, $2, $3, $4, 1, $5)"
+        }
+        // ---- reads of the book
+        Q::SubmissionBySha => "SELECT 1 FROM submissions WHERE sha256 = $1 LIMIT 1",
+        Q::Submission => {
+            "SELECT id, transaction_code, received_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_zstd FROM submissions WHERE transaction_code = $1"
+        }
+        Q::Person => {
+            "SELECT id, name, birth, sex, personal_id, merged_into FROM persons WHERE id = $1"
+        }
+        Q::PersonIdentifiers => {
+            "SELECT kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers WHERE person_id = $1 ORDER BY kind, first_seen"
+        }
+        Q::PersonCardPeriods => {
+            "SELECT card, valid_from, valid_to FROM card_periods WHERE person_id = $1 ORDER BY card, valid_from, valid_to"
+        }
+        Q::EpisodesOf => concat!(
+            "SELECT ",
+            episode_cols!(),
+            " FROM episodes WHERE person_id = $1 AND is_current ORDER BY start_at DESC, id DESC"
+        ),
+        Q::Episode => concat!(
+            "SELECT ",
+            episode_cols!(),
+            " FROM episodes WHERE person_id = $1 AND id = $2 AND is_current"
+        ),
+        Q::EpisodeVersions => concat!(
+            "SELECT ",
+            episode_cols!(),
+            " FROM episodes WHERE facility = $1 AND ma_lk = $2 ORDER BY version"
+        ),
+        Q::DqIssues => {
+            "SELECT id, person_id, kind, detail, facility, ma_lk, created_at, status FROM dq_issues ORDER BY id DESC LIMIT $1"
+        }
+        Q::Counts => {
+            "SELECT (SELECT COUNT(*) FROM submissions), (SELECT COUNT(*) FROM submissions WHERE accepted),
+                    (SELECT COUNT(*) FROM persons WHERE merged_into IS NULL), (SELECT COUNT(*) FROM episodes WHERE is_current),
+                    (SELECT COUNT(*) FROM episodes), (SELECT COUNT(*) FROM checkins), (SELECT COUNT(*) FROM dq_issues WHERE status = 'open'),
+                    (SELECT SUM(raw_len)::bigint FROM submissions), (SELECT SUM(octet_length(raw_zstd))::bigint FROM submissions),
+                    (SELECT SUM(octet_length(findings))::bigint FROM submissions)"
+        }
+        // ---- persons: merge and split
+        Q::PersonMergedInto => "SELECT merged_into FROM persons WHERE id = $1",
+        Q::MergeIdentifiersCopy => {
+            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active)
+             SELECT $2, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active FROM identifiers WHERE person_id = $1
+             ON CONFLICT DO NOTHING"
+        }
+        Q::IdentifiersDeactivate => "UPDATE identifiers SET active = false WHERE person_id = $1",
+        Q::MergeEpisodesCopy => concat!(
+            "INSERT INTO episodes (person_id, ",
+            episode_all_cols!(),
+            ") SELECT $2, ",
+            episode_all_cols!(),
+            " FROM episodes WHERE person_id = $1"
+        ),
+        Q::EpisodesDeleteOfPerson => "DELETE FROM episodes WHERE person_id = $1",
+        Q::EpisodeKeysMovePerson => {
+            "UPDATE episode_keys SET person_id = $2 WHERE person_id = $1"
+        }
+        Q::PersonSetMergedInto => "UPDATE persons SET merged_into = $2 WHERE id = $1",
+        Q::PopulationMovePerson => {
+            "UPDATE population SET person_id = $2 WHERE person_id = $1"
+        }
+        Q::PersonDemographics => "SELECT name, birth, sex FROM persons WHERE id = $1",
+        Q::EpisodeKeyOf => {
+            "SELECT facility, ma_lk FROM episodes WHERE person_id = $1 AND id = $2"
+        }
+        Q::SplitEpisodesCopy => concat!(
+            "INSERT INTO episodes (person_id, ",
+            episode_all_cols!(),
+            ") SELECT $3, ",
+            episode_all_cols!(),
+            " FROM episodes WHERE person_id = $1 AND facility = $2 AND ma_lk = $4"
+        ),
+        Q::EpisodesDeleteOfKey => {
+            "DELETE FROM episodes WHERE person_id = $1 AND facility = $2 AND ma_lk = $3"
+        }
+        Q::EpisodeKeyMove => {
+            "UPDATE episode_keys SET person_id = $3 WHERE facility = $1 AND ma_lk = $2"
+        }
+        // ---- facilities, gateway accounts and tokens
+        Q::Facility => {
+            "SELECT code, name, province, kind, bhyt_contract, unit FROM facilities WHERE code = $1"
+        }
+        Q::FacilityName => "SELECT name FROM facilities WHERE code = $1",
+        Q::FacilityExists => "SELECT 1 FROM facilities WHERE code = $1",
+        Q::Facilities => {
+            "SELECT code, name, province, kind, bhyt_contract, unit FROM facilities ORDER BY code"
+        }
+        Q::FacilityPlace => "SELECT province, unit FROM facilities WHERE code = $1",
+        Q::UpsertFacility => {
+            "INSERT INTO facilities (code, name, province, kind, bhyt_contract, created_at, unit) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, province = excluded.province, kind = excluded.kind, bhyt_contract = excluded.bhyt_contract, unit = excluded.unit"
+        }
+        Q::UpsertAccount => {
+            "INSERT INTO accounts (username, facility, password_hash, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (username) DO UPDATE SET facility = excluded.facility, password_hash = excluded.password_hash, active = true"
+        }
+        Q::AccountPassword => {
+            "SELECT facility, password_hash FROM accounts WHERE username = $1 AND active"
+        }
+        Q::TokensExpire => "DELETE FROM tokens WHERE expires_at < $1",
+        Q::InsertToken => {
+            "INSERT INTO tokens (access_hash, id_token, username, password_check, expires_at) VALUES ($1, $2, $3, $4, $5)"
+        }
+        Q::Token => {
+            "SELECT t.id_token, t.password_check, a.username, a.facility, t.expires_at FROM tokens t JOIN accounts a ON a.username = t.username AND a.active WHERE t.access_hash = $1"
+        }
+        // ---- citizens: codes, accounts, sessions, guardians
+        Q::CitizenAccountExists => "SELECT 1 FROM citizen_accounts WHERE person_id = $1",
+        Q::InsertActivationCode => {
+            "INSERT INTO activation_codes (person_id, code_hash, issued_by, issued_at, expires_at, purpose) VALUES ($1, $2, $3, $4, $5, $6)"
+        }
+        Q::ActivationCodeLive => {
+            "SELECT purpose FROM activation_codes WHERE person_id = $1 AND code_hash = $2
+               AND used_at IS NULL AND expires_at > $3 AND attempts < $4"
+        }
+        Q::ActivationCodesWrongTry => {
+            "UPDATE activation_codes SET attempts = attempts + 1 WHERE person_id = $1 AND used_at IS NULL AND expires_at > $2"
+        }
+        Q::ActivationCodesUsed => {
+            "UPDATE activation_codes SET used_at = $2 WHERE person_id = $1 AND used_at IS NULL"
+        }
+        Q::UpsertCitizenAccount => {
+            "INSERT INTO citizen_accounts (person_id, passcode_hash, activated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (person_id) DO UPDATE SET passcode_hash = excluded.passcode_hash, failed_attempts = 0, locked_until = 0, activated_at = excluded.activated_at"
+        }
+        Q::CitizenPasscode => "SELECT passcode_hash FROM citizen_accounts WHERE person_id = $1",
+        Q::AccountActivatedAt => {
+            "SELECT activated_at FROM citizen_accounts WHERE person_id = $1"
+        }
+        Q::SessionsDeleteOfPerson => "DELETE FROM sessions WHERE person_id = $1",
+        Q::SessionsExpireOfPerson => {
+            "DELETE FROM sessions WHERE person_id = $1 AND expires_at < $2"
+        }
+        Q::InsertSession => {
+            "INSERT INTO sessions (person_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+        }
+        Q::SessionPerson => {
+            "SELECT person_id FROM sessions WHERE token_hash = $1 AND expires_at > $2"
+        }
+        Q::SessionDelete => "DELETE FROM sessions WHERE token_hash = $1",
+        Q::UpsertGuardianship => {
+            "INSERT INTO guardianships (guardian_id, ward_id, granted_by, granted_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (guardian_id, ward_id) DO UPDATE SET granted_by = excluded.granted_by, granted_at = excluded.granted_at, revoked_at = NULL"
+        }
+        Q::RevokeGuardianship => {
+            "UPDATE guardianships SET revoked_at = $3 WHERE guardian_id = $1 AND ward_id = $2 AND revoked_at IS NULL"
+        }
+        Q::Wards => {
+            "SELECT ward_id, granted_by, granted_at FROM guardianships WHERE guardian_id = $1 AND revoked_at IS NULL ORDER BY granted_at"
+        }
+        Q::GuardiansOf => {
+            "SELECT guardian_id, granted_by, granted_at FROM guardianships WHERE ward_id = $1 AND revoked_at IS NULL ORDER BY granted_at"
+        }
+        // ---- scans for export
+        // The planner's estimate of the table's rows (one catalogue read; partitions summed).
+        Q::EpisodesSize => {
+            "SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint FROM pg_class c
+             WHERE c.oid = 'episodes'::regclass OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'episodes'::regclass)"
+        }
+        Q::EpisodesOfFacilitiesUpTo => {
+            "SELECT COUNT(*) FROM (SELECT 1 FROM episodes
+             WHERE facility = ANY($1) LIMIT $2) AS theirs"
+        }
+        Q::ScanEpisodesByKey => concat!(
+            "SELECT ",
+            episode_cols!(),
+            " FROM episodes
+             WHERE (person_id, id) > ($3, $4) AND is_current AND visible_at >= $2
+               AND facility = ANY($1)
+             ORDER BY person_id, id LIMIT $5"
+        ),
+        Q::EpisodeKeysOfFacility => {
+            "SELECT ma_lk, version, person_id, id FROM episodes
+             WHERE facility = $1 AND (ma_lk, version) > ($2, $3)
+               AND is_current AND visible_at >= $4
+             ORDER BY ma_lk, version LIMIT $5"
+        }
+        Q::EpisodesByKeys => concat!(
+            "SELECT ",
+            episode_cols!(),
+            " FROM episodes
+             WHERE (person_id, id) IN (
+                 SELECT * FROM unnest($1::bigint[], $2::bigint[]))
+             ORDER BY person_id, id"
+        ),
+        // ---- units and staff
+        Q::UnitLevelParent => "SELECT level, parent FROM units WHERE code = $1",
+        Q::UnitExists => "SELECT 1 FROM units WHERE code = $1",
+        Q::UpsertUnit => {
+            "INSERT INTO units (code, name, level, parent, scheme, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent = excluded.parent, scheme = excluded.scheme"
+        }
+        Q::Units => "SELECT code, name, level, parent, scheme FROM units ORDER BY scheme, code",
+        Q::StaffExists => "SELECT 1 FROM staff WHERE username = $1",
+        Q::InsertStaff => {
+            "INSERT INTO staff (username, full_name, role, unit, facility, practising_cert, password_hash, active, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        }
+        Q::UpdateStaff => {
+            "UPDATE staff SET full_name = $2, role = $3, unit = $4, facility = $5, practising_cert = $6, active = $7 WHERE username = $1"
+        }
+        Q::StaffPassword => {
+            "UPDATE staff SET password_hash = $2, failed_attempts = 0, locked_until = 0 WHERE username = $1"
+        }
+        Q::StaffSessionsDeleteOf => "DELETE FROM staff_sessions WHERE username = $1",
+        Q::Staff => concat!("SELECT ", staff_cols!(""), " FROM staff WHERE username = $1"),
+        Q::StaffList => concat!(
+            "SELECT ",
+            staff_cols!(""),
+            " FROM staff ORDER BY facility, unit, username"
+        ),
+        Q::StaffWithPassword => concat!(
+            "SELECT ",
+            staff_cols!(""),
+            ", password_hash FROM staff WHERE username = $1"
+        ),
+        Q::StaffSessionsExpire => {
+            "DELETE FROM staff_sessions WHERE username = $1 AND expires_at < $2"
+        }
+        Q::InsertStaffSession => {
+            "INSERT INTO staff_sessions (token_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+        }
+        Q::StaffSession => concat!(
+            "SELECT ",
+            staff_cols!("a."),
+            " FROM staff_sessions s JOIN staff a ON a.username = s.username
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.active"
+        ),
+        Q::StaffSessionDelete => "DELETE FROM staff_sessions WHERE token_hash = $1",
+        Q::PractitionerNames => {
+            "SELECT practising_cert, full_name FROM staff
+             WHERE practising_cert = ANY($1) AND active"
+        }
+        // ---- consent and grants
+        Q::InsertShare => concat!(
+            "INSERT INTO shares (",
+            share_cols!(),
+            ", code_hash) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)"
+        ),
+        Q::SharesOf => concat!(
+            "SELECT ",
+            share_cols!(),
+            " FROM shares WHERE person_id = $1 ORDER BY id DESC"
+        ),
+        Q::RevokeShare => {
+            "UPDATE shares SET revoked_at = $3 WHERE person_id = $1 AND id = $2 AND revoked_at IS NULL"
+        }
+        Q::RevokeGrantsOfShare => {
+            "UPDATE grants SET revoked_at = $3 WHERE person_id = $1 AND share_id = $2 AND revoked_at IS NULL"
+        }
+        Q::ShareByCode => concat!(
+            "SELECT ",
+            share_cols!(),
+            " FROM shares WHERE code_hash IN ($1, $2) LIMIT 1"
+        ),
+        Q::ShareUsedElsewhere => {
+            "SELECT 1 FROM grants WHERE person_id = $1 AND share_id = $2 AND facility IS DISTINCT FROM $3"
+        }
+        Q::InsertGrant => concat!(
+            "INSERT INTO grants (",
+            grant_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL, NULL, NULL)"
+        ),
+        Q::LiveGrant => concat!(
+            "SELECT ",
+            grant_cols!(),
+            " FROM grants WHERE username = $1 AND person_id = $2 AND revoked_at IS NULL AND expires_at > $3
+             ORDER BY scope = 'full' DESC, expires_at DESC LIMIT 1"
+        ),
+        Q::LiveGrantsOf => concat!(
+            "SELECT ",
+            grant_cols!(),
+            " FROM grants WHERE username = $1 AND expires_at > $2 AND revoked_at IS NULL ORDER BY created_at DESC"
+        ),
+        Q::GrantsOn => concat!(
+            "SELECT ",
+            grant_cols!(),
+            " FROM grants WHERE person_id = $1 ORDER BY id DESC"
+        ),
+        Q::GrantsOnMerged => concat!(
+            merged_family!(),
+            "SELECT ",
+            grant_cols!(),
+            " FROM grants WHERE person_id IN (SELECT id FROM family) ORDER BY created_at DESC, id DESC"
+        ),
+        Q::BreakGlassOf => concat!(
+            "SELECT ",
+            grant_cols!(),
+            " FROM grants WHERE basis = 'break_glass' AND facility = $1 ORDER BY created_at DESC"
+        ),
+        Q::ReviewBreakGlass => {
+            "UPDATE grants SET reviewed_by = $3, reviewed_at = $4, review_note = $5
+             WHERE person_id = $1 AND id = $2 AND basis = 'break_glass' AND reviewed_at IS NULL"
+        }
+        Q::FindReferrals => concat!(
+            "SELECT ",
+            episode_cols!(),
+            " FROM episodes WHERE referral_to = $1 AND referral_number = $2 AND person_id = $3 AND is_current
+             ORDER BY id DESC LIMIT 20"
+        ),
+        Q::ResidenceOf => {
+            "SELECT unit FROM population WHERE personal_id = $1 AND status = 'alive'"
+        }
+        Q::EpisodeAtSince => {
+            "SELECT 1 FROM episodes WHERE person_id = $1 AND facility = $2 AND is_current AND start_at >= $3"
+        }
+        Q::CheckinAtSince => {
+            "SELECT 1 FROM checkins WHERE facility = $1 AND started_at >= $2
+               AND (personal_id = ANY($3) OR card = ANY($3))"
+        }
+        Q::IdentityConflicts => {
+            "SELECT COUNT(*) FROM dq_issues WHERE facility = $1 AND ma_lk = $2
+               AND kind IN ('identifier_of_other_person', 'card_with_two_personal_ids', 'demographics', 'low_confidence_link')"
+        }
+        // ---- audit
+        Q::AuditHead => "SELECT seq, hash FROM audit_heads WHERE person_id = $1",
+        Q::AuditCheckpointFloor => {
+            "SELECT COALESCE((SELECT at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1), 0)"
+        }
+        Q::InsertAudit => {
+            "INSERT INTO audit_log (person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash, actor_name, actor_cert)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        }
+        Q::UpsertAuditHead => {
+            "INSERT INTO audit_heads (person_id, seq, hash) VALUES ($1, $2, $3)
+             ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+        }
+        Q::AuditOf => concat!(
+            merged_family!(),
+            "SELECT person_id, seq, at, actor, actor_name, actor_cert, role, facility, action, target, basis, grant_id, hash
+             FROM audit_log WHERE person_id IN (SELECT id FROM family)
+             ORDER BY at DESC, person_id, seq DESC"
+        ),
+        Q::AuditWindow => {
+            "SELECT person_id, seq, hash FROM audit_log WHERE at > $1 AND at <= $2 ORDER BY person_id, seq"
+        }
+        // Two servers never both append checkpoint N + 1.
+        Q::LockCheckpoints => "LOCK TABLE audit_checkpoints IN EXCLUSIVE MODE",
+        Q::AuditNewest => "SELECT COALESCE(MAX(at), 0) FROM audit_log",
+        Q::UpsertAuditCheckpoint => {
+            "INSERT INTO audit_checkpoints (seq, at, records, digest) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (seq) DO UPDATE SET at = excluded.at, records = excluded.records, digest = excluded.digest"
+        }
+        Q::AuditAll => {
+            "SELECT person_id, seq, at, actor, role, facility, action, target, basis, grant_id, prev_hash, hash, actor_name, actor_cert
+             FROM audit_log ORDER BY person_id, seq"
+        }
+        Q::AuditHeads => "SELECT person_id, seq, hash FROM audit_heads ORDER BY person_id",
+        // ---- FHIR clients
+        Q::InsertFhirClient => concat!(
+            "INSERT INTO fhir_clients (",
+            fhir_client_cols!(""),
+            ", secret_hash) VALUES ($1, $2, $3, $4, $5, $6, true, $7)"
+        ),
+        Q::FhirClients => concat!(
+            "SELECT ",
+            fhir_client_cols!(""),
+            " FROM fhir_clients ORDER BY created_at"
+        ),
+        Q::DisableFhirClient => "UPDATE fhir_clients SET active = false WHERE client_id = $1",
+        Q::FhirTokensDeleteOf => "DELETE FROM fhir_tokens WHERE client_id = $1",
+        Q::FhirClientWithSecret => concat!(
+            "SELECT ",
+            fhir_client_cols!(""),
+            ", secret_hash FROM fhir_clients WHERE client_id = $1 AND active"
+        ),
+        Q::FhirTokensExpire => {
+            "DELETE FROM fhir_tokens WHERE client_id = $1 AND expires_at < $2"
+        }
+        Q::InsertFhirToken => {
+            "INSERT INTO fhir_tokens (token_hash, client_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)"
+        }
+        Q::FhirToken => concat!(
+            "SELECT ",
+            fhir_client_cols!("c."),
+            ", t.scopes FROM fhir_tokens t JOIN fhir_clients c ON c.client_id = t.client_id
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND c.active"
+        ),
+        // ---- report aggregates, kept at ingest
+        Q::AdoptionUnitAdd => {
+            "INSERT INTO adoption_units (unit, alive) VALUES ($1, $2)
+             ON CONFLICT (unit) DO UPDATE SET alive = adoption_units.alive + $2"
+        }
+        Q::AdoptionMonthAdd => {
+            "INSERT INTO adoption_monthly (unit, month, books, accounts) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (unit, month) DO UPDATE SET books = adoption_monthly.books + $3, accounts = adoption_monthly.accounts + $4"
+        }
+        Q::ResidentState => {
+            "SELECT unit, status, book_since, account_since FROM population WHERE personal_id = $1"
+        }
+        Q::PopulationLinkPerson => {
+            "UPDATE population SET person_id = $2 WHERE personal_id = $1 AND person_id IS DISTINCT FROM $2"
+        }
+        Q::PopulationSince => {
+            "UPDATE population SET person_id = COALESCE($2, person_id), book_since = $3, account_since = $4 WHERE personal_id = $1"
+        }
+        Q::FacilityDailyEpisode => {
+            "INSERT INTO facility_daily AS d (facility, day, care_type, insured, dossiers, with_personal_id, with_card, with_icd,
+                                         late_6h, late_24h, late_3d, late_7d, late_more, late_unknown)
+             VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET dossiers = d.dossiers + 1,
+               with_personal_id = d.with_personal_id + $5, with_card = d.with_card + $6, with_icd = d.with_icd + $7,
+               late_6h = d.late_6h + $8, late_24h = d.late_24h + $9, late_3d = d.late_3d + $10, late_7d = d.late_7d + $11,
+               late_more = d.late_more + $12, late_unknown = d.late_unknown + $13"
+        }
+        Q::InsertLateDossier => {
+            "INSERT INTO late_dossiers (facility, ma_lk, person_id, episode_id, ended_at, received_at, hours)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+        }
+        Q::FacilityDailyCheckin => {
+            "INSERT INTO facility_daily (facility, day, care_type, insured, checkins) VALUES ($1, $2, $3, $4, 1)
+             ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET checkins = facility_daily.checkins + 1"
+        }
+        Q::FacilityReceipt => {
+            "INSERT INTO facility_receipts (facility, day, submissions, rejected, last_at) VALUES ($1, $2, 1, $3, $4)
+             ON CONFLICT (facility, day) DO UPDATE SET submissions = facility_receipts.submissions + 1, rejected = facility_receipts.rejected + $3, last_at = GREATEST(facility_receipts.last_at, $4)"
+        }
+        Q::FacilityError => {
+            "INSERT INTO facility_errors (facility, day, code, count) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (facility, day, code) DO UPDATE SET count = facility_errors.count + 1"
+        }
+        Q::SlaCount => {
+            "INSERT INTO sla_daily (day, bucket, count) VALUES ($1, $2, 1)
+             ON CONFLICT (day, bucket) DO UPDATE SET count = sla_daily.count + 1"
+        }
+        // ---- reports
+        Q::UpsertResident => {
+            "INSERT INTO population (personal_id, name, birth, sex, unit, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (personal_id) DO UPDATE SET name = excluded.name, birth = excluded.birth, sex = excluded.sex,
+               unit = excluded.unit, status = excluded.status, updated_at = excluded.updated_at"
+        }
+        Q::FirstReceipt => "SELECT MIN(received_at) FROM episodes WHERE person_id = $1",
+        Q::PopulationLink => {
+            "UPDATE population SET person_id = $2, book_since = $3, account_since = $4 WHERE personal_id = $1"
+        }
+        Q::AdoptionUnits => "SELECT unit, alive FROM adoption_units",
+        Q::AdoptionTotals => {
+            "SELECT unit, SUM(books)::bigint, SUM(accounts)::bigint FROM adoption_monthly GROUP BY unit"
+        }
+        Q::AdoptionTrend => {
+            "SELECT unit, month, books, accounts FROM adoption_monthly WHERE books != 0 OR accounts != 0 ORDER BY unit, month"
+        }
+        Q::FacilityStats => {
+            "SELECT facility, care_type, insured, SUM(checkins)::bigint, SUM(dossiers)::bigint, SUM(late_6h)::bigint, SUM(late_24h)::bigint,
+                    SUM(late_3d)::bigint, SUM(late_7d)::bigint, SUM(late_more)::bigint, SUM(late_unknown)::bigint,
+                    SUM(with_personal_id)::bigint, SUM(with_card)::bigint, SUM(with_icd)::bigint
+             FROM facility_daily WHERE day BETWEEN $1 AND $2 GROUP BY facility, care_type, insured ORDER BY facility, care_type, insured"
+        }
+        Q::ReceiptStats => {
+            "SELECT facility, SUM(submissions)::bigint, SUM(rejected)::bigint, MAX(last_at) FROM facility_receipts
+             WHERE day BETWEEN $1 AND $2 GROUP BY facility ORDER BY facility"
+        }
+        Q::LastReceipts => {
+            "SELECT facility, MAX(last_at) FROM facility_receipts GROUP BY facility"
+        }
+        Q::ErrorStats => {
+            "SELECT facility, code, SUM(count)::bigint AS n FROM facility_errors WHERE day BETWEEN $1 AND $2
+             GROUP BY facility, code ORDER BY facility, n DESC, code"
+        }
+        Q::SlaHistogram => {
+            "SELECT day, bucket, count FROM sla_daily WHERE day BETWEEN $1 AND $2 ORDER BY day, bucket"
+        }
+        Q::LateDossiers => {
+            "SELECT facility, ma_lk, person_id, episode_id, ended_at, received_at, hours FROM late_dossiers
+             WHERE received_at >= $1 AND received_at < $2 ORDER BY received_at DESC LIMIT $3"
+        }
+        Q::OpenConflicts => {
+            "SELECT COALESCE(facility, ''), COUNT(*) FROM dq_issues WHERE status = 'open' GROUP BY facility"
+        }
+        Q::UnitReportDelete => "DELETE FROM unit_reports WHERE unit = $1 AND month = $2",
+        Q::InsertUnitReport => {
+            "INSERT INTO unit_reports (unit, month, department, total_staff, vneid_activated, vneid_not, vneid_reason, book_created, card_integrated, card_not, card_reason, submitted_by, submitted_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        }
+        Q::UnitReports => {
+            "SELECT unit, department, total_staff, vneid_activated, vneid_not, vneid_reason, book_created, card_integrated, card_not, card_reason, submitted_by, submitted_at
+             FROM unit_reports WHERE month = $1 ORDER BY unit, department"
+        }
+        Q::SubmissionsWithFindings => {
+            "SELECT facility, received_at, findings FROM submissions WHERE octet_length(findings) > 2"
+        }
+        // Recount every aggregate from its rows (a script: several statements). Lateness
+        // is the receipt time less NGAY_RA read as Vietnam wall clock (UTC+7).
+        Q::RebuildAggregates => {
+            "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM late_dossiers;
+             DELETE FROM adoption_units; DELETE FROM adoption_monthly;
+             INSERT INTO adoption_units (unit, alive)
+             SELECT unit, COUNT(*) FROM population WHERE status = 'alive' GROUP BY unit;
+             INSERT INTO adoption_monthly (unit, month, books)
+             SELECT unit, book_since, COUNT(*) FROM population WHERE status = 'alive' AND book_since IS NOT NULL GROUP BY unit, book_since;
+             INSERT INTO adoption_monthly (unit, month, accounts)
+             SELECT unit, account_since, COUNT(*) FROM population WHERE status = 'alive' AND account_since IS NOT NULL GROUP BY unit, account_since
+             ON CONFLICT (unit, month) DO UPDATE SET accounts = excluded.accounts;
+             CREATE TEMP TABLE rebuild_first ON COMMIT DROP AS
+             SELECT facility, ma_lk, person_id, id, start_at, end_at, care_type, insured, dq_flags, received_at,
+                    CASE WHEN end_at IS NULL THEN NULL ELSE received_at - (
+                      (extract(epoch FROM to_timestamp(substr(end_at, 1, 12), 'YYYYMMDDHH24MI')::timestamp) * 1000)::bigint - 25200000) END AS late
+             FROM episodes WHERE version = 1;
+             INSERT INTO facility_daily (facility, day, care_type, insured, dossiers, late_6h, late_24h, late_3d, late_7d, late_more, late_unknown, with_personal_id, with_card, with_icd)
+             SELECT facility,
+                    CASE WHEN start_at IS NULL THEN to_char(to_timestamp((received_at + 25200000) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+                         ELSE substr(start_at,1,4)||'-'||substr(start_at,5,2)||'-'||substr(start_at,7,2) END,
+                    COALESCE(care_type, ''), COALESCE(insured, false), COUNT(*),
+                    COUNT(*) FILTER (WHERE late IS NOT NULL AND late <= 21600000),
+                    COUNT(*) FILTER (WHERE late > 21600000 AND late <= 86400000),
+                    COUNT(*) FILTER (WHERE late > 86400000 AND late <= 259200000),
+                    COUNT(*) FILTER (WHERE late > 259200000 AND late <= 604800000),
+                    COUNT(*) FILTER (WHERE late > 604800000),
+                    COUNT(*) FILTER (WHERE late IS NULL),
+                    COUNT(*) FILTER (WHERE (COALESCE(dq_flags, 0) & 1) != 0), COUNT(*) FILTER (WHERE (COALESCE(dq_flags, 0) & 2) != 0),
+                    COUNT(*) FILTER (WHERE (COALESCE(dq_flags, 0) & 4) != 0)
+             FROM rebuild_first GROUP BY 1, 2, 3, 4;
+             INSERT INTO facility_daily (facility, day, care_type, insured, checkins)
+             SELECT facility,
+                    CASE WHEN started_at IS NULL THEN to_char(to_timestamp((received_at + 25200000) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+                         ELSE substr(started_at,1,4)||'-'||substr(started_at,5,2)||'-'||substr(started_at,7,2) END,
+                    COALESCE(care_type, ''), insured, COUNT(*)
+             FROM checkins GROUP BY 1, 2, 3, 4
+             ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET checkins = excluded.checkins;
+             INSERT INTO late_dossiers (facility, ma_lk, person_id, episode_id, ended_at, received_at, hours)
+             SELECT facility, ma_lk, person_id, id, end_at, received_at, late / 3600000 FROM rebuild_first
+             WHERE late > 86400000;
+             INSERT INTO facility_receipts (facility, day, submissions, rejected, last_at)
+             SELECT facility, to_char(to_timestamp((received_at + 25200000) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                    COUNT(*), COUNT(*) FILTER (WHERE NOT accepted), MAX(received_at)
+             FROM submissions GROUP BY 1, 2;"
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The embedded backend: one SQLite file in WAL mode. The writer thread commits in
+//! batches (group commit); reads use a small pool of connections.
+
+mod sql;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, ToSql, TransactionBehavior};
+
+use crate::db::{Arg, Db, Q, RawRow, Row, Val};
+use crate::engine::{Backend, Engine};
+use crate::{Result, StoreError};
+
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_citizen.sql"),
+    include_str!("../../migrations/sqlite/0003_access.sql"),
+    include_str!("../../migrations/sqlite/0004_reports.sql"),
+    include_str!("../../migrations/sqlite/0005_adoption.sql"),
+    include_str!("../../migrations/sqlite/0006_fhir.sql"),
+    include_str!("../../migrations/sqlite/0007_merged.sql"),
+    include_str!("../../migrations/sqlite/0008_hostile.sql"),
+];
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
+/// The SQLite file of a store.
+pub struct Sqlite {
+    path: PathBuf,
+}
+
+/// The store on one SQLite file.
+pub type SqliteStore = Engine<Sqlite>;
+
+impl Engine<Sqlite> {
+    /// Open (creating and migrating) the store at `path`; its server secret is
+    /// `<path>.secret`, made on first open.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        let mut name = path.as_os_str().to_owned();
+        name.push(".secret");
+        let secret = crate::engine::load_secret(Path::new(&name))?;
+        Engine::start(Sqlite { path }, secret)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.backend.path
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(30))?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    // An acknowledgement means on disk: fsync at every commit (one per batch).
+    c.pragma_update(None, "synchronous", "FULL")?;
+    c.pragma_update(None, "foreign_keys", "ON")?;
+    c.pragma_update(None, "cache_size", -16_000)?;
+    Ok(c)
+}
+
+impl Backend for Sqlite {
+    type Conn = Connection;
+
+    fn connect(&self) -> Result<Connection> {
+        connect(&self.path)
+    }
+
+    fn run<T>(
+        &self,
+        conn: &mut Connection,
+        write: bool,
+        f: impl FnOnce(&dyn Db) -> Result<T>,
+    ) -> Result<T> {
+        if !write {
+            return f(&Adapter(conn));
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&Adapter(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn migrate(&self, c: &mut Connection) -> Result<()> {
+        let version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = c.transaction()?;
+            tx.execute_batch(sql)?;
+            if i == 2 {
+                crate::core::backfill_referral_numbers(&Adapter(&tx))?;
+            }
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn bulk_mode(&self, conn: &mut Connection, on: bool) -> Result<()> {
+        // One fsync per large transaction is plenty: a crash mid-load loses only the
+        // transaction in progress, and the load can be re-run on a fresh file.
+        if on {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "cache_size", -1_000_000)?;
+        } else {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// A connection (or a transaction, which derefs to one) seen through [`Db`].
+struct Adapter<'c>(&'c Connection);
+
+impl ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match *self {
+            Arg::Null => ToSqlOutput::Owned(Value::Null),
+            Arg::Int(i) => ToSqlOutput::Owned(Value::Integer(i)),
+            Arg::Real(r) => ToSqlOutput::Owned(Value::Real(r)),
+            Arg::Bool(b) => ToSqlOutput::Owned(Value::Integer(b as i64)),
+            Arg::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Arg::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            // Lists are JSON arrays, read with json_each.
+            Arg::Texts(l) => ToSqlOutput::Owned(Value::Text(
+                serde_json::to_string(l)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            )),
+            Arg::Ints(l) => ToSqlOutput::Owned(Value::Text(
+                serde_json::to_string(l)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            )),
+        })
+    }
+}
+
+struct SqliteRow<'a, 'b>(&'a rusqlite::Row<'b>);
+
+impl RawRow for SqliteRow<'_, '_> {
+    fn val(&self, i: usize) -> Result<Val<'_>> {
+        Ok(match self.0.get_ref(i)? {
+            ValueRef::Null => Val::Null,
+            ValueRef::Integer(i) => Val::Int(i),
+            ValueRef::Real(r) => Val::Real(r),
+            ValueRef::Text(t) => {
+                Val::Text(std::str::from_utf8(t).map_err(|e| StoreError::Db(e.to_string()))?)
+            }
+            ValueRef::Blob(b) => Val::Bytes(b),
+        })
+    }
+}
+
+impl Db for Adapter<'_> {
+    fn exec(&self, q: Q, args: &[Arg<'_>]) -> Result<u64> {
+        let mut stmt = self.0.prepare_cached(sql::text(q))?;
+        Ok(stmt.execute(rusqlite::params_from_iter(args.iter()))? as u64)
+    }
+
+    fn query(
+        &self,
+        q: Q,
+        args: &[Arg<'_>],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(sql::text(q))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+        while let Some(r) = rows.next()? {
+            if !f(&Row(&SqliteRow(r)))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn script(&self, q: Q) -> Result<()> {
+        Ok(self.0.execute_batch(sql::text(q))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every statement of the store is valid SQL on the newest schema.
+    #[test]
+    fn every_statement_prepares() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = connect(&dir.path().join("t.db")).unwrap();
+        Sqlite {
+            path: dir.path().join("t.db"),
+        }
+        .migrate(&mut c)
+        .unwrap();
+        for q in Q::ALL {
+            if *q == Q::RebuildAggregates {
+                // A script: run whole on the empty store.
+                c.execute_batch(sql::text(*q)).unwrap();
+                continue;
+            }
+            if let Err(e) = c.prepare(sql::text(*q)) {
+                panic!("{q:?}: {e}");
+            }
+        }
+    }
+}
