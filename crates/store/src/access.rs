@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use book::access::{Basis, GrantFacts, Place, Role, Scope, SmartScopes};
 use serde::{Deserialize, Serialize};
 
@@ -805,18 +803,7 @@ impl<B: Backend> Access for Engine<B> {
     }
 
     fn facilities(&self) -> Result<Vec<Facility>> {
-        self.read(|db| {
-            db.all(Q::Facilities, args![], |r| {
-                Ok(Facility {
-                    code: r.get(0)?,
-                    name: r.get(1)?,
-                    province: r.get(2)?,
-                    kind: r.get(3)?,
-                    bhyt_contract: r.get(4)?,
-                    unit: r.get(5)?,
-                })
-            })
-        })
+        self.read(|db| db.all(Q::Facilities, args![], crate::core::facility_row))
     }
 
     fn upsert_staff(&self, a: &StaffAccount, password: Option<&str>) -> Result<()> {
@@ -950,11 +937,7 @@ impl<B: Backend> Access for Engine<B> {
         // Repeated failures are slowed down by the server per client address and
         // account; no lock in the store that anyone knowing a username could trigger.
         let _ = now;
-        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(if ok {
+        Ok(if crate::core::password_ok(&hash, password)? {
             StaffLogin::Ok(account)
         } else {
             StaffLogin::Wrong

@@ -519,6 +519,27 @@ pub(crate) fn person_record(db: &dyn Db, id: i64) -> Result<Option<PersonRecord>
     Ok(Some(p))
 }
 
+/// A facility from the columns code, name, province, kind, bhyt_contract, unit.
+pub(crate) fn facility_row(r: &Row<'_>) -> Result<Facility> {
+    Ok(Facility {
+        code: r.get(0)?,
+        name: r.get(1)?,
+        province: r.get(2)?,
+        kind: r.get(3)?,
+        bhyt_contract: r.get(4)?,
+        unit: r.get(5)?,
+    })
+}
+
+/// Whether `secret` matches the stored argon2 `hash` (the one check of gateway accounts,
+/// citizen passcodes and staff passwords).
+pub(crate) fn password_ok(hash: &str, secret: &str) -> Result<bool> {
+    let parsed = PasswordHash::new(hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(Argon2::default()
+        .verify_password(secret.as_bytes(), &parsed)
+        .is_ok())
+}
+
 pub(crate) fn hash_password(password_md5: &str) -> Result<String> {
     let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -721,18 +742,7 @@ impl<B: Backend> Store for Engine<B> {
     }
 
     fn facility(&self, code: &str) -> Result<Option<Facility>> {
-        self.read(|db| {
-            db.one(Q::Facility, args![code], |r| {
-                Ok(Facility {
-                    code: r.get(0)?,
-                    name: r.get(1)?,
-                    province: r.get(2)?,
-                    kind: r.get(3)?,
-                    bhyt_contract: r.get(4)?,
-                    unit: r.get(5)?,
-                })
-            })
-        })
+        self.read(|db| db.one(Q::Facility, args![code], facility_row))
     }
 
     fn facility_names(&self, codes: &[&str]) -> Result<std::collections::HashMap<String, String>> {
@@ -775,14 +785,12 @@ impl<B: Backend> Store for Engine<B> {
             let _ = hash_password(password_md5);
             return Ok(None);
         };
-        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        Ok(Argon2::default()
-            .verify_password(password_md5.to_ascii_uppercase().as_bytes(), &parsed)
-            .is_ok()
-            .then(|| Account {
+        Ok(
+            password_ok(&hash, &password_md5.to_ascii_uppercase())?.then(|| Account {
                 username: username.to_string(),
                 facility,
-            }))
+            }),
+        )
     }
 
     fn save_token(&self, t: &Token, password_md5: &str) -> Result<()> {
@@ -986,11 +994,7 @@ impl<B: Backend> Store for Engine<B> {
         // Repeated failures are slowed down by the caller (per client address and
         // account, growing delays): the store keeps no lock that anyone could trigger.
         let _ = now;
-        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let ok = Argon2::default()
-            .verify_password(passcode.as_bytes(), &parsed)
-            .is_ok();
-        Ok(if ok {
+        Ok(if password_ok(&hash, passcode)? {
             Login::Ok(person.id)
         } else {
             Login::Wrong
