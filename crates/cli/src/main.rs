@@ -73,6 +73,9 @@ enum Command {
     Fhir(fhir::FhirCmd),
     /// Load generator for benchmarks: concurrent clients sending files to a gateway.
     Loadgen(loadgen::Args),
+    /// Whole stores: copy one into another (SQLite ↔ PostgreSQL).
+    #[command(subcommand)]
+    Store(ops::StoreCmd),
     /// Benchmarks at scale (seeded stores, latency percentiles).
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
         Command::Audit(c) => access::audit(c),
         Command::Population(c) => access::population(c).map(|()| ExitCode::SUCCESS),
         Command::Report(c) => access::report(c).map(|()| ExitCode::SUCCESS),
+        Command::Store(c) => ops::store_cmd(c).map(|()| ExitCode::SUCCESS),
         Command::Bench(c) => bench::run(c).map(|()| ExitCode::SUCCESS),
         Command::Fhir(c) => fhir::run(c).map(|()| ExitCode::SUCCESS),
     };

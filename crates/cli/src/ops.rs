@@ -725,3 +725,136 @@ pub fn citizen(cmd: CitizenCmd) -> Result<()> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------- store copy
+
+#[derive(clap::Subcommand)]
+pub enum StoreCmd {
+    /// Copy a whole store into a new, empty one, of either backend (a SQLite file to
+    /// PostgreSQL, or back): every row as stored, envelopes byte for byte, audit chains
+    /// with their hashes; one transaction on the destination; counts checked before it
+    /// commits and printed after, and the audit chains verified. Stop the source's
+    /// servers first. The source's server secret file is copied beside the destination
+    /// (codes issued before still verify); HEALTHBOOK_AUDIT_KEY_FILE keys both.
+    Copy {
+        /// The store to copy: a SQLite file or postgres://…
+        #[arg(long)]
+        from: String,
+        /// The empty store to copy into: a SQLite file or postgres://…
+        #[arg(long)]
+        to: String,
+    },
+}
+
+pub fn store_cmd(c: StoreCmd) -> Result<()> {
+    match c {
+        StoreCmd::Copy { from, to } => store_copy(&from, &to),
+    }
+}
+
+fn store_copy(from: &str, to: &str) -> Result<()> {
+    let src_arg = DbArg { db: from.into() };
+    let dst_arg = DbArg { db: to.into() };
+    if !store::is_postgres(from) && !Path::new(from).exists() {
+        bail!("không có kho nguồn / no source store: {from}");
+    }
+    let src = src_arg.open()?;
+    // The destination keys its activation and share codes with the source's secret, or
+    // no code issued before the copy would verify after it.
+    let (src_secret, dst_secret) = (store::secret_file(from), store::secret_file(to));
+    let secret = std::fs::read(&src_secret)
+        .with_context(|| format!("reading the source's secret {}", src_secret.display()))?;
+    match std::fs::read(&dst_secret) {
+        Ok(theirs) if theirs == secret => {}
+        Ok(_) => bail!(
+            "the destination's secret file {} differs from the source's {}: codes issued before would not verify. Move it away, or point HEALTHBOOK_SECRET_FILE elsewhere",
+            dst_secret.display(),
+            src_secret.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&dst_secret)
+                .with_context(|| format!("writing {}", dst_secret.display()))?;
+            f.write_all(&secret)?;
+            f.sync_all()?;
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("reading {}", dst_secret.display()));
+        }
+    }
+    let dst = dst_arg.open()?;
+    let total: i64 = src.tables()?.iter().map(|t| t.rows).sum();
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total.max(0) as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} dòng ({per_sec}, còn {eta}) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let mut before: u64 = 0;
+    let mut current = String::new();
+    let mut last: u64 = 0;
+    let tables = dst
+        .copy_from(src.as_ref(), &mut |table, done| {
+            if table != current {
+                before += last;
+                current = table.to_string();
+                bar.set_message(current.clone());
+            }
+            last = done;
+            bar.set_position(before + done);
+        })
+        .with_context(|| {
+            format!(
+                "copying {} to {} (nothing was committed)",
+                src_arg.shown(),
+                dst_arg.shown()
+            )
+        })?;
+    bar.finish_and_clear();
+    // Afterwards, from the destination as any later reader sees it.
+    let after = dst.tables()?;
+    let mut rows = 0;
+    println!("{:<24} {:>12} {:>12}", "table", "source", "copied");
+    for t in &tables {
+        let n = after
+            .iter()
+            .find(|a| a.name == t.name)
+            .map_or(0, |a| a.rows);
+        println!("{:<24} {:>12} {:>12}", t.name, t.rows, n);
+        if n != t.rows {
+            bail!("{}: {} rows in the source, {} copied", t.name, t.rows, n);
+        }
+        rows += n;
+    }
+    let audit = dst.verify_audit()?;
+    println!(
+        "{rows} rows in {} tables copied in {:.1} s; audit chains: {} persons, {} records, {}",
+        tables.len(),
+        started.elapsed().as_secs_f64(),
+        audit.persons,
+        audit.records,
+        if audit.ok() {
+            "intact".to_string()
+        } else {
+            format!("{} problems", audit.problems.len())
+        }
+    );
+    if !audit.ok() {
+        for p in audit.problems.iter().take(20) {
+            eprintln!("  {p}");
+        }
+        bail!("the copied audit chains do not verify");
+    }
+    dst.close();
+    src.close();
+    Ok(())
+}

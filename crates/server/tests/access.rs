@@ -3,6 +3,7 @@
 //! break-glass flagging and review, referral access, and the audit log the citizen
 //! sees.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -16,13 +17,13 @@ use dossier::synth::{Config, Generator};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::App;
-use store::{Access, Facility, Reports, SqliteStore, StaffAccount, Store, now_ms};
+use store::{Facility, StaffAccount, Store, now_ms};
 
 const PASSWORD: &str = "matkhau-2026";
 
 struct World {
     base: String,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     http: reqwest::Client,
     /// The referred patient (their book is "own"), another person, a guardian of A.
     a: i64,
@@ -38,11 +39,11 @@ struct World {
     other_facility: Facility,
     /// Session tokens per role ("" for no session).
     tokens: BTreeMap<&'static str, String>,
-    _dir: tempfile::TempDir,
+    dir: common::Scratch,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-fn registry(store: &SqliteStore) {
+fn registry(store: &Arc<dyn Store>) {
     let (units, facilities) = server::registry::synthetic_catalog();
     store.import_units(&units).unwrap();
     store.import_facilities(&facilities).unwrap();
@@ -61,8 +62,8 @@ fn account(username: &str, role: Role) -> StaffAccount {
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     registry(&store);
     // Recent episodes, so that referral letters are still open.
     let today = server::vn_now().date();
@@ -265,7 +266,7 @@ async fn world() -> World {
         other_facility,
         tokens,
         store,
-        _dir: dir,
+        dir,
         _stop: tx,
     }
 }
@@ -358,7 +359,6 @@ const ROLES: [&str; 11] = [
 /// other targets, `O` allowed for the own target only, `N` refused for both.
 type Expect = &'static str;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_matrix_every_role_every_endpoint() {
     let w = world().await;
     // The clinician holds a full grant on A (from A's share code), none on B.
@@ -891,6 +891,7 @@ async fn authorization_matrix_every_role_every_endpoint() {
     );
     let _ = w.g;
 }
+both!(authorization_matrix_every_role_every_endpoint);
 
 /// A per-process counter for fresh usernames.
 fn rand_k() -> u32 {
@@ -899,7 +900,6 @@ fn rand_k() -> u32 {
     K.fetch_add(1, Ordering::Relaxed)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_expires_and_revocation_refuses_at_once() {
     let w = world().await;
     let cl = w.tokens["clinician"].clone();
@@ -1070,8 +1070,8 @@ async fn consent_expires_and_revocation_refuses_at_once() {
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }
+both!(consent_expires_and_revocation_refuses_at_once);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn break_glass_is_flagged_reviewed_and_shown_to_the_citizen() {
     let w = world().await;
     let cl = w.tokens["clinician"].clone();
@@ -1198,8 +1198,8 @@ async fn break_glass_is_flagged_reviewed_and_shown_to_the_citizen() {
         ("access_log", "guardian", "guardianship")
     );
 }
+both!(break_glass_is_flagged_reviewed_and_shown_to_the_citizen);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_destination_opens_a_referred_patient_with_the_referral_number() {
     let w = world().await;
     let cl = w.tokens["clinician"].clone();
@@ -1262,8 +1262,8 @@ async fn the_destination_opens_a_referred_patient_with_the_referral_number() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+both!(the_destination_opens_a_referred_patient_with_the_referral_number);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
     let w = world().await;
     let cl = w.tokens["clinician"].clone();
@@ -1308,9 +1308,10 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
     );
     // Under a key, records made without it (or with another) do not verify: without
     // the key, nobody can forge a chain.
-    let keyed = SqliteStore::open(w.store.path()).unwrap();
+    let keyed = w.dir.open();
     keyed.set_audit_key(b"a secret of at least thirty-two bytes!".to_vec());
     assert_eq!(keyed.verify_audit().unwrap().problems.len(), 3);
+    keyed.close();
     drop(keyed);
     let (s, body) = w
         .call(
@@ -1325,13 +1326,26 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
     assert_eq!(report["records"], 3);
     assert!(report["problems"].as_array().unwrap().is_empty());
     // The database refuses edits and deletions through SQL.
-    let db = rusqlite::Connection::open(w.store.path()).unwrap();
-    assert!(db.execute("UPDATE audit_log SET actor = 'x'", []).is_err());
-    assert!(db.execute("DELETE FROM audit_log", []).is_err());
-    // Someone with the file drops the guards and edits one record: detected.
-    db.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+    let a = w.a;
+    assert!(
+        w.dir
+            .sql(&format!(
+                "UPDATE audit_log SET actor = 'x' WHERE person_id = {a}"
+            ))
+            .is_err()
+    );
+    assert!(w.dir.sql("DELETE FROM audit_log").is_err());
+    // Someone with the database drops the guards and edits one record: detected.
+    w.dir
+        .sql(match w.dir.backend() {
+            common::Backend::Sqlite => {
+                "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
+            }
+            common::Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log;",
+        })
         .unwrap();
-    db.execute("UPDATE audit_log SET action = 'episodes' WHERE seq = 2", [])
+    w.dir
+        .sql("UPDATE audit_log SET action = 'episodes' WHERE seq = 2")
         .unwrap();
     let r = w.store.verify_audit().unwrap();
     assert!(
@@ -1341,20 +1355,19 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
         "{:?}",
         r.problems
     );
-    db.execute("UPDATE audit_log SET action = 'summary' WHERE seq = 2", [])
+    w.dir
+        .sql("UPDATE audit_log SET action = 'summary' WHERE seq = 2")
         .unwrap();
     assert!(w.store.verify_audit().unwrap().ok(), "restored");
     // A record removed from the middle, or from the end: detected.
-    db.execute("DELETE FROM audit_log WHERE seq = 2", [])
-        .unwrap();
+    w.dir.sql("DELETE FROM audit_log WHERE seq = 2").unwrap();
     let r = w.store.verify_audit().unwrap();
     assert!(
         r.problems.iter().any(|p| p.contains("missing")),
         "{:?}",
         r.problems
     );
-    db.execute("DELETE FROM audit_log WHERE seq = 3", [])
-        .unwrap();
+    w.dir.sql("DELETE FROM audit_log WHERE seq = 3").unwrap();
     let r = w.store.verify_audit().unwrap();
     assert!(
         r.problems
@@ -1364,3 +1377,4 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
         r.problems
     );
 }
+both!(every_staff_read_is_in_an_intact_chain_that_exposes_tampering);

@@ -3,6 +3,7 @@
 //! sign in, open a year and a visit, see lab results and the appointment, download
 //! the PDF. A screenshot of each main screen is saved under `target/screenshots/`.
 
+#[macro_use]
 mod common;
 
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use serde_json::{Value, json};
 use server::App;
-use store::{Meta, Prepared, Source, SqliteStore, Store, now_ms};
+use store::{Meta, Prepared, Source, Store, now_ms};
 
 struct Driver {
     child: Child,
@@ -293,11 +294,10 @@ fn axe_source() -> String {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     // A store with a person whose book has lab results and a re-exam appointment.
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     let g = Generator::new(Config {
         persons: 60,
         episodes: 600,
@@ -512,15 +512,14 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
             .unwrap_or_else(|| second.chars().take(2000).collect())
     );
 }
+both!(a_citizen_follows_the_steps_in_a_phone_sized_browser);
 
 /// The acceptance of the consent flow, in the browser: the citizen makes a share code,
 /// a clinician opens the summary with it (through the QR's link), the citizen sees
 /// that access in their log and revokes the code, and the clinician is refused.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
-    use store::Access;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     let g = Generator::new(Config {
         persons: 30,
         episodes: 300,
@@ -670,16 +669,15 @@ async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
     assert!(reads.iter().all(|r| r.actor == "bs01001"));
     assert!(store.verify_audit().unwrap().ok());
 }
+both!(a_clinician_reads_the_book_with_the_citizens_share_code);
 
 /// The acceptance of the reports, in the browser: a provincial officer sees adoption
 /// against the population, the compliance table, the SLA and data-quality views,
 /// drills down to a commune, and downloads the XLSX and the monthly report's PDF.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_reads_the_dashboard_and_drills_down() {
     use dossier::synth::catalog::{FACILITIES, PROVINCES};
-    use store::{Access, Reports};
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     let mut units = Vec::new();
     for p in PROVINCES {
         units.push(store::Unit {
@@ -859,3 +857,4 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
         .unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
 }
+both!(an_officer_reads_the_dashboard_and_drills_down);

@@ -1,6 +1,7 @@
 //! The citizen API over loopback HTTP: activation, sign-in, lockout, the book, and
 //! for every endpoint, that one person cannot read another's data.
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -10,19 +11,19 @@ use dossier::synth::{Config, Generator};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
-use store::{Access, SqliteStore, Store, now_ms};
+use store::{Store, now_ms};
 
 struct Env {
     base: String,
-    store: Arc<SqliteStore>,
-    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    _dir: common::Scratch,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 /// A store with generated episodes, and the gateway serving it.
 async fn start() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     let g = Generator::new(Config {
         persons: 40,
         episodes: 400,
@@ -46,7 +47,7 @@ async fn start() -> Env {
 }
 
 /// Personal IDs of persons with at least `min` episodes.
-fn persons_with_episodes(s: &SqliteStore, min: usize) -> Vec<(String, i64)> {
+fn persons_with_episodes(s: &Arc<dyn Store>, min: usize) -> Vec<(String, i64)> {
     let g = Generator::new(Config {
         persons: 40,
         episodes: 400,
@@ -120,7 +121,6 @@ async fn get(env: &Env, token: &str, path: &str) -> (StatusCode, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_reads_their_book() {
     let env = start().await;
     let people = persons_with_episodes(&env.store, 3);
@@ -214,6 +214,7 @@ async fn a_citizen_reads_their_book() {
     assert_eq!(s, StatusCode::OK);
     assert!(doc["paths"]["/api/v1/persons/{pid}/search"].is_object());
 }
+both!(a_citizen_reads_their_book);
 
 fn urlencode(s: &str) -> String {
     s.bytes()
@@ -227,7 +228,6 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_endpoint_lets_one_person_read_another() {
     let env = start().await;
     let people = persons_with_episodes(&env.store, 1);
@@ -320,8 +320,8 @@ async fn no_endpoint_lets_one_person_read_another() {
     let (s, _) = get(&env, &token, &format!("/api/v1/persons/{b}/years")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+both!(no_endpoint_lets_one_person_read_another);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_wrong_passcodes_are_slowed_down() {
     let env = start().await;
     let (pid, person) = persons_with_episodes(&env.store, 1)[0].clone();
@@ -356,8 +356,8 @@ async fn repeated_wrong_passcodes_are_slowed_down() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
 }
+both!(repeated_wrong_passcodes_are_slowed_down);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_episode_downloads_as_a_pdf_with_embedded_fonts() {
     let env = start().await;
     let people = persons_with_episodes(&env.store, 1);
@@ -399,8 +399,8 @@ async fn an_episode_downloads_as_a_pdf_with_embedded_fonts() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+both!(an_episode_downloads_as_a_pdf_with_embedded_fonts);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_book_signs_in_and_shows_only_ones_own() {
     let env = start().await;
     let people = persons_with_episodes(&env.store, 1);
@@ -499,3 +499,4 @@ async fn the_web_book_signs_in_and_shows_only_ones_own() {
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
     }
 }
+both!(the_web_book_signs_in_and_shows_only_ones_own);

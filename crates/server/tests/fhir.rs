@@ -4,6 +4,7 @@
 //! the official R4 JSON schema through ajv); the IPS document's structure; search,
 //! paging and filters; and who may read what (citizen, clinician, system client).
 
+#[macro_use]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,11 +18,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
 use server::fhir::export::{DirSink, EXPORT_TYPES, ExportStats, Exporter, export_unit};
-use store::{Access, SqliteStore, StaffAccount, Store, now_ms};
+use store::{StaffAccount, Store, now_ms};
 
 struct World {
     base: String,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     http: reqwest::Client,
     /// The person with the most episodes, signed in; another person.
     a: i64,
@@ -32,19 +33,19 @@ struct World {
     clinician: String,
     clinician_token: String,
     out: PathBuf,
-    dir: tempfile::TempDir,
+    dir: common::Scratch,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-fn registry(store: &SqliteStore) {
+fn registry(store: &Arc<dyn Store>) {
     let (units, facilities) = server::registry::synthetic_catalog();
     store.import_units(&units).unwrap();
     store.import_facilities(&facilities).unwrap();
 }
 
 async fn world(name: &str) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     registry(&store);
     // The last year and a half up to next month: open episodes, appointments ahead.
     let today = server::vn_now().date();
@@ -108,9 +109,10 @@ async fn world(name: &str) -> World {
     tokio::spawn(server::serve(listener, app, async {
         let _ = rx.await;
     }));
+    // One folder per test and backend: both run at once.
     let out = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../target/fhir-out")
-        .join(name);
+        .join(format!("{name}-{:?}", dir.backend()).to_lowercase());
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
     World {
@@ -252,7 +254,6 @@ fn entries(bundle: &Value) -> Vec<&Value> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_resource_type_and_the_summary_pass_the_official_r4_validator() {
     let w = world("validate").await;
     let t = w.a_token.clone();
@@ -411,8 +412,8 @@ async fn every_resource_type_and_the_summary_pass_the_official_r4_validator() {
         );
     }
 }
+both!(every_resource_type_and_the_summary_pass_the_official_r4_validator);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_summary_is_an_ips_document() {
     let w = world("ips").await;
     let (s, doc) = w
@@ -521,8 +522,8 @@ async fn the_summary_is_an_ips_document() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(entries(&doc2)[0]["subject"], comp["subject"]);
 }
+both!(the_summary_is_an_ips_document);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_filters_and_pages() {
     let w = world("search").await;
     let t = w.a_token.clone();
@@ -673,8 +674,8 @@ async fn search_filters_and_pages() {
     let (s, _) = w.get(&t, "/fhir/Medication").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+both!(search_filters_and_pages);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_access_rules_as_the_book() {
     let w = world("access").await;
     let (a, b) = (w.a, w.b);
@@ -1027,8 +1028,8 @@ async fn the_same_access_rules_as_the_book() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let _ = json!(null);
 }
+both!(the_same_access_rules_as_the_book);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_export_streams_a_units_data_and_records_it() {
     let w = world("export").await;
     let province = w.store.episodes_of(w.a).unwrap()[0].facility[..2].to_string();
@@ -1079,8 +1080,8 @@ async fn the_export_streams_a_units_data_and_records_it() {
     let mut sink = DirSink::new(&w.out.join("export-none")).unwrap();
     assert!(export_unit(w.store.as_ref(), "99999", &["Patient"], 0, &by, &mut sink).is_err());
 }
+both!(the_export_streams_a_units_data_and_records_it);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merged_patients_old_ids_lead_to_the_survivor() {
     let w = world("merged").await;
     let (a, b) = (w.a, w.b);
@@ -1178,6 +1179,7 @@ async fn a_merged_patients_old_ids_lead_to_the_survivor() {
         }
     }
 }
+both!(a_merged_patients_old_ids_lead_to_the_survivor);
 
 /// A raw request with a bearer token: status, headers, body.
 async fn call(
@@ -1222,7 +1224,6 @@ async fn finished(w: &World, token: &str, status_url: &str) -> (StatusCode, Valu
     panic!("the export did not finish in a minute");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_export_over_http_is_the_clients_unit_only() {
     use reqwest::Method;
     let w = world("bulk").await;
@@ -1424,11 +1425,11 @@ async fn bulk_export_over_http_is_the_clients_unit_only() {
         .mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+both!(bulk_export_over_http_is_the_clients_unit_only);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_use_the_configured_public_url() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -1452,3 +1453,4 @@ async fn links_use_the_configured_public_url() {
         .unwrap();
     assert_eq!(cap["implementation"]["url"], "https://sskd.example.vn/fhir");
 }
+both!(links_use_the_configured_public_url);

@@ -1,5 +1,8 @@
 //! The gateway over real HTTP on loopback, with a real SQLite file.
 
+#[macro_use]
+mod common;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -7,7 +10,7 @@ use book::IdKind;
 use md5::{Digest, Md5};
 use serde_json::Value;
 use server::{App, Config};
-use store::{Facility, SqliteStore, Store};
+use store::{Facility, Store};
 
 const PASSWORD: &str = "matkhau-thu";
 
@@ -20,8 +23,8 @@ fn md5_upper(s: &str) -> String {
 
 struct Gateway {
     base: String,
-    store: Arc<SqliteStore>,
-    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    _dir: common::Scratch,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -34,8 +37,8 @@ impl Drop for Gateway {
 }
 
 async fn start(config: Config) -> Gateway {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     for (code, name) in [
         ("01001", "Bệnh viện Mẫu 01001"),
         ("79560", "Bệnh viện Mẫu 79560"),
@@ -127,7 +130,6 @@ fn sample() -> Vec<u8> {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_then_sample_reaches_the_book_with_all_its_parts() {
     let g = start(Config::default()).await;
     assert_eq!(token(&g, "bv01001", "wrong").await["maKetQua"], "401");
@@ -157,8 +159,8 @@ async fn token_then_sample_reaches_the_book_with_all_its_parts() {
     // The bytes are kept exactly.
     assert_eq!(g.store.submission(tx).unwrap().unwrap().raw, sample());
 }
+both!(token_then_sample_reaches_the_book_with_all_its_parts);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrections_show_the_new_version_and_keep_the_old() {
     let g = start(Config::default()).await;
     let s = login(&g, "bv01001").await;
@@ -189,8 +191,8 @@ async fn corrections_show_the_new_version_and_keep_the_old() {
     let person = versions[1].person_id;
     assert_eq!(g.store.episodes_of(person).unwrap().len(), 1);
 }
+both!(corrections_show_the_new_version_and_keep_the_old);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_dossiers_are_refused_with_findings_and_kept() {
     let g = start(Config::default()).await;
     let s = login(&g, "bv01001").await;
@@ -220,8 +222,8 @@ async fn invalid_dossiers_are_refused_with_findings_and_kept() {
     let v = send(&g, &s, "guiHoSoXmlQD3176", "01001", b"").await;
     assert_eq!(v["maKetQua"], "400");
 }
+both!(invalid_dossiers_are_refused_with_findings_and_kept);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_facility_submits_only_for_itself() {
     let g = start(Config::default()).await;
     let s = login(&g, "bv79560").await;
@@ -241,8 +243,8 @@ async fn a_facility_submits_only_for_itself() {
     );
     assert_eq!(g.store.counts().unwrap().episodes_current, 0);
 }
+both!(a_facility_submits_only_for_itself);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_or_expired_tokens_are_refused() {
     let g = start(Config::default()).await;
     let s = login(&g, "bv01001").await;
@@ -285,8 +287,8 @@ async fn bad_or_expired_tokens_are_refused() {
         "401"
     );
 }
+both!(bad_or_expired_tokens_are_refused);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkins_health_metrics_and_body_limit() {
     let g = start(Config {
         max_body_bytes: 200_000,
@@ -339,8 +341,8 @@ async fn checkins_health_metrics_and_body_limit() {
         .unwrap();
     assert_eq!(r.status(), 413);
 }
+both!(checkins_health_metrics_and_body_limit);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_conflicts_become_data_quality_records() {
     let g = start(Config::default()).await;
     let s = login(&g, "bv01001").await;
@@ -389,3 +391,4 @@ async fn identity_conflicts_become_data_quality_records() {
         "{issues:#?}"
     );
 }
+both!(identity_conflicts_become_data_quality_records);

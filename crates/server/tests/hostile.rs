@@ -4,6 +4,7 @@
 //! guessable activation codes, lockouts and starvation, CSRF, missing headers, input
 //! amplification, a cut audit tail, and /healthz and /metrics.
 
+#[macro_use]
 mod common;
 
 use std::net::IpAddr;
@@ -20,7 +21,7 @@ use md5::{Digest, Md5};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
-use store::{Access, SqliteStore, StaffAccount, Store};
+use store::{StaffAccount, Store};
 
 const PASSWORD: &str = "matkhau-2026";
 const STAFF_PASSWORD: &str = "nhanvien-2026";
@@ -34,9 +35,9 @@ fn md5_upper(s: &str) -> String {
 
 struct World {
     base: String,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     g: Generator,
-    _dir: tempfile::TempDir,
+    _dir: common::Scratch,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -49,8 +50,8 @@ impl World {
 /// A store with the synthetic registry, recent generated episodes imported, a gateway
 /// account for every facility, and the server on loopback.
 async fn world_with(config: server::Config) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     let (units, facilities) = server::registry::synthetic_catalog();
     store.import_units(&units).unwrap();
     store.import_facilities(&facilities).unwrap();
@@ -255,7 +256,6 @@ fn other_facility(code: &str) -> &'static str {
 
 // ------------------------------------------------------------------ 1. facility
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dossier_is_stored_only_for_the_sending_facility() {
     let w = world().await;
     let e = plain_episode(&w);
@@ -373,10 +373,10 @@ async fn a_dossier_is_stored_only_for_the_sending_facility() {
         1
     );
 }
+both!(a_dossier_is_stored_only_for_the_sending_facility);
 
 // ------------------------------------------------------------------ 2. duplicate MA_LK
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hoso_with_one_ma_lk_store_one_and_say_so() {
     let w = world().await;
     let e = plain_episode(&w);
@@ -415,6 +415,7 @@ async fn two_hoso_with_one_ma_lk_store_one_and_say_so() {
         "the duplicate must not make a second version"
     );
 }
+both!(two_hoso_with_one_ma_lk_store_one_and_say_so);
 
 // ------------------------------------------------------------------ 3. forged referral
 
@@ -451,7 +452,6 @@ fn add_staff(w: &World, username: &str, role: Role, facility: Option<&str>, unit
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_referral_opens_a_book_only_when_another_facility_wrote_it_and_the_patient_came() {
     let w = world().await;
     // A genuine referral of a patient A (in the generated data): sender S, destination D.
@@ -626,6 +626,7 @@ async fn a_referral_opens_a_book_only_when_another_facility_wrote_it_and_the_pat
         "the access log names the referral: {log:?}"
     );
 }
+both!(a_referral_opens_a_book_only_when_another_facility_wrote_it_and_the_patient_came);
 
 // ------------------------------------------------------------------ 4. activation codes
 
@@ -659,7 +660,6 @@ async fn activate(http: &reqwest::Client, w: &World, pid: &str, code: &str) -> r
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activation_codes_cannot_be_guessed_or_reused_to_take_an_account() {
     let w = world().await;
     let (pid, person) = person_without_account(&w, 0);
@@ -752,6 +752,7 @@ async fn activation_codes_cannot_be_guessed_or_reused_to_take_an_account() {
             .is_err()
     );
 }
+both!(activation_codes_cannot_be_guessed_or_reused_to_take_an_account);
 
 // ------------------------------------------------------------------ 5. lockouts
 
@@ -768,7 +769,6 @@ async fn citizen_login(
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guessing_is_slowed_down_without_locking_out_the_owner() {
     let w = world().await;
     let (pid, person) = person_without_account(&w, 0);
@@ -857,8 +857,8 @@ async fn guessing_is_slowed_down_without_locking_out_the_owner() {
         .unwrap();
     assert_eq!(v["maKetQua"], "429", "the right password waits too: {v}");
 }
+both!(guessing_is_slowed_down_without_locking_out_the_owner);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_gateway_passwords_does_not_starve_citizen_sign_in() {
     let w = world().await;
     let (pid, person) = person_without_account(&w, 0);
@@ -929,6 +929,7 @@ async fn a_flood_of_gateway_passwords_does_not_starve_citizen_sign_in() {
         "the citizen's sign-in finished {at}th of 25: {order:?}"
     );
 }
+both!(a_flood_of_gateway_passwords_does_not_starve_citizen_sign_in);
 
 // ------------------------------------------------------------------ 6. CSRF
 
@@ -974,7 +975,6 @@ fn hidden_token(html: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_with_the_session_cookie_are_refused() {
     let w = world().await;
     let (cookie, person, _) = web_citizen(&w).await;
@@ -1107,10 +1107,10 @@ async fn cross_site_posts_with_the_session_cookie_are_refused() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
+both!(cross_site_posts_with_the_session_cookie_are_refused);
 
 // ------------------------------------------------------------------ 7. headers
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_carry_the_security_headers() {
     let w = world_with(server::Config {
         public_url: Some("https://sskd.example.vn".into()),
@@ -1154,10 +1154,10 @@ async fn responses_carry_the_security_headers() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert_eq!(r.headers()["cache-control"], "no-store");
 }
+both!(responses_carry_the_security_headers);
 
 // ------------------------------------------------------------------ 8. amplification
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_bad_rows_give_a_bounded_reply_and_record() {
     let w = world().await;
     let e = plain_episode(&w);
@@ -1203,8 +1203,8 @@ async fn many_bad_rows_give_a_bounded_reply_and_record() {
         body.len()
     );
 }
+both!(many_bad_rows_give_a_bounded_reply_and_record);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_file_is_kept_as_hash_size_and_head() {
     let mut config = server::Config::default();
     config.limits.max_file_bytes = 1 << 20;
@@ -1244,10 +1244,10 @@ async fn an_oversized_file_is_kept_as_hash_size_and_head() {
         "{v}"
     );
 }
+both!(an_oversized_file_is_kept_as_hash_size_and_head);
 
 // ------------------------------------------------------------------ 9. audit tail
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_audit_tail_is_found_by_the_checkpoints() {
     let dir_file = tempfile::tempdir().unwrap();
     let file: PathBuf = dir_file.path().join("audit.checkpoints");
@@ -1332,10 +1332,10 @@ async fn a_cut_audit_tail_is_found_by_the_checkpoints() {
         Vec::<String>::new()
     );
 }
+both!(a_cut_audit_tail_is_found_by_the_checkpoints);
 
 // ------------------------------------------------------------------ 10. healthz, metrics
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_not_open_to_anyone_who_reaches_the_port() {
     let w = world_with(server::Config {
         metrics: server::MetricsAccess::Token("jeton-metrics-0123456789".into()),
@@ -1368,10 +1368,10 @@ async fn metrics_are_not_open_to_anyone_who_reaches_the_port() {
         StatusCode::NOT_FOUND
     );
 }
+both!(metrics_are_not_open_to_anyone_who_reaches_the_port);
 
 // ------------------------------------------------------------------ card periods
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_period_that_covers_today_is_shown_whatever_order_dossiers_arrive_in() {
     let w = world().await;
     let e = plain_episode(&w);
@@ -1421,3 +1421,4 @@ async fn a_card_period_that_covers_today_is_shown_whatever_order_dossiers_arrive
     assert!(to >= today.format("%Y%m%d").to_string(), "{from}–{to}");
     assert!(c.periods.len() >= 2, "{:?}", c.periods);
 }
+both!(a_card_period_that_covers_today_is_shown_whatever_order_dossiers_arrive_in);

@@ -3,6 +3,9 @@
 //! commune, exports open (XLSX read back by an independent reader, CSV parsed, PDF
 //! rendered), and the monthly unit report consolidates and lists late units.
 
+#[macro_use]
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -14,17 +17,15 @@ use dossier::{Options, Spec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
-use store::{
-    Access, Meta, Prepared, Reports, Resident, Source, SqliteStore, StaffAccount, Store, now_ms,
-};
+use store::{Meta, Prepared, Resident, Source, StaffAccount, Store, now_ms};
 
 struct World {
     base: String,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     g: Generator,
     tokens: BTreeMap<&'static str, String>,
     residents: Vec<Resident>,
-    _dir: tempfile::TempDir,
+    _dir: common::Scratch,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -41,8 +42,8 @@ fn account(username: &str, role: Role, unit: Option<&str>, facility: Option<&str
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(dir.path().join("book.db")).unwrap());
+    let dir = common::scratch();
+    let store = dir.open();
     let (units, facilities) = server::registry::synthetic_catalog();
     store.import_units(&units).unwrap();
     store.import_facilities(&facilities).unwrap();
@@ -166,7 +167,6 @@ impl World {
 
 const ALL_TIME: &str = "from=2000-01-01&to=2100-01-01";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn figures_equal_the_ground_truth_per_unit_and_drill_down() {
     let w = world().await;
     // Ground truth from the generated episodes: per province, dossiers and check-ins.
@@ -292,8 +292,8 @@ async fn figures_equal_the_ground_truth_per_unit_and_drill_down() {
     let q = n["totals"]["with_icd_rate"].as_f64().unwrap();
     assert!((0.0..=100.0).contains(&q));
 }
+both!(figures_equal_the_ground_truth_per_unit_and_drill_down);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_officer_sees_their_unit_and_below_only() {
     let w = world().await;
     let district = PROVINCES[0].districts[0].code;
@@ -332,8 +332,8 @@ async fn each_officer_sees_their_unit_and_below_only() {
     let d = w.json("so01", "/api/v1/reports/dashboard?unit=").await;
     assert_eq!(d["unit"]["code"], "01", "an empty unit means one's own");
 }
+both!(each_officer_sees_their_unit_and_below_only);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_open_in_independent_readers() {
     let w = world().await;
     let d = w
@@ -463,9 +463,11 @@ async fn exports_open_in_independent_readers() {
     assert_eq!(s, StatusCode::OK);
     let pdf = r.bytes().await.unwrap().to_vec();
     assert!(pdf.starts_with(b"%PDF-"));
-    let path = out.join("phu-luc-1.pdf");
+    // Named by backend: both runs of this test write here at once.
+    let stem = format!("phu-luc-1-{:?}", common::backend()).to_lowercase();
+    let path = out.join(format!("{stem}.pdf"));
     std::fs::write(&path, &pdf).unwrap();
-    let png = out.join("phu-luc-1");
+    let png = out.join(&stem);
     let status = std::process::Command::new("pdftoppm")
         .args(["-png", "-r", "60", "-f", "1", "-l", "1"])
         .arg(&path)
@@ -477,8 +479,11 @@ async fn exports_open_in_independent_readers() {
         .unwrap()
         .filter_map(Result::ok)
         .any(|e| {
-            e.file_name().to_string_lossy().starts_with("phu-luc-1-")
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{stem}-"))
                 && e.file_name().to_string_lossy().ends_with(".png")
         });
     assert!(rendered, "the PDF rendered to an image");
 }
+both!(exports_open_in_independent_readers);

@@ -1007,6 +1007,7 @@ impl<B: Backend> Access for Engine<B> {
                     code_hash
                 ],
             )?;
+            db.exec(Q::InsertShareKey, args![code_hash, person, share.id])?;
             Ok(())
         })?;
         Ok((share, code))
@@ -1032,7 +1033,13 @@ impl<B: Backend> Access for Engine<B> {
         let legacy = hash_hex(&["share", &code]);
         let id = self.next_id();
         self.write(|db| {
-            let share: Option<Share> = db.one(Q::ShareByCode, args![hash, legacy], share_row)?;
+            let key: Option<(i64, i64)> = db.one(Q::ShareKey, args![hash, legacy], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            let share: Option<Share> = match key {
+                Some((person, id)) => db.one(Q::Share, args![person, id], share_row)?,
+                None => None,
+            };
             let Some(share) = share.filter(|s| s.live(now)) else {
                 return Ok(None);
             };
@@ -1108,7 +1115,10 @@ impl<B: Backend> Access for Engine<B> {
     }
 
     fn grants_on_merged(&self, person: i64) -> Result<Vec<Grant>> {
-        self.read(|db| db.all(Q::GrantsOnMerged, args![person], grant_row))
+        self.read(|db| {
+            let family = crate::core::merged_family(db, person)?;
+            db.all(Q::GrantsOnMerged, args![family], grant_row)
+        })
     }
 
     fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>> {
@@ -1180,7 +1190,8 @@ impl<B: Backend> Access for Engine<B> {
 
     fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>> {
         self.read(|db| {
-            db.all(Q::AuditOf, args![person], |r| {
+            let family = crate::core::merged_family(db, person)?;
+            db.all(Q::AuditOf, args![family], |r| {
                 Ok(AuditRecord {
                     person_id: r.get(0)?,
                     seq: r.get(1)?,

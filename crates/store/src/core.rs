@@ -111,6 +111,41 @@ pub(crate) fn lock_keys<'a>(db: &dyn Db, batch: impl Iterator<Item = &'a Prepare
     Ok(())
 }
 
+/// A person and everyone merged into them, directly or through others, as long as the
+/// survivor has not been split since that merge: a split may undo a wrong merge, and
+/// then the merged-away person's records are nobody else's to see. Read from each
+/// person's own events (a merge is recorded in both persons' events), so that every
+/// step reads one person's rows.
+pub(crate) fn merged_family(db: &dyn Db, person: i64) -> Result<Vec<i64>> {
+    let mut family = vec![person];
+    let mut i = 0;
+    while i < family.len() {
+        let f = family[i];
+        i += 1;
+        let events: Vec<(String, String, i64)> = db.all(Q::MergeEventsOf, args![f], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        let last_split = events
+            .iter()
+            .filter(|(kind, _, _)| kind == "split")
+            .map(|(_, _, at)| *at)
+            .max();
+        for (kind, detail, at) in &events {
+            if kind != "merged" || last_split.is_some_and(|s| s >= *at) {
+                continue;
+            }
+            let d: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
+            if d["into"].as_i64() == Some(f)
+                && let Some(from) = d["from"].as_i64()
+                && !family.contains(&from)
+            {
+                family.push(from);
+            }
+        }
+    }
+    Ok(family)
+}
+
 pub(crate) fn ingest_one(db: &dyn Db, p: &Prepared, ids: &IdGen) -> Result<Receipt> {
     let sub_id = ids.next();
     let code = uuid::Uuid::now_v7().to_string();
@@ -287,6 +322,10 @@ fn link_and_store(
                 now,
                 sub_id,
             ],
+        )?;
+        db.exec(
+            Q::UpsertIdentifierKey,
+            args![i.kind.code(), i.value, person, now],
         )?;
         // Each card period as sent (a renewal is a new period of the same number).
         if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
@@ -632,6 +671,8 @@ impl<B: Backend> Store for Engine<B> {
     }
 
     fn episode_versions(&self, facility: &str, ma_lk: &str) -> Result<Vec<EpisodeRecord>> {
+        // Every version, whichever person each was linked to: a read across persons
+        // (across shards on Citus), for the rare look at an episode's history.
         self.read(|db| db.all(Q::EpisodeVersions, args![facility, ma_lk], episode_row))
     }
 
@@ -676,6 +717,8 @@ impl<B: Backend> Store for Engine<B> {
             }
             // Distribution-key moves are delete + insert (Citus cannot update it).
             db.exec(Q::MergeIdentifiersCopy, args![from, into])?;
+            db.exec(Q::MergeIdentifierKeysCopy, args![from, into])?;
+            db.exec(Q::IdentifierKeysDeactivate, args![from])?;
             db.exec(Q::IdentifiersDeactivate, args![from])?;
             db.exec(Q::MergeEpisodesCopy, args![from, into])?;
             db.exec(Q::EpisodesDeleteOfPerson, args![from])?;
@@ -1042,9 +1085,14 @@ impl<B: Backend> Store for Engine<B> {
             }
         }
         self.write(|db| {
+            let now = now_ms();
             db.exec(
                 Q::UpsertGuardianship,
-                args![guardian, ward, granted_by, now_ms()],
+                args![guardian, ward, granted_by, now],
+            )?;
+            db.exec(
+                Q::UpsertWardGuardian,
+                args![ward, guardian, granted_by, now],
             )?;
             Ok(())
         })
@@ -1052,7 +1100,9 @@ impl<B: Backend> Store for Engine<B> {
 
     fn revoke_guardian(&self, guardian: i64, ward: i64) -> Result<()> {
         self.write(|db| {
-            db.exec(Q::RevokeGuardianship, args![guardian, ward, now_ms()])?;
+            let now = now_ms();
+            db.exec(Q::RevokeGuardianship, args![guardian, ward, now])?;
+            db.exec(Q::RevokeWardGuardian, args![ward, guardian, now])?;
             Ok(())
         })
     }
@@ -1097,6 +1147,7 @@ impl<B: Backend> Store for Engine<B> {
                         )?;
                         for (kind, value) in &p.identifiers {
                             db.exec(Q::BulkIdentifier, args![id, kind.code(), value, now])?;
+                            db.exec(Q::UpsertIdentifierKey, args![kind.code(), value, id, now])?;
                         }
                         for (e, (body, hash)) in p.episodes.iter().zip(packed) {
                             let eid = self.ids.next();
@@ -1131,6 +1182,26 @@ impl<B: Backend> Store for Engine<B> {
             Ok(())
         })?;
         Ok((n_persons, n_episodes))
+    }
+
+    fn tables(&self) -> Result<Vec<crate::Table>> {
+        self.tables_impl()
+    }
+
+    fn export_rows(
+        &self,
+        table: &crate::Table,
+        f: &mut dyn FnMut(Vec<crate::Value>) -> Result<()>,
+    ) -> Result<()> {
+        self.export_rows_impl(table, f)
+    }
+
+    fn copy_from(
+        &self,
+        src: &dyn Store,
+        progress: &mut dyn FnMut(&str, u64),
+    ) -> Result<Vec<crate::Table>> {
+        self.copy_from_impl(src, progress)
     }
 
     fn close(&self) {

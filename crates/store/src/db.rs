@@ -219,7 +219,44 @@ pub trait Db {
     ) -> Result<()>;
     /// Run a statement that is a script of several (no arguments, no rows).
     fn script(&self, q: Q) -> Result<()>;
+
+    // Whole tables, for copying a store to another backend (`crate::copy`). Table and
+    // column names come from the database's own catalogue and are checked to be plain
+    // identifiers before they enter a statement.
+
+    /// The store's tables (not the migration bookkeeping) and their columns, by name.
+    fn tables(&self) -> Result<Vec<(String, Vec<String>)>>;
+    /// The foreign keys between tables: (table, the table it refers to).
+    fn references(&self) -> Result<Vec<(String, String)>>;
+    /// Every row of a table, given to `f` one at a time (memory stays bounded).
+    fn scan_table(
+        &self,
+        table: &str,
+        columns: &[String],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()>;
+    /// Insert rows (each one value per column) with as few statements as the backend
+    /// allows.
+    fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()>;
+    /// The rows of a table.
+    fn count_rows(&self, table: &str) -> Result<i64>;
 }
+
+/// A table or column name from the catalogue, checked before it enters a statement.
+pub(crate) fn ident(name: &str) -> Result<&str> {
+    if !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        Ok(name)
+    } else {
+        Err(StoreError::Invalid(format!("not a plain name: {name:?}")))
+    }
+}
+
+/// The most parameters one multi-row insert binds (both backends allow more).
+pub(crate) const MAX_PARAMS: usize = 30_000;
 
 impl dyn Db + '_ {
     /// The first row, if any.

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 mod access;
+mod copy;
 mod core;
 mod db;
 mod engine;
@@ -30,10 +31,11 @@ pub mod sqlite;
 pub mod testing;
 
 pub use access::*;
+pub use copy::{Table, Value};
 pub use engine::Engine;
 pub use reports::*;
 
-pub use postgres::PostgresStore;
+pub use postgres::{PgOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -717,6 +719,18 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     /// have no submission behind them (`submission_id` 0), so no raw evidence: never use
     /// it for data that arrived as dossiers. Durable at return.
     fn bulk_load(&self, persons: Vec<BulkPerson>) -> Result<(u64, u64)>;
+    /// The store's tables (without the migration bookkeeping), their columns and rows.
+    fn tables(&self) -> Result<Vec<Table>>;
+    /// Every row of `table` (values in the order of its `columns`), one at a time.
+    fn export_rows(&self, table: &Table, f: &mut dyn FnMut(Vec<Value>) -> Result<()>)
+    -> Result<()>;
+    /// Copy every row of `src` into this store, which must be empty and at the same
+    /// schema version, in one transaction: values as stored (envelopes byte for byte,
+    /// audit records with their hashes), the rows of each table counted on both sides
+    /// before the commit. `progress` hears (table, rows so far). Returns the source's
+    /// tables. Run it with the source's servers stopped.
+    fn copy_from(&self, src: &dyn Store, progress: &mut dyn FnMut(&str, u64))
+    -> Result<Vec<Table>>;
     /// Stop the writer after the queued work is committed.
     fn close(&self);
     /// Where the store is (a path, or a PostgreSQL address without its password).
@@ -735,6 +749,18 @@ pub fn postgres_secret_file() -> std::path::PathBuf {
     std::env::var_os("HEALTHBOOK_SECRET_FILE")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| "healthbook.secret".into())
+}
+
+/// The server secret file of the store at `target`: [`postgres_secret_file`] for a
+/// PostgreSQL database, `<path>.secret` beside a SQLite file.
+pub fn secret_file(target: &str) -> std::path::PathBuf {
+    if is_postgres(target) {
+        postgres_secret_file()
+    } else {
+        let mut name = std::ffi::OsString::from(target);
+        name.push(".secret");
+        name.into()
+    }
 }
 
 /// Open the store at `target`: `postgres://…` or `postgresql://…` is a PostgreSQL

@@ -1,21 +1,29 @@
-//! Throwaway PostgreSQL servers for tests (feature `testing`): `initdb` into a
-//! temporary folder with the machine's PostgreSQL binaries (as the `postgres` user when
-//! run as root, since PostgreSQL refuses to run as root), started on a Unix socket in
-//! that folder with no TCP listener, and stopped and removed when dropped. With
-//! `HEALTHBOOK_TEST_DATABASE_URL` set, a fresh database on that server is used instead.
+//! Throwaway PostgreSQL databases for tests (feature `testing`). Each test gets an empty
+//! database of its own, made with `CREATE DATABASE` and dropped when its value is
+//! dropped, on one of two servers:
+//! - `HEALTHBOOK_TEST_DATABASE_URL`'s server, when set;
+//! - else one throwaway server per test process: `initdb` into a temporary folder with
+//!   the machine's PostgreSQL binaries (as the `postgres` user when run as root, since
+//!   PostgreSQL refuses to run as root), started on a Unix socket in that folder with no
+//!   TCP listener. A watchdog started with it stops the server and removes the folder
+//!   as soon as the test process has exited, however it exits.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use crate::postgres::blocking;
 
 /// A PostgreSQL database that lives as long as this value.
 pub struct TempPostgres {
     url: String,
-    admin: Option<(String, String)>,
-    cluster: Option<Cluster>,
+    /// The server's maintenance database URL and this database's name.
+    admin: (String, String),
 }
 
 struct Cluster {
-    dir: tempfile::TempDir,
+    /// Kept after the test process: the watchdog removes it.
+    dir: PathBuf,
     bin: PathBuf,
     as_postgres: bool,
 }
@@ -68,7 +76,7 @@ impl Cluster {
     }
 
     fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.dir.join("data")
     }
 
     fn start() -> Result<Cluster, String> {
@@ -79,17 +87,25 @@ impl Cluster {
         let dir = tempfile::Builder::new()
             .prefix("healthbook-pg-")
             .tempdir()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .keep();
         if as_postgres {
-            run(Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(dir.path()))?;
+            run(Command::new("chown").args(["postgres:postgres"]).arg(&dir))?;
         }
         let cluster = Cluster {
             dir,
             bin,
             as_postgres,
         };
+        let started = cluster.init_and_start();
+        if started.is_err() {
+            cluster.stop();
+        }
+        started.map(|()| cluster)
+    }
+
+    fn init_and_start(&self) -> Result<(), String> {
+        let cluster = self;
         run(cluster
             .command("initdb")
             .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
@@ -97,21 +113,19 @@ impl Cluster {
             .arg(cluster.data()))?;
         let opts = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            cluster.dir.path().display()
+            cluster.dir.display()
         );
         run(cluster
             .command("pg_ctl")
             .arg("-D")
             .arg(cluster.data())
             .args(["-w", "-o", &opts, "-l"])
-            .arg(cluster.dir.path().join("log"))
-            .arg("start"))?;
-        Ok(cluster)
+            .arg(cluster.dir.join("log"))
+            .arg("start"))
     }
-}
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
+    /// Stop the server now (a failed start) and remove its folder.
+    fn stop(&self) {
         let _ = self
             .command("pg_ctl")
             .arg("-D")
@@ -120,7 +134,53 @@ impl Drop for Cluster {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+impl Cluster {
+    /// Stop the server and remove its folder once process `pid` has gone.
+    fn watch(&self, pid: u32) -> Result<(), String> {
+        let mut stop = self.command("pg_ctl");
+        stop.arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "-w", "stop"]);
+        let mut line: Vec<String> = vec![stop.get_program().to_string_lossy().into_owned()];
+        line.extend(stop.get_args().map(|a| a.to_string_lossy().into_owned()));
+        let quoted: Vec<String> = line
+            .iter()
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect();
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.2; done; {} >/dev/null 2>&1; rm -rf '{}'",
+            quoted.join(" "),
+            self.dir.display()
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map(drop)
+            .map_err(|e| format!("watchdog: {e}"))
+    }
+}
+
+/// The maintenance URL of this process's throwaway server, started on first use.
+fn shared_server() -> Result<String, String> {
+    static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let cluster = Cluster::start()?;
+            if let Err(e) = cluster.watch(std::process::id()) {
+                cluster.stop();
+                return Err(e);
+            }
+            Ok(socket_url(&cluster.dir, "postgres"))
+        })
+        .clone()
 }
 
 fn run(c: &mut Command) -> Result<(), String> {
@@ -144,34 +204,17 @@ fn socket_url(dir: &Path, db: &str) -> String {
 }
 
 impl TempPostgres {
-    /// A new empty database: on `HEALTHBOOK_TEST_DATABASE_URL`'s server, or on a
-    /// throwaway server of its own.
+    /// A new empty database: on `HEALTHBOOK_TEST_DATABASE_URL`'s server, or on this
+    /// process's throwaway server.
     pub fn new() -> Result<TempPostgres, String> {
-        if let Ok(base) = std::env::var("HEALTHBOOK_TEST_DATABASE_URL") {
-            let name = format!("hb_test_{}", uuid::Uuid::new_v4().simple());
-            let mut c = postgres::Client::connect(&base, postgres::NoTls)
-                .map_err(|e| format!("HEALTHBOOK_TEST_DATABASE_URL: {e}"))?;
-            c.batch_execute(&format!("CREATE DATABASE {name}"))
-                .map_err(|e| e.to_string())?;
-            let config: postgres::Config = base.parse().map_err(|e| format!("{e}"))?;
-            let url = match base.rsplit_once('/') {
-                Some((head, tail)) if config.get_dbname().is_some() => {
-                    let query = tail.split_once('?').map(|(_, q)| format!("?{q}"));
-                    format!("{head}/{name}{}", query.unwrap_or_default())
-                }
-                _ => format!("{}/{name}", base.trim_end_matches('/')),
-            };
-            return Ok(TempPostgres {
-                url,
-                admin: Some((base, name)),
-                cluster: None,
-            });
-        }
-        let cluster = Cluster::start()?;
+        let base = match std::env::var("HEALTHBOOK_TEST_DATABASE_URL") {
+            Ok(url) => url,
+            Err(_) => shared_server()?,
+        };
+        let name = create_database(&base)?;
         Ok(TempPostgres {
-            url: socket_url(cluster.dir.path(), "postgres"),
-            admin: None,
-            cluster: Some(cluster),
+            url: database_url(&base, &name)?,
+            admin: (base, name),
         })
     }
 
@@ -180,38 +223,74 @@ impl TempPostgres {
         &self.url
     }
 
-    /// Another empty database on the same server.
+    /// Another empty database on the same server (dropped with the server's other test
+    /// databases only when that server is the throwaway one).
     pub fn another(&self) -> Result<String, String> {
-        let name = format!("hb_test_{}", uuid::Uuid::new_v4().simple());
-        let mut c =
-            postgres::Client::connect(&self.url, postgres::NoTls).map_err(|e| e.to_string())?;
-        c.batch_execute(&format!("CREATE DATABASE {name}"))
-            .map_err(|e| e.to_string())?;
-        Ok(match &self.cluster {
-            Some(cl) => socket_url(cl.dir.path(), &name),
-            None => self
-                .url
-                .replacen(self.admin.as_ref().map_or("", |a| a.1.as_str()), &name, 1),
-        })
+        let name = create_database(&self.admin.0)?;
+        database_url(&self.admin.0, &name)
     }
 
     /// Run plain SQL on the database (for tests that attack it from outside the store).
     pub fn sql(&self, text: &str) -> Result<(), String> {
-        let mut c =
-            postgres::Client::connect(&self.url, postgres::NoTls).map_err(|e| e.to_string())?;
-        c.batch_execute(text).map_err(|e| match e.as_db_error() {
-            Some(d) => d.message().to_string(),
-            None => e.to_string(),
+        blocking(|| {
+            let mut c =
+                postgres::Client::connect(&self.url, postgres::NoTls).map_err(|e| e.to_string())?;
+            c.batch_execute(text).map_err(|e| match e.as_db_error() {
+                Some(d) => d.message().to_string(),
+                None => e.to_string(),
+            })
         })
     }
 }
 
+impl TempPostgres {
+    /// The first column of the first row of a query, as a number (for tests that check
+    /// the database from outside the store).
+    pub fn number(&self, query: &str) -> Result<i64, String> {
+        blocking(|| {
+            let mut c =
+                postgres::Client::connect(&self.url, postgres::NoTls).map_err(|e| e.to_string())?;
+            let row = c.query_one(query, &[]).map_err(|e| e.to_string())?;
+            row.try_get::<_, i64>(0).map_err(|e| e.to_string())
+        })
+    }
+}
+
+fn create_database(base: &str) -> Result<String, String> {
+    let name = format!("hb_test_{}", uuid::Uuid::new_v4().simple());
+    blocking(|| {
+        let mut c = postgres::Client::connect(base, postgres::NoTls)
+            .map_err(|e| format!("PostgreSQL test server {base}: {e}"))?;
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(|e| e.to_string())
+    })?;
+    Ok(name)
+}
+
+/// `base` with its database name replaced by `name` (query string kept).
+fn database_url(base: &str, name: &str) -> Result<String, String> {
+    let config: postgres::Config = base.parse().map_err(|e| format!("{e}"))?;
+    Ok(match base.split_once('?') {
+        Some((head, query)) if config.get_dbname().is_some() => {
+            let (root, _) = head.rsplit_once('/').unwrap_or((head, ""));
+            format!("{root}/{name}?{query}")
+        }
+        Some((head, query)) => format!("{}/{name}?{query}", head.trim_end_matches('/')),
+        None if config.get_dbname().is_some() => {
+            let (root, _) = base.rsplit_once('/').unwrap_or((base, ""));
+            format!("{root}/{name}")
+        }
+        None => format!("{}/{name}", base.trim_end_matches('/')),
+    })
+}
+
 impl Drop for TempPostgres {
     fn drop(&mut self) {
-        if let Some((base, name)) = &self.admin
-            && let Ok(mut c) = postgres::Client::connect(base, postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
+        let (base, name) = &self.admin;
+        blocking(|| {
+            if let Ok(mut c) = postgres::Client::connect(base, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        });
     }
 }

@@ -18,7 +18,10 @@ use crate::db::{Arg, Db, Q, RawRow, Row, Val};
 use crate::engine::{Backend, Engine};
 use crate::{Result, StoreError};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_lookups.sql"),
+];
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).
 const LOCK_SPACE: i32 = 0x4842; // "HB"
@@ -35,16 +38,73 @@ impl From<postgres::Error> for StoreError {
     }
 }
 
+/// The tables a person owns, each with the column that names the person: on Citus
+/// they are distributed by it and co-located; in the partitioned layout each is
+/// `PARTITION BY HASH` on it. Every unique key of these tables holds that column.
+pub const PERSON_TABLES: &[(&str, &str)] = &[
+    ("persons", "id"),
+    ("identifiers", "person_id"),
+    ("card_periods", "person_id"),
+    ("episodes", "person_id"),
+    ("episodes_quarantine", "person_id"),
+    ("person_events", "person_id"),
+    ("citizen_accounts", "person_id"),
+    ("activation_codes", "person_id"),
+    ("guardianships", "guardian_id"),
+    ("ward_guardians", "ward_id"),
+    ("shares", "person_id"),
+    ("grants", "person_id"),
+    ("audit_log", "person_id"),
+    ("audit_heads", "person_id"),
+];
+
+/// How a new database lays out its tables.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PgOptions {
+    /// 0: plain tables. n > 0: every table of [`PERSON_TABLES`] is
+    /// `PARTITION BY HASH` on its person column into n partitions, so that PostgreSQL
+    /// itself enforces Citus's rules (every unique key holds the distribution column)
+    /// and plans show which partitions a statement touches. Chosen when the database
+    /// is created; an existing database keeps its layout.
+    pub partitions: u32,
+}
+
 /// A PostgreSQL database.
 pub struct Postgres {
     config: postgres::Config,
+    options: PgOptions,
     /// The session that holds this server's id-space lock for the life of the store.
-    lease: Mutex<Option<Client>>,
+    lease: Mutex<Option<PgClient>>,
+}
+
+/// A driver connection that is closed where the driver may block (see [`blocking`]),
+/// whichever thread drops it.
+pub(crate) struct PgClient(Option<Client>);
+
+impl std::ops::Deref for PgClient {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0.as_ref().expect("a connection until dropped")
+    }
+}
+
+impl std::ops::DerefMut for PgClient {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0.as_mut().expect("a connection until dropped")
+    }
+}
+
+impl Drop for PgClient {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            blocking(move || drop(c));
+        }
+    }
 }
 
 /// A connection and its prepared statements.
 pub struct PgConn {
-    client: Client,
+    client: PgClient,
     prepared: HashMap<Q, Statement>,
 }
 
@@ -56,25 +116,58 @@ impl Engine<Postgres> {
     /// migrate, and take an id space. `secret` is the server secret file (made on
     /// first use; every server of one database must use the same file's contents).
     pub fn connect(url: &str, secret: &Path) -> Result<PostgresStore> {
+        Self::connect_with(url, secret, PgOptions::default())
+    }
+
+    /// [`connect`](Self::connect), with the layout of a new database.
+    pub fn connect_with(url: &str, secret: &Path, options: PgOptions) -> Result<PostgresStore> {
         let config: postgres::Config = url
             .parse()
             .map_err(|e: postgres::Error| StoreError::Invalid(format!("database URL: {e}")))?;
         let secret = crate::engine::load_secret(secret)?;
         let backend = Postgres {
             config,
+            options,
             lease: Mutex::new(None),
         };
         Engine::start(backend, secret)
     }
 }
 
+/// Run `f`, which calls the driver, where the driver may block.
+///
+/// The `postgres` driver is a blocking face on an asynchronous client: each call runs
+/// its own small runtime until the answer is in, and tokio refuses to do that on a
+/// thread that is already driving a runtime's tasks (an `async fn`, a test body). Called
+/// from such a thread, or from any thread that knows a runtime (tokio offers no finer
+/// test), `f` runs on a scoped thread of its own and this thread waits for it, as it
+/// would have waited for the answer. Elsewhere (the writer, a command) `f` runs here.
+pub(crate) fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 impl Postgres {
-    fn client(&self) -> Result<Client> {
-        let mut c = self.config.connect(NoTls)?;
-        // Ids, times and dossier dates are the application's: no server-side clock or
-        // zone enters a row.
-        c.batch_execute("SET TIME ZONE 'UTC'")?;
-        Ok(c)
+    fn client(&self) -> Result<PgClient> {
+        blocking(|| {
+            let mut c = self.config.connect(NoTls)?;
+            // Ids, times and dossier dates are the application's: no server-side clock or
+            // zone enters a row.
+            c.batch_execute("SET TIME ZONE 'UTC'")?;
+            Ok(PgClient(Some(c)))
+        })
+    }
+}
+
+impl PgConn {
+    fn batch(&mut self, text: &str) -> Result<()> {
+        let c: &mut Client = &mut self.client;
+        Ok(blocking(|| c.batch_execute(text))?)
     }
 }
 
@@ -97,58 +190,34 @@ impl Backend for Postgres {
         if !write {
             return f(&Adapter::new(conn));
         }
-        conn.client.batch_execute("BEGIN")?;
+        conn.batch("BEGIN")?;
         let out = f(&Adapter::new(conn));
         match out {
             Ok(v) => {
-                conn.client.batch_execute("COMMIT")?;
+                conn.batch("COMMIT")?;
                 Ok(v)
             }
             Err(e) => {
-                let _ = conn.client.batch_execute("ROLLBACK");
+                let _ = conn.batch("ROLLBACK");
                 Err(e)
             }
         }
     }
 
     fn migrate(&self, conn: &mut PgConn) -> Result<()> {
-        let c = &mut conn.client;
-        // One server migrates at a time; the others wait, then find nothing to do.
-        c.execute("SELECT pg_advisory_lock($1, 0)", &[&LOCK_SPACE])?;
-        let out = (|| -> Result<()> {
-            c.batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-            )?;
-            let done: i64 = c
-                .query_one(
-                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                    &[],
-                )?
-                .get(0);
-            for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
-                let mut tx = c.transaction()?;
-                tx.batch_execute(sql)?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                    &[&((i + 1) as i64), &crate::now_ms()],
-                )?;
-                tx.commit()?;
-            }
-            Ok(())
-        })();
-        c.execute("SELECT pg_advisory_unlock($1, 0)", &[&LOCK_SPACE])?;
-        out
+        let c: &mut Client = &mut conn.client;
+        let partitions = self.options.partitions;
+        blocking(|| migrate(c, partitions))
     }
 
     fn bulk_mode(&self, conn: &mut PgConn, on: bool) -> Result<()> {
         // A bulk load commits every 20,000 persons: it need not wait for the WAL flush of
         // each (a crash loses at most the last transactions, and the load is re-run).
-        conn.client.batch_execute(if on {
+        conn.batch(if on {
             "SET synchronous_commit = off"
         } else {
             "SET synchronous_commit = on"
-        })?;
-        Ok(())
+        })
     }
 
     fn node(&self) -> Result<(i64, i64)> {
@@ -157,21 +226,30 @@ impl Backend for Postgres {
         // connection, and no two live servers ever hold the same one.
         let mut lease = self.lease.lock().map_err(|_| StoreError::Closed)?;
         let mut c = self.client()?;
-        for n in 0..MAX_SERVERS {
-            let got: bool = c
-                .query_one(
-                    "SELECT pg_try_advisory_lock($1, $2)",
-                    &[&LOCK_SPACE, &(n as i32 + 1)],
-                )?
-                .get(0);
-            if got {
-                *lease = Some(c);
-                return Ok((n, MAX_SERVERS));
+        let cl: &mut Client = &mut c;
+        let got = blocking(|| -> Result<Option<i64>> {
+            for n in 0..MAX_SERVERS {
+                let got: bool = cl
+                    .query_one(
+                        "SELECT pg_try_advisory_lock($1, $2)",
+                        &[&LOCK_SPACE, &(n as i32 + 1)],
+                    )?
+                    .get(0);
+                if got {
+                    return Ok(Some(n));
+                }
             }
+            Ok(None)
+        })?;
+        match got {
+            Some(n) => {
+                *lease = Some(c);
+                Ok((n, MAX_SERVERS))
+            }
+            None => Err(StoreError::Invalid(format!(
+                "{MAX_SERVERS} servers already use this database"
+            ))),
         }
-        Err(StoreError::Invalid(format!(
-            "{MAX_SERVERS} servers already use this database"
-        )))
     }
 
     fn describe(&self) -> String {
@@ -193,6 +271,98 @@ impl Backend for Postgres {
     }
 }
 
+/// Bring the schema to the newest version (one server at a time). A new database takes
+/// the layout asked for (`partitions`); an existing one keeps the layout it was made with.
+fn migrate(c: &mut Client, partitions: u32) -> Result<()> {
+    // One server migrates at a time; the others wait, then find nothing to do.
+    c.execute("SELECT pg_advisory_lock($1, 0)", &[&LOCK_SPACE])?;
+    let out = (|| -> Result<()> {
+        c.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);
+             CREATE TABLE IF NOT EXISTS schema_layout (partitions INT NOT NULL)",
+        )?;
+        let done: i64 = c
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )?
+            .get(0);
+        let layout: Option<i32> = c
+            .query_opt("SELECT partitions FROM schema_layout", &[])?
+            .map(|r| r.get(0));
+        let partitions = match layout {
+            Some(n) => n as u32,
+            None if done == 0 => {
+                c.execute(
+                    "INSERT INTO schema_layout (partitions) VALUES ($1)",
+                    &[&(partitions as i32)],
+                )?;
+                partitions
+            }
+            None => 0,
+        };
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+            let mut tx = c.transaction()?;
+            tx.batch_execute(&layout_sql(sql, partitions))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[&((i + 1) as i64), &crate::now_ms()],
+            )?;
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    c.execute("SELECT pg_advisory_unlock($1, 0)", &[&LOCK_SPACE])?;
+    out
+}
+
+/// A migration in the partitioned layout: each `CREATE TABLE` of a person-owned table
+/// becomes `PARTITION BY HASH` on its person column, followed by its `n` partitions
+/// (`<table>_p0` …). With `n` = 0, the migration as written.
+fn layout_sql(sql: &str, n: u32) -> String {
+    if n == 0 {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len() * 2);
+    let mut rest = sql;
+    while let Some(at) = rest.find("CREATE TABLE ") {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        let name: String = tail["CREATE TABLE ".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        // The statement ends at the first ";" outside parentheses.
+        let mut depth = 0i32;
+        let mut end = tail.len();
+        for (i, ch) in tail.char_indices() {
+            match ch {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ';' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        out.push_str(&tail[..end]);
+        if let Some((_, col)) = PERSON_TABLES.iter().find(|(t, _)| *t == name) {
+            out.push_str(&format!(" PARTITION BY HASH ({col});"));
+            for r in 0..n {
+                out.push_str(&format!(
+                    "\nCREATE TABLE {name}_p{r} PARTITION OF {name} FOR VALUES WITH (MODULUS {n}, REMAINDER {r});"
+                ));
+            }
+        } else if end < tail.len() {
+            out.push(';');
+        }
+        rest = &tail[(end + 1).min(tail.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// One connection seen through [`Db`]. Statements are prepared once per connection.
 struct Adapter<'c> {
     conn: RefCell<&'c mut PgConn>,
@@ -209,9 +379,8 @@ impl<'c> Adapter<'c> {
         if let Some(s) = conn.prepared.get(&q) {
             return Ok(s.clone());
         }
-        let s = conn
-            .client
-            .prepare(sql::text(q))
+        let c: &mut Client = &mut conn.client;
+        let s = blocking(|| c.prepare(sql::text(q)))
             .map_err(|e| StoreError::Db(format!("{q:?}: {}", StoreError::from(e))))?;
         conn.prepared.insert(q, s.clone());
         Ok(s)
@@ -231,9 +400,14 @@ impl ToSql for Arg<'_> {
                 Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
                 Type::BOOL => (i != 0).to_sql(ty, out),
                 Type::FLOAT8 => (i as f64).to_sql(ty, out),
+                // A number SQLite kept in a text column (copying a store).
+                Type::TEXT | Type::VARCHAR => i.to_string().to_sql(ty, out),
                 _ => i.to_sql(ty, out),
             },
-            Arg::Real(r) => r.to_sql(ty, out),
+            Arg::Real(r) => match *ty {
+                Type::TEXT | Type::VARCHAR => r.to_string().to_sql(ty, out),
+                _ => r.to_sql(ty, out),
+            },
             Arg::Bool(b) => match *ty {
                 Type::INT8 => (b as i64).to_sql(ty, out),
                 Type::INT4 => (b as i32).to_sql(ty, out),
@@ -243,7 +417,11 @@ impl ToSql for Arg<'_> {
                 Type::BYTEA => t.as_bytes().to_sql(ty, out),
                 _ => t.to_sql(ty, out),
             },
-            Arg::Bytes(b) => b.to_sql(ty, out),
+            Arg::Bytes(b) => match *ty {
+                // Bytes SQLite kept in a text column (copying a store): text if UTF-8.
+                Type::TEXT | Type::VARCHAR => std::str::from_utf8(b)?.to_sql(ty, out),
+                _ => b.to_sql(ty, out),
+            },
             Arg::Texts(l) => l.to_sql(ty, out),
             Arg::Ints(l) => l.to_sql(ty, out),
         }
@@ -288,8 +466,8 @@ impl Db for Adapter<'_> {
     fn exec(&self, q: Q, args: &[Arg<'_>]) -> Result<u64> {
         let mut conn = self.conn.borrow_mut();
         let stmt = Self::statement(&mut conn, q)?;
-        conn.client
-            .execute(&stmt, &params(args))
+        let c: &mut Client = &mut conn.client;
+        blocking(|| c.execute(&stmt, &params(args)))
             .map_err(|e| StoreError::Db(format!("{q:?}: {}", StoreError::from(e))))
     }
 
@@ -302,8 +480,8 @@ impl Db for Adapter<'_> {
         let rows = {
             let mut conn = self.conn.borrow_mut();
             let stmt = Self::statement(&mut conn, q)?;
-            conn.client
-                .query(&stmt, &params(args))
+            let c: &mut Client = &mut conn.client;
+            blocking(|| c.query(&stmt, &params(args)))
                 .map_err(|e| StoreError::Db(format!("{q:?}: {}", StoreError::from(e))))?
         };
         for r in &rows {
@@ -315,7 +493,129 @@ impl Db for Adapter<'_> {
     }
 
     fn script(&self, q: Q) -> Result<()> {
-        Ok(self.conn.borrow_mut().client.batch_execute(sql::text(q))?)
+        self.conn.borrow_mut().batch(sql::text(q))
+    }
+
+    fn tables(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut conn = self.conn.borrow_mut();
+        let c: &mut Client = &mut conn.client;
+        // Tables and partitioned tables of the schema, not their partitions.
+        let rows = blocking(|| {
+            c.query(
+                "SELECT c.relname::text, a.attname::text
+                 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+                 WHERE c.relnamespace = current_schema()::regnamespace
+                   AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                   AND a.attnum > 0 AND NOT a.attisdropped
+                   AND c.relname NOT IN ('schema_migrations', 'schema_layout')
+                 ORDER BY 1, a.attnum",
+                &[],
+            )
+        })?;
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for r in rows {
+            let (table, column): (String, String) = (r.get(0), r.get(1));
+            match out.last_mut() {
+                Some((t, cols)) if *t == table => cols.push(column),
+                _ => out.push((table, vec![column])),
+            }
+        }
+        Ok(out)
+    }
+
+    fn references(&self) -> Result<Vec<(String, String)>> {
+        let mut conn = self.conn.borrow_mut();
+        let c: &mut Client = &mut conn.client;
+        let rows = blocking(|| {
+            c.query(
+                "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint
+                 WHERE contype = 'f' AND connamespace = current_schema()::regnamespace ORDER BY 1, 2",
+                &[],
+            )
+        })?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn scan_table(
+        &self,
+        table: &str,
+        columns: &[String],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let cols = columns
+            .iter()
+            .map(|c| crate::db::ident(c).map(|c| format!("\"{c}\"")))
+            .collect::<Result<Vec<_>>>()?;
+        let query = format!(
+            "SELECT {} FROM \"{}\"",
+            cols.join(", "),
+            crate::db::ident(table)?
+        );
+        // A cursor in a snapshot of its own, read a page at a time: memory stays bounded
+        // however large the table.
+        let mut conn = self.conn.borrow_mut();
+        conn.batch(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; DECLARE healthbook_scan NO SCROLL CURSOR FOR {query}"
+        ))?;
+        let out = (|| -> Result<()> {
+            loop {
+                let c: &mut Client = &mut conn.client;
+                let page = blocking(|| c.query("FETCH 2000 FROM healthbook_scan", &[]))?;
+                if page.is_empty() {
+                    return Ok(());
+                }
+                for r in &page {
+                    f(&Row(&PgRow(r)))?;
+                }
+            }
+        })();
+        let end = conn.batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        out.and(end)
+    }
+
+    fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()> {
+        let cols = columns
+            .iter()
+            .map(|c| crate::db::ident(c).map(|c| format!("\"{c}\"")))
+            .collect::<Result<Vec<_>>>()?;
+        let head = format!(
+            "INSERT INTO \"{}\" ({}) VALUES ",
+            crate::db::ident(table)?,
+            cols.join(", ")
+        );
+        let per = (crate::db::MAX_PARAMS / columns.len().max(1)).max(1);
+        let mut conn = self.conn.borrow_mut();
+        for chunk in rows.chunks(per) {
+            let mut text = head.clone();
+            let mut n = 0;
+            for (i, row) in chunk.iter().enumerate() {
+                if row.len() != columns.len() {
+                    return Err(StoreError::Invalid(format!(
+                        "{table}: a row of {} values for {} columns",
+                        row.len(),
+                        columns.len()
+                    )));
+                }
+                text.push_str(if i == 0 { "(" } else { ", (" });
+                for j in 0..row.len() {
+                    n += 1;
+                    text.push_str(&format!("{}${n}", if j == 0 { "" } else { ", " }));
+                }
+                text.push(')');
+            }
+            let args: Vec<Arg<'_>> = chunk.iter().flatten().copied().collect();
+            let c: &mut Client = &mut conn.client;
+            blocking(|| c.execute(&text, &params(&args)))
+                .map_err(|e| StoreError::Db(format!("{table}: {}", StoreError::from(e))))?;
+        }
+        Ok(())
+    }
+
+    fn count_rows(&self, table: &str) -> Result<i64> {
+        let text = format!("SELECT COUNT(*) FROM \"{}\"", crate::db::ident(table)?);
+        let mut conn = self.conn.borrow_mut();
+        let c: &mut Client = &mut conn.client;
+        Ok(blocking(|| c.query_one(&text, &[]))?.get(0))
     }
 }
 
@@ -329,6 +629,7 @@ mod tests {
         let pg = crate::testing::TempPostgres::new().unwrap();
         let backend = Postgres {
             config: pg.url().parse().unwrap(),
+            options: PgOptions::default(),
             lease: Mutex::new(None),
         };
         let mut conn = backend.connect().unwrap();
@@ -349,5 +650,193 @@ mod tests {
             }
         }
         assert!(failed.is_empty(), "{}", failed.join("\n"));
+    }
+
+    /// The partitions of person-owned tables a statement's plan touches, by table, when
+    /// every number it is given is one person's id. Each parameter gets a value of its
+    /// type (numbers 42, texts "x"), so that the planner prunes as it would for one
+    /// person.
+    fn partitions_touched(c: &mut Client, q: Q) -> Result<Vec<(String, usize)>> {
+        let text = sql::text(q);
+        let stmt = c.prepare(text)?;
+        let owned: Vec<Arg<'static>> = stmt
+            .params()
+            .iter()
+            .map(|t| match *t {
+                Type::INT8 | Type::INT4 | Type::INT2 | Type::FLOAT8 => Arg::Int(42),
+                Type::BOOL => Arg::Bool(true),
+                Type::BYTEA => Arg::Bytes(b"x"),
+                Type::INT8_ARRAY | Type::INT4_ARRAY => Arg::Ints(&[42]),
+                Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => Arg::Texts(&[]),
+                _ => Arg::Text("x"),
+            })
+            .collect();
+        let plan = c.query(&format!("EXPLAIN {text}"), &params(&owned))?;
+        let mut seen: HashMap<String, std::collections::BTreeSet<String>> = HashMap::new();
+        for row in plan {
+            let line: String = row.get(0);
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for w in words.windows(2) {
+                if w[0] != "on" {
+                    continue;
+                }
+                if let Some((table, part)) = w[1].rsplit_once("_p")
+                    && part.chars().all(|c| c.is_ascii_digit())
+                    && PERSON_TABLES.iter().any(|(t, _)| *t == table)
+                {
+                    seen.entry(table.to_string())
+                        .or_default()
+                        .insert(w[1].to_string());
+                }
+            }
+        }
+        let mut out: Vec<(String, usize)> = seen.into_iter().map(|(t, p)| (t, p.len())).collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// On the partitioned layout (PostgreSQL enforcing Citus's rule that every unique
+    /// key holds the distribution column), each statement of the hot paths touches one
+    /// partition of each person-owned table it reads or writes: the citizen's book, a
+    /// visit, a clinician's read, an ingest. The statements that read across persons are
+    /// named, and are only the exports, reports, merges and checks listed.
+    #[test]
+    fn hot_paths_touch_one_partition() {
+        let pg = crate::testing::TempPostgres::new().unwrap();
+        let backend = Postgres {
+            config: pg.url().parse().unwrap(),
+            options: PgOptions { partitions: 8 },
+            lease: Mutex::new(None),
+        };
+        let mut conn = backend.connect().unwrap();
+        backend.migrate(&mut conn).unwrap();
+        let c: &mut Client = &mut conn.client;
+        // Across persons by nature, each named with why: on Citus these run on every
+        // shard (docs/OPERATIONS.md, "On Citus").
+        const ACROSS: &[Q] = &[
+            Q::AuditAll,              // audit verification, whole store
+            Q::AuditHeads,            // audit checkpoints, whole store
+            Q::AuditNewest,           // audit checkpoints, whole store
+            Q::BreakGlassOf,          // a facility's break-glass review queue
+            Q::LiveGrantsOf,          // a clinician's open grants, over their patients
+            Q::Counts,                // store totals
+            Q::MaxId,                 // id floor at start
+            Q::EpisodeKeysOfFacility, // export of a facility's episodes
+            Q::EpisodesByKeys,        // export: a page of episodes of many persons
+            Q::EpisodeVersions,       // an episode's history, whichever person it moved to
+            Q::EpisodesWithReferral,  // one-off backfill of a migration
+        ];
+        let mut across = Vec::new();
+        for q in Q::ALL {
+            let verb = sql::text(*q).split_whitespace().next().unwrap_or("");
+            if *q == Q::RebuildAggregates
+                || !["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"].contains(&verb)
+            {
+                continue; // LOCK, scripts: no plan
+            }
+            let touched = partitions_touched(c, *q).unwrap_or_else(|e| panic!("{q:?}: {e}"));
+            if touched.iter().any(|(_, n)| *n > 1) {
+                across.push(*q);
+            }
+        }
+        let unexpected: Vec<&Q> = across.iter().filter(|q| !ACROSS.contains(q)).collect();
+        assert!(
+            unexpected.is_empty(),
+            "statements that touch more than one person's partition: {unexpected:?}"
+        );
+        let stale: Vec<&Q> = ACROSS.iter().filter(|q| !across.contains(q)).collect();
+        assert!(stale.is_empty(), "now within one person: {stale:?}");
+        // The hot paths, by name (each also passes the check above).
+        for q in [
+            Q::EpisodesOf,       // the citizen's book
+            Q::Episode,          // a visit
+            Q::GrantsOn,         // a clinician's read: the grants on the person
+            Q::LiveGrant,        // … the one that lets them read
+            Q::InsertAudit,      // … and its audit record
+            Q::UpsertAuditHead,  //
+            Q::IdentifierOwner,  // an ingest: who holds the identifier (lookup table)
+            Q::UpsertIdentifier, // … the person's identifiers
+            Q::InsertEpisode,    // … the episode
+            Q::EpisodeNotCurrent,
+            Q::EpisodeVisible,
+            Q::SessionPerson, // a citizen's request: the session (lookup table)
+            Q::MergeEventsOf, // the citizen's access log: who was merged into them
+            Q::AuditOf,       // … the log of them all (one partition per person named)
+        ] {
+            let touched = partitions_touched(c, q).unwrap();
+            assert!(touched.iter().all(|(_, n)| *n <= 1), "{q:?}: {touched:?}");
+        }
+    }
+
+    /// `citus.sql` places every table of the schema once; each distributed table's
+    /// column is in every unique key it keeps (Citus's rule), and the person-owned
+    /// tables are distributed by their person and co-located with `persons`.
+    #[test]
+    fn citus_sql_places_every_table_by_a_column_of_its_unique_keys() {
+        let text = include_str!("../../migrations/postgres/citus.sql");
+        let mut placed: HashMap<String, Option<String>> = HashMap::new();
+        let mut dropped = Vec::new();
+        let mut colocated_with_persons = Vec::new();
+        for line in text.lines().map(str::trim) {
+            let quoted: Vec<&str> = line.split('\'').skip(1).step_by(2).collect();
+            let entry = if line.starts_with("SELECT create_distributed_table(") {
+                if line.contains("colocate_with => 'persons'") || quoted[0] == "persons" {
+                    colocated_with_persons.push(quoted[0].to_string());
+                }
+                Some((quoted[0].to_string(), Some(quoted[1].to_string())))
+            } else if line.starts_with("SELECT create_reference_table(") {
+                Some((quoted[0].to_string(), None))
+            } else {
+                if let Some(name) = line.strip_prefix("DROP INDEX ") {
+                    dropped.push(name.trim_end_matches(';').to_string());
+                }
+                None
+            };
+            if let Some((table, col)) = entry {
+                assert!(placed.insert(table.clone(), col).is_none(), "{table} twice");
+            }
+        }
+        let pg = crate::testing::TempPostgres::new().unwrap();
+        let mut c = Client::connect(pg.url(), NoTls).unwrap();
+        migrate(&mut c, 0).unwrap();
+        let tables: Vec<String> = c
+            .query(
+                "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let missing: Vec<&String> = tables.iter().filter(|t| !placed.contains_key(*t)).collect();
+        assert!(missing.is_empty(), "not placed in citus.sql: {missing:?}");
+        let unknown: Vec<&String> = placed.keys().filter(|t| !tables.contains(t)).collect();
+        assert!(unknown.is_empty(), "not in the schema: {unknown:?}");
+        for (table, col) in &placed {
+            let Some(col) = col else { continue };
+            let keys = c
+                .query(
+                    "SELECT i.relname::text, array_agg(a.attname::text)
+                     FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                     JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey)
+                     WHERE x.indrelid = $1::text::regclass AND x.indisunique GROUP BY 1",
+                    &[table],
+                )
+                .unwrap();
+            for k in keys {
+                let (index, cols): (String, Vec<String>) = (k.get(0), k.get(1));
+                assert!(
+                    dropped.contains(&index) || cols.contains(col),
+                    "{table}: unique key {index} {cols:?} lacks the distribution column {col}"
+                );
+            }
+        }
+        let mut person: Vec<String> = PERSON_TABLES.iter().map(|(t, _)| t.to_string()).collect();
+        person.sort();
+        colocated_with_persons.sort();
+        assert_eq!(colocated_with_persons, person);
+        for (t, col) in PERSON_TABLES {
+            assert_eq!(placed[*t].as_deref(), Some(*col), "{t}");
+        }
     }
 }

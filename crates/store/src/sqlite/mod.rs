@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_fhir.sql"),
     include_str!("../../migrations/sqlite/0007_merged.sql"),
     include_str!("../../migrations/sqlite/0008_hostile.sql"),
+    include_str!("../../migrations/sqlite/0009_lookups.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -183,6 +184,96 @@ impl Db for Adapter<'_> {
 
     fn script(&self, q: Q) -> Result<()> {
         Ok(self.0.execute_batch(sql::text(q))?)
+    }
+
+    fn tables(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut stmt = self.0.prepare(
+            "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+             ORDER BY m.name, p.cid",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let (table, column): (String, String) = (r.get(0)?, r.get(1)?);
+            match out.last_mut() {
+                Some((t, cols)) if *t == table => cols.push(column),
+                _ => out.push((table, vec![column])),
+            }
+        }
+        Ok(out)
+    }
+
+    fn references(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.0.prepare(
+            "SELECT m.name, f.\"table\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+             WHERE m.type = 'table' ORDER BY 1, 2",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn scan_table(
+        &self,
+        table: &str,
+        columns: &[String],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let cols = columns
+            .iter()
+            .map(|c| crate::db::ident(c).map(|c| format!("\"{c}\"")))
+            .collect::<Result<Vec<_>>>()?;
+        let text = format!(
+            "SELECT {} FROM \"{}\"",
+            cols.join(", "),
+            crate::db::ident(table)?
+        );
+        let mut stmt = self.0.prepare(&text)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            f(&Row(&SqliteRow(r)))?;
+        }
+        Ok(())
+    }
+
+    fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()> {
+        let cols = columns
+            .iter()
+            .map(|c| crate::db::ident(c).map(|c| format!("\"{c}\"")))
+            .collect::<Result<Vec<_>>>()?;
+        let head = format!(
+            "INSERT INTO \"{}\" ({}) VALUES ",
+            crate::db::ident(table)?,
+            cols.join(", ")
+        );
+        let per = (crate::db::MAX_PARAMS / columns.len().max(1)).max(1);
+        for chunk in rows.chunks(per) {
+            let mut text = head.clone();
+            let mut n = 0;
+            for (i, row) in chunk.iter().enumerate() {
+                if row.len() != columns.len() {
+                    return Err(StoreError::Invalid(format!(
+                        "{table}: a row of {} values for {} columns",
+                        row.len(),
+                        columns.len()
+                    )));
+                }
+                text.push_str(if i == 0 { "(" } else { ", (" });
+                for j in 0..row.len() {
+                    n += 1;
+                    text.push_str(&format!("{}?{n}", if j == 0 { "" } else { ", " }));
+                }
+                text.push(')');
+            }
+            let mut stmt = self.0.prepare_cached(&text)?;
+            stmt.execute(rusqlite::params_from_iter(chunk.iter().flatten()))?;
+        }
+        Ok(())
+    }
+
+    fn count_rows(&self, table: &str) -> Result<i64> {
+        let text = format!("SELECT COUNT(*) FROM \"{}\"", crate::db::ident(table)?);
+        Ok(self.0.query_row(&text, [], |r| r.get(0))?)
     }
 }
 

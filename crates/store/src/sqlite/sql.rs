@@ -59,24 +59,6 @@ macro_rules! fhir_client_cols {
         )
     };
 }
-/// `family`: the person `?1` and every person merged into them, directly or through
-/// another merge (the partial index `persons_merged_into` finds them), as long as the
-/// survivor has not been split since that merge: a split may undo a wrong merge, and
-/// then the merged-away person's records are nobody else's to see.
-macro_rules! merged_family {
-    () => {
-        "WITH RECURSIVE family(id) AS (
-            SELECT ?1
-            UNION SELECT p.id FROM persons p JOIN family f ON p.merged_into = f.id
-            WHERE NOT EXISTS (
-                SELECT 1 FROM person_events s
-                WHERE s.person_id = f.id AND s.kind = 'split'
-                  AND s.at >= (SELECT MAX(m.at) FROM person_events m
-                               WHERE m.person_id = p.id AND m.kind = 'merged')
-            )
-        ) "
-    };
-}
 /// The columns episodes are copied with when they move to another person.
 macro_rules! episode_all_cols {
     () => {
@@ -109,7 +91,7 @@ pub(crate) fn text(q: Q) -> &'static str {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         }
         Q::IdentifierOwner => {
-            "SELECT person_id FROM identifiers WHERE kind = ?1 AND value = ?2 AND active = 1 ORDER BY last_seen DESC LIMIT 1"
+            "SELECT person_id FROM identifier_keys WHERE kind = ?1 AND value = ?2 AND active = 1 ORDER BY last_seen DESC LIMIT 1"
         }
         Q::PersonKnown => {
             "SELECT name, birth, personal_id, merged_into FROM persons WHERE id = ?1"
@@ -315,11 +297,37 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::RevokeGuardianship => {
             "UPDATE guardianships SET revoked_at = ?3 WHERE guardian_id = ?1 AND ward_id = ?2 AND revoked_at IS NULL"
         }
+        // ---- lookup tables: a value leads to its person
+        Q::UpsertIdentifierKey => {
+            "INSERT INTO identifier_keys (kind, value, person_id, last_seen) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, value, person_id) DO UPDATE SET last_seen = excluded.last_seen"
+        }
+        Q::MergeIdentifierKeysCopy => {
+            "INSERT OR IGNORE INTO identifier_keys (kind, value, person_id, active, last_seen)
+             SELECT kind, value, ?2, active, last_seen FROM identifiers WHERE person_id = ?1"
+        }
+        Q::IdentifierKeysDeactivate => {
+            "UPDATE identifier_keys SET active = 0
+             WHERE person_id = ?1 AND (kind, value) IN (SELECT kind, value FROM identifiers WHERE person_id = ?1)"
+        }
+        Q::InsertShareKey => {
+            "INSERT INTO share_keys (code_hash, person_id, share_id) VALUES (?1, ?2, ?3)"
+        }
+        Q::ShareKey => {
+            "SELECT person_id, share_id FROM share_keys WHERE code_hash IN (?1, ?2) LIMIT 1"
+        }
+        Q::UpsertWardGuardian => {
+            "INSERT INTO ward_guardians (ward_id, guardian_id, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (ward_id, guardian_id) DO UPDATE SET granted_by = excluded.granted_by, granted_at = excluded.granted_at, revoked_at = NULL"
+        }
+        Q::RevokeWardGuardian => {
+            "UPDATE ward_guardians SET revoked_at = ?3 WHERE ward_id = ?1 AND guardian_id = ?2 AND revoked_at IS NULL"
+        }
         Q::Wards => {
             "SELECT ward_id, granted_by, granted_at FROM guardianships WHERE guardian_id = ?1 AND revoked_at IS NULL ORDER BY granted_at"
         }
         Q::GuardiansOf => {
-            "SELECT guardian_id, granted_by, granted_at FROM guardianships WHERE ward_id = ?1 AND revoked_at IS NULL ORDER BY granted_at"
+            "SELECT guardian_id, granted_by, granted_at FROM ward_guardians WHERE ward_id = ?1 AND revoked_at IS NULL ORDER BY granted_at"
         }
         // ---- scans for export
         Q::EpisodesSize => "SELECT COALESCE(MAX(rowid), 0) FROM episodes",
@@ -417,10 +425,10 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::RevokeGrantsOfShare => {
             "UPDATE grants SET revoked_at = ?3 WHERE person_id = ?1 AND share_id = ?2 AND revoked_at IS NULL"
         }
-        Q::ShareByCode => concat!(
+        Q::Share => concat!(
             "SELECT ",
             share_cols!(),
-            " FROM shares WHERE code_hash IN (?1, ?2) LIMIT 1"
+            " FROM shares WHERE person_id = ?1 AND id = ?2"
         ),
         Q::ShareUsedElsewhere => {
             "SELECT 1 FROM grants WHERE person_id = ?1 AND share_id = ?2 AND facility IS NOT ?3"
@@ -447,11 +455,13 @@ pub(crate) fn text(q: Q) -> &'static str {
             " FROM grants WHERE person_id = ?1 ORDER BY id DESC"
         ),
         Q::GrantsOnMerged => concat!(
-            merged_family!(),
             "SELECT ",
             grant_cols!(),
-            " FROM grants WHERE person_id IN (SELECT id FROM family) ORDER BY created_at DESC, id DESC"
+            " FROM grants WHERE person_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at DESC, id DESC"
         ),
+        Q::MergeEventsOf => {
+            "SELECT kind, detail, at FROM person_events WHERE person_id = ?1 AND kind IN ('merged', 'split')"
+        }
         Q::BreakGlassOf => concat!(
             "SELECT ",
             grant_cols!(),
@@ -494,12 +504,12 @@ pub(crate) fn text(q: Q) -> &'static str {
             "INSERT INTO audit_heads (person_id, seq, hash) VALUES (?1, ?2, ?3)
              ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
         }
-        Q::AuditOf => concat!(
-            merged_family!(),
+        // The person and those merged into them (core::merged_family).
+        Q::AuditOf => {
             "SELECT person_id, seq, at, actor, actor_name, actor_cert, role, facility, action, target, basis, grant_id, hash
-             FROM audit_log WHERE person_id IN (SELECT id FROM family)
+             FROM audit_log WHERE person_id IN (SELECT value FROM json_each(?1))
              ORDER BY at DESC, person_id, seq DESC"
-        ),
+        }
         Q::AuditWindow => {
             "SELECT person_id, seq, hash FROM audit_log WHERE at > ?1 AND at <= ?2 ORDER BY person_id, seq"
         }
