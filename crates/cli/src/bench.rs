@@ -16,7 +16,7 @@ use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use store::{BulkEpisode, BulkPerson, Meta, Payload, Prepared, Source, SqliteStore, Store, now_ms};
+use store::{BulkEpisode, BulkPerson, Meta, Payload, Prepared, Source, Store, now_ms};
 use tower::ServiceExt as _;
 
 #[derive(clap::Subcommand)]
@@ -59,9 +59,9 @@ pub struct AmplificationArgs {
 
 #[derive(clap::Args)]
 pub struct FhirArgs {
-    /// Store file (seeded when it holds no episode yet).
+    /// Store: a SQLite file or postgres://… (seeded when it holds no episode yet).
     #[arg(long, default_value = "healthbook-bench/fhir.db")]
-    db: PathBuf,
+    db: String,
     #[arg(long, default_value_t = 50_000)]
     persons: usize,
     #[arg(long, default_value_t = 500_000)]
@@ -76,8 +76,9 @@ pub struct FhirArgs {
 
 #[derive(clap::Args)]
 pub struct ReportsArgs {
+    /// Store: a SQLite file or postgres://…, seeded by `bench book`.
     #[arg(long, default_value = "healthbook-bench/book.db")]
-    db: PathBuf,
+    db: String,
     /// Timed runs per scope.
     #[arg(long, default_value_t = 10)]
     runs: usize,
@@ -85,9 +86,9 @@ pub struct ReportsArgs {
 
 #[derive(clap::Args)]
 pub struct BookArgs {
-    /// Store file (seeded when it holds no episode yet).
+    /// Store: a SQLite file or postgres://… (seeded when it holds no episode yet).
     #[arg(long, default_value = "healthbook-bench/book.db")]
-    db: PathBuf,
+    db: String,
     #[arg(long, default_value_t = 1_000_000)]
     persons: usize,
     #[arg(long, default_value_t = 10_000_000)]
@@ -209,7 +210,39 @@ fn pool(n: usize) -> Result<Vec<PoolEpisode>> {
     Ok(out)
 }
 
-fn seed(store: &SqliteStore, a: &BookArgs) -> Result<()> {
+/// Open a bench store (a SQLite file, its folder made, or a PostgreSQL database).
+fn open_bench(db: &str) -> Result<Arc<dyn Store>> {
+    if !store::is_postgres(db)
+        && let Some(dir) = std::path::Path::new(db).parent()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(store::open(db)?)
+}
+
+/// Where a bench writes its files: beside a SQLite store, else `healthbook-bench/`.
+fn bench_dir(db: &str) -> PathBuf {
+    if store::is_postgres(db) {
+        PathBuf::from("healthbook-bench")
+    } else {
+        std::path::Path::new(db)
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf()
+    }
+}
+
+/// The size of a store: its file, or its PostgreSQL database.
+fn store_size(db: &str) -> String {
+    if store::is_postgres(db) {
+        "a PostgreSQL database".into()
+    } else {
+        let size = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+        format!("{:.1} GB", size as f64 / 1e9)
+    }
+}
+
+fn seed(store: &dyn Store, a: &BookArgs) -> Result<()> {
     let t = Instant::now();
     let pool = pool(a.pool)?;
     eprintln!(
@@ -296,21 +329,17 @@ impl Stats {
 }
 
 fn book_bench(a: BookArgs) -> Result<()> {
-    if let Some(dir) = a.db.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let store = SqliteStore::open(&a.db)?;
+    let store = open_bench(&a.db)?;
     if store.counts()?.episodes_current == 0 {
-        seed(&store, &a)?;
+        seed(store.as_ref(), &a)?;
     }
     let counts = store.counts()?;
-    let size = std::fs::metadata(&a.db).map(|m| m.len()).unwrap_or(0);
     println!(
-        "store {}: {} persons, {} episodes, {:.1} GB",
-        a.db.display(),
+        "store {}: {} persons, {} episodes, {}",
+        store.location(),
         counts.persons,
         counts.episodes_current,
-        size as f64 / 1e9
+        store_size(&a.db)
     );
     // Sessions for a random sample of persons (the bench persons are 0..persons).
     let sample = 2_000.min(a.persons);
@@ -323,7 +352,6 @@ fn book_bench(a: BookArgs) -> Result<()> {
         let token = store.create_session(p.id, 3_600_000)?;
         people.push((p.id, token));
     }
-    let store: Arc<dyn Store> = Arc::new(store);
     let app = server::App::new(store.clone(), server::Config::default());
     let router = server::router(app.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -464,17 +492,17 @@ fn book_bench(a: BookArgs) -> Result<()> {
 fn reports_bench(a: ReportsArgs) -> Result<()> {
     use book::access::Role;
     use dossier::synth::catalog::PROVINCES;
-    use store::{Access, Reports, Resident, StaffAccount};
-    let store = SqliteStore::open(&a.db)?;
+    use store::{Resident, StaffAccount};
+    let store = open_bench(&a.db)?;
     let counts = store.counts()?;
     println!(
         "store {}: {} persons, {} episodes",
-        a.db.display(),
+        store.location(),
         counts.persons,
         counts.episodes_current
     );
     if store.units()?.is_empty() {
-        crate::demo::seed_registry(&store)?;
+        crate::demo::seed_registry(store.as_ref())?;
     }
     let population: i64 = store.adoption()?.iter().map(|r| r.population).sum();
     if population == 0 {
@@ -531,7 +559,6 @@ fn reports_bench(a: ReportsArgs) -> Result<()> {
         )?;
         tokens.push(store.create_staff_session(user, 3_600_000)?);
     }
-    let store: Arc<dyn Store> = Arc::new(store);
     let router = server::router(server::App::new(store, server::Config::default()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -639,15 +666,11 @@ impl server::fhir::export::Sink for Sampled<'_> {
 
 fn fhir_bench(a: FhirArgs) -> Result<()> {
     use server::fhir::export::{DirSink, EXPORT_TYPES, Exporter, export_unit};
-    use store::Access;
-    if let Some(dir) = a.db.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let store = SqliteStore::open(&a.db)?;
+    let store = open_bench(&a.db)?;
     if store.counts()?.episodes_current == 0 {
-        crate::demo::seed_registry(&store)?;
+        crate::demo::seed_registry(store.as_ref())?;
         seed(
-            &store,
+            store.as_ref(),
             &BookArgs {
                 db: a.db.clone(),
                 persons: a.persons,
@@ -675,7 +698,7 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
     let counts = store.counts()?;
     println!(
         "store {}: {} persons, {} episodes",
-        a.db.display(),
+        store.location(),
         counts.persons,
         counts.episodes_current
     );
@@ -684,8 +707,7 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
     };
     let n_eps = store.episodes_of(heavy.id)?.len();
     let token = store.create_session(heavy.id, 3_600_000)?;
-    let store: Arc<SqliteStore> = Arc::new(store);
-    let app = server::App::new(store.clone() as Arc<dyn Store>, server::Config::default());
+    let app = server::App::new(store.clone(), server::Config::default());
     let router = server::router(app);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -758,10 +780,7 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
         }
         best
     };
-    let out =
-        a.db.parent()
-            .unwrap_or(std::path::Path::new("."))
-            .join(format!("fhir-export-{}", largest.0));
+    let out = bench_dir(&a.db).join(format!("fhir-export-{}", largest.0));
     let _ = std::fs::remove_dir_all(&out);
     let mut files = DirSink::new(&out)?;
     let before = rss_mb();
@@ -808,10 +827,7 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
 
     // The same export over HTTP on loopback, as a system client runs it: kick-off, polls,
     // then every file downloaded.
-    let exports =
-        a.db.parent()
-            .unwrap_or(std::path::Path::new("."))
-            .join("fhir-http-exports");
+    let exports = bench_dir(&a.db).join("fhir-http-exports");
     let _ = std::fs::remove_dir_all(&exports);
     let (client, secret) = store.add_fhir_client(
         "bench $export",
@@ -823,7 +839,7 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
         export_dir: Some(exports.clone()),
         ..server::Config::default()
     };
-    let app = server::App::new(store.clone() as Arc<dyn Store>, cfg);
+    let app = server::App::new(store.clone(), cfg);
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);

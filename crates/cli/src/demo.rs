@@ -25,7 +25,7 @@ pub const DEMO_STAFF_PASSWORD: &str = "demo12345";
 
 /// Units of the catalog (pre-2025 scheme) and its facilities, placed in the commune
 /// their address names.
-pub(crate) fn seed_registry(store: &SqliteStore) -> Result<()> {
+pub(crate) fn seed_registry(store: &dyn Store) -> Result<()> {
     let (units, facilities) = server::registry::synthetic_catalog();
     store.import_units(&units)?;
     store.import_facilities(&facilities)?;
