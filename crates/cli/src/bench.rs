@@ -177,10 +177,12 @@ fn pool(n: usize) -> Result<Vec<PoolEpisode>> {
     let out: Vec<PoolEpisode> = (0..n)
         .into_par_iter()
         .filter_map(|i| {
-            let raw = g.episode(i).envelope_bytes(Spec::Qd3176);
+            let episode = g.episode(i);
+            let raw = episode.envelope_bytes(Spec::Qd3176);
             let parsed = dossier::parse_envelope(&raw, &Options::default());
+            // Sent by its own facility (the sender rules refuse any other).
             let meta = Meta {
-                facility: String::new(),
+                facility: episode.facility.code.into(),
                 account: "bench".into(),
                 source: Source::Import,
                 spec: Spec::Qd3176,

@@ -7,7 +7,7 @@ use book::identity::{Candidates, Known, Target};
 use book::{Conflict, IdKind, decide};
 use dossier::model::BirthDate;
 
-use crate::db::{Db, Q, Row, Val, args};
+use crate::db::{Arg, Db, Q, Row, Val, args};
 use crate::engine::{Backend, Engine, IdGen};
 use crate::*;
 
@@ -1137,45 +1137,137 @@ impl<B: Backend> Store for Engine<B> {
             for chunk in persons.chunks(PER_COMMIT) {
                 // Compress and hash the bodies on every core; the database inserts on one.
                 let packed = pack_parallel(chunk);
-                backend.run(conn, true, |db| {
-                    for (p, packed) in chunk.iter().zip(packed) {
-                        let now = now_ms();
-                        let id = self.ids.next();
-                        db.exec(
-                            Q::InsertPerson,
-                            args![id, p.name, p.birth, p.sex, p.personal_id, now],
-                        )?;
-                        for (kind, value) in &p.identifiers {
-                            db.exec(Q::BulkIdentifier, args![id, kind.code(), value, now])?;
-                            db.exec(Q::UpsertIdentifierKey, args![kind.code(), value, id, now])?;
-                        }
-                        for (e, (body, hash)) in p.episodes.iter().zip(packed) {
-                            let eid = self.ids.next();
-                            db.exec(
-                                Q::BulkEpisode,
-                                args![
-                                    id,
-                                    eid,
-                                    e.facility,
-                                    e.ma_lk,
-                                    e.start_at,
-                                    e.end_at,
-                                    e.care_type,
-                                    e.main_icd10,
-                                    now,
-                                    hash,
-                                    body,
-                                    e.appointment_at,
-                                    e.referral_to,
-                                    e.insured,
-                                    e.dq_flags,
-                                ],
-                            )?;
-                            db.exec(Q::BulkEpisodeKey, args![e.facility, e.ma_lk, id, eid, hash])?;
-                            n_episodes += 1;
-                        }
-                        n_persons += 1;
+                // Each table's rows of the chunk in multi-row statements (thousands of
+                // rows per round trip on PostgreSQL; one prepared statement on SQLite).
+                let now = now_ms();
+                let mut persons_rows: Vec<Vec<Arg<'_>>> = Vec::with_capacity(chunk.len());
+                let mut ident_rows: Vec<Vec<Arg<'_>>> = Vec::new();
+                let mut key_rows: Vec<Vec<Arg<'_>>> = Vec::new();
+                let mut episode_rows: Vec<Vec<Arg<'_>>> = Vec::new();
+                let mut episode_key_rows: Vec<Vec<Arg<'_>>> = Vec::new();
+                for (p, packed) in chunk.iter().zip(&packed) {
+                    let id = self.ids.next();
+                    let text = opt_text;
+                    persons_rows.push(vec![
+                        Arg::Int(id),
+                        text(&p.name),
+                        text(&p.birth),
+                        text(&p.sex),
+                        text(&p.personal_id),
+                        Arg::Int(now),
+                    ]);
+                    for (kind, value) in &p.identifiers {
+                        ident_rows.push(vec![
+                            Arg::Int(id),
+                            Arg::Text(kind.code()),
+                            Arg::Text(value),
+                            Arg::Int(now),
+                            Arg::Int(now),
+                        ]);
+                        key_rows.push(vec![
+                            Arg::Text(kind.code()),
+                            Arg::Text(value),
+                            Arg::Int(id),
+                            Arg::Int(now),
+                        ]);
                     }
+                    for (e, (body, hash)) in p.episodes.iter().zip(packed) {
+                        let eid = self.ids.next();
+                        episode_rows.push(vec![
+                            Arg::Int(id),
+                            Arg::Int(eid),
+                            Arg::Text(&e.facility),
+                            Arg::Text(&e.ma_lk),
+                            Arg::Int(1),
+                            Arg::Bool(true),
+                            Arg::Int(0),
+                            Arg::Int(1),
+                            text(&e.start_at),
+                            text(&e.end_at),
+                            text(&e.care_type),
+                            text(&e.main_icd10),
+                            Arg::Text("high"),
+                            Arg::Int(now),
+                            Arg::Int(now),
+                            Arg::Int(now),
+                            Arg::Int(now),
+                            Arg::Text(hash),
+                            Arg::Bytes(body),
+                            text(&e.appointment_at),
+                            text(&e.referral_to),
+                            Arg::Bool(e.insured),
+                            Arg::Int(e.dq_flags),
+                        ]);
+                        episode_key_rows.push(vec![
+                            Arg::Text(&e.facility),
+                            Arg::Text(&e.ma_lk),
+                            Arg::Int(id),
+                            Arg::Int(eid),
+                            Arg::Int(1),
+                            Arg::Text(hash),
+                        ]);
+                        n_episodes += 1;
+                    }
+                    n_persons += 1;
+                }
+                let cols = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+                backend.run(conn, true, |db| {
+                    db.insert_rows(
+                        "persons",
+                        &cols(&["id", "name", "birth", "sex", "personal_id", "created_at"]),
+                        &persons_rows,
+                    )?;
+                    db.insert_rows(
+                        "identifiers",
+                        &cols(&["person_id", "kind", "value", "first_seen", "last_seen"]),
+                        &ident_rows,
+                    )?;
+                    db.insert_rows(
+                        "identifier_keys",
+                        &cols(&["kind", "value", "person_id", "last_seen"]),
+                        &key_rows,
+                    )?;
+                    db.insert_rows(
+                        "episodes",
+                        &cols(&[
+                            "person_id",
+                            "id",
+                            "facility",
+                            "ma_lk",
+                            "version",
+                            "is_current",
+                            "submission_id",
+                            "hoso",
+                            "start_at",
+                            "end_at",
+                            "care_type",
+                            "main_icd10",
+                            "confidence",
+                            "received_at",
+                            "validated_at",
+                            "linked_at",
+                            "visible_at",
+                            "content_hash",
+                            "body",
+                            "appointment_at",
+                            "referral_to",
+                            "insured",
+                            "dq_flags",
+                        ]),
+                        &episode_rows,
+                    )?;
+                    db.insert_rows(
+                        "episode_keys",
+                        &cols(&[
+                            "facility",
+                            "ma_lk",
+                            "person_id",
+                            "episode_id",
+                            "version",
+                            "content_hash",
+                        ]),
+                        &episode_key_rows,
+                    )?;
                     Ok(())
                 })?;
             }
@@ -1214,6 +1306,11 @@ impl<B: Backend> Store for Engine<B> {
 }
 
 /// The stored body and content hash of every episode of `persons`, in order.
+/// An optional text as an argument (NULL when absent).
+fn opt_text(v: &Option<String>) -> Arg<'_> {
+    v.as_deref().map_or(Arg::Null, Arg::Text)
+}
+
 fn pack_parallel(persons: &[BulkPerson]) -> Vec<Vec<(Vec<u8>, String)>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = persons.len().div_ceil(threads).max(1);

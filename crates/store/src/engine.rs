@@ -44,6 +44,11 @@ pub trait Backend: Send + Sync + Sized + 'static {
     }
     /// Where the store is, for messages (never a password).
     fn describe(&self) -> String;
+    /// Idle read connections kept for reuse. A read that finds none opens one (kept
+    /// afterwards up to this many), so this should cover the reads in flight at once.
+    fn pool_size(&self) -> usize {
+        POOL
+    }
 }
 
 /// Time-ordered ids: milliseconds << 10 | counter (1,024 per millisecond). They stay
@@ -150,7 +155,7 @@ impl<B: Backend> Engine<B> {
         // A connection that failed may be broken: only a good one goes back.
         if out.is_ok()
             && let Ok(mut pool) = self.pool.lock()
-            && pool.len() < POOL
+            && pool.len() < self.backend.pool_size()
         {
             pool.push(conn);
         }

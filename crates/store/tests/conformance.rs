@@ -665,3 +665,67 @@ fn a_cut_audit_tail_is_found_by_the_checkpoints() {
         "{problems:?}"
     );
 }
+
+on_both!(a_bulk_load_reads_as_ingested_episodes_do, |s| {
+    // A real episode's view as the body of every bulk episode.
+    let g = generator();
+    let r = s
+        .ingest(prepared(&g.episode(0).envelope_bytes(Spec::Qd3176)))
+        .unwrap();
+    let first = &r.episodes[0];
+    let view = s
+        .episode(first.person_id, first.episode_id)
+        .unwrap()
+        .unwrap()
+        .view;
+    let body = serde_json::to_string(&view).unwrap();
+    let persons: Vec<store::BulkPerson> = (0..3)
+        .map(|i| store::BulkPerson {
+            name: Some(format!("Người Mẫu {i}")),
+            birth: Some("19800101".into()),
+            sex: Some("1".into()),
+            personal_id: Some(format!("0010800000{i:02}")),
+            identifiers: vec![
+                (IdKind::PersonalId, format!("0010800000{i:02}")),
+                (IdKind::BhytCard, format!("GD4010100000{i:03}")),
+            ],
+            episodes: (0..4)
+                .map(|k| store::BulkEpisode {
+                    facility: "01001".into(),
+                    ma_lk: format!("BULK{i}{k}"),
+                    start_at: Some(format!("2026010{}0800", k + 1)),
+                    care_type: Some("01".into()),
+                    insured: k % 2 == 0,
+                    body: body.clone(),
+                    ..store::BulkEpisode::default()
+                })
+                .collect(),
+        })
+        .collect();
+    assert_eq!(s.bulk_load(persons).unwrap(), (3, 12));
+    for i in 0..3 {
+        let by_id = s
+            .person_by_identifier(IdKind::PersonalId, &format!("0010800000{i:02}"))
+            .unwrap()
+            .expect("found by personal ID");
+        let by_card = s
+            .person_by_identifier(IdKind::BhytCard, &format!("GD4010100000{i:03}"))
+            .unwrap()
+            .expect("found by card");
+        assert_eq!(by_id.id, by_card.id);
+        let eps = s.episodes_of(by_id.id).unwrap();
+        assert_eq!(eps.len(), 4);
+        assert!(eps.iter().all(|e| e.is_current && e.version == 1));
+        assert_eq!(eps[0].ma_lk, format!("BULK{i}3"), "newest first");
+        assert_eq!(
+            serde_json::to_string(&eps[0].view).unwrap(),
+            body,
+            "the body reads back"
+        );
+        // The episode key leads to it: a correction would find it.
+        let v = s.episode_versions("01001", &format!("BULK{i}0")).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].person_id, by_id.id);
+    }
+    assert_eq!(s.counts().unwrap().episodes_current, 13);
+});

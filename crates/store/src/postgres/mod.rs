@@ -252,6 +252,12 @@ impl Backend for Postgres {
         }
     }
 
+    fn pool_size(&self) -> usize {
+        // Opening a PostgreSQL connection costs milliseconds (a process on the server):
+        // keep enough for the server's blocking reads at once.
+        64
+    }
+
     fn describe(&self) -> String {
         let hosts: Vec<String> = self
             .config

@@ -140,16 +140,6 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::EpisodeVisible => {
             "UPDATE episodes SET visible_at = ?3 WHERE person_id = ?1 AND id = ?2"
         }
-        Q::BulkIdentifier => {
-            "INSERT OR IGNORE INTO identifiers (person_id, kind, value, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)"
-        }
-        Q::BulkEpisode => {
-            "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, insured, dq_flags)
-             VALUES (?1, ?2, ?3, ?4, 1, 1, 0, 1, ?5, ?6, ?7, ?8, 'high', ?9, ?9, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-        }
-        Q::BulkEpisodeKey => {
-            "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES (?1, ?2, ?3, ?4, 1, ?5)"
-        }
         // ---- reads of the book
         Q::SubmissionBySha => "SELECT 1 FROM submissions WHERE sha256 = ?1 LIMIT 1",
         Q::Submission => {
