@@ -189,6 +189,9 @@ fn a_store_copies_to_postgres_and_back_row_for_row() {
             &pg_secret,
             &["book", "--db", db, "--person", &p1.to_string()],
         ));
+        if let Some((a, b)) = o.lines().zip(orig.lines()).find(|(a, b)| a != b) {
+            panic!("{target}: the book differs from the original's:\n{a}\n{b}");
+        }
         assert_eq!(o, orig, "{target}");
         ok(&healthbook(
             &pg_secret,

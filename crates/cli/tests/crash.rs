@@ -15,10 +15,17 @@ const PASSWORD: &str = "demo123";
 const MD5: &str = "62CC2D8B4BF2D8728120D052163A77DF"; // md5("demo123")
 
 fn healthbook(args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_healthbook"))
-        .args(args)
-        .output()
-        .unwrap();
+    healthbook_with(None, args)
+}
+
+/// `healthbook`, with the server secret file of a PostgreSQL deployment when given
+/// (every process of one deployment reads the same file).
+fn healthbook_with(secret: Option<&std::path::Path>, args: &[&str]) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_healthbook"));
+    if let Some(s) = secret {
+        c.env("HEALTHBOOK_SECRET_FILE", s);
+    }
+    let o = c.args(args).output().unwrap();
     assert!(
         o.status.success(),
         "{args:?}: {}",
@@ -35,7 +42,15 @@ fn free_port() -> u16 {
 }
 
 fn spawn_server(db: &str, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_healthbook"))
+    spawn_server_with(None, db, port)
+}
+
+fn spawn_server_with(secret: Option<&std::path::Path>, db: &str, port: u16) -> Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_healthbook"));
+    if let Some(s) = secret {
+        c.env("HEALTHBOOK_SECRET_FILE", s);
+    }
+    let child = c
         .args([
             "serve",
             "--db",
@@ -50,7 +65,7 @@ fn spawn_server(db: &str, port: u16) -> Child {
     let t = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
-            t.elapsed() < Duration::from_secs(20),
+            t.elapsed() < Duration::from_secs(30),
             "server did not start"
         );
         std::thread::sleep(Duration::from_millis(20));
@@ -238,46 +253,6 @@ fn every_acknowledged_dossier_survives_a_kill_exactly_once() {
     );
 }
 
-/// `healthbook` with the environment of a PostgreSQL deployment: every process of
-/// one deployment reads the same server secret file.
-fn healthbook_pg(secret: &std::path::Path, args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_healthbook"))
-        .env("HEALTHBOOK_SECRET_FILE", secret)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-fn spawn_server_pg(secret: &std::path::Path, url: &str, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_healthbook"))
-        .env("HEALTHBOOK_SECRET_FILE", secret)
-        .args([
-            "serve",
-            "--db",
-            url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
 /// Kills its server when the test ends, passed or not.
 struct Server(Option<Child>);
 
@@ -308,8 +283,8 @@ fn two_servers_on_one_postgres_database_survive_a_kill() {
     let url = pg.url().to_string();
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("healthbook.secret");
-    healthbook_pg(
-        &secret,
+    healthbook_with(
+        Some(&secret),
         &[
             "facility",
             "add",
@@ -321,8 +296,8 @@ fn two_servers_on_one_postgres_database_survive_a_kill() {
             "Bệnh viện Mẫu",
         ],
     );
-    healthbook_pg(
-        &secret,
+    healthbook_with(
+        Some(&secret),
         &[
             "account",
             "add",
@@ -365,8 +340,8 @@ fn two_servers_on_one_postgres_database_survive_a_kill() {
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}"))
         .collect();
-    let mut a = Server(Some(spawn_server_pg(&secret, &url, ports[0])));
-    let _b = Server(Some(spawn_server_pg(&secret, &url, ports[1])));
+    let mut a = Server(Some(spawn_server_with(Some(&secret), &url, ports[0])));
+    let _b = Server(Some(spawn_server_with(Some(&secret), &url, ports[1])));
     // (file, transaction code, server that acknowledged)
     let acked: Arc<Mutex<Vec<(usize, String, usize)>>> = Arc::default();
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -188,3 +188,74 @@ statements! {
     UpsertUnit,
     Wards,
 }
+
+/// The whole-table statements of a copy between stores (`crate::copy`): the same text in
+/// both dialects but for the mark of a numbered parameter (`?` on SQLite, `$` on
+/// PostgreSQL). Names come from the database's catalogue and are checked first.
+pub(crate) mod whole {
+    use crate::Result;
+    use crate::db::{Arg, MAX_PARAMS, ident};
+
+    fn columns(columns: &[String]) -> Result<String> {
+        Ok(columns
+            .iter()
+            .map(|c| ident(c).map(|c| format!("\"{c}\"")))
+            .collect::<Result<Vec<_>>>()?
+            .join(", "))
+    }
+
+    /// Every row of a table.
+    pub(crate) fn select(table: &str, cols: &[String]) -> Result<String> {
+        Ok(format!(
+            "SELECT {} FROM \"{}\"",
+            columns(cols)?,
+            ident(table)?
+        ))
+    }
+
+    /// The rows of a table.
+    pub(crate) fn count(table: &str) -> Result<String> {
+        Ok(format!("SELECT COUNT(*) FROM \"{}\"", ident(table)?))
+    }
+
+    /// Statements, each with the rows it binds.
+    pub(crate) type Inserts<'r, 'a> = Vec<(String, &'r [Vec<Arg<'a>>])>;
+
+    /// Multi-row inserts of `rows`: each statement with the rows it binds, as many rows
+    /// a statement as [`MAX_PARAMS`] allows.
+    pub(crate) fn inserts<'r, 'a>(
+        table: &str,
+        cols: &[String],
+        rows: &'r [Vec<Arg<'a>>],
+        mark: char,
+    ) -> Result<Inserts<'r, 'a>> {
+        let head = format!(
+            "INSERT INTO \"{}\" ({}) VALUES ",
+            ident(table)?,
+            columns(cols)?
+        );
+        let per = (MAX_PARAMS / cols.len().max(1)).max(1);
+        let mut out = Vec::new();
+        for chunk in rows.chunks(per) {
+            let mut text = head.clone();
+            let mut n = 0;
+            for (i, row) in chunk.iter().enumerate() {
+                if row.len() != cols.len() {
+                    return Err(crate::StoreError::Invalid(format!(
+                        "{table}: a row of {} values for {} columns",
+                        row.len(),
+                        cols.len()
+                    )));
+                }
+                text.push_str(if i == 0 { "(" } else { ", (" });
+                for j in 0..row.len() {
+                    n += 1;
+                    text.push_str(&format!("{}{mark}{n}", if j == 0 { "" } else { ", " }));
+                }
+                text.push(')');
+            }
+            out.push((text, chunk));
+        }
+        Ok(out)
+    }
+}

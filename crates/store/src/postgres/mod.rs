@@ -16,6 +16,7 @@ use postgres::{Client, NoTls, Statement};
 
 use crate::db::{Arg, Db, Q, RawRow, Row, Val};
 use crate::engine::{Backend, Engine};
+use crate::sql::whole;
 use crate::{Result, StoreError};
 
 const MIGRATIONS: &[&str] = &[
@@ -548,15 +549,7 @@ impl Db for Adapter<'_> {
         columns: &[String],
         f: &mut dyn FnMut(&Row<'_>) -> Result<()>,
     ) -> Result<()> {
-        let cols = columns
-            .iter()
-            .map(|c| crate::db::ident(c).map(|c| format!("\"{c}\"")))
-            .collect::<Result<Vec<_>>>()?;
-        let query = format!(
-            "SELECT {} FROM \"{}\"",
-            cols.join(", "),
-            crate::db::ident(table)?
-        );
+        let query = whole::select(table, columns)?;
         // A cursor in a snapshot of its own, read a page at a time: memory stays bounded
         // however large the table.
         let mut conn = self.conn.borrow_mut();
@@ -580,35 +573,8 @@ impl Db for Adapter<'_> {
     }
 
     fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()> {
-        let cols = columns
-            .iter()
-            .map(|c| crate::db::ident(c).map(|c| format!("\"{c}\"")))
-            .collect::<Result<Vec<_>>>()?;
-        let head = format!(
-            "INSERT INTO \"{}\" ({}) VALUES ",
-            crate::db::ident(table)?,
-            cols.join(", ")
-        );
-        let per = (crate::db::MAX_PARAMS / columns.len().max(1)).max(1);
         let mut conn = self.conn.borrow_mut();
-        for chunk in rows.chunks(per) {
-            let mut text = head.clone();
-            let mut n = 0;
-            for (i, row) in chunk.iter().enumerate() {
-                if row.len() != columns.len() {
-                    return Err(StoreError::Invalid(format!(
-                        "{table}: a row of {} values for {} columns",
-                        row.len(),
-                        columns.len()
-                    )));
-                }
-                text.push_str(if i == 0 { "(" } else { ", (" });
-                for j in 0..row.len() {
-                    n += 1;
-                    text.push_str(&format!("{}${n}", if j == 0 { "" } else { ", " }));
-                }
-                text.push(')');
-            }
+        for (text, chunk) in whole::inserts(table, columns, rows, '$')? {
             let args: Vec<Arg<'_>> = chunk.iter().flatten().copied().collect();
             let c: &mut Client = &mut conn.client;
             blocking(|| c.execute(&text, &params(&args)))
@@ -618,7 +584,7 @@ impl Db for Adapter<'_> {
     }
 
     fn count_rows(&self, table: &str) -> Result<i64> {
-        let text = format!("SELECT COUNT(*) FROM \"{}\"", crate::db::ident(table)?);
+        let text = whole::count(table)?;
         let mut conn = self.conn.borrow_mut();
         let c: &mut Client = &mut conn.client;
         Ok(blocking(|| c.query_one(&text, &[]))?.get(0))

@@ -92,7 +92,7 @@ pub(crate) fn text(q: Q) -> &'static str {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         }
         Q::IdentifierOwner => {
-            "SELECT person_id FROM identifier_keys WHERE kind = $1 AND value = $2 AND active ORDER BY last_seen DESC LIMIT 1"
+            "SELECT person_id FROM identifier_keys WHERE kind = $1 AND value = $2 AND active ORDER BY last_seen DESC, person_id DESC LIMIT 1"
         }
         Q::PersonKnown => {
             "SELECT name, birth, personal_id, merged_into FROM persons WHERE id = $1"
@@ -150,7 +150,7 @@ pub(crate) fn text(q: Q) -> &'static str {
             "SELECT id, name, birth, sex, personal_id, merged_into FROM persons WHERE id = $1"
         }
         Q::PersonIdentifiers => {
-            "SELECT kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers WHERE person_id = $1 ORDER BY kind, first_seen"
+            "SELECT kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers WHERE person_id = $1 ORDER BY kind, first_seen, value"
         }
         Q::PersonCardPeriods => {
             "SELECT card, valid_from, valid_to FROM card_periods WHERE person_id = $1 ORDER BY card, valid_from, valid_to"
@@ -316,10 +316,10 @@ pub(crate) fn text(q: Q) -> &'static str {
             "UPDATE ward_guardians SET revoked_at = $3 WHERE ward_id = $1 AND guardian_id = $2 AND revoked_at IS NULL"
         }
         Q::Wards => {
-            "SELECT ward_id, granted_by, granted_at FROM guardianships WHERE guardian_id = $1 AND revoked_at IS NULL ORDER BY granted_at"
+            "SELECT ward_id, granted_by, granted_at FROM guardianships WHERE guardian_id = $1 AND revoked_at IS NULL ORDER BY granted_at, 1"
         }
         Q::GuardiansOf => {
-            "SELECT guardian_id, granted_by, granted_at FROM ward_guardians WHERE ward_id = $1 AND revoked_at IS NULL ORDER BY granted_at"
+            "SELECT guardian_id, granted_by, granted_at FROM ward_guardians WHERE ward_id = $1 AND revoked_at IS NULL ORDER BY granted_at, 1"
         }
         // ---- scans for export
         // The planner's estimate of the table's rows (one catalogue read; partitions summed).
@@ -435,12 +435,12 @@ pub(crate) fn text(q: Q) -> &'static str {
             "SELECT ",
             grant_cols!(),
             " FROM grants WHERE username = $1 AND person_id = $2 AND revoked_at IS NULL AND expires_at > $3
-             ORDER BY scope = 'full' DESC, expires_at DESC LIMIT 1"
+             ORDER BY scope = 'full' DESC, expires_at DESC, id DESC LIMIT 1"
         ),
         Q::LiveGrantsOf => concat!(
             "SELECT ",
             grant_cols!(),
-            " FROM grants WHERE username = $1 AND expires_at > $2 AND revoked_at IS NULL ORDER BY created_at DESC"
+            " FROM grants WHERE username = $1 AND expires_at > $2 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC"
         ),
         Q::GrantsOn => concat!(
             "SELECT ",
@@ -458,7 +458,7 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::BreakGlassOf => concat!(
             "SELECT ",
             grant_cols!(),
-            " FROM grants WHERE basis = 'break_glass' AND facility = $1 ORDER BY created_at DESC"
+            " FROM grants WHERE basis = 'break_glass' AND facility = $1 ORDER BY created_at DESC, id DESC"
         ),
         Q::ReviewBreakGlass => {
             "UPDATE grants SET reviewed_by = $3, reviewed_at = $4, review_note = $5
@@ -527,7 +527,7 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::FhirClients => concat!(
             "SELECT ",
             fhir_client_cols!(""),
-            " FROM fhir_clients ORDER BY created_at"
+            " FROM fhir_clients ORDER BY created_at, client_id"
         ),
         Q::DisableFhirClient => "UPDATE fhir_clients SET active = false WHERE client_id = $1",
         Q::FhirTokensDeleteOf => "DELETE FROM fhir_tokens WHERE client_id = $1",

@@ -10,6 +10,7 @@ use rusqlite::{Connection, ToSql, TransactionBehavior};
 
 use crate::db::{Arg, Db, Q, RawRow, Row, Val};
 use crate::engine::{Backend, Engine};
+use crate::sql::whole;
 use crate::{Result, StoreError};
 
 const MIGRATIONS: &[&str] = &[
@@ -219,16 +220,7 @@ impl Db for Adapter<'_> {
         columns: &[String],
         f: &mut dyn FnMut(&Row<'_>) -> Result<()>,
     ) -> Result<()> {
-        let cols = columns
-            .iter()
-            .map(|c| crate::db::ident(c).map(|c| format!("\"{c}\"")))
-            .collect::<Result<Vec<_>>>()?;
-        let text = format!(
-            "SELECT {} FROM \"{}\"",
-            cols.join(", "),
-            crate::db::ident(table)?
-        );
-        let mut stmt = self.0.prepare(&text)?;
+        let mut stmt = self.0.prepare(&whole::select(table, columns)?)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             f(&Row(&SqliteRow(r)))?;
@@ -237,34 +229,7 @@ impl Db for Adapter<'_> {
     }
 
     fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()> {
-        let cols = columns
-            .iter()
-            .map(|c| crate::db::ident(c).map(|c| format!("\"{c}\"")))
-            .collect::<Result<Vec<_>>>()?;
-        let head = format!(
-            "INSERT INTO \"{}\" ({}) VALUES ",
-            crate::db::ident(table)?,
-            cols.join(", ")
-        );
-        let per = (crate::db::MAX_PARAMS / columns.len().max(1)).max(1);
-        for chunk in rows.chunks(per) {
-            let mut text = head.clone();
-            let mut n = 0;
-            for (i, row) in chunk.iter().enumerate() {
-                if row.len() != columns.len() {
-                    return Err(StoreError::Invalid(format!(
-                        "{table}: a row of {} values for {} columns",
-                        row.len(),
-                        columns.len()
-                    )));
-                }
-                text.push_str(if i == 0 { "(" } else { ", (" });
-                for j in 0..row.len() {
-                    n += 1;
-                    text.push_str(&format!("{}?{n}", if j == 0 { "" } else { ", " }));
-                }
-                text.push(')');
-            }
+        for (text, chunk) in whole::inserts(table, columns, rows, '?')? {
             let mut stmt = self.0.prepare_cached(&text)?;
             stmt.execute(rusqlite::params_from_iter(chunk.iter().flatten()))?;
         }
@@ -272,8 +237,7 @@ impl Db for Adapter<'_> {
     }
 
     fn count_rows(&self, table: &str) -> Result<i64> {
-        let text = format!("SELECT COUNT(*) FROM \"{}\"", crate::db::ident(table)?);
-        Ok(self.0.query_row(&text, [], |r| r.get(0))?)
+        Ok(self.0.query_row(&whole::count(table)?, [], |r| r.get(0))?)
     }
 }
 
