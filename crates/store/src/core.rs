@@ -105,8 +105,9 @@ pub(crate) fn lock_keys<'a>(db: &dyn Db, batch: impl Iterator<Item = &'a Prepare
     }
     keys.sort_unstable();
     keys.dedup();
-    for k in &keys {
-        db.exists(Q::LockKey, args![k])?;
+    // One statement for the whole batch; the locks are taken in the list's order.
+    if !keys.is_empty() {
+        db.exists(Q::LockKeys, args![keys])?;
     }
     Ok(())
 }
@@ -248,17 +249,43 @@ fn link_and_store(
     ids: &IdGen,
 ) -> Result<Linked> {
     let now = now_ms();
-    // Who the claims point at.
+    // Who the claims point at: every identifier of the episode in one lookup, each
+    // person read once.
     let mut cands = Candidates::default();
-    for i in &e.claims.identifiers {
-        let person: Option<i64> =
-            db.one(Q::IdentifierOwner, args![i.kind.code(), i.value], |r| {
-                r.get(0)
-            })?;
-        if let Some(person) = person
-            && let Some(k) = known(db, person)?
-        {
-            cands.found.push((i.clone(), k));
+    if !e.claims.identifiers.is_empty() {
+        let kinds: Vec<String> = e
+            .claims
+            .identifiers
+            .iter()
+            .map(|i| i.kind.code().to_string())
+            .collect();
+        let values: Vec<String> = e
+            .claims
+            .identifiers
+            .iter()
+            .map(|i| i.value.clone())
+            .collect();
+        let mut owners: std::collections::HashMap<(String, String), i64> =
+            std::collections::HashMap::new();
+        db.query(Q::IdentifierOwners, args![kinds, values], &mut |r| {
+            if let Some(person) = r.get::<Option<i64>>(2)? {
+                owners.insert((r.get(0)?, r.get(1)?), person);
+            }
+            Ok(true)
+        })?;
+        let mut persons: std::collections::HashMap<i64, Option<Known>> =
+            std::collections::HashMap::new();
+        for i in &e.claims.identifiers {
+            let Some(&person) = owners.get(&(i.kind.code().to_string(), i.value.clone())) else {
+                continue;
+            };
+            let k = match persons.entry(person) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(known(db, person)?),
+            };
+            if let Some(k) = k {
+                cands.found.push((i.clone(), k.clone()));
+            }
         }
     }
     let decision = decide(&e.claims, &cands);

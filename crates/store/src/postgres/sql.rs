@@ -76,6 +76,17 @@ pub(crate) fn text(q: Q) -> &'static str {
         // A lock held to the end of the transaction on one key (an identifier, an episode
         // key, a person's audit chain): two servers deciding about the same key take turns.
         Q::LockKey => "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS l",
+        // Taken in the array's order (a function scan of unnest yields it in order).
+        Q::LockKeys => {
+            "SELECT 1 FROM (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k) AS l) AS n"
+        }
+        Q::IdentifierOwners => {
+            "SELECT q.kind, q.value,
+                    (SELECT k.person_id FROM identifier_keys k
+                      WHERE k.kind = q.kind AND k.value = q.value AND k.active
+                      ORDER BY k.last_seen DESC, k.person_id DESC LIMIT 1)
+             FROM unnest($1::text[], $2::text[]) AS q(kind, value)"
+        }
         Q::EpisodesWithReferral => {
             "SELECT person_id, id, body FROM episodes WHERE referral_to IS NOT NULL"
         }

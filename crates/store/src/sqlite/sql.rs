@@ -75,6 +75,16 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::Ping => "SELECT 1",
         // The writer's transaction (BEGIN IMMEDIATE) already holds the only write lock.
         Q::LockKey => "SELECT 1 WHERE ?1 IS NOT NULL",
+        // The writer's transaction already excludes every other writer.
+        Q::LockKeys => "SELECT 1 WHERE ?1 IS NOT NULL",
+        Q::IdentifierOwners => {
+            "SELECT q.kind, q.value,
+                    (SELECT k.person_id FROM identifier_keys k
+                      WHERE k.kind = q.kind AND k.value = q.value AND k.active = 1
+                      ORDER BY k.last_seen DESC, k.person_id DESC LIMIT 1)
+             FROM (SELECT a.value AS kind, b.value AS value
+                   FROM json_each(?1) a JOIN json_each(?2) b ON b.key = a.key) AS q"
+        }
         Q::EpisodesWithReferral => {
             "SELECT person_id, id, body FROM episodes WHERE referral_to IS NOT NULL"
         }
