@@ -492,54 +492,76 @@ fn registries_import_from_csv_all_or_nothing_and_staff_accounts_are_checked() {
     assert_eq!(o.status.code(), Some(0));
 }
 
+/// On a SQLite file and on PostgreSQL: a clean log verifies (exit 0); a record edited
+/// by someone who dropped the guard trigger is named (exit 1).
 #[test]
 fn audit_verify_exits_1_and_names_the_tampered_record() {
-    use store::{Access, Store};
+    use store::Store;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("book.db");
-    {
-        let s = store::SqliteStore::open(&path).unwrap();
-        s.upsert_facility(&store::Facility {
-            code: "01001".into(),
-            name: "Bệnh viện A".into(),
-            province: "01".into(),
-            kind: "hospital".into(),
-            bhyt_contract: true,
-            unit: None,
-        })
-        .unwrap();
-        for i in 0..3 {
-            s.append_audit(&store::AuditEntry {
-                person_id: 42,
-                actor: "bs1".into(),
-                role: book::access::Role::Clinician,
-                facility: Some("01001".into()),
-                action: "summary".into(),
-                target: Some(i.to_string()),
-                basis: book::access::Basis::Consent,
-                grant_id: Some(7),
-                actor_name: Some("BS. A".into()),
-                actor_cert: Some("1/CCHN".into()),
+    let secret = dir.path().join("pg.secret");
+    let pg = store::testing::TempPostgres::new().unwrap();
+    let file = dir.path().join("book.db");
+    let file = file.to_str().unwrap();
+    for (db, drop_guard) in [
+        (file, "DROP TRIGGER audit_log_no_update;"),
+        (pg.url(), "DROP TRIGGER audit_log_no_update ON audit_log;"),
+    ] {
+        {
+            let s: Box<dyn Store> = if store::is_postgres(db) {
+                Box::new(store::PostgresStore::connect(db, &secret).unwrap())
+            } else {
+                Box::new(store::SqliteStore::open(db).unwrap())
+            };
+            s.upsert_facility(&store::Facility {
+                code: "01001".into(),
+                name: "Bệnh viện A".into(),
+                province: "01".into(),
+                kind: "hospital".into(),
+                bhyt_contract: true,
+                unit: None,
             })
             .unwrap();
+            for i in 0..3 {
+                s.append_audit(&store::AuditEntry {
+                    person_id: 42,
+                    actor: "bs1".into(),
+                    role: book::access::Role::Clinician,
+                    facility: Some("01001".into()),
+                    action: "summary".into(),
+                    target: Some(i.to_string()),
+                    basis: book::access::Basis::Consent,
+                    grant_id: Some(7),
+                    actor_name: Some("BS. A".into()),
+                    actor_cert: Some("1/CCHN".into()),
+                })
+                .unwrap();
+            }
+            s.close();
         }
+        let verify = || {
+            bin()
+                .args(["audit", "verify", "--db", db])
+                .env("HEALTHBOOK_SECRET_FILE", &secret)
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap()
+        };
+        let o = verify();
+        assert_eq!(o.status.code(), Some(0), "{db}: {}", stdout(&o));
+        assert!(stdout(&o).contains("3 records"), "{db}");
+        store::testing::raw_sql(
+            db,
+            &format!("{drop_guard} UPDATE audit_log SET actor = 'someone' WHERE seq = 1;"),
+        )
+        .unwrap();
+        let o = verify();
+        assert_eq!(o.status.code(), Some(1), "{db}");
+        assert!(
+            stdout(&o).contains("person 42: record 1 was changed"),
+            "{db}: {}",
+            stdout(&o)
+        );
     }
-    let db = path.to_str().unwrap();
-    let o = run(&["audit", "verify", "--db", db]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert!(stdout(&o).contains("3 records"));
-    let c = rusqlite::Connection::open(&path).unwrap();
-    c.execute_batch(
-        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'someone' WHERE seq = 1;",
-    )
-    .unwrap();
-    let o = run(&["audit", "verify", "--db", db]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stdout(&o).contains("person 42: record 1 was changed"),
-        "{}",
-        stdout(&o)
-    );
 }
 
 /// The FHIR recipe of docs/FHIR.md, run as written (bash, curl, jq, node) against a

@@ -55,7 +55,13 @@ impl<B: Backend> Engine<B> {
     /// meets every foreign key).
     pub(crate) fn tables_impl(&self) -> Result<Vec<Table>> {
         self.read(|db| {
-            let mut left: Vec<(String, Vec<String>)> = db.tables()?;
+            let mut left: Vec<(String, Vec<String>)> = Vec::new();
+            for (table, column) in db.table_columns()? {
+                match left.last_mut() {
+                    Some((t, cols)) if *t == table => cols.push(column),
+                    _ => left.push((table, vec![column])),
+                }
+            }
             let refs = db.references()?;
             let mut out: Vec<Table> = Vec::with_capacity(left.len());
             while !left.is_empty() {

@@ -224,8 +224,9 @@ pub trait Db {
     // column names come from the database's own catalogue and are checked to be plain
     // identifiers before they enter a statement.
 
-    /// The store's tables (not the migration bookkeeping) and their columns, by name.
-    fn tables(&self) -> Result<Vec<(String, Vec<String>)>>;
+    /// The columns of the store's tables (not the migration bookkeeping), as (table,
+    /// column), a table's columns together and in their order.
+    fn table_columns(&self) -> Result<Vec<(String, String)>>;
     /// The foreign keys between tables: (table, the table it refers to).
     fn references(&self) -> Result<Vec<(String, String)>>;
     /// Every row of a table, given to `f` one at a time (memory stays bounded).

@@ -232,14 +232,7 @@ impl TempPostgres {
 
     /// Run plain SQL on the database (for tests that attack it from outside the store).
     pub fn sql(&self, text: &str) -> Result<(), String> {
-        blocking(|| {
-            let mut c =
-                postgres::Client::connect(&self.url, postgres::NoTls).map_err(|e| e.to_string())?;
-            c.batch_execute(text).map_err(|e| match e.as_db_error() {
-                Some(d) => d.message().to_string(),
-                None => e.to_string(),
-            })
-        })
+        raw_sql(&self.url, text)
     }
 }
 
@@ -253,6 +246,26 @@ impl TempPostgres {
             let row = c.query_one(query, &[]).map_err(|e| e.to_string())?;
             row.try_get::<_, i64>(0).map_err(|e| e.to_string())
         })
+    }
+}
+
+/// Run plain SQL on the store at `target` (a SQLite file or `postgres://…`) from outside
+/// the store, as someone with access to the database would: for tests that attack it.
+/// The database's own message on refusal.
+pub fn raw_sql(target: &str, text: &str) -> Result<(), String> {
+    if crate::is_postgres(target) {
+        blocking(|| {
+            let mut c =
+                postgres::Client::connect(target, postgres::NoTls).map_err(|e| e.to_string())?;
+            c.batch_execute(text).map_err(|e| match e.as_db_error() {
+                Some(d) => d.message().to_string(),
+                None => e.to_string(),
+            })
+        })
+    } else {
+        rusqlite::Connection::open(target)
+            .and_then(|c| c.execute_batch(text))
+            .map_err(|e| e.to_string())
     }
 }
 

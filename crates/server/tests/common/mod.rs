@@ -103,9 +103,9 @@ impl Scratch {
     /// database would; the database's own error message on refusal.
     pub fn sql(&self, text: &str) -> Result<(), String> {
         match &self.pg {
-            None => rusqlite::Connection::open(self.dir.path().join("book.db"))
-                .and_then(|c| c.execute_batch(text))
-                .map_err(|e| e.to_string()),
+            None => {
+                store::testing::raw_sql(&self.dir.path().join("book.db").to_string_lossy(), text)
+            }
             Some(pg) => pg.sql(text),
         }
     }

@@ -503,7 +503,7 @@ impl Db for Adapter<'_> {
         self.conn.borrow_mut().batch(sql::text(q))
     }
 
-    fn tables(&self) -> Result<Vec<(String, Vec<String>)>> {
+    fn table_columns(&self) -> Result<Vec<(String, String)>> {
         let mut conn = self.conn.borrow_mut();
         let c: &mut Client = &mut conn.client;
         // Tables and partitioned tables of the schema, not their partitions.
@@ -519,15 +519,7 @@ impl Db for Adapter<'_> {
                 &[],
             )
         })?;
-        let mut out: Vec<(String, Vec<String>)> = Vec::new();
-        for r in rows {
-            let (table, column): (String, String) = (r.get(0), r.get(1));
-            match out.last_mut() {
-                Some((t, cols)) if *t == table => cols.push(column),
-                _ => out.push((table, vec![column])),
-            }
-        }
-        Ok(out)
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn references(&self) -> Result<Vec<(String, String)>> {

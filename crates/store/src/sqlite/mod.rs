@@ -187,22 +187,14 @@ impl Db for Adapter<'_> {
         Ok(self.0.execute_batch(sql::text(q))?)
     }
 
-    fn tables(&self) -> Result<Vec<(String, Vec<String>)>> {
+    fn table_columns(&self) -> Result<Vec<(String, String)>> {
         let mut stmt = self.0.prepare(
             "SELECT m.name, p.name FROM sqlite_schema m, pragma_table_info(m.name) p
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
              ORDER BY m.name, p.cid",
         )?;
-        let mut rows = stmt.query([])?;
-        let mut out: Vec<(String, Vec<String>)> = Vec::new();
-        while let Some(r) = rows.next()? {
-            let (table, column): (String, String) = (r.get(0)?, r.get(1)?);
-            match out.last_mut() {
-                Some((t, cols)) if *t == table => cols.push(column),
-                _ => out.push((table, vec![column])),
-            }
-        }
-        Ok(out)
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     fn references(&self) -> Result<Vec<(String, String)>> {
