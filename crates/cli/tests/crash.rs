@@ -473,5 +473,13 @@ fn two_servers_on_one_postgres_database_survive_a_kill() {
         got.episode_versions, want.episode_versions,
         "a re-sent identical dossier is not a new version"
     );
-    assert_eq!(got.accepted as usize, acked.len());
+    // A server killed after its commit and before its answer leaves a submission that
+    // no client saw acknowledged; the client sends it again, to the other server. So
+    // at least every acknowledged one, and at most one more per client in flight.
+    let stored = got.accepted as usize;
+    assert!(
+        stored >= acked.len() && stored <= acked.len() + 16,
+        "{stored} submissions stored, {} acknowledged",
+        acked.len()
+    );
 }

@@ -7,6 +7,8 @@ use book::identity::{Candidates, Known, Target};
 use book::{Conflict, IdKind, decide};
 use dossier::model::BirthDate;
 
+use std::collections::HashMap;
+
 use crate::db::{Arg, Db, Q, Row, Val, args};
 use crate::engine::{Backend, Engine, IdGen};
 use crate::*;
@@ -53,7 +55,7 @@ pub(crate) fn mark_visible(db: &dyn Db, receipts: &[Receipt]) -> Result<()> {
         .flat_map(|r| &r.episodes)
         .filter(|l| !l.unchanged)
     {
-        db.exec(Q::EpisodeVisible, args![l.person_id, l.episode_id, now])?;
+        db.exec_later(Q::EpisodeVisible, args![l.person_id, l.episode_id, now])?;
     }
     Ok(())
 }
@@ -62,15 +64,111 @@ fn birth_text(b: &Option<BirthDate>) -> Option<String> {
     b.map(|b| b.to_string())
 }
 
-fn known(db: &dyn Db, person: i64) -> Result<Option<Known>> {
-    // Follow merges to the surviving person.
-    let mut id = person;
-    for _ in 0..16 {
-        type PersonRow = (Option<String>, Option<String>, Option<String>, Option<i64>);
+type PersonRow = (Option<String>, Option<String>, Option<String>, Option<i64>);
+type KeyRow = (i64, i64, u32, String);
+
+/// What the episodes of one batch look up, read before the first of them with one
+/// statement for each kind of lookup instead of one per episode: who holds each
+/// identifier, those persons, the current version of each episode key, and each
+/// resident's adoption state. An entry the batch itself writes is forgotten, so that
+/// the next episode that needs it reads the database, which then holds this
+/// transaction's write. What is not here is read when needed.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    owners: HashMap<(String, String), Option<i64>>,
+    persons: HashMap<i64, Option<PersonRow>>,
+    keys: HashMap<(String, String), Option<KeyRow>>,
+    pub(crate) residents: HashMap<String, Option<crate::reports::ResidentState>>,
+}
+
+impl Lookups {
+    /// Read what `batch` will look up. Call it after [`lock_keys`]: the locks keep
+    /// other servers from changing the identifiers and episode keys read here.
+    pub(crate) fn load<'a>(db: &dyn Db, batch: impl Iterator<Item = &'a Prepared>) -> Result<Self> {
+        let mut look = Lookups::default();
+        let (mut kinds, mut values) = (Vec::new(), Vec::new());
+        let (mut facilities, mut ma_lks) = (Vec::new(), Vec::new());
+        let mut personal_ids = Vec::new();
+        for p in batch {
+            let Payload::Dossier(eps) = &p.payload else {
+                continue;
+            };
+            for e in eps {
+                if look
+                    .keys
+                    .insert((e.facility.clone(), e.ma_lk.clone()), None)
+                    .is_none()
+                {
+                    facilities.push(e.facility.clone());
+                    ma_lks.push(e.ma_lk.clone());
+                }
+                for i in &e.claims.identifiers {
+                    let key = (i.kind.code().to_string(), i.value.clone());
+                    if look.owners.insert(key, None).is_none() {
+                        kinds.push(i.kind.code().to_string());
+                        values.push(i.value.clone());
+                    }
+                    if i.kind == IdKind::PersonalId
+                        && look.residents.insert(i.value.clone(), None).is_none()
+                    {
+                        personal_ids.push(i.value.clone());
+                    }
+                }
+            }
+        }
+        if !kinds.is_empty() {
+            db.query(Q::IdentifierOwners, args![kinds, values], &mut |r| {
+                look.owners.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+                Ok(true)
+            })?;
+        }
+        let mut ids: Vec<i64> = look.owners.values().flatten().copied().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in &ids {
+            look.persons.insert(*id, None);
+        }
+        if !ids.is_empty() {
+            db.query(Q::PersonsKnown, args![ids], &mut |r| {
+                let row: PersonRow = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                look.persons.insert(r.get(0)?, Some(row));
+                Ok(true)
+            })?;
+        }
+        if !facilities.is_empty() {
+            db.query(Q::EpisodeKeysMany, args![facilities, ma_lks], &mut |r| {
+                let row: KeyRow = (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+                look.keys.insert((r.get(0)?, r.get(1)?), Some(row));
+                Ok(true)
+            })?;
+        }
+        if !personal_ids.is_empty() {
+            db.query(Q::ResidentStates, args![personal_ids], &mut |r| {
+                let state = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                look.residents.insert(r.get(0)?, Some(state));
+                Ok(true)
+            })?;
+        }
+        Ok(look)
+    }
+
+    fn person(&mut self, db: &dyn Db, id: i64) -> Result<Option<PersonRow>> {
+        if let Some(row) = self.persons.get(&id) {
+            return Ok(row.clone());
+        }
         let row: Option<PersonRow> = db.one(Q::PersonKnown, args![id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
-        let Some((name, birth, personal_id, merged)) = row else {
+        self.persons.insert(id, row.clone());
+        Ok(row)
+    }
+}
+
+fn known(db: &dyn Db, look: &mut Lookups, person: i64) -> Result<Option<Known>> {
+    // Follow merges to the surviving person.
+    let mut id = person;
+    for _ in 0..16 {
+        let Some((name, birth, personal_id, merged)) = look.person(db, id)? else {
             return Ok(None);
         };
         if let Some(m) = merged {
@@ -147,7 +245,12 @@ pub(crate) fn merged_family(db: &dyn Db, person: i64) -> Result<Vec<i64>> {
     Ok(family)
 }
 
-pub(crate) fn ingest_one(db: &dyn Db, p: &Prepared, ids: &IdGen) -> Result<Receipt> {
+pub(crate) fn ingest_one(
+    db: &dyn Db,
+    p: &Prepared,
+    ids: &IdGen,
+    look: &mut Lookups,
+) -> Result<Receipt> {
     let sub_id = ids.next();
     let code = uuid::Uuid::now_v7().to_string();
     let kind = match p.payload {
@@ -155,7 +258,7 @@ pub(crate) fn ingest_one(db: &dyn Db, p: &Prepared, ids: &IdGen) -> Result<Recei
         Payload::CheckIn(_) => "checkin",
     };
     let findings = (!p.findings.is_empty()).then(|| compress(p.findings_json.as_bytes()));
-    db.exec(
+    db.exec_later(
         Q::InsertSubmission,
         args![
             sub_id,
@@ -197,7 +300,7 @@ pub(crate) fn ingest_one(db: &dyn Db, p: &Prepared, ids: &IdGen) -> Result<Recei
             for e in eps {
                 receipt
                     .episodes
-                    .push(link_and_store(db, p, e, sub_id, ids)?);
+                    .push(link_and_store(db, p, e, sub_id, ids, look)?);
             }
         }
         Payload::CheckIn(c) if p.accepted => {
@@ -208,7 +311,7 @@ pub(crate) fn ingest_one(db: &dyn Db, p: &Prepared, ids: &IdGen) -> Result<Recei
                     .clone()
                     .unwrap_or_else(|| p.meta.facility.clone());
                 let started = row.ngay_vao.map(|d| d.format("%Y%m%d%H%M").to_string());
-                db.exec(
+                db.exec_later(
                     Q::InsertCheckin,
                     args![
                         facility,
@@ -247,45 +350,40 @@ fn link_and_store(
     e: &ReadyEpisode,
     sub_id: i64,
     ids: &IdGen,
+    look: &mut Lookups,
 ) -> Result<Linked> {
     let now = now_ms();
     // Who the claims point at: every identifier of the episode in one lookup, each
     // person read once.
     let mut cands = Candidates::default();
-    if !e.claims.identifiers.is_empty() {
-        let kinds: Vec<String> = e
-            .claims
-            .identifiers
-            .iter()
-            .map(|i| i.kind.code().to_string())
-            .collect();
-        let values: Vec<String> = e
-            .claims
-            .identifiers
-            .iter()
-            .map(|i| i.value.clone())
-            .collect();
-        let mut owners: std::collections::HashMap<(String, String), i64> =
-            std::collections::HashMap::new();
+    let key = |i: &book::Identifier| (i.kind.code().to_string(), i.value.clone());
+    let (kinds, values): (Vec<String>, Vec<String>) = e
+        .claims
+        .identifiers
+        .iter()
+        .filter(|i| !look.owners.contains_key(&key(i)))
+        .map(key)
+        .unzip();
+    if !kinds.is_empty() {
+        for (k, v) in kinds.iter().zip(&values) {
+            look.owners.insert((k.clone(), v.clone()), None);
+        }
         db.query(Q::IdentifierOwners, args![kinds, values], &mut |r| {
-            if let Some(person) = r.get::<Option<i64>>(2)? {
-                owners.insert((r.get(0)?, r.get(1)?), person);
-            }
+            look.owners.insert((r.get(0)?, r.get(1)?), r.get(2)?);
             Ok(true)
         })?;
-        let mut persons: std::collections::HashMap<i64, Option<Known>> =
-            std::collections::HashMap::new();
-        for i in &e.claims.identifiers {
-            let Some(&person) = owners.get(&(i.kind.code().to_string(), i.value.clone())) else {
-                continue;
-            };
-            let k = match persons.entry(person) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(known(db, person)?),
-            };
-            if let Some(k) = k {
-                cands.found.push((i.clone(), k.clone()));
-            }
+    }
+    let mut persons: HashMap<i64, Option<Known>> = HashMap::new();
+    for i in &e.claims.identifiers {
+        let Some(&Some(person)) = look.owners.get(&key(i)) else {
+            continue;
+        };
+        let k = match persons.entry(person) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(known(db, look, person)?),
+        };
+        if let Some(k) = k {
+            cands.found.push((i.clone(), k.clone()));
         }
     }
     let decision = decide(&e.claims, &cands);
@@ -293,13 +391,14 @@ fn link_and_store(
         Target::Existing(id) => {
             // A personal ID learned late fills the person's record.
             if let Some(pid) = e.claims.get(IdKind::PersonalId).next() {
-                db.exec(Q::PersonFillPersonalId, args![id, pid.value])?;
+                db.exec_later(Q::PersonFillPersonalId, args![id, pid.value])?;
+                look.persons.remove(&id);
             }
             id
         }
         Target::New => {
             let id = ids.next();
-            db.exec(
+            db.exec_later(
                 Q::InsertPerson,
                 args![
                     id,
@@ -313,7 +412,7 @@ fn link_and_store(
                     now,
                 ],
             )?;
-            db.exec(
+            db.exec_later(
                 Q::InsertPersonEvent,
                 args![
                     id,
@@ -338,7 +437,7 @@ fn link_and_store(
         {
             continue;
         }
-        db.exec(
+        db.exec_later(
             Q::UpsertIdentifier,
             args![
                 person,
@@ -350,17 +449,18 @@ fn link_and_store(
                 sub_id,
             ],
         )?;
-        db.exec(
+        db.exec_later(
             Q::UpsertIdentifierKey,
             args![i.kind.code(), i.value, person, now],
         )?;
+        look.owners.remove(&key(i));
         // Each card period as sent (a renewal is a new period of the same number).
         if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
             let day = |d: Option<chrono::NaiveDate>| {
                 d.map(|d| d.format("%Y%m%d").to_string())
                     .unwrap_or_default()
             };
-            db.exec(
+            db.exec_later(
                 Q::UpsertCardPeriod,
                 args![person, i.value, day(i.valid_from), day(i.valid_to), now],
             )?;
@@ -373,7 +473,7 @@ fn link_and_store(
             Conflict::Demographics { .. } => "demographics",
             Conflict::LowConfidenceLink => "low_confidence_link",
         };
-        db.exec(
+        db.exec_later(
             Q::InsertDqIssue,
             args![
                 ids.next(),
@@ -390,10 +490,12 @@ fn link_and_store(
     let linked_at = now_ms();
     // Corrections: same facility + MA_LK replaces what the book shows.
     let facility = e.facility.clone();
-    let previous: Option<(i64, i64, u32, String)> =
-        db.one(Q::EpisodeKey, args![facility, e.ma_lk], |r| {
+    let previous: Option<KeyRow> = match look.keys.get(&(facility.clone(), e.ma_lk.clone())) {
+        Some(row) => row.clone(),
+        None => db.one(Q::EpisodeKey, args![facility, e.ma_lk], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
+        })?,
+    };
     if let Some((prev_person, prev_id, prev_version, hash)) = &previous
         && *hash == e.content_hash
         && *prev_person == person
@@ -411,10 +513,10 @@ fn link_and_store(
     }
     let version = previous.as_ref().map_or(1, |p| p.2 + 1);
     if let Some((prev_person, prev_id, _, _)) = &previous {
-        db.exec(Q::EpisodeNotCurrent, args![prev_person, prev_id])?;
+        db.exec_later(Q::EpisodeNotCurrent, args![prev_person, prev_id])?;
     }
     let episode_id = ids.next();
-    db.exec(
+    db.exec_later(
         Q::InsertEpisode,
         args![
             person,
@@ -442,9 +544,9 @@ fn link_and_store(
         ],
     )?;
     if version == 1 {
-        crate::reports::on_new_episode(db, e, person, episode_id, p.meta.received_at)?;
+        crate::reports::on_new_episode(db, look, e, person, episode_id, p.meta.received_at)?;
     }
-    db.exec(
+    db.exec_later(
         Q::UpsertEpisodeKey,
         args![
             facility,
@@ -455,6 +557,7 @@ fn link_and_store(
             e.content_hash
         ],
     )?;
+    look.keys.remove(&(facility, e.ma_lk.clone()));
     Ok(Linked {
         hoso: e.hoso,
         ma_lk: e.ma_lk.clone(),

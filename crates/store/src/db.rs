@@ -210,6 +210,13 @@ impl<T: FromVal> FromVal for Option<T> {
 pub trait Db {
     /// Run a statement; the number of rows it changed.
     fn exec(&self, q: Q, args: &[Arg<'_>]) -> Result<u64>;
+    /// Run a statement whose count nobody reads. A backend may hold it and send it
+    /// with the statements that follow (PostgreSQL: one round trip for many); it runs
+    /// before the next statement that is run, and before the commit, in its order.
+    /// Its error, if any, comes from that later call.
+    fn exec_later(&self, q: Q, args: &[Arg<'_>]) -> Result<()> {
+        self.exec(q, args).map(drop)
+    }
     /// Run a query; `f` sees each row until it returns `false`.
     fn query(
         &self,

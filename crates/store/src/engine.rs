@@ -49,6 +49,13 @@ pub trait Backend: Send + Sync + Sized + 'static {
     fn pool_size(&self) -> usize {
         POOL
     }
+    /// Whether the writer reads what a batch will look up before its first
+    /// submission, one statement for each kind of lookup ([`crate::core::Lookups`]):
+    /// worth it where each statement is a round trip to a server; an embedded
+    /// database answers each lookup in microseconds, and reads them one at a time.
+    fn reads_ahead(&self) -> bool {
+        false
+    }
 }
 
 /// Time-ordered ids: milliseconds << 10 | counter (1,024 per millisecond). They stay
@@ -223,9 +230,14 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
         }
         let attempt = backend.run(&mut conn, true, |db| {
             crate::core::lock_keys(db, batch.iter().map(|(p, _)| p))?;
+            let mut look = if backend.reads_ahead() {
+                crate::core::Lookups::load(db, batch.iter().map(|(p, _)| p))?
+            } else {
+                crate::core::Lookups::default()
+            };
             let mut out = Vec::with_capacity(batch.len());
             for (p, _) in &batch {
-                out.push(crate::core::ingest_one(db, p, ids)?);
+                out.push(crate::core::ingest_one(db, p, ids, &mut look)?);
             }
             crate::core::mark_visible(db, &out)?;
             Ok(out)
@@ -241,7 +253,8 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
                 for (p, reply) in batch {
                     let r = backend.run(&mut conn, true, |db| {
                         crate::core::lock_keys(db, std::iter::once(&p))?;
-                        let r = crate::core::ingest_one(db, &p, ids)?;
+                        let mut look = crate::core::Lookups::default();
+                        let r = crate::core::ingest_one(db, &p, ids, &mut look)?;
                         crate::core::mark_visible(db, std::slice::from_ref(&r))?;
                         Ok(r)
                     });

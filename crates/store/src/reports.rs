@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::Lookups;
 use crate::db::{Db, Q, args};
 use crate::engine::{Backend, Engine};
 use crate::*;
@@ -84,18 +85,25 @@ fn contribute(
     if status != "alive" {
         return Ok(());
     }
-    db.exec(Q::AdoptionUnitAdd, args![unit, sign])?;
+    db.exec_later(Q::AdoptionUnitAdd, args![unit, sign])?;
     for (month, books, accounts) in [(book_since, sign, 0), (account_since, 0, sign)] {
         if let Some(m) = month {
-            db.exec(Q::AdoptionMonthAdd, args![unit, m, books, accounts])?;
+            db.exec_later(Q::AdoptionMonthAdd, args![unit, m, books, accounts])?;
         }
     }
     Ok(())
 }
 
-type ResidentState = (String, String, Option<String>, Option<String>);
+pub(crate) type ResidentState = (String, String, Option<String>, Option<String>);
 
-fn resident_state(db: &dyn Db, personal_id: &str) -> Result<Option<ResidentState>> {
+fn resident_state(
+    db: &dyn Db,
+    look: &mut Lookups,
+    personal_id: &str,
+) -> Result<Option<ResidentState>> {
+    if let Some(state) = look.residents.get(personal_id) {
+        return Ok(state.clone());
+    }
     db.one(Q::ResidentState, args![personal_id], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })
@@ -105,12 +113,13 @@ fn resident_state(db: &dyn Db, personal_id: &str) -> Result<Option<ResidentState
 /// activated: keep the adoption counts in step.
 fn set_since(
     db: &dyn Db,
+    look: &mut Lookups,
     personal_id: &str,
     person: Option<i64>,
     book: Option<&str>,
     account: Option<&str>,
 ) -> Result<()> {
-    let Some((unit, status, old_book, old_account)) = resident_state(db, personal_id)? else {
+    let Some((unit, status, old_book, old_account)) = resident_state(db, look, personal_id)? else {
         return Ok(());
     };
     let new_book = match (book, &old_book) {
@@ -122,7 +131,7 @@ fn set_since(
     let new_account = old_account.clone().or(account.map(str::to_string));
     if new_book == old_book && new_account == old_account {
         if let Some(p) = person {
-            db.exec(Q::PopulationLinkPerson, args![personal_id, p])?;
+            db.exec_later(Q::PopulationLinkPerson, args![personal_id, p])?;
         }
         return Ok(());
     }
@@ -134,10 +143,11 @@ fn set_since(
         old_account.as_deref(),
         -1,
     )?;
-    db.exec(
+    db.exec_later(
         Q::PopulationSince,
         args![personal_id, person, new_book, new_account],
     )?;
+    look.residents.remove(personal_id);
     contribute(
         db,
         &unit,
@@ -152,6 +162,7 @@ fn set_since(
 /// and BHYT; lateness; data quality; the person's place in the population registry.
 pub(crate) fn on_new_episode(
     db: &dyn Db,
+    look: &mut Lookups,
     e: &ReadyEpisode,
     person: i64,
     episode_id: i64,
@@ -169,7 +180,7 @@ pub(crate) fn on_new_episode(
         .map(|end| received_at - end);
     let mut lateness = [0i64; 6];
     lateness[late_bucket(late)] = 1;
-    db.exec(
+    db.exec_later(
         Q::FacilityDailyEpisode,
         args![
             e.facility,
@@ -190,7 +201,7 @@ pub(crate) fn on_new_episode(
     if let (Some(late), Some(end)) = (late, e.end_at.as_deref())
         && late > DAY_MS
     {
-        db.exec(
+        db.exec_later(
             Q::InsertLateDossier,
             args![
                 e.facility,
@@ -205,7 +216,7 @@ pub(crate) fn on_new_episode(
     }
     if let Some(pid) = e.claims.get(book::IdKind::PersonalId).next() {
         let month = &vn_day(received_at)[..7];
-        set_since(db, &pid.value, Some(person), Some(month), None)?;
+        set_since(db, look, &pid.value, Some(person), Some(month), None)?;
     }
     Ok(())
 }
@@ -222,7 +233,7 @@ pub(crate) fn on_checkin(
     let day = started_at
         .and_then(wall_day)
         .unwrap_or_else(|| vn_day(received_at));
-    db.exec(
+    db.exec_later(
         Q::FacilityDailyCheckin,
         args![facility, day, care_type.unwrap_or(""), insured],
     )?;
@@ -251,19 +262,19 @@ pub(crate) fn on_receipt(
     findings_json: &str,
 ) -> Result<()> {
     let day = vn_day(received_at);
-    db.exec(
+    db.exec_later(
         Q::FacilityReceipt,
         args![facility, day, (!accepted) as i64, received_at],
     )?;
     for c in error_codes(findings_json) {
-        db.exec(Q::FacilityError, args![facility, day, c])?;
+        db.exec_later(Q::FacilityError, args![facility, day, c])?;
     }
     Ok(())
 }
 
 /// A commit made a submission's episodes visible `latency_ms` after its receipt.
 pub(crate) fn on_visible(db: &dyn Db, received_at: i64, latency_ms: i64) -> Result<()> {
-    db.exec(
+    db.exec_later(
         Q::SlaCount,
         args![vn_day(received_at), sla_bucket(latency_ms)],
     )?;
@@ -272,7 +283,14 @@ pub(crate) fn on_visible(db: &dyn Db, received_at: i64, latency_ms: i64) -> Resu
 
 /// A citizen account was activated.
 pub(crate) fn on_activation(db: &dyn Db, personal_id: &str, at: i64) -> Result<()> {
-    set_since(db, personal_id, None, None, Some(&vn_day(at)[..7]))
+    set_since(
+        db,
+        &mut Lookups::default(),
+        personal_id,
+        None,
+        None,
+        Some(&vn_day(at)[..7]),
+    )
 }
 
 /// A resident as the population registry lists them.
@@ -443,7 +461,9 @@ impl<B: Backend> Reports for Engine<B> {
                         r.personal_id, r.unit
                     )));
                 }
-                if let Some((unit, status, book, account)) = resident_state(db, &r.personal_id)? {
+                if let Some((unit, status, book, account)) =
+                    resident_state(db, &mut Lookups::default(), &r.personal_id)?
+                {
                     contribute(db, &unit, &status, book.as_deref(), account.as_deref(), -1)?;
                 }
                 db.exec(
@@ -470,7 +490,9 @@ impl<B: Backend> Reports for Engine<B> {
                         ],
                     )?;
                 }
-                if let Some((unit, status, book, account)) = resident_state(db, &r.personal_id)? {
+                if let Some((unit, status, book, account)) =
+                    resident_state(db, &mut Lookups::default(), &r.personal_id)?
+                {
                     contribute(db, &unit, &status, book.as_deref(), account.as_deref(), 1)?;
                 }
             }

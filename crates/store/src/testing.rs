@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::postgres::blocking;
+use crate::postgres::PgClient;
 
 /// A PostgreSQL database that lives as long as this value.
 pub struct TempPostgres {
@@ -240,12 +240,9 @@ impl TempPostgres {
     /// The first column of the first row of a query, as a number (for tests that check
     /// the database from outside the store).
     pub fn number(&self, query: &str) -> Result<i64, String> {
-        blocking(|| {
-            let mut c =
-                postgres::Client::connect(&self.url, postgres::NoTls).map_err(|e| e.to_string())?;
-            let row = c.query_one(query, &[]).map_err(|e| e.to_string())?;
-            row.try_get::<_, i64>(0).map_err(|e| e.to_string())
-        })
+        let c = PgClient::connect_url(&self.url).map_err(|e| e.to_string())?;
+        let row = c.query_one(query, &[]).map_err(|e| e.to_string())?;
+        row.try_get::<_, i64>(0).map_err(|e| e.to_string())
     }
 }
 
@@ -254,13 +251,10 @@ impl TempPostgres {
 /// The database's own message on refusal.
 pub fn raw_sql(target: &str, text: &str) -> Result<(), String> {
     if crate::is_postgres(target) {
-        blocking(|| {
-            let mut c =
-                postgres::Client::connect(target, postgres::NoTls).map_err(|e| e.to_string())?;
-            c.batch_execute(text).map_err(|e| match e.as_db_error() {
-                Some(d) => d.message().to_string(),
-                None => e.to_string(),
-            })
+        let c = PgClient::connect_url(target).map_err(|e| e.to_string())?;
+        c.batch_execute(text).map_err(|e| match e.as_db_error() {
+            Some(d) => d.message().to_string(),
+            None => e.to_string(),
         })
     } else {
         rusqlite::Connection::open(target)
@@ -271,18 +265,16 @@ pub fn raw_sql(target: &str, text: &str) -> Result<(), String> {
 
 fn create_database(base: &str) -> Result<String, String> {
     let name = format!("hb_test_{}", uuid::Uuid::new_v4().simple());
-    blocking(|| {
-        let mut c = postgres::Client::connect(base, postgres::NoTls)
-            .map_err(|e| format!("PostgreSQL test server {base}: {e}"))?;
-        c.batch_execute(&format!("CREATE DATABASE {name}"))
-            .map_err(|e| e.to_string())
-    })?;
+    let c =
+        PgClient::connect_url(base).map_err(|e| format!("PostgreSQL test server {base}: {e}"))?;
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .map_err(|e| e.to_string())?;
     Ok(name)
 }
 
 /// `base` with its database name replaced by `name` (query string kept).
 fn database_url(base: &str, name: &str) -> Result<String, String> {
-    let config: postgres::Config = base.parse().map_err(|e| format!("{e}"))?;
+    let config: tokio_postgres::Config = base.parse().map_err(|e| format!("{e}"))?;
     Ok(match base.split_once('?') {
         Some((head, query)) if config.get_dbname().is_some() => {
             let (root, _) = head.rsplit_once('/').unwrap_or((head, ""));
@@ -300,10 +292,8 @@ fn database_url(base: &str, name: &str) -> Result<String, String> {
 impl Drop for TempPostgres {
     fn drop(&mut self) {
         let (base, name) = &self.admin;
-        blocking(|| {
-            if let Ok(mut c) = postgres::Client::connect(base, postgres::NoTls) {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        });
+        if let Ok(c) = PgClient::connect_url(base) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
     }
 }

@@ -1,9 +1,11 @@
-//! The production backend: PostgreSQL through the synchronous `postgres` driver (the
-//! store's interface is blocking; the server calls it from blocking threads). One writer
+//! The production backend: PostgreSQL through `tokio-postgres`, behind a blocking face
+//! of our own (`client`: the store's interface is blocking; the server calls it from
+//! blocking threads) that can pipeline statements. One writer
 //! thread per server commits in batches (group commit); several servers may share one
 //! database: keys that decide identity, episode versions and audit chains are locked
 //! with transaction-scoped advisory locks, and each server owns one id space.
 
+mod client;
 mod sql;
 
 use std::cell::RefCell;
@@ -11,8 +13,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls, Statement};
+use tokio_postgres::Statement;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+pub(crate) use client::PgClient;
+use client::{Answer, Want};
 
 use crate::db::{Arg, Db, Q, RawRow, Row, Val};
 use crate::engine::{Backend, Engine};
@@ -29,8 +34,8 @@ const LOCK_SPACE: i32 = 0x4842; // "HB"
 /// Servers that may share a database at once (each holds one id space).
 pub(crate) const MAX_SERVERS: i64 = 16;
 
-impl From<postgres::Error> for StoreError {
-    fn from(e: postgres::Error) -> Self {
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
         // The server's message (with its SQLSTATE) where there is one.
         match e.as_db_error() {
             Some(d) => StoreError::Db(format!("{} ({})", d.message(), d.code().code())),
@@ -72,35 +77,10 @@ pub struct PgOptions {
 
 /// A PostgreSQL database.
 pub struct Postgres {
-    config: postgres::Config,
+    config: tokio_postgres::Config,
     options: PgOptions,
     /// The session that holds this server's id-space lock for the life of the store.
     lease: Mutex<Option<PgClient>>,
-}
-
-/// A driver connection that is closed where the driver may block (see [`blocking`]),
-/// whichever thread drops it.
-pub(crate) struct PgClient(Option<Client>);
-
-impl std::ops::Deref for PgClient {
-    type Target = Client;
-    fn deref(&self) -> &Client {
-        self.0.as_ref().expect("a connection until dropped")
-    }
-}
-
-impl std::ops::DerefMut for PgClient {
-    fn deref_mut(&mut self) -> &mut Client {
-        self.0.as_mut().expect("a connection until dropped")
-    }
-}
-
-impl Drop for PgClient {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.take() {
-            blocking(move || drop(c));
-        }
-    }
 }
 
 /// A connection and its prepared statements.
@@ -122,9 +102,9 @@ impl Engine<Postgres> {
 
     /// [`connect`](Self::connect), with the layout of a new database.
     pub fn connect_with(url: &str, secret: &Path, options: PgOptions) -> Result<PostgresStore> {
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|e: postgres::Error| StoreError::Invalid(format!("database URL: {e}")))?;
+        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+            StoreError::Invalid(format!("database URL: {e}"))
+        })?;
         let secret = crate::engine::load_secret(secret)?;
         let backend = Postgres {
             config,
@@ -135,40 +115,19 @@ impl Engine<Postgres> {
     }
 }
 
-/// Run `f`, which calls the driver, where the driver may block.
-///
-/// The `postgres` driver is a blocking face on an asynchronous client: each call runs
-/// its own small runtime until the answer is in, and tokio refuses to do that on a
-/// thread that is already driving a runtime's tasks (an `async fn`, a test body). Called
-/// from such a thread, or from any thread that knows a runtime (tokio offers no finer
-/// test), `f` runs on a scoped thread of its own and this thread waits for it, as it
-/// would have waited for the answer. Elsewhere (the writer, a command) `f` runs here.
-pub(crate) fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return f();
-    }
-    std::thread::scope(|s| match s.spawn(f).join() {
-        Ok(v) => v,
-        Err(panic) => std::panic::resume_unwind(panic),
-    })
-}
-
 impl Postgres {
     fn client(&self) -> Result<PgClient> {
-        blocking(|| {
-            let mut c = self.config.connect(NoTls)?;
-            // Ids, times and dossier dates are the application's: no server-side clock or
-            // zone enters a row.
-            c.batch_execute("SET TIME ZONE 'UTC'")?;
-            Ok(PgClient(Some(c)))
-        })
+        let c = PgClient::connect(&self.config)?;
+        // Ids, times and dossier dates are the application's: no server-side clock or
+        // zone enters a row.
+        c.batch_execute("SET TIME ZONE 'UTC'")?;
+        Ok(c)
     }
 }
 
 impl PgConn {
     fn batch(&mut self, text: &str) -> Result<()> {
-        let c: &mut Client = &mut self.client;
-        Ok(blocking(|| c.batch_execute(text))?)
+        Ok(self.client.batch_execute(text)?)
     }
 }
 
@@ -189,10 +148,17 @@ impl Backend for Postgres {
         f: impl FnOnce(&dyn Db) -> Result<T>,
     ) -> Result<T> {
         if !write {
-            return f(&Adapter::new(conn));
+            let a = Adapter::new(conn);
+            let out = f(&a)?;
+            a.send(None)?;
+            return Ok(out);
         }
         conn.batch("BEGIN")?;
-        let out = f(&Adapter::new(conn));
+        // Held statements go out before the commit: an error among them sinks it.
+        let out = {
+            let a = Adapter::new(conn);
+            f(&a).and_then(|v| a.send(None).map(|_| v))
+        };
         match out {
             Ok(v) => {
                 conn.batch("COMMIT")?;
@@ -206,9 +172,7 @@ impl Backend for Postgres {
     }
 
     fn migrate(&self, conn: &mut PgConn) -> Result<()> {
-        let c: &mut Client = &mut conn.client;
-        let partitions = self.options.partitions;
-        blocking(|| migrate(c, partitions))
+        migrate(&conn.client, self.options.partitions)
     }
 
     fn bulk_mode(&self, conn: &mut PgConn, on: bool) -> Result<()> {
@@ -226,22 +190,18 @@ impl Backend for Postgres {
         // for the life of the store: a server that dies releases its space with its
         // connection, and no two live servers ever hold the same one.
         let mut lease = self.lease.lock().map_err(|_| StoreError::Closed)?;
-        let mut c = self.client()?;
-        let cl: &mut Client = &mut c;
-        let got = blocking(|| -> Result<Option<i64>> {
-            for n in 0..MAX_SERVERS {
-                let got: bool = cl
-                    .query_one(
-                        "SELECT pg_try_advisory_lock($1, $2)",
-                        &[&LOCK_SPACE, &(n as i32 + 1)],
-                    )?
-                    .get(0);
-                if got {
-                    return Ok(Some(n));
-                }
+        let c = self.client()?;
+        let mut got = None;
+        for n in 0..MAX_SERVERS {
+            let row = c.query_one(
+                "SELECT pg_try_advisory_lock($1, $2)",
+                &[&LOCK_SPACE, &(n as i32 + 1)],
+            )?;
+            if row.get::<_, bool>(0) {
+                got = Some(n);
+                break;
             }
-            Ok(None)
-        })?;
+        }
         match got {
             Some(n) => {
                 *lease = Some(c);
@@ -259,14 +219,18 @@ impl Backend for Postgres {
         64
     }
 
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
     fn describe(&self) -> String {
         let hosts: Vec<String> = self
             .config
             .get_hosts()
             .iter()
             .map(|h| match h {
-                postgres::config::Host::Tcp(h) => h.clone(),
-                postgres::config::Host::Unix(p) => p.display().to_string(),
+                tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
             })
             .collect();
         format!(
@@ -280,7 +244,7 @@ impl Backend for Postgres {
 
 /// Bring the schema to the newest version (one server at a time). A new database takes
 /// the layout asked for (`partitions`); an existing one keeps the layout it was made with.
-fn migrate(c: &mut Client, partitions: u32) -> Result<()> {
+fn migrate(c: &PgClient, partitions: u32) -> Result<()> {
     // One server migrates at a time; the others wait, then find nothing to do.
     c.execute("SELECT pg_advisory_lock($1, 0)", &[&LOCK_SPACE])?;
     let out = (|| -> Result<()> {
@@ -309,13 +273,22 @@ fn migrate(c: &mut Client, partitions: u32) -> Result<()> {
             None => 0,
         };
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
-            let mut tx = c.transaction()?;
-            tx.batch_execute(&layout_sql(sql, partitions))?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                &[&((i + 1) as i64), &crate::now_ms()],
-            )?;
-            tx.commit()?;
+            c.batch_execute("BEGIN")?;
+            let step = (|| -> Result<()> {
+                c.batch_execute(&layout_sql(sql, partitions))?;
+                c.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                    &[&((i + 1) as i64), &crate::now_ms()],
+                )?;
+                Ok(())
+            })();
+            match step {
+                Ok(()) => c.batch_execute("COMMIT")?,
+                Err(e) => {
+                    let _ = c.batch_execute("ROLLBACK");
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     })();
@@ -371,14 +344,58 @@ fn layout_sql(sql: &str, n: u32) -> String {
 }
 
 /// One connection seen through [`Db`]. Statements are prepared once per connection.
+/// Statements run with [`Db::exec_later`] are held, and sent together with the next
+/// statement that is run (or before the commit), in one round trip.
 struct Adapter<'c> {
     conn: RefCell<&'c mut PgConn>,
+    held: RefCell<Vec<(Q, Statement, Vec<Owned>)>>,
+}
+
+/// An argument of a held statement.
+enum Owned {
+    Null,
+    Int(i64),
+    Real(f64),
+    Bool(bool),
+    Text(String),
+    Bytes(Vec<u8>),
+    Texts(Vec<String>),
+    Ints(Vec<i64>),
+}
+
+impl Owned {
+    fn of(a: &Arg<'_>) -> Owned {
+        match *a {
+            Arg::Null => Owned::Null,
+            Arg::Int(i) => Owned::Int(i),
+            Arg::Real(r) => Owned::Real(r),
+            Arg::Bool(b) => Owned::Bool(b),
+            Arg::Text(t) => Owned::Text(t.to_string()),
+            Arg::Bytes(b) => Owned::Bytes(b.to_vec()),
+            Arg::Texts(l) => Owned::Texts(l.to_vec()),
+            Arg::Ints(l) => Owned::Ints(l.to_vec()),
+        }
+    }
+
+    fn arg(&self) -> Arg<'_> {
+        match self {
+            Owned::Null => Arg::Null,
+            Owned::Int(i) => Arg::Int(*i),
+            Owned::Real(r) => Arg::Real(*r),
+            Owned::Bool(b) => Arg::Bool(*b),
+            Owned::Text(t) => Arg::Text(t),
+            Owned::Bytes(b) => Arg::Bytes(b),
+            Owned::Texts(l) => Arg::Texts(l),
+            Owned::Ints(l) => Arg::Ints(l),
+        }
+    }
 }
 
 impl<'c> Adapter<'c> {
     fn new(conn: &'c mut PgConn) -> Self {
         Adapter {
             conn: RefCell::new(conn),
+            held: RefCell::new(Vec::new()),
         }
     }
 
@@ -386,11 +403,47 @@ impl<'c> Adapter<'c> {
         if let Some(s) = conn.prepared.get(&q) {
             return Ok(s.clone());
         }
-        let c: &mut Client = &mut conn.client;
-        let s = blocking(|| c.prepare(sql::text(q)))
+        let s = conn
+            .client
+            .prepare(sql::text(q))
             .map_err(|e| StoreError::Db(format!("{q:?}: {}", StoreError::from(e))))?;
         conn.prepared.insert(q, s.clone());
         Ok(s)
+    }
+
+    /// Send the held statements, then `last` when given, in one round trip; what
+    /// `last` answered.
+    fn send(&self, last: Option<(Q, &[Arg<'_>], Want)>) -> Result<Answer> {
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        let mut conn = self.conn.borrow_mut();
+        let last_stmt = match &last {
+            Some((q, _, _)) => Some(Self::statement(&mut conn, *q)?),
+            None if held.is_empty() => return Ok(Answer::Count(0)),
+            None => None,
+        };
+        let held_args: Vec<Vec<Arg<'_>>> = held
+            .iter()
+            .map(|(_, _, a)| a.iter().map(Owned::arg).collect())
+            .collect();
+        let held_params: Vec<Vec<&(dyn ToSql + Sync)>> =
+            held_args.iter().map(|a| params(a)).collect();
+        let writes: Vec<(&Statement, &[&(dyn ToSql + Sync)])> = held
+            .iter()
+            .zip(&held_params)
+            .map(|((_, s, _), p)| (s, p.as_slice()))
+            .collect();
+        let last_params = last.as_ref().map(|(_, a, _)| params(a));
+        let last_call = match (&last_stmt, &last_params, &last) {
+            (Some(s), Some(p), Some((_, _, want))) => Some((s, p.as_slice(), *want)),
+            _ => None,
+        };
+        conn.client.pipeline(&writes, last_call).map_err(|(i, e)| {
+            let q = match held.get(i) {
+                Some((q, _, _)) => *q,
+                None => last.as_ref().map_or(Q::MaxId, |(q, _, _)| *q),
+            };
+            StoreError::Db(format!("{q:?}: {}", StoreError::from(e)))
+        })
     }
 }
 
@@ -441,7 +494,7 @@ impl ToSql for Arg<'_> {
     to_sql_checked!();
 }
 
-struct PgRow<'a>(&'a postgres::Row);
+struct PgRow<'a>(&'a tokio_postgres::Row);
 
 impl RawRow for PgRow<'_> {
     fn val(&self, i: usize) -> Result<Val<'_>> {
@@ -471,11 +524,17 @@ fn params<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
 
 impl Db for Adapter<'_> {
     fn exec(&self, q: Q, args: &[Arg<'_>]) -> Result<u64> {
-        let mut conn = self.conn.borrow_mut();
-        let stmt = Self::statement(&mut conn, q)?;
-        let c: &mut Client = &mut conn.client;
-        blocking(|| c.execute(&stmt, &params(args)))
-            .map_err(|e| StoreError::Db(format!("{q:?}: {}", StoreError::from(e))))
+        match self.send(Some((q, args, Want::Count)))? {
+            Answer::Count(n) => Ok(n),
+            Answer::Rows(r) => Ok(r.len() as u64),
+        }
+    }
+
+    fn exec_later(&self, q: Q, args: &[Arg<'_>]) -> Result<()> {
+        let stmt = Self::statement(&mut self.conn.borrow_mut(), q)?;
+        let owned = args.iter().map(Owned::of).collect();
+        self.held.borrow_mut().push((q, stmt, owned));
+        Ok(())
     }
 
     fn query(
@@ -484,12 +543,8 @@ impl Db for Adapter<'_> {
         args: &[Arg<'_>],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
-        let rows = {
-            let mut conn = self.conn.borrow_mut();
-            let stmt = Self::statement(&mut conn, q)?;
-            let c: &mut Client = &mut conn.client;
-            blocking(|| c.query(&stmt, &params(args)))
-                .map_err(|e| StoreError::Db(format!("{q:?}: {}", StoreError::from(e))))?
+        let Answer::Rows(rows) = self.send(Some((q, args, Want::Rows)))? else {
+            return Ok(());
         };
         for r in &rows {
             if !f(&Row(&PgRow(r)))? {
@@ -500,38 +555,33 @@ impl Db for Adapter<'_> {
     }
 
     fn script(&self, q: Q) -> Result<()> {
+        self.send(None)?;
         self.conn.borrow_mut().batch(sql::text(q))
     }
 
     fn table_columns(&self) -> Result<Vec<(String, String)>> {
-        let mut conn = self.conn.borrow_mut();
-        let c: &mut Client = &mut conn.client;
+        self.send(None)?;
         // Tables and partitioned tables of the schema, not their partitions.
-        let rows = blocking(|| {
-            c.query(
-                "SELECT c.relname::text, a.attname::text
-                 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-                 WHERE c.relnamespace = current_schema()::regnamespace
-                   AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-                   AND a.attnum > 0 AND NOT a.attisdropped
-                   AND c.relname NOT IN ('schema_migrations', 'schema_layout')
-                 ORDER BY 1, a.attnum",
-                &[],
-            )
-        })?;
+        let rows = self.conn.borrow().client.query(
+            "SELECT c.relname::text, a.attname::text
+             FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+             WHERE c.relnamespace = current_schema()::regnamespace
+               AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+               AND a.attnum > 0 AND NOT a.attisdropped
+               AND c.relname NOT IN ('schema_migrations', 'schema_layout')
+             ORDER BY 1, a.attnum",
+            &[],
+        )?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn references(&self) -> Result<Vec<(String, String)>> {
-        let mut conn = self.conn.borrow_mut();
-        let c: &mut Client = &mut conn.client;
-        let rows = blocking(|| {
-            c.query(
-                "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint
-                 WHERE contype = 'f' AND connamespace = current_schema()::regnamespace ORDER BY 1, 2",
-                &[],
-            )
-        })?;
+        self.send(None)?;
+        let rows = self.conn.borrow().client.query(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint
+             WHERE contype = 'f' AND connamespace = current_schema()::regnamespace ORDER BY 1, 2",
+            &[],
+        )?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
@@ -541,6 +591,7 @@ impl Db for Adapter<'_> {
         columns: &[String],
         f: &mut dyn FnMut(&Row<'_>) -> Result<()>,
     ) -> Result<()> {
+        self.send(None)?;
         let query = whole::select(table, columns)?;
         // A cursor in a snapshot of its own, read a page at a time: memory stays bounded
         // however large the table.
@@ -550,8 +601,7 @@ impl Db for Adapter<'_> {
         ))?;
         let out = (|| -> Result<()> {
             loop {
-                let c: &mut Client = &mut conn.client;
-                let page = blocking(|| c.query("FETCH 2000 FROM healthbook_scan", &[]))?;
+                let page = conn.client.query("FETCH 2000 FROM healthbook_scan", &[])?;
                 if page.is_empty() {
                     return Ok(());
                 }
@@ -565,21 +615,26 @@ impl Db for Adapter<'_> {
     }
 
     fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()> {
-        let mut conn = self.conn.borrow_mut();
+        self.send(None)?;
+        let conn = self.conn.borrow();
         for (text, chunk) in whole::inserts(table, columns, rows, '$')? {
             let args: Vec<Arg<'_>> = chunk.iter().flatten().copied().collect();
-            let c: &mut Client = &mut conn.client;
-            blocking(|| c.execute(&text, &params(&args)))
+            conn.client
+                .execute(text.as_str(), &params(&args))
                 .map_err(|e| StoreError::Db(format!("{table}: {}", StoreError::from(e))))?;
         }
         Ok(())
     }
 
     fn count_rows(&self, table: &str) -> Result<i64> {
+        self.send(None)?;
         let text = whole::count(table)?;
-        let mut conn = self.conn.borrow_mut();
-        let c: &mut Client = &mut conn.client;
-        Ok(blocking(|| c.query_one(&text, &[]))?.get(0))
+        Ok(self
+            .conn
+            .borrow()
+            .client
+            .query_one(text.as_str(), &[])?
+            .get(0))
     }
 }
 
@@ -620,7 +675,7 @@ mod tests {
     /// every number it is given is one person's id. Each parameter gets a value of its
     /// type (numbers 42, texts "x"), so that the planner prunes as it would for one
     /// person.
-    fn partitions_touched(c: &mut Client, q: Q) -> Result<Vec<(String, usize)>> {
+    fn partitions_touched(c: &PgClient, q: Q) -> Result<Vec<(String, usize)>> {
         let text = sql::text(q);
         let stmt = c.prepare(text)?;
         let owned: Vec<Arg<'static>> = stmt
@@ -674,7 +729,7 @@ mod tests {
         };
         let mut conn = backend.connect().unwrap();
         backend.migrate(&mut conn).unwrap();
-        let c: &mut Client = &mut conn.client;
+        let c = &conn.client;
         // Across persons by nature, each named with why: on Citus these run on every
         // shard (docs/OPERATIONS.md, "On Citus").
         const ACROSS: &[Q] = &[
@@ -761,8 +816,8 @@ mod tests {
             }
         }
         let pg = crate::testing::TempPostgres::new().unwrap();
-        let mut c = Client::connect(pg.url(), NoTls).unwrap();
-        migrate(&mut c, 0).unwrap();
+        let c = PgClient::connect_url(pg.url()).unwrap();
+        migrate(&c, 0).unwrap();
         let tables: Vec<String> = c
             .query(
                 "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1",

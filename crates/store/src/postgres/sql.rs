@@ -105,6 +105,9 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::IdentifierOwner => {
             "SELECT person_id FROM identifier_keys WHERE kind = $1 AND value = $2 AND active ORDER BY last_seen DESC, person_id DESC LIMIT 1"
         }
+        Q::PersonsKnown => {
+            "SELECT id, name, birth, personal_id, merged_into FROM persons WHERE id = ANY($1::bigint[])"
+        }
         Q::PersonKnown => {
             "SELECT name, birth, personal_id, merged_into FROM persons WHERE id = $1"
         }
@@ -134,6 +137,11 @@ pub(crate) fn text(q: Q) -> &'static str {
         }
         Q::InsertDqIssue => {
             "INSERT INTO dq_issues (id, person_id, kind, detail, submission_id, facility, ma_lk, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        }
+        Q::EpisodeKeysMany => {
+            "SELECT k.facility, k.ma_lk, k.person_id, k.episode_id, k.version, k.content_hash
+             FROM unnest($1::text[], $2::text[]) AS q(facility, ma_lk)
+             JOIN episode_keys k ON k.facility = q.facility AND k.ma_lk = q.ma_lk"
         }
         Q::EpisodeKey => {
             "SELECT person_id, episode_id, version, content_hash FROM episode_keys WHERE facility = $1 AND ma_lk = $2"
@@ -567,6 +575,10 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::AdoptionMonthAdd => {
             "INSERT INTO adoption_monthly (unit, month, books, accounts) VALUES ($1, $2, $3, $4)
              ON CONFLICT (unit, month) DO UPDATE SET books = adoption_monthly.books + $3, accounts = adoption_monthly.accounts + $4"
+        }
+        Q::ResidentStates => {
+            "SELECT personal_id, unit, status, book_since, account_since FROM population
+             WHERE personal_id = ANY($1::text[])"
         }
         Q::ResidentState => {
             "SELECT unit, status, book_since, account_since FROM population WHERE personal_id = $1"

@@ -103,6 +103,10 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::IdentifierOwner => {
             "SELECT person_id FROM identifier_keys WHERE kind = ?1 AND value = ?2 AND active = 1 ORDER BY last_seen DESC, person_id DESC LIMIT 1"
         }
+        Q::PersonsKnown => {
+            "SELECT id, name, birth, personal_id, merged_into FROM persons
+             WHERE id IN (SELECT value FROM json_each(?1))"
+        }
         Q::PersonKnown => {
             "SELECT name, birth, personal_id, merged_into FROM persons WHERE id = ?1"
         }
@@ -132,6 +136,12 @@ pub(crate) fn text(q: Q) -> &'static str {
         }
         Q::InsertDqIssue => {
             "INSERT INTO dq_issues (id, person_id, kind, detail, submission_id, facility, ma_lk, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        }
+        Q::EpisodeKeysMany => {
+            "SELECT k.facility, k.ma_lk, k.person_id, k.episode_id, k.version, k.content_hash
+             FROM (SELECT a.value AS facility, b.value AS ma_lk
+                   FROM json_each(?1) a JOIN json_each(?2) b ON b.key = a.key) AS q
+             JOIN episode_keys k ON k.facility = q.facility AND k.ma_lk = q.ma_lk"
         }
         Q::EpisodeKey => {
             "SELECT person_id, episode_id, version, content_hash FROM episode_keys WHERE facility = ?1 AND ma_lk = ?2"
@@ -563,6 +573,10 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::AdoptionMonthAdd => {
             "INSERT INTO adoption_monthly (unit, month, books, accounts) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (unit, month) DO UPDATE SET books = books + ?3, accounts = accounts + ?4"
+        }
+        Q::ResidentStates => {
+            "SELECT personal_id, unit, status, book_since, account_since FROM population
+             WHERE personal_id IN (SELECT value FROM json_each(?1))"
         }
         Q::ResidentState => {
             "SELECT unit, status, book_since, account_since FROM population WHERE personal_id = ?1"
