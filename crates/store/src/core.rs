@@ -42,13 +42,17 @@ pub(crate) fn backfill_referral_numbers(db: &dyn Db) -> Result<()> {
 }
 
 /// The last step of the lineage: the moment of the commit that shows the episodes.
-pub(crate) fn mark_visible(db: &dyn Db, receipts: &[Receipt]) -> Result<()> {
+pub(crate) fn mark_visible(
+    db: &dyn Db,
+    state: &mut BatchState,
+    receipts: &[Receipt],
+) -> Result<()> {
     let now = now_ms();
     for r in receipts
         .iter()
         .filter(|r| r.episodes.iter().any(|l| !l.unchanged))
     {
-        crate::reports::on_visible(db, r.received_at, now - r.received_at)?;
+        crate::reports::on_visible(&mut state.sums, r.received_at, now - r.received_at);
     }
     for l in receipts
         .iter()
@@ -67,25 +71,30 @@ fn birth_text(b: &Option<BirthDate>) -> Option<String> {
 type PersonRow = (Option<String>, Option<String>, Option<String>, Option<i64>);
 type KeyRow = (i64, i64, u32, String);
 
-/// What the episodes of one batch look up, read before the first of them with one
-/// statement for each kind of lookup instead of one per episode: who holds each
-/// identifier, those persons, the current version of each episode key, and each
-/// resident's adoption state. An entry the batch itself writes is forgotten, so that
-/// the next episode that needs it reads the database, which then holds this
-/// transaction's write. What is not here is read when needed.
+/// What the writer keeps while it stores one batch (one transaction).
+///
+/// - What the episodes look up, on PostgreSQL read before the first of them with one
+///   statement for each kind of lookup instead of one per episode: who holds each
+///   identifier, those persons, the current version of each episode key, and each
+///   resident's adoption state. An entry the batch itself writes is forgotten, so that
+///   the next episode that needs it reads the database, which then holds this
+///   transaction's write. What is not here is read when needed.
+/// - The report counters the batch adds to, summed by key and written once per key
+///   at its end ([`BatchState::finish`]), in the same transaction as the rows they count.
 #[derive(Default)]
-pub(crate) struct Lookups {
+pub(crate) struct BatchState {
+    pub(crate) sums: crate::reports::Sums,
     owners: HashMap<(String, String), Option<i64>>,
     persons: HashMap<i64, Option<PersonRow>>,
     keys: HashMap<(String, String), Option<KeyRow>>,
     pub(crate) residents: HashMap<String, Option<crate::reports::ResidentState>>,
 }
 
-impl Lookups {
+impl BatchState {
     /// Read what `batch` will look up. Call it after [`lock_keys`]: the locks keep
     /// other servers from changing the identifiers and episode keys read here.
     pub(crate) fn load<'a>(db: &dyn Db, batch: impl Iterator<Item = &'a Prepared>) -> Result<Self> {
-        let mut look = Lookups::default();
+        let mut state = BatchState::default();
         let (mut kinds, mut values) = (Vec::new(), Vec::new());
         let (mut facilities, mut ma_lks) = (Vec::new(), Vec::new());
         let mut personal_ids = Vec::new();
@@ -94,7 +103,7 @@ impl Lookups {
                 continue;
             };
             for e in eps {
-                if look
+                if state
                     .keys
                     .insert((e.facility.clone(), e.ma_lk.clone()), None)
                     .is_none()
@@ -104,12 +113,12 @@ impl Lookups {
                 }
                 for i in &e.claims.identifiers {
                     let key = (i.kind.code().to_string(), i.value.clone());
-                    if look.owners.insert(key, None).is_none() {
+                    if state.owners.insert(key, None).is_none() {
                         kinds.push(i.kind.code().to_string());
                         values.push(i.value.clone());
                     }
                     if i.kind == IdKind::PersonalId
-                        && look.residents.insert(i.value.clone(), None).is_none()
+                        && state.residents.insert(i.value.clone(), None).is_none()
                     {
                         personal_ids.push(i.value.clone());
                     }
@@ -118,38 +127,43 @@ impl Lookups {
         }
         if !kinds.is_empty() {
             db.query(Q::IdentifierOwners, args![kinds, values], &mut |r| {
-                look.owners.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+                state.owners.insert((r.get(0)?, r.get(1)?), r.get(2)?);
                 Ok(true)
             })?;
         }
-        let mut ids: Vec<i64> = look.owners.values().flatten().copied().collect();
+        let mut ids: Vec<i64> = state.owners.values().flatten().copied().collect();
         ids.sort_unstable();
         ids.dedup();
         for id in &ids {
-            look.persons.insert(*id, None);
+            state.persons.insert(*id, None);
         }
         if !ids.is_empty() {
             db.query(Q::PersonsKnown, args![ids], &mut |r| {
                 let row: PersonRow = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                look.persons.insert(r.get(0)?, Some(row));
+                state.persons.insert(r.get(0)?, Some(row));
                 Ok(true)
             })?;
         }
         if !facilities.is_empty() {
             db.query(Q::EpisodeKeysMany, args![facilities, ma_lks], &mut |r| {
                 let row: KeyRow = (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
-                look.keys.insert((r.get(0)?, r.get(1)?), Some(row));
+                state.keys.insert((r.get(0)?, r.get(1)?), Some(row));
                 Ok(true)
             })?;
         }
         if !personal_ids.is_empty() {
             db.query(Q::ResidentStates, args![personal_ids], &mut |r| {
-                let state = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                look.residents.insert(r.get(0)?, Some(state));
+                let resident = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                state.residents.insert(r.get(0)?, Some(resident));
                 Ok(true)
             })?;
         }
-        Ok(look)
+        Ok(state)
+    }
+
+    /// The batch's last writes: the summed counters.
+    pub(crate) fn finish(&mut self, db: &dyn Db) -> Result<()> {
+        std::mem::take(&mut self.sums).write(db)
     }
 
     fn person(&mut self, db: &dyn Db, id: i64) -> Result<Option<PersonRow>> {
@@ -164,11 +178,11 @@ impl Lookups {
     }
 }
 
-fn known(db: &dyn Db, look: &mut Lookups, person: i64) -> Result<Option<Known>> {
+fn known(db: &dyn Db, state: &mut BatchState, person: i64) -> Result<Option<Known>> {
     // Follow merges to the surviving person.
     let mut id = person;
     for _ in 0..16 {
-        let Some((name, birth, personal_id, merged)) = look.person(db, id)? else {
+        let Some((name, birth, personal_id, merged)) = state.person(db, id)? else {
             return Ok(None);
         };
         if let Some(m) = merged {
@@ -249,7 +263,7 @@ pub(crate) fn ingest_one(
     db: &dyn Db,
     p: &Prepared,
     ids: &IdGen,
-    look: &mut Lookups,
+    state: &mut BatchState,
 ) -> Result<Receipt> {
     let sub_id = ids.next();
     let code = uuid::Uuid::now_v7().to_string();
@@ -281,12 +295,12 @@ pub(crate) fn ingest_one(
         ],
     )?;
     crate::reports::on_receipt(
-        db,
+        &mut state.sums,
         &p.meta.facility,
         p.meta.received_at,
         p.accepted,
         &p.findings_json,
-    )?;
+    );
     let mut receipt = Receipt {
         submission_id: sub_id,
         transaction_code: code,
@@ -300,7 +314,7 @@ pub(crate) fn ingest_one(
             for e in eps {
                 receipt
                     .episodes
-                    .push(link_and_store(db, p, e, sub_id, ids, look)?);
+                    .push(link_and_store(db, p, e, sub_id, ids, state)?);
             }
         }
         Payload::CheckIn(c) if p.accepted => {
@@ -329,13 +343,13 @@ pub(crate) fn ingest_one(
                     ],
                 )?;
                 crate::reports::on_checkin(
-                    db,
+                    &mut state.sums,
                     &facility,
                     started.as_deref(),
                     row.ma_loai_kcb.as_deref(),
                     row.ma_the_bhyt.is_some(),
                     p.meta.received_at,
-                )?;
+                );
                 receipt.checkins += 1;
             }
         }
@@ -350,7 +364,7 @@ fn link_and_store(
     e: &ReadyEpisode,
     sub_id: i64,
     ids: &IdGen,
-    look: &mut Lookups,
+    state: &mut BatchState,
 ) -> Result<Linked> {
     let now = now_ms();
     // Who the claims point at: every identifier of the episode in one lookup, each
@@ -361,26 +375,26 @@ fn link_and_store(
         .claims
         .identifiers
         .iter()
-        .filter(|i| !look.owners.contains_key(&key(i)))
+        .filter(|i| !state.owners.contains_key(&key(i)))
         .map(key)
         .unzip();
     if !kinds.is_empty() {
         for (k, v) in kinds.iter().zip(&values) {
-            look.owners.insert((k.clone(), v.clone()), None);
+            state.owners.insert((k.clone(), v.clone()), None);
         }
         db.query(Q::IdentifierOwners, args![kinds, values], &mut |r| {
-            look.owners.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+            state.owners.insert((r.get(0)?, r.get(1)?), r.get(2)?);
             Ok(true)
         })?;
     }
     let mut persons: HashMap<i64, Option<Known>> = HashMap::new();
     for i in &e.claims.identifiers {
-        let Some(&Some(person)) = look.owners.get(&key(i)) else {
+        let Some(&Some(person)) = state.owners.get(&key(i)) else {
             continue;
         };
         let k = match persons.entry(person) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(known(db, look, person)?),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(known(db, state, person)?),
         };
         if let Some(k) = k {
             cands.found.push((i.clone(), k.clone()));
@@ -392,7 +406,7 @@ fn link_and_store(
             // A personal ID learned late fills the person's record.
             if let Some(pid) = e.claims.get(IdKind::PersonalId).next() {
                 db.exec_later(Q::PersonFillPersonalId, args![id, pid.value])?;
-                look.persons.remove(&id);
+                state.persons.remove(&id);
             }
             id
         }
@@ -426,43 +440,82 @@ fn link_and_store(
             id
         }
     };
-    for i in &e.claims.identifiers {
-        // An identifier that already belongs to someone else is not given to this
-        // person as well (the conflict is recorded below): a dossier must not move a
-        // card, a BHXH number or a passport into another book.
-        if cands
-            .found
+    // An identifier that already belongs to someone else is not given to this person
+    // as well (the conflict is recorded below): a dossier must not move a card, a BHXH
+    // number or a passport into another book.
+    let given: Vec<&book::Identifier> = e
+        .claims
+        .identifiers
+        .iter()
+        .filter(|i| {
+            !cands
+                .found
+                .iter()
+                .any(|(c, k)| c.kind == i.kind && c.value == i.value && k.person != person)
+        })
+        .collect();
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y%m%d").to_string());
+    let mut distinct: Vec<(&str, &str)> = given
+        .iter()
+        .map(|i| (i.kind.code(), i.value.as_str()))
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() == given.len() {
+        // One statement for the identifiers and one for their lookup keys (a dossier
+        // names three or four). A number named twice (two periods of one card) is
+        // written one period after the other, below.
+        let kinds: Vec<String> = given.iter().map(|i| i.kind.code().to_string()).collect();
+        let values: Vec<String> = given.iter().map(|i| i.value.clone()).collect();
+        // No period is sent as "" (the statements read it as none).
+        let from: Vec<String> = given
             .iter()
-            .any(|(c, k)| c.kind == i.kind && c.value == i.value && k.person != person)
-        {
-            continue;
+            .map(|i| day(i.valid_from).unwrap_or_default())
+            .collect();
+        let to: Vec<String> = given
+            .iter()
+            .map(|i| day(i.valid_to).unwrap_or_default())
+            .collect();
+        if !given.is_empty() {
+            db.exec_later(
+                Q::UpsertIdentifiers,
+                args![person, kinds, values, from, to, now, sub_id],
+            )?;
+            db.exec_later(Q::UpsertIdentifierKeys, args![kinds, values, person, now])?;
         }
-        db.exec_later(
-            Q::UpsertIdentifier,
-            args![
-                person,
-                i.kind.code(),
-                i.value,
-                i.valid_from.map(|d| d.format("%Y%m%d").to_string()),
-                i.valid_to.map(|d| d.format("%Y%m%d").to_string()),
-                now,
-                sub_id,
-            ],
-        )?;
-        db.exec_later(
-            Q::UpsertIdentifierKey,
-            args![i.kind.code(), i.value, person, now],
-        )?;
-        look.owners.remove(&key(i));
+    } else {
+        for i in &given {
+            db.exec_later(
+                Q::UpsertIdentifier,
+                args![
+                    person,
+                    i.kind.code(),
+                    i.value,
+                    day(i.valid_from),
+                    day(i.valid_to),
+                    now,
+                    sub_id,
+                ],
+            )?;
+            db.exec_later(
+                Q::UpsertIdentifierKey,
+                args![i.kind.code(), i.value, person, now],
+            )?;
+        }
+    }
+    for i in &given {
+        state.owners.remove(&key(i));
         // Each card period as sent (a renewal is a new period of the same number).
         if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
-            let day = |d: Option<chrono::NaiveDate>| {
-                d.map(|d| d.format("%Y%m%d").to_string())
-                    .unwrap_or_default()
-            };
             db.exec_later(
                 Q::UpsertCardPeriod,
-                args![person, i.value, day(i.valid_from), day(i.valid_to), now],
+                args![
+                    person,
+                    i.value,
+                    day(i.valid_from).unwrap_or_default(),
+                    day(i.valid_to).unwrap_or_default(),
+                    now
+                ],
             )?;
         }
     }
@@ -490,7 +543,7 @@ fn link_and_store(
     let linked_at = now_ms();
     // Corrections: same facility + MA_LK replaces what the book shows.
     let facility = e.facility.clone();
-    let previous: Option<KeyRow> = match look.keys.get(&(facility.clone(), e.ma_lk.clone())) {
+    let previous: Option<KeyRow> = match state.keys.get(&(facility.clone(), e.ma_lk.clone())) {
         Some(row) => row.clone(),
         None => db.one(Q::EpisodeKey, args![facility, e.ma_lk], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -544,7 +597,7 @@ fn link_and_store(
         ],
     )?;
     if version == 1 {
-        crate::reports::on_new_episode(db, look, e, person, episode_id, p.meta.received_at)?;
+        crate::reports::on_new_episode(db, state, e, person, episode_id, p.meta.received_at)?;
     }
     db.exec_later(
         Q::UpsertEpisodeKey,
@@ -557,7 +610,7 @@ fn link_and_store(
             e.content_hash
         ],
     )?;
-    look.keys.remove(&(facility, e.ma_lk.clone()));
+    state.keys.remove(&(facility, e.ma_lk.clone()));
     Ok(Linked {
         hoso: e.hoso,
         ma_lk: e.ma_lk.clone(),

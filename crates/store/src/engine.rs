@@ -50,7 +50,7 @@ pub trait Backend: Send + Sync + Sized + 'static {
         POOL
     }
     /// Whether the writer reads what a batch will look up before its first
-    /// submission, one statement for each kind of lookup ([`crate::core::Lookups`]):
+    /// submission, one statement for each kind of lookup ([`crate::core::BatchState`]):
     /// worth it where each statement is a round trip to a server; an embedded
     /// database answers each lookup in microseconds, and reads them one at a time.
     fn reads_ahead(&self) -> bool {
@@ -230,16 +230,17 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
         }
         let attempt = backend.run(&mut conn, true, |db| {
             crate::core::lock_keys(db, batch.iter().map(|(p, _)| p))?;
-            let mut look = if backend.reads_ahead() {
-                crate::core::Lookups::load(db, batch.iter().map(|(p, _)| p))?
+            let mut state = if backend.reads_ahead() {
+                crate::core::BatchState::load(db, batch.iter().map(|(p, _)| p))?
             } else {
-                crate::core::Lookups::default()
+                crate::core::BatchState::default()
             };
             let mut out = Vec::with_capacity(batch.len());
             for (p, _) in &batch {
-                out.push(crate::core::ingest_one(db, p, ids, &mut look)?);
+                out.push(crate::core::ingest_one(db, p, ids, &mut state)?);
             }
-            crate::core::mark_visible(db, &out)?;
+            crate::core::mark_visible(db, &mut state, &out)?;
+            state.finish(db)?;
             Ok(out)
         });
         match attempt {
@@ -253,9 +254,10 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
                 for (p, reply) in batch {
                     let r = backend.run(&mut conn, true, |db| {
                         crate::core::lock_keys(db, std::iter::once(&p))?;
-                        let mut look = crate::core::Lookups::default();
-                        let r = crate::core::ingest_one(db, &p, ids, &mut look)?;
-                        crate::core::mark_visible(db, std::slice::from_ref(&r))?;
+                        let mut state = crate::core::BatchState::default();
+                        let r = crate::core::ingest_one(db, &p, ids, &mut state)?;
+                        crate::core::mark_visible(db, &mut state, std::slice::from_ref(&r))?;
+                        state.finish(db)?;
                         Ok(r)
                     });
                     let _ = reply.send(r);

@@ -3,9 +3,11 @@
 //! the 10 M episodes. `rebuild_reports` recomputes them from the rows they count; a
 //! test checks that both give the same numbers.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::core::Lookups;
+use crate::core::BatchState;
 use crate::db::{Db, Q, args};
 use crate::engine::{Backend, Engine};
 use crate::*;
@@ -98,10 +100,10 @@ pub(crate) type ResidentState = (String, String, Option<String>, Option<String>)
 
 fn resident_state(
     db: &dyn Db,
-    look: &mut Lookups,
+    state: &mut BatchState,
     personal_id: &str,
 ) -> Result<Option<ResidentState>> {
-    if let Some(state) = look.residents.get(personal_id) {
+    if let Some(state) = state.residents.get(personal_id) {
         return Ok(state.clone());
     }
     db.one(Q::ResidentState, args![personal_id], |r| {
@@ -113,13 +115,14 @@ fn resident_state(
 /// activated: keep the adoption counts in step.
 fn set_since(
     db: &dyn Db,
-    look: &mut Lookups,
+    state: &mut BatchState,
     personal_id: &str,
     person: Option<i64>,
     book: Option<&str>,
     account: Option<&str>,
 ) -> Result<()> {
-    let Some((unit, status, old_book, old_account)) = resident_state(db, look, personal_id)? else {
+    let Some((unit, status, old_book, old_account)) = resident_state(db, state, personal_id)?
+    else {
         return Ok(());
     };
     let new_book = match (book, &old_book) {
@@ -147,7 +150,7 @@ fn set_since(
         Q::PopulationSince,
         args![personal_id, person, new_book, new_account],
     )?;
-    look.residents.remove(personal_id);
+    state.residents.remove(personal_id);
     contribute(
         db,
         &unit,
@@ -162,7 +165,7 @@ fn set_since(
 /// and BHYT; lateness; data quality; the person's place in the population registry.
 pub(crate) fn on_new_episode(
     db: &dyn Db,
-    look: &mut Lookups,
+    state: &mut BatchState,
     e: &ReadyEpisode,
     person: i64,
     episode_id: i64,
@@ -178,26 +181,22 @@ pub(crate) fn on_new_episode(
         .as_deref()
         .and_then(wall_ms)
         .map(|end| received_at - end);
-    let mut lateness = [0i64; 6];
-    lateness[late_bucket(late)] = 1;
-    db.exec_later(
-        Q::FacilityDailyEpisode,
-        args![
-            e.facility,
-            day,
-            e.care_type.clone().unwrap_or_default(),
-            e.insured,
-            (e.dq_flags & DQ_PERSONAL_ID != 0) as i64,
-            (e.dq_flags & DQ_CARD != 0) as i64,
-            (e.dq_flags & DQ_ICD != 0) as i64,
-            lateness[0],
-            lateness[1],
-            lateness[2],
-            lateness[3],
-            lateness[4],
-            lateness[5],
-        ],
-    )?;
+    let mut counts = [0i64; 10];
+    counts[0] = 1;
+    counts[1] = (e.dq_flags & DQ_PERSONAL_ID != 0) as i64;
+    counts[2] = (e.dq_flags & DQ_CARD != 0) as i64;
+    counts[3] = (e.dq_flags & DQ_ICD != 0) as i64;
+    counts[4 + late_bucket(late)] = 1;
+    let key = (
+        e.facility.clone(),
+        day,
+        e.care_type.clone().unwrap_or_default(),
+        e.insured,
+    );
+    let sum = state.sums.daily.entry(key).or_default();
+    for (s, c) in sum.episodes.iter_mut().zip(counts) {
+        *s += c;
+    }
     if let (Some(late), Some(end)) = (late, e.end_at.as_deref())
         && late > DAY_MS
     {
@@ -216,28 +215,30 @@ pub(crate) fn on_new_episode(
     }
     if let Some(pid) = e.claims.get(book::IdKind::PersonalId).next() {
         let month = &vn_day(received_at)[..7];
-        set_since(db, look, &pid.value, Some(person), Some(month), None)?;
+        set_since(db, state, &pid.value, Some(person), Some(month), None)?;
     }
     Ok(())
 }
 
 /// A check-in row (XML0): an episode started.
 pub(crate) fn on_checkin(
-    db: &dyn Db,
+    sums: &mut Sums,
     facility: &str,
     started_at: Option<&str>,
     care_type: Option<&str>,
     insured: bool,
     received_at: i64,
-) -> Result<()> {
+) {
     let day = started_at
         .and_then(wall_day)
         .unwrap_or_else(|| vn_day(received_at));
-    db.exec_later(
-        Q::FacilityDailyCheckin,
-        args![facility, day, care_type.unwrap_or(""), insured],
-    )?;
-    Ok(())
+    let key = (
+        facility.to_string(),
+        day,
+        care_type.unwrap_or("").to_string(),
+        insured,
+    );
+    sums.daily.entry(key).or_default().checkins += 1;
 }
 
 /// The error codes of a submission's findings (JSON), each once.
@@ -255,37 +256,108 @@ fn error_codes(findings_json: &str) -> Vec<String> {
 
 /// A submission received: counted, and its error codes when rejected in part or whole.
 pub(crate) fn on_receipt(
-    db: &dyn Db,
+    sums: &mut Sums,
     facility: &str,
     received_at: i64,
     accepted: bool,
     findings_json: &str,
-) -> Result<()> {
+) {
     let day = vn_day(received_at);
-    db.exec_later(
-        Q::FacilityReceipt,
-        args![facility, day, (!accepted) as i64, received_at],
-    )?;
+    let r = sums
+        .receipts
+        .entry((facility.to_string(), day.clone()))
+        .or_default();
+    r.0 += 1;
+    r.1 += (!accepted) as i64;
+    r.2 = r.2.max(received_at);
     for c in error_codes(findings_json) {
-        db.exec_later(Q::FacilityError, args![facility, day, c])?;
+        *sums
+            .errors
+            .entry((facility.to_string(), day.clone(), c))
+            .or_default() += 1;
     }
-    Ok(())
 }
 
 /// A commit made a submission's episodes visible `latency_ms` after its receipt.
-pub(crate) fn on_visible(db: &dyn Db, received_at: i64, latency_ms: i64) -> Result<()> {
-    db.exec_later(
-        Q::SlaCount,
-        args![vn_day(received_at), sla_bucket(latency_ms)],
-    )?;
-    Ok(())
+pub(crate) fn on_visible(sums: &mut Sums, received_at: i64, latency_ms: i64) {
+    *sums
+        .sla
+        .entry((vn_day(received_at), sla_bucket(latency_ms)))
+        .or_default() += 1;
+}
+
+/// What one facility did on one day, for one care type and BHYT or not.
+#[derive(Default)]
+pub(crate) struct DailySum {
+    /// Dossiers, with a personal ID, with a card, with an ICD-10 code, then the six
+    /// lateness buckets.
+    episodes: [i64; 10],
+    checkins: i64,
+}
+
+/// The report counters a batch adds to, summed by key; written once per key at the
+/// batch's end, in its transaction (a batch of 512 submissions of one facility and day
+/// is a handful of statements instead of several per submission).
+#[derive(Default)]
+pub(crate) struct Sums {
+    /// (facility, day, care type, insured)
+    daily: HashMap<(String, String, String, bool), DailySum>,
+    /// (facility, day) → (submissions, rejected, last received)
+    receipts: HashMap<(String, String), (i64, i64, i64)>,
+    /// (facility, day, error code) → submissions with it
+    errors: HashMap<(String, String, String), i64>,
+    /// (day, latency bucket) → submissions
+    sla: HashMap<(String, i64), i64>,
+}
+
+impl Sums {
+    /// Add the sums to the counters, in an order that does not depend on the hash
+    /// (two servers adding to the same rows take their row locks in one order).
+    pub(crate) fn write(self, db: &dyn Db) -> Result<()> {
+        let mut daily: Vec<_> = self.daily.into_iter().collect();
+        daily.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for ((facility, day, care, insured), d) in daily {
+            let e = d.episodes;
+            if e[0] > 0 {
+                db.exec_later(
+                    Q::FacilityDailyEpisode,
+                    args![
+                        facility, day, care, insured, e[0], e[1], e[2], e[3], e[4], e[5], e[6],
+                        e[7], e[8], e[9]
+                    ],
+                )?;
+            }
+            if d.checkins > 0 {
+                db.exec_later(
+                    Q::FacilityDailyCheckin,
+                    args![facility, day, care, insured, d.checkins],
+                )?;
+            }
+        }
+        let mut receipts: Vec<_> = self.receipts.into_iter().collect();
+        receipts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for ((facility, day), (n, rejected, last)) in receipts {
+            db.exec_later(Q::FacilityReceipt, args![facility, day, n, rejected, last])?;
+        }
+        let mut errors: Vec<_> = self.errors.into_iter().collect();
+        errors.sort_unstable();
+        for ((facility, day, code), n) in errors {
+            db.exec_later(Q::FacilityError, args![facility, day, code, n])?;
+        }
+        let mut sla: Vec<_> = self.sla.into_iter().collect();
+        sla.sort_unstable();
+        for ((day, bucket), n) in sla {
+            db.exec_later(Q::SlaCount, args![day, bucket, n])?;
+        }
+        Ok(())
+    }
 }
 
 /// A citizen account was activated.
 pub(crate) fn on_activation(db: &dyn Db, personal_id: &str, at: i64) -> Result<()> {
     set_since(
         db,
-        &mut Lookups::default(),
+        &mut BatchState::default(),
         personal_id,
         None,
         None,
@@ -462,7 +534,7 @@ impl<B: Backend> Reports for Engine<B> {
                     )));
                 }
                 if let Some((unit, status, book, account)) =
-                    resident_state(db, &mut Lookups::default(), &r.personal_id)?
+                    resident_state(db, &mut BatchState::default(), &r.personal_id)?
                 {
                     contribute(db, &unit, &status, book.as_deref(), account.as_deref(), -1)?;
                 }
@@ -491,7 +563,7 @@ impl<B: Backend> Reports for Engine<B> {
                     )?;
                 }
                 if let Some((unit, status, book, account)) =
-                    resident_state(db, &mut Lookups::default(), &r.personal_id)?
+                    resident_state(db, &mut BatchState::default(), &r.personal_id)?
                 {
                     contribute(db, &unit, &status, book.as_deref(), account.as_deref(), 1)?;
                 }
@@ -764,7 +836,7 @@ impl<B: Backend> Reports for Engine<B> {
                 })?;
             for (facility, at, findings) in rows {
                 for c in error_codes(&findings) {
-                    db.exec(Q::FacilityError, args![facility, vn_day(at), c])?;
+                    db.exec(Q::FacilityError, args![facility, vn_day(at), c, 1])?;
                 }
             }
             Ok(())

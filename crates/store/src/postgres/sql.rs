@@ -130,6 +130,17 @@ pub(crate) fn text(q: Q) -> &'static str {
                valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
                                THEN COALESCE(excluded.valid_to, identifiers.valid_to) ELSE identifiers.valid_to END"
         }
+        Q::UpsertIdentifiers => {
+            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
+             SELECT $1, u.kind, u.value, NULLIF(u.valid_from, ''), NULLIF(u.valid_to, ''), $6, $6, $7
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(kind, value, valid_from, valid_to)
+             ON CONFLICT (person_id, kind, value) DO UPDATE SET
+               last_seen = excluded.last_seen,
+               valid_from = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                                 THEN COALESCE(excluded.valid_from, identifiers.valid_from) ELSE identifiers.valid_from END,
+               valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                               THEN COALESCE(excluded.valid_to, identifiers.valid_to) ELSE identifiers.valid_to END"
+        }
         Q::UpsertCardPeriod => {
             "INSERT INTO card_periods (person_id, card, valid_from, valid_to, first_seen, last_seen)
              VALUES ($1, $2, $3, $4, $5, $5)
@@ -309,6 +320,11 @@ pub(crate) fn text(q: Q) -> &'static str {
             "UPDATE guardianships SET revoked_at = $3 WHERE guardian_id = $1 AND ward_id = $2 AND revoked_at IS NULL"
         }
         // ---- lookup tables: a value leads to its person
+        Q::UpsertIdentifierKeys => {
+            "INSERT INTO identifier_keys (kind, value, person_id, last_seen)
+             SELECT u.kind, u.value, $3, $4 FROM unnest($1::text[], $2::text[]) AS u(kind, value)
+             ON CONFLICT (kind, value, person_id) DO UPDATE SET last_seen = excluded.last_seen"
+        }
         Q::UpsertIdentifierKey => {
             "INSERT INTO identifier_keys (kind, value, person_id, last_seen) VALUES ($1, $2, $3, $4)
              ON CONFLICT (kind, value, person_id) DO UPDATE SET last_seen = excluded.last_seen"
@@ -592,31 +608,31 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::FacilityDailyEpisode => {
             "INSERT INTO facility_daily AS d (facility, day, care_type, insured, dossiers, with_personal_id, with_card, with_icd,
                                          late_6h, late_24h, late_3d, late_7d, late_more, late_unknown)
-             VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-             ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET dossiers = d.dossiers + 1,
-               with_personal_id = d.with_personal_id + $5, with_card = d.with_card + $6, with_icd = d.with_icd + $7,
-               late_6h = d.late_6h + $8, late_24h = d.late_24h + $9, late_3d = d.late_3d + $10, late_7d = d.late_7d + $11,
-               late_more = d.late_more + $12, late_unknown = d.late_unknown + $13"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET dossiers = d.dossiers + $5,
+               with_personal_id = d.with_personal_id + $6, with_card = d.with_card + $7, with_icd = d.with_icd + $8,
+               late_6h = d.late_6h + $9, late_24h = d.late_24h + $10, late_3d = d.late_3d + $11, late_7d = d.late_7d + $12,
+               late_more = d.late_more + $13, late_unknown = d.late_unknown + $14"
         }
         Q::InsertLateDossier => {
             "INSERT INTO late_dossiers (facility, ma_lk, person_id, episode_id, ended_at, received_at, hours)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
         }
         Q::FacilityDailyCheckin => {
-            "INSERT INTO facility_daily (facility, day, care_type, insured, checkins) VALUES ($1, $2, $3, $4, 1)
-             ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET checkins = facility_daily.checkins + 1"
+            "INSERT INTO facility_daily (facility, day, care_type, insured, checkins) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET checkins = facility_daily.checkins + $5"
         }
         Q::FacilityReceipt => {
-            "INSERT INTO facility_receipts (facility, day, submissions, rejected, last_at) VALUES ($1, $2, 1, $3, $4)
-             ON CONFLICT (facility, day) DO UPDATE SET submissions = facility_receipts.submissions + 1, rejected = facility_receipts.rejected + $3, last_at = GREATEST(facility_receipts.last_at, $4)"
+            "INSERT INTO facility_receipts (facility, day, submissions, rejected, last_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (facility, day) DO UPDATE SET submissions = facility_receipts.submissions + $3, rejected = facility_receipts.rejected + $4, last_at = GREATEST(facility_receipts.last_at, $5)"
         }
         Q::FacilityError => {
-            "INSERT INTO facility_errors (facility, day, code, count) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (facility, day, code) DO UPDATE SET count = facility_errors.count + 1"
+            "INSERT INTO facility_errors (facility, day, code, count) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (facility, day, code) DO UPDATE SET count = facility_errors.count + $4"
         }
         Q::SlaCount => {
-            "INSERT INTO sla_daily (day, bucket, count) VALUES ($1, $2, 1)
-             ON CONFLICT (day, bucket) DO UPDATE SET count = sla_daily.count + 1"
+            "INSERT INTO sla_daily (day, bucket, count) VALUES ($1, $2, $3)
+             ON CONFLICT (day, bucket) DO UPDATE SET count = sla_daily.count + $3"
         }
         // ---- reports
         Q::UpsertResident => {
