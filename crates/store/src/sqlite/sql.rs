@@ -131,9 +131,10 @@ pub(crate) fn text(q: Q) -> &'static str {
         }
         Q::UpsertIdentifiers => {
             "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
-             SELECT ?1, k.value, v.value, NULLIF(f.value, ''), NULLIF(t.value, ''), ?6, ?6, ?7
-             FROM json_each(?2) k JOIN json_each(?3) v ON v.key = k.key
-               JOIN json_each(?4) f ON f.key = k.key JOIN json_each(?5) t ON t.key = k.key
+             SELECT ?1, k.value, json_extract(?3, '$[' || k.key || ']'),
+                    NULLIF(json_extract(?4, '$[' || k.key || ']'), ''),
+                    NULLIF(json_extract(?5, '$[' || k.key || ']'), ''), ?6, ?6, ?7
+             FROM json_each(?2) k
              WHERE true
              ON CONFLICT (person_id, kind, value) DO UPDATE SET
                last_seen = excluded.last_seen,
@@ -323,7 +324,7 @@ pub(crate) fn text(q: Q) -> &'static str {
         // ---- lookup tables: a value leads to its person
         Q::UpsertIdentifierKeys => {
             "INSERT INTO identifier_keys (kind, value, person_id, last_seen)
-             SELECT k.value, v.value, ?3, ?4 FROM json_each(?1) k JOIN json_each(?2) v ON v.key = k.key
+             SELECT k.value, json_extract(?2, '$[' || k.key || ']'), ?3, ?4 FROM json_each(?1) k
              WHERE true
              ON CONFLICT (kind, value, person_id) DO UPDATE SET last_seen = excluded.last_seen"
         }
