@@ -27,6 +27,7 @@ use crate::{Result, StoreError};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_lookups.sql"),
+    include_str!("../../migrations/postgres/0003_storage.sql"),
 ];
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).
