@@ -41,27 +41,16 @@ pub(crate) fn backfill_referral_numbers(db: &dyn Db) -> Result<()> {
     Ok(())
 }
 
-/// The last step of the lineage: the moment of the commit that shows the episodes.
-pub(crate) fn mark_visible(
-    db: &dyn Db,
-    state: &mut BatchState,
-    receipts: &[Receipt],
-) -> Result<()> {
-    let now = now_ms();
+/// The last step of the lineage: the moment of the commit that shows the episodes
+/// (`now`, taken just before it; the episodes are written with it at the batch's end,
+/// [`BatchState::finish`]). Counted for the service-level report.
+pub(crate) fn mark_visible(state: &mut BatchState<'_>, receipts: &[Receipt], now: i64) {
     for r in receipts
         .iter()
         .filter(|r| r.episodes.iter().any(|l| !l.unchanged))
     {
         crate::reports::on_visible(&mut state.sums, r.received_at, now - r.received_at);
     }
-    for l in receipts
-        .iter()
-        .flat_map(|r| &r.episodes)
-        .filter(|l| !l.unchanged)
-    {
-        db.exec_later(Q::EpisodeVisible, args![l.person_id, l.episode_id, now])?;
-    }
-    Ok(())
 }
 
 fn birth_text(b: &Option<BirthDate>) -> Option<String> {
@@ -81,16 +70,31 @@ type KeyRow = (i64, i64, u32, String);
 ///   transaction's write. What is not here is read when needed.
 /// - The report counters the batch adds to, summed by key and written once per key
 ///   at its end ([`BatchState::finish`]), in the same transaction as the rows they count.
+/// - The new episode rows, written at the end with the moment they become visible
+///   (one insert each, where an insert and an update of every index used to be).
 #[derive(Default)]
-pub(crate) struct BatchState {
+pub(crate) struct BatchState<'a> {
     pub(crate) sums: crate::reports::Sums,
+    episodes: Vec<NewEpisode<'a>>,
     owners: HashMap<(String, String), Option<i64>>,
     persons: HashMap<i64, Option<PersonRow>>,
     keys: HashMap<(String, String), Option<KeyRow>>,
     pub(crate) residents: HashMap<String, Option<crate::reports::ResidentState>>,
 }
 
-impl BatchState {
+/// An episode row waiting for the end of its batch: its insert, given whether it is
+/// still the current version then and the moment it becomes visible.
+struct NewEpisode<'a> {
+    person: i64,
+    id: i64,
+    current: bool,
+    write: EpisodeInsert<'a>,
+}
+
+/// The insert of a new episode, given (current, visible from).
+type EpisodeInsert<'a> = Box<dyn FnOnce(&dyn Db, bool, i64) -> Result<()> + 'a>;
+
+impl BatchState<'_> {
     /// Read what `batch` will look up. Call it after [`lock_keys`]: the locks keep
     /// other servers from changing the identifiers and episode keys read here.
     pub(crate) fn load<'a>(db: &dyn Db, batch: impl Iterator<Item = &'a Prepared>) -> Result<Self> {
@@ -161,8 +165,12 @@ impl BatchState {
         Ok(state)
     }
 
-    /// The batch's last writes: the summed counters.
-    pub(crate) fn finish(&mut self, db: &dyn Db) -> Result<()> {
+    /// The batch's last writes: its episodes, visible from `now`, and the summed
+    /// counters.
+    pub(crate) fn finish(&mut self, db: &dyn Db, now: i64) -> Result<()> {
+        for e in std::mem::take(&mut self.episodes) {
+            (e.write)(db, e.current, now)?;
+        }
         std::mem::take(&mut self.sums).write(db)
     }
 
@@ -178,7 +186,7 @@ impl BatchState {
     }
 }
 
-fn known(db: &dyn Db, state: &mut BatchState, person: i64) -> Result<Option<Known>> {
+fn known(db: &dyn Db, state: &mut BatchState<'_>, person: i64) -> Result<Option<Known>> {
     // Follow merges to the surviving person.
     let mut id = person;
     for _ in 0..16 {
@@ -259,11 +267,11 @@ pub(crate) fn merged_family(db: &dyn Db, person: i64) -> Result<Vec<i64>> {
     Ok(family)
 }
 
-pub(crate) fn ingest_one(
+pub(crate) fn ingest_one<'a>(
     db: &dyn Db,
-    p: &Prepared,
+    p: &'a Prepared,
     ids: &IdGen,
-    state: &mut BatchState,
+    state: &mut BatchState<'a>,
 ) -> Result<Receipt> {
     let sub_id = ids.next();
     let code = uuid::Uuid::now_v7().to_string();
@@ -358,13 +366,13 @@ pub(crate) fn ingest_one(
     Ok(receipt)
 }
 
-fn link_and_store(
+fn link_and_store<'a>(
     db: &dyn Db,
-    p: &Prepared,
-    e: &ReadyEpisode,
+    p: &'a Prepared,
+    e: &'a ReadyEpisode,
     sub_id: i64,
     ids: &IdGen,
-    state: &mut BatchState,
+    state: &mut BatchState<'a>,
 ) -> Result<Linked> {
     let now = now_ms();
     // Who the claims point at: every identifier of the episode in one lookup, each
@@ -566,36 +574,57 @@ fn link_and_store(
     }
     let version = previous.as_ref().map_or(1, |p| p.2 + 1);
     if let Some((prev_person, prev_id, _, _)) = &previous {
-        db.exec_later(Q::EpisodeNotCurrent, args![prev_person, prev_id])?;
+        // The previous version may be a row of this batch, not yet written.
+        match state
+            .episodes
+            .iter_mut()
+            .find(|n| n.person == *prev_person && n.id == *prev_id)
+        {
+            Some(n) => n.current = false,
+            None => db.exec_later(Q::EpisodeNotCurrent, args![prev_person, prev_id])?,
+        }
     }
     let episode_id = ids.next();
-    db.exec_later(
-        Q::InsertEpisode,
-        args![
-            person,
-            episode_id,
-            facility,
-            e.ma_lk,
-            version,
-            sub_id,
-            e.hoso,
-            e.start_at,
-            e.end_at,
-            e.care_type,
-            e.main_icd10,
-            decision.confidence.code(),
-            p.meta.received_at,
-            p.validated_at,
-            linked_at,
-            e.content_hash,
-            pack_body(&e.body),
-            e.appointment_at,
-            e.referral_to,
-            e.referral_number,
-            e.insured,
-            e.dq_flags,
-        ],
-    )?;
+    let body = pack_body(&e.body);
+    let confidence = decision.confidence.code();
+    let received_at = p.meta.received_at;
+    let validated_at = p.validated_at;
+    state.episodes.push(NewEpisode {
+        person,
+        id: episode_id,
+        current: true,
+        write: Box::new(move |db, current, visible_at| {
+            db.exec_later(
+                Q::InsertEpisode,
+                args![
+                    person,
+                    episode_id,
+                    e.facility,
+                    e.ma_lk,
+                    version,
+                    current,
+                    sub_id,
+                    e.hoso,
+                    e.start_at,
+                    e.end_at,
+                    e.care_type,
+                    e.main_icd10,
+                    confidence,
+                    received_at,
+                    validated_at,
+                    linked_at,
+                    visible_at,
+                    e.content_hash,
+                    body,
+                    e.appointment_at,
+                    e.referral_to,
+                    e.referral_number,
+                    e.insured,
+                    e.dq_flags,
+                ],
+            )
+        }),
+    });
     if version == 1 {
         crate::reports::on_new_episode(db, state, e, person, episode_id, p.meta.received_at)?;
     }

@@ -239,8 +239,9 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
             for (p, _) in &batch {
                 out.push(crate::core::ingest_one(db, p, ids, &mut state)?);
             }
-            crate::core::mark_visible(db, &mut state, &out)?;
-            state.finish(db)?;
+            let now = crate::now_ms();
+            crate::core::mark_visible(&mut state, &out, now);
+            state.finish(db, now)?;
             Ok(out)
         });
         match attempt {
@@ -256,8 +257,9 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
                         crate::core::lock_keys(db, std::iter::once(&p))?;
                         let mut state = crate::core::BatchState::default();
                         let r = crate::core::ingest_one(db, &p, ids, &mut state)?;
-                        crate::core::mark_visible(db, &mut state, std::slice::from_ref(&r))?;
-                        state.finish(db)?;
+                        let now = crate::now_ms();
+                        crate::core::mark_visible(&mut state, std::slice::from_ref(&r), now);
+                        state.finish(db, now)?;
                         Ok(r)
                     });
                     let _ = reply.send(r);

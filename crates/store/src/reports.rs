@@ -100,7 +100,7 @@ pub(crate) type ResidentState = (String, String, Option<String>, Option<String>)
 
 fn resident_state(
     db: &dyn Db,
-    state: &mut BatchState,
+    state: &mut BatchState<'_>,
     personal_id: &str,
 ) -> Result<Option<ResidentState>> {
     if let Some(state) = state.residents.get(personal_id) {
@@ -115,7 +115,7 @@ fn resident_state(
 /// activated: keep the adoption counts in step.
 fn set_since(
     db: &dyn Db,
-    state: &mut BatchState,
+    state: &mut BatchState<'_>,
     personal_id: &str,
     person: Option<i64>,
     book: Option<&str>,
@@ -165,7 +165,7 @@ fn set_since(
 /// and BHYT; lateness; data quality; the person's place in the population registry.
 pub(crate) fn on_new_episode(
     db: &dyn Db,
-    state: &mut BatchState,
+    state: &mut BatchState<'_>,
     e: &ReadyEpisode,
     person: i64,
     episode_id: i64,

@@ -54,7 +54,6 @@ statements! {
     EpisodeKeysOfFacility,
     EpisodeNotCurrent,
     EpisodeVersions,
-    EpisodeVisible,
     EpisodesByKeys,
     EpisodesDeleteOfKey,
     EpisodesDeleteOfPerson,

@@ -778,7 +778,6 @@ mod tests {
             Q::UpsertIdentifier, // … the person's identifiers
             Q::InsertEpisode,    // … the episode
             Q::EpisodeNotCurrent,
-            Q::EpisodeVisible,
             Q::SessionPerson, // a citizen's request: the session (lookup table)
             Q::MergeEventsOf, // the citizen's access log: who was merged into them
             Q::AuditOf,       // … the log of them all (one partition per person named)

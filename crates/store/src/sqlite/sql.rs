@@ -165,14 +165,11 @@ pub(crate) fn text(q: Q) -> &'static str {
         }
         Q::InsertEpisode => {
             "INSERT INTO episodes (person_id, id, facility, ma_lk, version, is_current, submission_id, hoso, start_at, end_at, care_type, main_icd10, confidence, received_at, validated_at, linked_at, visible_at, content_hash, body, appointment_at, referral_to, referral_number, insured, dq_flags)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
         }
         Q::UpsertEpisodeKey => {
             "INSERT INTO episode_keys (facility, ma_lk, person_id, episode_id, version, content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (facility, ma_lk) DO UPDATE SET person_id = excluded.person_id, episode_id = excluded.episode_id, version = excluded.version, content_hash = excluded.content_hash"
-        }
-        Q::EpisodeVisible => {
-            "UPDATE episodes SET visible_at = ?3 WHERE person_id = ?1 AND id = ?2"
         }
         // ---- reads of the book
         Q::SubmissionBySha => "SELECT 1 FROM submissions WHERE sha256 = ?1 LIMIT 1",
