@@ -70,35 +70,166 @@ type KeyRow = (i64, i64, u32, String);
 ///   transaction's write. What is not here is read when needed.
 /// - The report counters the batch adds to, summed by key and written once per key
 ///   at its end ([`BatchState::finish`]), in the same transaction as the rows they count.
-/// - The new episode rows, written at the end with the moment they become visible
-///   (one insert each, where an insert and an update of every index used to be).
+/// - The new submission and episode rows, which nothing in the batch reads, written at
+///   its end: episodes with the moment they become visible (one insert each, where an
+///   insert and an update of every index used to be); on PostgreSQL in multi-row
+///   statements.
 #[derive(Default)]
 pub(crate) struct BatchState<'a> {
     pub(crate) sums: crate::reports::Sums,
+    submissions: Vec<NewSubmission<'a>>,
     episodes: Vec<NewEpisode<'a>>,
+    /// Whether the rows written at the end go in multi-row statements (where each
+    /// statement is a round trip to a server) or one prepared statement each.
+    multi_row: bool,
     owners: HashMap<(String, String), Option<i64>>,
     persons: HashMap<i64, Option<PersonRow>>,
     keys: HashMap<(String, String), Option<KeyRow>>,
     pub(crate) residents: HashMap<String, Option<crate::reports::ResidentState>>,
 }
 
-/// An episode row waiting for the end of its batch: its insert, given whether it is
-/// still the current version then and the moment it becomes visible.
-struct NewEpisode<'a> {
-    person: i64,
+/// A submission row waiting for the end of its batch (nothing in the batch reads it).
+struct NewSubmission<'a> {
+    p: &'a Prepared,
     id: i64,
-    current: bool,
-    write: EpisodeInsert<'a>,
+    code: String,
+    kind: &'static str,
+    findings: Option<Vec<u8>>,
 }
 
-/// The insert of a new episode, given (current, visible from).
-type EpisodeInsert<'a> = Box<dyn FnOnce(&dyn Db, bool, i64) -> Result<()> + 'a>;
+const SUBMISSION_COLUMNS: &[&str] = &[
+    "id",
+    "transaction_code",
+    "received_at",
+    "validated_at",
+    "facility",
+    "account",
+    "source",
+    "kind",
+    "spec",
+    "accepted",
+    "findings",
+    "sha256",
+    "raw_len",
+    "raw_zstd",
+];
+
+impl NewSubmission<'_> {
+    /// The values of [`SUBMISSION_COLUMNS`] (and of `Q::InsertSubmission`).
+    fn values(&self) -> Vec<Arg<'_>> {
+        let p = self.p;
+        let findings = match &self.findings {
+            Some(b) => Arg::Bytes(b),
+            None => Arg::Text("[]"),
+        };
+        let mut v = args![
+            self.id,
+            self.code,
+            p.meta.received_at,
+            p.validated_at,
+            p.meta.facility,
+            p.meta.account,
+        ]
+        .to_vec();
+        v.extend([
+            Arg::Text(p.meta.source.code()),
+            Arg::Text(self.kind),
+            Arg::Text(p.meta.spec.code()),
+            Arg::Bool(p.accepted),
+            findings,
+        ]);
+        v.extend_from_slice(args![p.sha256, p.raw_len, p.raw_zstd]);
+        v
+    }
+}
+
+/// An episode row waiting for the end of its batch, where it is written with whether
+/// it is still the current version then and the moment it becomes visible.
+struct NewEpisode<'a> {
+    e: &'a ReadyEpisode,
+    person: i64,
+    id: i64,
+    version: u32,
+    current: bool,
+    submission: i64,
+    confidence: &'static str,
+    received_at: i64,
+    validated_at: i64,
+    linked_at: i64,
+    body: Vec<u8>,
+}
+
+const EPISODE_COLUMNS: &[&str] = &[
+    "person_id",
+    "id",
+    "facility",
+    "ma_lk",
+    "version",
+    "is_current",
+    "submission_id",
+    "hoso",
+    "start_at",
+    "end_at",
+    "care_type",
+    "main_icd10",
+    "confidence",
+    "received_at",
+    "validated_at",
+    "linked_at",
+    "visible_at",
+    "content_hash",
+    "body",
+    "appointment_at",
+    "referral_to",
+    "referral_number",
+    "insured",
+    "dq_flags",
+];
+
+impl NewEpisode<'_> {
+    /// The values of [`EPISODE_COLUMNS`] (and of `Q::InsertEpisode`).
+    fn values(&self, visible_at: i64) -> Vec<Arg<'_>> {
+        let e = self.e;
+        let mut v = args![
+            self.person,
+            self.id,
+            e.facility,
+            e.ma_lk,
+            self.version,
+            self.current,
+            self.submission,
+            e.hoso,
+            e.start_at,
+            e.end_at,
+            e.care_type,
+            e.main_icd10,
+            self.confidence,
+            self.received_at,
+            self.validated_at,
+            self.linked_at,
+            self.linked_at, // visible_at: set below
+            e.content_hash,
+            self.body,
+            e.appointment_at,
+            e.referral_to,
+            e.referral_number,
+            e.insured,
+            e.dq_flags,
+        ]
+        .to_vec();
+        v[16] = Arg::Int(visible_at);
+        v
+    }
+}
 
 impl BatchState<'_> {
     /// Read what `batch` will look up. Call it after [`lock_keys`]: the locks keep
     /// other servers from changing the identifiers and episode keys read here.
     pub(crate) fn load<'a>(db: &dyn Db, batch: impl Iterator<Item = &'a Prepared>) -> Result<Self> {
-        let mut state = BatchState::default();
+        let mut state = BatchState {
+            multi_row: true,
+            ..BatchState::default()
+        };
         let (mut kinds, mut values) = (Vec::new(), Vec::new());
         let (mut facilities, mut ma_lks) = (Vec::new(), Vec::new());
         let mut personal_ids = Vec::new();
@@ -165,11 +296,33 @@ impl BatchState<'_> {
         Ok(state)
     }
 
-    /// The batch's last writes: its episodes, visible from `now`, and the summed
-    /// counters.
+    /// The batch's last writes: its submissions, its episodes visible from `now`, and
+    /// the summed counters.
     pub(crate) fn finish(&mut self, db: &dyn Db, now: i64) -> Result<()> {
-        for e in std::mem::take(&mut self.episodes) {
-            (e.write)(db, e.current, now)?;
+        let submissions = std::mem::take(&mut self.submissions);
+        let episodes = std::mem::take(&mut self.episodes);
+        let sub_rows: Vec<Vec<Arg<'_>>> = submissions.iter().map(NewSubmission::values).collect();
+        let ep_rows: Vec<Vec<Arg<'_>>> = episodes.iter().map(|e| e.values(now)).collect();
+        for (q, table, columns, rows) in [
+            (
+                Q::InsertSubmission,
+                "submissions",
+                SUBMISSION_COLUMNS,
+                &sub_rows,
+            ),
+            (Q::InsertEpisode, "episodes", EPISODE_COLUMNS, &ep_rows),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            if self.multi_row {
+                let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+                db.insert_rows(table, &columns, rows)?;
+            } else {
+                for row in rows {
+                    db.exec_later(q, row)?;
+                }
+            }
         }
         std::mem::take(&mut self.sums).write(db)
     }
@@ -280,28 +433,13 @@ pub(crate) fn ingest_one<'a>(
         Payload::CheckIn(_) => "checkin",
     };
     let findings = (!p.findings.is_empty()).then(|| compress(p.findings_json.as_bytes()));
-    db.exec_later(
-        Q::InsertSubmission,
-        args![
-            sub_id,
-            code,
-            p.meta.received_at,
-            p.validated_at,
-            p.meta.facility,
-            p.meta.account,
-            p.meta.source.code(),
-            kind,
-            p.meta.spec.code(),
-            p.accepted,
-            match &findings {
-                Some(b) => crate::db::Arg::Bytes(b),
-                None => crate::db::Arg::Text("[]"),
-            },
-            p.sha256,
-            p.raw_len,
-            p.raw_zstd,
-        ],
-    )?;
+    state.submissions.push(NewSubmission {
+        p,
+        id: sub_id,
+        code: code.clone(),
+        kind,
+        findings,
+    });
     crate::reports::on_receipt(
         &mut state.sums,
         &p.meta.facility,
@@ -585,45 +723,18 @@ fn link_and_store<'a>(
         }
     }
     let episode_id = ids.next();
-    let body = pack_body(&e.body);
-    let confidence = decision.confidence.code();
-    let received_at = p.meta.received_at;
-    let validated_at = p.validated_at;
     state.episodes.push(NewEpisode {
+        e,
         person,
         id: episode_id,
+        version,
         current: true,
-        write: Box::new(move |db, current, visible_at| {
-            db.exec_later(
-                Q::InsertEpisode,
-                args![
-                    person,
-                    episode_id,
-                    e.facility,
-                    e.ma_lk,
-                    version,
-                    current,
-                    sub_id,
-                    e.hoso,
-                    e.start_at,
-                    e.end_at,
-                    e.care_type,
-                    e.main_icd10,
-                    confidence,
-                    received_at,
-                    validated_at,
-                    linked_at,
-                    visible_at,
-                    e.content_hash,
-                    body,
-                    e.appointment_at,
-                    e.referral_to,
-                    e.referral_number,
-                    e.insured,
-                    e.dq_flags,
-                ],
-            )
-        }),
+        submission: sub_id,
+        confidence: decision.confidence.code(),
+        received_at: p.meta.received_at,
+        validated_at: p.validated_at,
+        linked_at,
+        body: pack_body(&e.body),
     });
     if version == 1 {
         crate::reports::on_new_episode(db, state, e, person, episode_id, p.meta.received_at)?;
@@ -805,8 +916,18 @@ impl<B: Backend> Store for Engine<B> {
         self.queue(p)
     }
 
-    fn has_submission_bytes(&self, sha256: &str) -> Result<bool> {
-        self.read(|db| db.exists(Q::SubmissionBySha, args![sha256]))
+    fn received_digests(&self, sha256s: &[String]) -> Result<std::collections::HashSet<String>> {
+        if sha256s.is_empty() {
+            return Ok(Default::default());
+        }
+        self.read(|db| {
+            let mut seen = std::collections::HashSet::new();
+            db.query(Q::SubmissionsBySha, args![sha256s], &mut |r| {
+                seen.insert(r.get(0)?);
+                Ok(true)
+            })?;
+            Ok(seen)
+        })
     }
 
     fn submission(&self, transaction_code: &str) -> Result<Option<SubmissionRecord>> {

@@ -639,8 +639,9 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     fn ingest(&self, p: Prepared) -> Result<Receipt> {
         self.submit(p)?.wait()
     }
-    /// Whether identical bytes were already received (for idempotent imports).
-    fn has_submission_bytes(&self, sha256: &str) -> Result<bool>;
+    /// Which of these SHA-256 digests (hex) are of bytes already received, in one read
+    /// (for idempotent imports).
+    fn received_digests(&self, sha256s: &[String]) -> Result<std::collections::HashSet<String>>;
     fn submission(&self, transaction_code: &str) -> Result<Option<SubmissionRecord>>;
     fn person_by_identifier(&self, kind: IdKind, value: &str) -> Result<Option<PersonRecord>>;
     fn person(&self, id: i64) -> Result<Option<PersonRecord>>;

@@ -170,7 +170,7 @@ statements! {
     StaffSessionsExpire,
     StaffWithPassword,
     Submission,
-    SubmissionBySha,
+    SubmissionsBySha,
     SubmissionsWithFindings,
     Token,
     TokensExpire,

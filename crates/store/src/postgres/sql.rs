@@ -150,9 +150,11 @@ pub(crate) fn text(q: Q) -> &'static str {
             "INSERT INTO dq_issues (id, person_id, kind, detail, submission_id, facility, ma_lk, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         }
         Q::EpisodeKeysMany => {
+            // LATERAL: one index probe per key, whatever the table's statistics say.
             "SELECT k.facility, k.ma_lk, k.person_id, k.episode_id, k.version, k.content_hash
              FROM unnest($1::text[], $2::text[]) AS q(facility, ma_lk)
-             JOIN episode_keys k ON k.facility = q.facility AND k.ma_lk = q.ma_lk"
+             CROSS JOIN LATERAL (SELECT * FROM episode_keys e
+                                 WHERE e.facility = q.facility AND e.ma_lk = q.ma_lk) k"
         }
         Q::EpisodeKey => {
             "SELECT person_id, episode_id, version, content_hash FROM episode_keys WHERE facility = $1 AND ma_lk = $2"
@@ -169,7 +171,12 @@ pub(crate) fn text(q: Q) -> &'static str {
              ON CONFLICT (facility, ma_lk) DO UPDATE SET person_id = excluded.person_id, episode_id = excluded.episode_id, version = excluded.version, content_hash = excluded.content_hash"
         }
         // ---- reads of the book
-        Q::SubmissionBySha => "SELECT 1 FROM submissions WHERE sha256 = $1 LIMIT 1",
+        Q::SubmissionsBySha => {
+            // A probe of the index per digest, whatever the planner thinks of the table
+            // (an ANY() over a table that was empty when the plan was made scans it).
+            "SELECT q.d FROM unnest($1::text[]) AS q(d)
+             WHERE (SELECT true FROM submissions s WHERE s.sha256 = q.d LIMIT 1)"
+        }
         Q::Submission => {
             "SELECT id, transaction_code, received_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_zstd FROM submissions WHERE transaction_code = $1"
         }
@@ -590,8 +597,9 @@ pub(crate) fn text(q: Q) -> &'static str {
              ON CONFLICT (unit, month) DO UPDATE SET books = adoption_monthly.books + $3, accounts = adoption_monthly.accounts + $4"
         }
         Q::ResidentStates => {
-            "SELECT personal_id, unit, status, book_since, account_since FROM population
-             WHERE personal_id = ANY($1::text[])"
+            "SELECT r.personal_id, r.unit, r.status, r.book_since, r.account_since
+             FROM unnest($1::text[]) AS q(personal_id)
+             CROSS JOIN LATERAL (SELECT * FROM population p WHERE p.personal_id = q.personal_id) r"
         }
         Q::ResidentState => {
             "SELECT unit, status, book_since, account_since FROM population WHERE personal_id = $1"

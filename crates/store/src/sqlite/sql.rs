@@ -172,7 +172,10 @@ pub(crate) fn text(q: Q) -> &'static str {
              ON CONFLICT (facility, ma_lk) DO UPDATE SET person_id = excluded.person_id, episode_id = excluded.episode_id, version = excluded.version, content_hash = excluded.content_hash"
         }
         // ---- reads of the book
-        Q::SubmissionBySha => "SELECT 1 FROM submissions WHERE sha256 = ?1 LIMIT 1",
+        Q::SubmissionsBySha => {
+            "SELECT q.value FROM json_each(?1) q
+             WHERE EXISTS (SELECT 1 FROM submissions s WHERE s.sha256 = q.value)"
+        }
         Q::Submission => {
             "SELECT id, transaction_code, received_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_zstd FROM submissions WHERE transaction_code = ?1"
         }
