@@ -549,8 +549,15 @@ fn link_and_store<'a>(
     let decision = decide(&e.claims, &cands);
     let person = match decision.target {
         Target::Existing(id) => {
-            // A personal ID learned late fills the person's record.
-            if let Some(pid) = e.claims.get(IdKind::PersonalId).next() {
+            // A personal ID learned late fills the person's record (not written when
+            // the record already has one: the statement would change nothing).
+            let has_one = cands
+                .found
+                .iter()
+                .any(|(_, k)| k.person == id && k.personal_id.is_some());
+            if let Some(pid) = e.claims.get(IdKind::PersonalId).next()
+                && !has_one
+            {
                 db.exec_later(Q::PersonFillPersonalId, args![id, pid.value])?;
                 state.persons.remove(&id);
             }
@@ -650,7 +657,11 @@ fn link_and_store<'a>(
         }
     }
     for i in &given {
-        state.owners.remove(&key(i));
+        // An identifier this person already held stays theirs (its key is the newest
+        // now); any other outcome is read again when needed.
+        if state.owners.get(&key(i)) != Some(&Some(person)) {
+            state.owners.remove(&key(i));
+        }
         // Each card period as sent (a renewal is a new period of the same number).
         if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
             db.exec_later(
