@@ -84,16 +84,62 @@ fn contribute(
     account_since: Option<&str>,
     sign: i64,
 ) -> Result<()> {
-    if status != "alive" {
-        return Ok(());
-    }
-    db.exec_later(Q::AdoptionUnitAdd, args![unit, sign])?;
-    for (month, books, accounts) in [(book_since, sign, 0), (account_since, 0, sign)] {
-        if let Some(m) = month {
-            db.exec_later(Q::AdoptionMonthAdd, args![unit, m, books, accounts])?;
+    let mut a = Adoption::default();
+    a.add(unit, status, book_since, account_since, sign);
+    a.write(db)
+}
+
+/// Changes to the adoption counters, summed by key before they are written: a
+/// registry import touches each unit's row thousands of times, and PostgreSQL keeps
+/// every version of a row updated again and again in one transaction (each update
+/// then walks them all).
+#[derive(Default)]
+struct Adoption {
+    /// unit → residents alive
+    units: HashMap<String, i64>,
+    /// (unit, month) → (books, accounts)
+    months: HashMap<(String, String), (i64, i64)>,
+}
+
+impl Adoption {
+    fn add(
+        &mut self,
+        unit: &str,
+        status: &str,
+        book_since: Option<&str>,
+        account_since: Option<&str>,
+        sign: i64,
+    ) {
+        if status != "alive" {
+            return;
+        }
+        *self.units.entry(unit.to_string()).or_default() += sign;
+        for (month, books, accounts) in [(book_since, sign, 0), (account_since, 0, sign)] {
+            if let Some(m) = month {
+                let e = self
+                    .months
+                    .entry((unit.to_string(), m.to_string()))
+                    .or_default();
+                e.0 += books;
+                e.1 += accounts;
+            }
         }
     }
-    Ok(())
+
+    /// Every key touched, once, in sorted order.
+    fn write(self, db: &dyn Db) -> Result<()> {
+        let mut units: Vec<_> = self.units.into_iter().collect();
+        units.sort_unstable();
+        for (unit, n) in units {
+            db.exec_later(Q::AdoptionUnitAdd, args![unit, n])?;
+        }
+        let mut months: Vec<_> = self.months.into_iter().collect();
+        months.sort_unstable();
+        for ((unit, m), (books, accounts)) in months {
+            db.exec_later(Q::AdoptionMonthAdd, args![unit, m, books, accounts])?;
+        }
+        Ok(())
+    }
 }
 
 pub(crate) type ResidentState = (String, String, Option<String>, Option<String>);
@@ -526,6 +572,7 @@ impl<B: Backend> Reports for Engine<B> {
         }
         let now = now_ms();
         self.write(|db| {
+            let mut adoption = Adoption::default();
             for r in residents {
                 if !db.exists(Q::UnitExists, args![r.unit])? {
                     return Err(StoreError::Invalid(format!(
@@ -536,7 +583,7 @@ impl<B: Backend> Reports for Engine<B> {
                 if let Some((unit, status, book, account)) =
                     resident_state(db, &mut BatchState::default(), &r.personal_id)?
                 {
-                    contribute(db, &unit, &status, book.as_deref(), account.as_deref(), -1)?;
+                    adoption.add(&unit, &status, book.as_deref(), account.as_deref(), -1);
                 }
                 db.exec(
                     Q::UpsertResident,
@@ -565,9 +612,10 @@ impl<B: Backend> Reports for Engine<B> {
                 if let Some((unit, status, book, account)) =
                     resident_state(db, &mut BatchState::default(), &r.personal_id)?
                 {
-                    contribute(db, &unit, &status, book.as_deref(), account.as_deref(), 1)?;
+                    adoption.add(&unit, &status, book.as_deref(), account.as_deref(), 1);
                 }
             }
+            adoption.write(db)?;
             Ok(residents.len())
         })
     }
