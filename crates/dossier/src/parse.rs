@@ -1129,7 +1129,7 @@ pub fn parse_checkin(bytes: &[u8], opts: &Options) -> Parsed<CheckIn> {
             row: Some(r.stt.unwrap_or(i as u32 + 1)),
             ..Location::default()
         };
-        validate::checkin_row(&r, &loc, &mut findings);
+        validate::checkin_row(&r, opts.spec, &loc, &mut findings);
         bound(&mut findings, opts);
         value.rows.push(r);
     }

@@ -304,6 +304,12 @@ pub enum Kind {
     DecimalList,
     /// One value of a closed code list.
     Enum(Codes),
+    /// A supply package of one service use: "G" and 1–999 (`GOI_VTYT`).
+    Package,
+    /// ";"-separated department codes of the catalogue (QĐ 5937 App.5 → QĐ 1804/2026
+    /// PL02): "K" and two digits (01–60 or 99), joint specialties adding pairs of
+    /// digits, sub-codes after a "." (`K16.1`, `K02.D35`).
+    Departments,
 }
 
 /// The closed code lists of §7.5–7.7.
@@ -329,6 +335,8 @@ pub enum Codes {
     BloodGroup,
     Nationality,
     Ethnicity,
+    /// `LAN_XN_PCR`: the PCR round of an exposed infant.
+    PcrRound,
 }
 
 impl Codes {
@@ -360,6 +368,7 @@ impl Codes {
             Codes::One => &["1"],
             Codes::ReferralReason => &["1", "2", "3"],
             Codes::SickLeaveForm => &["CT07"],
+            Codes::PcrRound => &["1", "2", "3"],
             Codes::BloodGroup => &[
                 "A", "A+", "A-", "B", "B+", "B-", "AB", "AB+", "AB-", "O", "O+", "O-", "Rh", "Rh+",
                 "Rh-",
@@ -388,6 +397,7 @@ impl Codes {
             Codes::ReferralReason => "MA_LYDO_CT",
             Codes::SickLeaveForm => "MAU_SO",
             Codes::BloodGroup => "NHOM_MAU",
+            Codes::PcrRound => "LAN_XN_PCR",
             Codes::Nationality => "MA_QUOCTICH",
             Codes::Ethnicity => "MA_DANTOC",
         }
@@ -421,6 +431,64 @@ pub struct FieldSpec {
     pub kind: Kind,
     /// "If present must equal the XML1 value" (CTN sheet): the XML1 field it mirrors.
     pub mirrors_xml1: Option<&'static str>,
+    /// The decree appendix's maximum when the portal's rule sheet sets another
+    /// (`max` is then the sheet's, which the portal applies).
+    pub appendix_max: Option<Option<u32>>,
+}
+
+/// When a rule of the portal's sheet applies to a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// The field holds one of the values (for a ";"-list: any item does).
+    In(&'static str, &'static [&'static str]),
+    /// The field is empty or holds none of the values.
+    NotIn(&'static str, &'static [&'static str]),
+    /// The field has a value.
+    Present(&'static str),
+    /// None of the fields has a value.
+    AllAbsent(&'static [&'static str]),
+}
+
+/// A rule of the portal's sheet (VALID and conditional "Bắt buộc" cells) beyond
+/// what a field's own type, size and format say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// The field must have a value when the condition holds.
+    RequiredWhen(When),
+    /// The field and these others: all have a value, or none.
+    AllOrNone(&'static [&'static str]),
+    /// Not earlier than this field of the same row, or of XML1 when the row has no
+    /// such field.
+    NotBefore(&'static str),
+    /// At most the number of days between these two date fields of the row.
+    AtMostDaysBetween(&'static str, &'static str),
+    /// The table may only travel when XML1's MA_LOAI_KCB is one of these.
+    OnlyForCareTypes(&'static [&'static str]),
+    /// "If present must equal XML1" (the field's `mirrors_xml1`), also when XML1 has
+    /// no value.
+    EqualsXml1,
+    /// Enforced by the field's own format, catalogue or formula check; `bad` is a
+    /// value that breaks it (the generated tests plant it).
+    Field { bad: &'static str },
+    /// The cell restates the field's layout (type, size, requiredness: "Như 4210"),
+    /// which the field checks apply.
+    Layout,
+}
+
+/// One rule cell of the portal's sheet, as applied.
+#[derive(Clone, Copy, Debug)]
+pub struct SheetRule {
+    pub table: Table,
+    pub field: &'static str,
+    pub check: Check,
+    /// The sheet's own words, quoted in findings.
+    pub sheet: &'static str,
+}
+
+/// The rules of the portal's sheet for `spec` (the QĐ 130 sheet for 130, the QĐ 4750
+/// sheet for 4750 and 3176).
+pub fn sheet_rules(spec: Spec) -> &'static [SheetRule] {
+    crate::generated::sheet_rules(spec)
 }
 
 /// The field table of `table` in `spec`, in element order.

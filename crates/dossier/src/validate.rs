@@ -7,8 +7,10 @@ use rust_decimal::Decimal;
 use crate::finding::{Finding, Location};
 use crate::ids::{self, IdError};
 use crate::model::conv::{parse_date, parse_datetime, split_list};
-use crate::model::{BirthDate, CheckInRow, Dossier, Values};
-use crate::spec::{DeclaredType, FieldSpec, Kind, Req, Spec, Table, fields as layout};
+use crate::model::{BirthDate, CheckInRow, Dossier, Record, Values};
+use crate::spec::{
+    Check, DeclaredType, FieldSpec, Kind, Req, Spec, Table, When, fields as layout, sheet_rules,
+};
 
 pub use crate::ids::is_facility;
 
@@ -66,11 +68,24 @@ fn check_value(f: &FieldSpec, v: &str) -> Option<Problem> {
         if v.len() > max as usize {
             let n = v.chars().count();
             if n > max as usize {
+                let (vi, en) = match f.appendix_max {
+                    Some(a) => (
+                        format!(
+                            " (theo bảng kiểm tra của Cổng BHXH; phụ lục QĐ ghi {})",
+                            a.map_or("không giới hạn".to_string(), |a| a.to_string())
+                        ),
+                        format!(
+                            " (the BHXH portal's rule sheet; the decree's appendix says {})",
+                            a.map_or("unbounded".to_string(), |a| a.to_string())
+                        ),
+                    ),
+                    None => (String::new(), String::new()),
+                };
                 return problem(
                     "max_length",
-                    format!("{} dài {n} ký tự, vượt tối đa {max}", f.code),
+                    format!("{} dài {n} ký tự, vượt tối đa {max}{vi}", f.code),
                     format!(
-                        "{} is {n} characters long, more than the maximum {max}",
+                        "{} is {n} characters long, more than the maximum {max}{en}",
                         f.code
                     ),
                 );
@@ -117,8 +132,40 @@ fn format_problem(code: &str, expected_vi: &str, expected_en: &str) -> Option<Pr
     )
 }
 
+/// A department code of the catalogue (see `Kind::Departments`).
+fn is_department(c: &str) -> bool {
+    let (main, sub) = c.split_once('.').unwrap_or((c, ""));
+    let Some(digits) = main.strip_prefix('K') else {
+        return false;
+    };
+    let known = |p: &str| matches!(p.parse::<u8>(), Ok(1..=60 | 99));
+    !digits.is_empty()
+        && digits.len() % 2 == 0
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (0..digits.len())
+            .step_by(2)
+            .all(|i| known(&digits[i..i + 2]))
+        && (c.len() == main.len()
+            || (!sub.is_empty() && sub.bytes().all(|b| b.is_ascii_alphanumeric())))
+}
+
 fn check_kind(code: &str, kind: Kind, v: &str) -> Option<Problem> {
     match kind {
+        Kind::Package => {
+            let n = v.strip_prefix('G').unwrap_or("");
+            let ok = !n.is_empty()
+                && n.len() <= 3
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && !n.starts_with('0');
+            (!ok).bad(|| format_problem(code, "G và số từ 1 đến 999 (G1, G2, …)", "G and a number 1–999 (G1, G2, …)"))
+        }
+        Kind::Departments => split_list(v).find(|c| !is_department(c)).and_then(|c| {
+            problem(
+                "catalogue",
+                format!("{code}: \"{c}\" không có trong danh mục khoa (K01–K60, K99; QĐ 1804/QĐ-BYT PL02)"),
+                format!("{code}: \"{c}\" is not in the department catalogue (K01–K60, K99; QĐ 1804 PL02)"),
+            )
+        }),
         Kind::Text | Kind::Code => None,
         Kind::CodeList => split_list(v)
             .any(|x| x.contains(char::is_whitespace))
@@ -420,59 +467,7 @@ pub fn dossier(d: &Dossier, facility: &str, loc: &Location, out: &mut Vec<Findin
         s.ngay_vao,
         None,
     );
-    order(
-        out,
-        Table::Xml1,
-        "NGAY_VAO_NOI_TRU",
-        "NGAY_VAO",
-        s.ngay_vao_noi_tru,
-        s.ngay_vao,
-        None,
-    );
-    for (i, l) in d.drugs.iter().enumerate() {
-        let row = Some(l.stt.unwrap_or(i as u32 + 1));
-        order(
-            out,
-            Table::Xml2,
-            "NGAY_TH_YL",
-            "NGAY_YL",
-            l.ngay_th_yl,
-            l.ngay_yl,
-            row,
-        );
-    }
-    for (i, l) in d.services.iter().enumerate() {
-        let row = Some(l.stt.unwrap_or(i as u32 + 1));
-        order(
-            out,
-            Table::Xml3,
-            "NGAY_TH_YL",
-            "NGAY_YL",
-            l.ngay_th_yl,
-            l.ngay_yl,
-            row,
-        );
-        order(
-            out,
-            Table::Xml3,
-            "NGAY_KQ",
-            "NGAY_YL",
-            l.ngay_kq,
-            l.ngay_yl,
-            row,
-        );
-    }
-    if let Some(a) = &d.appointment {
-        order(
-            out,
-            Table::Xml14,
-            "NGAY_HEN_KL",
-            "NGAY_RA",
-            a.ngay_hen_kl,
-            s.ngay_ra,
-            None,
-        );
-    }
+    // The other orders are rule cells of the portal's sheet (`sheet`).
 
     let care = s.ma_loai_kcb.as_deref().unwrap_or("");
     // SO_NGAY_DTRI by care type.
@@ -657,7 +652,13 @@ pub fn across_tables(
         }
     }
 
-    // Mirrored fields ("if present must equal the XML1 value").
+    // The rule cells of the portal's sheet.
+    for (table, rows) in tables {
+        sheet(*table, rows, Some(xml1), spec, &base, out);
+    }
+
+    // Mirrored fields ("if present must equal the XML1 value"; also when XML1 has
+    // none: the portal compares the texts).
     let xml1_codes = crate::generated::slot_codes(Table::Xml1);
     for (table, rows) in tables {
         let table = *table;
@@ -672,9 +673,9 @@ pub fn across_tables(
                 continue;
             };
             for (i, row) in rows.iter().enumerate() {
-                if let (Some(v), Some(w)) = (&row[f.slot], &xml1[x])
-                    && !same(v, w)
-                {
+                let Some(v) = &row[f.slot] else { continue };
+                let w = xml1[x].as_deref().unwrap_or("");
+                if !same(v, w) {
                     let t = table.code();
                     push(
                         out,
@@ -693,6 +694,200 @@ pub fn across_tables(
                 }
             }
         }
+    }
+}
+
+/// The value of field `code` in a row of `table` (`None` when empty or not a field
+/// of the table).
+fn value<'a>(row: &'a Values, table: Table, code: &str) -> Option<&'a str> {
+    let slot = crate::generated::slot_codes(table)
+        .iter()
+        .position(|c| *c == code)?;
+    row.get(slot)?.as_deref().filter(|v| !v.trim().is_empty())
+}
+
+/// Whether a row meets the condition of a sheet rule. A ";"-list meets `In` when one
+/// of its items does.
+fn holds(when: When, row: &Values, table: Table) -> bool {
+    let items = |f: &str| -> Vec<&str> {
+        value(row, table, f)
+            .map(|v| v.split(';').map(str::trim).collect())
+            .unwrap_or_default()
+    };
+    match when {
+        When::In(f, values) => items(f).iter().any(|i| values.contains(i)),
+        When::NotIn(f, values) => !items(f).iter().any(|i| values.contains(i)),
+        When::Present(f) => value(row, table, f).is_some(),
+        When::AllAbsent(fs) => fs.iter().all(|f| value(row, table, f).is_none()),
+    }
+}
+
+/// A date or date-time field's text as a moment (a date alone is its midnight).
+fn moment(v: &str) -> Option<NaiveDateTime> {
+    parse_datetime(v).or_else(|| parse_date(v).and_then(|d| d.and_hms_opt(0, 0, 0)))
+}
+
+/// The rule cells of the portal's sheet for `spec` (`spec::sheet_rules`) on the
+/// rows of one table; `xml1` is the dossier's summary row (none for a check-in).
+pub fn sheet(
+    table: Table,
+    rows: &[Values],
+    xml1: Option<&Values>,
+    spec: Spec,
+    loc: &Location,
+    out: &mut Vec<Finding>,
+) {
+    if rows.is_empty() {
+        return;
+    }
+    let t = table.code();
+    for rule in sheet_rules(spec).iter().filter(|r| r.table == table) {
+        let f = rule.field;
+        let quote = rule.sheet.replace('\n', " ");
+        if let Check::OnlyForCareTypes(care) = rule.check {
+            let got = xml1.and_then(|x| value(x, Table::Xml1, "MA_LOAI_KCB"));
+            if let Some(got) = got
+                && !care.contains(&got)
+            {
+                push(
+                    out,
+                    format!("HOSO.{t}.care_type"),
+                    format!(
+                        "{t} không được gửi với MA_LOAI_KCB \"{got}\" của XML1 (Cổng BHXH: “{quote}”)"
+                    ),
+                    format!(
+                        "{t} may not travel with XML1 MA_LOAI_KCB \"{got}\" (BHXH portal sheet: \"{quote}\")"
+                    ),
+                    Location {
+                        table: Some(table),
+                        field: Some(f),
+                        ..loc.clone()
+                    },
+                    Some(got),
+                );
+            }
+            continue;
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let at = |field: &'static str| Location {
+                table: Some(table),
+                field: Some(field),
+                row: table
+                    .is_list()
+                    .then(|| value(row, table, "STT").and_then(|s| s.parse().ok()))
+                    .map(|stt| stt.unwrap_or(i as u32 + 1)),
+                ..loc.clone()
+            };
+            let v = value(row, table, f);
+            match rule.check {
+                Check::RequiredWhen(when) => {
+                    if v.is_none() && holds(when, row, table) {
+                        push(
+                            out,
+                            format!("{t}.{f}.required_when"),
+                            format!(
+                                "Trường {f} bắt buộc trong trường hợp này (Cổng BHXH: “{quote}”)"
+                            ),
+                            format!("{f} is required here (BHXH portal sheet: \"{quote}\")"),
+                            at(f),
+                            None,
+                        );
+                    }
+                }
+                Check::AllOrNone(others) => {
+                    let all: Vec<&'static str> =
+                        std::iter::once(f).chain(others.iter().copied()).collect();
+                    let given = all
+                        .iter()
+                        .filter(|c| value(row, table, c).is_some())
+                        .count();
+                    if given > 0 && given < all.len() {
+                        for c in all.iter().filter(|c| value(row, table, c).is_none()) {
+                            push(
+                                out,
+                                format!("{t}.{c}.all_or_none"),
+                                format!(
+                                    "Trường {c} bắt buộc khi một trong {} có giá trị (Cổng BHXH: “{quote}”)",
+                                    all.join(", ")
+                                ),
+                                format!(
+                                    "{c} is required when any of {} has a value (BHXH portal sheet: \"{quote}\")",
+                                    all.join(", ")
+                                ),
+                                at(c),
+                                None,
+                            );
+                        }
+                    }
+                }
+                Check::NotBefore(other) => {
+                    let earlier = value(row, table, other)
+                        .or_else(|| xml1.and_then(|x| value(x, Table::Xml1, other)));
+                    if let (Some(a), Some(b)) = (v, earlier)
+                        && let (Some(ma), Some(mb)) = (moment(a), moment(b))
+                    {
+                        // A date alone is compared with the other's day.
+                        let late = if a.len() == 8 || b.len() == 8 {
+                            ma.date() < mb.date()
+                        } else {
+                            ma < mb
+                        };
+                        if late {
+                            push(
+                                out,
+                                format!("{t}.{f}.before_{}", other.to_lowercase()),
+                                format!(
+                                    "{f} ({}) sớm hơn {other} ({}) (Cổng BHXH: “{quote}”)",
+                                    show(ma, a.len()),
+                                    show(mb, b.len())
+                                ),
+                                format!(
+                                    "{f} ({a}) is earlier than {other} ({b}) (BHXH portal sheet: \"{quote}\")"
+                                ),
+                                at(f),
+                                Some(a),
+                            );
+                        }
+                    }
+                }
+                Check::AtMostDaysBetween(from, to) => {
+                    let days = value(row, table, from)
+                        .and_then(parse_date)
+                        .zip(value(row, table, to).and_then(parse_date))
+                        .map(|(a, b)| (b - a).num_days());
+                    if let (Some(n), Some(days)) = (v.and_then(|v| v.parse::<i64>().ok()), days)
+                        && n > days
+                    {
+                        push(
+                            out,
+                            format!("{t}.{f}.too_many_days"),
+                            format!(
+                                "{f} = {n} vượt số ngày từ {from} đến {to} ({days}) (Cổng BHXH: “{quote}”)"
+                            ),
+                            format!(
+                                "{f} is {n}, more than the {days} days from {from} to {to} (BHXH portal sheet: \"{quote}\")"
+                            ),
+                            at(f),
+                            v,
+                        );
+                    }
+                }
+                // Applied by the field's own checks and by `across_tables`.
+                Check::EqualsXml1
+                | Check::Field { .. }
+                | Check::Layout
+                | Check::OnlyForCareTypes(_) => {}
+            }
+        }
+    }
+}
+
+/// A moment as people read it: the day, with the time when the text has one.
+fn show(m: NaiveDateTime, len: usize) -> String {
+    if len == 8 {
+        m.format("%d/%m/%Y").to_string()
+    } else {
+        m.format("%d/%m/%Y %H:%M").to_string()
     }
 }
 
@@ -995,34 +1190,7 @@ fn money(d: &Dossier, s: &crate::model::Summary, base: &Location, out: &mut Vec<
 }
 
 /// Rules of one check-in row beyond its fields.
-pub fn checkin_row(r: &CheckInRow, loc: &Location, out: &mut Vec<Finding>) {
-    if let (Some(a), Some(b)) = (r.ngay_vao_noi_tru, r.ngay_vao)
-        && a < b
-    {
-        out.push(
-            Finding::error(
-                "XML0.NGAY_VAO_NOI_TRU.before_ngay_vao",
-                "NGAY_VAO_NOI_TRU sớm hơn NGAY_VAO",
-                "NGAY_VAO_NOI_TRU is earlier than NGAY_VAO",
-            )
-            .at(Location {
-                field: Some("NGAY_VAO_NOI_TRU"),
-                ..loc.clone()
-            }),
-        );
-    }
-    let first_item = r.ma_dich_vu.is_some() || r.ma_thuoc.is_some() || r.ma_vat_tu.is_some();
-    if !first_item {
-        out.push(
-            Finding::warning(
-                "XML0.MA_DICH_VU.first_item_missing",
-                "Check-in không ghi chi phí đầu tiên (MA_DICH_VU, MA_THUOC hoặc MA_VAT_TU)",
-                "The check-in names no first cost item (MA_DICH_VU, MA_THUOC or MA_VAT_TU)",
-            )
-            .at(Location {
-                field: Some("MA_DICH_VU"),
-                ..loc.clone()
-            }),
-        );
-    }
+pub fn checkin_row(r: &CheckInRow, spec: Spec, loc: &Location, out: &mut Vec<Finding>) {
+    // Its dates in order and its first cost item are rule cells of the sheet.
+    sheet(Table::Xml0, &[r.to_values()], None, spec, loc, out);
 }

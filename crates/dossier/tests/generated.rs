@@ -163,6 +163,8 @@ fn sample_value(kind: dossier::spec::Kind) -> &'static str {
         BedList => "H001;T002",
         DecimalList => "3100;2900",
         Enum(c) => c.values().first().copied().unwrap_or("01"),
+        Package => "G1",
+        Departments => "K01;K02",
     }
 }
 
@@ -174,7 +176,9 @@ fn qd130_variant_is_derived_from_the_corrections() {
     let x1 = dossier::spec::fields(Spec::Qd130, Table::Xml1);
     assert!(!x1.iter().any(|f| f.code == "NHOM_MAU"));
     let doituong = dossier::spec::field(Spec::Qd130, Table::Xml1, "MA_DOITUONG_KCB").unwrap();
-    assert_eq!(doituong.max, Some(3));
+    // The appendix before 4750 says 3; the portal's QĐ 130 sheet allows 5 ("1.10").
+    assert_eq!(doituong.max, Some(5));
+    assert_eq!(doituong.appendix_max, Some(Some(3)));
     let x0 = dossier::spec::fields(Spec::Qd130, Table::Xml0);
     assert!(!x0.iter().any(|f| f.code == "NGAY_VAO_NOI_TRU"));
     let khoa = dossier::spec::field(Spec::Qd130, Table::Xml2, "MA_KHOA").unwrap();

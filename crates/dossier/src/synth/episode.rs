@@ -266,6 +266,8 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
             t_bhtt: Some(a.bhtt),
             ma_khoa: vec![dept.to_string()],
             ma_bac_si: vec![doctor.clone()],
+            // The portal's sheet requires the disease each service was ordered for.
+            ma_benh: vec![dx.icd10.to_string()],
             nguoi_thuc_hien: vec![doctor.clone()],
             ngay_yl: Some(at),
             ngay_th_yl: Some(at + Duration::minutes(5)),
@@ -364,6 +366,9 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
                 ma_lk: s(&ma_lk),
                 stt: Some(stt4),
                 ma_dich_vu: s(test.code),
+                // One result without indicators: the service is its own index (the
+                // QĐ 130 sheet requires MA_CHI_SO).
+                ma_chi_so: s(test.code),
                 ten_chi_so: s(test.name),
                 mo_ta: s(desc),
                 ket_luan: s(concl),
@@ -678,7 +683,8 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
             ..DischargePaper::default()
         });
     }
-    if inpatient {
+    // The portal takes XML8 only with care types 03, 04 and 06.
+    if matches!(care, "03" | "04" | "06") {
         d.record_summary = Some(RecordSummary {
             ma_lk: s(&ma_lk),
             ma_loai_kcb: s(care),
