@@ -657,8 +657,9 @@ pub fn across_tables(
         sheet(*table, rows, Some(xml1), spec, &base, out);
     }
 
-    // Mirrored fields ("if present must equal the XML1 value"; also when XML1 has
-    // none: the portal compares the texts).
+    // Mirrored fields ("if present must equal the XML1 value"). Not when XML1 has
+    // none: a referral letter's MA_CSKCB_DI is this facility while XML1 MA_NOI_DI
+    // (where the patient came from) is empty.
     let xml1_codes = crate::generated::slot_codes(Table::Xml1);
     for (table, rows) in tables {
         let table = *table;
@@ -673,9 +674,9 @@ pub fn across_tables(
                 continue;
             };
             for (i, row) in rows.iter().enumerate() {
-                let Some(v) = &row[f.slot] else { continue };
-                let w = xml1[x].as_deref().unwrap_or("");
-                if !same(v, w) {
+                if let (Some(v), Some(w)) = (&row[f.slot], &xml1[x])
+                    && !same(v, w)
+                {
                     let t = table.code();
                     push(
                         out,
