@@ -1129,7 +1129,15 @@ pub fn parse_checkin(bytes: &[u8], opts: &Options) -> Parsed<CheckIn> {
             row: Some(r.stt.unwrap_or(i as u32 + 1)),
             ..Location::default()
         };
-        validate::checkin_row(&r, opts.spec, &loc, &mut findings);
+        // Its dates in order and its first cost item are rule cells of the sheet.
+        validate::sheet(
+            Table::Xml0,
+            std::slice::from_ref(row),
+            None,
+            opts.spec,
+            &loc,
+            &mut findings,
+        );
         bound(&mut findings, opts);
         value.rows.push(r);
     }

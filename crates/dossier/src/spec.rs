@@ -464,15 +464,12 @@ pub enum Check {
     AtMostDaysBetween(&'static str, &'static str),
     /// The table may only travel when XML1's MA_LOAI_KCB is one of these.
     OnlyForCareTypes(&'static [&'static str]),
-    /// "If present must equal XML1" (the field's `mirrors_xml1`), also when XML1 has
-    /// no value.
+    /// "If present must equal XML1": the field's `mirrors_xml1`, compared when XML1
+    /// has a value.
     EqualsXml1,
     /// Enforced by the field's own format, catalogue or formula check; `bad` is a
     /// value that breaks it (the generated tests plant it).
     Field { bad: &'static str },
-    /// The cell restates the field's layout (type, size, requiredness: "Như 4210"),
-    /// which the field checks apply.
-    Layout,
 }
 
 /// One rule cell of the portal's sheet, as applied.

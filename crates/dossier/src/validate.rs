@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use crate::finding::{Finding, Location};
 use crate::ids::{self, IdError};
 use crate::model::conv::{parse_date, parse_datetime, split_list};
-use crate::model::{BirthDate, CheckInRow, Dossier, Record, Values};
+use crate::model::{BirthDate, Dossier, Values};
 use crate::spec::{
     Check, DeclaredType, FieldSpec, Kind, Req, Spec, Table, When, fields as layout, sheet_rules,
 };
@@ -701,23 +701,29 @@ pub fn across_tables(
 /// The value of field `code` in a row of `table` (`None` when empty or not a field
 /// of the table).
 fn value<'a>(row: &'a Values, table: Table, code: &str) -> Option<&'a str> {
-    let slot = crate::generated::slot_codes(table)
+    in_slot(row, slot_of(table, code))
+}
+
+fn slot_of(table: Table, code: &str) -> Option<usize> {
+    crate::generated::slot_codes(table)
         .iter()
-        .position(|c| *c == code)?;
-    row.get(slot)?.as_deref().filter(|v| !v.trim().is_empty())
+        .position(|c| *c == code)
+}
+
+/// The text in a slot, `None` when empty.
+fn in_slot(row: &Values, slot: Option<usize>) -> Option<&str> {
+    row.get(slot?)?.as_deref().filter(|v| !v.trim().is_empty())
 }
 
 /// Whether a row meets the condition of a sheet rule. A ";"-list meets `In` when one
 /// of its items does.
 fn holds(when: When, row: &Values, table: Table) -> bool {
-    let items = |f: &str| -> Vec<&str> {
-        value(row, table, f)
-            .map(|v| v.split(';').map(str::trim).collect())
-            .unwrap_or_default()
+    let any_of = |f: &str, values: &[&str]| {
+        value(row, table, f).is_some_and(|v| v.split(';').any(|i| values.contains(&i.trim())))
     };
     match when {
-        When::In(f, values) => items(f).iter().any(|i| values.contains(i)),
-        When::NotIn(f, values) => !items(f).iter().any(|i| values.contains(i)),
+        When::In(f, values) => any_of(f, values),
+        When::NotIn(f, values) => !any_of(f, values),
         When::Present(f) => value(row, table, f).is_some(),
         When::AllAbsent(fs) => fs.iter().all(|f| value(row, table, f).is_none()),
     }
@@ -744,7 +750,8 @@ pub fn sheet(
     let t = table.code();
     for rule in sheet_rules(spec).iter().filter(|r| r.table == table) {
         let f = rule.field;
-        let quote = rule.sheet.replace('\n', " ");
+        // Only a finding quotes the sheet: no allocation on the valid path.
+        let quote = || rule.sheet.replace('\n', " ");
         if let Check::OnlyForCareTypes(care) = rule.check {
             let got = xml1.and_then(|x| value(x, Table::Xml1, "MA_LOAI_KCB"));
             if let Some(got) = got
@@ -754,10 +761,12 @@ pub fn sheet(
                     out,
                     format!("HOSO.{t}.care_type"),
                     format!(
-                        "{t} không được gửi với MA_LOAI_KCB \"{got}\" của XML1 (Cổng BHXH: “{quote}”)"
+                        "{t} không được gửi với MA_LOAI_KCB \"{got}\" của XML1 (Cổng BHXH: “{}”)",
+                        quote()
                     ),
                     format!(
-                        "{t} may not travel with XML1 MA_LOAI_KCB \"{got}\" (BHXH portal sheet: \"{quote}\")"
+                        "{t} may not travel with XML1 MA_LOAI_KCB \"{got}\" (BHXH portal sheet: \"{}\")",
+                        quote()
                     ),
                     Location {
                         table: Some(table),
@@ -769,6 +778,8 @@ pub fn sheet(
             }
             continue;
         }
+        // The rule's own field is read on every row: find its slot once.
+        let slot = slot_of(table, f);
         for (i, row) in rows.iter().enumerate() {
             let at = |field: &'static str| Location {
                 table: Some(table),
@@ -779,10 +790,11 @@ pub fn sheet(
                     .map(|stt| stt.unwrap_or(i as u32 + 1)),
                 ..loc.clone()
             };
-            let v = value(row, table, f);
+            let v = in_slot(row, slot);
             match rule.check {
                 Check::RequiredWhen(when) => {
                     if v.is_none() && holds(when, row, table) {
+                        let quote = quote();
                         push(
                             out,
                             format!("{t}.{f}.required_when"),
@@ -803,6 +815,7 @@ pub fn sheet(
                         .filter(|c| value(row, table, c).is_some())
                         .count();
                     if given > 0 && given < all.len() {
+                        let quote = quote();
                         for c in all.iter().filter(|c| value(row, table, c).is_none()) {
                             push(
                                 out,
@@ -834,6 +847,7 @@ pub fn sheet(
                             ma < mb
                         };
                         if late {
+                            let quote = quote();
                             push(
                                 out,
                                 format!("{t}.{f}.before_{}", other.to_lowercase()),
@@ -859,6 +873,7 @@ pub fn sheet(
                     if let (Some(n), Some(days)) = (v.and_then(|v| v.parse::<i64>().ok()), days)
                         && n > days
                     {
+                        let quote = quote();
                         push(
                             out,
                             format!("{t}.{f}.too_many_days"),
@@ -874,10 +889,7 @@ pub fn sheet(
                     }
                 }
                 // Applied by the field's own checks and by `across_tables`.
-                Check::EqualsXml1
-                | Check::Field { .. }
-                | Check::Layout
-                | Check::OnlyForCareTypes(_) => {}
+                Check::EqualsXml1 | Check::Field { .. } | Check::OnlyForCareTypes(_) => {}
             }
         }
     }
@@ -1188,10 +1200,4 @@ fn money(d: &Dossier, s: &crate::model::Summary, base: &Location, out: &mut Vec<
         gdv,
         "Σ T_BHTT của dòng MA_PTTT = 1",
     );
-}
-
-/// Rules of one check-in row beyond its fields.
-pub fn checkin_row(r: &CheckInRow, spec: Spec, loc: &Location, out: &mut Vec<Finding>) {
-    // Its dates in order and its first cost item are rule cells of the sheet.
-    sheet(Table::Xml0, &[r.to_values()], None, spec, loc, out);
 }

@@ -228,7 +228,8 @@ fn sheet(file: &str) -> BTreeMap<String, Vec<SheetRow>> {
 }
 
 /// How each rule cell of the sheets is applied: (table key or "*", field or "*", the
-/// cell's words, a `spec::Check`). A cell with no entry here fails generation, so a
+/// cell's words, a `spec::Check`, or "Layout" for a cell that restates the field's
+/// type, size or requiredness, which the layout already holds). A cell with no entry here fails generation, so a
 /// changed sheet cannot drift from the rules silently; an entry no cell uses fails too.
 const INTERPRET: &[(&str, &str, &str, &str)] = &[
     ("*", "*", "Như 4210", "Layout"),
