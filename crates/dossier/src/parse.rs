@@ -363,7 +363,7 @@ pub(crate) fn read_table(
                                     g.skip_element()?;
                                 }
                             }
-                            Ev::Text(t) if t.trim().is_empty() => {}
+                            Ev::Text(t) if is_blank(&t) => {}
                             Ev::Text(t) => findings.push(stray_text(tcode, wrapper, &t, at(None))),
                             Ev::End { .. } => break,
                             Ev::Eof => return Ok(()),
@@ -383,7 +383,7 @@ pub(crate) fn read_table(
                         g.skip_element()?;
                     }
                 }
-                Ev::Text(t) if t.trim().is_empty() => {}
+                Ev::Text(t) if is_blank(&t) => {}
                 Ev::Text(t) => findings.push(stray_text(tcode, shape.root, &t, at(None))),
                 Ev::End { .. } => {}
                 Ev::Eof => break,
@@ -505,7 +505,7 @@ fn read_record(
                 seen |= 1 << f.slot;
                 row[f.slot] = value.and_then(normalize);
             }
-            Ev::Text(t) if t.trim().is_empty() => {}
+            Ev::Text(t) if is_blank(&t) => {}
             Ev::Text(t) => {
                 findings.push(stray_text(tcode, table.shape().record, &t, row_loc(None)))
             }
@@ -514,11 +514,12 @@ fn read_record(
         }
     }
     // Report with the row's STT when it has a readable one.
-    if let Some(stt) = generated::slot_codes(table)
-        .iter()
-        .position(|c| *c == "STT")
-        .and_then(|s| row[s].as_deref())
-        .and_then(|s| s.parse::<u32>().ok())
+    if findings.len() > first_finding
+        && let Some(stt) = generated::slot_codes(table)
+            .iter()
+            .position(|c| *c == "STT")
+            .and_then(|s| row[s].as_deref())
+            .and_then(|s| s.parse::<u32>().ok())
     {
         for f in &mut findings[first_finding..] {
             f.location.row = Some(stt);
@@ -527,9 +528,22 @@ fn read_record(
     Ok(row)
 }
 
+/// Text between elements that is only white space (XML's four characters, or any
+/// other the format's values would trim away).
+fn is_blank(t: &str) -> bool {
+    t.bytes().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')) || t.trim().is_empty()
+}
+
 /// Trim, turn empty into absent, and bring text to NFC ("NFC at the door").
 fn normalize(v: Cow<'_, str>) -> Option<String> {
-    let t = v.trim();
+    // Most values have no white space at either end: skip the Unicode-aware trim.
+    let b = v.as_bytes();
+    let plain = |c: Option<&u8>| c.is_some_and(|&c| c.is_ascii_graphic());
+    let t = if plain(b.first()) && plain(b.last()) {
+        &*v
+    } else {
+        v.trim()
+    };
     if t.is_empty() {
         return None;
     }
@@ -863,7 +877,7 @@ fn read_envelope<'a>(
             Ev::Text(t) => {
                 // Text inside a non-conforming element was reported with it.
                 let conforming = path.last().is_none_or(|p| p.1);
-                if conforming && !t.trim().is_empty() {
+                if conforming && !is_blank(&t) {
                     let parent = path.last().map_or("GIAMDINHHS", |p| p.0);
                     findings.push(stray_text("ENVELOPE", parent, &t, Location::default()));
                 }
@@ -891,6 +905,8 @@ fn read_dossier(
     let mut d = Dossier::default();
     let mut present: Vec<Table> = Vec::new();
     let mut tables: Vec<(Table, Vec<Values>)> = Vec::new();
+    // One buffer for every decoded table of the dossier.
+    let mut decoded: Vec<u8> = Vec::new();
     for (loai, content) in files {
         let loai = loai.unwrap_or_default();
         let Some(table) = Table::from_code(&loai).filter(|t| *t != Table::Xml0) else {
@@ -935,11 +951,16 @@ fn read_dossier(
         }
         present.push(table);
         let b64 = content.unwrap_or_default();
-        let Some(bytes) = decode_base64(b64.trim(), opts.limits.max_inner_bytes, &tloc, findings)
-        else {
+        if !decode_base64(
+            b64.trim(),
+            opts.limits.max_inner_bytes,
+            &tloc,
+            findings,
+            &mut decoded,
+        ) {
             continue;
-        };
-        let text = match utf8_text(&bytes) {
+        }
+        let text = match utf8_text(&decoded) {
             Ok(t) => t,
             Err(e) => {
                 findings.push(
@@ -1027,7 +1048,9 @@ fn decode_base64(
     max: usize,
     loc: &Location,
     findings: &mut Vec<Finding>,
-) -> Option<Vec<u8>> {
+    out: &mut Vec<u8>,
+) -> bool {
+    out.clear();
     let t = loc.table.map(Table::code).unwrap_or("HOSO");
     if b64.is_empty() {
         findings.push(
@@ -1038,15 +1061,14 @@ fn decode_base64(
             )
             .at(loc.clone()),
         );
-        return None;
+        return false;
     }
     // Some vendors wrap base64 at 76 columns; the decoder wants none of that. Most
     // do not: decode as is first, and strip only when that fails.
-    if b64.len() / 4 * 3 <= max
-        && let Ok(b) = STANDARD.decode(b64.as_bytes())
-    {
-        return Some(b);
+    if b64.len() / 4 * 3 <= max && STANDARD.decode_vec(b64.as_bytes(), out).is_ok() {
+        return true;
     }
+    out.clear();
     let compact: Cow<'_, str> = if b64.bytes().any(|b| b.is_ascii_whitespace()) {
         Cow::Owned(b64.chars().filter(|c| !c.is_ascii_whitespace()).collect())
     } else {
@@ -1062,10 +1084,10 @@ fn decode_base64(
             .at(loc.clone())
             .value(&(compact.len() / 4 * 3).to_string()),
         );
-        return None;
+        return false;
     }
-    match STANDARD.decode(compact.as_bytes()) {
-        Ok(b) => Some(b),
+    match STANDARD.decode_vec(compact.as_bytes(), out) {
+        Ok(()) => true,
         Err(e) => {
             findings.push(
                 Finding::error(
@@ -1075,7 +1097,7 @@ fn decode_base64(
                 )
                 .at(loc.clone()),
             );
-            None
+            false
         }
     }
 }

@@ -2,9 +2,9 @@
 //! check-in files. What [`crate::parse`] reads back from these is identical to
 //! what was written.
 
+use crate::xml::escape;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use quick_xml::escape::escape;
 
 use crate::model::{CheckIn, Dossier, Envelope, Record, Values};
 use crate::spec::{Spec, Table, fields};
