@@ -3,9 +3,9 @@
 
 mod common;
 
-use dossier::synth::{Config, FAULTS, Generator};
 use dossier::{Options, Spec, Table, parse_envelope};
 use proptest::prelude::*;
+use synth::{Config, FAULTS, Generator};
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]

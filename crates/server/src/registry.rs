@@ -275,7 +275,7 @@ fn kind_of(name: &str) -> &'static str {
 /// generator draws from, each facility placed in the commune its address names: the
 /// registry of the demo, the benchmarks and the tests.
 pub fn synthetic_catalog() -> (Vec<Unit>, Vec<Facility>) {
-    use dossier::synth::catalog::{FACILITIES, PROVINCES};
+    use synth::catalog::{FACILITIES, PROVINCES};
     let unit = |code: &str, name: &str, level: &str, parent: Option<&str>| Unit {
         code: code.into(),
         name: name.into(),

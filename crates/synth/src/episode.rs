@@ -5,8 +5,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::catalog::*;
 use super::{Generator, Person, pick, rng};
-use crate::model::*;
-use crate::spec::Spec;
+use dossier::Spec;
+use dossier::model::*;
 
 /// A generated episode.
 #[derive(Clone, Debug)]
@@ -42,11 +42,11 @@ impl Episode {
     }
 
     pub fn envelope_bytes(&self, spec: Spec) -> Vec<u8> {
-        crate::write::envelope(&self.envelope(), spec)
+        dossier::write::envelope(&self.envelope(), spec)
     }
 
     pub fn checkin_bytes(&self, spec: Spec) -> Vec<u8> {
-        crate::write::checkin(&self.checkin, spec)
+        dossier::write::checkin(&self.checkin, spec)
     }
 
     /// A file name that says what it holds: `<MA_CSKCB>_<MA_LK>.xml`.
@@ -756,7 +756,7 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
             don_vi: s("Công ty TNHH Mẫu Tổng Hợp"),
             ma_bhxh: card_numbers
                 .last()
-                .and_then(|c| crate::ids::bhxh_of_card(c))
+                .and_then(|c| dossier::ids::bhxh_of_card(c))
                 .map(str::to_string),
             ma_the_bhyt: card_numbers.clone(),
             chan_doan_rv: s(main_name),

@@ -6,7 +6,7 @@
 //! same seed always gives the same bytes.
 //!
 //! ```
-//! use dossier::synth::{Config, Generator};
+//! use synth::{Config, Generator};
 //! let g = Generator::new(Config { persons: 100, episodes: 1_000, seed: 7, ..Config::default() });
 //! let e = g.episode(0);
 //! let bytes = e.envelope_bytes(dossier::Spec::Qd3176);
@@ -23,9 +23,9 @@ use rust_decimal::Decimal;
 pub use episode::Episode;
 pub use faults::{FAULTS, Fault};
 
-use crate::model::BirthDate;
-use crate::spec::Spec;
 use catalog::*;
+use dossier::Spec;
+use dossier::model::BirthDate;
 
 #[derive(Clone, Debug)]
 pub struct Config {
