@@ -284,11 +284,11 @@ pub fn synthetic_catalog() -> (Vec<Unit>, Vec<Facility>) {
         scheme: "pre2025".into(),
     };
     let mut units = Vec::new();
-    for p in PROVINCES {
+    for p in PROVINCES.iter() {
         units.push(unit(p.code, p.name, "province", None));
-        for d in p.districts {
+        for d in &p.districts {
             units.push(unit(d.code, d.name, "district", Some(p.code)));
-            for (c, n) in d.communes {
+            for (c, n) in &d.communes {
                 units.push(unit(c, n, "commune", Some(d.code)));
             }
         }
@@ -304,8 +304,8 @@ pub fn synthetic_catalog() -> (Vec<Unit>, Vec<Facility>) {
             unit: PROVINCES
                 .iter()
                 .filter(|p| p.code == &f.code[..2])
-                .flat_map(|p| p.districts)
-                .flat_map(|d| d.communes)
+                .flat_map(|p| &p.districts)
+                .flat_map(|d| &d.communes)
                 .find(|(_, name)| f.address.contains(name))
                 .map(|(code, _)| code.to_string()),
         })

@@ -324,7 +324,7 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     for p in pending {
         p.wait().unwrap();
     }
-    for f in synth::catalog::FACILITIES {
+    for f in synth::catalog::FACILITIES.iter() {
         store
             .upsert_facility(&store::Facility {
                 code: f.code.into(),
@@ -527,7 +527,7 @@ async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
         ..Config::default()
     });
     common::ingest_all(&store, &g);
-    for f in synth::catalog::FACILITIES {
+    for f in synth::catalog::FACILITIES.iter() {
         store
             .upsert_facility(&store::Facility {
                 code: f.code.into(),
@@ -679,7 +679,7 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
     let dir = common::scratch();
     let store = dir.open();
     let mut units = Vec::new();
-    for p in PROVINCES {
+    for p in PROVINCES.iter() {
         units.push(store::Unit {
             code: p.code.into(),
             name: p.name.into(),
@@ -687,7 +687,7 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
             parent: None,
             scheme: "pre2025".into(),
         });
-        for d in p.districts {
+        for d in &p.districts {
             units.push(store::Unit {
                 code: d.code.into(),
                 name: d.name.into(),
@@ -695,7 +695,7 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
                 parent: Some(p.code.into()),
                 scheme: "pre2025".into(),
             });
-            for (c, n) in d.communes {
+            for (c, n) in &d.communes {
                 units.push(store::Unit {
                     code: (*c).into(),
                     name: (*n).into(),
@@ -718,8 +718,8 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
             unit: PROVINCES
                 .iter()
                 .filter(|p| p.code == &f.code[..2])
-                .flat_map(|p| p.districts)
-                .flat_map(|d| d.communes)
+                .flat_map(|p| &p.districts)
+                .flat_map(|d| &d.communes)
                 .find(|(_, name)| f.address.contains(name))
                 .map(|(c, _)| c.to_string()),
         })
