@@ -128,6 +128,8 @@ pub enum Dosing {
     /// A flow (oxygen): `per_dose` is the highest flow in units per minute; the quantity
     /// is flow × minutes given.
     Flow,
+    /// `per_dose` units for the whole course, however long (an insulin vial lasts weeks).
+    Course,
 }
 
 /// A drug line template (XML2).
@@ -658,7 +660,8 @@ pub fn load() -> Result<Catalog, CatalogError> {
         let dosing = match r.get("dosing")? {
             "daily" => Dosing::Daily,
             "flow" => Dosing::Flow,
-            other => return Err(r.bad("dosing", other, "not daily or flow")),
+            "course" => Dosing::Course,
+            other => return Err(r.bad("dosing", other, "not daily, flow or course")),
         };
         let d = Drug {
             key: r.nonempty("key")?,

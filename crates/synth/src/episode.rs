@@ -266,7 +266,8 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
     let dept = c.department(dept_code).unwrap_or(&c.departments[0]);
 
     // Outcome and discharge.
-    let referral = r.u8(0..100) < 8;
+    // No one is referred from a drug pickup (07): nobody examined them.
+    let referral = r.u8(0..100) < 8 && care != "07";
     let died = care == "03" && !matches!(dx.program, Program::Delivery) && r.u16(0..400) == 0;
     let outcome = if died {
         "5"
@@ -338,16 +339,19 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
             ..ServiceLine::default()
         });
     };
+    // A drug pickup (07) is only that: no examination, test or procedure.
+    let pickup = care == "07";
     // Procedures of the diagnosis that this care can give: surgery only on a stay.
     let procedures: Vec<usize> = dx
         .procedures
         .iter()
         .copied()
         .filter(|&pi| !c.procedures[pi].is_surgery() || (inpatient && care != "09"))
+        .filter(|_| !pickup)
         .collect();
     let surgery = procedures.iter().any(|&pi| c.procedures[pi].is_surgery());
     // Examination or bed-days.
-    let first_item: (String, String) = if care == "07" {
+    let first_item: (String, String) = if pickup {
         // Drug pickup: no examination; the first cost item is the first drug.
         (String::new(), String::new())
     } else if inpatient {
@@ -415,7 +419,7 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
                     .iter()
                     .any(|ind| dx.implies(ind.code).is_some());
             let roll = r.u8(0..10) < 8;
-            telling || roll
+            !pickup && (telling || roll)
         })
         .collect();
     for t in tests {
@@ -557,6 +561,14 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
                     format!("{flow} {unit}/phút * {minutes} phút"),
                 )
             }
+            // One pack for the course, dosed as the clinician sees fit.
+            Dosing::Course => (
+                Decimal::from(drug.per_dose),
+                format!(
+                    "{} {unit} cho cả đợt điều trị, liều theo chỉ định",
+                    drug.per_dose
+                ),
+            ),
             Dosing::Daily => {
                 let per_day = drug.per_dose * drug.doses_per_day;
                 let days = match care {

@@ -5,6 +5,12 @@
 //! made in any order, in parallel, without keeping the others in memory, and the
 //! same seed always gives the same bytes.
 //!
+//! Episodes are clinically coherent: the diagnosis (from the reference data of
+//! [`catalog`], the tab-separated files of `data/`) drives the care type, length of
+//! stay, tests and results, procedures, medicines, quantities and costs, and the
+//! special tables (HIV care, TB/HIV treatment, births, pregnancy rest, sick leave).
+//! `tests/coherence.rs` checks it on a sample.
+//!
 //! ```
 //! use synth::{Config, Generator};
 //! let g = Generator::new(Config { persons: 100, episodes: 1_000, seed: 7, ..Config::default() });

@@ -141,11 +141,17 @@ fn generated_episodes_are_clinically_coherent() {
                     });
                 }
                 Dosing::Daily => {}
+                // A pack for the course: exactly that.
+                Dosing::Course => {
+                    fail.check(qty == Decimal::from(drug.per_dose), ma_lk, || {
+                        format!("{qty} of {} for one course", drug.key)
+                    });
+                }
             }
         }
         for &(i, core) in &dx.drugs {
             let drug = &c.drugs[i];
-            let needed = core && (drug.dosing == Dosing::Daily || stay);
+            let needed = core && (drug.dosing != Dosing::Flow || stay);
             if needed {
                 fail.check(
                     d.drugs
@@ -166,8 +172,11 @@ fn generated_episodes_are_clinically_coherent() {
                 .iter()
                 .filter(|r| matches!(r.ma_chi_so.as_deref(), Some("HBA1C" | "GLU")))
                 .collect();
+            // Tested at every visit but a drug pickup (07).
             fail.check(
-                !sugar.is_empty() && sugar.iter().all(|r| r.ket_luan.as_deref() == Some("Cao")),
+                care == "07"
+                    || !sugar.is_empty()
+                        && sugar.iter().all(|r| r.ket_luan.as_deref() == Some("Cao")),
                 ma_lk,
                 || "diabetes without a high HbA1c / glucose".to_string(),
             );
@@ -231,8 +240,12 @@ fn generated_episodes_are_clinically_coherent() {
                 }
             }
         }
-        // The tests behind what the diagnosis implies were done.
-        for &(t, _) in &dx.findings {
+        // The tests behind what the diagnosis implies were done (a drug pickup, 07,
+        // does no test at all).
+        fail.check(care != "07" || d.services.is_empty(), ma_lk, || {
+            "services at a drug pickup".into()
+        });
+        for &(t, _) in dx.findings.iter().filter(|_| care != "07") {
             let code = c.tests[t].code;
             fail.check(
                 d.results
