@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dossier::synth::{Config, Generator};
+use synth::{Config, Generator};
 use dossier::{Options, Spec};
 use store::{Access, Meta, Prepared, Source, SqliteStore, Store, Token, now_ms};
 use tower::ServiceExt as _;

@@ -605,7 +605,7 @@ pub fn project(d: &Dossier, facility: &str) -> EpisodeView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dossier::synth::{Config, Generator};
+    use synth::{Config, Generator};
 
     #[test]
     fn projection_keeps_every_part_of_an_episode() {

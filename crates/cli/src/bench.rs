@@ -12,11 +12,11 @@ use anyhow::{Context, Result, bail};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use book::{EpisodeView, IdKind};
-use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use store::{BulkEpisode, BulkPerson, Meta, Payload, Prepared, Source, Store, now_ms};
+use synth::{Config, Generator};
 use tower::ServiceExt as _;
 
 #[derive(clap::Subcommand)]
@@ -493,8 +493,8 @@ fn book_bench(a: BookArgs) -> Result<()> {
 
 fn reports_bench(a: ReportsArgs) -> Result<()> {
     use book::access::Role;
-    use dossier::synth::catalog::PROVINCES;
     use store::{Resident, StaffAccount};
+    use synth::catalog::PROVINCES;
     let store = open_bench(&a.db)?;
     let counts = store.counts()?;
     println!(
@@ -924,11 +924,11 @@ fn fhir_bench(a: FhirArgs) -> Result<()> {
 /// An envelope of `facility` whose XML2 holds 19,999 rows of four fields each: every
 /// other required field missing (the hostile review's 4 MB file).
 pub fn sparse_envelope(facility: &str) -> Vec<u8> {
-    let g = Generator::new(dossier::synth::Config {
+    let g = Generator::new(synth::Config {
         persons: 5,
         episodes: 5,
         seed: 3,
-        ..dossier::synth::Config::default()
+        ..synth::Config::default()
     });
     let e = g.episode(0);
     let mut env = e.envelope();

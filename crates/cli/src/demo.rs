@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use book::access::Role;
-use dossier::synth::catalog::PROVINCES;
-use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use rayon::prelude::*;
 use store::{
     Access, Meta, Prepared, Reports, Resident, Source, SqliteStore, StaffAccount, Store,
     UnitReportLine, now_ms,
 };
+use synth::catalog::PROVINCES;
+use synth::{Config, Generator};
 
 use crate::ops;
 

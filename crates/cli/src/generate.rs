@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use dossier::Spec;
-use dossier::synth::{Config, Generator};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
+use synth::{Config, Generator};
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -172,7 +172,7 @@ fn every_invalid_variant_is_flagged_with_its_own_code() {
         );
         faults.insert(e["fault"].as_str().unwrap().to_string());
     }
-    assert_eq!(faults.len(), dossier::synth::FAULTS.len());
+    assert_eq!(faults.len(), synth::FAULTS.len());
 }
 
 #[test]

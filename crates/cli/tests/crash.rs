@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use dossier::Spec;
-use dossier::synth::{Config, Generator};
 use md5::Digest;
 use store::{SqliteStore, Store};
+use synth::{Config, Generator};
 
 const PASSWORD: &str = "demo123";
 const MD5: &str = "62CC2D8B4BF2D8728120D052163A77DF"; // md5("demo123")

@@ -2,8 +2,8 @@
 //! inpatient (XML1–5, 7, 8) dossiers. `cargo bench -p healthbook-dossier --bench parse`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec, Table, parse_envelope};
+use synth::{Config, Generator};
 
 /// Generated envelopes whose dossier has exactly the tables wanted (and maybe others
 /// of `optional`).

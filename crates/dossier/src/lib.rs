@@ -1,6 +1,7 @@
-//! The QĐ 130/4750/3176 health-insurance XML dossier: parse, validate, write and
-//! generate. Synchronous, with no storage, network or async: a facility can use
-//! this crate alone to check its files before sending them.
+//! The QĐ 130/4750/3176 health-insurance XML dossier: parse, validate and write.
+//! Synchronous, with no storage, network or async: a facility can use this crate
+//! alone to check its files before sending them. (The synthetic generator is the
+//! `healthbook-synth` crate.)
 //!
 //! ```no_run
 //! let bytes = std::fs::read("GIAMDINHHS.xml").unwrap();
@@ -18,7 +19,6 @@ pub mod ids;
 pub mod model;
 pub mod parse;
 pub mod spec;
-pub mod synth;
 pub mod validate;
 pub mod write;
 pub mod xml;

@@ -514,7 +514,8 @@ fn line_ends(raw: &str) -> Cow<'_, str> {
 /// The `encoding` pseudo-attribute of an XML declaration's body.
 fn declared_encoding(decl: &str) -> Option<&str> {
     decl.match_indices("encoding").find_map(|(at, word)| {
-        if !decl[..at].ends_with(|c: char| c.is_ascii_whitespace()) {
+        // After white space, or directly after the previous value's quote.
+        if !decl[..at].ends_with(|c: char| c.is_ascii_whitespace() || c == '"' || c == '\'') {
             return None;
         }
         let rest = decl[at + word.len()..].trim_start();

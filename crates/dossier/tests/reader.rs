@@ -6,9 +6,9 @@
 #[path = "reader/oracle.rs"]
 mod oracle;
 
-use dossier::synth::{Config, Generator};
 use dossier::{Spec, write};
-use oracle::{Refusal, STRICTER, Tok, our_message, ours, reference};
+use oracle::{Refusal, Tok, disagreement, ours};
+use synth::{Config, Generator};
 
 const EDGE_CASES: &[&str] = &[
     "<A/>",
@@ -67,26 +67,6 @@ fn agree(text: &str, depth: usize) -> Result<Vec<Tok>, Refusal> {
         panic!("{problem}");
     }
     ours(text, depth)
-}
-
-/// How the two readers disagree on `text`, beyond the checks we make and quick-xml
-/// does not.
-fn disagreement(text: &str, depth: usize) -> Option<String> {
-    let theirs = reference(text, depth);
-    let mine = ours(text, depth);
-    match (&theirs, &mine) {
-        (Ok(a), Ok(b)) if a != b => Some(format!("different events for {text:?}")),
-        // Any declaration naming another encoding is refused, even one that
-        // quick-xml cannot read the attributes of.
-        (Ok(_), Err(Refusal::Encoding)) => None,
-        (Ok(_), Err(e)) => {
-            let msg = our_message(text, depth).unwrap_or_default();
-            (!STRICTER.iter().any(|s| msg.contains(s)))
-                .then(|| format!("refused ({e:?}: {msg}) what quick-xml reads: {text:?}"))
-        }
-        (Err(e), Ok(_)) => Some(format!("read what quick-xml refuses ({e:?}): {text:?}")),
-        _ => None,
-    }
 }
 
 #[test]

@@ -3,8 +3,8 @@
 
 mod common;
 
-use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec, parse_checkin, parse_envelope, write};
+use synth::{Config, Generator};
 
 #[test]
 fn shared_sample_round_trips() {

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use common::codes;
-use dossier::synth::{Config, Generator};
 use dossier::{Limits, Options, Spec, parse_envelope, write};
+use synth::{Config, Generator};
 
 fn billion_laughs() -> Vec<u8> {
     let mut s =

@@ -5,8 +5,8 @@
 
 use dossier::model::{Envelope, Values};
 use dossier::spec::{Check, Kind, Req, SheetRule, When, fields, sheet_rules};
-use dossier::synth::{Config, Generator};
 use dossier::{Finding, Options, Record, Spec, Table, parse_checkin, parse_envelope, write};
+use synth::{Config, Generator};
 
 /// A dossier as field texts, table by table.
 #[derive(Clone)]

@@ -275,7 +275,7 @@ fn kind_of(name: &str) -> &'static str {
 /// generator draws from, each facility placed in the commune its address names: the
 /// registry of the demo, the benchmarks and the tests.
 pub fn synthetic_catalog() -> (Vec<Unit>, Vec<Facility>) {
-    use dossier::synth::catalog::{FACILITIES, PROVINCES};
+    use synth::catalog::{FACILITIES, PROVINCES};
     let unit = |code: &str, name: &str, level: &str, parent: Option<&str>| Unit {
         code: code.into(),
         name: name.into(),
@@ -284,11 +284,11 @@ pub fn synthetic_catalog() -> (Vec<Unit>, Vec<Facility>) {
         scheme: "pre2025".into(),
     };
     let mut units = Vec::new();
-    for p in PROVINCES {
+    for p in PROVINCES.iter() {
         units.push(unit(p.code, p.name, "province", None));
-        for d in p.districts {
+        for d in &p.districts {
             units.push(unit(d.code, d.name, "district", Some(p.code)));
-            for (c, n) in d.communes {
+            for (c, n) in &d.communes {
                 units.push(unit(c, n, "commune", Some(d.code)));
             }
         }
@@ -304,8 +304,8 @@ pub fn synthetic_catalog() -> (Vec<Unit>, Vec<Facility>) {
             unit: PROVINCES
                 .iter()
                 .filter(|p| p.code == &f.code[..2])
-                .flat_map(|p| p.districts)
-                .flat_map(|d| d.communes)
+                .flat_map(|p| &p.districts)
+                .flat_map(|d| &d.communes)
                 .find(|(_, name)| f.address.contains(name))
                 .map(|(code, _)| code.to_string()),
         })

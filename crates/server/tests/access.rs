@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use book::IdKind;
 use book::access::{Role, Scope};
-use dossier::synth::catalog::FACILITIES;
-use dossier::synth::{Config, Generator};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::App;
 use store::{Facility, StaffAccount, Store, now_ms};
+use synth::catalog::FACILITIES;
+use synth::{Config, Generator};
 
 const PASSWORD: &str = "matkhau-2026";
 

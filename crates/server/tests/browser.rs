@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use book::IdKind;
-use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use serde_json::{Value, json};
 use server::App;
 use store::{Meta, Prepared, Source, Store, now_ms};
+use synth::{Config, Generator};
 
 struct Driver {
     child: Child,
@@ -324,7 +324,7 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     for p in pending {
         p.wait().unwrap();
     }
-    for f in dossier::synth::catalog::FACILITIES {
+    for f in synth::catalog::FACILITIES.iter() {
         store
             .upsert_facility(&store::Facility {
                 code: f.code.into(),
@@ -404,7 +404,7 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     assert!(year_page.contains(&format!("Năm {year}")));
     // Facilities are shown by name, not by code alone.
     let facility = &store.episode(person, visit).unwrap().unwrap().facility;
-    let name = dossier::synth::catalog::FACILITIES
+    let name = synth::catalog::FACILITIES
         .iter()
         .find(|f| f.code == facility)
         .unwrap()
@@ -527,7 +527,7 @@ async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
         ..Config::default()
     });
     common::ingest_all(&store, &g);
-    for f in dossier::synth::catalog::FACILITIES {
+    for f in synth::catalog::FACILITIES.iter() {
         store
             .upsert_facility(&store::Facility {
                 code: f.code.into(),
@@ -675,11 +675,11 @@ both!(a_clinician_reads_the_book_with_the_citizens_share_code);
 /// against the population, the compliance table, the SLA and data-quality views,
 /// drills down to a commune, and downloads the XLSX and the monthly report's PDF.
 async fn an_officer_reads_the_dashboard_and_drills_down() {
-    use dossier::synth::catalog::{FACILITIES, PROVINCES};
+    use synth::catalog::{FACILITIES, PROVINCES};
     let dir = common::scratch();
     let store = dir.open();
     let mut units = Vec::new();
-    for p in PROVINCES {
+    for p in PROVINCES.iter() {
         units.push(store::Unit {
             code: p.code.into(),
             name: p.name.into(),
@@ -687,7 +687,7 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
             parent: None,
             scheme: "pre2025".into(),
         });
-        for d in p.districts {
+        for d in &p.districts {
             units.push(store::Unit {
                 code: d.code.into(),
                 name: d.name.into(),
@@ -695,7 +695,7 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
                 parent: Some(p.code.into()),
                 scheme: "pre2025".into(),
             });
-            for (c, n) in d.communes {
+            for (c, n) in &d.communes {
                 units.push(store::Unit {
                     code: (*c).into(),
                     name: (*n).into(),
@@ -718,8 +718,8 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
             unit: PROVINCES
                 .iter()
                 .filter(|p| p.code == &f.code[..2])
-                .flat_map(|p| p.districts)
-                .flat_map(|d| d.communes)
+                .flat_map(|p| &p.districts)
+                .flat_map(|d| &d.communes)
                 .find(|(_, name)| f.address.contains(name))
                 .map(|(c, _)| c.to_string()),
         })

@@ -7,11 +7,11 @@ mod common;
 use std::sync::Arc;
 
 use book::IdKind;
-use dossier::synth::{Config, Generator};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
 use store::{Store, now_ms};
+use synth::{Config, Generator};
 
 struct Env {
     base: String,

@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use book::IdKind;
 use book::access::{Scope, SmartScopes};
-use dossier::synth::{Config, Generator};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
 use server::fhir::export::{DirSink, EXPORT_TYPES, ExportStats, Exporter, export_unit};
 use store::{StaffAccount, Store, now_ms};
+use synth::{Config, Generator};
 
 struct World {
     base: String,

@@ -15,13 +15,13 @@ use base64::Engine as _;
 use book::IdKind;
 use book::access::Role;
 use dossier::model::Dossier;
-use dossier::synth::{Config, Episode, Generator};
 use dossier::{Envelope, Options, Spec};
 use md5::{Digest, Md5};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
 use store::{StaffAccount, Store};
+use synth::{Config, Episode, Generator};
 
 const PASSWORD: &str = "matkhau-2026";
 const STAFF_PASSWORD: &str = "nhanvien-2026";
@@ -247,7 +247,7 @@ fn plain_episode(w: &World) -> Episode {
 }
 
 fn other_facility(code: &str) -> &'static str {
-    dossier::synth::catalog::FACILITIES
+    synth::catalog::FACILITIES
         .iter()
         .map(|f| f.code)
         .find(|c| *c != code)

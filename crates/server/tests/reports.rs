@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use book::IdKind;
 use book::access::Role;
-use dossier::synth::catalog::PROVINCES;
-use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
 use store::{Meta, Prepared, Resident, Source, StaffAccount, Store, now_ms};
+use synth::catalog::PROVINCES;
+use synth::{Config, Generator};
 
 struct World {
     base: String,

@@ -1,9 +1,9 @@
 //! The embedded store on a real SQLite file.
 
 use book::IdKind;
-use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec, parse_envelope, write};
 use store::{Access, Facility, Meta, Prepared, Source, SqliteStore, Store, Token, now_ms};
+use synth::{Config, Generator};
 
 #[macro_use]
 mod backends;

@@ -4,10 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec, parse_envelope};
 use store::testing::TempPostgres;
 use store::{Meta, PostgresStore, Prepared, Source, Store, now_ms};
+use synth::{Config, Generator};
 
 fn prepared(bytes: &[u8]) -> Prepared {
     let parsed = parse_envelope(bytes, &Options::default());

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use book::IdKind;
-use dossier::synth::{Config, Generator};
 use dossier::{Options, Spec};
 use store::{Access, Meta, Prepared, Reports, Resident, Source, Store, Unit, now_ms};
+use synth::{Config, Generator};
 
 #[macro_use]
 mod backends;

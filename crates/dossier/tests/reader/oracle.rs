@@ -82,6 +82,9 @@ pub const STRICTER: &[&str] = &[
     "an element without a name",
     "'/' not followed by '>' in a start tag",
     "a processing instruction without a valid target",
+    // Outside the root only XML's four white-space characters (the old guard trimmed
+    // any Unicode white space there).
+    "text outside the root element",
     "attributes not separated by white space",
     "an attribute without a name",
     "an attribute without a value",
@@ -89,6 +92,28 @@ pub const STRICTER: &[&str] = &[
     "'<' inside an attribute value",
     "is not a valid character reference",
 ];
+
+/// How the two readers disagree on `text`, beyond the checks we make and quick-xml
+/// does not.
+pub fn disagreement(text: &str, depth: usize) -> Option<String> {
+    // The parser strips a byte-order mark before reading (`xml::utf8_text`).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let theirs = reference(text, depth);
+    let mine = ours(text, depth);
+    match (&theirs, &mine) {
+        (Ok(a), Ok(b)) if a != b => Some(format!("different events for {text:?}")),
+        // Any declaration naming another encoding is refused, even one that
+        // quick-xml cannot read the attributes of.
+        (Ok(_), Err(Refusal::Encoding)) => None,
+        (Ok(_), Err(e)) => {
+            let msg = our_message(text, depth).unwrap_or_default();
+            (!STRICTER.iter().any(|s| msg.contains(s)))
+                .then(|| format!("refused ({e:?}: {msg}) what quick-xml reads: {text:?}"))
+        }
+        (Err(e), Ok(_)) => Some(format!("read what quick-xml refuses ({e:?}): {text:?}")),
+        _ => None,
+    }
+}
 
 fn refusal(e: &XmlError) -> Refusal {
     match e {

@@ -13,10 +13,10 @@ use std::cell::Cell;
 use std::path::Path;
 use std::sync::Arc;
 
-use dossier::synth::Generator;
 use dossier::{Options, Spec};
 use store::testing::TempPostgres;
 use store::{Meta, Prepared, Source, Store, now_ms};
+use synth::Generator;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

@@ -4,9 +4,9 @@
 
 use chrono::Duration;
 
-use crate::model::{Appointment, Dossier, Envelope, Values};
-use crate::spec::{Spec, Table};
-use crate::write;
+use dossier::model::{Appointment, Dossier, Envelope, Values};
+use dossier::spec::{Spec, Table};
+use dossier::write;
 
 use super::Episode;
 
@@ -57,10 +57,11 @@ pub const FAULTS: &[Fault] = &[
 
 /// The slot of a field in a table's superset record.
 fn slot(table: Table, code: &str) -> usize {
-    crate::generated::slot_codes(table)
-        .iter()
-        .position(|c| *c == code)
-        .unwrap_or(0)
+    [Spec::Qd4750, Spec::Qd3176, Spec::Qd130]
+        .into_iter()
+        .flat_map(|spec| dossier::spec::fields(spec, table))
+        .find(|f| f.code == code)
+        .map_or(0, |f| f.slot)
 }
 
 /// Table documents of a dossier as field texts, ready to be bent.

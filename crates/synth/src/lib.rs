@@ -5,8 +5,14 @@
 //! made in any order, in parallel, without keeping the others in memory, and the
 //! same seed always gives the same bytes.
 //!
+//! Episodes are clinically coherent: the diagnosis (from the reference data of
+//! [`catalog`], the tab-separated files of `data/`) drives the care type, length of
+//! stay, tests and results, procedures, medicines, quantities and costs, and the
+//! special tables (HIV care, TB/HIV treatment, births, pregnancy rest, sick leave).
+//! `tests/coherence.rs` checks it on a sample.
+//!
 //! ```
-//! use dossier::synth::{Config, Generator};
+//! use synth::{Config, Generator};
 //! let g = Generator::new(Config { persons: 100, episodes: 1_000, seed: 7, ..Config::default() });
 //! let e = g.episode(0);
 //! let bytes = e.envelope_bytes(dossier::Spec::Qd3176);
@@ -23,9 +29,9 @@ use rust_decimal::Decimal;
 pub use episode::Episode;
 pub use faults::{FAULTS, Fault};
 
-use crate::model::BirthDate;
-use crate::spec::Spec;
-use catalog::*;
+use catalog::{District, Province, catalog};
+use dossier::Spec;
+use dossier::model::BirthDate;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -194,17 +200,21 @@ impl Generator {
                 time: None,
             }
         };
-        let surname = *pick_front(&mut r, SURNAMES);
+        let c = catalog();
+        let surname = *pick_front(&mut r, &c.surnames);
         let (middle, given) = if sex == "1" {
-            (*pick(&mut r, MIDDLE_MALE), *pick(&mut r, GIVEN_MALE))
+            (*pick(&mut r, &c.middle_male), *pick(&mut r, &c.given_male))
         } else {
-            (*pick(&mut r, MIDDLE_FEMALE), *pick(&mut r, GIVEN_FEMALE))
+            (
+                *pick(&mut r, &c.middle_female),
+                *pick(&mut r, &c.given_female),
+            )
         };
         let name = format!("{surname} {middle} {given}");
-        let province = pick(&mut r, PROVINCES);
-        let district = pick(&mut r, province.districts);
-        let commune = *pick(&mut r, district.communes);
-        let street = pick(&mut r, STREETS);
+        let province = pick(&mut r, &c.provinces);
+        let district = pick(&mut r, &province.districts);
+        let commune = *pick(&mut r, &district.communes);
+        let street = pick(&mut r, &c.streets);
         let address = format!(
             "Số {} {street}, {}, {}, {}",
             r.u32(1..200),
@@ -236,10 +246,11 @@ impl Generator {
             "{:010}",
             1_000_000_000 + (j as u64 * 104_729 + seed) % 8_999_999_999
         );
-        let facility_here = FACILITIES
+        let facility_here = c
+            .facilities
             .iter()
             .find(|f| f.code.starts_with(province.code))
-            .unwrap_or(&FACILITIES[0]);
+            .unwrap_or(&c.facilities[0]);
         let object = |age: u32, r: &mut fastrand::Rng| -> (&'static str, char) {
             match age {
                 0..=5 => ("TE", '1'),
@@ -289,14 +300,14 @@ impl Generator {
             }
         }
         let ethnicity = if r.u8(0..10) < 8 {
-            ETHNICITIES[0].0
+            c.ethnicities[0].0
         } else {
-            pick(&mut r, ETHNICITIES).0
+            pick(&mut r, &c.ethnicities).0
         };
         let job = if age < 18 {
-            JOBS[0].0
+            c.jobs[0].0
         } else {
-            pick(&mut r, JOBS).0
+            pick(&mut r, &c.jobs).0
         };
         let phone = r.bool().then(|| format!("09{:08}", r.u32(0..100_000_000)));
         Person {
