@@ -116,11 +116,13 @@ fn diagnosis<'c>(c: &'c Catalog, r: &mut fastrand::Rng, age: u32, sex: &str) -> 
 /// The care type: one the diagnosis names, or a rarer one derived from it — drug
 /// pickup by appointment (07) from chronic care, a commune-station stay (06) from short
 /// treatment, an inpatient stay under 4 hours (09), other cases (10). Surgery keeps its
-/// inpatient stay and the special programmes their own care.
-fn care_type(r: &mut fastrand::Rng, dx: &Diagnosis, surgical: bool) -> &'static str {
+/// inpatient stay and the special programmes their own care. No pickups under QĐ 130:
+/// its sheet requires a service in every check-in and a pickup has none (the QĐ 4750
+/// sheet made MA_DICH_VU required only without a drug or supply).
+fn care_type(r: &mut fastrand::Rng, dx: &Diagnosis, surgical: bool, spec: Spec) -> &'static str {
     let plain = !surgical && dx.program == Program::None;
     match (*pick(r, &dx.care_types), r.u8(0..20)) {
-        ("05", 0..=5) => "07",
+        ("05", 0..=5) if spec != Spec::Qd130 => "07",
         ("02" | "04", 0..=4) if plain => "06",
         ("03", 0..=1) if plain => "09",
         ("01", 0) if plain => "10",
@@ -180,7 +182,7 @@ pub(super) fn build(g: &Generator, p: &Person, i: usize) -> Episode {
     // What: a diagnosis that fits age and sex; it drives everything below.
     let dx = diagnosis(c, &mut r, age, p.sex);
     let surgical_dx = dx.surgical(c);
-    let care = care_type(&mut r, dx, surgical_dx);
+    let care = care_type(&mut r, dx, surgical_dx, cfg.spec);
     // Where: mostly a facility of the person's province.
     let local: Vec<&'static FacilityRef> = c
         .facilities
