@@ -13,7 +13,7 @@ use crate::generated;
 use crate::model::{CheckIn, CheckInRow, Dossier, Envelope, Record, Values};
 use crate::spec::{Spec, Table, fields};
 use crate::validate;
-use crate::xml::{Ev, Guarded, XmlError, utf8_text};
+use crate::xml::{Ev, Guarded, XmlError, same, utf8_text};
 
 /// Bounds on what one file may hold. Anything beyond is refused with a finding,
 /// before the work it would cost is done.
@@ -451,10 +451,10 @@ fn read_record(
         match g.next_event()? {
             Ev::Start { name, empty } => {
                 // Fields come in table order: try the next expected one first.
-                let idx = if layout.get(cursor).is_some_and(|f| f.code == name) {
+                let idx = if layout.get(cursor).is_some_and(|f| same(f.code, name)) {
                     Some(cursor)
                 } else {
-                    layout.iter().position(|f| f.code == name)
+                    layout.iter().position(|f| same(f.code, name))
                 };
                 let Some(i) = idx else {
                     findings.push(
@@ -905,8 +905,14 @@ fn read_dossier(
     let mut d = Dossier::default();
     let mut present: Vec<Table> = Vec::new();
     let mut tables: Vec<(Table, Vec<Values>)> = Vec::new();
-    // One buffer for every decoded table of the dossier.
-    let mut decoded: Vec<u8> = Vec::new();
+    // One buffer for every decoded table of the dossier, as large as the largest.
+    let largest = files
+        .iter()
+        .filter_map(|f| f.1.as_ref())
+        .map(|c| c.len() / 4 * 3 + 3)
+        .max()
+        .unwrap_or(0);
+    let mut decoded: Vec<u8> = Vec::with_capacity(largest.min(opts.limits.max_inner_bytes));
     for (loai, content) in files {
         let loai = loai.unwrap_or_default();
         let Some(table) = Table::from_code(&loai).filter(|t| *t != Table::Xml0) else {

@@ -102,6 +102,17 @@ fn name_end(b: &[u8], from: usize) -> usize {
     i
 }
 
+/// Two names are equal. Names are short: a byte loop beats a call to `memcmp`.
+#[inline]
+pub fn same(a: &str, b: &str) -> bool {
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// A name or value quoted in an error message, cut to a readable length.
 fn short(s: &str) -> &str {
     match s.char_indices().nth(64) {
@@ -285,7 +296,7 @@ impl<'a> Guarded<'a> {
             return Err(self.syntax(start, "an end tag not closed"));
         }
         match self.open.pop() {
-            Some(open) if open == name => {}
+            Some(open) if same(open, name) => {}
             Some(open) => {
                 return Err(self.syntax(
                     start,
@@ -431,7 +442,7 @@ impl<'a> Guarded<'a> {
             let close = end + 2 + name.len();
             if b.get(end + 1) == Some(&b'/')
                 && b.get(close) == Some(&b'>')
-                && &b[end + 2..close] == name.as_bytes()
+                && same_bytes(&b[end + 2..close], name.as_bytes())
             {
                 let t = self.char_data(&self.text[start..end], start)?;
                 self.open.pop();
