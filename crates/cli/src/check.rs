@@ -27,6 +27,63 @@ pub struct Args {
     /// Only list files with errors (and the summary).
     #[arg(long, short)]
     quiet: bool,
+    /// Also verify each file's facility signature (CHUKYDONVI): a file without a
+    /// verified signature is an error (as the gateway's `require` policy).
+    #[arg(long)]
+    verify_signature: bool,
+    /// The facility's certificate (PEM or DER; repeat for several): the signature
+    /// must be made with one of them. Without it, any certificate that verifies.
+    #[arg(long, requires = "verify_signature")]
+    cert: Vec<PathBuf>,
+    /// PEM file of trust anchors the certificate must chain to.
+    #[arg(long, requires = "verify_signature")]
+    trust: Option<PathBuf>,
+}
+
+/// What `--verify-signature` checks against.
+struct SignatureCheck {
+    verifier: sign::Verifier,
+    /// The registered certificates (`--cert`), when given.
+    registered: Option<Vec<sign::Registration>>,
+    at: i64,
+}
+
+impl SignatureCheck {
+    fn from_args(args: &Args) -> Result<Option<SignatureCheck>> {
+        if !args.verify_signature {
+            return Ok(None);
+        }
+        let verifier = match &args.trust {
+            Some(p) => sign::Verifier::from_pem(
+                &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+            )
+            .with_context(|| p.display().to_string())?,
+            None => sign::Verifier::default(),
+        };
+        let mut registered = Vec::new();
+        for p in &args.cert {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            let info = sign::CertInfo::from_pem(&bytes).with_context(|| p.display().to_string())?;
+            registered.push(sign::Registration {
+                fingerprint: info.fingerprint,
+                revoked_at: None,
+            });
+        }
+        Ok(Some(SignatureCheck {
+            verifier,
+            registered: (!args.cert.is_empty()).then_some(registered),
+            at: chrono::Utc::now().timestamp_millis(),
+        }))
+    }
+
+    fn check(&self, bytes: &[u8]) -> (sign::Verdict, Option<Finding>) {
+        let mut verdict = self.verifier.verify(bytes, self.at);
+        if let Some(r) = &self.registered {
+            verdict = sign::bind(verdict, r, self.at);
+        }
+        let finding = sign::finding(&verdict, sign::Policy::Require);
+        (verdict, finding)
+    }
 }
 
 fn parse_spec(s: &str) -> Result<Spec, String> {
@@ -45,6 +102,9 @@ struct FileReport {
     errors: usize,
     warnings: usize,
     findings: Vec<Finding>,
+    /// The facility signature's verdict (`--verify-signature`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<&'static str>,
     /// An I/O error reading the file.
     #[serde(skip_serializing_if = "Option::is_none")]
     io_error: Option<String>,
@@ -77,6 +137,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     files.sort();
     files.dedup();
     let opts = Options::spec(args.spec);
+    let signatures = SignatureCheck::from_args(&args)?;
     let bar = if std::io::stderr().is_terminal() && files.len() > 1 && !args.json {
         let b = ProgressBar::new(files.len() as u64);
         b.set_style(
@@ -92,7 +153,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let reports: Vec<FileReport> = files
         .par_iter()
         .map(|path| {
-            let r = check_file(path, &opts);
+            let r = check_file(path, &opts, signatures.as_ref());
             if let Some(b) = &bar {
                 b.inc(1);
             }
@@ -172,7 +233,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn check_file(path: &Path, opts: &Options) -> FileReport {
+fn check_file(path: &Path, opts: &Options, signatures: Option<&SignatureCheck>) -> FileReport {
     let mut r = FileReport {
         path: path.display().to_string(),
         kind: "unknown",
@@ -181,6 +242,7 @@ fn check_file(path: &Path, opts: &Options) -> FileReport {
         errors: 0,
         warnings: 0,
         findings: Vec::new(),
+        signature: None,
         io_error: None,
     };
     // Refuse oversized files before reading them into memory.
@@ -202,7 +264,14 @@ fn check_file(path: &Path, opts: &Options) -> FileReport {
         ])
     } else {
         match std::fs::read(path) {
-            Ok(bytes) => dossier::check(&bytes, opts),
+            Ok(bytes) => {
+                if let Some(s) = signatures {
+                    let (verdict, finding) = s.check(&bytes);
+                    r.signature = Some(verdict.status.code());
+                    r.findings.extend(finding);
+                }
+                dossier::check(&bytes, opts)
+            }
             Err(e) => {
                 r.io_error = Some(e.to_string());
                 return r;
@@ -238,8 +307,16 @@ fn check_file(path: &Path, opts: &Options) -> FileReport {
         Checked::Table(t, _) => r.kind = table_kind(*t),
         Checked::Unknown(_) => {}
     }
-    r.valid = checked.is_valid();
+    let signature_findings = std::mem::take(&mut r.findings);
     r.findings = checked.findings().to_vec();
+    r.findings.extend(signature_findings);
+    r.valid = !dossier::finding::has_errors(&r.findings);
+    if signature_findings_refuse(&r.findings) {
+        // The signature covers the whole file: no dossier of it stands without it.
+        for d in &mut r.dossiers {
+            d.valid = false;
+        }
+    }
     // A summary finding (past the listed limit) stands for as many as it counts.
     r.errors = r
         .findings
@@ -249,6 +326,12 @@ fn check_file(path: &Path, opts: &Options) -> FileReport {
         .sum();
     r.warnings = dossier::finding::total(&r.findings) as usize - r.errors;
     r
+}
+
+fn signature_findings_refuse(findings: &[Finding]) -> bool {
+    findings
+        .iter()
+        .any(|f| f.is_error() && f.code.starts_with("SIGNATURE."))
 }
 
 fn table_kind(t: dossier::Table) -> &'static str {

@@ -33,6 +33,16 @@ pub struct Args {
     /// naming the finding code each must raise.
     #[arg(long)]
     invalid: bool,
+    /// Sign every envelope and check-in with this RSA private key (PEM), the way
+    /// facilities' software does (CHUKYDONVI, enveloped XMLDSig, RSA-SHA256).
+    #[arg(long, requires = "cert")]
+    sign: Option<PathBuf>,
+    /// The certificate of `--sign`'s key (PEM), embedded in each signature.
+    #[arg(long, requires = "sign")]
+    cert: Option<PathBuf>,
+    /// Sign with the legacy RSA-SHA1 instead (older .NET Framework).
+    #[arg(long, requires = "sign")]
+    sha1: bool,
 }
 
 #[derive(Serialize)]
@@ -47,6 +57,27 @@ pub fn run(a: Args) -> Result<()> {
     if a.checkin {
         std::fs::create_dir_all(a.out.join("checkin"))?;
     }
+    let key = match (&a.sign, &a.cert) {
+        (Some(k), Some(c)) => Some(
+            sign::SigningKey::from_pem(
+                &std::fs::read(k).with_context(|| format!("reading {}", k.display()))?,
+                &std::fs::read(c).with_context(|| format!("reading {}", c.display()))?,
+            )
+            .with_context(|| format!("{} / {}", k.display(), c.display()))?,
+        ),
+        _ => None,
+    };
+    let algorithm = if a.sha1 {
+        sign::Algorithm::RsaSha1
+    } else {
+        sign::Algorithm::RsaSha256
+    };
+    let signed = |bytes: Vec<u8>| -> Result<Vec<u8>> {
+        match &key {
+            Some(k) => Ok(sign::sign(&bytes, k, algorithm)?),
+            None => Ok(bytes),
+        }
+    };
     let g = Generator::new(Config {
         persons: a.persons,
         episodes: a.episodes,
@@ -69,7 +100,7 @@ pub fn run(a: Args) -> Result<()> {
                 let (fault, bytes) = g.invalid_episode(i);
                 let e = g.episode(i);
                 let file = format!("{}__{}", fault.name, e.file_name());
-                std::fs::write(a.out.join(&file), bytes)?;
+                std::fs::write(a.out.join(&file), signed(bytes)?)?;
                 Some(ManifestEntry {
                     file,
                     fault: fault.name,
@@ -77,11 +108,11 @@ pub fn run(a: Args) -> Result<()> {
                 })
             } else {
                 let e = g.episode(i);
-                std::fs::write(a.out.join(e.file_name()), e.envelope_bytes(a.spec))?;
+                std::fs::write(a.out.join(e.file_name()), signed(e.envelope_bytes(a.spec))?)?;
                 if a.checkin {
                     std::fs::write(
                         a.out.join("checkin").join(e.file_name()),
-                        e.checkin_bytes(a.spec),
+                        signed(e.checkin_bytes(a.spec))?,
                     )?;
                 }
                 None
@@ -110,5 +141,8 @@ pub fn run(a: Args) -> Result<()> {
             ""
         }
     );
+    if key.is_some() {
+        eprintln!("Mỗi tệp đã được ký số (CHUKYDONVI, {algorithm:?})");
+    }
     Ok(())
 }

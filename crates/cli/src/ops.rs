@@ -110,6 +110,15 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// What a facility signature (CHUKYDONVI) verdict does: `off` (not checked),
+    /// `warn` (checked, recorded, a warning when it does not hold; the default) or
+    /// `require` (only a verified signature of a registered certificate is accepted).
+    #[arg(long, env = "HEALTHBOOK_SIGNATURE_POLICY")]
+    pub signature_policy: Option<sign::Policy>,
+    /// PEM file of the trust anchors facility certificates must chain to (e.g. the
+    /// national root CA); without it a certificate is trusted by its registration.
+    #[arg(long, env = "HEALTHBOOK_TRUST_ANCHORS")]
+    pub trust_anchors: Option<PathBuf>,
 }
 
 /// Where bulk export files go when nothing says: beside a SQLite store, or
@@ -138,6 +147,8 @@ struct FileConfig {
     audit_checkpoint_secs: Option<u64>,
     #[serde(default)]
     trusted_proxies: Vec<std::net::IpAddr>,
+    signature_policy: Option<String>,
+    trust_anchors: Option<PathBuf>,
 }
 
 pub fn init_logs() {
@@ -219,8 +230,25 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     } else {
         a.trusted_proxies.clone()
     };
+    cfg.signature_policy = match (a.signature_policy, &file.signature_policy) {
+        (Some(p), _) => p,
+        (None, Some(p)) => p
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("signature_policy: {e}"))?,
+        (None, None) => sign::Policy::default(),
+    };
+    if let Some(path) = a.trust_anchors.clone().or(file.trust_anchors.clone()) {
+        let pem = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        cfg.signature_verifier = sign::Verifier::from_pem(&pem)
+            .with_context(|| format!("trust anchors {}", path.display()))?;
+    }
     let db = DbArg { db };
     let store: Arc<dyn Store> = db.open()?;
+    eprintln!(
+        "healthbook: chữ ký số cơ sở: {} ({} trust anchor(s))",
+        cfg.signature_policy.code(),
+        cfg.signature_verifier.anchors()
+    );
     run_server(store, cfg, listen, metrics_listen, |addr| {
         eprintln!(
             "healthbook: cổng tiếp nhận tại http://{addr} (store {})",
@@ -279,6 +307,13 @@ pub struct ImportArgs {
     pub paths: Vec<PathBuf>,
     #[arg(long, default_value = "3176", value_parser = |s: &str| s.parse::<Spec>())]
     pub spec: Spec,
+    /// What a facility signature's verdict does, as for `serve`: off, warn (default),
+    /// require. A file's facility is the one it names.
+    #[arg(long, env = "HEALTHBOOK_SIGNATURE_POLICY", default_value = "warn")]
+    pub signature_policy: sign::Policy,
+    /// PEM file of trust anchors facility certificates must chain to.
+    #[arg(long, env = "HEALTHBOOK_TRUST_ANCHORS")]
+    pub trust_anchors: Option<PathBuf>,
 }
 
 #[derive(Default, Debug)]
@@ -324,6 +359,7 @@ pub fn import_files(
     files: &[PathBuf],
     spec: Spec,
     show_progress: bool,
+    signatures: &server::Signatures,
 ) -> Result<ImportSummary> {
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(
@@ -383,20 +419,27 @@ pub fn import_files(
                         received_at,
                     };
                     let prepared = match dossier::check(&raw, &opts) {
-                        Checked::Envelope(p) => Prepared::envelope_hashed(
-                            meta(p.value.facility.clone()),
-                            &raw,
-                            digest,
-                            &p,
-                        ),
-                        Checked::CheckIn(p) => {
+                        Checked::Envelope(mut p) => {
+                            let m = meta(p.value.facility.clone());
+                            let (note, finding) = signatures.check(&m, &raw);
+                            p.findings.extend(finding);
+                            let mut prepared = Prepared::envelope_hashed(m, &raw, digest, &p);
+                            prepared.signature = note;
+                            prepared
+                        }
+                        Checked::CheckIn(mut p) => {
                             let f = p
                                 .value
                                 .rows
                                 .first()
                                 .and_then(|r| r.ma_cskcb.clone())
                                 .unwrap_or_default();
-                            Prepared::checkin(meta(f), &raw, &p)
+                            let m = meta(f);
+                            let (note, finding) = signatures.check(&m, &raw);
+                            p.findings.extend(finding);
+                            let mut prepared = Prepared::checkin(m, &raw, &p);
+                            prepared.signature = note;
+                            prepared
                         }
                         other => Prepared::unreadable(meta(String::new()), &raw, other.findings()),
                     };
@@ -425,7 +468,25 @@ pub fn import(a: ImportArgs) -> Result<()> {
     let store = a.db.open()?;
     let files = collect_xml(&a.paths)?;
     let t = std::time::Instant::now();
-    let s = import_files(&*store, &files, a.spec, std::io::stderr().is_terminal())?;
+    let verifier = match &a.trust_anchors {
+        Some(p) => sign::Verifier::from_pem(
+            &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .with_context(|| format!("trust anchors {}", p.display()))?,
+        None => sign::Verifier::default(),
+    };
+    let signatures = server::Signatures {
+        store: store.clone(),
+        verifier,
+        policy: a.signature_policy,
+    };
+    let s = import_files(
+        &*store,
+        &files,
+        a.spec,
+        std::io::stderr().is_terminal(),
+        &signatures,
+    )?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "Nhập {} tệp trong {secs:.1} s ({:.0} tệp/s): {} đã có từ trước, {} tiếp nhận, {} bị từ chối; {} lượt khám mới hoặc sửa đổi",
@@ -476,6 +537,139 @@ pub enum FacilityCmd {
         db: DbArg,
         csv: PathBuf,
     },
+    /// The certificates a facility signs its dossiers with (CHUKYDONVI).
+    #[command(subcommand)]
+    Cert(CertCmd),
+}
+
+#[derive(clap::Subcommand)]
+pub enum CertCmd {
+    /// Register a certificate (PEM or DER) for a facility.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// 5-digit facility code (MA_CSKCB).
+        #[arg(long)]
+        facility: String,
+        /// Who registers it (kept with the registration).
+        #[arg(long, default_value = "cli")]
+        by: String,
+        cert: PathBuf,
+    },
+    /// List registered certificates (of one facility, or all).
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        facility: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a facility's registration of a certificate: its signatures stop counting
+    /// from now on (earlier receipts keep their verdict).
+    Revoke {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        facility: String,
+        /// The certificate's SHA-256 fingerprint (hex, as `list` shows it).
+        #[arg(long)]
+        fingerprint: String,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+}
+
+/// A registration of the certificate in `pem` (PEM or DER) for `facility`.
+pub fn facility_cert(facility: &str, pem: &[u8], by: &str) -> Result<store::FacilityCert> {
+    let der = sign::certs_from_pem(pem)?.remove(0);
+    let info = sign::CertInfo::from_der(&der)?;
+    Ok(store::FacilityCert {
+        facility: facility.to_string(),
+        fingerprint: info.fingerprint,
+        subject: info.subject,
+        issuer: info.issuer,
+        serial: info.serial,
+        not_before: info.not_before,
+        not_after: info.not_after,
+        der,
+        added_at: store::now_ms(),
+        added_by: by.to_string(),
+        revoked_at: None,
+        revoked_by: None,
+    })
+}
+
+fn day(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+fn cert(cmd: CertCmd) -> Result<()> {
+    match cmd {
+        CertCmd::Add {
+            db,
+            facility,
+            by,
+            cert,
+        } => {
+            let pem =
+                std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?;
+            let c =
+                facility_cert(&facility, &pem, &by).with_context(|| cert.display().to_string())?;
+            let s = db.open()?;
+            let new = s.add_facility_cert(&c)?;
+            println!(
+                "{} chứng thư số {} cho cơ sở {facility}\n  subject: {}\n  hiệu lực / valid: {} – {}",
+                if new { "Đã đăng ký" } else { "Đã có" },
+                c.fingerprint,
+                c.subject,
+                day(c.not_before),
+                day(c.not_after)
+            );
+        }
+        CertCmd::List { db, facility, json } => {
+            let s = db.open()?;
+            let list = s.facility_certs(facility.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!("facility\tfingerprint\tvalid\tstatus\tsubject");
+                for c in &list {
+                    let status = match c.revoked_at {
+                        Some(t) => format!("revoked {}", day(t)),
+                        None => "active".into(),
+                    };
+                    println!(
+                        "{}\t{}\t{}..{}\t{status}\t{}",
+                        c.facility,
+                        c.fingerprint,
+                        day(c.not_before),
+                        day(c.not_after),
+                        c.subject
+                    );
+                }
+            }
+        }
+        CertCmd::Revoke {
+            db,
+            facility,
+            fingerprint,
+            by,
+        } => {
+            let s = db.open()?;
+            if s.revoke_facility_cert(&facility, &fingerprint, &by)? {
+                println!("Đã thu hồi đăng ký {fingerprint} của cơ sở {facility}");
+            } else {
+                bail!(
+                    "không có đăng ký còn hiệu lực {fingerprint} của cơ sở {facility} / no live registration"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn facility(cmd: FacilityCmd) -> Result<()> {
@@ -512,6 +706,7 @@ pub fn facility(cmd: FacilityCmd) -> Result<()> {
                 .with_context(|| format!("{}: nothing imported", csv.display()))?;
             println!("Đã nhập {n} cơ sở / imported {n} facilities");
         }
+        FacilityCmd::Cert(c) => cert(c)?,
     }
     Ok(())
 }

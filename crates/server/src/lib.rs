@@ -56,6 +56,12 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling is
     /// per client address); empty: the TCP peer is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// What a facility signature's verdict does to a submission (`off`, `warn`,
+    /// `require`).
+    pub signature_policy: sign::Policy,
+    /// Checks signatures; holds the configured trust anchors (none: a certificate is
+    /// trusted by its registration to the facility alone).
+    pub signature_verifier: sign::Verifier,
 }
 
 /// Who may read `/metrics` on the main address.
@@ -85,6 +91,8 @@ impl Default for Config {
             audit_checkpoints: None,
             parse_budget_mb: 256,
             trusted_proxies: Vec::new(),
+            signature_policy: sign::Policy::default(),
+            signature_verifier: sign::Verifier::default(),
         }
     }
 }
@@ -549,9 +557,14 @@ async fn handle_submit(
     let Ok(parsing) = app.parse_budget.clone().acquire_many_owned(mb).await else {
         return SubmitAnswer::fail("503", "Hệ thống đang bận, vui lòng gửi lại");
     };
+    let checker = Signatures {
+        store: app.store.clone(),
+        verifier: app.config.signature_verifier.clone(),
+        policy: app.config.signature_policy,
+    };
     let prepared = tokio::task::spawn_blocking(move || {
         let _parsing = parsing;
-        prepare(kind, spec, meta, &b64, limits)
+        prepare(kind, spec, meta, &b64, limits, &checker)
     })
     .await;
     let prepared = match prepared {
@@ -655,7 +668,14 @@ fn label_of(kind: Kind) -> &'static str {
 
 /// Decode, parse, validate and prepare one submission (the sender rules included, see
 /// [`store::sender_findings`]).
-fn prepare(kind: Kind, spec: Spec, meta: Meta, b64: &str, limits: Limits) -> Prepared {
+fn prepare(
+    kind: Kind,
+    spec: Spec,
+    meta: Meta,
+    b64: &str,
+    limits: Limits,
+    signatures: &Signatures,
+) -> Prepared {
     let engine = &base64::engine::general_purpose::STANDARD;
     // Base64 longer than the largest file allowed (with room for line breaks) is not
     // decoded at all: its hash, size and first kilobytes are kept as evidence.
@@ -700,15 +720,64 @@ fn prepare(kind: Kind, spec: Spec, meta: Meta, b64: &str, limits: Limits) -> Pre
             return Prepared::unreadable(meta, b64.as_bytes(), &f);
         }
     };
-    match kind {
+    let (note, finding) = signatures.check(&meta, &raw);
+    let mut prepared = match kind {
         Kind::Dossier => {
-            let parsed = dossier::parse_envelope(&raw, &opts);
+            let mut parsed = dossier::parse_envelope(&raw, &opts);
+            parsed.findings.extend(finding);
             Prepared::envelope(meta, &raw, &parsed)
         }
         Kind::CheckIn => {
-            let parsed = dossier::parse_checkin(&raw, &opts);
+            let mut parsed = dossier::parse_checkin(&raw, &opts);
+            parsed.findings.extend(finding);
             Prepared::checkin(meta, &raw, &parsed)
         }
+    };
+    prepared.signature = note;
+    prepared
+}
+
+/// The facility-signature check of a submission: the verifier, the deployment's
+/// policy and the store that holds each facility's registered certificates.
+pub struct Signatures {
+    pub store: Arc<dyn Store>,
+    pub verifier: sign::Verifier,
+    pub policy: sign::Policy,
+}
+
+impl Signatures {
+    /// The verdict to store (none under `off`) and the finding the policy gives, on
+    /// the bytes as received. A failure to read the registrations counts as none
+    /// registered (the verdict then says so; nothing is accepted on a guess).
+    pub fn check(
+        &self,
+        meta: &Meta,
+        raw: &[u8],
+    ) -> (Option<store::SignatureNote>, Option<Finding>) {
+        if self.policy == sign::Policy::Off {
+            return (None, None);
+        }
+        let mut verdict = self.verifier.verify(raw, meta.received_at);
+        // The registrations are read only for a signature that holds.
+        if verdict.status.is_verified() {
+            let registered: Vec<sign::Registration> = self
+                .store
+                .facility_certs(Some(&meta.facility))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| sign::Registration {
+                    fingerprint: c.fingerprint,
+                    revoked_at: c.revoked_at,
+                })
+                .collect();
+            verdict = sign::bind(verdict, &registered, meta.received_at);
+        }
+        let finding = sign::finding(&verdict, self.policy);
+        let note = store::SignatureNote {
+            status: verdict.status.code().to_string(),
+            signer: verdict.cert.map(|c| c.fingerprint),
+        };
+        (Some(note), finding)
     }
 }
 

@@ -474,6 +474,86 @@ pub fn bind(mut verdict: Verdict, registered: &[Registration], received_at: i64)
     verdict
 }
 
+/// What a deployment does with each verdict (`serve`'s `signature_policy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// Signatures are not checked.
+    Off,
+    /// Checked and recorded; a signature that does not hold, or legacy SHA-1, is a
+    /// warning; an unsigned document is recorded as such without a finding.
+    #[default]
+    Warn,
+    /// Only a verified signature of a registered certificate is accepted: anything
+    /// else refuses the whole document (NĐ 188/2025: signing mandatory).
+    Require,
+}
+
+impl Policy {
+    pub fn code(self) -> &'static str {
+        match self {
+            Policy::Off => "off",
+            Policy::Warn => "warn",
+            Policy::Require => "require",
+        }
+    }
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Policy, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(Policy::Off),
+            "warn" => Ok(Policy::Warn),
+            "require" => Ok(Policy::Require),
+            other => Err(format!(
+                "signature policy \"{other}\": expected off, warn or require"
+            )),
+        }
+    }
+}
+
+/// The finding a verdict gives under a policy (stable code `SIGNATURE.<status>`, on the
+/// whole file): none when it holds, or under `off`, or for an unsigned file under
+/// `warn`.
+pub fn finding(verdict: &Verdict, policy: Policy) -> Option<dossier::Finding> {
+    let status = verdict.status;
+    let severity = match (policy, status) {
+        (Policy::Off, _) | (_, Status::NotChecked | Status::Verified) => return None,
+        (Policy::Warn, Status::Unsigned) => return None,
+        (_, Status::VerifiedLegacySha1) => dossier::Severity::Warning,
+        (Policy::Warn, _) => dossier::Severity::Warning,
+        (Policy::Require, _) => dossier::Severity::Error,
+    };
+    let code = format!("SIGNATURE.{}", status.code());
+    let vi = status.message_vi();
+    let en = format!("{} ({})", status.message_en(), verdict.detail);
+    let mut f = match severity {
+        dossier::Severity::Error => dossier::Finding::error(code, vi, en),
+        dossier::Severity::Warning => dossier::Finding::warning(code, vi, en),
+    };
+    if let Some(c) = &verdict.cert {
+        f = f.value(&c.fingerprint);
+    }
+    Some(f)
+}
+
+/// The whole check of one received document: verify (unless the policy is `off`),
+/// bind to the facility's registrations, and the finding the policy gives.
+pub fn check(
+    verifier: &Verifier,
+    policy: Policy,
+    xml: &[u8],
+    registered: &[Registration],
+    received_at: i64,
+) -> (Verdict, Option<dossier::Finding>) {
+    if policy == Policy::Off {
+        return (Verdict::not_checked(), None);
+    }
+    let verdict = bind(verifier.verify(xml, received_at), registered, received_at);
+    let finding = finding(&verdict, policy);
+    (verdict, finding)
+}
+
 const NO_SIGNATURE: &str = "no Signature element";
 
 /// What the profile check keeps of a signature.

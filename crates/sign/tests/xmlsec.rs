@@ -452,3 +452,48 @@ fn our_signer_is_accepted_by_xmlsec1_and_by_the_verifier() {
     // A key that is not the certificate's is refused when loading.
     assert!(SigningKey::from_pem(&pki.read("short.key"), &pki.read("fac.pem")).is_err());
 }
+
+#[test]
+fn policies_turn_verdicts_into_findings() {
+    use sign::Policy;
+    let pki = Pki::new();
+    let verifier = pki.verifier();
+    let (_, xml) = documents().remove(0);
+    let t = now();
+    let signed = pki.xmlsec_sign(&xml, &template(RSA_SHA256, SHA256, ""), "fac");
+    let registered = [Registration {
+        fingerprint: pki.cert("fac").fingerprint,
+        revoked_at: None,
+    }];
+    let code = |f: Option<dossier::Finding>| {
+        f.map(|f| {
+            let error = f.is_error();
+            (f.code, error)
+        })
+    };
+
+    let (v, f) = sign::check(&verifier, Policy::Off, &signed, &registered, t);
+    assert_eq!((v.status, code(f)), (Status::NotChecked, None));
+    for policy in [Policy::Warn, Policy::Require] {
+        let (v, f) = sign::check(&verifier, policy, &signed, &registered, t);
+        assert_eq!((v.status, code(f)), (Status::Verified, None), "{policy:?}");
+    }
+    // Unsigned: recorded under warn, refused under require.
+    let (v, f) = sign::check(&verifier, Policy::Warn, &xml, &registered, t);
+    assert_eq!((v.status, code(f)), (Status::Unsigned, None));
+    let (_, f) = sign::check(&verifier, Policy::Require, &xml, &registered, t);
+    assert_eq!(code(f), Some(("SIGNATURE.unsigned".to_string(), true)));
+    // Not registered: a warning, or an error.
+    let (_, f) = sign::check(&verifier, Policy::Warn, &signed, &[], t);
+    assert_eq!(
+        code(f),
+        Some(("SIGNATURE.cert_not_registered".to_string(), false))
+    );
+    let (_, f) = sign::check(&verifier, Policy::Require, &signed, &[], t);
+    assert_eq!(
+        code(f),
+        Some(("SIGNATURE.cert_not_registered".to_string(), true))
+    );
+    assert_eq!("REQUIRE".parse::<Policy>(), Ok(Policy::Require));
+    assert!("sometimes".parse::<Policy>().is_err());
+}

@@ -112,6 +112,8 @@ const SUBMISSION_COLUMNS: &[&str] = &[
     "sha256",
     "raw_len",
     "raw_zstd",
+    "signature",
+    "signer",
 ];
 
 impl NewSubmission<'_> {
@@ -139,6 +141,13 @@ impl NewSubmission<'_> {
             findings,
         ]);
         v.extend_from_slice(args![p.sha256, p.raw_len, p.raw_zstd]);
+        match &p.signature {
+            Some(n) => {
+                v.push(Arg::Text(&n.status));
+                v.push(n.signer.as_deref().map_or(Arg::Null, Arg::Text));
+            }
+            None => v.extend([Arg::Null, Arg::Null]),
+        }
         v
     }
 }
@@ -958,6 +967,8 @@ impl<B: Backend> Store for Engine<B> {
                     accepted: r.get(8)?,
                     findings: serde_json::from_str(&findings).unwrap_or_default(),
                     sha256: r.get(10)?,
+                    signature: r.get(12)?,
+                    signer: r.get(13)?,
                     raw,
                 })
             })?;
@@ -1121,6 +1132,75 @@ impl<B: Backend> Store for Engine<B> {
                 )?;
             }
             Ok(new_id)
+        })
+    }
+
+    fn add_facility_cert(&self, c: &FacilityCert) -> Result<bool> {
+        if self.facility(&c.facility)?.is_none() {
+            return Err(StoreError::NotFound(format!("facility {}", c.facility)));
+        }
+        self.write(|db| {
+            let n = db.exec(
+                Q::InsertFacilityCert,
+                args![
+                    c.facility,
+                    c.fingerprint,
+                    c.subject,
+                    c.issuer,
+                    c.serial,
+                    c.not_before,
+                    c.not_after,
+                    c.der,
+                    c.added_at,
+                    c.added_by
+                ],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn facility_certs(&self, facility: Option<&str>) -> Result<Vec<FacilityCert>> {
+        let row = |r: &Row<'_>| {
+            Ok(FacilityCert {
+                facility: r.get(0)?,
+                fingerprint: r.get(1)?,
+                subject: r.get(2)?,
+                issuer: r.get(3)?,
+                serial: r.get(4)?,
+                not_before: r.get(5)?,
+                not_after: r.get(6)?,
+                der: r.get(7)?,
+                added_at: r.get(8)?,
+                added_by: r.get(9)?,
+                revoked_at: r.get(10)?,
+                revoked_by: r.get(11)?,
+            })
+        };
+        self.read(|db| match facility {
+            Some(f) => db.all(Q::FacilityCerts, args![f], row),
+            None => db.all(Q::FacilityCertsAll, args![], row),
+        })
+    }
+
+    fn revoke_facility_cert(&self, facility: &str, fingerprint: &str, by: &str) -> Result<bool> {
+        self.write(|db| {
+            let n = db.exec(
+                Q::RevokeFacilityCert,
+                args![facility, fingerprint.to_ascii_lowercase(), now_ms(), by],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn signature_counts(&self, from: i64, to: i64) -> Result<Vec<SignatureCount>> {
+        self.read(|db| {
+            db.all(Q::SignatureCounts, args![from, to], |r| {
+                Ok(SignatureCount {
+                    facility: r.get(0)?,
+                    status: r.get(1)?,
+                    count: r.get(2)?,
+                })
+            })
         })
     }
 

@@ -138,6 +138,44 @@ pub struct Prepared {
     pub raw_len: usize,
     pub raw_zstd: Vec<u8>,
     pub payload: Payload,
+    /// The verdict on the facility signature (`CHUKYDONVI`), when it was checked.
+    pub signature: Option<SignatureNote>,
+}
+
+/// What the gateway made of a submission's facility signature: the verdict's stable
+/// code (`sign::Status::code`) and the SHA-256 of the signer's certificate.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SignatureNote {
+    pub status: String,
+    pub signer: Option<String>,
+}
+
+/// A certificate a facility registered for signing its dossiers.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FacilityCert {
+    pub facility: String,
+    /// SHA-256 of the DER certificate, hex.
+    pub fingerprint: String,
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    /// Validity, Unix ms.
+    pub not_before: i64,
+    pub not_after: i64,
+    #[serde(skip)]
+    pub der: Vec<u8>,
+    pub added_at: i64,
+    pub added_by: String,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+}
+
+/// Submissions of one facility with one signature verdict.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SignatureCount {
+    pub facility: String,
+    pub status: String,
+    pub count: i64,
 }
 
 /// SHA-256 of bytes, lower-case hex (how submissions are identified for idempotency).
@@ -249,6 +287,7 @@ impl Prepared {
             findings,
             refused,
             sha256,
+            signature: None,
             payload: Payload::Dossier(ready),
             meta,
         }
@@ -268,6 +307,7 @@ impl Prepared {
             raw_zstd: compress(evidence(raw, &findings)),
             findings,
             refused: 0,
+            signature: None,
             payload: Payload::CheckIn(parsed.value.clone()),
             meta,
         }
@@ -286,6 +326,7 @@ impl Prepared {
             raw_zstd: compress(evidence(raw, &findings)),
             findings,
             refused: 0,
+            signature: None,
             payload: Payload::Dossier(Vec::new()),
             meta,
         }
@@ -519,6 +560,9 @@ pub struct SubmissionRecord {
     pub accepted: bool,
     pub findings: serde_json::Value,
     pub sha256: String,
+    /// The signature verdict (`None`: not checked) and the signer's certificate.
+    pub signature: Option<String>,
+    pub signer: Option<String>,
     /// The bytes exactly as received.
     #[serde(skip)]
     pub raw: Vec<u8>,
@@ -643,6 +687,14 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     /// (for idempotent imports).
     fn received_digests(&self, sha256s: &[String]) -> Result<std::collections::HashSet<String>>;
     fn submission(&self, transaction_code: &str) -> Result<Option<SubmissionRecord>>;
+    /// Register a certificate for a facility (false: it already was).
+    fn add_facility_cert(&self, cert: &FacilityCert) -> Result<bool>;
+    /// The certificates of one facility, or of all, revoked ones included.
+    fn facility_certs(&self, facility: Option<&str>) -> Result<Vec<FacilityCert>>;
+    /// Revoke a facility's registration of a certificate (false: none was live).
+    fn revoke_facility_cert(&self, facility: &str, fingerprint: &str, by: &str) -> Result<bool>;
+    /// Submissions per facility and signature verdict received in `[from, to)` (Unix ms).
+    fn signature_counts(&self, from: i64, to: i64) -> Result<Vec<SignatureCount>>;
     fn person_by_identifier(&self, kind: IdKind, value: &str) -> Result<Option<PersonRecord>>;
     fn person(&self, id: i64) -> Result<Option<PersonRecord>>;
     /// The current episodes of a person, newest first: one index range.

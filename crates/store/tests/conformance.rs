@@ -729,3 +729,95 @@ on_both!(a_bulk_load_reads_as_ingested_episodes_do, |s| {
     }
     assert_eq!(s.counts().unwrap().episodes_current, 13);
 });
+
+on_both!(facility_certificates_and_signature_verdicts, |s| {
+    s.upsert_facility(&Facility {
+        code: "01001".into(),
+        name: "BV thử nghiệm".into(),
+        province: "01".into(),
+        kind: "hospital".into(),
+        bhyt_contract: true,
+        unit: None,
+    })
+    .unwrap();
+    let cert = store::FacilityCert {
+        facility: "01001".into(),
+        fingerprint: "ab".repeat(32),
+        subject: "CN=BV thu nghiem".into(),
+        issuer: "CN=Test CA".into(),
+        serial: "01".into(),
+        not_before: 1,
+        not_after: 2,
+        der: vec![0x30, 0x03, 0x02, 0x01, 0x01],
+        added_at: now_ms(),
+        added_by: "test".into(),
+        revoked_at: None,
+        revoked_by: None,
+    };
+    assert!(s.add_facility_cert(&cert).unwrap());
+    assert!(!s.add_facility_cert(&cert).unwrap(), "registered once");
+    // A facility that does not exist cannot register anything.
+    let stray = store::FacilityCert {
+        facility: "99999".into(),
+        ..cert.clone()
+    };
+    assert!(s.add_facility_cert(&stray).is_err());
+    let listed = s.facility_certs(Some("01001")).unwrap();
+    assert_eq!(listed, vec![cert.clone()], "DER and every field as stored");
+    assert_eq!(s.facility_certs(None).unwrap().len(), 1);
+    assert!(s.facility_certs(Some("01002")).unwrap().is_empty());
+    assert!(
+        s.revoke_facility_cert("01001", &cert.fingerprint, "officer")
+            .unwrap()
+    );
+    assert!(
+        !s.revoke_facility_cert("01001", &cert.fingerprint, "officer")
+            .unwrap()
+    );
+    let after = &s.facility_certs(Some("01001")).unwrap()[0];
+    assert!(after.revoked_at.is_some());
+    assert_eq!(after.revoked_by.as_deref(), Some("officer"));
+
+    // Verdicts are stored with their submissions and counted per facility.
+    let g = generator();
+    let t0 = now_ms();
+    let mut want = std::collections::BTreeMap::new();
+    for (i, status) in ["verified", "unsigned", "invalid_signature", "verified"]
+        .iter()
+        .enumerate()
+    {
+        let mut p = prepared(&g.episode(i).envelope_bytes(Spec::Qd3176));
+        p.signature = Some(store::SignatureNote {
+            status: status.to_string(),
+            signer: (*status != "unsigned").then(|| cert.fingerprint.clone()),
+        });
+        *want
+            .entry((p.meta.facility.clone(), status.to_string()))
+            .or_insert(0) += 1;
+        let r = s.ingest(p).unwrap();
+        let sub = s.submission(&r.transaction_code).unwrap().unwrap();
+        assert_eq!(sub.signature.as_deref(), Some(*status));
+        assert_eq!(sub.signer.is_some(), *status != "unsigned");
+    }
+    // Not checked (policy off): no verdict stored, counted as not_checked.
+    let r = s
+        .ingest(prepared(&g.episode(9).envelope_bytes(Spec::Qd3176)))
+        .unwrap();
+    assert_eq!(
+        s.submission(&r.transaction_code)
+            .unwrap()
+            .unwrap()
+            .signature,
+        None
+    );
+    let fac = g.episode(9).envelope().facility;
+    *want.entry((fac, "not_checked".to_string())).or_insert(0) += 1;
+    let counts: std::collections::BTreeMap<(String, String), i64> = s
+        .signature_counts(t0, now_ms() + 1)
+        .unwrap()
+        .into_iter()
+        .map(|c| ((c.facility, c.status), c.count))
+        .collect();
+    assert_eq!(counts, want);
+    assert!(s.signature_counts(0, t0 - 1).unwrap().is_empty());
+});

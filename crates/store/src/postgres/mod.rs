@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_lookups.sql"),
     include_str!("../../migrations/postgres/0003_storage.sql"),
+    include_str!("../../migrations/postgres/0004_signatures.sql"),
 ];
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).

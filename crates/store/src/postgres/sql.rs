@@ -94,9 +94,30 @@ pub(crate) fn text(q: Q) -> &'static str {
             "UPDATE episodes SET referral_number = $3 WHERE person_id = $1 AND id = $2"
         }
         // ---- ingest
+        Q::FacilityCerts => {
+            "SELECT facility, fingerprint, subject, issuer, serial, not_before, not_after, der, added_at, added_by, revoked_at, revoked_by FROM facility_certs WHERE facility = $1 ORDER BY added_at, fingerprint"
+        }
+        Q::FacilityCertsAll => {
+            "SELECT facility, fingerprint, subject, issuer, serial, not_before, not_after, der, added_at, added_by, revoked_at, revoked_by FROM facility_certs ORDER BY facility, added_at, fingerprint"
+        }
+        Q::InsertFacilityCert => {
+            "INSERT INTO facility_certs (facility, fingerprint, subject, issuer, serial, not_before, not_after, der, added_at, added_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (facility, fingerprint) DO NOTHING"
+        }
+        Q::RevokeFacilityCert => {
+            "UPDATE facility_certs SET revoked_at = $3, revoked_by = $4
+             WHERE facility = $1 AND fingerprint = $2 AND revoked_at IS NULL"
+        }
+        Q::SignatureCounts => {
+            // Submissions per facility and verdict received in [from, to).
+            "SELECT facility, COALESCE(signature, 'not_checked'), COUNT(*) FROM submissions
+             WHERE received_at >= $1 AND received_at < $2 GROUP BY facility, COALESCE(signature, 'not_checked')
+             ORDER BY facility, 2"
+        }
         Q::InsertSubmission => {
-            "INSERT INTO submissions (id, transaction_code, received_at, validated_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_len, raw_zstd)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO submissions (id, transaction_code, received_at, validated_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_len, raw_zstd, signature, signer)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         }
         Q::InsertCheckin => {
             "INSERT INTO checkins (facility, ma_lk, id, submission_id, received_at, started_at, care_type, category, insured, body, personal_id, card)
@@ -178,7 +199,7 @@ pub(crate) fn text(q: Q) -> &'static str {
              WHERE (SELECT true FROM submissions s WHERE s.sha256 = q.d LIMIT 1)"
         }
         Q::Submission => {
-            "SELECT id, transaction_code, received_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_zstd FROM submissions WHERE transaction_code = $1"
+            "SELECT id, transaction_code, received_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_zstd, signature, signer FROM submissions WHERE transaction_code = $1"
         }
         Q::Person => {
             "SELECT id, name, birth, sex, personal_id, merged_into FROM persons WHERE id = $1"

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0007_merged.sql"),
     include_str!("../../migrations/sqlite/0008_hostile.sql"),
     include_str!("../../migrations/sqlite/0009_lookups.sql"),
+    include_str!("../../migrations/sqlite/0010_signatures.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
