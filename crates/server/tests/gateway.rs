@@ -392,3 +392,250 @@ async fn identity_conflicts_become_data_quality_records() {
     );
 }
 both!(identity_conflicts_become_data_quality_records);
+
+/// A self-signed facility certificate and its key, made by openssl.
+fn keypair(dir: &std::path::Path, name: &str, days: &str) -> sign::SigningKey {
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            days,
+            "-subj",
+            &format!("/CN=Benh vien thu nghiem {name}"),
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("openssl (.ci/run installs it)")
+        .status
+        .success();
+    assert!(ok);
+    sign::SigningKey::from_pem(
+        &std::fs::read(dir.join(format!("{name}.key"))).unwrap(),
+        &std::fs::read(dir.join(format!("{name}.pem"))).unwrap(),
+    )
+    .unwrap()
+}
+
+fn register(store: &Arc<dyn Store>, facility: &str, pem: &[u8]) -> String {
+    let der = sign::certs_from_pem(pem).unwrap().remove(0);
+    let info = sign::CertInfo::from_der(&der).unwrap();
+    store
+        .add_facility_cert(&store::FacilityCert {
+            facility: facility.into(),
+            fingerprint: info.fingerprint.clone(),
+            subject: info.subject,
+            issuer: info.issuer,
+            serial: info.serial,
+            not_before: info.not_before,
+            not_after: info.not_after,
+            der,
+            added_at: store::now_ms(),
+            added_by: "test".into(),
+            revoked_at: None,
+            revoked_by: None,
+        })
+        .unwrap();
+    info.fingerprint
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["dsLoi"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["code"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn signatures_are_verified_recorded_and_required() {
+    let pki = tempfile::tempdir().unwrap();
+    let fac = keypair(pki.path(), "fac", "365");
+    let stranger = keypair(pki.path(), "stranger", "365");
+    let checkin = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vn-standards/samples/synthetic/XML0_checkin_unsigned.xml"
+    ))
+    .unwrap();
+
+    let g = start(Config {
+        signature_policy: sign::Policy::Require,
+        ..Config::default()
+    })
+    .await;
+    let fingerprint = register(
+        &g.store,
+        "01001",
+        &std::fs::read(pki.path().join("fac.pem")).unwrap(),
+    );
+    let s = login(&g, "bv01001").await;
+    let stored = |v: &Value| {
+        let tx = v["maGiaoDich"].as_str().unwrap();
+        let sub = g.store.submission(tx).unwrap().unwrap();
+        (sub.signature, sub.signer)
+    };
+    // Unsigned: refused whole under `require`, and kept as evidence with its verdict.
+    let v = send(&g, &s, "guiHoSoXmlQD4750", "01001", &sample()).await;
+    assert_eq!(v["maKetQua"], "400", "{v}");
+    assert!(codes(&v).contains(&"SIGNATURE.unsigned".to_string()), "{v}");
+    assert_eq!(stored(&v), (Some("unsigned".into()), None));
+    // Signed with the registered certificate: accepted, the signer recorded.
+    let signed = sign::sign(&sample(), &fac, sign::Algorithm::RsaSha256).unwrap();
+    let v = send(&g, &s, "guiHoSoXmlQD4750", "01001", &signed).await;
+    assert_eq!(v["maKetQua"], "200", "{v}");
+    assert!(codes(&v).iter().all(|c| !c.starts_with("SIGNATURE")), "{v}");
+    assert_eq!(
+        stored(&v),
+        (Some("verified".into()), Some(fingerprint.clone()))
+    );
+    assert_eq!(
+        g.store
+            .submission(v["maGiaoDich"].as_str().unwrap())
+            .unwrap()
+            .unwrap()
+            .raw,
+        signed
+    );
+    // The check-in too.
+    let v = send(&g, &s, "checkInKcbQd4750", "01001", &checkin).await;
+    assert_eq!(v["maKetQua"], "400", "{v}");
+    let signed_checkin = sign::sign(&checkin, &fac, sign::Algorithm::RsaSha256).unwrap();
+    let v = send(&g, &s, "checkInKcbQd4750", "01001", &signed_checkin).await;
+    assert_eq!(v["maKetQua"], "200", "{v}");
+    assert_eq!(stored(&v).0.as_deref(), Some("verified"));
+    // Legacy SHA-1: accepted with a warning.
+    let mut env = String::from_utf8(sample()).unwrap();
+    env = env.replace("SYN20261015001", "SYN20261015002");
+    let sha1 = sign::sign(env.as_bytes(), &fac, sign::Algorithm::RsaSha1).unwrap();
+    let v = send(&g, &s, "guiHoSoXmlQD4750", "01001", &sha1).await;
+    assert_eq!(v["maKetQua"], "200", "{v}");
+    assert!(
+        codes(&v).contains(&"SIGNATURE.verified_legacy_sha1".to_string()),
+        "{v}"
+    );
+    // Another facility's certificate, and a changed document.
+    let v = send(
+        &g,
+        &s,
+        "guiHoSoXmlQD4750",
+        "01001",
+        &sign::sign(&sample(), &stranger, sign::Algorithm::RsaSha256).unwrap(),
+    )
+    .await;
+    assert_eq!(v["maKetQua"], "400", "{v}");
+    assert!(
+        codes(&v).contains(&"SIGNATURE.cert_not_registered".to_string()),
+        "{v}"
+    );
+    let text = String::from_utf8(signed.clone()).unwrap();
+    let at = text.find("<NGAYLAP>").unwrap() + "<NGAYLAP>".len() + 7;
+    let day = if &text[at..at + 1] == "1" { "2" } else { "1" };
+    let tampered = format!("{}{day}{}", &text[..at], &text[at + 1..]);
+    assert_ne!(tampered.as_bytes(), signed.as_slice());
+    let v = send(&g, &s, "guiHoSoXmlQD4750", "01001", tampered.as_bytes()).await;
+    assert_eq!(v["maKetQua"], "400", "{v}");
+    assert!(
+        codes(&v).contains(&"SIGNATURE.invalid_signature".to_string()),
+        "{v}"
+    );
+    // Revoked: the same signed bytes again would be a duplicate; sign a correction.
+    assert!(
+        g.store
+            .revoke_facility_cert("01001", &fingerprint, "officer")
+            .unwrap()
+    );
+    let again = sign::sign(
+        env.replace("SYN20261015002", "SYN20261015003").as_bytes(),
+        &fac,
+        sign::Algorithm::RsaSha256,
+    )
+    .unwrap();
+    let v = send(&g, &s, "guiHoSoXmlQD4750", "01001", &again).await;
+    assert_eq!(v["maKetQua"], "400", "{v}");
+    assert!(
+        codes(&v).contains(&"SIGNATURE.cert_revoked".to_string()),
+        "{v}"
+    );
+    // Counted per facility and verdict.
+    let counts = g.store.signature_counts(0, store::now_ms() + 1).unwrap();
+    let n = |status: &str| {
+        counts
+            .iter()
+            .filter(|c| c.facility == "01001" && c.status == status)
+            .map(|c| c.count)
+            .sum::<i64>()
+    };
+    assert_eq!(
+        (
+            n("unsigned"),
+            n("verified"),
+            n("verified_legacy_sha1"),
+            n("cert_not_registered"),
+            n("invalid_signature"),
+            n("cert_revoked")
+        ),
+        (2, 2, 1, 1, 1, 1)
+    );
+
+    // Under `warn` a signature that does not hold is a warning; unsigned passes silently.
+    let g = start(Config::default()).await;
+    let s = login(&g, "bv01001").await;
+    let v = send(
+        &g,
+        &s,
+        "guiHoSoXmlQD4750",
+        "01001",
+        &sign::sign(&sample(), &stranger, sign::Algorithm::RsaSha256).unwrap(),
+    )
+    .await;
+    assert_eq!(v["maKetQua"], "200", "{v}");
+    assert!(
+        codes(&v).contains(&"SIGNATURE.cert_not_registered".to_string()),
+        "{v}"
+    );
+    let v = send(&g, &s, "checkInKcbQd4750", "01001", &checkin).await;
+    assert_eq!(v["maKetQua"], "200", "{v}");
+    assert_eq!(
+        g.store
+            .submission(v["maGiaoDich"].as_str().unwrap())
+            .unwrap()
+            .unwrap()
+            .signature
+            .as_deref(),
+        Some("unsigned")
+    );
+    // `off`: nothing checked, nothing stored.
+    let g = start(Config {
+        signature_policy: sign::Policy::Off,
+        ..Config::default()
+    })
+    .await;
+    let s = login(&g, "bv01001").await;
+    let v = send(
+        &g,
+        &s,
+        "guiHoSoXmlQD4750",
+        "01001",
+        &sign::sign(&sample(), &stranger, sign::Algorithm::RsaSha256).unwrap(),
+    )
+    .await;
+    assert_eq!(v["maKetQua"], "200", "{v}");
+    assert_eq!(
+        g.store
+            .submission(v["maGiaoDich"].as_str().unwrap())
+            .unwrap()
+            .unwrap()
+            .signature,
+        None
+    );
+}
+both!(signatures_are_verified_recorded_and_required);
