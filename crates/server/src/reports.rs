@@ -235,6 +235,12 @@ pub(crate) struct FacilityLine {
     pub with_icd_rate: f64,
     pub open_conflicts: i64,
     pub last_receipt: Option<i64>,
+    /// Submissions whose facility signature was checked: signed (valid or not),
+    /// valid (verified, legacy SHA-1 included), signed but not valid, unsigned.
+    pub signed: i64,
+    pub signature_valid: i64,
+    pub signature_invalid: i64,
+    pub unsigned: i64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -318,6 +324,7 @@ struct Facts {
     sla: Vec<(String, i64, i64)>,
     late: Vec<LateDossier>,
     conflicts: Vec<(String, i64)>,
+    signatures: Vec<store::SignatureCount>,
 }
 
 /// The unit a request is about, once the caller may see it.
@@ -385,6 +392,7 @@ pub(crate) async fn build(u: &StaffUser, f: &Filter) -> Result<Dashboard, ApiErr
             sla: store.sla_histogram(&a, &b)?,
             late: store.late_dossiers(from_ms, to_ms, 200)?,
             conflicts: store.open_conflicts()?,
+            signatures: store.signature_counts(&a, &b)?,
         })
     })
     .await?;
@@ -470,6 +478,23 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
             .push((e.code.clone(), e.count));
     }
     let last: HashMap<&str, i64> = facts.last.iter().map(|(f, t)| (f.as_str(), *t)).collect();
+    // (signed, valid, signed but not valid, unsigned) per facility.
+    let mut signatures: HashMap<&str, [i64; 4]> = HashMap::new();
+    for c in &facts.signatures {
+        let e = signatures.entry(c.facility.as_str()).or_default();
+        match sign::Status::from_code(&c.status) {
+            Some(s) if s.is_verified() => {
+                e[0] += c.count;
+                e[1] += c.count;
+            }
+            Some(sign::Status::Unsigned) => e[3] += c.count,
+            Some(sign::Status::NotChecked) | None => {}
+            Some(_) => {
+                e[0] += c.count;
+                e[2] += c.count;
+            }
+        }
+    }
     let conflicts: HashMap<&str, i64> = facts
         .conflicts
         .iter()
@@ -518,6 +543,10 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
             with_icd_rate: 0.0,
             open_conflicts: conflicts.get(f.code.as_str()).copied().unwrap_or(0),
             last_receipt: last.get(f.code.as_str()).copied(),
+            signed: signatures.get(f.code.as_str()).map_or(0, |s| s[0]),
+            signature_valid: signatures.get(f.code.as_str()).map_or(0, |s| s[1]),
+            signature_invalid: signatures.get(f.code.as_str()).map_or(0, |s| s[2]),
+            unsigned: signatures.get(f.code.as_str()).map_or(0, |s| s[3]),
         };
         let (p, c, i) = (
             line.by_type.iter().map(|x| x.with_personal_id).sum::<i64>(),
@@ -832,11 +861,11 @@ async fn dashboard_page(
                 .collect::<Vec<_>>()
         )
     );
-    body.push_str(r#"<div class="card"><table><tr><th scope="col">Cơ sở</th><th scope="col">Check-in</th><th scope="col">Hồ sơ</th><th scope="col">Quá 24 giờ</th><th scope="col">Bị từ chối</th><th scope="col">Lỗi nhiều nhất</th></tr>"#);
+    body.push_str(r#"<div class="card"><table><tr><th scope="col">Cơ sở</th><th scope="col">Check-in</th><th scope="col">Hồ sơ</th><th scope="col">Quá 24 giờ</th><th scope="col">Bị từ chối</th><th scope="col">Chữ ký số: có ký / hợp lệ / không hợp lệ / không ký</th><th scope="col">Lỗi nhiều nhất</th></tr>"#);
     for l in &d.facilities {
         let _ = write!(
             body,
-            "<tr><td>{} <span class=\"muted\">({})</span></td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{} <span class=\"muted\">({})</span></td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{} / {} / {} / {}</td><td>{}</td></tr>",
             esc(&l.name),
             esc(&l.code),
             l.checkins,
@@ -846,6 +875,10 @@ async fn dashboard_page(
                 .unwrap_or_default(),
             vn_pct(l.over_24h_rate),
             l.rejected,
+            l.signed,
+            l.signature_valid,
+            l.signature_invalid,
+            l.unsigned,
             esc(&l
                 .top_errors
                 .iter()
@@ -1027,6 +1060,10 @@ fn tables(d: &Dashboard) -> Vec<Sheet> {
                 l.open_conflicts.to_string(),
                 l.submissions.to_string(),
                 l.rejected.to_string(),
+                l.signed.to_string(),
+                l.signature_valid.to_string(),
+                l.signature_invalid.to_string(),
+                l.unsigned.to_string(),
                 l.top_errors
                     .iter()
                     .map(|(c, n)| format!("{c}:{n}"))
@@ -1105,6 +1142,10 @@ fn tables(d: &Dashboard) -> Vec<Sheet> {
                 "open_conflicts",
                 "submissions",
                 "rejected",
+                "signed",
+                "signature_valid",
+                "signature_invalid",
+                "unsigned",
                 "top_errors",
             ],
             quality,

@@ -566,7 +566,10 @@ async fn signatures_are_verified_recorded_and_required() {
         "{v}"
     );
     // Counted per facility and verdict.
-    let counts = g.store.signature_counts(0, store::now_ms() + 1).unwrap();
+    let counts = g
+        .store
+        .signature_counts("2000-01-01", "2999-12-31")
+        .unwrap();
     let n = |status: &str| {
         counts
             .iter()

@@ -53,7 +53,7 @@ async fn world() -> World {
         seed: 9,
         ..Config::default()
     });
-    for e in g.episodes() {
+    for (i, e) in g.episodes().enumerate() {
         let meta = || Meta {
             facility: e.facility.code.into(),
             account: "t".into(),
@@ -68,9 +68,13 @@ async fn world() -> World {
             .unwrap();
         let raw = e.envelope_bytes(Spec::Qd3176);
         let parsed = dossier::parse_envelope(&raw, &Options::default());
-        store
-            .ingest(Prepared::envelope(meta(), &raw, &parsed))
-            .unwrap();
+        // Envelopes carry a signature verdict (check-ins were not checked).
+        let mut p = Prepared::envelope(meta(), &raw, &parsed);
+        p.signature = Some(store::SignatureNote {
+            status: ["verified", "invalid_signature", "unsigned"][i % 3].into(),
+            signer: None,
+        });
+        store.ingest(p).unwrap();
     }
     // The registry: generated persons where they live, some dead.
     let mut residents = Vec::new();
@@ -188,12 +192,29 @@ async fn figures_equal_the_ground_truth_per_unit_and_drill_down() {
         d["totals"]["checkins"], dossiers["01"],
         "one check-in per episode"
     );
+    let mut verdicts = [0, 0, 0];
     for f in d["facilities"].as_array().unwrap() {
         assert!(
             f["code"].as_str().unwrap().starts_with("01"),
             "only Hà Nội's facilities"
         );
+        // Every envelope's verdict is counted, check-ins have none.
+        let n = |k: &str| f[k].as_i64().unwrap();
+        assert_eq!(
+            n("signed") + n("unsigned"),
+            n("submissions") - n("checkins"),
+            "{f}"
+        );
+        assert_eq!(
+            n("signature_valid") + n("signature_invalid"),
+            n("signed"),
+            "{f}"
+        );
+        verdicts[0] += n("signature_valid");
+        verdicts[1] += n("signature_invalid");
+        verdicts[2] += n("unsigned");
     }
+    assert!(verdicts.iter().all(|v| *v > 0), "{verdicts:?}");
     // Adoption: alive residents of Hà Nội communes, and those with a book.
     let hanoi: HashSet<&str> = PROVINCES[0]
         .districts

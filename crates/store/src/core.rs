@@ -455,6 +455,7 @@ pub(crate) fn ingest_one<'a>(
         p.meta.received_at,
         p.accepted,
         &p.findings_json,
+        p.signature.as_ref().map(|n| n.status.as_str()),
     );
     let mut receipt = Receipt {
         submission_id: sub_id,
@@ -1192,9 +1193,9 @@ impl<B: Backend> Store for Engine<B> {
         })
     }
 
-    fn signature_counts(&self, from: i64, to: i64) -> Result<Vec<SignatureCount>> {
+    fn signature_counts(&self, from_day: &str, to_day: &str) -> Result<Vec<SignatureCount>> {
         self.read(|db| {
-            db.all(Q::SignatureCounts, args![from, to], |r| {
+            db.all(Q::SignatureCounts, args![from_day, to_day], |r| {
                 Ok(SignatureCount {
                     facility: r.get(0)?,
                     status: r.get(1)?,

@@ -693,8 +693,9 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     fn facility_certs(&self, facility: Option<&str>) -> Result<Vec<FacilityCert>>;
     /// Revoke a facility's registration of a certificate (false: none was live).
     fn revoke_facility_cert(&self, facility: &str, fingerprint: &str, by: &str) -> Result<bool>;
-    /// Submissions per facility and signature verdict received in `[from, to)` (Unix ms).
-    fn signature_counts(&self, from: i64, to: i64) -> Result<Vec<SignatureCount>>;
+    /// Submissions per facility and signature verdict received on the days
+    /// `[from_day, to_day]` (`yyyy-mm-dd`, Vietnam time), from the report aggregates.
+    fn signature_counts(&self, from_day: &str, to_day: &str) -> Result<Vec<SignatureCount>>;
     fn person_by_identifier(&self, kind: IdKind, value: &str) -> Result<Option<PersonRecord>>;
     fn person(&self, id: i64) -> Result<Option<PersonRecord>>;
     /// The current episodes of a person, newest first: one index range.

@@ -307,8 +307,17 @@ pub(crate) fn on_receipt(
     received_at: i64,
     accepted: bool,
     findings_json: &str,
+    signature: Option<&str>,
 ) {
     let day = vn_day(received_at);
+    *sums
+        .signatures
+        .entry((
+            facility.to_string(),
+            day.clone(),
+            signature.unwrap_or("not_checked").to_string(),
+        ))
+        .or_default() += 1;
     let r = sums
         .receipts
         .entry((facility.to_string(), day.clone()))
@@ -354,6 +363,8 @@ pub(crate) struct Sums {
     errors: HashMap<(String, String, String), i64>,
     /// (day, latency bucket) → submissions
     sla: HashMap<(String, i64), i64>,
+    /// (facility, day, signature verdict) → submissions
+    signatures: HashMap<(String, String, String), i64>,
 }
 
 impl Sums {
@@ -389,6 +400,11 @@ impl Sums {
         errors.sort_unstable();
         for ((facility, day, code), n) in errors {
             db.exec_later(Q::FacilityError, args![facility, day, code, n])?;
+        }
+        let mut signatures: Vec<_> = self.signatures.into_iter().collect();
+        signatures.sort_unstable();
+        for ((facility, day, status), n) in signatures {
+            db.exec_later(Q::FacilitySignature, args![facility, day, status, n])?;
         }
         let mut sla: Vec<_> = self.sla.into_iter().collect();
         sla.sort_unstable();

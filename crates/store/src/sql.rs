@@ -70,6 +70,7 @@ statements! {
     FacilityError,
     FacilityExists,
     FacilityName,
+    FacilitySignature,
     FacilityCerts,
     FacilityCertsAll,
     InsertFacilityCert,

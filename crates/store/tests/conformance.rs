@@ -813,11 +813,22 @@ on_both!(facility_certificates_and_signature_verdicts, |s| {
     let fac = g.episode(9).envelope().facility;
     *want.entry((fac, "not_checked".to_string())).or_insert(0) += 1;
     let counts: std::collections::BTreeMap<(String, String), i64> = s
-        .signature_counts(t0, now_ms() + 1)
+        .signature_counts(&store::vn_day(t0), &store::vn_day(now_ms()))
         .unwrap()
         .into_iter()
         .map(|c| ((c.facility, c.status), c.count))
         .collect();
     assert_eq!(counts, want);
-    assert!(s.signature_counts(0, t0 - 1).unwrap().is_empty());
+    assert!(
+        s.signature_counts("2000-01-01", "2000-12-31")
+            .unwrap()
+            .is_empty()
+    );
+    // The aggregate agrees with a recount from the submissions.
+    let before = s.signature_counts("2000-01-01", "2999-12-31").unwrap();
+    store::Reports::rebuild_reports(&s).unwrap();
+    assert_eq!(
+        s.signature_counts("2000-01-01", "2999-12-31").unwrap(),
+        before
+    );
 });

@@ -20,3 +20,12 @@ CREATE TABLE facility_certs (
     revoked_by  TEXT,
     PRIMARY KEY (facility, fingerprint)
 );
+-- Submissions per facility, receipt day (Vietnam) and verdict, kept in the writer's
+-- transaction like facility_receipts (reports never scan submissions).
+CREATE TABLE facility_signatures (
+    facility TEXT NOT NULL,
+    day      TEXT NOT NULL,
+    status   TEXT NOT NULL,
+    count    BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (facility, day, status)
+);

@@ -59,6 +59,7 @@ SELECT create_distributed_table('dq_issues', 'id', colocate_with => 'submissions
 SELECT create_distributed_table('facility_daily', 'facility', colocate_with => 'none');
 SELECT create_distributed_table('facility_receipts', 'facility', colocate_with => 'facility_daily');
 SELECT create_distributed_table('facility_errors', 'facility', colocate_with => 'facility_daily');
+SELECT create_distributed_table('facility_signatures', 'facility', colocate_with => 'facility_daily');
 SELECT create_distributed_table('late_dossiers', 'facility', colocate_with => 'facility_daily');
 SELECT create_distributed_table('sla_daily', 'day', colocate_with => 'none');
 SELECT create_distributed_table('unit_reports', 'unit', colocate_with => 'none');

@@ -108,10 +108,13 @@ pub(crate) fn text(q: Q) -> &'static str {
              WHERE facility = ?1 AND fingerprint = ?2 AND revoked_at IS NULL"
         }
         Q::SignatureCounts => {
-            // Submissions per facility and verdict received in [from, to).
-            "SELECT facility, COALESCE(signature, 'not_checked'), COUNT(*) FROM submissions
-             WHERE received_at >= ?1 AND received_at < ?2 GROUP BY facility, COALESCE(signature, 'not_checked')
-             ORDER BY facility, 2"
+            // Submissions per facility and verdict received on the days [from, to].
+            "SELECT facility, status, SUM(count) FROM facility_signatures WHERE day BETWEEN ?1 AND ?2
+             GROUP BY facility, status ORDER BY facility, status"
+        }
+        Q::FacilitySignature => {
+            "INSERT INTO facility_signatures (facility, day, status, count) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (facility, day, status) DO UPDATE SET count = count + ?4"
         }
         Q::InsertSubmission => {
             "INSERT INTO submissions (id, transaction_code, received_at, validated_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_len, raw_zstd, signature, signer)
@@ -715,7 +718,7 @@ pub(crate) fn text(q: Q) -> &'static str {
         // Recount every aggregate from its rows (a script: several statements). Lateness
         // is the receipt time less NGAY_RA read as Vietnam wall clock (UTC+7).
         Q::RebuildAggregates => {
-            "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM late_dossiers;
+            "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM facility_signatures; DELETE FROM late_dossiers;
              DELETE FROM adoption_units; DELETE FROM adoption_monthly;
              INSERT INTO adoption_units (unit, alive)
              SELECT unit, COUNT(*) FROM population WHERE status = 'alive' GROUP BY unit;
@@ -755,7 +758,10 @@ pub(crate) fn text(q: Q) -> &'static str {
              DROP TABLE rebuild_first;
              INSERT INTO facility_receipts (facility, day, submissions, rejected, last_at)
              SELECT facility, date((received_at + 25200000) / 1000, 'unixepoch'), COUNT(*), SUM(NOT accepted), MAX(received_at)
-             FROM submissions GROUP BY 1, 2;"
+             FROM submissions GROUP BY 1, 2;
+             INSERT INTO facility_signatures (facility, day, status, count)
+             SELECT facility, date((received_at + 25200000) / 1000, 'unixepoch'), COALESCE(signature, 'not_checked'), COUNT(*)
+             FROM submissions GROUP BY 1, 2, 3;"
         }
     }
 }
