@@ -834,6 +834,76 @@ async fn get_facility(u: StaffUser, Path(code): Path<String>) -> Result<Response
     Ok(Json(f).into_response())
 }
 
+/// A facility the caller manages (its certificates are theirs to register and revoke):
+/// unknown or out of scope, it does not exist for them.
+async fn managed_facility(u: &StaffUser, code: String) -> Result<Facility, ApiError> {
+    let found = facility_and_place(u.app(), code).await?;
+    let Some((f, place)) = found.filter(|(_, p)| u.allows(&Action::SeeFacility { place: p }))
+    else {
+        u.allow(&Action::ListFacilities)?;
+        return Err(not_found());
+    };
+    u.allow(&Action::ManageFacility { place: &place })?;
+    Ok(f)
+}
+
+/// The certificates a facility registered for its signatures.
+pub(crate) async fn facility_certs(
+    u: &StaffUser,
+    code: String,
+) -> Result<(Facility, Vec<store::FacilityCert>), ApiError> {
+    let f = managed_facility(u, code).await?;
+    let store = u.app.store.clone();
+    let c = f.code.clone();
+    let list = blocking(move || Ok(store.facility_certs(Some(&c))?)).await?;
+    Ok((f, list))
+}
+
+/// Register a certificate (PEM) for a facility; the registration names who made it.
+pub(crate) async fn add_facility_cert(
+    u: &StaffUser,
+    code: String,
+    pem: &str,
+) -> Result<store::FacilityCert, ApiError> {
+    let f = managed_facility(u, code).await?;
+    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, "certificate", m);
+    let der = sign::certs_from_pem(pem.as_bytes())
+        .map_err(|e| bad(format!("Chứng thư số không đọc được: {e}")))?
+        .remove(0);
+    let info = sign::CertInfo::from_der(&der)
+        .map_err(|e| bad(format!("Chứng thư số không đọc được: {e}")))?;
+    let cert = store::FacilityCert {
+        facility: f.code,
+        fingerprint: info.fingerprint,
+        subject: info.subject,
+        issuer: info.issuer,
+        serial: info.serial,
+        not_before: info.not_before,
+        not_after: info.not_after,
+        der,
+        added_at: store::now_ms(),
+        added_by: u.account.username.clone(),
+        revoked_at: None,
+        revoked_by: None,
+    };
+    let store = u.app.store.clone();
+    let saved = cert.clone();
+    blocking(move || Ok(store.add_facility_cert(&cert)?)).await?;
+    Ok(saved)
+}
+
+/// Revoke a facility's registration of a certificate (false: none was live).
+pub(crate) async fn revoke_facility_cert(
+    u: &StaffUser,
+    code: String,
+    fingerprint: String,
+) -> Result<bool, ApiError> {
+    let f = managed_facility(u, code).await?;
+    let store = u.app.store.clone();
+    let by = u.account.username.clone();
+    blocking(move || Ok(store.revoke_facility_cert(&f.code, fingerprint.trim(), &by)?)).await
+}
+
 #[derive(Deserialize)]
 pub(crate) struct FacilityBody {
     pub name: String,

@@ -37,6 +37,14 @@ pub fn routes() -> Router<Arc<App>> {
             get(facilities_page).post(facility_submit),
         )
         .route("/nhan-vien/co-so/csv", post(facilities_csv))
+        .route(
+            "/nhan-vien/co-so/{code}/chung-thu",
+            get(certs_page).post(cert_submit),
+        )
+        .route(
+            "/nhan-vien/co-so/{code}/chung-thu/thu-hoi",
+            post(cert_revoke),
+        )
         .route("/nhan-vien/tai-khoan", get(staff_page).post(staff_submit))
         .route("/nhan-vien/don-vi", get(units_page))
         .route("/nhan-vien/don-vi/csv", post(units_csv))
@@ -625,15 +633,16 @@ async fn facilities_body(
         );
     }
     let _ = write!(body, "<h2>{} cơ sở</h2>", list.len());
-    body.push_str(r#"<div class="card"><table><tr><th scope="col">Mã</th><th scope="col">Tên</th><th scope="col">Loại hình</th><th scope="col">BHYT</th></tr>"#);
+    body.push_str(r#"<div class="card"><table><tr><th scope="col">Mã</th><th scope="col">Tên</th><th scope="col">Loại hình</th><th scope="col">BHYT</th><th scope="col">Chữ ký số</th></tr>"#);
     for f in &list {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/nhan-vien/co-so/{}/chung-thu\">Chứng thư số</a></td></tr>",
             esc(&f.code),
             esc(&f.name),
             kind_label(&f.kind),
-            if f.bhyt_contract { "Có" } else { "Không" }
+            if f.bhyt_contract { "Có" } else { "Không" },
+            esc(&f.code)
         );
     }
     body.push_str("</table></div>");
@@ -713,6 +722,135 @@ async fn facilities_csv(
     };
     match facilities_body(&u, Some(message)).await {
         Ok(b) => page("Cơ sở khám bệnh, chữa bệnh", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+fn day_of(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms + 7 * 3_600_000)
+        .map(|t| t.format("%d/%m/%Y").to_string())
+        .unwrap_or_default()
+}
+
+async fn certs_body(
+    u: &StaffUser,
+    code: String,
+    message: Option<(bool, String)>,
+) -> Result<String, ApiError> {
+    let (f, list) = staff::facility_certs(u, code).await?;
+    let mut body = format!(
+        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/nhan-vien/co-so">← Cơ sở khám bệnh, chữa bệnh</a></nav><h1>Chứng thư số của {} ({})</h1>
+<p>Hồ sơ và check-in của cơ sở được ký số (CHUKYDONVI). Cổng tiếp nhận chỉ công nhận chữ ký bằng chứng thư số đã đăng ký dưới đây và chưa bị thu hồi tại thời điểm tiếp nhận.</p>"#,
+        esc(&f.name),
+        esc(&f.code)
+    );
+    if let Some((ok, m)) = message {
+        let _ = write!(
+            body,
+            r#"<p class="{}" role="{}">{}</p>"#,
+            if ok { "card" } else { "error" },
+            if ok { "status" } else { "alert" },
+            esc(&m)
+        );
+    }
+    let _ = write!(
+        body,
+        r#"<form method="post" action="/nhan-vien/co-so/{}/chung-thu" class="card"><h2>Đăng ký chứng thư số</h2>
+<label for="pem">Chứng thư số dạng PEM (-----BEGIN CERTIFICATE----- …)</label><textarea id="pem" name="pem" rows="6" required></textarea>
+<button class="primary" type="submit">Đăng ký</button></form>"#,
+        esc(&f.code)
+    );
+    let _ = write!(body, "<h2>{} chứng thư số</h2>", list.len());
+    body.push_str(r#"<div class="card"><table><tr><th scope="col">Dấu vân tay SHA-256</th><th scope="col">Chủ thể</th><th scope="col">Hiệu lực</th><th scope="col">Trạng thái</th></tr>"#);
+    for c in &list {
+        let status = match c.revoked_at {
+            Some(t) => format!(
+                "Đã thu hồi {} ({})",
+                day_of(t),
+                esc(c.revoked_by.as_deref().unwrap_or(""))
+            ),
+            None => format!(
+                r#"Đang dùng <form method="post" action="/nhan-vien/co-so/{}/chung-thu/thu-hoi" class="inline"><input type="hidden" name="fingerprint" value="{}"><button type="submit">Thu hồi</button></form>"#,
+                esc(&c.facility),
+                esc(&c.fingerprint)
+            ),
+        };
+        let _ = write!(
+            body,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{} – {}</td><td>{status}</td></tr>",
+            esc(&c.fingerprint),
+            esc(&c.subject),
+            day_of(c.not_before),
+            day_of(c.not_after)
+        );
+    }
+    body.push_str("</table></div>");
+    Ok(body)
+}
+
+async fn certs_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    match certs_body(&u, code, None).await {
+        Ok(b) => page("Chứng thư số của cơ sở", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CertForm {
+    pem: String,
+}
+
+async fn cert_submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Path(code): axum::extract::Path<String>,
+    Form(f): Form<CertForm>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    let message = match staff::add_facility_cert(&u, code.clone(), &f.pem).await {
+        Ok(c) => (true, format!("Đã đăng ký chứng thư số {}", c.fingerprint)),
+        Err(ApiError(StatusCode::NOT_FOUND | StatusCode::FORBIDDEN, ..)) => {
+            return error_page(ApiError(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Không tìm thấy".into(),
+            ));
+        }
+        Err(ApiError(_, _, m)) => (false, m),
+    };
+    match certs_body(&u, code, Some(message)).await {
+        Ok(b) => page("Chứng thư số của cơ sở", true, &b).into_response(),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    fingerprint: String,
+}
+
+async fn cert_revoke(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Path(code): axum::extract::Path<String>,
+    Form(f): Form<RevokeForm>,
+) -> Response {
+    let u = signed_in!(app, headers);
+    let message = match staff::revoke_facility_cert(&u, code.clone(), f.fingerprint.clone()).await {
+        Ok(true) => (true, format!("Đã thu hồi đăng ký {}", f.fingerprint)),
+        Ok(false) => (
+            false,
+            "Không có đăng ký còn hiệu lực với dấu vân tay này".into(),
+        ),
+        Err(e) => return error_page(e),
+    };
+    match certs_body(&u, code, Some(message)).await {
+        Ok(b) => page("Chứng thư số của cơ sở", true, &b).into_response(),
         Err(e) => error_page(e),
     }
 }

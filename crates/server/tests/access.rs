@@ -752,6 +752,15 @@ async fn authorization_matrix_every_role_every_endpoint() {
             "YYYYNNNYNNN",
             Box::new(|_, _| get("/nhan-vien/co-so".into())),
         ),
+        ("GET /nhan-vien/co-so/{f}/chung-thu", "YONNNNNNNNN", {
+            let (own, other) = (own.clone(), other.clone());
+            Box::new(move |_, o| {
+                get(format!(
+                    "/nhan-vien/co-so/{}/chung-thu",
+                    if o { &own.code } else { &other.code }
+                ))
+            })
+        }),
         (
             "GET /nhan-vien/tai-khoan",
             "YYNYNNNNNNN",

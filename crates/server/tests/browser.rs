@@ -856,5 +856,49 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
         .await
         .unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
+    // A facility's signing certificates: register one from the page, then revoke it.
+    let pki = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Benh vien thu nghiem",
+        ])
+        .current_dir(pki.path())
+        .output()
+        .expect("openssl (.ci/run installs it)");
+    assert!(made.status.success());
+    let pem = std::fs::read_to_string(pki.path().join("c.pem")).unwrap();
+    let fingerprint = sign::CertInfo::from_pem(pem.as_bytes())
+        .unwrap()
+        .fingerprint;
+    d.go(&format!("{base}/nhan-vien/co-so")).await;
+    d.wait_for_text("Chứng thư số").await;
+    d.click("a[href$='/chung-thu']").await;
+    d.wait_for_text("Đăng ký chứng thư số").await;
+    d.type_into("#pem", &pem).await;
+    d.click("form[action$='/chung-thu'] button").await;
+    let page = d.wait_for_text("Đã đăng ký chứng thư số").await;
+    assert!(page.contains(&fingerprint), "the registration is listed");
+    d.screenshot("r5-chung-thu-so").await;
+    d.assert_accessible(&axe, "facility certificates").await;
+    d.click("form[action$='/thu-hoi'] button").await;
+    let page = d.wait_for_text("Đã thu hồi đăng ký").await;
+    assert!(page.contains("so01"), "who revoked it is shown");
+    let certs = store.facility_certs(None).unwrap();
+    assert_eq!(certs.len(), 1);
+    assert_eq!(certs[0].fingerprint, fingerprint);
+    assert_eq!(certs[0].added_by, "so01");
+    assert_eq!(certs[0].revoked_by.as_deref(), Some("so01"));
 }
 both!(an_officer_reads_the_dashboard_and_drills_down);
