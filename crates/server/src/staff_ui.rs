@@ -726,6 +726,15 @@ async fn facilities_csv(
     }
 }
 
+/// A fingerprint in groups of four, so that it wraps on a narrow screen.
+fn grouped(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn day_of(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms + 7 * 3_600_000)
         .map(|t| t.format("%d/%m/%Y").to_string())
@@ -778,7 +787,7 @@ async fn certs_body(
         let _ = write!(
             body,
             "<tr><td><code>{}</code></td><td>{}</td><td>{} – {}</td><td>{status}</td></tr>",
-            esc(&c.fingerprint),
+            esc(&grouped(&c.fingerprint)),
             esc(&c.subject),
             day_of(c.not_before),
             day_of(c.not_after)
@@ -813,7 +822,10 @@ async fn cert_submit(
 ) -> Response {
     let u = signed_in!(app, headers);
     let message = match staff::add_facility_cert(&u, code.clone(), &f.pem).await {
-        Ok(c) => (true, format!("Đã đăng ký chứng thư số {}", c.fingerprint)),
+        Ok(c) => (
+            true,
+            format!("Đã đăng ký chứng thư số {}", grouped(&c.fingerprint)),
+        ),
         Err(ApiError(StatusCode::NOT_FOUND | StatusCode::FORBIDDEN, ..)) => {
             return error_page(ApiError(
                 StatusCode::NOT_FOUND,
@@ -842,7 +854,10 @@ async fn cert_revoke(
 ) -> Response {
     let u = signed_in!(app, headers);
     let message = match staff::revoke_facility_cert(&u, code.clone(), f.fingerprint.clone()).await {
-        Ok(true) => (true, format!("Đã thu hồi đăng ký {}", f.fingerprint)),
+        Ok(true) => (
+            true,
+            format!("Đã thu hồi đăng ký {}", grouped(f.fingerprint.trim())),
+        ),
         Ok(false) => (
             false,
             "Không có đăng ký còn hiệu lực với dấu vân tay này".into(),
