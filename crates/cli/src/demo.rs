@@ -225,7 +225,14 @@ pub struct Args {
 const DEMO_FHIR_CLIENT: &str = "Kho dữ liệu Sở Y tế Hà Nội (demo)";
 
 pub fn run(a: Args) -> Result<()> {
-    std::fs::create_dir_all(&a.dir)?;
+    {
+        // The demo's store, secret and exports: the service's alone.
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&a.dir)?;
+    }
     let db = a.dir.join("book.db");
     let store = SqliteStore::open(&db)?;
     seed_registry(&store)?;

@@ -1337,6 +1337,27 @@ async fn bulk_export_over_http_is_the_clients_unit_only() {
     }
     assert_eq!(counts, cli.resources);
     assert!(counts["Encounter"] > 0 && counts["Patient"] > 0);
+    // The job's folder and files are the service's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut seen = 0;
+        let mut stack = vec![w.dir.path().join("exports")];
+        while let Some(d) = stack.pop() {
+            let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                    assert_eq!(mode, 0o600, "{}", p.display());
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 2, "the export's files were looked at");
+    }
     validate(&files);
     // Each exported person's chain names the client.
     let log = w.store.audit_of(w.a).unwrap();

@@ -69,6 +69,14 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    g.bench_function("verify_without_trust_anchors", |b| {
+        let plain_verifier = sign::Verifier::default();
+        b.iter(|| {
+            for e in &envelopes {
+                assert!(plain_verifier.verify(e, now).status.is_verified());
+            }
+        })
+    });
     g.bench_function("parse_and_validate", |b| {
         let opts = dossier::Options::default();
         b.iter(|| {

@@ -299,11 +299,57 @@ pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<Vec<u8>>, SignError> {
 #[derive(Clone, Debug, Default)]
 pub struct Verifier {
     anchors: Vec<Vec<u8>>,
+    /// Certificates whose chain held, by fingerprint, with the moment it was checked:
+    /// a facility signs thousands of files with one certificate, and building its chain
+    /// costs a signature check of its own (≈ 65 µs). Shared by clones.
+    chains: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
+
+/// How long a chain that held is taken as holding (for receipts within this distance
+/// of the check).
+const CHAIN_REUSE_MS: i64 = 3_600_000;
+/// Most certificates remembered; past it the memory starts again.
+const CHAIN_CACHE: usize = 20_000;
 
 impl Verifier {
     pub fn new(anchors: Vec<Vec<u8>>) -> Verifier {
-        Verifier { anchors }
+        Verifier {
+            anchors,
+            chains: Default::default(),
+        }
+    }
+
+    /// Whether the chain of `certs` (the end-entity's first) holds at `at`, from the
+    /// memory of an earlier check near that moment or checked now.
+    fn chain_holds(&self, fingerprint: &str, certs: &[Vec<u8>], at: i64) -> Result<(), String> {
+        let known = self
+            .chains
+            .lock()
+            .ok()
+            .and_then(|m| m.get(fingerprint).copied());
+        if known.is_some_and(|t| (at - t).abs() < CHAIN_REUSE_MS) {
+            return Ok(());
+        }
+        let when = chrono::DateTime::from_timestamp_millis(at)
+            .unwrap_or_default()
+            .format("%Y-%m-%d+%H:%M:%S")
+            .to_string();
+        let config = bergshamra::keys::x509::CertValidationConfig {
+            trusted_certs: &self.anchors,
+            untrusted_certs: &[],
+            crls: &[],
+            verification_time: Some(&when),
+            skip_time_checks: false,
+        };
+        bergshamra::keys::x509::validate_cert_chain(&certs[0], certs, &config)
+            .map_err(|e| e.to_string())?;
+        if let Ok(mut m) = self.chains.lock() {
+            if m.len() >= CHAIN_CACHE {
+                m.clear();
+            }
+            m.insert(fingerprint.to_string(), at);
+        }
+        Ok(())
     }
 
     /// Trust anchors from a PEM bundle (e.g. the national root CA and the
@@ -404,25 +450,12 @@ impl Verifier {
             );
             return verdict;
         }
-        if !self.anchors.is_empty() {
-            let at = chrono::DateTime::from_timestamp_millis(received_at)
-                .unwrap_or_default()
-                .format("%Y-%m-%d+%H:%M:%S")
-                .to_string();
-            let config = bergshamra::keys::x509::CertValidationConfig {
-                trusted_certs: &self.anchors,
-                untrusted_certs: &[],
-                crls: &[],
-                verification_time: Some(&at),
-                skip_time_checks: false,
-            };
-            if let Err(e) =
-                bergshamra::keys::x509::validate_cert_chain(&shape.certs[0], &shape.certs, &config)
-            {
-                verdict.status = Status::CertUntrusted;
-                verdict.detail = bounded(&e.to_string());
-                return verdict;
-            }
+        if !self.anchors.is_empty()
+            && let Err(e) = self.chain_holds(&cert.fingerprint, &shape.certs, received_at)
+        {
+            verdict.status = Status::CertUntrusted;
+            verdict.detail = bounded(&e);
+            return verdict;
         }
         if shape.legacy {
             verdict.status = Status::VerifiedLegacySha1;

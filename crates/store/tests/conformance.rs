@@ -832,3 +832,30 @@ on_both!(facility_certificates_and_signature_verdicts, |s| {
         before
     );
 });
+
+/// The database, its WAL and shared memory and the secret are the service's alone, and
+/// a database file left readable by others is closed to them when opened.
+#[test]
+fn sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("book.db");
+    let mode = |suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        std::fs::metadata(&name).unwrap().permissions().mode() & 0o777
+    };
+    {
+        let s = SqliteStore::open(&db).unwrap();
+        s.ingest(prepared(
+            &generator().episode(0).envelope_bytes(Spec::Qd3176),
+        ))
+        .unwrap();
+        for suffix in ["", "-wal", "-shm", ".secret"] {
+            assert_eq!(mode(suffix), 0o600, "book.db{suffix}");
+        }
+    }
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _s = SqliteStore::open(&db).unwrap();
+    assert_eq!(mode(""), 0o600, "tightened when opened");
+}

@@ -107,10 +107,17 @@ fn job_dir(root: &FsPath, id: &str) -> PathBuf {
 fn save(root: &FsPath, job: &JobRecord) -> std::io::Result<()> {
     let dir = job_dir(root, &job.id);
     let tmp = dir.join("job.json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(job).map_err(std::io::Error::other)?,
-    )?;
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(job).map_err(std::io::Error::other)?)?;
+    }
     std::fs::rename(&tmp, dir.join("job.json"))
 }
 
@@ -440,7 +447,14 @@ pub async fn kick_off(
         output: Vec::new(),
         types: types.iter().map(|t| t.to_string()).collect(),
     };
-    let made = std::fs::create_dir_all(job_dir(&root, &id)).and_then(|()| save(&root, &job));
+    let made = {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(job_dir(&root, &id))
+    }
+    .and_then(|()| save(&root, &job));
     if let Err(e) = made {
         if let Ok(mut r) = app.bulk.running.lock() {
             r.remove(&id);

@@ -78,7 +78,12 @@ pub struct DirSink {
 
 impl DirSink {
     pub fn new(dir: &Path) -> std::io::Result<DirSink> {
-        std::fs::create_dir_all(dir)?;
+        use std::os::unix::fs::DirBuilderExt;
+        // Personal data: the folder and its files are the service's alone.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         Ok(DirSink {
             dir: dir.to_path_buf(),
             files: BTreeMap::new(),
@@ -97,7 +102,13 @@ impl DirSink {
 impl Sink for DirSink {
     fn line(&mut self, ty: &str, json: &[u8]) -> std::io::Result<()> {
         if !self.files.contains_key(ty) {
-            let f = File::create(self.dir.join(format!("{ty}.ndjson")))?;
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(self.dir.join(format!("{ty}.ndjson")))?;
             self.files
                 .insert(ty.to_string(), BufWriter::with_capacity(256 * 1024, f));
         }

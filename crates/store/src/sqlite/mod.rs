@@ -48,6 +48,7 @@ impl Engine<Sqlite> {
         let mut name = path.as_os_str().to_owned();
         name.push(".secret");
         let secret = crate::engine::load_secret(Path::new(&name))?;
+        private_files(&path)?;
         Engine::start(Sqlite { path }, secret)
     }
 
@@ -55,6 +56,39 @@ impl Engine<Sqlite> {
     pub fn path(&self) -> &Path {
         &self.backend.path
     }
+}
+
+/// The database is made mode 0600 before SQLite opens it (SQLite gives its WAL and
+/// shared-memory files the database's mode), and an existing one readable by others
+/// is closed to them: a copy of the file is a copy of every book.
+fn private_files(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if path == Path::new(":memory:") {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e.into()),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        if let Ok(meta) = std::fs::metadata(file)
+            && meta.is_file()
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let mode = meta.permissions().mode() & 0o700;
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(())
 }
 
 fn connect(path: &Path) -> Result<Connection> {
