@@ -855,7 +855,7 @@ pub(crate) async fn facility_certs(
     let f = managed_facility(u, code).await?;
     let store = u.app.store.clone();
     let c = f.code.clone();
-    let list = blocking(move || Ok(store.facility_certs(Some(&c))?)).await?;
+    let list = blocking(move || store.facility_certs(Some(&c))).await?;
     Ok((f, list))
 }
 
@@ -888,7 +888,7 @@ pub(crate) async fn add_facility_cert(
     };
     let store = u.app.store.clone();
     let saved = cert.clone();
-    blocking(move || Ok(store.add_facility_cert(&cert)?)).await?;
+    blocking(move || store.add_facility_cert(&cert)).await?;
     Ok(saved)
 }
 
@@ -901,7 +901,7 @@ pub(crate) async fn revoke_facility_cert(
     let f = managed_facility(u, code).await?;
     let store = u.app.store.clone();
     let by = u.account.username.clone();
-    blocking(move || Ok(store.revoke_facility_cert(&f.code, fingerprint.trim(), &by)?)).await
+    blocking(move || store.revoke_facility_cert(&f.code, fingerprint.trim(), &by)).await
 }
 
 #[derive(Deserialize)]
