@@ -81,12 +81,22 @@ pub(crate) struct BatchState<'a> {
     episodes: Vec<NewEpisode<'a>>,
     /// Whether the rows written at the end go in multi-row statements (where each
     /// statement is a round trip to a server) or one prepared statement each.
-    multi_row: bool,
+    pub(crate) multi_row: bool,
+    /// Rows written at the batch's end on PostgreSQL (multi-row statements; nothing
+    /// in the batch reads them from the database): late dossiers; card periods, with
+    /// the newest sighting; episode keys, the last of the batch for each key (the
+    /// batch reads them from `keys`, kept current instead).
+    pub(crate) late: Vec<LateRow>,
+    card_periods: std::collections::BTreeMap<(i64, String, String, String), i64>,
+    episode_keys: std::collections::BTreeMap<(String, String), KeyRow>,
     owners: HashMap<(String, String), Option<i64>>,
     persons: HashMap<i64, Option<PersonRow>>,
     keys: HashMap<(String, String), Option<KeyRow>>,
     pub(crate) residents: HashMap<String, Option<crate::reports::ResidentState>>,
 }
+
+/// A late dossier: facility, MA_LK, person, episode, NGAY_RA, received at, hours late.
+pub(crate) type LateRow = (String, String, i64, i64, String, i64, i64);
 
 /// A submission row waiting for the end of its batch (nothing in the batch reads it).
 struct NewSubmission<'a> {
@@ -331,6 +341,98 @@ impl BatchState<'_> {
                 for row in rows {
                     db.exec_later(q, row)?;
                 }
+            }
+        }
+        if self.multi_row {
+            let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+            let late = std::mem::take(&mut self.late);
+            let rows: Vec<Vec<Arg<'_>>> = late
+                .iter()
+                .map(|(f, m, p, e, end, at, h)| {
+                    vec![
+                        Arg::Text(f),
+                        Arg::Text(m),
+                        Arg::Int(*p),
+                        Arg::Int(*e),
+                        Arg::Text(end),
+                        Arg::Int(*at),
+                        Arg::Int(*h),
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                db.upsert_rows(
+                    "late_dossiers",
+                    &cols(&[
+                        "facility",
+                        "ma_lk",
+                        "person_id",
+                        "episode_id",
+                        "ended_at",
+                        "received_at",
+                        "hours",
+                    ]),
+                    &rows,
+                    "ON CONFLICT DO NOTHING",
+                )?;
+            }
+            let periods = std::mem::take(&mut self.card_periods);
+            let rows: Vec<Vec<Arg<'_>>> = periods
+                .iter()
+                .map(|((p, card, from, to), seen)| {
+                    vec![
+                        Arg::Int(*p),
+                        Arg::Text(card),
+                        Arg::Text(from),
+                        Arg::Text(to),
+                        Arg::Int(*seen),
+                        Arg::Int(*seen),
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                db.upsert_rows(
+                    "card_periods",
+                    &cols(&[
+                        "person_id",
+                        "card",
+                        "valid_from",
+                        "valid_to",
+                        "first_seen",
+                        "last_seen",
+                    ]),
+                    &rows,
+                    "ON CONFLICT (person_id, card, valid_from, valid_to) DO UPDATE SET last_seen = excluded.last_seen",
+                )?;
+            }
+            let keys = std::mem::take(&mut self.episode_keys);
+            let rows: Vec<Vec<Arg<'_>>> = keys
+                .iter()
+                .map(|((f, m), (p, e, v, h))| {
+                    vec![
+                        Arg::Text(f),
+                        Arg::Text(m),
+                        Arg::Int(*p),
+                        Arg::Int(*e),
+                        Arg::Int(i64::from(*v)),
+                        Arg::Text(h),
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                db.upsert_rows(
+                    "episode_keys",
+                    &cols(&[
+                        "facility",
+                        "ma_lk",
+                        "person_id",
+                        "episode_id",
+                        "version",
+                        "content_hash",
+                    ]),
+                    &rows,
+                    "ON CONFLICT (facility, ma_lk) DO UPDATE SET person_id = excluded.person_id, episode_id = excluded.episode_id, version = excluded.version, content_hash = excluded.content_hash",
+                )?;
             }
         }
         std::mem::take(&mut self.sums).write(db)
@@ -673,7 +775,21 @@ fn link_and_store<'a>(
             state.owners.remove(&key(i));
         }
         // Each card period as sent (a renewal is a new period of the same number).
-        if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
+        if i.kind == IdKind::BhytCard
+            && (i.valid_from.is_some() || i.valid_to.is_some())
+            && state.multi_row
+        {
+            let seen = state
+                .card_periods
+                .entry((
+                    person,
+                    i.value.clone(),
+                    day(i.valid_from).unwrap_or_default(),
+                    day(i.valid_to).unwrap_or_default(),
+                ))
+                .or_default();
+            *seen = (*seen).max(now);
+        } else if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
             db.exec_later(
                 Q::UpsertCardPeriod,
                 args![
@@ -760,18 +876,26 @@ fn link_and_store<'a>(
     if version == 1 {
         crate::reports::on_new_episode(db, state, e, person, episode_id, p.meta.received_at)?;
     }
-    db.exec_later(
-        Q::UpsertEpisodeKey,
-        args![
-            facility,
-            e.ma_lk,
-            person,
-            episode_id,
-            version,
-            e.content_hash
-        ],
-    )?;
-    state.keys.remove(&(facility, e.ma_lk.clone()));
+    if state.multi_row {
+        // Written at the batch's end; the batch's later submissions read it here.
+        let key = (facility, e.ma_lk.clone());
+        let row: KeyRow = (person, episode_id, version, e.content_hash.clone());
+        state.episode_keys.insert(key.clone(), row.clone());
+        state.keys.insert(key, Some(row));
+    } else {
+        db.exec_later(
+            Q::UpsertEpisodeKey,
+            args![
+                facility,
+                e.ma_lk,
+                person,
+                episode_id,
+                version,
+                e.content_hash
+            ],
+        )?;
+        state.keys.remove(&(facility, e.ma_lk.clone()));
+    }
     Ok(Linked {
         hoso: e.hoso,
         ma_lk: e.ma_lk.clone(),

@@ -245,7 +245,19 @@ pub trait Db {
     ) -> Result<()>;
     /// Insert rows (each one value per column) with as few statements as the backend
     /// allows.
-    fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()>;
+    fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()> {
+        self.upsert_rows(table, columns, rows, "")
+    }
+    /// As [`Db::insert_rows`], each statement ending with `on_conflict` (an
+    /// `ON CONFLICT …` clause of our own text, never of data). Rows must not repeat a
+    /// conflict key: one statement may not touch a row twice.
+    fn upsert_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Arg<'_>>],
+        on_conflict: &'static str,
+    ) -> Result<()>;
     /// The rows of a table.
     fn count_rows(&self, table: &str) -> Result<i64>;
 }

@@ -245,6 +245,19 @@ pub(crate) fn on_new_episode(
     }
     if let (Some(late), Some(end)) = (late, e.end_at.as_deref())
         && late > DAY_MS
+        && state.multi_row
+    {
+        state.late.push((
+            e.facility.clone(),
+            e.ma_lk.clone(),
+            person,
+            episode_id,
+            end.to_string(),
+            received_at,
+            late / 3_600_000,
+        ));
+    } else if let (Some(late), Some(end)) = (late, e.end_at.as_deref())
+        && late > DAY_MS
     {
         db.exec_later(
             Q::InsertLateDossier,

@@ -240,6 +240,7 @@ pub(crate) mod whole {
         cols: &[String],
         rows: &'r [Vec<Arg<'a>>],
         mark: char,
+        on_conflict: &str,
     ) -> Result<Inserts<'r, 'a>> {
         let head = format!(
             "INSERT INTO \"{}\" ({}) VALUES ",
@@ -265,6 +266,10 @@ pub(crate) mod whole {
                     text.push_str(&format!("{}{mark}{n}", if j == 0 { "" } else { ", " }));
                 }
                 text.push(')');
+            }
+            if !on_conflict.is_empty() {
+                text.push(' ');
+                text.push_str(on_conflict);
             }
             out.push((text, chunk));
         }

@@ -616,10 +616,16 @@ impl Db for Adapter<'_> {
         out.and(end)
     }
 
-    fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()> {
+    fn upsert_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Arg<'_>>],
+        on_conflict: &'static str,
+    ) -> Result<()> {
         self.send(None)?;
         let conn = self.conn.borrow();
-        for (text, chunk) in whole::inserts(table, columns, rows, '$')? {
+        for (text, chunk) in whole::inserts(table, columns, rows, '$', on_conflict)? {
             let args: Vec<Arg<'_>> = chunk.iter().flatten().copied().collect();
             conn.client
                 .execute(text.as_str(), &params(&args))

@@ -255,8 +255,14 @@ impl Db for Adapter<'_> {
         Ok(())
     }
 
-    fn insert_rows(&self, table: &str, columns: &[String], rows: &[Vec<Arg<'_>>]) -> Result<()> {
-        for (text, chunk) in whole::inserts(table, columns, rows, '?')? {
+    fn upsert_rows(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Arg<'_>>],
+        on_conflict: &'static str,
+    ) -> Result<()> {
+        for (text, chunk) in whole::inserts(table, columns, rows, '?', on_conflict)? {
             let mut stmt = self.0.prepare_cached(&text)?;
             stmt.execute(rusqlite::params_from_iter(chunk.iter().flatten()))?;
         }
