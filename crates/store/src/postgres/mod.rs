@@ -226,20 +226,10 @@ impl Backend for Postgres {
     }
 
     fn describe(&self) -> String {
-        let hosts: Vec<String> = self
-            .config
-            .get_hosts()
-            .iter()
-            .map(|h| match h {
-                tokio_postgres::config::Host::Tcp(h) => h.clone(),
-                tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
-            })
-            .collect();
-        format!(
-            "postgres://{}@{}/{}",
+        shown_url(
             self.config.get_user().unwrap_or(""),
-            hosts.join(","),
-            self.config.get_dbname().unwrap_or("")
+            self.config.get_hosts(),
+            self.config.get_dbname().unwrap_or(""),
         )
     }
 }
@@ -643,6 +633,54 @@ impl Db for Adapter<'_> {
             .client
             .query_one(text.as_str(), &[])?
             .get(0))
+    }
+}
+
+/// A connection's place as a URL for messages (no password): network hosts in the
+/// authority, socket folders as `host=` parameters, as they are written.
+fn shown_url(user: &str, hosts: &[tokio_postgres::config::Host], db: &str) -> String {
+    use tokio_postgres::config::Host;
+    let tcp: Vec<&str> = hosts
+        .iter()
+        .filter_map(|h| match h {
+            Host::Tcp(h) => Some(h.as_str()),
+            Host::Unix(_) => None,
+        })
+        .collect();
+    let sockets: Vec<String> = hosts
+        .iter()
+        .filter_map(|h| match h {
+            Host::Unix(p) => Some(format!("host={}", p.display())),
+            Host::Tcp(_) => None,
+        })
+        .collect();
+    let mut out = format!("postgres://{user}@{}/{db}", tcp.join(","));
+    if !sockets.is_empty() {
+        out.push('?');
+        out.push_str(&sockets.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod shown {
+    use tokio_postgres::config::Host;
+
+    #[test]
+    fn urls_name_sockets_as_parameters() {
+        let sock = Host::Unix("/run/pg".into());
+        assert_eq!(
+            super::shown_url("hb", &[Host::Tcp("db1".into())], "book"),
+            "postgres://hb@db1/book"
+        );
+        assert_eq!(
+            super::shown_url("hb", &[Host::Unix("/run/pg".into())], "book"),
+            "postgres://hb@/book?host=/run/pg"
+        );
+        assert_eq!(
+            super::shown_url("hb", &[Host::Tcp("localhost".into()), sock], "book"),
+            "postgres://hb@localhost/book?host=/run/pg"
+        );
     }
 }
 
