@@ -53,13 +53,7 @@ impl SignatureCheck {
         if !args.verify_signature {
             return Ok(None);
         }
-        let verifier = match &args.trust {
-            Some(p) => sign::Verifier::from_pem(
-                &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-            )
-            .with_context(|| p.display().to_string())?,
-            None => sign::Verifier::default(),
-        };
+        let verifier = crate::ops::verifier(args.trust.as_deref())?;
         let mut registered = Vec::new();
         for p in &args.cert {
             let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
@@ -245,6 +239,7 @@ fn check_file(path: &Path, opts: &Options, signatures: Option<&SignatureCheck>) 
         signature: None,
         io_error: None,
     };
+    let mut signature_finding: Option<Finding> = None;
     // Refuse oversized files before reading them into memory.
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let checked = if size > opts.limits.max_file_bytes as u64 {
@@ -268,7 +263,7 @@ fn check_file(path: &Path, opts: &Options, signatures: Option<&SignatureCheck>) 
                 if let Some(s) = signatures {
                     let (verdict, finding) = s.check(&bytes);
                     r.signature = Some(verdict.status.code());
-                    r.findings.extend(finding);
+                    signature_finding = finding;
                 }
                 dossier::check(&bytes, opts)
             }
@@ -307,16 +302,15 @@ fn check_file(path: &Path, opts: &Options, signatures: Option<&SignatureCheck>) 
         Checked::Table(t, _) => r.kind = table_kind(*t),
         Checked::Unknown(_) => {}
     }
-    let signature_findings = std::mem::take(&mut r.findings);
-    r.findings = checked.findings().to_vec();
-    r.findings.extend(signature_findings);
-    r.valid = !dossier::finding::has_errors(&r.findings);
-    if signature_findings_refuse(&r.findings) {
+    if signature_finding.as_ref().is_some_and(Finding::is_error) {
         // The signature covers the whole file: no dossier of it stands without it.
         for d in &mut r.dossiers {
             d.valid = false;
         }
     }
+    r.findings = checked.findings().to_vec();
+    r.findings.extend(signature_finding);
+    r.valid = !dossier::finding::has_errors(&r.findings);
     // A summary finding (past the listed limit) stands for as many as it counts.
     r.errors = r
         .findings
@@ -326,12 +320,6 @@ fn check_file(path: &Path, opts: &Options, signatures: Option<&SignatureCheck>) 
         .sum();
     r.warnings = dossier::finding::total(&r.findings) as usize - r.errors;
     r
-}
-
-fn signature_findings_refuse(findings: &[Finding]) -> bool {
-    findings
-        .iter()
-        .any(|f| f.is_error() && f.code.starts_with("SIGNATURE."))
 }
 
 fn table_kind(t: dossier::Table) -> &'static str {

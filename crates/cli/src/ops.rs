@@ -121,6 +121,15 @@ pub struct ServeArgs {
     pub trust_anchors: Option<PathBuf>,
 }
 
+/// The signature verifier with the trust anchors of a PEM file, or none.
+pub fn verifier(trust_anchors: Option<&Path>) -> Result<sign::Verifier> {
+    let Some(p) = trust_anchors else {
+        return Ok(sign::Verifier::default());
+    };
+    let pem = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+    sign::Verifier::from_pem(&pem).with_context(|| format!("trust anchors {}", p.display()))
+}
+
 /// Where bulk export files go when nothing says: beside a SQLite store, or
 /// `healthbook.exports` in the working directory for a PostgreSQL one.
 pub fn default_export_dir(db: &str) -> PathBuf {
@@ -237,11 +246,8 @@ pub fn serve(a: ServeArgs) -> Result<()> {
             .map_err(|e: String| anyhow::anyhow!("signature_policy: {e}"))?,
         (None, None) => sign::Policy::default(),
     };
-    if let Some(path) = a.trust_anchors.clone().or(file.trust_anchors.clone()) {
-        let pem = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        cfg.signature_verifier = sign::Verifier::from_pem(&pem)
-            .with_context(|| format!("trust anchors {}", path.display()))?;
-    }
+    cfg.signature_verifier =
+        verifier(a.trust_anchors.as_deref().or(file.trust_anchors.as_deref()))?;
     let db = DbArg { db };
     let store: Arc<dyn Store> = db.open()?;
     eprintln!(
@@ -468,16 +474,9 @@ pub fn import(a: ImportArgs) -> Result<()> {
     let store = a.db.open()?;
     let files = collect_xml(&a.paths)?;
     let t = std::time::Instant::now();
-    let verifier = match &a.trust_anchors {
-        Some(p) => sign::Verifier::from_pem(
-            &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-        )
-        .with_context(|| format!("trust anchors {}", p.display()))?,
-        None => sign::Verifier::default(),
-    };
     let signatures = server::Signatures {
         store: store.clone(),
-        verifier,
+        verifier: verifier(a.trust_anchors.as_deref())?,
         policy: a.signature_policy,
     };
     let s = import_files(
@@ -581,26 +580,6 @@ pub enum CertCmd {
     },
 }
 
-/// A registration of the certificate in `pem` (PEM or DER) for `facility`.
-pub fn facility_cert(facility: &str, pem: &[u8], by: &str) -> Result<store::FacilityCert> {
-    let der = sign::certs_from_pem(pem)?.remove(0);
-    let info = sign::CertInfo::from_der(&der)?;
-    Ok(store::FacilityCert {
-        facility: facility.to_string(),
-        fingerprint: info.fingerprint,
-        subject: info.subject,
-        issuer: info.issuer,
-        serial: info.serial,
-        not_before: info.not_before,
-        not_after: info.not_after,
-        der,
-        added_at: store::now_ms(),
-        added_by: by.to_string(),
-        revoked_at: None,
-        revoked_by: None,
-    })
-}
-
 fn day(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d").to_string())
@@ -617,8 +596,8 @@ fn cert(cmd: CertCmd) -> Result<()> {
         } => {
             let pem =
                 std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?;
-            let c =
-                facility_cert(&facility, &pem, &by).with_context(|| cert.display().to_string())?;
+            let c = server::facility_cert(&facility, &pem, &by)
+                .with_context(|| cert.display().to_string())?;
             let s = db.open()?;
             let new = s.add_facility_cert(&c)?;
             println!(

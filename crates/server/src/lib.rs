@@ -737,6 +737,31 @@ fn prepare(
     prepared
 }
 
+/// A facility's registration of the certificate in `pem` (PEM or DER; the first
+/// certificate), made now by `by`.
+pub fn facility_cert(
+    facility: &str,
+    pem: &[u8],
+    by: &str,
+) -> Result<store::FacilityCert, sign::SignError> {
+    let der = sign::certs_from_pem(pem)?.remove(0);
+    let info = sign::CertInfo::from_der(&der)?;
+    Ok(store::FacilityCert {
+        facility: facility.to_string(),
+        fingerprint: info.fingerprint,
+        subject: info.subject,
+        issuer: info.issuer,
+        serial: info.serial,
+        not_before: info.not_before,
+        not_after: info.not_after,
+        der,
+        added_at: store::now_ms(),
+        added_by: by.to_string(),
+        revoked_at: None,
+        revoked_by: None,
+    })
+}
+
 /// The facility-signature check of a submission: the verifier, the deployment's
 /// policy and the store that holds each facility's registered certificates.
 pub struct Signatures {

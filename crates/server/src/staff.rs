@@ -866,26 +866,13 @@ pub(crate) async fn add_facility_cert(
     pem: &str,
 ) -> Result<store::FacilityCert, ApiError> {
     let f = managed_facility(u, code).await?;
-    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, "certificate", m);
-    let der = sign::certs_from_pem(pem.as_bytes())
-        .map_err(|e| bad(format!("Chứng thư số không đọc được: {e}")))?
-        .remove(0);
-    let info = sign::CertInfo::from_der(&der)
-        .map_err(|e| bad(format!("Chứng thư số không đọc được: {e}")))?;
-    let cert = store::FacilityCert {
-        facility: f.code,
-        fingerprint: info.fingerprint,
-        subject: info.subject,
-        issuer: info.issuer,
-        serial: info.serial,
-        not_before: info.not_before,
-        not_after: info.not_after,
-        der,
-        added_at: store::now_ms(),
-        added_by: u.account.username.clone(),
-        revoked_at: None,
-        revoked_by: None,
-    };
+    let cert = crate::facility_cert(&f.code, pem.as_bytes(), &u.account.username).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "certificate",
+            format!("Chứng thư số không đọc được: {e}"),
+        )
+    })?;
     let store = u.app.store.clone();
     let saved = cert.clone();
     blocking(move || store.add_facility_cert(&cert)).await?;

@@ -425,25 +425,9 @@ fn keypair(dir: &std::path::Path, name: &str, days: &str) -> sign::SigningKey {
 }
 
 fn register(store: &Arc<dyn Store>, facility: &str, pem: &[u8]) -> String {
-    let der = sign::certs_from_pem(pem).unwrap().remove(0);
-    let info = sign::CertInfo::from_der(&der).unwrap();
-    store
-        .add_facility_cert(&store::FacilityCert {
-            facility: facility.into(),
-            fingerprint: info.fingerprint.clone(),
-            subject: info.subject,
-            issuer: info.issuer,
-            serial: info.serial,
-            not_before: info.not_before,
-            not_after: info.not_after,
-            der,
-            added_at: store::now_ms(),
-            added_by: "test".into(),
-            revoked_at: None,
-            revoked_by: None,
-        })
-        .unwrap();
-    info.fingerprint
+    let cert = server::facility_cert(facility, pem, "test").unwrap();
+    store.add_facility_cert(&cert).unwrap();
+    cert.fingerprint
 }
 
 fn codes(v: &Value) -> Vec<String> {

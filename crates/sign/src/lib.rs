@@ -856,15 +856,3 @@ fn bounded(s: &str) -> String {
     out.push('…');
     out
 }
-
-/// Re-encodes a DER certificate as PEM (for listings and exports).
-pub fn pem_of(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
-}

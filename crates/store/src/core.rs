@@ -775,31 +775,18 @@ fn link_and_store<'a>(
             state.owners.remove(&key(i));
         }
         // Each card period as sent (a renewal is a new period of the same number).
-        if i.kind == IdKind::BhytCard
-            && (i.valid_from.is_some() || i.valid_to.is_some())
-            && state.multi_row
-        {
-            let seen = state
-                .card_periods
-                .entry((
-                    person,
-                    i.value.clone(),
-                    day(i.valid_from).unwrap_or_default(),
-                    day(i.valid_to).unwrap_or_default(),
-                ))
-                .or_default();
-            *seen = (*seen).max(now);
-        } else if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
-            db.exec_later(
-                Q::UpsertCardPeriod,
-                args![
-                    person,
-                    i.value,
-                    day(i.valid_from).unwrap_or_default(),
-                    day(i.valid_to).unwrap_or_default(),
-                    now
-                ],
-            )?;
+        if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {
+            let from = day(i.valid_from).unwrap_or_default();
+            let to = day(i.valid_to).unwrap_or_default();
+            if state.multi_row {
+                let seen = state
+                    .card_periods
+                    .entry((person, i.value.clone(), from, to))
+                    .or_default();
+                *seen = (*seen).max(now);
+            } else {
+                db.exec_later(Q::UpsertCardPeriod, args![person, i.value, from, to, now])?;
+            }
         }
     }
     for c in &decision.conflicts {

@@ -245,9 +245,8 @@ pub(crate) fn on_new_episode(
     }
     if let (Some(late), Some(end)) = (late, e.end_at.as_deref())
         && late > DAY_MS
-        && state.multi_row
     {
-        state.late.push((
+        let row: crate::core::LateRow = (
             e.facility.clone(),
             e.ma_lk.clone(),
             person,
@@ -255,22 +254,13 @@ pub(crate) fn on_new_episode(
             end.to_string(),
             received_at,
             late / 3_600_000,
-        ));
-    } else if let (Some(late), Some(end)) = (late, e.end_at.as_deref())
-        && late > DAY_MS
-    {
-        db.exec_later(
-            Q::InsertLateDossier,
-            args![
-                e.facility,
-                e.ma_lk,
-                person,
-                episode_id,
-                end,
-                received_at,
-                late / 3_600_000
-            ],
-        )?;
+        );
+        if state.multi_row {
+            state.late.push(row);
+        } else {
+            let (f, m, p, id, end, at, h) = &row;
+            db.exec_later(Q::InsertLateDossier, args![f, m, p, id, end, at, h])?;
+        }
     }
     if let Some(pid) = e.claims.get(book::IdKind::PersonalId).next() {
         let month = &vn_day(received_at)[..7];

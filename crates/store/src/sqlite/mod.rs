@@ -63,9 +63,6 @@ impl Engine<Sqlite> {
 /// is closed to them: a copy of the file is a copy of every book.
 fn private_files(path: &Path) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    if path == Path::new(":memory:") {
-        return Ok(());
-    }
     match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
