@@ -1841,12 +1841,12 @@ impl<B: Backend> Store for Engine<B> {
     }
 }
 
-/// The stored body and content hash of every episode of `persons`, in order.
 /// An optional text as an argument (NULL when absent).
-fn opt_text(v: &Option<String>) -> Arg<'_> {
+pub(crate) fn opt_text(v: &Option<String>) -> Arg<'_> {
     v.as_deref().map_or(Arg::Null, Arg::Text)
 }
 
+/// The stored body and content hash of every episode of `persons`, in order.
 fn pack_parallel(persons: &[BulkPerson]) -> Vec<Vec<(Vec<u8>, String)>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = persons.len().div_ceil(threads).max(1);

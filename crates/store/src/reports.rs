@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::BatchState;
-use crate::db::{Db, Q, args};
+use crate::core::{BatchState, opt_text};
+use crate::db::{Arg, Db, Q, args};
 use crate::engine::{Backend, Engine};
 use crate::*;
 
@@ -570,6 +570,120 @@ fn month_ok(m: &str) -> bool {
         && matches!(m[5..].parse::<u32>(), Ok(1..=12))
 }
 
+/// Residents written per round of batch reads and multi-row writes.
+const POPULATION_CHUNK: usize = 1_000;
+
+/// Write residents (distinct personal IDs, sorted) and link each to the person who
+/// holds their personal ID: a handful of statements for the chunk, whatever its size.
+/// No lock is taken on the personal IDs (an import of a province's registry would
+/// hold millions until its commit): a person created by an ingest that commits while
+/// the import runs is linked at their next dossier (`set_since`).
+fn import_residents(
+    db: &dyn Db,
+    chunk: &[&Resident],
+    now: i64,
+    adoption: &mut Adoption,
+) -> Result<()> {
+    let ids: Vec<String> = chunk.iter().map(|r| r.personal_id.clone()).collect();
+    let mut before: HashMap<String, ResidentState> = HashMap::with_capacity(chunk.len());
+    db.query(Q::ResidentStates, args![ids], &mut |r| {
+        before.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+        Ok(true)
+    })?;
+    let kinds: Vec<String> = vec!["personal_id".to_string(); ids.len()];
+    let mut owner: HashMap<String, i64> = HashMap::new();
+    db.query(Q::IdentifierOwners, args![kinds, ids], &mut |r| {
+        if let Some(p) = r.get::<Option<i64>>(2)? {
+            owner.insert(r.get(1)?, p);
+        }
+        Ok(true)
+    })?;
+    let mut persons: Vec<i64> = owner.values().copied().collect();
+    persons.sort_unstable();
+    persons.dedup();
+    let month = |t: i64| vn_day(t)[..7].to_string();
+    let mut since: HashMap<i64, String> = HashMap::new();
+    let mut activated: HashMap<i64, String> = HashMap::new();
+    if !persons.is_empty() {
+        db.query(Q::FirstReceipts, args![persons], &mut |r| {
+            if let Some(t) = r.get::<Option<i64>>(1)? {
+                since.insert(r.get(0)?, month(t));
+            }
+            Ok(true)
+        })?;
+        db.query(Q::AccountsActivatedAt, args![persons], &mut |r| {
+            if let Some(t) = r.get::<Option<i64>>(1)? {
+                activated.insert(r.get(0)?, month(t));
+            }
+            Ok(true)
+        })?;
+    }
+    let mut linked: Vec<Vec<Arg<'_>>> = Vec::new();
+    let mut unlinked: Vec<Vec<Arg<'_>>> = Vec::new();
+    for r in chunk {
+        let old = before.get(&r.personal_id);
+        if let Some((unit, status, book, account)) = old {
+            adoption.add(unit, status, book.as_deref(), account.as_deref(), -1);
+        }
+        let mut row = vec![
+            Arg::Text(&r.personal_id),
+            opt_text(&r.name),
+            opt_text(&r.birth),
+            opt_text(&r.sex),
+            Arg::Text(&r.unit),
+            Arg::Text(&r.status),
+            Arg::Int(now),
+        ];
+        let (book, account) = match owner.get(&r.personal_id) {
+            Some(p) => {
+                let (book, account) = (since.get(p), activated.get(p));
+                row.push(Arg::Int(*p));
+                row.push(book.map_or(Arg::Null, |m| Arg::Text(m)));
+                row.push(account.map_or(Arg::Null, |m| Arg::Text(m)));
+                linked.push(row);
+                (book.map(String::as_str), account.map(String::as_str))
+            }
+            // Not in the book: the link and months it had, if any, stay.
+            None => {
+                unlinked.push(row);
+                old.map_or((None, None), |(_, _, b, a)| (b.as_deref(), a.as_deref()))
+            }
+        };
+        adoption.add(&r.unit, &r.status, book, account, 1);
+    }
+    let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let mut columns = cols(&[
+        "personal_id",
+        "name",
+        "birth",
+        "sex",
+        "unit",
+        "status",
+        "updated_at",
+    ]);
+    if !unlinked.is_empty() {
+        db.upsert_rows(
+            "population",
+            &columns,
+            &unlinked,
+            "ON CONFLICT (personal_id) DO UPDATE SET name = excluded.name, birth = excluded.birth, \
+             sex = excluded.sex, unit = excluded.unit, status = excluded.status, updated_at = excluded.updated_at",
+        )?;
+    }
+    if !linked.is_empty() {
+        columns.extend(cols(&["person_id", "book_since", "account_since"]));
+        db.upsert_rows(
+            "population",
+            &columns,
+            &linked,
+            "ON CONFLICT (personal_id) DO UPDATE SET name = excluded.name, birth = excluded.birth, \
+             sex = excluded.sex, unit = excluded.unit, status = excluded.status, updated_at = excluded.updated_at, \
+             person_id = excluded.person_id, book_since = excluded.book_since, account_since = excluded.account_since",
+        )?;
+    }
+    Ok(())
+}
+
 impl<B: Backend> Reports for Engine<B> {
     fn import_population(&self, residents: &[Resident]) -> Result<usize> {
         for (i, r) in residents.iter().enumerate() {
@@ -589,50 +703,37 @@ impl<B: Backend> Reports for Engine<B> {
                 )));
             }
         }
+        // The last line of a personal ID wins, as if the lines were imported one after
+        // another; sorted, so that concurrent imports lock rows in one order however
+        // the file is chunked.
+        let mut last: HashMap<&str, &Resident> = HashMap::with_capacity(residents.len());
+        for r in residents {
+            last.insert(r.personal_id.as_str(), r);
+        }
+        let mut unique: Vec<&Resident> = last.into_values().collect();
+        unique.sort_unstable_by(|a, b| a.personal_id.cmp(&b.personal_id));
         let now = now_ms();
         self.write(|db| {
-            let mut adoption = Adoption::default();
-            for r in residents {
-                if !db.exists(Q::UnitExists, args![r.unit])? {
+            let mut units: HashMap<&str, bool> = HashMap::new();
+            for r in &unique {
+                let known = match units.get(r.unit.as_str()) {
+                    Some(k) => *k,
+                    None => {
+                        let k = db.exists(Q::UnitExists, args![r.unit])?;
+                        units.insert(r.unit.as_str(), k);
+                        k
+                    }
+                };
+                if !known {
                     return Err(StoreError::Invalid(format!(
                         "resident {}: unit {} is not registered",
                         r.personal_id, r.unit
                     )));
                 }
-                if let Some((unit, status, book, account)) =
-                    resident_state(db, &mut BatchState::default(), &r.personal_id)?
-                {
-                    adoption.add(&unit, &status, book.as_deref(), account.as_deref(), -1);
-                }
-                db.exec(
-                    Q::UpsertResident,
-                    args![r.personal_id, r.name, r.birth, r.sex, r.unit, r.status, now],
-                )?;
-                let p: Option<i64> = db.one(
-                    Q::IdentifierOwner,
-                    args!["personal_id", r.personal_id],
-                    |x| x.get(0),
-                )?;
-                if let Some(p) = p {
-                    let since: Option<i64> = db
-                        .one(Q::FirstReceipt, args![p], |x| x.get::<Option<i64>>(0))?
-                        .flatten();
-                    let acc: Option<i64> = db.one(Q::AccountActivatedAt, args![p], |x| x.get(0))?;
-                    db.exec(
-                        Q::PopulationLink,
-                        args![
-                            r.personal_id,
-                            p,
-                            since.map(|t| vn_day(t)[..7].to_string()),
-                            acc.map(|t| vn_day(t)[..7].to_string())
-                        ],
-                    )?;
-                }
-                if let Some((unit, status, book, account)) =
-                    resident_state(db, &mut BatchState::default(), &r.personal_id)?
-                {
-                    adoption.add(&unit, &status, book.as_deref(), account.as_deref(), 1);
-                }
+            }
+            let mut adoption = Adoption::default();
+            for chunk in unique.chunks(POPULATION_CHUNK) {
+                import_residents(db, chunk, now, &mut adoption)?;
             }
             adoption.write(db)?;
             Ok(residents.len())

@@ -20,7 +20,7 @@ macro_rules! statements {
 }
 
 statements! {
-    AccountActivatedAt,
+    AccountsActivatedAt,
     AccountPassword,
     ActivationCodeLive,
     ActivationCodesUsed,
@@ -85,7 +85,7 @@ statements! {
     FhirTokensDeleteOf,
     FhirTokensExpire,
     FindReferrals,
-    FirstReceipt,
+    FirstReceipts,
     GrantsOn,
     GrantsOnMerged,
     GuardiansOf,
@@ -133,7 +133,6 @@ statements! {
     PersonMergedInto,
     PersonSetMergedInto,
     Ping,
-    PopulationLink,
     PopulationLinkPerson,
     PopulationMovePerson,
     PopulationSince,
@@ -196,7 +195,6 @@ statements! {
     UpsertGuardianship,
     UpsertIdentifier,
     UpsertIdentifiers,
-    UpsertResident,
     UpsertUnit,
     Wards,
 }

@@ -261,5 +261,50 @@ on_both!(
                 .sum::<i64>(),
             alive - 1
         );
+        // More residents than one round of the import writes, a personal ID twice
+        // (its last line wins, as if the lines were imported one after another), a
+        // resident of the book moving unit: the kept counts still equal the recomputed.
+        let mut many: Vec<Resident> = (0..2_500)
+            .map(|k| Resident {
+                personal_id: format!("0013990{k:05}"),
+                unit: if k % 3 == 0 { "00004" } else { "00001" }.into(),
+                status: "alive".into(),
+                ..Resident::default()
+            })
+            .collect();
+        many.push(Resident {
+            personal_id: "001399000007".into(),
+            unit: "00004".into(),
+            status: "dead".into(),
+            ..Resident::default()
+        });
+        let mut back = residents[1].clone();
+        back.unit = "00004".into();
+        back.status = "alive".into();
+        many.push(back);
+        assert_eq!(s.import_population(&many).unwrap(), many.len());
+        assert_eq!(
+            s.adoption()
+                .unwrap()
+                .iter()
+                .map(|r| r.population)
+                .sum::<i64>(),
+            alive + 2_500 - 1
+        );
+        let kept =
+            serde_json::to_string(&(s.adoption().unwrap(), s.adoption_trend().unwrap())).unwrap();
+        s.rebuild_reports().unwrap();
+        assert_eq!(
+            serde_json::to_string(&(s.adoption().unwrap(), s.adoption_trend().unwrap())).unwrap(),
+            kept
+        );
+        let unknown = vec![Resident {
+            personal_id: "001499000001".into(),
+            unit: "99999".into(),
+            status: "alive".into(),
+            ..Resident::default()
+        }];
+        let err = s.import_population(&unknown).unwrap_err().to_string();
+        assert!(err.contains("99999"), "{err}");
     }
 );

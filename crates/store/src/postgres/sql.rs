@@ -326,8 +326,8 @@ pub(crate) fn text(q: Q) -> &'static str {
              ON CONFLICT (person_id) DO UPDATE SET passcode_hash = excluded.passcode_hash, failed_attempts = 0, locked_until = 0, activated_at = excluded.activated_at"
         }
         Q::CitizenPasscode => "SELECT passcode_hash FROM citizen_accounts WHERE person_id = $1",
-        Q::AccountActivatedAt => {
-            "SELECT activated_at FROM citizen_accounts WHERE person_id = $1"
+        Q::AccountsActivatedAt => {
+            "SELECT person_id, activated_at FROM citizen_accounts WHERE person_id = ANY($1::bigint[])"
         }
         Q::SessionsDeleteOfPerson => "DELETE FROM sessions WHERE person_id = $1",
         Q::SessionsExpireOfPerson => {
@@ -664,14 +664,8 @@ pub(crate) fn text(q: Q) -> &'static str {
              ON CONFLICT (day, bucket) DO UPDATE SET count = sla_daily.count + $3"
         }
         // ---- reports
-        Q::UpsertResident => {
-            "INSERT INTO population (personal_id, name, birth, sex, unit, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (personal_id) DO UPDATE SET name = excluded.name, birth = excluded.birth, sex = excluded.sex,
-               unit = excluded.unit, status = excluded.status, updated_at = excluded.updated_at"
-        }
-        Q::FirstReceipt => "SELECT MIN(received_at) FROM episodes WHERE person_id = $1",
-        Q::PopulationLink => {
-            "UPDATE population SET person_id = $2, book_since = $3, account_since = $4 WHERE personal_id = $1"
+        Q::FirstReceipts => {
+            "SELECT person_id, MIN(received_at) FROM episodes WHERE person_id = ANY($1::bigint[]) GROUP BY person_id"
         }
         Q::AdoptionUnits => "SELECT unit, alive FROM adoption_units",
         Q::AdoptionTotals => {
