@@ -89,11 +89,33 @@ pub(crate) struct BatchState<'a> {
     pub(crate) late: Vec<LateRow>,
     card_periods: std::collections::BTreeMap<(i64, String, String, String), i64>,
     episode_keys: std::collections::BTreeMap<(String, String), KeyRow>,
+    /// PostgreSQL: identifiers and their lookup keys given by the batch, written in
+    /// one multi-row upsert each at its end, or earlier when an episode must look one
+    /// of them up again or gives the same one again (see [`BatchState::write_identifiers`]).
+    identifiers: std::collections::BTreeMap<(i64, String, String), IdentifierRow>,
+    identifier_keys: std::collections::BTreeMap<(String, String, i64), i64>,
+    /// PostgreSQL: the persons the batch creates and their "created" events, written
+    /// at its end in one multi-row insert each; the batch reads them from `persons`.
+    new_persons: std::collections::BTreeMap<i64, NewPerson>,
+    person_events: Vec<(i64, i64, String, i64)>,
     owners: HashMap<(String, String), Option<i64>>,
     persons: HashMap<i64, Option<PersonRow>>,
     keys: HashMap<(String, String), Option<KeyRow>>,
     pub(crate) residents: HashMap<String, Option<crate::reports::ResidentState>>,
 }
+
+/// A person created by the batch: name, birth, sex, personal ID, created at.
+type NewPerson = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+/// An identifier given by an episode: valid from, valid to (days, when sent), seen at,
+/// submission.
+type IdentifierRow = (Option<String>, Option<String>, i64, i64);
 
 /// A late dossier: facility, MA_LK, person, episode, NGAY_RA, received at, hours late.
 pub(crate) type LateRow = (String, String, i64, i64, String, i64, i64);
@@ -318,6 +340,49 @@ impl BatchState<'_> {
     /// The batch's last writes: its submissions, its episodes visible from `now`, and
     /// the summed counters.
     pub(crate) fn finish(&mut self, db: &dyn Db, now: i64) -> Result<()> {
+        self.write_identifiers(db)?;
+        let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let persons = std::mem::take(&mut self.new_persons);
+        let rows: Vec<Vec<Arg<'_>>> = persons
+            .iter()
+            .map(|(id, (name, birth, sex, personal_id, at))| {
+                vec![
+                    Arg::Int(*id),
+                    opt_text(name),
+                    opt_text(birth),
+                    opt_text(sex),
+                    opt_text(personal_id),
+                    Arg::Int(*at),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            db.insert_rows(
+                "persons",
+                &cols(&["id", "name", "birth", "sex", "personal_id", "created_at"]),
+                &rows,
+            )?;
+        }
+        let events = std::mem::take(&mut self.person_events);
+        let rows: Vec<Vec<Arg<'_>>> = events
+            .iter()
+            .map(|(person, id, detail, at)| {
+                vec![
+                    Arg::Int(*person),
+                    Arg::Int(*id),
+                    Arg::Text("created"),
+                    Arg::Text(detail),
+                    Arg::Int(*at),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            db.insert_rows(
+                "person_events",
+                &cols(&["person_id", "id", "kind", "detail", "at"]),
+                &rows,
+            )?;
+        }
         let submissions = std::mem::take(&mut self.submissions);
         let episodes = std::mem::take(&mut self.episodes);
         let sub_rows: Vec<Vec<Arg<'_>>> = submissions.iter().map(NewSubmission::values).collect();
@@ -435,7 +500,75 @@ impl BatchState<'_> {
                 )?;
             }
         }
-        std::mem::take(&mut self.sums).write(db)
+        std::mem::take(&mut self.sums).write(db, self.multi_row)
+    }
+
+    /// Write the identifiers and lookup keys the batch has given so far: one multi-row
+    /// upsert each, in key order. The statements are those of one episode
+    /// ([`Q::UpsertIdentifiers`], [`Q::UpsertIdentifierKeys`]); a row is never pending
+    /// twice (a second sighting writes the first), so the outcome is the same as one
+    /// upsert per episode in the batch's order.
+    pub(crate) fn write_identifiers(&mut self, db: &dyn Db) -> Result<()> {
+        let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let identifiers = std::mem::take(&mut self.identifiers);
+        let rows: Vec<Vec<Arg<'_>>> = identifiers
+            .iter()
+            .map(|((person, kind, value), (from, to, seen, sub))| {
+                vec![
+                    Arg::Int(*person),
+                    Arg::Text(kind),
+                    Arg::Text(value),
+                    opt_text(from),
+                    opt_text(to),
+                    Arg::Int(*seen),
+                    Arg::Int(*seen),
+                    Arg::Int(*sub),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            db.upsert_rows(
+                "identifiers",
+                &cols(&[
+                    "person_id",
+                    "kind",
+                    "value",
+                    "valid_from",
+                    "valid_to",
+                    "first_seen",
+                    "last_seen",
+                    "submission_id",
+                ]),
+                &rows,
+                "ON CONFLICT (person_id, kind, value) DO UPDATE SET
+                   last_seen = excluded.last_seen,
+                   valid_from = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                                     THEN COALESCE(excluded.valid_from, identifiers.valid_from) ELSE identifiers.valid_from END,
+                   valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                                   THEN COALESCE(excluded.valid_to, identifiers.valid_to) ELSE identifiers.valid_to END",
+            )?;
+        }
+        let keys = std::mem::take(&mut self.identifier_keys);
+        let rows: Vec<Vec<Arg<'_>>> = keys
+            .iter()
+            .map(|((kind, value, person), seen)| {
+                vec![
+                    Arg::Text(kind),
+                    Arg::Text(value),
+                    Arg::Int(*person),
+                    Arg::Int(*seen),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            db.upsert_rows(
+                "identifier_keys",
+                &cols(&["kind", "value", "person_id", "last_seen"]),
+                &rows,
+                "ON CONFLICT (kind, value, person_id) DO UPDATE SET last_seen = excluded.last_seen",
+            )?;
+        }
+        Ok(())
     }
 
     fn person(&mut self, db: &dyn Db, id: i64) -> Result<Option<PersonRow>> {
@@ -637,6 +770,9 @@ fn link_and_store<'a>(
         .map(key)
         .unzip();
     if !kinds.is_empty() {
+        // Forgotten because the batch gave it: what the batch has given is written
+        // first, so that the lookup sees it.
+        state.write_identifiers(db)?;
         for (k, v) in kinds.iter().zip(&values) {
             state.owners.insert((k.clone(), v.clone()), None);
         }
@@ -670,41 +806,66 @@ fn link_and_store<'a>(
             if let Some(pid) = e.claims.get(IdKind::PersonalId).next()
                 && !has_one
             {
-                db.exec_later(Q::PersonFillPersonalId, args![id, pid.value])?;
-                state.persons.remove(&id);
+                if let Some(n) = state.new_persons.get_mut(&id) {
+                    // Created by this batch, not yet written: filled where it waits.
+                    n.3.get_or_insert_with(|| pid.value.clone());
+                    if let Some(Some(row)) = state.persons.get_mut(&id) {
+                        row.2.get_or_insert_with(|| pid.value.clone());
+                    }
+                } else {
+                    db.exec_later(Q::PersonFillPersonalId, args![id, pid.value])?;
+                    state.persons.remove(&id);
+                }
             }
             id
         }
         Target::New => {
             let id = ids.next();
-            db.exec_later(
-                Q::InsertPerson,
-                args![
+            let birth = birth_text(&e.claims.birth);
+            let personal_id = e
+                .claims
+                .get(IdKind::PersonalId)
+                .next()
+                .map(|i| i.value.clone());
+            let detail =
+                serde_json::json!({"submission": sub_id, "confidence": decision.confidence})
+                    .to_string();
+            let event = ids.next();
+            if state.multi_row {
+                state.persons.insert(
                     id,
-                    e.claims.name,
-                    birth_text(&e.claims.birth),
-                    e.claims.sex,
-                    e.claims
-                        .get(IdKind::PersonalId)
-                        .next()
-                        .map(|i| i.value.clone()),
-                    now,
-                ],
-            )?;
-            db.exec_later(
-                Q::InsertPersonEvent,
-                args![
+                    Some((
+                        e.claims.name.clone(),
+                        birth.clone(),
+                        personal_id.clone(),
+                        None,
+                    )),
+                );
+                state.new_persons.insert(
                     id,
-                    ids.next(),
-                    "created",
-                    serde_json::json!({"submission": sub_id, "confidence": decision.confidence})
-                        .to_string(),
-                    now
-                ],
-            )?;
+                    (
+                        e.claims.name.clone(),
+                        birth,
+                        e.claims.sex.clone(),
+                        personal_id,
+                        now,
+                    ),
+                );
+                state.person_events.push((id, event, detail, now));
+            } else {
+                db.exec_later(
+                    Q::InsertPerson,
+                    args![id, e.claims.name, birth, e.claims.sex, personal_id, now],
+                )?;
+                db.exec_later(
+                    Q::InsertPersonEvent,
+                    args![id, event, "created", detail, now],
+                )?;
+            }
             id
         }
     };
+    let created = matches!(decision.target, Target::New);
     // An identifier that already belongs to someone else is not given to this person
     // as well (the conflict is recorded below): a dossier must not move a card, a BHXH
     // number or a passport into another book.
@@ -726,7 +887,23 @@ fn link_and_store<'a>(
         .collect();
     distinct.sort_unstable();
     distinct.dedup();
-    if distinct.len() == given.len() {
+    if state.multi_row {
+        // Written at the batch's end (or before a lookup that needs them).
+        for i in &given {
+            let row = (person, i.kind.code().to_string(), i.value.clone());
+            if state.identifiers.contains_key(&row) {
+                // Given again (a later episode, or a second period of one card): what
+                // is pending goes first, as the upserts would have run one by one.
+                state.write_identifiers(db)?;
+            }
+            state
+                .identifiers
+                .insert(row, (day(i.valid_from), day(i.valid_to), now, sub_id));
+            state
+                .identifier_keys
+                .insert((i.kind.code().to_string(), i.value.clone(), person), now);
+        }
+    } else if distinct.len() == given.len() {
         // One statement for the identifiers and one for their lookup keys (a dossier
         // names three or four). A number named twice (two periods of one card) is
         // written one period after the other, below.
@@ -771,8 +948,16 @@ fn link_and_store<'a>(
     for i in &given {
         // An identifier this person already held stays theirs (its key is the newest
         // now); any other outcome is read again when needed.
-        if state.owners.get(&key(i)) != Some(&Some(person)) {
-            state.owners.remove(&key(i));
+        match state.owners.get(&key(i)) {
+            Some(Some(p)) if *p == person => {}
+            // Nobody held it (read under this batch's locks), and a new person's key
+            // row is active: the lookup would now answer this person.
+            Some(None) if created => {
+                state.owners.insert(key(i), Some(person));
+            }
+            _ => {
+                state.owners.remove(&key(i));
+            }
         }
         // Each card period as sent (a renewal is a new period of the same number).
         if i.kind == IdKind::BhytCard && (i.valid_from.is_some() || i.valid_to.is_some()) {

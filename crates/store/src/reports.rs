@@ -373,7 +373,69 @@ pub(crate) struct Sums {
 impl Sums {
     /// Add the sums to the counters, in an order that does not depend on the hash
     /// (two servers adding to the same rows take their row locks in one order).
-    pub(crate) fn write(self, db: &dyn Db) -> Result<()> {
+    ///
+    /// `multi_row` (PostgreSQL): the daily episode counters, one row for nearly every
+    /// dossier of a batch, go in one multi-row upsert.
+    pub(crate) fn write(mut self, db: &dyn Db, multi_row: bool) -> Result<()> {
+        if multi_row {
+            let mut daily: Vec<_> = self
+                .daily
+                .iter_mut()
+                .filter(|(_, d)| d.episodes[0] > 0)
+                .map(|(k, d)| (k.clone(), std::mem::take(&mut d.episodes)))
+                .collect();
+            daily.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let rows: Vec<Vec<Arg<'_>>> = daily
+                .iter()
+                .map(|((facility, day, care, insured), e)| {
+                    let mut row = vec![
+                        Arg::Text(facility),
+                        Arg::Text(day),
+                        Arg::Text(care),
+                        Arg::Bool(*insured),
+                    ];
+                    row.extend(e.iter().map(|n| Arg::Int(*n)));
+                    row
+                })
+                .collect();
+            if !rows.is_empty() {
+                let columns: Vec<String> = [
+                    "facility",
+                    "day",
+                    "care_type",
+                    "insured",
+                    "dossiers",
+                    "with_personal_id",
+                    "with_card",
+                    "with_icd",
+                    "late_6h",
+                    "late_24h",
+                    "late_3d",
+                    "late_7d",
+                    "late_more",
+                    "late_unknown",
+                ]
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+                db.upsert_rows(
+                    "facility_daily",
+                    &columns,
+                    &rows,
+                    "ON CONFLICT (facility, day, care_type, insured) DO UPDATE SET
+                       dossiers = facility_daily.dossiers + excluded.dossiers,
+                       with_personal_id = facility_daily.with_personal_id + excluded.with_personal_id,
+                       with_card = facility_daily.with_card + excluded.with_card,
+                       with_icd = facility_daily.with_icd + excluded.with_icd,
+                       late_6h = facility_daily.late_6h + excluded.late_6h,
+                       late_24h = facility_daily.late_24h + excluded.late_24h,
+                       late_3d = facility_daily.late_3d + excluded.late_3d,
+                       late_7d = facility_daily.late_7d + excluded.late_7d,
+                       late_more = facility_daily.late_more + excluded.late_more,
+                       late_unknown = facility_daily.late_unknown + excluded.late_unknown",
+                )?;
+            }
+        }
         let mut daily: Vec<_> = self.daily.into_iter().collect();
         daily.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for ((facility, day, care, insured), d) in daily {

@@ -859,3 +859,109 @@ fn sqlite_files_are_private() {
     let _s = SqliteStore::open(&db).unwrap();
     assert_eq!(mode(""), 0o600, "tightened when opened");
 }
+
+// Submissions queued together are stored in one batch (one transaction; on PostgreSQL
+// the persons, identifiers and counters it creates are written at its end): each links
+// as it would have alone, seeing what the batch's earlier submissions did.
+on_both!(a_batch_links_as_one_submission_after_another, |s| {
+    let g = generator();
+    let with_ids = |e: &synth::Episode| {
+        let sm = e.dossier.summary.as_ref().unwrap();
+        sm.so_cccd.is_some() && sm.ma_the_bhyt.len() == 1
+    };
+    // Two persons with a personal ID and one card, three episodes of the first and two
+    // of the second.
+    let mut by_person: std::collections::BTreeMap<usize, Vec<synth::Episode>> = Default::default();
+    for e in (0..400).map(|i| g.episode(i)).filter(with_ids) {
+        by_person.entry(e.person).or_default().push(e);
+    }
+    let mut people = by_person.into_values().filter(|v| v.len() >= 3);
+    let (x, y) = (people.next().unwrap(), people.next().unwrap());
+    let pid = x[0]
+        .dossier
+        .summary
+        .as_ref()
+        .unwrap()
+        .so_cccd
+        .clone()
+        .unwrap();
+    let card = x[0].dossier.summary.as_ref().unwrap().ma_the_bhyt[0].clone();
+    // 1. X's first episode names only the card: a new person without a personal ID.
+    let mut first = x[0].envelope();
+    first.dossiers[0].summary.as_mut().unwrap().so_cccd = None;
+    // 2. The second names the card and the personal ID: the same person, whose record
+    //    then holds the personal ID.
+    let second = x[1].envelope();
+    // 3. The third names the personal ID and a renewed card number: found by the
+    //    personal ID the second episode gave.
+    let mut third = x[2].envelope();
+    let renewed = format!("{}9", &card[..card.len() - 1]);
+    let renewed = if renewed == card {
+        format!("{}8", &card[..card.len() - 1])
+    } else {
+        renewed
+    };
+    third.dossiers[0].summary.as_mut().unwrap().ma_the_bhyt = vec![renewed.clone()];
+    // Then Y's first episode, their second, and their first again (unchanged). All six
+    // are prepared first and queued at once, so that the writer takes them together.
+    let batch: Vec<Prepared> = [first, second, third]
+        .iter()
+        .chain(&[y[0].envelope(), y[1].envelope(), y[0].envelope()])
+        .map(|env| {
+            let p = prepared(&write::envelope(env, Spec::Qd3176));
+            assert!(p.accepted, "{}", p.findings_json);
+            p
+        })
+        .collect();
+    let pending: Vec<store::Pending> = batch.into_iter().map(|p| s.submit(p).unwrap()).collect();
+    let receipts: Vec<store::Receipt> = pending.into_iter().map(|p| p.wait().unwrap()).collect();
+    let person_of = |i: usize| receipts[i].episodes[0].person_id;
+    let px = person_of(0);
+    assert_eq!((person_of(1), person_of(2)), (px, px), "{receipts:#?}");
+    let py = person_of(3);
+    assert_ne!(py, px);
+    assert_eq!((person_of(4), person_of(5)), (py, py));
+    assert!(receipts[5].episodes[0].unchanged);
+    assert_eq!(s.counts().unwrap().persons, 2);
+    // The record the first episode created holds the personal ID the second gave.
+    let record = s.person(px).unwrap().unwrap();
+    assert_eq!(record.personal_id.as_deref(), Some(pid.as_str()));
+    for (kind, value) in [
+        (IdKind::PersonalId, pid.as_str()),
+        (IdKind::BhytCard, card.as_str()),
+        (IdKind::BhytCard, renewed.as_str()),
+    ] {
+        assert_eq!(
+            s.person_by_identifier(kind, value).unwrap().unwrap().id,
+            px,
+            "{kind:?} {value}"
+        );
+        assert!(
+            record.identifiers.iter().any(|i| i.value == value),
+            "{value} in {:#?}",
+            record.identifiers
+        );
+    }
+    let y_pid = y[0]
+        .dossier
+        .summary
+        .as_ref()
+        .unwrap()
+        .so_cccd
+        .clone()
+        .unwrap();
+    assert_eq!(
+        s.person_by_identifier(IdKind::PersonalId, &y_pid)
+            .unwrap()
+            .unwrap()
+            .id,
+        py
+    );
+    assert!(
+        s.dq_issues(10).unwrap().is_empty(),
+        "{:#?}",
+        s.dq_issues(10)
+    );
+    assert_eq!(s.episodes_of(px).unwrap().len(), 3);
+    assert_eq!(s.episodes_of(py).unwrap().len(), 2);
+});
