@@ -341,7 +341,6 @@ impl BatchState<'_> {
     /// the summed counters.
     pub(crate) fn finish(&mut self, db: &dyn Db, now: i64) -> Result<()> {
         self.write_identifiers(db)?;
-        let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
         let persons = std::mem::take(&mut self.new_persons);
         let rows: Vec<Vec<Arg<'_>>> = persons
             .iter()
@@ -400,8 +399,7 @@ impl BatchState<'_> {
                 continue;
             }
             if self.multi_row {
-                let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-                db.insert_rows(table, &columns, rows)?;
+                db.insert_rows(table, &cols(columns), rows)?;
             } else {
                 for row in rows {
                     db.exec_later(q, row)?;
@@ -409,7 +407,6 @@ impl BatchState<'_> {
             }
         }
         if self.multi_row {
-            let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
             let late = std::mem::take(&mut self.late);
             let rows: Vec<Vec<Arg<'_>>> = late
                 .iter()
@@ -509,7 +506,6 @@ impl BatchState<'_> {
     /// twice (a second sighting writes the first), so the outcome is the same as one
     /// upsert per episode in the batch's order.
     pub(crate) fn write_identifiers(&mut self, db: &dyn Db) -> Result<()> {
-        let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
         let identifiers = std::mem::take(&mut self.identifiers);
         let rows: Vec<Vec<Arg<'_>>> = identifiers
             .iter()
@@ -1931,7 +1927,6 @@ impl<B: Backend> Store for Engine<B> {
                     }
                     n_persons += 1;
                 }
-                let cols = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
                 backend.run(conn, true, |db| {
                     db.insert_rows(
                         "persons",
@@ -2024,6 +2019,11 @@ impl<B: Backend> Store for Engine<B> {
     fn location(&self) -> String {
         self.backend.describe()
     }
+}
+
+/// Column names as the multi-row writers take them.
+pub(crate) fn cols(names: &[&str]) -> Vec<String> {
+    names.iter().map(|c| c.to_string()).collect()
 }
 
 /// An optional text as an argument (NULL when absent).

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::{BatchState, opt_text};
+use crate::core::{BatchState, cols, opt_text};
 use crate::db::{Arg, Db, Q, args};
 use crate::engine::{Backend, Engine};
 use crate::*;
@@ -399,7 +399,7 @@ impl Sums {
                 })
                 .collect();
             if !rows.is_empty() {
-                let columns: Vec<String> = [
+                let columns = cols(&[
                     "facility",
                     "day",
                     "care_type",
@@ -414,10 +414,7 @@ impl Sums {
                     "late_7d",
                     "late_more",
                     "late_unknown",
-                ]
-                .iter()
-                .map(|c| c.to_string())
-                .collect();
+                ]);
                 db.upsert_rows(
                     "facility_daily",
                     &columns,
@@ -713,7 +710,6 @@ fn import_residents(
         };
         adoption.add(&r.unit, &r.status, book, account, 1);
     }
-    let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
     let mut columns = cols(&[
         "personal_id",
         "name",

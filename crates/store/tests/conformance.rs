@@ -877,15 +877,9 @@ on_both!(a_batch_links_as_one_submission_after_another, |s| {
     }
     let mut people = by_person.into_values().filter(|v| v.len() >= 3);
     let (x, y) = (people.next().unwrap(), people.next().unwrap());
-    let pid = x[0]
-        .dossier
-        .summary
-        .as_ref()
-        .unwrap()
-        .so_cccd
-        .clone()
-        .unwrap();
-    let card = x[0].dossier.summary.as_ref().unwrap().ma_the_bhyt[0].clone();
+    let summary = |e: &synth::Episode| e.dossier.summary.clone().unwrap();
+    let pid = summary(&x[0]).so_cccd.unwrap();
+    let card = summary(&x[0]).ma_the_bhyt[0].clone();
     // 1. X's first episode names only the card: a new person without a personal ID.
     let mut first = x[0].envelope();
     first.dossiers[0].summary.as_mut().unwrap().so_cccd = None;
@@ -942,14 +936,7 @@ on_both!(a_batch_links_as_one_submission_after_another, |s| {
             record.identifiers
         );
     }
-    let y_pid = y[0]
-        .dossier
-        .summary
-        .as_ref()
-        .unwrap()
-        .so_cccd
-        .clone()
-        .unwrap();
+    let y_pid = summary(&y[0]).so_cccd.unwrap();
     assert_eq!(
         s.person_by_identifier(IdKind::PersonalId, &y_pid)
             .unwrap()
