@@ -21,19 +21,23 @@ pub(crate) struct PgClient(Option<(tokio::runtime::Runtime, tokio_postgres::Clie
 
 /// Run `f`, which waits on a connection's runtime, where that is allowed.
 ///
-/// Tokio refuses to block on a runtime from a thread that is already driving one (an
-/// `async fn`, a test body). Called from such a thread, or from any thread that knows a
-/// runtime (tokio offers no finer test), `f` runs on a scoped thread of its own and this
-/// thread waits for it, as it would have waited for the answer. Elsewhere (the writer,
-/// a command, the server's blocking threads) `f` runs here.
+/// Tokio refuses to block on a runtime from a thread that is driving one. Outside any
+/// runtime (the writer, a command) and on a runtime's blocking threads (the server's
+/// `spawn_blocking`), `f` runs here: `block_in_place` runs it as it is there. On a worker
+/// of a multi-thread runtime, `block_in_place` hands the worker's other tasks to another
+/// thread first. Only on a thread that drives a current-thread runtime (an `async` test
+/// body) does `f` need a scoped thread of its own, which this thread waits for as it would
+/// have waited for the answer.
 pub(crate) fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return f();
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Err(_) => f(),
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|s| match s.spawn(f).join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
     }
-    std::thread::scope(|s| match s.spawn(f).join() {
-        Ok(v) => v,
-        Err(panic) => std::panic::resume_unwind(panic),
-    })
 }
 
 impl PgClient {
