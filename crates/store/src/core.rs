@@ -536,12 +536,7 @@ impl BatchState<'_> {
                     "submission_id",
                 ]),
                 &rows,
-                "ON CONFLICT (person_id, kind, value) DO UPDATE SET
-                   last_seen = excluded.last_seen,
-                   valid_from = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
-                                     THEN COALESCE(excluded.valid_from, identifiers.valid_from) ELSE identifiers.valid_from END,
-                   valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
-                                   THEN COALESCE(excluded.valid_to, identifiers.valid_to) ELSE identifiers.valid_to END",
+                crate::sql::identifier_merge!(),
             )?;
         }
         let keys = std::mem::take(&mut self.identifier_keys);

@@ -19,6 +19,21 @@ macro_rules! statements {
     };
 }
 
+/// How an identifier given again merges into the row a person holds, the same on both
+/// backends and for one row or many: `last_seen` moves on, and the validity period is
+/// taken from the given one unless it ends before the one held.
+macro_rules! identifier_merge {
+    () => {
+        "ON CONFLICT (person_id, kind, value) DO UPDATE SET
+           last_seen = excluded.last_seen,
+           valid_from = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                             THEN COALESCE(excluded.valid_from, identifiers.valid_from) ELSE identifiers.valid_from END,
+           valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
+                           THEN COALESCE(excluded.valid_to, identifiers.valid_to) ELSE identifiers.valid_to END"
+    };
+}
+pub(crate) use identifier_merge;
+
 statements! {
     AccountsActivatedAt,
     AccountPassword,

@@ -144,28 +144,24 @@ pub(crate) fn text(q: Q) -> &'static str {
             "INSERT INTO person_events (person_id, id, kind, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)"
         }
         Q::UpsertIdentifier => {
+            concat!(
             "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
-             ON CONFLICT (person_id, kind, value) DO UPDATE SET
-               last_seen = excluded.last_seen,
-               valid_from = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
-                                 THEN COALESCE(excluded.valid_from, identifiers.valid_from) ELSE identifiers.valid_from END,
-               valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
-                               THEN COALESCE(excluded.valid_to, identifiers.valid_to) ELSE identifiers.valid_to END"
+             ",
+            crate::sql::identifier_merge!()
+        )
         }
         Q::UpsertIdentifiers => {
+            concat!(
             "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
              SELECT ?1, k.value, json_extract(?3, '$[' || k.key || ']'),
                     NULLIF(json_extract(?4, '$[' || k.key || ']'), ''),
                     NULLIF(json_extract(?5, '$[' || k.key || ']'), ''), ?6, ?6, ?7
              FROM json_each(?2) k
              WHERE true
-             ON CONFLICT (person_id, kind, value) DO UPDATE SET
-               last_seen = excluded.last_seen,
-               valid_from = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
-                                 THEN COALESCE(excluded.valid_from, identifiers.valid_from) ELSE identifiers.valid_from END,
-               valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
-                               THEN COALESCE(excluded.valid_to, identifiers.valid_to) ELSE identifiers.valid_to END"
+             ",
+            crate::sql::identifier_merge!()
+        )
         }
         Q::UpsertCardPeriod => {
             "INSERT INTO card_periods (person_id, card, valid_from, valid_to, first_seen, last_seen)
