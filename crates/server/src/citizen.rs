@@ -163,9 +163,46 @@ impl Viewer {
         pid: i64,
         action: &str,
     ) -> Result<Vec<EpisodeRecord>, ApiError> {
-        let eps = self.book_unrecorded(pid).await?;
+        self.read_book(pid, action, move |s| s.episodes_of(pid))
+            .await
+    }
+
+    /// The current episodes of `pid`'s book admitted in `year` (only that year's rows
+    /// are read), as [`Self::book`] records it.
+    pub(crate) async fn book_year(
+        &self,
+        pid: i64,
+        action: &str,
+        year: i32,
+    ) -> Result<Vec<EpisodeRecord>, ApiError> {
+        self.read_book(pid, action, move |s| s.episodes_in_year(pid, year))
+            .await
+    }
+
+    /// The years of `pid`'s book with their number of episodes, newest first (no
+    /// episode body is read), as [`Self::book`] records it.
+    pub(crate) async fn book_years(
+        &self,
+        pid: i64,
+        action: &str,
+    ) -> Result<Vec<(i32, usize)>, ApiError> {
+        self.read_book(pid, action, move |s| s.episode_years(pid))
+            .await
+    }
+
+    /// `read` from `pid`'s book when the viewer may open it; a guardian's read is
+    /// recorded in the ward's chain as `action`.
+    async fn read_book<T: Send + 'static>(
+        &self,
+        pid: i64,
+        action: &str,
+        read: impl FnOnce(&dyn store::Store) -> store::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.check_book(pid).await?;
+        let store = self.app.store.clone();
+        let out = blocking(move || read(store.as_ref())).await?;
         record_guardian_read(&self.app, self.person, pid, action, None).await?;
-        Ok(eps)
+        Ok(out)
     }
 
     /// The same, recording nothing: for a poll that records only when it brings
@@ -417,16 +454,10 @@ pub(crate) fn year_of(e: &EpisodeRecord) -> Option<i32> {
 }
 
 async fn years(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
-    let eps = v.book(pid, "years").await?;
-    let mut counts = std::collections::BTreeMap::<i32, usize>::new();
-    for e in &eps {
-        if let Some(y) = year_of(e) {
-            *counts.entry(y).or_default() += 1;
-        }
-    }
-    let years: Vec<_> = counts
+    let years: Vec<_> = v
+        .book_years(pid, "years")
+        .await?
         .into_iter()
-        .rev()
         .map(|(year, episodes)| serde_json::json!({"year": year, "episodes": episodes}))
         .collect();
     Ok(Json(years).into_response())
@@ -477,11 +508,11 @@ async fn episodes(
     Path(pid): Path<i64>,
     Query(q): Query<YearQuery>,
 ) -> Result<Response, ApiError> {
-    let eps = v.book(pid, "episodes").await?;
-    let eps: Vec<&EpisodeRecord> = eps
-        .iter()
-        .filter(|e| q.year.is_none() || year_of(e) == q.year)
-        .collect();
+    let eps = match q.year {
+        Some(year) => v.book_year(pid, "episodes", year).await?,
+        None => v.book(pid, "episodes").await?,
+    };
+    let eps: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&v.app, &eps).await;
     let items: Vec<Item> = eps.iter().map(|e| item(e, &names)).collect();
     Ok(Json(items).into_response())
@@ -602,28 +633,91 @@ fn facility_codes(e: &EpisodeRecord) -> impl Iterator<Item = &str> {
 /// Names of the facilities the episodes mention. Names only decorate codes: when
 /// they cannot be read, the codes are shown alone.
 pub(crate) async fn facility_names(app: &Arc<App>, eps: &[&EpisodeRecord]) -> Names {
-    let mut codes: Vec<String> = eps
+    let codes: Vec<String> = eps
         .iter()
         .flat_map(|e| facility_codes(e))
         .map(str::to_string)
         .collect();
+    names_of(app, codes).await
+}
+
+/// Names of the facilities `codes` name, from the names read lately ([`NameCache`]),
+/// reading only the others.
+pub(crate) async fn names_of(app: &Arc<App>, mut codes: Vec<String>) -> Names {
     codes.sort();
     codes.dedup();
+    let (mut names, missing) = app.facility_names.get(&codes);
+    if missing.is_empty() {
+        return names;
+    }
     let store = app.store.clone();
+    let asked = missing.clone();
     let r = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let refs: Vec<&str> = asked.iter().map(String::as_str).collect();
         store.facility_names(&refs)
     })
     .await;
     match r {
-        Ok(Ok(names)) => names,
-        Ok(Err(e)) => {
-            tracing::warn!("facility names: {e}");
-            Names::new()
+        Ok(Ok(found)) => {
+            app.facility_names.put(&missing, &found);
+            names.extend(found);
         }
-        Err(e) => {
-            tracing::warn!("facility names: {e}");
-            Names::new()
+        Ok(Err(e)) => tracing::warn!("facility names: {e}"),
+        Err(e) => tracing::warn!("facility names: {e}"),
+    }
+    names
+}
+
+/// Facility names read lately, and the codes that had none, for a minute: a page or an
+/// answer that names facilities needs no read of them in the common case. A facility
+/// saved through this server is forgotten at once ([`NameCache::clear`]); one renamed
+/// through another server shows its new name here within [`NameCache::TTL`].
+#[derive(Default)]
+pub(crate) struct NameCache(
+    std::sync::Mutex<std::collections::HashMap<String, (Option<String>, std::time::Instant)>>,
+);
+
+impl NameCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+    /// Codes kept at most (there are some 13,000 facilities in the country).
+    const MAX: usize = 50_000;
+
+    /// The names known of `codes`, and the codes to read.
+    fn get(&self, codes: &[String]) -> (Names, Vec<String>) {
+        let mut names = Names::new();
+        let mut missing = Vec::new();
+        let Ok(map) = self.0.lock() else {
+            return (names, codes.to_vec());
+        };
+        for code in codes {
+            match map.get(code) {
+                Some((name, at)) if at.elapsed() < Self::TTL => {
+                    if let Some(name) = name {
+                        names.insert(code.clone(), name.clone());
+                    }
+                }
+                _ => missing.push(code.clone()),
+            }
+        }
+        (names, missing)
+    }
+
+    /// What a read of `asked` found (codes it did not find have no name).
+    fn put(&self, asked: &[String], found: &Names) {
+        let Ok(mut map) = self.0.lock() else { return };
+        if map.len() + asked.len() > Self::MAX {
+            map.clear();
+        }
+        let now = std::time::Instant::now();
+        for code in asked {
+            map.insert(code.clone(), (found.get(code).cloned(), now));
+        }
+    }
+
+    /// Forget every name (a facility was saved).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
         }
     }
 }
@@ -870,4 +964,31 @@ async fn openapi() -> Response {
         include_str!("openapi.json"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_name_cache_keeps_names_and_the_codes_without_one_until_cleared() {
+        let cache = NameCache::default();
+        let codes: Vec<String> = ["01001", "01002", "99999"].map(String::from).to_vec();
+        let (names, missing) = cache.get(&codes);
+        assert!(names.is_empty());
+        assert_eq!(missing, codes);
+        let found = Names::from([
+            ("01001".to_string(), "Bệnh viện A".to_string()),
+            ("01002".to_string(), "Trạm y tế B".to_string()),
+        ]);
+        cache.put(&codes, &found);
+        let (names, missing) = cache.get(&codes);
+        assert_eq!(names, found);
+        assert!(
+            missing.is_empty(),
+            "a code without a name is not read again"
+        );
+        cache.clear();
+        assert_eq!(cache.get(&codes).1, codes);
+    }
 }

@@ -113,6 +113,8 @@ pub struct App {
     pub(crate) code_attempts: staff::CodeAttempts,
     /// FHIR bulk export jobs running in this process.
     pub(crate) bulk: fhir::bulk::Jobs,
+    /// Facility names read lately.
+    pub(crate) facility_names: citizen::NameCache,
 }
 
 impl App {
@@ -127,6 +129,7 @@ impl App {
             parse_budget: Arc::new(Semaphore::new(parse_mb)),
             code_attempts: staff::CodeAttempts::default(),
             bulk: fhir::bulk::Jobs::default(),
+            facility_names: citizen::NameCache::default(),
         })
     }
 }

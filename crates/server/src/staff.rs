@@ -920,6 +920,7 @@ pub(crate) async fn save_facility(
         .await
         .map_err(internal)?
         .map_err(store_error)?;
+    u.app.facility_names.clear();
     Ok(saved)
 }
 
@@ -944,10 +945,12 @@ pub(crate) async fn import_facilities(
         checked.push(f);
     }
     let store = u.app.store.clone();
-    tokio::task::spawn_blocking(move || store.import_facilities(&checked))
+    let saved = tokio::task::spawn_blocking(move || store.import_facilities(&checked))
         .await
         .map_err(internal)?
-        .map_err(store_error)
+        .map_err(store_error);
+    u.app.facility_names.clear();
+    saved
 }
 
 /// A facility as it would be saved, once the caller may save it.

@@ -365,14 +365,17 @@ async fn year_page(
     headers: HeaderMap,
     Path((pid, year)): Path<(i64, i32)>,
 ) -> Response {
-    let (_, eps) = match signed_in_book(&app, &headers, pid, Some("year")).await {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some(v) = viewer(&app, &headers).await else {
+        return redirect("/dang-nhap");
+    };
+    let eps = match v.book_year(pid, "year", year).await {
+        Ok(eps) => eps,
+        Err(e) => return e.into_response(),
     };
     let mut body = format!(
         r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Năm {year}</h1>"#
     );
-    let list: Vec<&EpisodeRecord> = eps.iter().filter(|e| year_of(e) == Some(year)).collect();
+    let list: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&app, &list).await;
     if list.is_empty() {
         body.push_str(r#"<p class="card">Không có lượt khám nào trong năm này.</p>"#);
@@ -930,15 +933,7 @@ async fn log_page(
         Err(e) => return e.into_response(),
     };
     let codes: Vec<String> = reads.iter().filter_map(|r| r.facility.clone()).collect();
-    let store = app.store.clone();
-    let names = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
-        store.facility_names(&refs)
-    })
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .unwrap_or_default();
+    let names = crate::citizen::names_of(&app, codes).await;
     let mut body = format!(
         r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Ai đã xem sổ của tôi</h1><p>Mọi lần nhân viên y tế mở sổ của bạn đều được ghi lại và không ai xóa được.</p>"#
     );

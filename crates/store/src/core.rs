@@ -1296,6 +1296,34 @@ impl<B: Backend> Store for Engine<B> {
         self.read(|db| db.all(Q::EpisodesOf, args![person], episode_row))
     }
 
+    fn episodes_in_year(&self, person: i64, year: i32) -> Result<Vec<EpisodeRecord>> {
+        // `start_at` is `NGAY_VAO` as written (`yyyyMMddHHmm`): the year's rows are one
+        // range of it. The range may hold a time that does not parse (and so has no
+        // `admitted`): the filter after it keeps exactly those of the year.
+        let (from, to) = (format!("{year:04}"), format!("{:04}", year + 1));
+        let eps =
+            self.read(|db| db.all(Q::EpisodesOfYear, args![person, from, to], episode_row))?;
+        Ok(eps
+            .into_iter()
+            .filter(|e| e.view.admitted.map(|d| chrono::Datelike::year(&d)) == Some(year))
+            .collect())
+    }
+
+    fn episode_years(&self, person: i64) -> Result<Vec<(i32, usize)>> {
+        let mut counts = std::collections::BTreeMap::<i32, usize>::new();
+        self.read(|db| {
+            db.query(Q::EpisodeStarts, args![person], &mut |r| {
+                let start: String = r.get(0)?;
+                // As the dossier's parser read `NGAY_VAO` into `view.admitted`.
+                if let Some(d) = dossier::model::conv::parse_datetime(&start) {
+                    *counts.entry(chrono::Datelike::year(&d)).or_default() += 1;
+                }
+                Ok(true)
+            })
+        })?;
+        Ok(counts.into_iter().rev().collect())
+    }
+
     fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>> {
         self.read(|db| db.one(Q::Episode, args![person, id], episode_row))
     }
@@ -1501,18 +1529,18 @@ impl<B: Backend> Store for Engine<B> {
     }
 
     fn facility_names(&self, codes: &[&str]) -> Result<std::collections::HashMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        if codes.is_empty() {
+            return Ok(out);
+        }
+        let codes: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
         self.read(|db| {
-            let mut out = std::collections::HashMap::new();
-            for code in codes {
-                if out.contains_key(*code) {
-                    continue;
-                }
-                if let Some(name) = db.one(Q::FacilityName, args![code], |r| r.get::<String>(0))? {
-                    out.insert(code.to_string(), name);
-                }
-            }
-            Ok(out)
-        })
+            db.query(Q::FacilityNames, args![codes], &mut |r| {
+                out.insert(r.get(0)?, r.get(1)?);
+                Ok(true)
+            })
+        })?;
+        Ok(out)
     }
 
     fn upsert_account(&self, username: &str, facility: &str, password_md5: &str) -> Result<()> {

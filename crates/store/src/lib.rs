@@ -700,6 +700,13 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     fn person(&self, id: i64) -> Result<Option<PersonRecord>>;
     /// The current episodes of a person, newest first: one index range.
     fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>>;
+    /// The current episodes of a person admitted in `year` (`NGAY_VAO`), newest first:
+    /// the same as [`Self::episodes_of`] filtered by the year of `view.admitted`, reading
+    /// only that year's rows.
+    fn episodes_in_year(&self, person: i64, year: i32) -> Result<Vec<EpisodeRecord>>;
+    /// The years of a person's current episodes (of `view.admitted`) with how many
+    /// episodes each, newest first, read without the episodes' bodies.
+    fn episode_years(&self, person: i64) -> Result<Vec<(i32, usize)>>;
     /// One current episode of a person (one primary-key read).
     fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>>;
     /// Every version of one episode, oldest first.

@@ -70,6 +70,61 @@ on_both!(
     }
 );
 
+on_both!(a_year_of_a_book_reads_as_the_whole_book_filtered, |s| {
+    let g = generator();
+    let mut persons = std::collections::BTreeSet::new();
+    for i in 0..200 {
+        let r = s
+            .ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
+            .unwrap();
+        persons.extend(r.episodes.iter().map(|e| e.person_id));
+    }
+    let mut years_seen = 0;
+    for person in persons {
+        let all = s.episodes_of(person).unwrap();
+        let year = |e: &store::EpisodeRecord| e.view.admitted.map(|d| chrono::Datelike::year(&d));
+        let mut want = std::collections::BTreeMap::<i32, usize>::new();
+        for y in all.iter().filter_map(year) {
+            *want.entry(y).or_default() += 1;
+        }
+        let want: Vec<(i32, usize)> = want.into_iter().rev().collect();
+        assert_eq!(s.episode_years(person).unwrap(), want, "person {person}");
+        for &(y, n) in &want {
+            let ids = |v: &[store::EpisodeRecord]| v.iter().map(|e| e.id).collect::<Vec<_>>();
+            let filtered: Vec<store::EpisodeRecord> =
+                all.iter().filter(|e| year(e) == Some(y)).cloned().collect();
+            let got = s.episodes_in_year(person, y).unwrap();
+            assert_eq!(got.len(), n);
+            assert_eq!(ids(&got), ids(&filtered), "person {person}, year {y}");
+            years_seen += 1;
+        }
+        assert!(s.episodes_in_year(person, 1999).unwrap().is_empty());
+    }
+    assert!(years_seen > 50, "{years_seen} years of books compared");
+    assert!(s.episode_years(i64::MAX).unwrap().is_empty());
+});
+
+on_both!(facility_names_come_in_one_read, |s| {
+    for (code, name) in [("01001", "Bệnh viện A"), ("01002", "Trạm y tế B")] {
+        s.upsert_facility(&Facility {
+            code: code.into(),
+            name: name.into(),
+            province: "01".into(),
+            kind: "hospital".into(),
+            bhyt_contract: true,
+            unit: None,
+        })
+        .unwrap();
+    }
+    let names = s
+        .facility_names(&["01002", "99999", "01001", "01002"])
+        .unwrap();
+    assert_eq!(names.len(), 2);
+    assert_eq!(names["01001"], "Bệnh viện A");
+    assert_eq!(names["01002"], "Trạm y tế B");
+    assert!(s.facility_names(&[]).unwrap().is_empty());
+});
+
 on_both!(corrections_replace_and_keep_every_version, |s| {
     let e = generator().episode(3);
     let first = s.ingest(prepared(&e.envelope_bytes(Spec::Qd3176))).unwrap();

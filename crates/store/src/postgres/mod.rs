@@ -814,6 +814,8 @@ mod tests {
         // The hot paths, by name (each also passes the check above).
         for q in [
             Q::EpisodesOf,       // the citizen's book
+            Q::EpisodeStarts,    // … its years
+            Q::EpisodesOfYear,   // … a year of it
             Q::Episode,          // a visit
             Q::GrantsOn,         // a clinician's read: the grants on the person
             Q::LiveGrant,        // … the one that lets them read

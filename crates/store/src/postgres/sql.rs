@@ -209,6 +209,13 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::PersonCardPeriods => {
             "SELECT card, valid_from, valid_to FROM card_periods WHERE person_id = $1 ORDER BY card, valid_from, valid_to"
         }
+        Q::EpisodesOfYear => concat!(
+            "SELECT ",
+            episode_cols!(),
+            " FROM episodes WHERE person_id = $1 AND is_current AND start_at >= $2 AND start_at < $3
+             ORDER BY start_at DESC, id DESC"
+        ),
+        Q::EpisodeStarts => "SELECT start_at FROM episodes WHERE person_id = $1 AND is_current AND start_at IS NOT NULL",
         Q::EpisodesOf => concat!(
             "SELECT ",
             episode_cols!(),
@@ -278,7 +285,7 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::Facility => {
             "SELECT code, name, province, kind, bhyt_contract, unit FROM facilities WHERE code = $1"
         }
-        Q::FacilityName => "SELECT name FROM facilities WHERE code = $1",
+        Q::FacilityNames => "SELECT code, name FROM facilities WHERE code = ANY($1::text[])",
         Q::FacilityExists => "SELECT 1 FROM facilities WHERE code = $1",
         Q::Facilities => {
             "SELECT code, name, province, kind, bhyt_contract, unit FROM facilities ORDER BY code"

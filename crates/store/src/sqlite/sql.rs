@@ -208,6 +208,13 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::PersonCardPeriods => {
             "SELECT card, valid_from, valid_to FROM card_periods WHERE person_id = ?1 ORDER BY card, valid_from, valid_to"
         }
+        Q::EpisodesOfYear => concat!(
+            "SELECT ",
+            episode_cols!(),
+            " FROM episodes WHERE person_id = ?1 AND is_current = 1 AND start_at >= ?2 AND start_at < ?3
+             ORDER BY start_at DESC, id DESC"
+        ),
+        Q::EpisodeStarts => "SELECT start_at FROM episodes WHERE person_id = ?1 AND is_current = 1 AND start_at IS NOT NULL",
         Q::EpisodesOf => concat!(
             "SELECT ",
             episode_cols!(),
@@ -276,7 +283,9 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::Facility => {
             "SELECT code, name, province, kind, bhyt_contract, unit FROM facilities WHERE code = ?1"
         }
-        Q::FacilityName => "SELECT name FROM facilities WHERE code = ?1",
+        Q::FacilityNames => {
+            "SELECT code, name FROM facilities WHERE code IN (SELECT value FROM json_each(?1))"
+        }
         Q::FacilityExists => "SELECT 1 FROM facilities WHERE code = ?1",
         Q::Facilities => {
             "SELECT code, name, province, kind, bhyt_contract, unit FROM facilities ORDER BY code"
