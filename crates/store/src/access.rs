@@ -2,13 +2,13 @@
 //! grants, and the hash-chained audit log. The rules themselves live in
 //! `book::access`; this module only keeps the facts they need.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use book::access::{Basis, GrantFacts, Place, Role, Scope, SmartScopes};
 use serde::{Deserialize, Serialize};
 
-use crate::core::{episode_row, hash_password};
-use crate::db::{Db, Q, Row, args};
+use crate::core::{cols, episode_row, hash_password, opt_text};
+use crate::db::{Arg, Db, Q, Row, args};
 use crate::engine::{Backend, Engine, keyed_hash};
 use crate::*;
 
@@ -682,6 +682,114 @@ fn save_facility(db: &dyn Db, f: &Facility) -> Result<()> {
 }
 
 /// Append one record to its person's chain, inside the transaction of `db`.
+/// Append `entries` (in their order; several may be of one person) as
+/// [`append_audit_tx`] appends each, with a fixed number of statements: every chain's
+/// lock in one statement (in the order of the persons, so two appenders never wait for
+/// each other in a circle), every head in one, the records and the new heads in
+/// multi-row writes.
+pub(crate) fn append_audits_tx(
+    db: &dyn Db,
+    key: Option<&[u8]>,
+    entries: &[AuditEntry],
+    at: i64,
+) -> Result<()> {
+    let mut persons: Vec<i64> = entries.iter().map(|e| e.person_id).collect();
+    persons.sort_unstable();
+    persons.dedup();
+    let locks: Vec<String> = persons.iter().map(|p| format!("audit\u{1f}{p}")).collect();
+    db.exists(Q::LockKeys, args![locks])?;
+    let mut heads: HashMap<i64, (i64, String)> = HashMap::new();
+    db.query(Q::AuditHeadsOf, args![persons], &mut |r| {
+        heads.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+        Ok(true)
+    })?;
+    let floor: i64 = db.value(Q::AuditCheckpointFloor, args![])?;
+    let at = at.max(floor + 1);
+    let mut records: Vec<(i64, i64, String, String)> = Vec::with_capacity(entries.len());
+    for e in entries {
+        let (prev_seq, prev_hash) = heads
+            .get(&e.person_id)
+            .cloned()
+            .unwrap_or((0, GENESIS.to_string()));
+        let seq = prev_seq + 1;
+        let hash = audit_hash(key, &prev_hash, e.person_id, seq, at, &audit_fields(e));
+        heads.insert(e.person_id, (seq, hash.clone()));
+        records.push((e.person_id, seq, prev_hash, hash));
+    }
+    let rows: Vec<Vec<Arg<'_>>> = entries
+        .iter()
+        .zip(&records)
+        .map(|(e, (person, seq, prev_hash, hash))| {
+            vec![
+                Arg::Int(*person),
+                Arg::Int(*seq),
+                Arg::Int(at),
+                Arg::Text(&e.actor),
+                Arg::Text(e.role.code()),
+                opt_text(&e.facility),
+                Arg::Text(&e.action),
+                opt_text(&e.target),
+                Arg::Text(e.basis.code()),
+                e.grant_id.map_or(Arg::Null, Arg::Int),
+                Arg::Text(prev_hash),
+                Arg::Text(hash),
+                opt_text(&e.actor_name),
+                opt_text(&e.actor_cert),
+            ]
+        })
+        .collect();
+    db.insert_rows(
+        "audit_log",
+        &cols(&[
+            "person_id",
+            "seq",
+            "at",
+            "actor",
+            "role",
+            "facility",
+            "action",
+            "target",
+            "basis",
+            "grant_id",
+            "prev_hash",
+            "hash",
+            "actor_name",
+            "actor_cert",
+        ]),
+        &rows,
+    )?;
+    let head_rows: Vec<Vec<Arg<'_>>> = persons
+        .iter()
+        .filter_map(|p| {
+            heads
+                .get(p)
+                .map(|(seq, hash)| vec![Arg::Int(*p), Arg::Int(*seq), Arg::Text(hash)])
+        })
+        .collect();
+    db.upsert_rows(
+        "audit_heads",
+        &cols(&["person_id", "seq", "hash"]),
+        &head_rows,
+        "ON CONFLICT (person_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+    )?;
+    Ok(())
+}
+
+/// The hashed fields of an entry.
+fn audit_fields(e: &AuditEntry) -> AuditFields<'_> {
+    AuditFields {
+        actor: &e.actor,
+        role: e.role.code(),
+        facility: e.facility.as_deref(),
+        action: &e.action,
+        target: e.target.as_deref(),
+        basis: e.basis.code(),
+        grant_id: e.grant_id,
+        actor_name: e.actor_name.as_deref(),
+        actor_cert: e.actor_cert.as_deref(),
+    }
+}
+
 pub(crate) fn append_audit_tx(
     db: &dyn Db,
     key: Option<&[u8]>,
@@ -701,17 +809,7 @@ pub(crate) fn append_audit_tx(
     // checkpointed window never gains a record.
     let floor: i64 = db.value(Q::AuditCheckpointFloor, args![])?;
     let at = at.max(floor + 1);
-    let fields = AuditFields {
-        actor: &e.actor,
-        role: e.role.code(),
-        facility: e.facility.as_deref(),
-        action: &e.action,
-        target: e.target.as_deref(),
-        basis: e.basis.code(),
-        grant_id: e.grant_id,
-        actor_name: e.actor_name.as_deref(),
-        actor_cert: e.actor_cert.as_deref(),
-    };
+    let fields = audit_fields(e);
     let hash = audit_hash(key, &prev_hash, e.person_id, seq, at, &fields);
     db.exec(
         Q::InsertAudit,
@@ -1179,13 +1277,10 @@ impl<B: Backend> Access for Engine<B> {
     }
 
     fn append_audits(&self, entries: &[AuditEntry]) -> Result<()> {
-        self.write(|db| {
-            let at = now_ms();
-            for e in entries {
-                append_audit_tx(db, self.audit_key(), e, at)?;
-            }
-            Ok(())
-        })
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.write(|db| append_audits_tx(db, self.audit_key(), entries, now_ms()))
     }
 
     fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>> {

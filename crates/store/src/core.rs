@@ -1134,59 +1134,118 @@ pub(crate) fn episode_row(r: &Row<'_>) -> Result<EpisodeRecord> {
 }
 
 pub(crate) fn person_record(db: &dyn Db, id: i64) -> Result<Option<PersonRecord>> {
-    let row = db.one(Q::Person, args![id], |r| {
-        Ok(PersonRecord {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            birth: r.get(2)?,
-            sex: r.get(3)?,
-            personal_id: r.get(4)?,
-            merged_into: r.get(5)?,
-            identifiers: Vec::new(),
-        })
-    })?;
-    let Some(mut p) = row else { return Ok(None) };
-    p.identifiers = db.all(Q::PersonIdentifiers, args![id], |r| {
-        let kind: String = r.get(0)?;
-        Ok(IdentifierRecord {
-            kind: IdKind::from_code(&kind).unwrap_or(IdKind::FacilityPatient),
-            value: r.get(1)?,
-            valid_from: r.get(2)?,
-            valid_to: r.get(3)?,
-            first_seen: r.get(4)?,
-            last_seen: r.get(5)?,
-            periods: Vec::new(),
-        })
-    })?;
+    let Some(mut p) = db.one(Q::Person, args![id], person_row)? else {
+        return Ok(None);
+    };
+    p.identifiers = db.all(Q::PersonIdentifiers, args![id], |r| identifier_row(r, 0))?;
     let periods: Vec<(String, String, String)> = db.all(Q::PersonCardPeriods, args![id], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })?;
-    if !periods.is_empty() {
-        let today = (chrono::Utc::now() + chrono::Duration::hours(7))
-            .format("%Y%m%d")
-            .to_string();
-        for i in p
-            .identifiers
-            .iter_mut()
-            .filter(|i| i.kind == IdKind::BhytCard)
-        {
-            i.periods = periods
-                .iter()
-                .filter(|(card, _, _)| *card == i.value)
-                .map(|(_, f, t)| (f.clone(), t.clone()))
-                .collect();
-            let covering = i.periods.iter().find(|(f, t)| {
-                (f.is_empty() || f.as_str() <= today.as_str())
-                    && (t.is_empty() || t.as_str() >= today.as_str())
-            });
-            let latest = i.periods.iter().max_by(|a, b| a.1.cmp(&b.1));
-            if let Some((f, t)) = covering.or(latest) {
-                i.valid_from = Some(f.clone()).filter(|x| !x.is_empty());
-                i.valid_to = Some(t.clone()).filter(|x| !x.is_empty());
-            }
+    apply_card_periods(&mut p, &periods, &vn_today());
+    Ok(Some(p))
+}
+
+/// The persons among `ids`, each as [`person_record`] reads one, in three statements
+/// whatever their number.
+pub(crate) fn person_records(
+    db: &dyn Db,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, PersonRecord>> {
+    let mut out = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<i64> = ids.to_vec();
+    db.query(Q::PersonsMany, args![ids], &mut |r| {
+        let p = person_row(r)?;
+        out.insert(p.id, p);
+        Ok(true)
+    })?;
+    db.query(Q::PersonsIdentifiers, args![ids], &mut |r| {
+        let person: i64 = r.get(0)?;
+        if let Some(p) = out.get_mut(&person) {
+            p.identifiers.push(identifier_row(r, 1)?);
+        }
+        Ok(true)
+    })?;
+    let mut periods: std::collections::HashMap<i64, Vec<(String, String, String)>> =
+        std::collections::HashMap::new();
+    db.query(Q::PersonsCardPeriods, args![ids], &mut |r| {
+        periods
+            .entry(r.get(0)?)
+            .or_default()
+            .push((r.get(1)?, r.get(2)?, r.get(3)?));
+        Ok(true)
+    })?;
+    let today = vn_today();
+    for (person, periods) in periods {
+        if let Some(p) = out.get_mut(&person) {
+            apply_card_periods(p, &periods, &today);
         }
     }
-    Ok(Some(p))
+    Ok(out)
+}
+
+/// A person from `id, name, birth, sex, personal_id, merged_into` (no identifiers yet).
+fn person_row(r: &Row<'_>) -> Result<PersonRecord> {
+    Ok(PersonRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        birth: r.get(2)?,
+        sex: r.get(3)?,
+        personal_id: r.get(4)?,
+        merged_into: r.get(5)?,
+        identifiers: Vec::new(),
+    })
+}
+
+/// An identifier from `kind, value, valid_from, valid_to, first_seen, last_seen`,
+/// starting at column `at`.
+fn identifier_row(r: &Row<'_>, at: usize) -> Result<IdentifierRecord> {
+    let kind: String = r.get(at)?;
+    Ok(IdentifierRecord {
+        kind: IdKind::from_code(&kind).unwrap_or(IdKind::FacilityPatient),
+        value: r.get(at + 1)?,
+        valid_from: r.get(at + 2)?,
+        valid_to: r.get(at + 3)?,
+        first_seen: r.get(at + 4)?,
+        last_seen: r.get(at + 5)?,
+        periods: Vec::new(),
+    })
+}
+
+/// A card's periods (`card, valid_from, valid_to`) onto the person's BHYT identifiers:
+/// each card lists its periods and shows the one covering `today`, else the latest.
+fn apply_card_periods(p: &mut PersonRecord, periods: &[(String, String, String)], today: &str) {
+    if periods.is_empty() {
+        return;
+    }
+    for i in p
+        .identifiers
+        .iter_mut()
+        .filter(|i| i.kind == IdKind::BhytCard)
+    {
+        i.periods = periods
+            .iter()
+            .filter(|(card, _, _)| *card == i.value)
+            .map(|(_, f, t)| (f.clone(), t.clone()))
+            .collect();
+        let covering = i.periods.iter().find(|(f, t)| {
+            (f.is_empty() || f.as_str() <= today) && (t.is_empty() || t.as_str() >= today)
+        });
+        let latest = i.periods.iter().max_by(|a, b| a.1.cmp(&b.1));
+        if let Some((f, t)) = covering.or(latest) {
+            i.valid_from = Some(f.clone()).filter(|x| !x.is_empty());
+            i.valid_to = Some(t.clone()).filter(|x| !x.is_empty());
+        }
+    }
+}
+
+/// Today in Việt Nam (`yyyyMMdd`), for the card period that covers it.
+fn vn_today() -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(7))
+        .format("%Y%m%d")
+        .to_string()
 }
 
 /// A facility from the columns code, name, province, kind, bhyt_contract, unit.
@@ -1290,6 +1349,10 @@ impl<B: Backend> Store for Engine<B> {
 
     fn person(&self, id: i64) -> Result<Option<PersonRecord>> {
         self.read(|db| person_record(db, id))
+    }
+
+    fn persons(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, PersonRecord>> {
+        self.read(|db| person_records(db, ids))
     }
 
     fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>> {

@@ -698,6 +698,9 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     fn signature_counts(&self, from_day: &str, to_day: &str) -> Result<Vec<SignatureCount>>;
     fn person_by_identifier(&self, kind: IdKind, value: &str) -> Result<Option<PersonRecord>>;
     fn person(&self, id: i64) -> Result<Option<PersonRecord>>;
+    /// The persons among `ids`, each as [`Self::person`] reads one (unknown ids are left
+    /// out), in three statements whatever their number.
+    fn persons(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, PersonRecord>>;
     /// The current episodes of a person, newest first: one index range.
     fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>>;
     /// The current episodes of a person admitted in `year` (`NGAY_VAO`), newest first:

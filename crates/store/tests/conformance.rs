@@ -104,6 +104,103 @@ on_both!(a_year_of_a_book_reads_as_the_whole_book_filtered, |s| {
     assert!(s.episode_years(i64::MAX).unwrap().is_empty());
 });
 
+on_both!(persons_read_together_as_each_alone, |s| {
+    let g = generator();
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..120 {
+        let r = s
+            .ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
+            .unwrap();
+        ids.extend(r.episodes.iter().map(|e| e.person_id));
+    }
+    let mut asked: Vec<i64> = ids.iter().copied().collect();
+    asked.push(i64::MAX); // nobody
+    let together = s.persons(&asked).unwrap();
+    assert_eq!(together.len(), ids.len());
+    let json = |p: &store::PersonRecord| serde_json::to_value(p).unwrap();
+    let mut with_cards = 0;
+    for id in &ids {
+        let alone = s.person(*id).unwrap().unwrap();
+        assert_eq!(json(&together[id]), json(&alone), "person {id}");
+        with_cards += alone.identifiers.iter().any(|i| !i.periods.is_empty()) as usize;
+    }
+    assert!(
+        with_cards > 10,
+        "{with_cards} persons with card periods compared"
+    );
+    assert!(s.persons(&[]).unwrap().is_empty());
+});
+
+on_both!(audit_records_appended_together_chain_as_one_by_one, |s| {
+    let g = generator();
+    let mut persons = Vec::new();
+    for i in 0..40 {
+        let r = s
+            .ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
+            .unwrap();
+        let p = r.episodes[0].person_id;
+        if !persons.contains(&p) {
+            persons.push(p);
+        }
+        if persons.len() == 3 {
+            break;
+        }
+    }
+    let [a, b, c] = persons[..] else {
+        panic!("three persons")
+    };
+    let entry = |person: i64, action: &str| store::AuditEntry {
+        person_id: person,
+        actor: "fhir-client".into(),
+        role: book::access::Role::SystemClient,
+        facility: None,
+        action: action.into(),
+        target: Some("unit:01".into()),
+        basis: book::access::Basis::System,
+        grant_id: None,
+        actor_name: Some("Hệ thống".into()),
+        actor_cert: None,
+    };
+    // A chain already begun, one begun by the batch (twice in it), one untouched.
+    s.append_audit(&entry(a, "first")).unwrap();
+    let before_c = s.audit_of(c).unwrap().len();
+    s.append_audits(&[entry(a, "one"), entry(b, "two"), entry(a, "three")])
+        .unwrap();
+    s.append_audits(&[]).unwrap();
+    s.append_audit(&entry(b, "after")).unwrap();
+    assert!(s.verify_audit().unwrap().ok());
+    let actions = |p: i64| -> Vec<(i64, String)> {
+        let mut log: Vec<(i64, String)> = s
+            .audit_of(p)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.person_id == p)
+            .map(|r| (r.seq, r.action))
+            .collect();
+        log.sort();
+        log
+    };
+    let log_a = actions(a);
+    let n = log_a.len() as i64;
+    assert!(log_a.iter().map(|(seq, _)| *seq).eq(1..=n), "{log_a:?}");
+    assert_eq!(
+        log_a[log_a.len() - 3..]
+            .iter()
+            .map(|(_, a)| a.as_str())
+            .collect::<Vec<_>>(),
+        ["first", "one", "three"]
+    );
+    let log_b = actions(b);
+    assert_eq!(
+        log_b[log_b.len() - 2..]
+            .iter()
+            .map(|(_, a)| a.as_str())
+            .collect::<Vec<_>>(),
+        ["two", "after"]
+    );
+    assert_eq!(s.audit_of(c).unwrap().len(), before_c);
+});
+
 on_both!(facility_names_come_in_one_read, |s| {
     for (code, name) in [("01001", "Bệnh viện A"), ("01002", "Trạm y tế B")] {
         s.upsert_facility(&Facility {

@@ -31,6 +31,9 @@ const AUDIT_BATCH: usize = 200;
 /// Lines waiting for their persons' audit records.
 #[derive(Default)]
 struct Batch {
+    /// The episodes of each person whose book is to be made: their persons are read
+    /// together at emit time.
+    pending: Vec<Vec<EpisodeRecord>>,
     /// Books whose resources are still to be made (in parallel, at emit time).
     books: Vec<Book>,
     lines: Vec<(String, Vec<u8>)>,
@@ -184,8 +187,56 @@ pub fn export_unit(
     // Lines wait in a batch until the audit records of its persons are committed: no
     // record, no data (at most AUDIT_BATCH books are held).
     let mut batch = Batch::default();
+    let mine_set: BTreeSet<String> = mine.iter().cloned().collect();
+    let audit = |person: i64| AuditEntry {
+        person_id: person,
+        actor: by.id.clone(),
+        role: Role::SystemClient,
+        facility: None,
+        action: "fhir_export".into(),
+        target: Some(format!("unit:{unit}")),
+        basis: Basis::System,
+        grant_id: None,
+        actor_name: Some(by.name.clone()),
+        actor_cert: None,
+    };
     let emit =
         |batch: &mut Batch, stats: &mut ExportStats, sink: &mut dyn Sink| -> store::Result<()> {
+            // The persons of the waiting books, in one read.
+            let pids: Vec<i64> = batch
+                .pending
+                .iter()
+                .filter_map(|e| e.first())
+                .map(|e| e.person_id)
+                .collect();
+            let mut persons = if pids.is_empty() {
+                Default::default()
+            } else {
+                store.persons(&pids)?
+            };
+            for mut episodes in batch.pending.drain(..) {
+                let Some(pid) = episodes.first().map(|e| e.person_id) else {
+                    continue;
+                };
+                let Some(mut person) = persons.remove(&pid) else {
+                    continue;
+                };
+                // A facility's own patient number goes out only with that facility's unit.
+                person.identifiers.retain(|i| {
+                    i.kind != book::IdKind::FacilityPatient
+                        || mine_set.contains(i.value.split(':').next().unwrap_or(""))
+                });
+                // Newest first, as a book is read.
+                episodes.reverse();
+                stats.persons += 1;
+                stats.episodes += episodes.len() as u64;
+                batch.books.push(Book {
+                    person,
+                    episodes,
+                    summary_only: false,
+                });
+                batch.audits.push(audit(pid));
+            }
             // The batch's books become lines on every core; the order of lines is kept.
             let made: Vec<Vec<(String, Vec<u8>)>> = batch
                 .books
@@ -228,57 +279,23 @@ pub fn export_unit(
         keep(&map::organization(code, &ctx), &mut batch)?;
     }
     emit(&mut batch, &mut stats, sink)?;
-    let mine_set: BTreeSet<String> = mine.iter().cloned().collect();
     let mut referenced_orgs: BTreeSet<String> = BTreeSet::new();
     let mut certs: BTreeSet<String> = BTreeSet::new();
     let mut current: Vec<EpisodeRecord> = Vec::new();
     let book_types_wanted = BOOK_TYPES.iter().any(|t| wanted.contains(t));
-    let audit = |person: i64| AuditEntry {
-        person_id: person,
-        actor: by.id.clone(),
-        role: Role::SystemClient,
-        facility: None,
-        action: "fhir_export".into(),
-        target: Some(format!("unit:{unit}")),
-        basis: Basis::System,
-        grant_id: None,
-        actor_name: Some(by.name.clone()),
-        actor_cert: None,
-    };
-    let mut add_book = |eps: &mut Vec<EpisodeRecord>,
-                        stats: &mut ExportStats,
-                        batch: &mut Batch|
-     -> store::Result<()> {
-        let Some(first) = eps.first() else {
+    let mut add_book = |eps: &mut Vec<EpisodeRecord>, batch: &mut Batch| -> store::Result<()> {
+        if eps.is_empty() {
             return Ok(());
-        };
-        let pid = first.person_id;
-        let Some(mut person) = store.person(pid)? else {
-            eps.clear();
-            return Ok(());
-        };
-        // A facility's own patient number goes out only with that facility's unit.
-        person.identifiers.retain(|i| {
-            i.kind != book::IdKind::FacilityPatient
-                || mine_set.contains(i.value.split(':').next().unwrap_or(""))
-        });
-        // Newest first, as a book is read.
-        eps.reverse();
-        let book = Book {
-            person,
-            episodes: std::mem::take(eps),
-            summary_only: false,
-        };
-        for e in &book.episodes {
+        }
+        for e in eps.iter() {
             referenced_orgs.extend(map::facility_codes(e));
             certs.extend(map::certificates(&e.view));
         }
         // Only what is written of a person is theirs to record.
         if book_types_wanted {
-            stats.persons += 1;
-            stats.episodes += book.episodes.len() as u64;
-            batch.books.push(book);
-            batch.audits.push(audit(pid));
+            batch.pending.push(std::mem::take(eps));
+        } else {
+            eps.clear();
         }
         Ok(())
     };
@@ -293,8 +310,8 @@ pub fn export_unit(
                 return Ok(false);
             }
             if current.first().is_some_and(|c| c.person_id != e.person_id) {
-                let done = add_book(&mut current, &mut stats, &mut batch).and_then(|()| {
-                    if batch.audits.len() >= AUDIT_BATCH {
+                let done = add_book(&mut current, &mut batch).and_then(|()| {
+                    if batch.pending.len() >= AUDIT_BATCH {
                         emit(&mut batch, &mut stats, sink)
                     } else {
                         Ok(())
@@ -311,7 +328,7 @@ pub fn export_unit(
         if let Some(e) = failed {
             return Err(e);
         }
-        add_book(&mut current, &mut stats, &mut batch)?;
+        add_book(&mut current, &mut batch)?;
         emit(&mut batch, &mut stats, sink)?;
     }
     // Facilities outside the unit that the episodes refer to (referrals), then the

@@ -205,6 +205,18 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::PersonIdentifiers => {
             "SELECT kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers WHERE person_id = ?1 ORDER BY kind, first_seen, value"
         }
+        Q::PersonsMany => {
+            "SELECT id, name, birth, sex, personal_id, merged_into FROM persons
+             WHERE id IN (SELECT value FROM json_each(?1))"
+        }
+        Q::PersonsIdentifiers => {
+            "SELECT person_id, kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers
+             WHERE person_id IN (SELECT value FROM json_each(?1)) ORDER BY person_id, kind, first_seen, value"
+        }
+        Q::PersonsCardPeriods => {
+            "SELECT person_id, card, valid_from, valid_to FROM card_periods
+             WHERE person_id IN (SELECT value FROM json_each(?1)) ORDER BY person_id, card, valid_from, valid_to"
+        }
         Q::PersonCardPeriods => {
             "SELECT card, valid_from, valid_to FROM card_periods WHERE person_id = ?1 ORDER BY card, valid_from, valid_to"
         }
@@ -584,6 +596,9 @@ pub(crate) fn text(q: Q) -> &'static str {
              FROM audit_log ORDER BY person_id, seq"
         }
         Q::AuditHeads => "SELECT person_id, seq, hash FROM audit_heads ORDER BY person_id",
+        Q::AuditHeadsOf => {
+            "SELECT person_id, seq, hash FROM audit_heads WHERE person_id IN (SELECT value FROM json_each(?1))"
+        }
         // ---- FHIR clients
         Q::InsertFhirClient => concat!(
             "INSERT INTO fhir_clients (",
