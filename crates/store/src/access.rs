@@ -681,7 +681,6 @@ fn save_facility(db: &dyn Db, f: &Facility) -> Result<()> {
     Ok(())
 }
 
-/// Append one record to its person's chain, inside the transaction of `db`.
 /// Append `entries` (in their order; several may be of one person) as
 /// [`append_audit_tx`] appends each, with a fixed number of statements: every chain's
 /// lock in one statement (in the order of the persons, so two appenders never wait for
@@ -790,6 +789,7 @@ fn audit_fields(e: &AuditEntry) -> AuditFields<'_> {
     }
 }
 
+/// Append one record to its person's chain, inside the transaction of `db`.
 pub(crate) fn append_audit_tx(
     db: &dyn Db,
     key: Option<&[u8]>,

@@ -70,15 +70,21 @@ on_both!(
     }
 );
 
-on_both!(a_year_of_a_book_reads_as_the_whole_book_filtered, |s| {
+/// Ingest the generator's first `n` episodes; the persons they reached.
+fn ingest_first(s: &dyn Store, n: usize) -> std::collections::BTreeSet<i64> {
     let g = generator();
     let mut persons = std::collections::BTreeSet::new();
-    for i in 0..200 {
+    for i in 0..n {
         let r = s
             .ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
             .unwrap();
         persons.extend(r.episodes.iter().map(|e| e.person_id));
     }
+    persons
+}
+
+on_both!(a_year_of_a_book_reads_as_the_whole_book_filtered, |s| {
+    let persons = ingest_first(&s, 200);
     let mut years_seen = 0;
     for person in persons {
         let all = s.episodes_of(person).unwrap();
@@ -105,14 +111,7 @@ on_both!(a_year_of_a_book_reads_as_the_whole_book_filtered, |s| {
 });
 
 on_both!(persons_read_together_as_each_alone, |s| {
-    let g = generator();
-    let mut ids = std::collections::BTreeSet::new();
-    for i in 0..120 {
-        let r = s
-            .ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
-            .unwrap();
-        ids.extend(r.episodes.iter().map(|e| e.person_id));
-    }
+    let ids = ingest_first(&s, 120);
     let mut asked: Vec<i64> = ids.iter().copied().collect();
     asked.push(i64::MAX); // nobody
     let together = s.persons(&asked).unwrap();
@@ -132,21 +131,8 @@ on_both!(persons_read_together_as_each_alone, |s| {
 });
 
 on_both!(audit_records_appended_together_chain_as_one_by_one, |s| {
-    let g = generator();
-    let mut persons = Vec::new();
-    for i in 0..40 {
-        let r = s
-            .ingest(prepared(&g.episode(i).envelope_bytes(Spec::Qd3176)))
-            .unwrap();
-        let p = r.episodes[0].person_id;
-        if !persons.contains(&p) {
-            persons.push(p);
-        }
-        if persons.len() == 3 {
-            break;
-        }
-    }
-    let [a, b, c] = persons[..] else {
+    let persons: Vec<i64> = ingest_first(&s, 40).into_iter().collect();
+    let [a, b, c, ..] = persons[..] else {
         panic!("three persons")
     };
     let entry = |person: i64, action: &str| store::AuditEntry {

@@ -209,11 +209,7 @@ pub fn export_unit(
                 .filter_map(|e| e.first())
                 .map(|e| e.person_id)
                 .collect();
-            let mut persons = if pids.is_empty() {
-                Default::default()
-            } else {
-                store.persons(&pids)?
-            };
+            let mut persons = store.persons(&pids)?;
             for mut episodes in batch.pending.drain(..) {
                 let Some(pid) = episodes.first().map(|e| e.person_id) else {
                     continue;

@@ -22,10 +22,10 @@ pub(crate) struct PgClient(Option<(tokio::runtime::Runtime, tokio_postgres::Clie
 /// Run `f`, which waits on a connection's runtime, where that is allowed.
 ///
 /// Tokio refuses to block on a runtime from a thread that is driving one. Outside any
-/// runtime (the writer, a command) and on a runtime's blocking threads (the server's
-/// `spawn_blocking`), `f` runs here: `block_in_place` runs it as it is there. On a worker
-/// of a multi-thread runtime, `block_in_place` hands the worker's other tasks to another
-/// thread first. Only on a thread that drives a current-thread runtime (an `async` test
+/// runtime (the writer, a command) `f` runs here. Where a multi-thread runtime is known,
+/// `block_in_place` runs it on this thread: directly on the runtime's blocking threads
+/// (the server's `spawn_blocking`), and on a worker after handing the worker's other
+/// tasks to another thread. Only on a thread that drives a current-thread runtime (an `async` test
 /// body) does `f` need a scoped thread of its own, which this thread waits for as it would
 /// have waited for the answer.
 pub(crate) fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
