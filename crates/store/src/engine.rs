@@ -56,6 +56,13 @@ pub trait Backend: Send + Sync + Sized + 'static {
     fn reads_ahead(&self) -> bool {
         false
     }
+    /// Writer threads, each with its own connection and queue. A submission goes to the
+    /// writer its facility hashes to, so one facility's dossiers (and its corrections)
+    /// are committed in the order they came. More than one only where the database
+    /// takes concurrent writers and the keys that decide identity are locked in it.
+    fn writers(&self) -> usize {
+        1
+    }
 }
 
 /// Time-ordered ids: milliseconds << 10 | counter (1,024 per millisecond). They stay
@@ -98,8 +105,8 @@ impl IdGen {
 /// The store: the one implementation of [`Store`], over a backend.
 pub struct Engine<B: Backend> {
     pub(crate) backend: Arc<B>,
-    tx: Mutex<Option<SyncSender<Job>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    tx: Mutex<Option<Vec<SyncSender<Job>>>>,
+    writers: Mutex<Vec<JoinHandle<()>>>,
     pool: Mutex<Vec<B::Conn>>,
     pub(crate) ids: Arc<IdGen>,
     audit_key: std::sync::OnceLock<Vec<u8>>,
@@ -117,16 +124,29 @@ impl<B: Backend> Engine<B> {
         let max_id: i64 = backend.run(&mut conn, false, |db| db.value(Q::MaxId, args![]))?;
         let ids = Arc::new(IdGen::new(max_id, backend.node()?));
         let backend = Arc::new(backend);
-        // The queue bounds memory: at most two batches wait behind the one being written.
-        let (tx, rx) = sync_channel::<Job>(2 * BATCH);
-        let (wids, wb) = (ids.clone(), backend.clone());
-        let writer = std::thread::Builder::new()
-            .name("store-writer".into())
-            .spawn(move || writer_loop(&*wb, conn, rx, &wids))?;
+        // The queues bound memory: at most two batches wait behind the ones being written.
+        let n = backend.writers().max(1);
+        let mut senders = Vec::with_capacity(n);
+        let mut writers = Vec::with_capacity(n);
+        let mut first = Some(conn);
+        for i in 0..n {
+            let conn = match first.take() {
+                Some(c) => c,
+                None => backend.connect()?,
+            };
+            let (tx, rx) = sync_channel::<Job>((2 * BATCH).div_ceil(n));
+            let (wids, wb) = (ids.clone(), backend.clone());
+            writers.push(
+                std::thread::Builder::new()
+                    .name(format!("store-writer-{i}"))
+                    .spawn(move || writer_loop(&*wb, conn, rx, &wids))?,
+            );
+            senders.push(tx);
+        }
         Ok(Engine {
             backend,
-            tx: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(writer)),
+            tx: Mutex::new(Some(senders)),
+            writers: Mutex::new(writers),
             pool: Mutex::new(Vec::new()),
             ids,
             audit_key: std::sync::OnceLock::new(),
@@ -190,27 +210,41 @@ impl<B: Backend> Engine<B> {
 
     pub(crate) fn queue(&self, p: Prepared) -> Result<Pending> {
         let (reply, answer) = sync_channel(1);
-        let sender = self
-            .tx
-            .lock()
-            .map_err(|_| StoreError::Closed)?
-            .clone()
-            .ok_or(StoreError::Closed)?;
+        let sender = {
+            let senders = self.tx.lock().map_err(|_| StoreError::Closed)?;
+            let senders = senders.as_ref().ok_or(StoreError::Closed)?;
+            senders[writer_of(&p.meta.facility, senders.len())].clone()
+        };
         sender.send((p, reply)).map_err(|_| StoreError::Closed)?;
         Ok(Pending(answer))
     }
 
-    /// Stop the writer after the queued work is committed.
+    /// Stop the writers after the queued work is committed.
     pub(crate) fn shut(&self) {
         if let Ok(mut tx) = self.tx.lock() {
             tx.take();
         }
-        if let Ok(mut w) = self.writer.lock()
-            && let Some(h) = w.take()
-        {
-            let _ = h.join();
+        if let Ok(mut w) = self.writers.lock() {
+            for h in w.drain(..) {
+                let _ = h.join();
+            }
         }
     }
+}
+
+/// The writer (of `n`) that commits a facility's submissions: the same one for the
+/// life of the process, so that a facility's dossiers keep their order.
+fn writer_of(facility: &str, n: usize) -> usize {
+    if n <= 1 {
+        return 0;
+    }
+    // FNV-1a: stable, and spreads five-digit codes well enough over a few writers.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in facility.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % n as u64) as usize
 }
 
 impl<B: Backend> Drop for Engine<B> {

@@ -829,12 +829,25 @@ pub fn secret_file(target: &str) -> std::path::PathBuf {
 
 /// Open the store at `target`: `postgres://…` or `postgresql://…` is a PostgreSQL
 /// database (its secret file from [`postgres_secret_file`]), anything else the path of a
-/// SQLite file (created when missing, its secret `<path>.secret`).
+/// SQLite file (created when missing, its secret `<path>.secret`). On PostgreSQL,
+/// `HEALTHBOOK_PG_WRITERS` sets the writer threads (default 2; one connection each).
 pub fn open(target: &str) -> Result<std::sync::Arc<dyn Store>> {
     if is_postgres(target) {
-        Ok(std::sync::Arc::new(PostgresStore::connect(
+        let writers = match std::env::var("HEALTHBOOK_PG_WRITERS") {
+            Ok(v) => v.trim().parse::<usize>().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "HEALTHBOOK_PG_WRITERS: {v:?} is not a number of writer threads from 1 to 64"
+                ))
+            })?,
+            Err(_) => 0,
+        };
+        Ok(std::sync::Arc::new(PostgresStore::connect_with(
             target,
             &postgres_secret_file(),
+            PgOptions {
+                writers,
+                ..PgOptions::default()
+            },
         )?))
     } else {
         Ok(std::sync::Arc::new(SqliteStore::open(target)?))

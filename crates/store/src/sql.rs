@@ -249,6 +249,50 @@ pub(crate) mod whole {
         Ok(format!("SELECT COUNT(*) FROM \"{}\"", ident(table)?))
     }
 
+    /// A one-row insert (PostgreSQL reports the types of its parameters: the columns').
+    pub(crate) fn insert_one(table: &str, cols: &[String]) -> Result<String> {
+        let marks: Vec<String> = (1..=cols.len()).map(|n| format!("${n}")).collect();
+        Ok(format!(
+            "INSERT INTO \"{}\" ({}) VALUES ({})",
+            ident(table)?,
+            columns(cols)?,
+            marks.join(", ")
+        ))
+    }
+
+    /// PostgreSQL: an insert of any number of rows from one array per column, each
+    /// `types[i]` (a type name as the server gives it) the type of column i.
+    pub(crate) fn insert_unnest(
+        table: &str,
+        cols: &[String],
+        types: &[&str],
+        on_conflict: &str,
+    ) -> Result<String> {
+        if types.len() != cols.len() {
+            return Err(crate::StoreError::Invalid(format!(
+                "{table}: {} types for {} columns",
+                types.len(),
+                cols.len()
+            )));
+        }
+        let arrays = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ident(t).map(|t| format!("${}::{t}[]", i + 1)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut text = format!(
+            "INSERT INTO \"{}\" ({}) SELECT * FROM unnest({})",
+            ident(table)?,
+            columns(cols)?,
+            arrays.join(", ")
+        );
+        if !on_conflict.is_empty() {
+            text.push(' ');
+            text.push_str(on_conflict);
+        }
+        Ok(text)
+    }
+
     /// Statements, each with the rows it binds.
     pub(crate) type Inserts<'r, 'a> = Vec<(String, &'r [Vec<Arg<'a>>])>;
 

@@ -24,16 +24,40 @@ fn prepared(bytes: &[u8]) -> Prepared {
     )
 }
 
+fn store(pg: &TempPostgres, secret: &std::path::Path, writers: usize) -> Arc<dyn Store> {
+    Arc::new(
+        PostgresStore::connect_with(
+            pg.url(),
+            secret,
+            store::PgOptions {
+                writers,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    )
+}
+
 /// Two stores (two servers' worth: two writers, two id spaces) take the same persons'
 /// dossiers at once, each file sent to both: one person per identity, one current
 /// version per episode key, every id distinct, and every acknowledged dossier stored.
 #[test]
 fn two_servers_on_one_database_never_split_an_identity() {
+    servers_share_one_database(1);
+}
+
+/// The same with two writer threads in each server: four writers at once.
+#[test]
+fn two_servers_of_two_writers_each_never_split_an_identity() {
+    servers_share_one_database(2);
+}
+
+fn servers_share_one_database(writers: usize) {
     let pg = TempPostgres::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
-    let a: Arc<dyn Store> = Arc::new(PostgresStore::connect(pg.url(), &secret).unwrap());
-    let b: Arc<dyn Store> = Arc::new(PostgresStore::connect(pg.url(), &secret).unwrap());
+    let a = store(&pg, &secret, writers);
+    let b = store(&pg, &secret, writers);
     let g = Generator::new(Config {
         persons: 20,
         episodes: 240,
@@ -103,6 +127,69 @@ fn two_servers_on_one_database_never_split_an_identity() {
     );
     a.close();
     b.close();
+}
+
+/// With several writers, a facility's submissions still commit in the order they came:
+/// three versions of each episode, queued one after the other among other facilities'
+/// dossiers, end with the last one current and numbered 1, 2, 3 in that order.
+#[test]
+fn several_writers_keep_each_facilitys_order() {
+    let pg = TempPostgres::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&pg, &dir.path().join("secret"), 3);
+    let g = Generator::new(Config {
+        persons: 40,
+        episodes: 90,
+        seed: 11,
+        ..Config::default()
+    });
+    let version = |e: &synth::Episode, n: usize| {
+        let mut env = e.envelope();
+        env.dossiers[0].summary.as_mut().unwrap().chan_doan_rv = Some(format!("Lần sửa {n}"));
+        prepared(&dossier::write::envelope(&env, Spec::Qd3176))
+    };
+    // Those whose discharge diagnosis no other table repeats (a referral's XML14 must
+    // agree with it).
+    let episodes: Vec<_> = (0..90)
+        .map(|i| g.episode(i))
+        .filter(|e| version(e, 1).accepted)
+        .collect();
+    assert!(episodes.len() > 40, "{} accepted", episodes.len());
+    let facilities: HashSet<String> = episodes
+        .iter()
+        .map(|e| e.facility.code.to_string())
+        .collect();
+    assert!(facilities.len() > 3, "the episodes span several facilities");
+    // Round n queues version n of every episode: the versions of one episode are
+    // queued in order, with the other facilities' dossiers between them.
+    let mut pending = Vec::new();
+    for n in 1..=3 {
+        for (i, e) in episodes.iter().enumerate() {
+            pending.push((i, n, s.submit(version(e, n)).unwrap()));
+        }
+    }
+    for (i, n, p) in pending {
+        let r = p.wait().unwrap();
+        assert!(r.accepted);
+        assert_eq!(
+            r.episodes[0].version as usize, n,
+            "episode {i}, version {n}"
+        );
+    }
+    for e in &episodes {
+        let versions = s.episode_versions(e.facility.code, e.ma_lk()).unwrap();
+        let seen: Vec<(u32, bool, Option<String>)> = versions
+            .iter()
+            .map(|v| (v.version, v.is_current, v.view.discharge_diagnosis.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            (1..=3)
+                .map(|n| (n, n == 3, Some(format!("Lần sửa {n}"))))
+                .collect::<Vec<_>>()
+        );
+    }
+    s.close();
 }
 
 /// The audit log refuses UPDATE, DELETE and TRUNCATE, whoever sends them.

@@ -1,7 +1,8 @@
 //! The production backend: PostgreSQL through `tokio-postgres`, behind a blocking face
 //! of our own (`client`: the store's interface is blocking; the server calls it from
-//! blocking threads) that can pipeline statements. One writer
-//! thread per server commits in batches (group commit); several servers may share one
+//! blocking threads) that can pipeline statements. The writer ([`WRITERS`]; several
+//! may be configured, each with its own connection, a facility always to the same one)
+//! commits in batches (group commit); several servers may share one
 //! database: keys that decide identity, episode versions and audit chains are locked
 //! with transaction-scoped advisory locks, and each server owns one id space.
 
@@ -33,6 +34,15 @@ const MIGRATIONS: &[&str] = &[
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).
 const LOCK_SPACE: i32 = 0x4842; // "HB"
+/// Writer threads per server unless [`PgOptions::writers`] (`HEALTHBOOK_PG_WRITERS`)
+/// says otherwise. One: measured on two cores with the database beside the server, a
+/// second writer imported no faster (the cores are busy, and two batches that share a
+/// person wait for each other's identity locks) and took more memory. More may pay
+/// where the database has cores of its own. Several writers in one process are several
+/// servers to the database: the keys that decide identity, episode versions and audit
+/// chains are locked in it, every batch takes its row locks in key order, and a
+/// facility's submissions always go to the same writer.
+pub(crate) const WRITERS: usize = 1;
 /// Servers that may share a database at once (each holds one id space).
 pub(crate) const MAX_SERVERS: i64 = 16;
 
@@ -75,6 +85,8 @@ pub struct PgOptions {
     /// and plans show which partitions a statement touches. Chosen when the database
     /// is created; an existing database keeps its layout.
     pub partitions: u32,
+    /// Writer threads of this server; 0: [`WRITERS`].
+    pub writers: usize,
 }
 
 /// A PostgreSQL database.
@@ -89,6 +101,9 @@ pub struct Postgres {
 pub struct PgConn {
     client: PgClient,
     prepared: HashMap<Q, Statement>,
+    /// The multi-row statements of [`Db::upsert_rows`], by table, columns and conflict
+    /// clause.
+    bulk: HashMap<(String, Vec<String>, &'static str), Statement>,
 }
 
 /// The store on a PostgreSQL database.
@@ -140,6 +155,7 @@ impl Backend for Postgres {
         Ok(PgConn {
             client: self.client()?,
             prepared: HashMap::new(),
+            bulk: HashMap::new(),
         })
     }
 
@@ -185,6 +201,13 @@ impl Backend for Postgres {
         } else {
             "SET synchronous_commit = on"
         })
+    }
+
+    fn writers(&self) -> usize {
+        match self.options.writers {
+            0 => WRITERS,
+            n => n,
+        }
     }
 
     fn node(&self) -> Result<(i64, i64)> {
@@ -340,7 +363,23 @@ fn layout_sql(sql: &str, n: u32) -> String {
 /// statement that is run (or before the commit), in one round trip.
 struct Adapter<'c> {
     conn: RefCell<&'c mut PgConn>,
-    held: RefCell<Vec<(Q, Statement, Vec<Owned>)>>,
+    held: RefCell<Vec<(What, Statement, Vec<Owned>)>>,
+}
+
+/// What a held statement is, for its error message.
+enum What {
+    Named(Q),
+    /// A multi-row insert into this table.
+    Rows(String),
+}
+
+impl std::fmt::Display for What {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Named(q) => write!(f, "{q:?}"),
+            What::Rows(table) => f.write_str(table),
+        }
+    }
 }
 
 /// An argument of a held statement.
@@ -353,6 +392,8 @@ enum Owned {
     Bytes(Vec<u8>),
     Texts(Vec<String>),
     Ints(Vec<i64>),
+    /// One column of a multi-row insert, bound as an array.
+    Column(Vec<Owned>),
 }
 
 impl Owned {
@@ -379,7 +420,36 @@ impl Owned {
             Owned::Bytes(b) => Arg::Bytes(b),
             Owned::Texts(l) => Arg::Texts(l),
             Owned::Ints(l) => Arg::Ints(l),
+            // Never bound through an Arg: `to_sql` binds a column as an array.
+            Owned::Column(_) => Arg::Null,
         }
+    }
+}
+
+impl ToSql for Owned {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            // Each element as the column's type takes an [`Arg`].
+            Owned::Column(values) => values.as_slice().to_sql(ty, out),
+            other => other.arg().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+impl std::fmt::Debug for Owned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values are personal data: never in a message.
+        f.write_str("Owned")
     }
 }
 
@@ -389,6 +459,36 @@ impl<'c> Adapter<'c> {
             conn: RefCell::new(conn),
             held: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The statement that inserts rows of `columns` into `table` from one array per
+    /// column (`INSERT … SELECT * FROM unnest($1::int8[], …)`), prepared once per
+    /// connection; the columns' types are the table's, as the server reports them for a
+    /// one-row insert.
+    fn bulk_statement(
+        &self,
+        table: &str,
+        columns: &[String],
+        on_conflict: &'static str,
+    ) -> Result<Statement> {
+        let key = (table.to_string(), columns.to_vec(), on_conflict);
+        let mut conn = self.conn.borrow_mut();
+        if let Some(s) = conn.bulk.get(&key) {
+            return Ok(s.clone());
+        }
+        let named =
+            |e: tokio_postgres::Error| StoreError::Db(format!("{table}: {}", StoreError::from(e)));
+        let probe = conn
+            .client
+            .prepare(&whole::insert_one(table, columns)?)
+            .map_err(named)?;
+        let types: Vec<&str> = probe.params().iter().map(Type::name).collect();
+        let s = conn
+            .client
+            .prepare(&whole::insert_unnest(table, columns, &types, on_conflict)?)
+            .map_err(named)?;
+        conn.bulk.insert(key, s.clone());
+        Ok(s)
     }
 
     fn statement(conn: &mut PgConn, q: Q) -> Result<Statement> {
@@ -413,12 +513,10 @@ impl<'c> Adapter<'c> {
             None if held.is_empty() => return Ok(Answer::Count(0)),
             None => None,
         };
-        let held_args: Vec<Vec<Arg<'_>>> = held
+        let held_params: Vec<Vec<&(dyn ToSql + Sync)>> = held
             .iter()
-            .map(|(_, _, a)| a.iter().map(Owned::arg).collect())
+            .map(|(_, _, a)| a.iter().map(|o| o as &(dyn ToSql + Sync)).collect())
             .collect();
-        let held_params: Vec<Vec<&(dyn ToSql + Sync)>> =
-            held_args.iter().map(|a| params(a)).collect();
         let writes: Vec<(&Statement, &[&(dyn ToSql + Sync)])> = held
             .iter()
             .zip(&held_params)
@@ -430,11 +528,13 @@ impl<'c> Adapter<'c> {
             _ => None,
         };
         conn.client.pipeline(&writes, last_call).map_err(|(i, e)| {
-            let q = match held.get(i) {
-                Some((q, _, _)) => *q,
-                None => last.as_ref().map_or(Q::MaxId, |(q, _, _)| *q),
+            let what = match held.get(i) {
+                Some((w, _, _)) => w.to_string(),
+                None => last
+                    .as_ref()
+                    .map_or(String::new(), |(q, _, _)| format!("{q:?}")),
             };
-            StoreError::Db(format!("{q:?}: {}", StoreError::from(e)))
+            StoreError::Db(format!("{what}: {}", StoreError::from(e)))
         })
     }
 }
@@ -525,7 +625,7 @@ impl Db for Adapter<'_> {
     fn exec_later(&self, q: Q, args: &[Arg<'_>]) -> Result<()> {
         let stmt = Self::statement(&mut self.conn.borrow_mut(), q)?;
         let owned = args.iter().map(Owned::of).collect();
-        self.held.borrow_mut().push((q, stmt, owned));
+        self.held.borrow_mut().push((What::Named(q), stmt, owned));
         Ok(())
     }
 
@@ -613,14 +713,31 @@ impl Db for Adapter<'_> {
         rows: &[Vec<Arg<'_>>],
         on_conflict: &'static str,
     ) -> Result<()> {
-        self.send(None)?;
-        let conn = self.conn.borrow();
-        for (text, chunk) in whole::inserts(table, columns, rows, '$', on_conflict)? {
-            let args: Vec<Arg<'_>> = chunk.iter().flatten().copied().collect();
-            conn.client
-                .execute(text.as_str(), &params(&args))
-                .map_err(|e| StoreError::Db(format!("{table}: {}", StoreError::from(e))))?;
+        if rows.is_empty() {
+            return Ok(());
         }
+        let stmt = self.bulk_statement(table, columns, on_conflict)?;
+        // One array per column: the statement's text and plan are the same whatever the
+        // number of rows, and it goes out with the next round trip like any held write.
+        let mut arrays: Vec<Vec<Owned>> = (0..columns.len())
+            .map(|_| Vec::with_capacity(rows.len()))
+            .collect();
+        for row in rows {
+            if row.len() != columns.len() {
+                return Err(StoreError::Invalid(format!(
+                    "{table}: a row of {} values for {} columns",
+                    row.len(),
+                    columns.len()
+                )));
+            }
+            for (array, a) in arrays.iter_mut().zip(row) {
+                array.push(Owned::of(a));
+            }
+        }
+        let owned = arrays.into_iter().map(Owned::Column).collect();
+        self.held
+            .borrow_mut()
+            .push((What::Rows(table.to_string()), stmt, owned));
         Ok(())
     }
 
@@ -770,7 +887,10 @@ mod tests {
         let pg = crate::testing::TempPostgres::new().unwrap();
         let backend = Postgres {
             config: pg.url().parse().unwrap(),
-            options: PgOptions { partitions: 8 },
+            options: PgOptions {
+                partitions: 8,
+                ..PgOptions::default()
+            },
             lease: Mutex::new(None),
         };
         let mut conn = backend.connect().unwrap();

@@ -36,7 +36,10 @@ macro_rules! on_both {
                 let $s = store::PostgresStore::connect_with(
                     pg.url(),
                     &dir.path().join("secret"),
-                    store::PgOptions { partitions: 4 },
+                    store::PgOptions {
+                        partitions: 4,
+                        ..Default::default()
+                    },
                 )
                 .unwrap();
                 $body
