@@ -312,6 +312,14 @@ pub fn run(a: Args) -> Result<()> {
         c.submissions,
         t.elapsed().as_secs_f64()
     );
+    println!(
+        "  mã hóa khi lưu / encrypted at rest: khóa chủ / master key {} ({})",
+        store.key_status()?.master,
+        store::key_source(&db.to_string_lossy()).describe()
+    );
+    println!(
+        "    sao lưu tệp khóa riêng, không để cùng bản sao cơ sở dữ liệu; mất khóa là mất dữ liệu / back the key file up apart from the database: losing it loses the data"
+    );
     println!();
     println!("Cổng tiếp nhận (tương thích egw BHXH) / receiving gateway:");
     println!("  http://{}/api/qd130/guiHoSoXmlQD3176", a.listen);

@@ -10,6 +10,7 @@ mod check;
 mod demo;
 mod fhir;
 mod generate;
+mod keys;
 mod loadgen;
 mod ops;
 
@@ -73,6 +74,9 @@ enum Command {
     Fhir(fhir::FhirCmd),
     /// Load generator for benchmarks: concurrent clients sending files to a gateway.
     Loadgen(loadgen::Args),
+    /// Encryption at rest: the master key and the data keys (status, rotation).
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
     /// Whole stores: copy one into another (SQLite ↔ PostgreSQL).
     #[command(subcommand)]
     Store(ops::StoreCmd),
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Command::Population(c) => access::population(c).map(|()| ExitCode::SUCCESS),
         Command::Report(c) => access::report(c).map(|()| ExitCode::SUCCESS),
         Command::Store(c) => ops::store_cmd(c).map(|()| ExitCode::SUCCESS),
+        Command::Keys(c) => keys::run(c).map(|()| ExitCode::SUCCESS),
         Command::Bench(c) => bench::run(c).map(|()| ExitCode::SUCCESS),
         Command::Fhir(c) => fhir::run(c).map(|()| ExitCode::SUCCESS),
     };

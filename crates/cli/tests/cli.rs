@@ -754,3 +754,74 @@ fn fhir_recipes_on_the_demo_pass_the_validator() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("Medication"));
 }
+
+/// `keys status`, `keys rotate` and `keys encrypt` as an operator runs them.
+#[test]
+fn keys_show_rotate_and_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    generate(&files, &["--episodes", "30", "--seed", "4", "--checkin"]);
+    let db = dir.path().join("book.db");
+    let db = db.to_str().unwrap();
+    let o = run(&["import", "--db", db, files.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let key = PathBuf::from(format!("{db}.key"));
+    let status = |db: &str| json(&run(&["keys", "status", "--db", db, "--json"]));
+    let before = status(db);
+    let column = |s: &serde_json::Value, name: &str| {
+        s["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["column"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        column(&before, "episodes.body")["sealed"],
+        serde_json::json!([[1, 30]])
+    );
+    assert_eq!(column(&before, "checkins.body")["plain"], 0);
+    assert!(
+        column(&before, "checkins.body")["sealed"][0][1]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let o = run(&["keys", "status", "--db", db]);
+    assert!(stdout(&o).contains(key.to_str().unwrap()), "{}", stdout(&o));
+    // Rotation: a new master key in place, the old one kept beside it.
+    let old_key = std::fs::read(&key).unwrap();
+    let o = run(&["keys", "rotate", "--db", db, "--data-key"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_ne!(std::fs::read(&key).unwrap(), old_key);
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("book.db.key.") && n.ends_with(".old"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read(dir.path().join(&kept[0])).unwrap(), old_key);
+    let after = status(db);
+    assert_ne!(after["master"], before["master"]);
+    assert_eq!(after["data_keys"].as_array().unwrap().len(), 2);
+    // It opened with the new key (above); nothing is left to seal.
+    let o = run(&["keys", "encrypt", "--db", db]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout(&o).contains("sealed 0 values"), "{}", stdout(&o));
+}

@@ -1240,11 +1240,9 @@ impl<B: Backend> Access for Engine<B> {
         person: i64,
     ) -> Result<Vec<EpisodeRecord>> {
         self.read(|db| {
-            db.all(
-                Q::FindReferrals,
-                args![to_facility, number, person],
-                episode_row,
-            )
+            db.all(Q::FindReferrals, args![to_facility, number, person], |r| {
+                episode_row(db, r)
+            })
         })
     }
 

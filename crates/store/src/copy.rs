@@ -47,6 +47,9 @@ impl Value {
     }
 }
 
+/// The table of data keys, which a copy re-wraps rather than copies.
+const DATA_KEYS: &str = "data_keys";
+
 /// Rows written per statement batch while copying.
 const BATCH: usize = 2_000;
 
@@ -122,14 +125,33 @@ impl<B: Backend> Engine<B> {
                 )));
             }
         }
-        if let Some(m) = mine.iter().find(|m| m.rows > 0) {
+        // A new store has made its first data key; the source's replace it.
+        if let Some(m) = mine.iter().find(|m| m.rows > 0 && m.name != DATA_KEYS) {
             return Err(StoreError::Invalid(format!(
                 "the destination is not empty: {} has {} rows",
                 m.name, m.rows
             )));
         }
+        // The source's data keys, wrapped by this store's master key: the sealed values
+        // are copied as they are, and open here with the same data keys.
+        let keys = src.data_keys_for(self.backend.crypt().master()?)?;
         self.write(|db| {
             for t in &theirs {
+                if t.name == DATA_KEYS {
+                    db.exec(crate::db::Q::DeleteDataKeys, crate::db::args![])?;
+                    for k in &keys {
+                        crate::keys::insert_data_key(db, k)?;
+                    }
+                    progress(&t.name, keys.len() as u64);
+                    let written = db.count_rows(&t.name)?;
+                    if written != keys.len() as i64 || written != t.rows {
+                        return Err(StoreError::Invalid(format!(
+                            "table {}: {} rows counted at the start, {} written",
+                            t.name, t.rows, written
+                        )));
+                    }
+                    continue;
+                }
                 let mut batch: Vec<Vec<Value>> = Vec::with_capacity(BATCH);
                 let mut done: u64 = 0;
                 let mut flush = |batch: &mut Vec<Vec<Value>>, done: &mut u64| -> Result<()> {
@@ -165,6 +187,7 @@ impl<B: Backend> Engine<B> {
             }
             Ok(())
         })?;
+        self.backend.crypt().load(&keys)?;
         Ok(theirs)
     }
 }

@@ -13,15 +13,20 @@ use crate::db::{Arg, Db, Q, Row, Val, args};
 use crate::engine::{Backend, Engine, IdGen};
 use crate::*;
 
-/// A submission's findings as stored: zstd-compressed JSON, or JSON text (empty lists,
-/// and rows written before version 8).
-pub(crate) fn findings_text(v: Val<'_>) -> String {
+/// A submission's findings as stored: sealed zstd-compressed JSON, or JSON text (empty
+/// lists, and rows written before version 8). `id` is the submission's.
+pub(crate) fn findings_text(crypt: &crate::crypt::Crypt, id: i64, v: Val<'_>) -> String {
     match v {
         Val::Text(t) => t.to_string(),
-        Val::Bytes(b) => decompress(b)
-            .map(|j| String::from_utf8_lossy(&j).into_owned())
-            .or_else(|| std::str::from_utf8(b).ok().map(str::to_string))
-            .unwrap_or_else(|| "[]".into()),
+        Val::Bytes(b) => {
+            let Ok(b) = crypt.open("submissions.findings", id, b) else {
+                return "[]".into();
+            };
+            decompress_zstd(&b)
+                .map(|j| String::from_utf8_lossy(&j).into_owned())
+                .or_else(|| std::str::from_utf8(&b).ok().map(str::to_string))
+                .unwrap_or_else(|| "[]".into())
+        }
         _ => "[]".into(),
     }
 }
@@ -30,7 +35,7 @@ pub(crate) fn findings_text(v: Val<'_>) -> String {
 pub(crate) fn backfill_referral_numbers(db: &dyn Db) -> Result<()> {
     // Only the keys and numbers are held: a national store has millions of referrals.
     let rows: Vec<(i64, i64, Option<String>)> = db.all(Q::EpisodesWithReferral, args![], |r| {
-        let number = unpack_body(r.val(2)?).and_then(|v| v.referral?.number);
+        let number = unpack_body(db.crypt(), r.get(1)?, r.val(2)?).and_then(|v| v.referral?.number);
         Ok((r.get(0)?, r.get(1)?, number))
     })?;
     for (person, id, number) in rows {
@@ -126,7 +131,9 @@ struct NewSubmission<'a> {
     id: i64,
     code: String,
     kind: &'static str,
+    /// Sealed: the findings (compressed) and the raw envelope (compressed).
     findings: Option<Vec<u8>>,
+    raw: Vec<u8>,
 }
 
 const SUBMISSION_COLUMNS: &[&str] = &[
@@ -172,7 +179,7 @@ impl NewSubmission<'_> {
             Arg::Bool(p.accepted),
             findings,
         ]);
-        v.extend_from_slice(args![p.sha256, p.raw_len, p.raw_zstd]);
+        v.extend_from_slice(args![p.sha256, p.raw_len, self.raw]);
         match &p.signature {
             Some(n) => {
                 v.push(Arg::Text(&n.status));
@@ -667,13 +674,22 @@ pub(crate) fn ingest_one<'a>(
         Payload::Dossier(_) => "dossier",
         Payload::CheckIn(_) => "checkin",
     };
-    let findings = (!p.findings.is_empty()).then(|| compress(p.findings_json.as_bytes()));
+    let crypt = db.crypt();
+    let findings = match p.findings.is_empty() {
+        true => None,
+        false => Some(crypt.seal(
+            "submissions.findings",
+            sub_id,
+            &compress(p.findings_json.as_bytes()),
+        )?),
+    };
     state.submissions.push(NewSubmission {
         p,
         id: sub_id,
         code: code.clone(),
         kind,
         findings,
+        raw: crypt.seal("submissions.raw_zstd", sub_id, &p.raw_zstd)?,
     });
     crate::reports::on_receipt(
         &mut state.sums,
@@ -707,19 +723,22 @@ pub(crate) fn ingest_one<'a>(
                     .clone()
                     .unwrap_or_else(|| p.meta.facility.clone());
                 let started = row.ngay_vao.map(|d| d.format("%Y%m%d%H%M").to_string());
+                let id = ids.next();
+                let body = serde_json::to_string(row).unwrap_or_default();
+                let body = db.crypt().seal("checkins.body", id, body.as_bytes())?;
                 db.exec_later(
                     Q::InsertCheckin,
                     args![
                         facility,
                         ma_lk,
-                        ids.next(),
+                        id,
                         sub_id,
                         p.meta.received_at,
                         started,
                         row.ma_loai_kcb,
                         row.ma_doituong_kcb,
                         row.ma_the_bhyt.is_some(),
-                        serde_json::to_string(row).unwrap_or_default(),
+                        body,
                         row.so_cccd,
                         row.ma_the_bhyt,
                     ],
@@ -1034,7 +1053,9 @@ fn link_and_store<'a>(
         received_at: p.meta.received_at,
         validated_at: p.validated_at,
         linked_at,
-        body: pack_body(&e.body),
+        body: db
+            .crypt()
+            .seal("episodes.body", episode_id, &pack_body(&e.body))?,
     });
     if version == 1 {
         crate::reports::on_new_episode(db, state, e, person, episode_id, p.meta.received_at)?;
@@ -1101,12 +1122,31 @@ pub(crate) fn decompress(b: &[u8]) -> Option<Vec<u8>> {
     zstd::stream::decode_all(b).ok()
 }
 
-pub(crate) fn unpack_body(v: Val<'_>) -> Option<book::EpisodeView> {
+/// An episode's body as stored (sealed for the episode `id`, or from before encryption).
+/// [`decompress`] of a zstd frame; `None` for anything else (text from before
+/// compression).
+fn decompress_zstd(b: &[u8]) -> Option<Vec<u8>> {
+    if b.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        decompress(b)
+    } else {
+        None
+    }
+}
+
+pub(crate) fn unpack_body(
+    crypt: &crate::crypt::Crypt,
+    id: i64,
+    v: Val<'_>,
+) -> Option<book::EpisodeView> {
     match v {
         Val::Text(t) => serde_json::from_str(t).ok(),
         Val::Bytes(b) => {
-            let json = decompress(b)?;
-            serde_json::from_slice(&json).ok()
+            let b = crypt.open("episodes.body", id, b).ok()?;
+            match decompress_zstd(&b) {
+                Some(json) => serde_json::from_slice(&json).ok(),
+                // JSON text from before compression, sealed in place.
+                None => serde_json::from_slice(&b).ok(),
+            }
         }
         _ => None,
     }
@@ -1115,7 +1155,7 @@ pub(crate) fn unpack_body(v: Val<'_>) -> Option<book::EpisodeView> {
 /// An episode from the columns every episode query selects first (in this order): id,
 /// person_id, facility, ma_lk, version, is_current, submission_id, confidence,
 /// received_at, validated_at, linked_at, visible_at, body.
-pub(crate) fn episode_row(r: &Row<'_>) -> Result<EpisodeRecord> {
+pub(crate) fn episode_row(db: &dyn Db, r: &Row<'_>) -> Result<EpisodeRecord> {
     Ok(EpisodeRecord {
         id: r.get(0)?,
         person_id: r.get(1)?,
@@ -1129,7 +1169,7 @@ pub(crate) fn episode_row(r: &Row<'_>) -> Result<EpisodeRecord> {
         validated_at: r.get(9)?,
         linked_at: r.get(10)?,
         visible_at: r.get(11)?,
-        view: unpack_body(r.val(12)?).unwrap_or_default(),
+        view: unpack_body(db.crypt(), r.get(0)?, r.val(12)?).unwrap_or_default(),
     })
 }
 
@@ -1300,7 +1340,7 @@ impl<B: Backend> Store for Engine<B> {
     fn submission(&self, transaction_code: &str) -> Result<Option<SubmissionRecord>> {
         self.read(|db| {
             let row = db.one(Q::Submission, args![transaction_code], |r| {
-                let findings = findings_text(r.val(9)?);
+                let findings = findings_text(db.crypt(), r.get(0)?, r.val(9)?);
                 let raw: Vec<u8> = r.get(11)?;
                 Ok(SubmissionRecord {
                     id: r.get(0)?,
@@ -1321,7 +1361,8 @@ impl<B: Backend> Store for Engine<B> {
             })?;
             Ok(match row {
                 Some(mut s) => {
-                    s.raw = zstd::stream::decode_all(s.raw.as_slice())?;
+                    let raw = db.crypt().open("submissions.raw_zstd", s.id, &s.raw)?;
+                    s.raw = zstd::stream::decode_all(&*raw)?;
                     Some(s)
                 }
                 None => None,
@@ -1356,7 +1397,7 @@ impl<B: Backend> Store for Engine<B> {
     }
 
     fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>> {
-        self.read(|db| db.all(Q::EpisodesOf, args![person], episode_row))
+        self.read(|db| db.all(Q::EpisodesOf, args![person], |r| episode_row(db, r)))
     }
 
     fn episodes_in_year(&self, person: i64, year: i32) -> Result<Vec<EpisodeRecord>> {
@@ -1364,8 +1405,11 @@ impl<B: Backend> Store for Engine<B> {
         // range of it. The range may hold a time that does not parse (and so has no
         // `admitted`): the filter after it keeps exactly those of the year.
         let (from, to) = (format!("{year:04}"), format!("{:04}", year + 1));
-        let eps =
-            self.read(|db| db.all(Q::EpisodesOfYear, args![person, from, to], episode_row))?;
+        let eps = self.read(|db| {
+            db.all(Q::EpisodesOfYear, args![person, from, to], |r| {
+                episode_row(db, r)
+            })
+        })?;
         Ok(eps
             .into_iter()
             .filter(|e| e.view.admitted.map(|d| chrono::Datelike::year(&d)) == Some(year))
@@ -1388,7 +1432,7 @@ impl<B: Backend> Store for Engine<B> {
     }
 
     fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>> {
-        self.read(|db| db.one(Q::Episode, args![person, id], episode_row))
+        self.read(|db| db.one(Q::Episode, args![person, id], |r| episode_row(db, r)))
     }
 
     fn scan_episodes(
@@ -1407,7 +1451,11 @@ impl<B: Backend> Store for Engine<B> {
     fn episode_versions(&self, facility: &str, ma_lk: &str) -> Result<Vec<EpisodeRecord>> {
         // Every version, whichever person each was linked to: a read across persons
         // (across shards on Citus), for the rare look at an episode's history.
-        self.read(|db| db.all(Q::EpisodeVersions, args![facility, ma_lk], episode_row))
+        self.read(|db| {
+            db.all(Q::EpisodeVersions, args![facility, ma_lk], |r| {
+                episode_row(db, r)
+            })
+        })
     }
 
     fn dq_issues(&self, limit: usize) -> Result<Vec<DqIssue>> {
@@ -1938,8 +1986,13 @@ impl<B: Backend> Store for Engine<B> {
         let (mut n_persons, mut n_episodes) = (0u64, 0u64);
         self.bulk(|backend, conn| {
             for chunk in persons.chunks(PER_COMMIT) {
-                // Compress and hash the bodies on every core; the database inserts on one.
-                let packed = pack_parallel(chunk);
+                // Ids first (each body is sealed for its episode's id); then compress,
+                // seal and hash the bodies on every core; the database inserts on one.
+                let ids: Vec<Vec<i64>> = chunk
+                    .iter()
+                    .map(|p| p.episodes.iter().map(|_| self.ids.next()).collect())
+                    .collect();
+                let packed = pack_parallel(backend.crypt(), chunk, &ids)?;
                 // Each table's rows of the chunk in multi-row statements (thousands of
                 // rows per round trip on PostgreSQL; one prepared statement on SQLite).
                 let now = now_ms();
@@ -1974,8 +2027,8 @@ impl<B: Backend> Store for Engine<B> {
                             Arg::Int(now),
                         ]);
                     }
-                    for (e, (body, hash)) in p.episodes.iter().zip(packed) {
-                        let eid = self.ids.next();
+                    for (e, (eid, body, hash)) in p.episodes.iter().zip(packed) {
+                        let eid = *eid;
                         episode_rows.push(vec![
                             Arg::Int(id),
                             Arg::Int(eid),
@@ -2098,6 +2151,29 @@ impl<B: Backend> Store for Engine<B> {
         self.copy_from_impl(src, progress)
     }
 
+    fn key_status(&self) -> Result<crate::KeyStatus> {
+        self.key_status_impl()
+    }
+
+    fn rewrap_data_keys(&self, new: &dyn crate::crypt::MasterKey) -> Result<usize> {
+        self.rewrap_data_keys_impl(new)
+    }
+
+    fn add_data_key(&self) -> Result<i64> {
+        self.add_data_key_impl()
+    }
+
+    fn seal_existing(&self, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+        self.seal_existing_impl(progress)
+    }
+
+    fn data_keys_for(
+        &self,
+        to: &dyn crate::crypt::MasterKey,
+    ) -> Result<Vec<crate::crypt::DataKeyRow>> {
+        self.data_keys_for_impl(to)
+    }
+
     fn close(&self) {
         self.shut();
     }
@@ -2117,33 +2193,49 @@ pub(crate) fn opt_text(v: &Option<String>) -> Arg<'_> {
     v.as_deref().map_or(Arg::Null, Arg::Text)
 }
 
-/// The stored body and content hash of every episode of `persons`, in order.
-fn pack_parallel(persons: &[BulkPerson]) -> Vec<Vec<(Vec<u8>, String)>> {
+/// An episode of a bulk load as it is stored: id, sealed body, content hash.
+type Packed = (i64, Vec<u8>, String);
+
+/// The id, stored (sealed) body and content hash of every episode of `persons`, in
+/// order; `ids` are the episodes' ids, person by person.
+fn pack_parallel(
+    crypt: &crate::crypt::Crypt,
+    persons: &[BulkPerson],
+    ids: &[Vec<i64>],
+) -> Result<Vec<Vec<Packed>>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = persons.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = persons
             .chunks(per)
-            .map(|part| {
+            .zip(ids.chunks(per))
+            .map(|(part, part_ids)| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|p| {
+                        .zip(part_ids)
+                        .map(|(p, ids)| {
                             p.episodes
                                 .iter()
-                                .map(|e| (pack_body(&e.body), sha256_hex(e.body.as_bytes())))
-                                .collect()
+                                .zip(ids)
+                                .map(|(e, id)| {
+                                    let body =
+                                        crypt.seal("episodes.body", *id, &pack_body(&e.body))?;
+                                    Ok((*id, body, sha256_hex(e.body.as_bytes())))
+                                })
+                                .collect::<Result<Vec<_>>>()
                         })
-                        .collect::<Vec<Vec<_>>>()
+                        .collect::<Result<Vec<Vec<_>>>>()
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
+        let mut out = Vec::with_capacity(persons.len());
+        for h in handles {
+            match h.join() {
+                Ok(v) => out.extend(v?),
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+            }
+        }
+        Ok(out)
     })
 }
 
@@ -2187,7 +2279,7 @@ impl<B: Backend> Engine<B> {
                 db.all(
                     Q::ScanEpisodesByKey,
                     args![facilities, since_ms, after.0, after.1, PAGE],
-                    episode_row,
+                    |r| episode_row(db, r),
                 )
             })?;
             let full = page.len() as i64 == PAGE;
@@ -2249,8 +2341,11 @@ impl<B: Backend> Engine<B> {
         for chunk in keys.chunks(PAGE) {
             let persons: Vec<i64> = chunk.iter().map(|k| k.0).collect();
             let ids: Vec<i64> = chunk.iter().map(|k| k.1).collect();
-            let page: Vec<EpisodeRecord> =
-                self.read(|db| db.all(Q::EpisodesByKeys, args![persons, ids], episode_row))?;
+            let page: Vec<EpisodeRecord> = self.read(|db| {
+                db.all(Q::EpisodesByKeys, args![persons, ids], |r| {
+                    episode_row(db, r)
+                })
+            })?;
             for e in page {
                 n += 1;
                 if !f(e)? {

@@ -208,6 +208,8 @@ impl<T: FromVal> FromVal for Option<T> {
 
 /// One connection, inside a transaction when the store opened one.
 pub trait Db {
+    /// The data keys that seal and open values at rest ([`crate::crypt`]).
+    fn crypt(&self) -> &crate::crypt::Crypt;
     /// Run a statement; the number of rows it changed.
     fn exec(&self, q: Q, args: &[Arg<'_>]) -> Result<u64>;
     /// Run a statement whose count nobody reads. A backend may hold it and send it

@@ -44,6 +44,8 @@ pub trait Backend: Send + Sync + Sized + 'static {
     }
     /// Where the store is, for messages (never a password).
     fn describe(&self) -> String;
+    /// The data keys (loaded when the store starts).
+    fn crypt(&self) -> &crate::crypt::Crypt;
     /// Idle read connections kept for reuse. A read that finds none opens one (kept
     /// afterwards up to this many), so this should cover the reads in flight at once.
     fn pool_size(&self) -> usize {
@@ -120,6 +122,7 @@ impl<B: Backend> Engine<B> {
     pub(crate) fn start(backend: B, secret: Vec<u8>) -> Result<Self> {
         let mut conn = backend.connect()?;
         backend.migrate(&mut conn)?;
+        backend.run(&mut conn, true, |db| db.crypt().start(db))?;
         // Ids stay ordered across restarts.
         let max_id: i64 = backend.run(&mut conn, false, |db| db.value(Q::MaxId, args![]))?;
         let ids = Arc::new(IdGen::new(max_id, backend.node()?));

@@ -21,8 +21,10 @@ use sha2::{Digest, Sha256};
 mod access;
 mod copy;
 mod core;
+pub mod crypt;
 mod db;
 mod engine;
+mod keys;
 pub mod postgres;
 mod reports;
 mod sql;
@@ -33,6 +35,7 @@ pub mod testing;
 pub use access::*;
 pub use copy::{Table, Value};
 pub use engine::Engine;
+pub use keys::{ColumnKeys, DataKeyInfo, KeyStatus};
 pub use reports::*;
 
 pub use postgres::{PgOptions, PostgresStore};
@@ -795,6 +798,18 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     /// tables. Run it with the source's servers stopped.
     fn copy_from(&self, src: &dyn Store, progress: &mut dyn FnMut(&str, u64))
     -> Result<Vec<Table>>;
+    /// What each data key protects, and what is not sealed yet (`keys status`).
+    fn key_status(&self) -> Result<KeyStatus>;
+    /// Re-wrap every data key by `new` in one transaction (`keys rotate`): the data
+    /// stays as it is, and from then on only `new` opens the store. How many keys.
+    fn rewrap_data_keys(&self, new: &dyn crypt::MasterKey) -> Result<usize>;
+    /// Seal the values written before encryption (`keys encrypt`): resumable, a few
+    /// hundred rows per transaction; `progress` hears the rows sealed so far. How many.
+    fn seal_existing(&self, progress: &mut dyn FnMut(u64)) -> Result<u64>;
+    /// A new data key for new values (`keys rotate --data-key`); its id.
+    fn add_data_key(&self) -> Result<i64>;
+    /// This store's data keys wrapped by `to` (a copy hands them to its destination).
+    fn data_keys_for(&self, to: &dyn crypt::MasterKey) -> Result<Vec<crypt::DataKeyRow>>;
     /// Stop the writer after the queued work is committed.
     fn close(&self);
     /// Where the store is (a path, or a PostgreSQL address without its password).
@@ -825,6 +840,20 @@ pub fn secret_file(target: &str) -> std::path::PathBuf {
         name.push(".secret");
         name.into()
     }
+}
+
+/// Where the master key of the store at `target` comes from: `HEALTHBOOK_MASTER_KEY`,
+/// else the file `HEALTHBOOK_MASTER_KEY_FILE`, else `<path>.key` beside a SQLite file,
+/// or `healthbook.key` beside the secret file of a PostgreSQL store.
+pub fn key_source(target: &str) -> crypt::KeySource {
+    let file = if is_postgres(target) {
+        postgres_secret_file().with_file_name("healthbook.key")
+    } else {
+        let mut name = std::ffi::OsString::from(target);
+        name.push(".key");
+        name.into()
+    };
+    crypt::KeySource::from_env(file)
 }
 
 /// Open the store at `target`: `postgres://…` or `postgresql://…` is a PostgreSQL

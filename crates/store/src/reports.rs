@@ -1058,7 +1058,8 @@ impl<B: Backend> Reports for Engine<B> {
             // Error codes live in each submission's findings (compressed JSON).
             let rows: Vec<(String, i64, String)> =
                 db.all(Q::SubmissionsWithFindings, args![], |r| {
-                    Ok((r.get(0)?, r.get(1)?, crate::core::findings_text(r.val(2)?)))
+                    let findings = crate::core::findings_text(db.crypt(), r.get(3)?, r.val(2)?);
+                    Ok((r.get(0)?, r.get(1)?, findings))
                 })?;
             for (facility, at, findings) in rows {
                 for c in error_codes(&findings) {

@@ -19,6 +19,8 @@ pub struct TempPostgres {
     url: String,
     /// The server's maintenance database URL and this database's name.
     admin: (String, String),
+    /// The throwaway server's data folder (none on `HEALTHBOOK_TEST_DATABASE_URL`'s).
+    data: Option<PathBuf>,
 }
 
 struct Cluster {
@@ -169,8 +171,8 @@ impl Cluster {
 }
 
 /// The maintenance URL of this process's throwaway server, started on first use.
-fn shared_server() -> Result<String, String> {
-    static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+fn shared_server() -> Result<(String, PathBuf), String> {
+    static SERVER: OnceLock<Result<(String, PathBuf), String>> = OnceLock::new();
     SERVER
         .get_or_init(|| {
             let cluster = Cluster::start()?;
@@ -178,7 +180,7 @@ fn shared_server() -> Result<String, String> {
                 cluster.stop();
                 return Err(e);
             }
-            Ok(socket_url(&cluster.dir, "postgres"))
+            Ok((socket_url(&cluster.dir, "postgres"), cluster.data()))
         })
         .clone()
 }
@@ -207,14 +209,18 @@ impl TempPostgres {
     /// A new empty database: on `HEALTHBOOK_TEST_DATABASE_URL`'s server, or on this
     /// process's throwaway server.
     pub fn new() -> Result<TempPostgres, String> {
-        let base = match std::env::var("HEALTHBOOK_TEST_DATABASE_URL") {
-            Ok(url) => url,
-            Err(_) => shared_server()?,
+        let (base, data) = match std::env::var("HEALTHBOOK_TEST_DATABASE_URL") {
+            Ok(url) => (url, None),
+            Err(_) => {
+                let (url, data) = shared_server()?;
+                (url, Some(data))
+            }
         };
         let name = create_database(&base)?;
         Ok(TempPostgres {
             url: database_url(&base, &name)?,
             admin: (base, name),
+            data,
         })
     }
 
@@ -228,6 +234,12 @@ impl TempPostgres {
     pub fn another(&self) -> Result<String, String> {
         let name = create_database(&self.admin.0)?;
         database_url(&self.admin.0, &name)
+    }
+
+    /// The files of the throwaway server (its data folder, WAL included), for tests
+    /// that search what reaches the disk; `None` on `HEALTHBOOK_TEST_DATABASE_URL`'s.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data.as_deref()
     }
 
     /// Run plain SQL on the database (for tests that attack it from outside the store).

@@ -70,6 +70,7 @@ SELECT create_distributed_table('adoption_monthly', 'unit', colocate_with => 'un
 SELECT create_reference_table('units');
 SELECT create_reference_table('facilities');
 SELECT create_reference_table('facility_certs');
+SELECT create_reference_table('data_keys');
 SELECT create_reference_table('accounts');
 SELECT create_reference_table('staff');
 SELECT create_reference_table('fhir_clients');

@@ -20,6 +20,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 pub(crate) use client::PgClient;
 use client::{Answer, Want};
 
+use crate::crypt::Crypt;
 use crate::db::{Arg, Db, Q, RawRow, Row, Val};
 use crate::engine::{Backend, Engine};
 use crate::sql::whole;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_lookups.sql"),
     include_str!("../../migrations/postgres/0003_storage.sql"),
     include_str!("../../migrations/postgres/0004_signatures.sql"),
+    include_str!("../../migrations/postgres/0005_keys.sql"),
 ];
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).
@@ -95,6 +97,7 @@ pub struct Postgres {
     options: PgOptions,
     /// The session that holds this server's id-space lock for the life of the store.
     lease: Mutex<Option<PgClient>>,
+    crypt: Crypt,
 }
 
 /// A connection and its prepared statements.
@@ -122,11 +125,14 @@ impl Engine<Postgres> {
         let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
             StoreError::Invalid(format!("database URL: {e}"))
         })?;
+        let key = secret.with_file_name("healthbook.key");
         let secret = crate::engine::load_secret(secret)?;
+        let crypt = Crypt::from_source(crate::crypt::KeySource::from_env(key));
         let backend = Postgres {
             config,
             options,
             lease: Mutex::new(None),
+            crypt,
         };
         Engine::start(backend, secret)
     }
@@ -166,7 +172,7 @@ impl Backend for Postgres {
         f: impl FnOnce(&dyn Db) -> Result<T>,
     ) -> Result<T> {
         if !write {
-            let a = Adapter::new(conn);
+            let a = Adapter::new(conn, &self.crypt);
             let out = f(&a)?;
             a.send(None)?;
             return Ok(out);
@@ -174,7 +180,7 @@ impl Backend for Postgres {
         conn.batch("BEGIN")?;
         // Held statements go out before the commit: an error among them sinks it.
         let out = {
-            let a = Adapter::new(conn);
+            let a = Adapter::new(conn, &self.crypt);
             f(&a).and_then(|v| a.send(None).map(|_| v))
         };
         match out {
@@ -201,6 +207,10 @@ impl Backend for Postgres {
         } else {
             "SET synchronous_commit = on"
         })
+    }
+
+    fn crypt(&self) -> &Crypt {
+        &self.crypt
     }
 
     fn writers(&self) -> usize {
@@ -364,6 +374,7 @@ fn layout_sql(sql: &str, n: u32) -> String {
 struct Adapter<'c> {
     conn: RefCell<&'c mut PgConn>,
     held: RefCell<Vec<(What, Statement, Vec<Owned>)>>,
+    crypt: &'c Crypt,
 }
 
 /// What a held statement is, for its error message.
@@ -454,10 +465,11 @@ impl std::fmt::Debug for Owned {
 }
 
 impl<'c> Adapter<'c> {
-    fn new(conn: &'c mut PgConn) -> Self {
+    fn new(conn: &'c mut PgConn, crypt: &'c Crypt) -> Self {
         Adapter {
             conn: RefCell::new(conn),
             held: RefCell::new(Vec::new()),
+            crypt,
         }
     }
 
@@ -615,6 +627,10 @@ fn params<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
 }
 
 impl Db for Adapter<'_> {
+    fn crypt(&self) -> &Crypt {
+        self.crypt
+    }
+
     fn exec(&self, q: Q, args: &[Arg<'_>]) -> Result<u64> {
         match self.send(Some((q, args, Want::Count)))? {
             Answer::Count(n) => Ok(n),
@@ -813,6 +829,7 @@ mod tests {
             config: pg.url().parse().unwrap(),
             options: PgOptions::default(),
             lease: Mutex::new(None),
+            crypt: Crypt::new(Box::new(crate::crypt::LocalMasterKey::generate().unwrap())),
         };
         let mut conn = backend.connect().unwrap();
         backend.migrate(&mut conn).unwrap();
@@ -892,6 +909,7 @@ mod tests {
                 ..PgOptions::default()
             },
             lease: Mutex::new(None),
+            crypt: Crypt::new(Box::new(crate::crypt::LocalMasterKey::generate().unwrap())),
         };
         let mut conn = backend.connect().unwrap();
         backend.migrate(&mut conn).unwrap();
@@ -910,6 +928,8 @@ mod tests {
             Q::EpisodesByKeys,        // export: a page of episodes of many persons
             Q::EpisodeVersions,       // an episode's history, whichever person it moved to
             Q::EpisodesWithReferral,  // one-off backfill of a migration
+            Q::PlainEpisodes,         // keys encrypt: sealing a store in place, once
+            Q::SealHeadsEpisodeBody,  // keys status: what each data key seals
         ];
         let mut across = Vec::new();
         for q in Q::ALL {

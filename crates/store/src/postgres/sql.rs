@@ -122,6 +122,36 @@ pub(crate) fn text(q: Q) -> &'static str {
             "INSERT INTO submissions (id, transaction_code, received_at, validated_at, facility, account, source, kind, spec, accepted, findings, sha256, raw_len, raw_zstd, signature, signer)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         }
+        Q::PlainEpisodes => {
+            "SELECT person_id, id, body FROM episodes WHERE octet_length(body) = 0 OR get_byte(body, 0) <> 225 LIMIT $1"
+        }
+        Q::PlainSubmissions => {
+            "SELECT id, raw_zstd, findings FROM submissions WHERE octet_length(raw_zstd) = 0 OR get_byte(raw_zstd, 0) <> 225 OR (octet_length(findings) > 2 AND get_byte(findings, 0) <> 225) LIMIT $1"
+        }
+        Q::PlainCheckins => {
+            "SELECT facility, ma_lk, id, body FROM checkins WHERE octet_length(body) = 0 OR get_byte(body, 0) <> 225 LIMIT $1"
+        }
+        Q::SealEpisode => {
+            "UPDATE episodes SET body = $3 WHERE person_id = $1 AND id = $2"
+        }
+        Q::SealSubmission => {
+            "UPDATE submissions SET raw_zstd = $2, findings = $3 WHERE id = $1"
+        }
+        Q::SealCheckin => {
+            "UPDATE checkins SET body = $4 WHERE facility = $1 AND ma_lk = $2 AND id = $3"
+        }
+        Q::DeleteDataKeys => "DELETE FROM data_keys",
+        Q::SealHeadsEpisodeBody => "SELECT substring(body from 1 for 5) FROM episodes",
+        Q::SealHeadsSubmissionRaw => "SELECT substring(raw_zstd from 1 for 5) FROM submissions",
+        Q::SealHeadsSubmissionFindings => "SELECT substring(findings from 1 for 5) FROM submissions WHERE octet_length(findings) > 2",
+        Q::SealHeadsCheckinBody => "SELECT substring(body from 1 for 5) FROM checkins",
+        Q::DataKeys => "SELECT id, master, wrapped, created_at FROM data_keys ORDER BY id",
+        Q::InsertDataKey => {
+            "INSERT INTO data_keys (id, master, wrapped, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING"
+        }
+        Q::RewrapDataKey => {
+            "UPDATE data_keys SET master = $2, wrapped = $3 WHERE id = $1"
+        }
         Q::InsertCheckin => {
             "INSERT INTO checkins (facility, ma_lk, id, submission_id, received_at, started_at, care_type, category, insured, body, personal_id, card)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -728,7 +758,7 @@ pub(crate) fn text(q: Q) -> &'static str {
              FROM unit_reports WHERE month = $1 ORDER BY unit, department"
         }
         Q::SubmissionsWithFindings => {
-            "SELECT facility, received_at, findings FROM submissions WHERE octet_length(findings) > 2"
+            "SELECT facility, received_at, findings, id FROM submissions WHERE octet_length(findings) > 2"
         }
         // Recount every aggregate from its rows (a script: several statements). Lateness
         // is the receipt time less NGAY_RA read as Vietnam wall clock (UTC+7).

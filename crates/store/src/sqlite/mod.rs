@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, ToSql, TransactionBehavior};
 
+use crate::crypt::Crypt;
 use crate::db::{Arg, Db, Q, RawRow, Row, Val};
 use crate::engine::{Backend, Engine};
 use crate::sql::whole;
@@ -24,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0008_hostile.sql"),
     include_str!("../../migrations/sqlite/0009_lookups.sql"),
     include_str!("../../migrations/sqlite/0010_signatures.sql"),
+    include_str!("../../migrations/sqlite/0011_keys.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -35,6 +37,7 @@ impl From<rusqlite::Error> for StoreError {
 /// The SQLite file of a store.
 pub struct Sqlite {
     path: PathBuf,
+    crypt: Crypt,
 }
 
 /// The store on one SQLite file.
@@ -42,14 +45,20 @@ pub type SqliteStore = Engine<Sqlite>;
 
 impl Engine<Sqlite> {
     /// Open (creating and migrating) the store at `path`; its server secret is
-    /// `<path>.secret`, made on first open.
+    /// `<path>.secret`, made on first open, and its master key
+    /// [`crate::crypt::KeySource::from_env`] with the file `<path>.key` by default
+    /// (made with the store).
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
-        let mut name = path.as_os_str().to_owned();
-        name.push(".secret");
-        let secret = crate::engine::load_secret(Path::new(&name))?;
+        let beside = |suffix: &str| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        let secret = crate::engine::load_secret(&beside(".secret"))?;
+        let crypt = Crypt::from_source(crate::crypt::KeySource::from_env(beside(".key")));
         private_files(&path)?;
-        Engine::start(Sqlite { path }, secret)
+        Engine::start(Sqlite { path, crypt }, secret)
     }
 
     /// The database file.
@@ -113,10 +122,10 @@ impl Backend for Sqlite {
         f: impl FnOnce(&dyn Db) -> Result<T>,
     ) -> Result<T> {
         if !write {
-            return f(&Adapter(conn));
+            return f(&Adapter(conn, &self.crypt));
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&Adapter(&tx))?;
+        let out = f(&Adapter(&tx, &self.crypt))?;
         tx.commit()?;
         Ok(out)
     }
@@ -127,7 +136,7 @@ impl Backend for Sqlite {
             let tx = c.transaction()?;
             tx.execute_batch(sql)?;
             if i == 2 {
-                crate::core::backfill_referral_numbers(&Adapter(&tx))?;
+                crate::core::backfill_referral_numbers(&Adapter(&tx, &self.crypt))?;
             }
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
@@ -150,10 +159,14 @@ impl Backend for Sqlite {
     fn describe(&self) -> String {
         self.path.display().to_string()
     }
+
+    fn crypt(&self) -> &Crypt {
+        &self.crypt
+    }
 }
 
 /// A connection (or a transaction, which derefs to one) seen through [`Db`].
-struct Adapter<'c>(&'c Connection);
+struct Adapter<'c>(&'c Connection, &'c Crypt);
 
 impl ToSql for Arg<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -194,6 +207,10 @@ impl RawRow for SqliteRow<'_, '_> {
 }
 
 impl Db for Adapter<'_> {
+    fn crypt(&self) -> &Crypt {
+        self.1
+    }
+
     fn exec(&self, q: Q, args: &[Arg<'_>]) -> Result<u64> {
         let mut stmt = self.0.prepare_cached(sql::text(q))?;
         Ok(stmt.execute(rusqlite::params_from_iter(args.iter()))? as u64)
@@ -282,6 +299,7 @@ mod tests {
         let mut c = connect(&dir.path().join("t.db")).unwrap();
         Sqlite {
             path: dir.path().join("t.db"),
+            crypt: Crypt::new(Box::new(crate::crypt::LocalMasterKey::generate().unwrap())),
         }
         .migrate(&mut c)
         .unwrap();
