@@ -312,10 +312,12 @@ pub fn run(a: Args) -> Result<()> {
         c.submissions,
         t.elapsed().as_secs_f64()
     );
+    let keys = store::key_source(&db.to_string_lossy());
+    let master = keys.load()?.map(|k| store::crypt::MasterKey::id(&k));
     println!(
         "  mã hóa khi lưu / encrypted at rest: khóa chủ / master key {} ({})",
-        store.key_status()?.master,
-        store::key_source(&db.to_string_lossy()).describe()
+        master.unwrap_or_default(),
+        keys.describe()
     );
     println!(
         "    sao lưu tệp khóa riêng, không để cùng bản sao cơ sở dữ liệu; mất khóa là mất dữ liệu / back the key file up apart from the database: losing it loses the data"

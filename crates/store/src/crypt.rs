@@ -227,9 +227,12 @@ pub struct Crypt {
 impl Crypt {
     /// Over `master` (a KMS, an HSM, or a key already read).
     pub fn new(master: Box<dyn MasterKey>) -> Crypt {
-        let c = Crypt::from_source(KeySource::Env);
-        let _ = c.master.set(master);
-        Crypt { source: None, ..c }
+        Crypt {
+            master: std::sync::OnceLock::from(master),
+            source: None,
+            keys: RwLock::new((HashMap::new(), 0)),
+            retired: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// Over the master key of `source`, read when the store starts.
@@ -348,6 +351,17 @@ impl Crypt {
             master: master.id(),
             wrapped: master.wrap(&raw, &wrap_context(id))?,
             created_at: crate::now_ms(),
+        })
+    }
+
+    /// `row`, a data key wrapped by this store's master key, wrapped by `to` instead.
+    pub(crate) fn wrapped_for(&self, row: &DataKeyRow, to: &dyn MasterKey) -> Result<DataKeyRow> {
+        let raw = self.master()?.unwrap(&row.wrapped, &wrap_context(row.id))?;
+        Ok(DataKeyRow {
+            id: row.id,
+            master: to.id(),
+            wrapped: to.wrap(&raw, &wrap_context(row.id))?,
+            created_at: row.created_at,
         })
     }
 

@@ -107,11 +107,8 @@ impl<B: Backend> Engine<B> {
             let keys = data_keys(db)?;
             let crypt = db.crypt();
             for k in &keys {
-                let raw = crypt
-                    .master()?
-                    .unwrap(&k.wrapped, &crate::crypt::wrap_context(k.id))?;
-                let wrapped = new.wrap(&raw, &crate::crypt::wrap_context(k.id))?;
-                db.exec(Q::RewrapDataKey, args![k.id, new.id(), wrapped])?;
+                let k = crypt.wrapped_for(k, new)?;
+                db.exec(Q::RewrapDataKey, args![k.id, k.master, k.wrapped])?;
             }
             crypt.retire_master();
             Ok(keys.len())
@@ -212,17 +209,7 @@ impl<B: Backend> Engine<B> {
             let crypt = db.crypt();
             data_keys(db)?
                 .iter()
-                .map(|k| {
-                    let raw = crypt
-                        .master()?
-                        .unwrap(&k.wrapped, &crate::crypt::wrap_context(k.id))?;
-                    Ok(DataKeyRow {
-                        id: k.id,
-                        master: to.id(),
-                        wrapped: to.wrap(&raw, &crate::crypt::wrap_context(k.id))?,
-                        created_at: k.created_at,
-                    })
-                })
+                .map(|k| crypt.wrapped_for(k, to))
                 .collect()
         })
     }
