@@ -1251,7 +1251,10 @@ impl<B: Backend> Access for Engine<B> {
     }
 
     fn residence_of(&self, personal_id: &str) -> Result<Option<String>> {
-        self.read(|db| db.one(Q::ResidenceOf, args![personal_id], |r| r.get(0)))
+        self.read(|db| {
+            let key = crate::reports::resident_key(db, personal_id)?;
+            db.one(Q::ResidenceOf, args![key], |r| r.get(0))
+        })
     }
 
     fn guardians_of(&self, ward: i64) -> Result<Vec<(PersonRecord, String, i64)>> {
@@ -1510,19 +1513,24 @@ impl<B: Backend> Access for Engine<B> {
         let Some(p) = self.person(person)? else {
             return Ok(false);
         };
-        let mut ids: Vec<String> = p
+        let mut ids: Vec<(book::IdKind, String)> = p
             .identifiers
             .iter()
             .filter(|i| matches!(i.kind, book::IdKind::PersonalId | book::IdKind::BhytCard))
-            .map(|i| i.value.clone())
+            .map(|i| (i.kind, i.value.clone()))
             .collect();
         if let Some(pid) = p.personal_id.clone() {
-            ids.push(pid);
+            ids.push((book::IdKind::PersonalId, pid));
         }
         self.read(|db| {
             if db.exists(Q::EpisodeAtSince, args![person, facility, since])? {
                 return Ok(true);
             }
+            // Check-ins are found by the blind indexes of the personal ID and the card.
+            let ids: Vec<String> = ids
+                .iter()
+                .map(|(k, v)| db.crypt().blind(k.code(), v))
+                .collect::<Result<_>>()?;
             db.exists(Q::CheckinAtSince, args![facility, since, ids])
         })
     }

@@ -13,6 +13,71 @@ use crate::db::{Arg, Db, Q, Row, Val, args};
 use crate::engine::{Backend, Engine, IdGen};
 use crate::*;
 
+/// The column whose sealed value is an identifier's plaintext (bound to its blind index).
+pub(crate) const SEALED_IDENTIFIER: &str = "identifiers.value";
+
+/// The blind index of each value (`kinds[i]`, `values[i]`), and the way back from an
+/// index to its value (the lookups answer with the index).
+pub(crate) fn blinded(
+    crypt: &crate::crypt::Crypt,
+    kinds: &[String],
+    values: &[String],
+) -> Result<(Vec<String>, HashMap<String, String>)> {
+    let mut out = Vec::with_capacity(values.len());
+    let mut back = HashMap::with_capacity(values.len());
+    for (k, v) in kinds.iter().zip(values) {
+        let b = crypt.blind(k, v)?;
+        back.insert(b.clone(), v.clone());
+        out.push(b);
+    }
+    Ok((out, back))
+}
+
+/// Who holds each identifier (`kinds[i]`, `values[i]`, in clear): `f(kind, value,
+/// person)` for every active holder, newest first per identifier.
+pub(crate) fn identifier_owners(
+    db: &dyn Db,
+    kinds: &[String],
+    values: &[String],
+    f: &mut dyn FnMut(String, String, Option<i64>),
+) -> Result<()> {
+    let (blind, back) = blinded(db.crypt(), kinds, values)?;
+    let kinds = kinds.to_vec();
+    db.query(Q::IdentifierOwners, args![kinds, blind], &mut |r| {
+        let b: String = r.get(1)?;
+        let value = back.get(&b).cloned().unwrap_or(b);
+        f(r.get(0)?, value, r.get(2)?);
+        Ok(true)
+    })
+}
+
+/// A person's name, birth date and personal ID as stored (sealed to the person's row).
+pub(crate) fn seal_person<'a>(
+    crypt: &crate::crypt::Crypt,
+    id: i64,
+    name: Option<&'a str>,
+    birth: Option<&'a str>,
+    personal_id: Option<&'a str>,
+) -> Result<[Option<String>; 3]> {
+    Ok([
+        crypt.seal_opt("persons.name", id, name)?,
+        crypt.seal_opt("persons.birth", id, birth)?,
+        crypt.seal_opt("persons.personal_id", id, personal_id)?,
+    ])
+}
+
+/// A person's known name, birth date, personal ID (opened) and merge, from the columns
+/// `name, birth, personal_id, merged_into` starting at `at`.
+fn person_known_row(db: &dyn Db, id: i64, r: &Row<'_>, at: usize) -> Result<PersonRow> {
+    let c = db.crypt();
+    Ok((
+        c.open_opt("persons.name", id, r.get(at)?)?,
+        c.open_opt("persons.birth", id, r.get(at + 1)?)?,
+        c.open_opt("persons.personal_id", id, r.get(at + 2)?)?,
+        r.get(at + 3)?,
+    ))
+}
+
 /// A submission's findings as stored: sealed zstd-compressed JSON, or JSON text (empty
 /// lists, and rows written before version 8). `id` is the submission's.
 pub(crate) fn findings_text(crypt: &crate::crypt::Crypt, id: i64, v: Val<'_>) -> String {
@@ -309,9 +374,8 @@ impl BatchState<'_> {
             }
         }
         if !kinds.is_empty() {
-            db.query(Q::IdentifierOwners, args![kinds, values], &mut |r| {
-                state.owners.insert((r.get(0)?, r.get(1)?), r.get(2)?);
-                Ok(true)
+            identifier_owners(db, &kinds, &values, &mut |k, v, p| {
+                state.owners.insert((k, v), p);
             })?;
         }
         let mut ids: Vec<i64> = state.owners.values().flatten().copied().collect();
@@ -322,8 +386,10 @@ impl BatchState<'_> {
         }
         if !ids.is_empty() {
             db.query(Q::PersonsKnown, args![ids], &mut |r| {
-                let row: PersonRow = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                state.persons.insert(r.get(0)?, Some(row));
+                let id: i64 = r.get(0)?;
+                state
+                    .persons
+                    .insert(id, Some(person_known_row(db, id, r, 1)?));
                 Ok(true)
             })?;
         }
@@ -335,9 +401,14 @@ impl BatchState<'_> {
             })?;
         }
         if !personal_ids.is_empty() {
-            db.query(Q::ResidentStates, args![personal_ids], &mut |r| {
+            let kinds = vec![IdKind::PersonalId.code().to_string(); personal_ids.len()];
+            let (blind, back) = blinded(db.crypt(), &kinds, &personal_ids)?;
+            db.query(Q::ResidentStates, args![blind], &mut |r| {
                 let resident = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                state.residents.insert(r.get(0)?, Some(resident));
+                let b: String = r.get(0)?;
+                state
+                    .residents
+                    .insert(back.get(&b).cloned().unwrap_or(b), Some(resident));
                 Ok(true)
             })?;
         }
@@ -349,9 +420,22 @@ impl BatchState<'_> {
     pub(crate) fn finish(&mut self, db: &dyn Db, now: i64) -> Result<()> {
         self.write_identifiers(db)?;
         let persons = std::mem::take(&mut self.new_persons);
+        let sealed = persons
+            .iter()
+            .map(|(id, (name, birth, _, personal_id, _))| {
+                seal_person(
+                    db.crypt(),
+                    *id,
+                    name.as_deref(),
+                    birth.as_deref(),
+                    personal_id.as_deref(),
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
         let rows: Vec<Vec<Arg<'_>>> = persons
             .iter()
-            .map(|(id, (name, birth, sex, personal_id, at))| {
+            .zip(&sealed)
+            .map(|((id, (_, _, sex, _, at)), [name, birth, personal_id])| {
                 vec![
                     Arg::Int(*id),
                     opt_text(name),
@@ -446,6 +530,21 @@ impl BatchState<'_> {
                 )?;
             }
             let periods = std::mem::take(&mut self.card_periods);
+            let mut periods = periods
+                .into_iter()
+                .map(|((p, card, from, to), seen)| {
+                    Ok((
+                        (
+                            p,
+                            db.crypt().blind(IdKind::BhytCard.code(), &card)?,
+                            from,
+                            to,
+                        ),
+                        seen,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            periods.sort_unstable();
             let rows: Vec<Vec<Arg<'_>>> = periods
                 .iter()
                 .map(|((p, card, from, to), seen)| {
@@ -513,10 +612,21 @@ impl BatchState<'_> {
     /// twice (a second sighting writes the first), so the outcome is the same as one
     /// upsert per episode in the batch's order.
     pub(crate) fn write_identifiers(&mut self, db: &dyn Db) -> Result<()> {
+        let crypt = db.crypt();
         let identifiers = std::mem::take(&mut self.identifiers);
+        // In the order of the stored keys (the blind indexes).
+        let mut identifiers = identifiers
+            .into_iter()
+            .map(|((person, kind, value), row)| {
+                let blind = crypt.blind(&kind, &value)?;
+                let sealed = crypt.seal_bound_str(SEALED_IDENTIFIER, &blind, &value)?;
+                Ok(((person, kind, blind), sealed, row))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        identifiers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let rows: Vec<Vec<Arg<'_>>> = identifiers
             .iter()
-            .map(|((person, kind, value), (from, to, seen, sub))| {
+            .map(|((person, kind, value), sealed, (from, to, seen, sub))| {
                 vec![
                     Arg::Int(*person),
                     Arg::Text(kind),
@@ -526,6 +636,7 @@ impl BatchState<'_> {
                     Arg::Int(*seen),
                     Arg::Int(*seen),
                     Arg::Int(*sub),
+                    Arg::Text(sealed),
                 ]
             })
             .collect();
@@ -541,12 +652,21 @@ impl BatchState<'_> {
                     "first_seen",
                     "last_seen",
                     "submission_id",
+                    "sealed_value",
                 ]),
                 &rows,
                 crate::sql::identifier_merge!(),
             )?;
         }
         let keys = std::mem::take(&mut self.identifier_keys);
+        let mut keys = keys
+            .into_iter()
+            .map(|((kind, value, person), seen)| {
+                let blind = crypt.blind(&kind, &value)?;
+                Ok(((kind, blind, person), seen))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        keys.sort_unstable();
         let rows: Vec<Vec<Arg<'_>>> = keys
             .iter()
             .map(|((kind, value, person), seen)| {
@@ -574,7 +694,7 @@ impl BatchState<'_> {
             return Ok(row.clone());
         }
         let row: Option<PersonRow> = db.one(Q::PersonKnown, args![id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            person_known_row(db, id, r, 0)
         })?;
         self.persons.insert(id, row.clone());
         Ok(row)
@@ -726,6 +846,14 @@ pub(crate) fn ingest_one<'a>(
                 let id = ids.next();
                 let body = serde_json::to_string(row).unwrap_or_default();
                 let body = db.crypt().seal("checkins.body", id, body.as_bytes())?;
+                // Found by personal ID or card: their blind indexes (the row is in the body).
+                let blind = |kind: IdKind, v: &Option<String>| {
+                    v.as_deref()
+                        .map(|v| db.crypt().blind(kind.code(), v))
+                        .transpose()
+                };
+                let personal_id = blind(IdKind::PersonalId, &row.so_cccd)?;
+                let card = blind(IdKind::BhytCard, &row.ma_the_bhyt)?;
                 db.exec_later(
                     Q::InsertCheckin,
                     args![
@@ -739,8 +867,8 @@ pub(crate) fn ingest_one<'a>(
                         row.ma_doituong_kcb,
                         row.ma_the_bhyt.is_some(),
                         body,
-                        row.so_cccd,
-                        row.ma_the_bhyt,
+                        personal_id,
+                        card,
                     ],
                 )?;
                 crate::reports::on_checkin(
@@ -786,9 +914,8 @@ fn link_and_store<'a>(
         for (k, v) in kinds.iter().zip(&values) {
             state.owners.insert((k.clone(), v.clone()), None);
         }
-        db.query(Q::IdentifierOwners, args![kinds, values], &mut |r| {
-            state.owners.insert((r.get(0)?, r.get(1)?), r.get(2)?);
-            Ok(true)
+        identifier_owners(db, &kinds, &values, &mut |k, v, p| {
+            state.owners.insert((k, v), p);
         })?;
     }
     let mut persons: HashMap<i64, Option<Known>> = HashMap::new();
@@ -823,7 +950,8 @@ fn link_and_store<'a>(
                         row.2.get_or_insert_with(|| pid.value.clone());
                     }
                 } else {
-                    db.exec_later(Q::PersonFillPersonalId, args![id, pid.value])?;
+                    let sealed = db.crypt().seal_str("persons.personal_id", id, &pid.value)?;
+                    db.exec_later(Q::PersonFillPersonalId, args![id, sealed])?;
                     state.persons.remove(&id);
                 }
             }
@@ -863,9 +991,16 @@ fn link_and_store<'a>(
                 );
                 state.person_events.push((id, event, detail, now));
             } else {
+                let [name, birth, personal_id] = seal_person(
+                    db.crypt(),
+                    id,
+                    e.claims.name.as_deref(),
+                    birth.as_deref(),
+                    personal_id.as_deref(),
+                )?;
                 db.exec_later(
                     Q::InsertPerson,
-                    args![id, e.claims.name, birth, e.claims.sex, personal_id, now],
+                    args![id, name, birth, e.claims.sex, personal_id, now],
                 )?;
                 db.exec_later(
                     Q::InsertPersonEvent,
@@ -918,7 +1053,13 @@ fn link_and_store<'a>(
         // names three or four). A number named twice (two periods of one card) is
         // written one period after the other, below.
         let kinds: Vec<String> = given.iter().map(|i| i.kind.code().to_string()).collect();
-        let values: Vec<String> = given.iter().map(|i| i.value.clone()).collect();
+        let plain: Vec<String> = given.iter().map(|i| i.value.clone()).collect();
+        let (values, _) = blinded(db.crypt(), &kinds, &plain)?;
+        let sealed: Vec<String> = values
+            .iter()
+            .zip(&plain)
+            .map(|(b, v)| db.crypt().seal_bound_str(SEALED_IDENTIFIER, b, v))
+            .collect::<Result<_>>()?;
         // No period is sent as "" (the statements read it as none).
         let from: Vec<String> = given
             .iter()
@@ -931,27 +1072,32 @@ fn link_and_store<'a>(
         if !given.is_empty() {
             db.exec_later(
                 Q::UpsertIdentifiers,
-                args![person, kinds, values, from, to, now, sub_id],
+                args![person, kinds, values, from, to, now, sub_id, sealed],
             )?;
             db.exec_later(Q::UpsertIdentifierKeys, args![kinds, values, person, now])?;
         }
     } else {
         for i in &given {
+            let blind = db.crypt().blind(i.kind.code(), &i.value)?;
+            let sealed = db
+                .crypt()
+                .seal_bound_str(SEALED_IDENTIFIER, &blind, &i.value)?;
             db.exec_later(
                 Q::UpsertIdentifier,
                 args![
                     person,
                     i.kind.code(),
-                    i.value,
+                    blind,
                     day(i.valid_from),
                     day(i.valid_to),
                     now,
                     sub_id,
+                    sealed,
                 ],
             )?;
             db.exec_later(
                 Q::UpsertIdentifierKey,
-                args![i.kind.code(), i.value, person, now],
+                args![i.kind.code(), blind, person, now],
             )?;
         }
     }
@@ -980,7 +1126,8 @@ fn link_and_store<'a>(
                     .or_default();
                 *seen = (*seen).max(now);
             } else {
-                db.exec_later(Q::UpsertCardPeriod, args![person, i.value, from, to, now])?;
+                let card = db.crypt().blind(i.kind.code(), &i.value)?;
+                db.exec_later(Q::UpsertCardPeriod, args![person, card, from, to, now])?;
             }
         }
     }
@@ -991,13 +1138,19 @@ fn link_and_store<'a>(
             Conflict::Demographics { .. } => "demographics",
             Conflict::LowConfidenceLink => "low_confidence_link",
         };
+        let id = ids.next();
+        let detail = db.crypt().seal_str(
+            "dq_issues.detail",
+            id,
+            &serde_json::to_string(c).unwrap_or_default(),
+        )?;
         db.exec_later(
             Q::InsertDqIssue,
             args![
-                ids.next(),
+                id,
                 person,
                 kind,
-                serde_json::to_string(c).unwrap_or_default(),
+                detail,
                 sub_id,
                 p.meta.facility,
                 e.ma_lk,
@@ -1174,14 +1327,16 @@ pub(crate) fn episode_row(db: &dyn Db, r: &Row<'_>) -> Result<EpisodeRecord> {
 }
 
 pub(crate) fn person_record(db: &dyn Db, id: i64) -> Result<Option<PersonRecord>> {
-    let Some(mut p) = db.one(Q::Person, args![id], person_row)? else {
+    let Some(mut p) = db.one(Q::Person, args![id], |r| person_row(db, r))? else {
         return Ok(None);
     };
-    p.identifiers = db.all(Q::PersonIdentifiers, args![id], |r| identifier_row(r, 0))?;
+    p.identifiers = db.all(Q::PersonIdentifiers, args![id], |r| {
+        identifier_row(db, r, 0)
+    })?;
     let periods: Vec<(String, String, String)> = db.all(Q::PersonCardPeriods, args![id], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })?;
-    apply_card_periods(&mut p, &periods, &vn_today());
+    apply_card_periods(db.crypt(), &mut p, &periods, &vn_today())?;
     Ok(Some(p))
 }
 
@@ -1197,14 +1352,14 @@ pub(crate) fn person_records(
     }
     let ids: Vec<i64> = ids.to_vec();
     db.query(Q::PersonsMany, args![ids], &mut |r| {
-        let p = person_row(r)?;
+        let p = person_row(db, r)?;
         out.insert(p.id, p);
         Ok(true)
     })?;
     db.query(Q::PersonsIdentifiers, args![ids], &mut |r| {
         let person: i64 = r.get(0)?;
         if let Some(p) = out.get_mut(&person) {
-            p.identifiers.push(identifier_row(r, 1)?);
+            p.identifiers.push(identifier_row(db, r, 1)?);
         }
         Ok(true)
     })?;
@@ -1220,20 +1375,22 @@ pub(crate) fn person_records(
     let today = vn_today();
     for (person, periods) in periods {
         if let Some(p) = out.get_mut(&person) {
-            apply_card_periods(p, &periods, &today);
+            apply_card_periods(db.crypt(), p, &periods, &today)?;
         }
     }
     Ok(out)
 }
 
 /// A person from `id, name, birth, sex, personal_id, merged_into` (no identifiers yet).
-fn person_row(r: &Row<'_>) -> Result<PersonRecord> {
+fn person_row(db: &dyn Db, r: &Row<'_>) -> Result<PersonRecord> {
+    let id: i64 = r.get(0)?;
+    let c = db.crypt();
     Ok(PersonRecord {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        birth: r.get(2)?,
+        id,
+        name: c.open_opt("persons.name", id, r.get(1)?)?,
+        birth: c.open_opt("persons.birth", id, r.get(2)?)?,
         sex: r.get(3)?,
-        personal_id: r.get(4)?,
+        personal_id: c.open_opt("persons.personal_id", id, r.get(4)?)?,
         merged_into: r.get(5)?,
         identifiers: Vec::new(),
     })
@@ -1241,11 +1398,20 @@ fn person_row(r: &Row<'_>) -> Result<PersonRecord> {
 
 /// An identifier from `kind, value, valid_from, valid_to, first_seen, last_seen`,
 /// starting at column `at`.
-fn identifier_row(r: &Row<'_>, at: usize) -> Result<IdentifierRecord> {
+/// An identifier from `kind, value, valid_from, valid_to, first_seen, last_seen,
+/// sealed_value` starting at `at`: its value opened (the stored value is its blind index).
+fn identifier_row(db: &dyn Db, r: &Row<'_>, at: usize) -> Result<IdentifierRecord> {
     let kind: String = r.get(at)?;
+    let stored: String = r.get(at + 1)?;
+    let value = match r.get::<Option<String>>(at + 6)? {
+        Some(sealed) => db
+            .crypt()
+            .open_bound_str(SEALED_IDENTIFIER, &stored, &sealed)?,
+        None => stored,
+    };
     Ok(IdentifierRecord {
         kind: IdKind::from_code(&kind).unwrap_or(IdKind::FacilityPatient),
-        value: r.get(at + 1)?,
+        value,
         valid_from: r.get(at + 2)?,
         valid_to: r.get(at + 3)?,
         first_seen: r.get(at + 4)?,
@@ -1256,18 +1422,25 @@ fn identifier_row(r: &Row<'_>, at: usize) -> Result<IdentifierRecord> {
 
 /// A card's periods (`card, valid_from, valid_to`) onto the person's BHYT identifiers:
 /// each card lists its periods and shows the one covering `today`, else the latest.
-fn apply_card_periods(p: &mut PersonRecord, periods: &[(String, String, String)], today: &str) {
+/// The periods name a card by its blind index (or, stored before encryption, as it is).
+fn apply_card_periods(
+    crypt: &crate::crypt::Crypt,
+    p: &mut PersonRecord,
+    periods: &[(String, String, String)],
+    today: &str,
+) -> Result<()> {
     if periods.is_empty() {
-        return;
+        return Ok(());
     }
     for i in p
         .identifiers
         .iter_mut()
         .filter(|i| i.kind == IdKind::BhytCard)
     {
+        let blind = crypt.blind(IdKind::BhytCard.code(), &i.value)?;
         i.periods = periods
             .iter()
-            .filter(|(card, _, _)| *card == i.value)
+            .filter(|(card, _, _)| *card == blind || *card == i.value)
             .map(|(_, f, t)| (f.clone(), t.clone()))
             .collect();
         let covering = i.periods.iter().find(|(f, t)| {
@@ -1279,6 +1452,7 @@ fn apply_card_periods(p: &mut PersonRecord, periods: &[(String, String, String)]
             i.valid_to = Some(t.clone()).filter(|x| !x.is_empty());
         }
     }
+    Ok(())
 }
 
 /// Today in Việt Nam (`yyyyMMdd`), for the card period that covers it.
@@ -1372,8 +1546,11 @@ impl<B: Backend> Store for Engine<B> {
 
     fn person_by_identifier(&self, kind: IdKind, value: &str) -> Result<Option<PersonRecord>> {
         self.read(|db| {
-            let person: Option<i64> =
-                db.one(Q::IdentifierOwner, args![kind.code(), value], |r| r.get(0))?;
+            let person: Option<i64> = db.one(
+                Q::IdentifierOwner,
+                args![kind.code(), db.crypt().blind(kind.code(), value)?],
+                |r| r.get(0),
+            )?;
             match person {
                 Some(id) => {
                     let mut p = person_record(db, id)?;
@@ -1461,9 +1638,12 @@ impl<B: Backend> Store for Engine<B> {
     fn dq_issues(&self, limit: usize) -> Result<Vec<DqIssue>> {
         self.read(|db| {
             db.all(Q::DqIssues, args![limit], |r| {
-                let detail: String = r.get(3)?;
+                let id: i64 = r.get(0)?;
+                let detail = db
+                    .crypt()
+                    .open_str("dq_issues.detail", id, &r.get::<String>(3)?)?;
                 Ok(DqIssue {
-                    id: r.get(0)?,
+                    id,
                     person_id: r.get(1)?,
                     kind: r.get(2)?,
                     detail: serde_json::from_str(&detail).unwrap_or_default(),
@@ -1532,6 +1712,12 @@ impl<B: Backend> Store for Engine<B> {
                 src.ok_or_else(|| StoreError::NotFound(format!("person {person}")))?;
             let new_id = ids.next();
             let now = now_ms();
+            // Sealed again for the new person's row.
+            let c = db.crypt();
+            let name = c.open_opt("persons.name", person, name)?;
+            let birth = c.open_opt("persons.birth", person, birth)?;
+            let [name, birth, _] =
+                seal_person(c, new_id, name.as_deref(), birth.as_deref(), None)?;
             db.exec(
                 Q::InsertPerson,
                 args![new_id, name, birth, sex, None::<String>, now],
@@ -2001,28 +2187,59 @@ impl<B: Backend> Store for Engine<B> {
                 let mut key_rows: Vec<Vec<Arg<'_>>> = Vec::new();
                 let mut episode_rows: Vec<Vec<Arg<'_>>> = Vec::new();
                 let mut episode_key_rows: Vec<Vec<Arg<'_>>> = Vec::new();
-                for (p, packed) in chunk.iter().zip(&packed) {
-                    let id = self.ids.next();
+                // Each person's id, sealed name, birth and personal ID, and the blind
+                // index and sealed value of each identifier.
+                let crypt = backend.crypt();
+                type Sealed = (i64, [Option<String>; 3], Vec<(String, String)>);
+                let sealed = chunk
+                    .iter()
+                    .map(|p| {
+                        let id = self.ids.next();
+                        let person = seal_person(
+                            crypt,
+                            id,
+                            p.name.as_deref(),
+                            p.birth.as_deref(),
+                            p.personal_id.as_deref(),
+                        )?;
+                        let idents = p
+                            .identifiers
+                            .iter()
+                            .map(|(kind, value)| {
+                                let blind = crypt.blind(kind.code(), value)?;
+                                let sealed =
+                                    crypt.seal_bound_str(SEALED_IDENTIFIER, &blind, value)?;
+                                Ok((blind, sealed))
+                            })
+                            .collect::<Result<Vec<_>>>()?;
+                        Ok((id, person, idents))
+                    })
+                    .collect::<Result<Vec<Sealed>>>()?;
+                for ((p, packed), (id, [name, birth, personal_id], idents)) in
+                    chunk.iter().zip(&packed).zip(&sealed)
+                {
+                    let id = *id;
                     let text = opt_text;
                     persons_rows.push(vec![
                         Arg::Int(id),
-                        text(&p.name),
-                        text(&p.birth),
+                        text(name),
+                        text(birth),
                         text(&p.sex),
-                        text(&p.personal_id),
+                        text(personal_id),
                         Arg::Int(now),
                     ]);
-                    for (kind, value) in &p.identifiers {
+                    for ((kind, _), (blind, sealed)) in p.identifiers.iter().zip(idents) {
                         ident_rows.push(vec![
                             Arg::Int(id),
                             Arg::Text(kind.code()),
-                            Arg::Text(value),
+                            Arg::Text(blind),
                             Arg::Int(now),
                             Arg::Int(now),
+                            Arg::Text(sealed),
                         ]);
                         key_rows.push(vec![
                             Arg::Text(kind.code()),
-                            Arg::Text(value),
+                            Arg::Text(blind),
                             Arg::Int(id),
                             Arg::Int(now),
                         ]);
@@ -2074,7 +2291,14 @@ impl<B: Backend> Store for Engine<B> {
                     )?;
                     db.insert_rows(
                         "identifiers",
-                        &cols(&["person_id", "kind", "value", "first_seen", "last_seen"]),
+                        &cols(&[
+                            "person_id",
+                            "kind",
+                            "value",
+                            "first_seen",
+                            "last_seen",
+                            "sealed_value",
+                        ]),
                         &ident_rows,
                     )?;
                     db.insert_rows(

@@ -12,6 +12,11 @@
 //!   row's id, so a value moved to another row or column no longer opens.
 //! - Values written before encryption (zstd frames, JSON or text) do not start with
 //!   `0xE1`, and are read as they are until `keys encrypt` seals them.
+//! - **Blind index.** A value looked up by equality (a personal ID, a card, a BHXH
+//!   number) is stored as `~` and 32 hex digits: HMAC-SHA-256 over its kind and its
+//!   normalised text, under an index key derived from the first data key (which is
+//!   never removed, so an index stays valid across rotations and copies). Its plaintext,
+//!   where it must be shown again, is sealed beside it and bound to the index value.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -219,6 +224,8 @@ pub struct Crypt {
     master: std::sync::OnceLock<Box<dyn MasterKey>>,
     source: Option<KeySource>,
     keys: RwLock<(HashMap<u32, Aes256Gcm>, u32)>,
+    /// The key of the blind index (from the first data key), once loaded.
+    index: RwLock<Option<Zeroizing<[u8; 32]>>>,
     /// The data keys were re-wrapped by another master key since this one was read:
     /// it must not wrap a new data key.
     retired: std::sync::atomic::AtomicBool,
@@ -231,6 +238,7 @@ impl Crypt {
             master: std::sync::OnceLock::from(master),
             source: None,
             keys: RwLock::new((HashMap::new(), 0)),
+            index: RwLock::new(None),
             retired: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -241,6 +249,7 @@ impl Crypt {
             master: std::sync::OnceLock::new(),
             source: Some(source),
             keys: RwLock::new((HashMap::new(), 0)),
+            index: RwLock::new(None),
             retired: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -292,6 +301,7 @@ impl Crypt {
     pub(crate) fn load(&self, rows: &[DataKeyRow]) -> Result<()> {
         let mut keys = HashMap::new();
         let mut newest = 0u32;
+        let mut index: Option<(i64, Zeroizing<[u8; 32]>)> = None;
         for r in rows {
             let id = u32::try_from(r.id).map_err(|_| key_error("a data key id out of range"))?;
             let raw = self
@@ -312,8 +322,12 @@ impl Crypt {
                 .map_err(|_| key_error("a data key is not 256 bits"))?;
             keys.insert(id, cipher);
             newest = newest.max(id);
+            if index.as_ref().is_none_or(|(first, _)| r.id < *first) {
+                index = Some((r.id, index_key(&raw)));
+            }
         }
         *self.keys.write().map_err(|_| StoreError::Closed)? = (keys, newest);
+        *self.index.write().map_err(|_| StoreError::Closed)? = index.map(|(_, k)| k);
         Ok(())
     }
 
@@ -374,21 +388,104 @@ impl Crypt {
 
     /// Seal `plain` as the value of `column` ("table.column") in the row `row`.
     pub fn seal(&self, column: &str, row: i64, plain: &[u8]) -> Result<Vec<u8>> {
+        self.seal_aad(&associated(column, &row.to_be_bytes()), plain)
+    }
+
+    /// Seal `plain` as the value of `column` in the row whose key is `bound` (a blind
+    /// index value, for rows that have no id of their own and may be copied to another
+    /// person by a merge).
+    pub fn seal_bound(&self, column: &str, bound: &str, plain: &[u8]) -> Result<Vec<u8>> {
+        self.seal_aad(&associated(column, bound.as_bytes()), plain)
+    }
+
+    /// `text` sealed for `column` of row `row`, as text (for the short values kept in
+    /// text columns: names, birth dates, identifiers): `!` and the sealed bytes in
+    /// base64.
+    pub fn seal_str(&self, column: &str, row: i64, text: &str) -> Result<String> {
+        Ok(sealed_text(&self.seal(column, row, text.as_bytes())?))
+    }
+
+    /// [`Crypt::seal_str`] of a value that may be missing.
+    pub fn seal_opt(&self, column: &str, row: i64, text: Option<&str>) -> Result<Option<String>> {
+        text.map(|t| self.seal_str(column, row, t)).transpose()
+    }
+
+    /// [`Crypt::seal_bound`], as text.
+    pub fn seal_bound_str(&self, column: &str, bound: &str, text: &str) -> Result<String> {
+        Ok(sealed_text(&self.seal_bound(
+            column,
+            bound,
+            text.as_bytes(),
+        )?))
+    }
+
+    /// Open what [`Crypt::seal_str`] made; text from before encryption as it is.
+    pub fn open_str(&self, column: &str, row: i64, stored: &str) -> Result<String> {
+        match text_sealed(stored) {
+            None => Ok(stored.to_string()),
+            Some(bytes) => text_of(column, &self.open(column, row, &bytes?)?),
+        }
+    }
+
+    /// [`Crypt::open_str`] of a value that may be missing.
+    pub fn open_opt(
+        &self,
+        column: &str,
+        row: i64,
+        stored: Option<String>,
+    ) -> Result<Option<String>> {
+        stored.map(|s| self.open_str(column, row, &s)).transpose()
+    }
+
+    /// Open what [`Crypt::seal_bound_str`] made.
+    pub fn open_bound_str(&self, column: &str, bound: &str, stored: &str) -> Result<String> {
+        match text_sealed(stored) {
+            None => Ok(stored.to_string()),
+            Some(bytes) => text_of(column, &self.open_bound(column, bound, &bytes?)?),
+        }
+    }
+
+    /// Open what [`Crypt::seal_bound`] made.
+    pub fn open_bound<'a>(
+        &self,
+        column: &str,
+        bound: &str,
+        stored: &'a [u8],
+    ) -> Result<std::borrow::Cow<'a, [u8]>> {
+        self.open_aad(column, bound, &associated(column, bound.as_bytes()), stored)
+    }
+
+    /// The blind index of `value`, an identifier of kind `kind`: what is stored and
+    /// looked up instead of the value. Equal values after normalisation (spaces around,
+    /// letter case) give equal indexes; nothing about the value can be learnt from it
+    /// without the index key.
+    pub fn blind(&self, kind: &str, value: &str) -> Result<String> {
+        use hmac::{Hmac, Mac};
+        let index = self.index.read().map_err(|_| StoreError::Closed)?;
+        let key = index
+            .as_ref()
+            .ok_or_else(|| key_error("no data key is loaded"))?;
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&key[..]).map_err(|_| key_error("index key"))?;
+        mac.update(kind.as_bytes());
+        mac.update(&[0]);
+        mac.update(normalise(value).as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(1 + 32);
+        out.push(BLIND);
+        out.push_str(&hex::encode(&tag[..16]));
+        Ok(out)
+    }
+
+    fn seal_aad(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
         let keys = self.keys.read().map_err(|_| StoreError::Closed)?;
         let (map, active) = &*keys;
         let cipher = map
             .get(active)
             .ok_or_else(|| key_error("no data key is loaded"))?;
         let nonce = Nonce::try_generate().map_err(|e| key_error(format!("random: {e}")))?;
-        let aad = associated(column, row);
         let ct = cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plain,
-                    aad: &aad,
-                },
-            )
+            .encrypt(&nonce, Payload { msg: plain, aad })
             .map_err(|_| key_error("encryption failed"))?;
         let mut out = Vec::with_capacity(HEADER + ct.len());
         out.push(SEALED);
@@ -406,6 +503,16 @@ impl Crypt {
         row: i64,
         stored: &'a [u8],
     ) -> Result<std::borrow::Cow<'a, [u8]>> {
+        self.open_aad(column, row, &associated(column, &row.to_be_bytes()), stored)
+    }
+
+    fn open_aad<'a>(
+        &self,
+        column: &str,
+        row: impl std::fmt::Display,
+        aad: &[u8],
+        stored: &'a [u8],
+    ) -> Result<std::borrow::Cow<'a, [u8]>> {
         if !is_sealed(stored) {
             return Ok(std::borrow::Cow::Borrowed(stored));
         }
@@ -415,11 +522,10 @@ impl Crypt {
             .0
             .get(&id)
             .ok_or_else(|| key_error(format!("{column} of row {row}: data key {id} is unknown")))?;
-        let aad = associated(column, row);
         cipher
             .decrypt(
                 &Nonce::try_from(&stored[5..HEADER]).map_err(|_| key_error("a sealed value is too short"))?,
-                Payload { msg: &stored[HEADER..], aad: &aad },
+                Payload { msg: &stored[HEADER..], aad },
             )
             .map(std::borrow::Cow::Owned)
             .map_err(|_| {
@@ -435,12 +541,67 @@ pub(crate) fn is_sealed(stored: &[u8]) -> bool {
     stored.len() >= HEADER + TAG && stored[0] == SEALED
 }
 
-fn associated(column: &str, row: i64) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(column.len() + 9);
+fn associated(column: &str, row: &[u8]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(column.len() + 1 + row.len());
     aad.extend_from_slice(column.as_bytes());
     aad.push(0);
-    aad.extend_from_slice(&row.to_be_bytes());
+    aad.extend_from_slice(row);
     aad
+}
+
+/// First character of a value sealed as text.
+pub(crate) const SEALED_TEXT: char = '!';
+
+fn sealed_text(sealed: &[u8]) -> String {
+    use base64::Engine;
+    let mut out = String::with_capacity(1 + sealed.len().div_ceil(3) * 4);
+    out.push(SEALED_TEXT);
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode_string(sealed, &mut out);
+    out
+}
+
+/// The sealed bytes of a value sealed as text; `None` for text from before encryption.
+fn text_sealed(stored: &str) -> Option<Result<Vec<u8>>> {
+    use base64::Engine;
+    let b64 = stored.strip_prefix(SEALED_TEXT)?;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64);
+    Some(match bytes {
+        Ok(b) if is_sealed(&b) => Ok(b),
+        _ => return None,
+    })
+}
+
+/// Whether a text value is sealed.
+pub(crate) fn is_sealed_text(stored: &str) -> bool {
+    matches!(text_sealed(stored), Some(Ok(_)))
+}
+
+fn text_of(column: &str, bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| StoreError::Invalid(format!("{column}: a sealed value is not text")))
+}
+
+/// First character of a blind index value (never that of a personal ID, a card or a
+/// BHXH number).
+pub(crate) const BLIND: char = '~';
+
+/// Whether a stored lookup value is a blind index (not a value from before encryption).
+pub(crate) fn is_blind(stored: &str) -> bool {
+    stored.len() == 33 && stored.starts_with(BLIND)
+}
+
+/// An identifier as it is compared: without surrounding spaces, letters in capitals.
+fn normalise(value: &str) -> String {
+    value.trim().to_uppercase()
+}
+
+/// The blind index key of a data key (an HMAC of a fixed label, so the data key itself
+/// is never used for two purposes).
+fn index_key(data_key: &[u8]) -> Zeroizing<[u8; 32]> {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(data_key).expect("any key length");
+    mac.update(b"healthbook blind index v1");
+    Zeroizing::new(mac.finalize().into_bytes().into())
 }
 
 #[cfg(test)]
@@ -473,6 +634,64 @@ mod tests {
         assert_ne!(sealed, c.seal("episodes.body", 7, b"Viem phoi").unwrap());
         // A value from before encryption reads as it is.
         assert_eq!(&*c.open("episodes.body", 7, b"[]").unwrap(), b"[]");
+    }
+
+    #[test]
+    fn blind_indexes_are_keyed_normalised_and_bound_values_stay_in_their_row() {
+        let c = crypt();
+        let a = c.blind("personal_id", "001085012345").unwrap();
+        assert!(is_blind(&a), "{a}");
+        assert!(!a.contains("001085012345"));
+        assert_eq!(a, c.blind("personal_id", " 001085012345 ").unwrap());
+        assert_ne!(
+            a,
+            c.blind("bhxh", "001085012345").unwrap(),
+            "kind is part of it"
+        );
+        assert_eq!(
+            c.blind("bhyt_card", "dn4797912345678").unwrap(),
+            c.blind("bhyt_card", "DN4797912345678").unwrap()
+        );
+        // Another store (another first data key) gives another index.
+        assert_ne!(a, crypt().blind("personal_id", "001085012345").unwrap());
+        // A later data key does not change the index.
+        let second = c.new_data_key(2).unwrap();
+        c.add(&second).unwrap();
+        assert_eq!(a, c.blind("personal_id", "001085012345").unwrap());
+        let sealed = c
+            .seal_bound("identifiers.value", &a, b"001085012345")
+            .unwrap();
+        assert_eq!(
+            &*c.open_bound("identifiers.value", &a, &sealed).unwrap(),
+            b"001085012345"
+        );
+        let b = c.blind("personal_id", "001085099999").unwrap();
+        assert!(c.open_bound("identifiers.value", &b, &sealed).is_err());
+        // As text.
+        let t = c.seal_str("persons.name", 3, "Nguyễn Thị Mai").unwrap();
+        assert!(is_sealed_text(&t) && !t.contains("Mai"), "{t}");
+        assert_eq!(c.open_str("persons.name", 3, &t).unwrap(), "Nguyễn Thị Mai");
+        assert!(c.open_str("persons.name", 4, &t).is_err(), "another row");
+        assert_eq!(
+            c.open_str("persons.name", 4, "Trần Văn An").unwrap(),
+            "Trần Văn An"
+        );
+        assert_eq!(
+            c.open_str("persons.name", 4, "!not sealed").unwrap(),
+            "!not sealed"
+        );
+        let t = c
+            .seal_bound_str("identifiers.sealed_value", &a, "001085012345")
+            .unwrap();
+        assert_eq!(
+            c.open_bound_str("identifiers.sealed_value", &a, &t)
+                .unwrap(),
+            "001085012345"
+        );
+        assert!(
+            c.open_bound_str("identifiers.sealed_value", &b, &t)
+                .is_err()
+        );
     }
 
     #[test]

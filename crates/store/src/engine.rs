@@ -146,7 +146,7 @@ impl<B: Backend> Engine<B> {
             );
             senders.push(tx);
         }
-        Ok(Engine {
+        let engine = Engine {
             backend,
             tx: Mutex::new(Some(senders)),
             writers: Mutex::new(writers),
@@ -154,7 +154,11 @@ impl<B: Backend> Engine<B> {
             ids,
             audit_key: std::sync::OnceLock::new(),
             secret,
-        })
+        };
+        // A store written before identities were sealed is converted before anything
+        // looks a person up (lookups go by blind index only).
+        engine.convert_identities(&mut |_| {})?;
+        Ok(engine)
     }
 
     /// HMAC-SHA-256 under the server secret, hex: how short codes are stored.

@@ -133,7 +133,7 @@ impl<B: Backend> Engine<B> {
     /// each run seals what is still in clear. How many values were sealed.
     pub(crate) fn seal_existing_impl(&self, progress: &mut dyn FnMut(u64)) -> Result<u64> {
         const BATCH: i64 = 500;
-        let mut done = 0u64;
+        let mut done = self.convert_identities(&mut *progress)?;
         loop {
             let n = self.write(|db| {
                 let crypt = db.crypt();
@@ -203,6 +203,130 @@ impl<B: Backend> Engine<B> {
         }
     }
 
+    /// Convert what a store written before identities were sealed holds in clear: names,
+    /// birth dates and personal IDs of persons sealed; identifiers, identifier keys,
+    /// card periods, check-ins and the population registry keyed by blind index;
+    /// registry names and birth dates and data-quality details sealed. A few hundred
+    /// rows per transaction; resumable (each pass skips what is done). Runs when the
+    /// store starts if a migration marked it pending; how many values it changed.
+    pub(crate) fn convert_identities(&self, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+        const ITEM: &str = "identities";
+        const BATCH: i64 = 500;
+        if !self.read(|db| db.exists(Q::CryptPending, args![ITEM]))? {
+            return Ok(0);
+        }
+        let mut done = 0u64;
+        let mut step = |n: u64| {
+            done += n;
+            if n > 0 {
+                progress(done);
+            }
+        };
+        // Persons, with their identifiers and card periods.
+        let mut after = 0i64;
+        loop {
+            let (last, n) = self.write(|db| convert_persons(db, after, BATCH))?;
+            step(n);
+            match last {
+                Some(l) => after = l,
+                None => break,
+            }
+        }
+        // Check-ins.
+        let mut after = (String::new(), String::new(), i64::MIN);
+        loop {
+            let (last, n) = self.write(|db| {
+                let c = db.crypt();
+                type Row = (String, String, i64, Option<String>, Option<String>);
+                let rows: Vec<Row> = db.all(
+                    Q::CheckinsAfter,
+                    args![after.0, after.1, after.2, BATCH],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )?;
+                let mut n = 0;
+                for (f, m, id, pid, card) in &rows {
+                    let blind = |kind: book::IdKind, v: &Option<String>| match v {
+                        Some(v) if !crate::crypt::is_blind(v) => c.blind(kind.code(), v).map(Some),
+                        other => Ok(other.clone()),
+                    };
+                    let (bp, bc) = (
+                        blind(book::IdKind::PersonalId, pid)?,
+                        blind(book::IdKind::BhytCard, card)?,
+                    );
+                    if bp != *pid || bc != *card {
+                        db.exec(Q::BlindCheckin, args![f, m, id, bp, bc])?;
+                        n += 1;
+                    }
+                }
+                Ok((
+                    rows.last()
+                        .map(|(f, m, id, _, _)| (f.clone(), m.clone(), *id)),
+                    n,
+                ))
+            })?;
+            step(n);
+            match last {
+                Some(l) => after = l,
+                None => break,
+            }
+        }
+        // The population registry: a converted row's key sorts after every clear one.
+        loop {
+            let n = self.write(|db| {
+                let c = db.crypt();
+                type Row = (String, Option<String>, Option<String>);
+                let rows: Vec<Row> = db.all(Q::PopulationPlain, args![BATCH], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+                for (pid, name, birth) in &rows {
+                    let key = crate::reports::resident_key(db, pid)?;
+                    let seal = |column: &str, v: &Option<String>| {
+                        v.as_deref()
+                            .map(|v| c.seal_bound_str(column, &key, v))
+                            .transpose()
+                    };
+                    let (name, birth) = (
+                        seal("population.name", name)?,
+                        seal("population.birth", birth)?,
+                    );
+                    db.exec(Q::BlindResident, args![pid, key, name, birth])?;
+                }
+                Ok(rows.len() as u64)
+            })?;
+            if n == 0 {
+                break;
+            }
+            step(n);
+        }
+        // Data-quality details (they quote personal IDs, cards, names).
+        let mut after = 0i64;
+        loop {
+            let (last, n) = self.write(|db| {
+                let c = db.crypt();
+                let rows: Vec<(i64, String)> =
+                    db.all(Q::DqIssuesAfter, args![after, BATCH], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
+                let mut n = 0;
+                for (id, detail) in &rows {
+                    if !crate::crypt::is_sealed_text(detail) {
+                        let sealed = c.seal_str("dq_issues.detail", *id, detail)?;
+                        db.exec(Q::SealDqIssue, args![id, sealed])?;
+                        n += 1;
+                    }
+                }
+                Ok((rows.last().map(|(id, _)| *id), n))
+            })?;
+            step(n);
+            match last {
+                Some(l) => after = l,
+                None => break,
+            }
+        }
+        self.write(|db| db.exec(Q::CryptPendingDone, args![ITEM]))?;
+        Ok(done)
+    }
+
     /// This store's data keys, wrapped by `to` (for a copy into a store that has it).
     pub(crate) fn data_keys_for_impl(&self, to: &dyn MasterKey) -> Result<Vec<DataKeyRow>> {
         self.read(|db| {
@@ -231,4 +355,58 @@ fn key_of_head(head: &[u8]) -> Option<u32> {
     } else {
         None
     }
+}
+
+/// Seal the persons after `after` (up to `limit`) and key their identifiers and card
+/// periods by blind index: the last person read (none when there are no more) and how
+/// many values changed.
+fn convert_persons(db: &dyn Db, after: i64, limit: i64) -> Result<(Option<i64>, u64)> {
+    use crate::crypt::{is_blind, is_sealed_text};
+    let c = db.crypt();
+    type Row = (i64, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = db.all(Q::PersonsAfter, args![after, limit], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    let mut n = 0u64;
+    for (id, name, birth, pid) in &rows {
+        let seal = |column: &str, v: &Option<String>| match v {
+            Some(v) if !is_sealed_text(v) => c.seal_str(column, *id, v).map(Some),
+            other => Ok(other.clone()),
+        };
+        let sealed = (
+            seal("persons.name", name)?,
+            seal("persons.birth", birth)?,
+            seal("persons.personal_id", pid)?,
+        );
+        if (&sealed.0, &sealed.1, &sealed.2) != (name, birth, pid) {
+            db.exec(Q::SealPerson, args![id, sealed.0, sealed.1, sealed.2])?;
+            n += 1;
+        }
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    if ids.is_empty() {
+        return Ok((None, n));
+    }
+    let idents: Vec<(i64, String, String)> = db.all(Q::IdentifiersOfMany, args![ids], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    for (person, kind, value) in idents.iter().filter(|i| !is_blind(&i.2)) {
+        let blind = c.blind(kind, value)?;
+        let sealed = c.seal_bound_str(crate::core::SEALED_IDENTIFIER, &blind, value)?;
+        db.exec(
+            Q::BlindIdentifier,
+            args![person, kind, value, blind, sealed],
+        )?;
+        db.exec(Q::BlindIdentifierKeys, args![kind, value, blind])?;
+        n += 1;
+    }
+    let cards: Vec<(i64, String)> = db.all(Q::CardPeriodsOfMany, args![ids], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    for (person, card) in cards.iter().filter(|c| !is_blind(&c.1)) {
+        let blind = c.blind(book::IdKind::BhytCard.code(), card)?;
+        db.exec(Q::BlindCardPeriods, args![person, card, blind])?;
+        n += 1;
+    }
+    Ok((ids.last().copied(), n))
 }

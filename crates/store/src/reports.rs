@@ -152,9 +152,17 @@ fn resident_state(
     if let Some(state) = state.residents.get(personal_id) {
         return Ok(state.clone());
     }
-    db.one(Q::ResidentState, args![personal_id], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })
+    db.one(
+        Q::ResidentState,
+        args![resident_key(db, personal_id)?],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+}
+
+/// How the registry finds a resident: the blind index of their personal ID.
+pub(crate) fn resident_key(db: &dyn Db, personal_id: &str) -> Result<String> {
+    db.crypt()
+        .blind(book::IdKind::PersonalId.code(), personal_id)
 }
 
 /// A resident's first book month moved earlier (or appeared), or their account was
@@ -180,7 +188,10 @@ fn set_since(
     let new_account = old_account.clone().or(account.map(str::to_string));
     if new_book == old_book && new_account == old_account {
         if let Some(p) = person {
-            db.exec_later(Q::PopulationLinkPerson, args![personal_id, p])?;
+            db.exec_later(
+                Q::PopulationLinkPerson,
+                args![resident_key(db, personal_id)?, p],
+            )?;
         }
         return Ok(());
     }
@@ -194,7 +205,12 @@ fn set_since(
     )?;
     db.exec_later(
         Q::PopulationSince,
-        args![personal_id, person, new_book, new_account],
+        args![
+            resident_key(db, personal_id)?,
+            person,
+            new_book,
+            new_account
+        ],
     )?;
     state.residents.remove(personal_id);
     contribute(
@@ -643,7 +659,28 @@ fn import_residents(
     now: i64,
     adoption: &mut Adoption,
 ) -> Result<()> {
-    let ids: Vec<String> = chunk.iter().map(|r| r.personal_id.clone()).collect();
+    // Everything below is keyed by the blind index of the personal ID (the registry
+    // and the identifier keys store nothing else); names and birth dates are sealed to it.
+    let crypt = db.crypt();
+    let ids: Vec<String> = chunk
+        .iter()
+        .map(|r| resident_key(db, &r.personal_id))
+        .collect::<Result<_>>()?;
+    let sealed: Vec<(Option<String>, Option<String>)> = chunk
+        .iter()
+        .zip(&ids)
+        .map(|(r, key)| {
+            let seal = |column: &str, v: &Option<String>| {
+                v.as_deref()
+                    .map(|v| crypt.seal_bound_str(column, key, v))
+                    .transpose()
+            };
+            Ok((
+                seal("population.name", &r.name)?,
+                seal("population.birth", &r.birth)?,
+            ))
+        })
+        .collect::<Result<_>>()?;
     let mut before: HashMap<String, ResidentState> = HashMap::with_capacity(chunk.len());
     db.query(Q::ResidentStates, args![ids], &mut |r| {
         before.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
@@ -679,21 +716,21 @@ fn import_residents(
     }
     let mut linked: Vec<Vec<Arg<'_>>> = Vec::new();
     let mut unlinked: Vec<Vec<Arg<'_>>> = Vec::new();
-    for r in chunk {
-        let old = before.get(&r.personal_id);
+    for ((r, key), (name, birth)) in chunk.iter().zip(&ids).zip(&sealed) {
+        let old = before.get(key);
         if let Some((unit, status, book, account)) = old {
             adoption.add(unit, status, book.as_deref(), account.as_deref(), -1);
         }
         let mut row = vec![
-            Arg::Text(&r.personal_id),
-            opt_text(&r.name),
-            opt_text(&r.birth),
+            Arg::Text(key),
+            opt_text(name),
+            opt_text(birth),
             opt_text(&r.sex),
             Arg::Text(&r.unit),
             Arg::Text(&r.status),
             Arg::Int(now),
         ];
-        let (book, account) = match owner.get(&r.personal_id) {
+        let (book, account) = match owner.get(key) {
             Some(p) => {
                 let (book, account) = (since.get(p), activated.get(p));
                 row.push(Arg::Int(*p));

@@ -26,6 +26,7 @@ macro_rules! identifier_merge {
     () => {
         "ON CONFLICT (person_id, kind, value) DO UPDATE SET
            last_seen = excluded.last_seen,
+           sealed_value = COALESCE(identifiers.sealed_value, excluded.sealed_value),
            valid_from = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
                              THEN COALESCE(excluded.valid_from, identifiers.valid_from) ELSE identifiers.valid_from END,
            valid_to = CASE WHEN identifiers.valid_to IS NULL OR excluded.valid_to >= identifiers.valid_to
@@ -70,6 +71,21 @@ statements! {
     SealHeadsEpisodeBody,
     SealHeadsSubmissionFindings,
     SealHeadsSubmissionRaw,
+    CryptPending,
+    CryptPendingDone,
+    PersonsAfter,
+    SealPerson,
+    IdentifiersOfMany,
+    BlindIdentifier,
+    BlindIdentifierKeys,
+    CardPeriodsOfMany,
+    BlindCardPeriods,
+    CheckinsAfter,
+    BlindCheckin,
+    PopulationPlain,
+    BlindResident,
+    DqIssuesAfter,
+    SealDqIssue,
     InsertDataKey,
     RewrapDataKey,
     DisableFhirClient,

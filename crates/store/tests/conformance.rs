@@ -699,7 +699,8 @@ fn version_8_quarantines_episodes_without_a_facility() {
         )
         .unwrap();
     assert_eq!(kept, 1);
-    // Check-ins of before are keyed by who presented.
+    // Check-ins of before are keyed by who presented: by the blind indexes of the
+    // personal ID and the card (converted when the store started), never in clear.
     let (pid, card): (String, String) = c
         .query_row(
             "SELECT personal_id, card FROM checkins WHERE ma_lk = 'CI-1'",
@@ -707,10 +708,21 @@ fn version_8_quarantines_episodes_without_a_facility() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
+    for v in [&pid, &card] {
+        assert!(v.starts_with('~') && v.len() == 33, "{v}");
+    }
+    assert_ne!(pid, card);
+    let name: String = c
+        .query_row("SELECT name FROM persons WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert!(name.starts_with('!') && !name.contains("Người"), "{name}");
+    drop(c);
+    let s = SqliteStore::open(&path).unwrap();
     assert_eq!(
-        (pid.as_str(), card.as_str()),
-        ("001090012345", "GD4010123456789")
+        s.person(1).unwrap().unwrap().name.as_deref(),
+        Some("Người Thử")
     );
+    s.close();
 }
 
 /// Activation codes are stored as a keyed hash under `<db>.secret`: with another secret

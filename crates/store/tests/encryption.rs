@@ -5,7 +5,9 @@ use std::path::Path;
 use dossier::{Options, Spec, parse_envelope};
 use store::crypt::{LocalMasterKey, MasterKey};
 use store::testing::TempPostgres;
-use store::{Meta, PostgresStore, Prepared, Source, SqliteStore, Store, now_ms};
+use store::{
+    Meta, PostgresStore, Prepared, Reports, Resident, Source, SqliteStore, Store, Unit, now_ms,
+};
 use synth::{Config, Generator};
 
 /// A check-in (XML0) as the gateway prepares it.
@@ -42,10 +44,12 @@ fn prepared(bytes: &[u8]) -> Prepared {
     )
 }
 
-/// Ingest 40 synthetic dossiers and their check-ins; the diagnosis texts, services and
-/// drugs they carry (the needles to search for) and the facility codes (stored in
-/// clear, to show the search works).
-fn ingest(s: &dyn Store) -> (Vec<String>, Vec<String>) {
+/// Ingest 40 synthetic dossiers and their check-ins, and the population registry of
+/// their persons and of a few residents nobody has seen; the needles to search for (the
+/// diagnosis texts, services and drugs, and the names, personal IDs and BHYT cards of
+/// the persons and residents) and the facility codes (stored in clear, to show the
+/// search works).
+fn ingest<S: Store + Reports>(s: &S) -> (Vec<String>, Vec<String>) {
     let g = Generator::new(Config {
         persons: 20,
         episodes: 40,
@@ -72,6 +76,11 @@ fn ingest(s: &dyn Store) -> (Vec<String>, Vec<String>) {
                 .filter(|d| d.len() >= 12),
         );
         facilities.push(e.facility.code.to_string());
+        // Who the dossier is about.
+        let who = g.person(e.person);
+        diagnoses.push(who.name.clone());
+        diagnoses.extend(who.personal_id.clone());
+        diagnoses.extend(who.cards.iter().map(|c| c.number.clone()));
         // Readable through the store.
         let person = r.episodes[0].person_id;
         let eps = s.episodes_of(person).unwrap();
@@ -80,6 +89,66 @@ fn ingest(s: &dyn Store) -> (Vec<String>, Vec<String>) {
                 .any(|x| x.view.discharge_diagnosis == sm.chan_doan_rv)
         );
     }
+    // The population registry: these persons, and residents without a book.
+    for (code, name, level, parent) in [
+        ("01", "Hà Nội", "province", None),
+        ("00001", "Phường Ba Đình", "commune", Some("01")),
+    ] {
+        s.upsert_unit(&Unit {
+            code: code.into(),
+            name: name.into(),
+            level: level.into(),
+            parent: parent.map(Into::into),
+            scheme: "2025".into(),
+        })
+        .unwrap();
+    }
+    let mut residents: Vec<Resident> = (0..20)
+        .filter_map(|j| {
+            let p = g.person(j);
+            Some(Resident {
+                personal_id: p.personal_id?,
+                name: Some(p.name),
+                birth: Some("19800101".into()),
+                unit: "00001".into(),
+                status: "alive".into(),
+                ..Resident::default()
+            })
+        })
+        .collect();
+    for k in 0..5 {
+        let name = format!("Cư Dân Chưa Khám Số {k}");
+        diagnoses.push(name.clone());
+        diagnoses.push(format!("0012990{k:05}"));
+        residents.push(Resident {
+            personal_id: format!("0012990{k:05}"),
+            name: Some(name),
+            unit: "00001".into(),
+            status: "alive".into(),
+            ..Resident::default()
+        });
+    }
+    assert_eq!(s.import_population(&residents).unwrap(), residents.len());
+    // Still found by personal ID and card, and read back in clear.
+    let who = (0..40)
+        .map(|i| g.person(g.episode(i).person))
+        .find(|p| p.personal_id.is_some() && !p.cards.is_empty())
+        .unwrap();
+    let pid = who.personal_id.clone().unwrap();
+    let p = s
+        .person_by_identifier(book::IdKind::PersonalId, &pid)
+        .unwrap()
+        .expect("found by personal ID");
+    assert_eq!(p.name.as_deref(), Some(who.name.as_str()));
+    assert_eq!(p.personal_id.as_deref(), Some(pid.as_str()));
+    let card = &who.cards.last().unwrap().number;
+    assert!(p.identifiers.iter().any(|i| &i.value == card), "{p:?}");
+    let by_card = s
+        .person_by_identifier(book::IdKind::BhytCard, card)
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_card.id, p.id);
+    assert_eq!(s.residence_of(&pid).unwrap().as_deref(), Some("00001"));
     diagnoses.sort();
     diagnoses.dedup();
     assert!(diagnoses.len() >= 5, "{diagnoses:?}");

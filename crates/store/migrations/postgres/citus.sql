@@ -71,6 +71,7 @@ SELECT create_reference_table('units');
 SELECT create_reference_table('facilities');
 SELECT create_reference_table('facility_certs');
 SELECT create_reference_table('data_keys');
+SELECT create_reference_table('crypt_pending');
 SELECT create_reference_table('accounts');
 SELECT create_reference_table('staff');
 SELECT create_reference_table('fhir_clients');

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_storage.sql"),
     include_str!("../../migrations/postgres/0004_signatures.sql"),
     include_str!("../../migrations/postgres/0005_keys.sql"),
+    include_str!("../../migrations/postgres/0006_identities.sql"),
 ];
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).
@@ -930,6 +931,7 @@ mod tests {
             Q::EpisodesWithReferral,  // one-off backfill of a migration
             Q::PlainEpisodes,         // keys encrypt: sealing a store in place, once
             Q::SealHeadsEpisodeBody,  // keys status: what each data key seals
+            Q::PersonsAfter,          // start of an upgraded store: sealing identities, once
         ];
         let mut across = Vec::new();
         for q in Q::ALL {

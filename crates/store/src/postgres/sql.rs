@@ -128,6 +128,51 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::PlainSubmissions => {
             "SELECT id, raw_zstd, findings FROM submissions WHERE octet_length(raw_zstd) = 0 OR get_byte(raw_zstd, 0) <> 225 OR (octet_length(findings) > 2 AND get_byte(findings, 0) <> 225) LIMIT $1"
         }
+        Q::CryptPending => {
+            "SELECT 1 FROM crypt_pending WHERE item = $1"
+        }
+        Q::CryptPendingDone => {
+            "DELETE FROM crypt_pending WHERE item = $1"
+        }
+        Q::PersonsAfter => {
+            "SELECT id, name, birth, personal_id FROM persons WHERE id > $1 ORDER BY id LIMIT $2"
+        }
+        Q::SealPerson => {
+            "UPDATE persons SET name = $2, birth = $3, personal_id = $4 WHERE id = $1"
+        }
+        Q::IdentifiersOfMany => {
+            "SELECT person_id, kind, value FROM identifiers WHERE person_id = ANY($1::bigint[])"
+        }
+        Q::BlindIdentifier => {
+            "UPDATE identifiers SET value = $4, sealed_value = $5 WHERE person_id = $1 AND kind = $2 AND value = $3"
+        }
+        Q::BlindIdentifierKeys => {
+            "UPDATE identifier_keys SET value = $3 WHERE kind = $1 AND value = $2"
+        }
+        Q::CardPeriodsOfMany => {
+            "SELECT DISTINCT person_id, card FROM card_periods WHERE person_id = ANY($1::bigint[])"
+        }
+        Q::BlindCardPeriods => {
+            "UPDATE card_periods SET card = $3 WHERE person_id = $1 AND card = $2"
+        }
+        Q::CheckinsAfter => {
+            "SELECT facility, ma_lk, id, personal_id, card FROM checkins WHERE (facility, ma_lk, id) > ($1, $2, $3) ORDER BY facility, ma_lk, id LIMIT $4"
+        }
+        Q::BlindCheckin => {
+            "UPDATE checkins SET personal_id = $4, card = $5 WHERE facility = $1 AND ma_lk = $2 AND id = $3"
+        }
+        Q::PopulationPlain => {
+            "SELECT personal_id, name, birth FROM population WHERE personal_id < '~' ORDER BY personal_id LIMIT $1"
+        }
+        Q::BlindResident => {
+            "UPDATE population SET personal_id = $2, name = $3, birth = $4 WHERE personal_id = $1"
+        }
+        Q::DqIssuesAfter => {
+            "SELECT id, detail FROM dq_issues WHERE id > $1 ORDER BY id LIMIT $2"
+        }
+        Q::SealDqIssue => {
+            "UPDATE dq_issues SET detail = $2 WHERE id = $1"
+        }
         Q::PlainCheckins => {
             "SELECT facility, ma_lk, id, body FROM checkins WHERE octet_length(body) = 0 OR get_byte(body, 0) <> 225 LIMIT $1"
         }
@@ -176,17 +221,17 @@ pub(crate) fn text(q: Q) -> &'static str {
         }
         Q::UpsertIdentifier => {
             concat!(
-            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, sealed_value)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
              ",
             crate::sql::identifier_merge!()
         )
         }
         Q::UpsertIdentifiers => {
             concat!(
-            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
-             SELECT $1, u.kind, u.value, NULLIF(u.valid_from, ''), NULLIF(u.valid_to, ''), $6, $6, $7
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(kind, value, valid_from, valid_to)
+            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, sealed_value)
+             SELECT $1, u.kind, u.value, NULLIF(u.valid_from, ''), NULLIF(u.valid_to, ''), $6, $6, $7, u.sealed
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $8::text[]) AS u(kind, value, valid_from, valid_to, sealed)
              ",
             crate::sql::identifier_merge!()
         )
@@ -234,13 +279,13 @@ pub(crate) fn text(q: Q) -> &'static str {
             "SELECT id, name, birth, sex, personal_id, merged_into FROM persons WHERE id = $1"
         }
         Q::PersonIdentifiers => {
-            "SELECT kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers WHERE person_id = $1 ORDER BY kind, first_seen, value"
+            "SELECT kind, value, valid_from, valid_to, first_seen, last_seen, sealed_value FROM identifiers WHERE person_id = $1 ORDER BY kind, first_seen, value"
         }
         Q::PersonsMany => {
             "SELECT id, name, birth, sex, personal_id, merged_into FROM persons WHERE id = ANY($1::bigint[])"
         }
         Q::PersonsIdentifiers => {
-            "SELECT person_id, kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers
+            "SELECT person_id, kind, value, valid_from, valid_to, first_seen, last_seen, sealed_value FROM identifiers
              WHERE person_id = ANY($1::bigint[]) ORDER BY person_id, kind, first_seen, value"
         }
         Q::PersonsCardPeriods => {
@@ -285,8 +330,8 @@ pub(crate) fn text(q: Q) -> &'static str {
         // ---- persons: merge and split
         Q::PersonMergedInto => "SELECT merged_into FROM persons WHERE id = $1",
         Q::MergeIdentifiersCopy => {
-            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active)
-             SELECT $2, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active FROM identifiers WHERE person_id = $1
+            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active, sealed_value)
+             SELECT $2, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active, sealed_value FROM identifiers WHERE person_id = $1
              ON CONFLICT DO NOTHING"
         }
         Q::IdentifiersDeactivate => "UPDATE identifiers SET active = false WHERE person_id = $1",

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0009_lookups.sql"),
     include_str!("../../migrations/sqlite/0010_signatures.sql"),
     include_str!("../../migrations/sqlite/0011_keys.sql"),
+    include_str!("../../migrations/sqlite/0012_identities.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {

@@ -126,6 +126,51 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::PlainSubmissions => {
             "SELECT id, raw_zstd, findings FROM submissions WHERE substr(raw_zstd, 1, 1) IS NOT x'E1' OR (findings != '[]' AND substr(findings, 1, 1) IS NOT x'E1') LIMIT ?1"
         }
+        Q::CryptPending => {
+            "SELECT 1 FROM crypt_pending WHERE item = ?1"
+        }
+        Q::CryptPendingDone => {
+            "DELETE FROM crypt_pending WHERE item = ?1"
+        }
+        Q::PersonsAfter => {
+            "SELECT id, name, birth, personal_id FROM persons WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Q::SealPerson => {
+            "UPDATE persons SET name = ?2, birth = ?3, personal_id = ?4 WHERE id = ?1"
+        }
+        Q::IdentifiersOfMany => {
+            "SELECT person_id, kind, value FROM identifiers WHERE person_id IN (SELECT value FROM json_each(?1))"
+        }
+        Q::BlindIdentifier => {
+            "UPDATE identifiers SET value = ?4, sealed_value = ?5 WHERE person_id = ?1 AND kind = ?2 AND value = ?3"
+        }
+        Q::BlindIdentifierKeys => {
+            "UPDATE identifier_keys SET value = ?3 WHERE kind = ?1 AND value = ?2"
+        }
+        Q::CardPeriodsOfMany => {
+            "SELECT DISTINCT person_id, card FROM card_periods WHERE person_id IN (SELECT value FROM json_each(?1))"
+        }
+        Q::BlindCardPeriods => {
+            "UPDATE card_periods SET card = ?3 WHERE person_id = ?1 AND card = ?2"
+        }
+        Q::CheckinsAfter => {
+            "SELECT facility, ma_lk, id, personal_id, card FROM checkins WHERE (facility, ma_lk, id) > (?1, ?2, ?3) ORDER BY facility, ma_lk, id LIMIT ?4"
+        }
+        Q::BlindCheckin => {
+            "UPDATE checkins SET personal_id = ?4, card = ?5 WHERE facility = ?1 AND ma_lk = ?2 AND id = ?3"
+        }
+        Q::PopulationPlain => {
+            "SELECT personal_id, name, birth FROM population WHERE personal_id < '~' ORDER BY personal_id LIMIT ?1"
+        }
+        Q::BlindResident => {
+            "UPDATE population SET personal_id = ?2, name = ?3, birth = ?4 WHERE personal_id = ?1"
+        }
+        Q::DqIssuesAfter => {
+            "SELECT id, detail FROM dq_issues WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Q::SealDqIssue => {
+            "UPDATE dq_issues SET detail = ?2 WHERE id = ?1"
+        }
         Q::PlainCheckins => {
             "SELECT facility, ma_lk, id, body FROM checkins WHERE substr(body, 1, 1) IS NOT x'E1' LIMIT ?1"
         }
@@ -175,18 +220,19 @@ pub(crate) fn text(q: Q) -> &'static str {
         }
         Q::UpsertIdentifier => {
             concat!(
-            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
+            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, sealed_value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)
              ",
             crate::sql::identifier_merge!()
         )
         }
         Q::UpsertIdentifiers => {
             concat!(
-            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id)
+            "INSERT INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, sealed_value)
              SELECT ?1, k.value, json_extract(?3, '$[' || k.key || ']'),
                     NULLIF(json_extract(?4, '$[' || k.key || ']'), ''),
-                    NULLIF(json_extract(?5, '$[' || k.key || ']'), ''), ?6, ?6, ?7
+                    NULLIF(json_extract(?5, '$[' || k.key || ']'), ''), ?6, ?6, ?7,
+                    json_extract(?8, '$[' || k.key || ']')
              FROM json_each(?2) k
              WHERE true
              ",
@@ -233,14 +279,14 @@ pub(crate) fn text(q: Q) -> &'static str {
             "SELECT id, name, birth, sex, personal_id, merged_into FROM persons WHERE id = ?1"
         }
         Q::PersonIdentifiers => {
-            "SELECT kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers WHERE person_id = ?1 ORDER BY kind, first_seen, value"
+            "SELECT kind, value, valid_from, valid_to, first_seen, last_seen, sealed_value FROM identifiers WHERE person_id = ?1 ORDER BY kind, first_seen, value"
         }
         Q::PersonsMany => {
             "SELECT id, name, birth, sex, personal_id, merged_into FROM persons
              WHERE id IN (SELECT value FROM json_each(?1))"
         }
         Q::PersonsIdentifiers => {
-            "SELECT person_id, kind, value, valid_from, valid_to, first_seen, last_seen FROM identifiers
+            "SELECT person_id, kind, value, valid_from, valid_to, first_seen, last_seen, sealed_value FROM identifiers
              WHERE person_id IN (SELECT value FROM json_each(?1)) ORDER BY person_id, kind, first_seen, value"
         }
         Q::PersonsCardPeriods => {
@@ -285,8 +331,8 @@ pub(crate) fn text(q: Q) -> &'static str {
         // ---- persons: merge and split
         Q::PersonMergedInto => "SELECT merged_into FROM persons WHERE id = ?1",
         Q::MergeIdentifiersCopy => {
-            "INSERT OR IGNORE INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active)
-             SELECT ?2, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active FROM identifiers WHERE person_id = ?1"
+            "INSERT OR IGNORE INTO identifiers (person_id, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active, sealed_value)
+             SELECT ?2, kind, value, valid_from, valid_to, first_seen, last_seen, submission_id, active, sealed_value FROM identifiers WHERE person_id = ?1"
         }
         Q::IdentifiersDeactivate => "UPDATE identifiers SET active = 0 WHERE person_id = ?1",
         Q::MergeEpisodesCopy => concat!(
