@@ -523,11 +523,12 @@ fn share_row(r: &Row<'_>) -> Result<Share> {
 
 /// A grant from the columns id, person_id, username, facility, basis, share_id, scope,
 /// reason, created_at, expires_at, revoked_at, reviewed_by, reviewed_at, review_note.
-fn grant_row(r: &Row<'_>) -> Result<Grant> {
+fn grant_row(db: &dyn Db, r: &Row<'_>) -> Result<Grant> {
+    let id: i64 = r.get(0)?;
     let basis: String = r.get(4)?;
     let scope: String = r.get(6)?;
     Ok(Grant {
-        id: r.get(0)?,
+        id,
         person_id: r.get(1)?,
         username: r.get(2)?,
         facility: r.get(3)?,
@@ -535,7 +536,8 @@ fn grant_row(r: &Row<'_>) -> Result<Grant> {
         basis: Basis::from_code(&basis).unwrap_or(Basis::BreakGlass),
         share_id: r.get(5)?,
         scope: Scope::from_code(&scope).unwrap_or(Scope::Summary),
-        reason: r.get(7)?,
+        // A break-glass reason may describe the patient: sealed to the grant.
+        reason: db.crypt().open_opt("grants.reason", id, r.get(7)?)?,
         created_at: r.get(8)?,
         expires_at: r.get(9)?,
         revoked_at: r.get(10)?,
@@ -556,7 +558,8 @@ fn insert_grant(db: &dyn Db, g: &Grant) -> Result<()> {
             g.basis.code(),
             g.share_id,
             g.scope.code(),
-            g.reason,
+            db.crypt()
+                .seal_opt("grants.reason", g.id, g.reason.as_deref())?,
             g.created_at,
             g.expires_at
         ],
@@ -811,6 +814,9 @@ pub(crate) fn append_audit_tx(
     let at = at.max(floor + 1);
     let fields = audit_fields(e);
     let hash = audit_hash(key, &prev_hash, e.person_id, seq, at, &fields);
+    // The chain hashes the target in clear; the table keeps it sealed (a referral
+    // number, a resource, a break-glass review).
+    let target = seal_target(db, e.person_id, seq, e.target.as_deref())?;
     db.exec(
         Q::InsertAudit,
         args![
@@ -821,7 +827,7 @@ pub(crate) fn append_audit_tx(
             fields.role,
             e.facility,
             e.action,
-            e.target,
+            target,
             fields.basis,
             e.grant_id,
             prev_hash,
@@ -1201,26 +1207,30 @@ impl<B: Backend> Access for Engine<B> {
     }
 
     fn live_grant(&self, username: &str, person: i64, now: i64) -> Result<Option<Grant>> {
-        self.read(|db| db.one(Q::LiveGrant, args![username, person, now], grant_row))
+        self.read(|db| {
+            db.one(Q::LiveGrant, args![username, person, now], |r| {
+                grant_row(db, r)
+            })
+        })
     }
 
     fn live_grants_of(&self, username: &str, now: i64) -> Result<Vec<Grant>> {
-        self.read(|db| db.all(Q::LiveGrantsOf, args![username, now], grant_row))
+        self.read(|db| db.all(Q::LiveGrantsOf, args![username, now], |r| grant_row(db, r)))
     }
 
     fn grants_on(&self, person: i64) -> Result<Vec<Grant>> {
-        self.read(|db| db.all(Q::GrantsOn, args![person], grant_row))
+        self.read(|db| db.all(Q::GrantsOn, args![person], |r| grant_row(db, r)))
     }
 
     fn grants_on_merged(&self, person: i64) -> Result<Vec<Grant>> {
         self.read(|db| {
             let family = crate::core::merged_family(db, person)?;
-            db.all(Q::GrantsOnMerged, args![family], grant_row)
+            db.all(Q::GrantsOnMerged, args![family], |r| grant_row(db, r))
         })
     }
 
     fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>> {
-        self.read(|db| db.all(Q::BreakGlassOf, args![facility], grant_row))
+        self.read(|db| db.all(Q::BreakGlassOf, args![facility], |r| grant_row(db, r)))
     }
 
     fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str) -> Result<bool> {
@@ -1298,7 +1308,7 @@ impl<B: Backend> Access for Engine<B> {
                     role: r.get(6)?,
                     facility: r.get(7)?,
                     action: r.get(8)?,
-                    target: r.get(9)?,
+                    target: open_target(db, r.get(0)?, r.get(1)?, r.get(9)?)?,
                     basis: r.get(10)?,
                     grant_id: r.get(11)?,
                     hash: r.get(12)?,
@@ -1552,7 +1562,15 @@ impl<B: Backend> Access for Engine<B> {
                 let (actor, role): (String, String) = (r.get(3)?, r.get(4)?);
                 let facility: Option<String> = r.get(5)?;
                 let action: String = r.get(6)?;
-                let target: Option<String> = r.get(7)?;
+                let target = match open_target(db, person, seq, r.get(7)?) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        report.problems.push(format!(
+                            "person {person}: record {seq}: its target does not open (altered or moved)"
+                        ));
+                        None
+                    }
+                };
                 let basis: String = r.get(8)?;
                 let grant_id: Option<i64> = r.get(9)?;
                 let prev_hash: String = r.get(10)?;
@@ -1631,4 +1649,29 @@ impl<B: Backend> Access for Engine<B> {
             Ok(report)
         })
     }
+}
+
+/// An audit record's target as stored: sealed, bound to the record (person, seq).
+fn seal_target(db: &dyn Db, person: i64, seq: i64, target: Option<&str>) -> Result<Option<String>> {
+    target
+        .map(|t| {
+            db.crypt()
+                .seal_bound_str("audit_log.target", &format!("{person}/{seq}"), t)
+        })
+        .transpose()
+}
+
+/// [`seal_target`] undone (a target stored before encryption reads as it is).
+fn open_target(
+    db: &dyn Db,
+    person: i64,
+    seq: i64,
+    stored: Option<String>,
+) -> Result<Option<String>> {
+    stored
+        .map(|t| {
+            db.crypt()
+                .open_bound_str("audit_log.target", &format!("{person}/{seq}"), &t)
+        })
+        .transpose()
 }

@@ -14,6 +14,15 @@ pub(crate) const SEALED_COLUMNS: &[(&str, Q)] = &[
     ("submissions.raw_zstd", Q::SealHeadsSubmissionRaw),
     ("submissions.findings", Q::SealHeadsSubmissionFindings),
     ("checkins.body", Q::SealHeadsCheckinBody),
+    // Sealed as text ('!' and base64): the first nine characters name the data key.
+    ("persons.name", Q::SealHeadsPersonName),
+    ("persons.birth", Q::SealHeadsPersonBirth),
+    ("persons.personal_id", Q::SealHeadsPersonId),
+    ("identifiers.value", Q::SealHeadsIdentifierValue),
+    ("population.name", Q::SealHeadsPopulationName),
+    ("dq_issues.detail", Q::SealHeadsDqDetail),
+    ("grants.reason", Q::SealHeadsGrantReason),
+    ("audit_log.target", Q::SealHeadsAuditTarget),
 ];
 
 /// What `keys status` shows.
@@ -79,6 +88,10 @@ impl<B: Backend> Engine<B> {
                 db.query(*q, args![], &mut |r| {
                     match r.val(0)? {
                         Val::Bytes(b) => match key_of_head(b) {
+                            Some(k) => *sealed.entry(k).or_default() += 1,
+                            None => plain += 1,
+                        },
+                        Val::Text(t) => match key_of_text_head(t) {
                             Some(k) => *sealed.entry(k).or_default() += 1,
                             None => plain += 1,
                         },
@@ -346,6 +359,17 @@ fn bytes(v: Val<'_>) -> Vec<u8> {
         Val::Text(t) => t.as_bytes().to_vec(),
         _ => Vec::new(),
     }
+}
+
+/// The data key named by the first characters of a value sealed as text (`!` and
+/// base64: eight characters hold the first six bytes).
+fn key_of_text_head(head: &str) -> Option<u32> {
+    use base64::Engine;
+    let b64 = head.strip_prefix(crate::crypt::SEALED_TEXT)?.get(..8)?;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(b64)
+        .ok()?;
+    key_of_head(&bytes)
 }
 
 /// The data key named by the first bytes of a value (the statements read five).

@@ -49,7 +49,7 @@ fn prepared(bytes: &[u8]) -> Prepared {
 /// diagnosis texts, services and drugs, and the names, personal IDs and BHYT cards of
 /// the persons and residents) and the facility codes (stored in clear, to show the
 /// search works).
-fn ingest<S: Store + Reports>(s: &S) -> (Vec<String>, Vec<String>) {
+fn ingest<S: Store + Reports + store::Access>(s: &S) -> (Vec<String>, Vec<String>) {
     let g = Generator::new(Config {
         persons: 20,
         episodes: 40,
@@ -149,6 +149,49 @@ fn ingest<S: Store + Reports>(s: &S) -> (Vec<String>, Vec<String>) {
         .unwrap();
     assert_eq!(by_card.id, p.id);
     assert_eq!(s.residence_of(&pid).unwrap().as_deref(), Some("00001"));
+    // A break-glass reason and the audit record of the read: both describe the patient.
+    let staff = store::StaffAccount {
+        username: "bs-cap-cuu".into(),
+        full_name: "Bác sĩ Cấp Cứu".into(),
+        role: book::access::Role::Clinician,
+        unit: None,
+        facility: Some(facilities[0].clone()),
+        practising_cert: Some("000777/CCHN".into()),
+        active: true,
+    };
+    let reason = "Hôn mê sau tai nạn giao thông, không người nhà";
+    let g = s
+        .create_grant(
+            p.id,
+            &staff,
+            book::access::Basis::BreakGlass,
+            book::access::Scope::Full,
+            reason,
+            now_ms() + 3_600_000,
+        )
+        .unwrap();
+    let target = "giấy chuyển tuyến CT-BI-MAT-4242";
+    s.append_audit(&store::AuditEntry {
+        person_id: p.id,
+        actor: staff.username.clone(),
+        role: staff.role,
+        facility: staff.facility.clone(),
+        action: "open".into(),
+        target: Some(target.into()),
+        basis: book::access::Basis::BreakGlass,
+        grant_id: Some(g.id),
+        actor_name: Some(staff.full_name.clone()),
+        actor_cert: staff.practising_cert.clone(),
+    })
+    .unwrap();
+    assert_eq!(
+        s.grants_on(p.id).unwrap()[0].reason.as_deref(),
+        Some(reason)
+    );
+    assert_eq!(s.audit_of(p.id).unwrap()[0].target.as_deref(), Some(target));
+    assert!(s.verify_audit().unwrap().ok());
+    diagnoses.push(reason.into());
+    diagnoses.push(target.into());
     diagnoses.sort();
     diagnoses.dedup();
     assert!(diagnoses.len() >= 5, "{diagnoses:?}");
@@ -463,6 +506,14 @@ fn values_stored_in_clear_are_sealed_in_place() {
             ("submissions.raw_zstd".to_string(), 1),
             ("submissions.findings".to_string(), 0),
             ("checkins.body".to_string(), 0),
+            ("persons.name".to_string(), 0),
+            ("persons.birth".to_string(), 0),
+            ("persons.personal_id".to_string(), 0),
+            ("identifiers.value".to_string(), 0),
+            ("population.name".to_string(), 0),
+            ("dq_issues.detail".to_string(), 0),
+            ("grants.reason".to_string(), 0),
+            ("audit_log.target".to_string(), 0),
         ]
     );
     // Both still read.
@@ -476,5 +527,112 @@ fn values_stored_in_clear_are_sealed_in_place() {
     assert_eq!(stored.raw, bytes);
     // Again: nothing left to seal.
     assert_eq!(s.seal_existing(&mut |_| {}).unwrap(), 0);
+    let before = s.person(person).unwrap().unwrap();
+    s.close();
+
+    // Identities as a version before blind indexes stored them: in clear, and marked
+    // for conversion by the migration. The next start converts them.
+    let pid = g.person(e.person).personal_id.clone();
+    let card = g.person(e.person).cards.last().map(|c| c.number.clone());
+    let name = before.name.clone().unwrap();
+    c.execute(
+        "UPDATE persons SET name = ?2, birth = ?3, personal_id = ?4 WHERE id = ?1",
+        rusqlite::params![person, name, before.birth, before.personal_id],
+    )
+    .unwrap();
+    // Put the identifiers of the person (those alone of their kind, whose stored row is
+    // then known), their keys and card periods back in clear.
+    let mut blind_to_plain: Vec<(String, String, String)> = Vec::new();
+    for i in &before.identifiers {
+        if before
+            .identifiers
+            .iter()
+            .filter(|j| j.kind == i.kind)
+            .count()
+            != 1
+        {
+            continue;
+        }
+        let b: String = c
+            .query_row(
+                "SELECT value FROM identifiers WHERE person_id = ?1 AND kind = ?2",
+                rusqlite::params![person, i.kind.code()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(b.starts_with('~') && !b.contains(&i.value), "{b}");
+        blind_to_plain.push((i.kind.code().to_string(), b, i.value.clone()));
+    }
+    assert!(!blind_to_plain.is_empty());
+    for (kind, b, v) in &blind_to_plain {
+        c.execute(
+            "UPDATE identifiers SET value = ?3, sealed_value = NULL WHERE person_id = ?1 AND kind = ?2 AND value = ?4",
+            rusqlite::params![person, kind, v, b],
+        )
+        .unwrap();
+        c.execute(
+            "UPDATE identifier_keys SET value = ?2 WHERE kind = ?1 AND value = ?3",
+            rusqlite::params![kind, v, b],
+        )
+        .unwrap();
+        c.execute(
+            "UPDATE card_periods SET card = ?2 WHERE card = ?1",
+            rusqlite::params![b, v],
+        )
+        .unwrap();
+    }
+    c.execute("INSERT INTO crypt_pending (item) VALUES ('identities')", [])
+        .unwrap();
+    let in_clear: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM identifiers WHERE sealed_value IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(in_clear > 0);
+    let s = SqliteStore::open(&db).unwrap();
+    let after = s.person(person).unwrap().unwrap();
+    assert_eq!(after.name, before.name);
+    assert_eq!(after.personal_id, before.personal_id);
+    assert_eq!(
+        format!("{:?}", after.identifiers),
+        format!("{:?}", before.identifiers)
+    );
+    if let Some(pid) = &pid {
+        let p = s
+            .person_by_identifier(book::IdKind::PersonalId, pid)
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.id, person);
+    }
+    if let Some(card) = &card {
+        let p = s
+            .person_by_identifier(book::IdKind::BhytCard, card)
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.id, person);
+    }
+    assert!(plain(&s).iter().all(|(_, n)| *n == 0), "{:?}", plain(&s));
+    for (sql, what) in [
+        (
+            "SELECT COUNT(*) FROM identifiers WHERE value NOT LIKE '~%' OR sealed_value IS NULL",
+            "identifiers",
+        ),
+        (
+            "SELECT COUNT(*) FROM identifier_keys WHERE value NOT LIKE '~%'",
+            "identifier keys",
+        ),
+        (
+            "SELECT COUNT(*) FROM card_periods WHERE card NOT LIKE '~%'",
+            "card periods",
+        ),
+        ("SELECT COUNT(*) FROM crypt_pending", "pending"),
+    ] {
+        let n: i64 = c.query_row(sql, [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 0, "{what} left in clear");
+    }
+    // The book reads the same: the same episodes, found by the same identifiers.
+    assert_eq!(s.episodes_of(person).unwrap()[0].view, view);
     s.close();
 }

@@ -931,7 +931,13 @@ mod tests {
             Q::EpisodesWithReferral,  // one-off backfill of a migration
             Q::PlainEpisodes,         // keys encrypt: sealing a store in place, once
             Q::SealHeadsEpisodeBody,  // keys status: what each data key seals
-            Q::PersonsAfter,          // start of an upgraded store: sealing identities, once
+            Q::SealHeadsPersonName,
+            Q::SealHeadsPersonBirth,
+            Q::SealHeadsPersonId,
+            Q::SealHeadsIdentifierValue,
+            Q::SealHeadsGrantReason,
+            Q::SealHeadsAuditTarget,
+            Q::PersonsAfter, // start of an upgraded store: sealing identities, once
         ];
         let mut across = Vec::new();
         for q in Q::ALL {
