@@ -270,6 +270,8 @@ struct NewEpisode<'a> {
     validated_at: i64,
     linked_at: i64,
     body: Vec<u8>,
+    /// The main ICD-10 code, sealed to the episode (it names the diagnosis).
+    main_icd10: Option<String>,
 }
 
 const EPISODE_COLUMNS: &[&str] = &[
@@ -315,7 +317,7 @@ impl NewEpisode<'_> {
             e.start_at,
             e.end_at,
             e.care_type,
-            e.main_icd10,
+            self.main_icd10,
             self.confidence,
             self.received_at,
             self.validated_at,
@@ -1209,6 +1211,11 @@ fn link_and_store<'a>(
         body: db
             .crypt()
             .seal("episodes.body", episode_id, &pack_body(&e.body))?,
+        main_icd10: db.crypt().seal_opt(
+            "episodes.main_icd10",
+            episode_id,
+            e.main_icd10.as_deref(),
+        )?,
     });
     if version == 1 {
         crate::reports::on_new_episode(db, state, e, person, episode_id, p.meta.received_at)?;
@@ -2244,7 +2251,7 @@ impl<B: Backend> Store for Engine<B> {
                             Arg::Int(now),
                         ]);
                     }
-                    for (e, (eid, body, hash)) in p.episodes.iter().zip(packed) {
+                    for (e, (eid, body, hash, icd)) in p.episodes.iter().zip(packed) {
                         let eid = *eid;
                         episode_rows.push(vec![
                             Arg::Int(id),
@@ -2258,7 +2265,7 @@ impl<B: Backend> Store for Engine<B> {
                             text(&e.start_at),
                             text(&e.end_at),
                             text(&e.care_type),
-                            text(&e.main_icd10),
+                            text(icd),
                             Arg::Text("high"),
                             Arg::Int(now),
                             Arg::Int(now),
@@ -2417,8 +2424,9 @@ pub(crate) fn opt_text(v: &Option<String>) -> Arg<'_> {
     v.as_deref().map_or(Arg::Null, Arg::Text)
 }
 
-/// An episode of a bulk load as it is stored: id, sealed body, content hash.
-type Packed = (i64, Vec<u8>, String);
+/// An episode of a bulk load as it is stored: id, sealed body, content hash, sealed
+/// main ICD-10 code.
+type Packed = (i64, Vec<u8>, String, Option<String>);
 
 /// The id, stored (sealed) body and content hash of every episode of `persons`, in
 /// order; `ids` are the episodes' ids, person by person.
@@ -2444,7 +2452,12 @@ fn pack_parallel(
                                 .map(|(e, id)| {
                                     let body =
                                         crypt.seal("episodes.body", *id, &pack_body(&e.body))?;
-                                    Ok((*id, body, sha256_hex(e.body.as_bytes())))
+                                    let icd = crypt.seal_opt(
+                                        "episodes.main_icd10",
+                                        *id,
+                                        e.main_icd10.as_deref(),
+                                    )?;
+                                    Ok((*id, body, sha256_hex(e.body.as_bytes()), icd))
                                 })
                                 .collect::<Result<Vec<_>>>()
                         })

@@ -23,6 +23,7 @@ pub(crate) const SEALED_COLUMNS: &[(&str, Q)] = &[
     ("dq_issues.detail", Q::SealHeadsDqDetail),
     ("grants.reason", Q::SealHeadsGrantReason),
     ("audit_log.target", Q::SealHeadsAuditTarget),
+    ("episodes.main_icd10", Q::SealHeadsEpisodeIcd),
 ];
 
 /// What `keys status` shows.
@@ -196,6 +197,16 @@ impl<B: Backend> Engine<B> {
                             findings,
                         ],
                     )?;
+                }
+                // The main ICD-10 code of episodes stored before it was sealed.
+                let rows: Vec<(i64, i64, String)> =
+                    db.all(Q::PlainEpisodeIcds, args![BATCH], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?;
+                for (person, id, icd) in rows {
+                    let sealed = crypt.seal_str("episodes.main_icd10", id, &icd)?;
+                    db.exec(Q::SealEpisodeIcd, args![person, id, sealed])?;
+                    n += 1;
                 }
                 let rows: Vec<(String, String, i64, Vec<u8>)> =
                     db.all(Q::PlainCheckins, args![BATCH], |r| {

@@ -263,6 +263,17 @@ fn a_sqlite_store_writes_no_diagnosis_in_clear() {
         files(Path::new(&name), &mut found);
     }
     assert_none_in(&found, &diagnoses, &facilities);
+    // The main ICD-10 code of each visit is sealed too (too short to search the bytes for).
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (all, sealed): (i64, i64) = c
+        .query_row(
+            "SELECT COUNT(main_icd10), COUNT(CASE WHEN main_icd10 LIKE '!%' THEN 1 END) FROM episodes",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(all > 0);
+    assert_eq!(all, sealed);
     s.close();
 }
 
@@ -484,6 +495,11 @@ fn values_stored_in_clear_are_sealed_in_place() {
     )
     .unwrap();
     c.execute(
+        "UPDATE episodes SET main_icd10 = 'J18.9' WHERE id = ?1",
+        rusqlite::params![episode],
+    )
+    .unwrap();
+    c.execute(
         "UPDATE submissions SET raw_zstd = ?1 WHERE id = ?2",
         rusqlite::params![
             zstd::encode_all(bytes.as_slice(), 1).unwrap(),
@@ -514,13 +530,14 @@ fn values_stored_in_clear_are_sealed_in_place() {
             ("dq_issues.detail".to_string(), 0),
             ("grants.reason".to_string(), 0),
             ("audit_log.target".to_string(), 0),
+            ("episodes.main_icd10".to_string(), 1),
         ]
     );
     // Both still read.
     assert_eq!(s.episodes_of(person).unwrap()[0].view, view);
     let mut heard = 0;
-    assert_eq!(s.seal_existing(&mut |n| heard = n).unwrap(), 2);
-    assert_eq!(heard, 2);
+    assert_eq!(s.seal_existing(&mut |n| heard = n).unwrap(), 3);
+    assert_eq!(heard, 3);
     assert!(plain(&s).iter().all(|(_, n)| *n == 0));
     assert_eq!(s.episodes_of(person).unwrap()[0].view, view);
     let stored = s.submission(&r.transaction_code).unwrap().unwrap();

@@ -937,6 +937,8 @@ mod tests {
             Q::SealHeadsIdentifierValue,
             Q::SealHeadsGrantReason,
             Q::SealHeadsAuditTarget,
+            Q::SealHeadsEpisodeIcd,
+            Q::PlainEpisodeIcds,
             Q::PersonsAfter, // start of an upgraded store: sealing identities, once
         ];
         let mut across = Vec::new();

@@ -197,6 +197,11 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::SealHeadsDqDetail => "SELECT substring(detail from 1 for 9) FROM dq_issues",
         Q::SealHeadsGrantReason => "SELECT substring(reason from 1 for 9) FROM grants",
         Q::SealHeadsAuditTarget => "SELECT substring(target from 1 for 9) FROM audit_log",
+        Q::SealHeadsEpisodeIcd => "SELECT substring(main_icd10 from 1 for 9) FROM episodes",
+        Q::PlainEpisodeIcds => {
+            "SELECT person_id, id, main_icd10 FROM episodes WHERE main_icd10 IS NOT NULL AND left(main_icd10, 1) <> '!' LIMIT $1"
+        }
+        Q::SealEpisodeIcd => "UPDATE episodes SET main_icd10 = $3 WHERE person_id = $1 AND id = $2",
         Q::SealHeadsCheckinBody => "SELECT substring(body from 1 for 5) FROM checkins",
         Q::DataKeys => "SELECT id, master, wrapped, created_at FROM data_keys ORDER BY id",
         Q::InsertDataKey => {

@@ -195,6 +195,11 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::SealHeadsDqDetail => "SELECT substr(detail, 1, 9) FROM dq_issues",
         Q::SealHeadsGrantReason => "SELECT substr(reason, 1, 9) FROM grants",
         Q::SealHeadsAuditTarget => "SELECT substr(target, 1, 9) FROM audit_log",
+        Q::SealHeadsEpisodeIcd => "SELECT substr(main_icd10, 1, 9) FROM episodes",
+        Q::PlainEpisodeIcds => {
+            "SELECT person_id, id, main_icd10 FROM episodes WHERE main_icd10 IS NOT NULL AND substr(main_icd10, 1, 1) <> '!' LIMIT ?1"
+        }
+        Q::SealEpisodeIcd => "UPDATE episodes SET main_icd10 = ?3 WHERE person_id = ?1 AND id = ?2",
         Q::SealHeadsCheckinBody => "SELECT substr(body, 1, 5) FROM checkins",
         Q::DataKeys => "SELECT id, master, wrapped, created_at FROM data_keys ORDER BY id",
         Q::InsertDataKey => {
