@@ -543,7 +543,7 @@ fn grant_row(db: &dyn Db, r: &Row<'_>) -> Result<Grant> {
         revoked_at: r.get(10)?,
         reviewed_by: r.get(11)?,
         reviewed_at: r.get(12)?,
-        review_note: r.get(13)?,
+        review_note: db.crypt().open_opt("grants.review_note", id, r.get(13)?)?,
     })
 }
 
@@ -1235,6 +1235,8 @@ impl<B: Backend> Access for Engine<B> {
 
     fn review_break_glass(&self, person: i64, id: i64, reviewer: &str, note: &str) -> Result<bool> {
         self.write(|db| {
+            // The reviewer's note may describe the patient: sealed to the grant.
+            let note = db.crypt().seal_str("grants.review_note", id, note)?;
             let n = db.exec(
                 Q::ReviewBreakGlass,
                 args![person, id, reviewer, now_ms(), note],

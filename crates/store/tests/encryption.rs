@@ -189,6 +189,16 @@ fn ingest<S: Store + Reports + store::Access>(s: &S) -> (Vec<String>, Vec<String
         Some(reason)
     );
     assert_eq!(s.audit_of(p.id).unwrap()[0].target.as_deref(), Some(target));
+    let note = "Đã xác minh: bệnh nhân nhập viện cấp cứu lúc 2 giờ sáng";
+    assert!(
+        s.review_break_glass(p.id, g.id, "truong-khoa", note)
+            .unwrap()
+    );
+    assert_eq!(
+        s.grants_on(p.id).unwrap()[0].review_note.as_deref(),
+        Some(note)
+    );
+    diagnoses.push(note.into());
     assert!(s.verify_audit().unwrap().ok());
     diagnoses.push(reason.into());
     diagnoses.push(target.into());
