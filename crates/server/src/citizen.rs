@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 use store::{EpisodeRecord, Login, now_ms};
 
 use crate::App;
+pub(crate) use crate::http::{
+    ApiError, blocking, internal, not_found, serve, token_from, token_of,
+};
 
 pub const COOKIE_NAME: &str = "hb_session";
 /// A session lasts a working day.
@@ -44,65 +47,6 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route("/api/v1/persons/{pid}/access-log", get(access_log))
         .route("/api/v1/openapi.json", get(openapi))
-}
-
-/// An error as the API answers it: a status, a stable code, and a Vietnamese message.
-pub struct ApiError(pub StatusCode, pub &'static str, pub String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.0,
-            Json(serde_json::json!({"error": self.1, "message": self.2})),
-        )
-            .into_response()
-    }
-}
-
-pub(crate) fn internal<E: std::fmt::Display>(e: E) -> ApiError {
-    tracing::error!(error = %e, "citizen api");
-    ApiError(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "Lỗi hệ thống".into(),
-    )
-}
-
-pub(crate) fn not_found() -> ApiError {
-    // Someone else's book and a book that does not exist look the same.
-    ApiError(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy".into())
-}
-
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> store::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(internal)?
-        .map_err(internal)
-}
-
-pub(crate) fn token_of(headers: &HeaderMap) -> Option<String> {
-    token_from(headers, COOKIE_NAME)
-}
-
-/// The bearer token, else the session cookie `cookie`.
-pub(crate) fn token_from(headers: &HeaderMap, cookie: &str) -> Option<String> {
-    if let Some(b) = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some(b.trim().to_string());
-    }
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == cookie)
-        .map(|(_, v)| v.to_string())
 }
 
 /// The signed-in person.
@@ -139,32 +83,20 @@ impl Viewer {
         Viewer { person, app }
     }
 
-    /// Refuse (as "not found", so that nothing leaks) unless the viewer may open `pid`'s book.
-    pub(crate) async fn check_book(&self, pid: i64) -> Result<(), ApiError> {
-        let store = self.app.store.clone();
-        let me = self.person;
-        let wards = if pid == me {
-            Vec::new()
-        } else {
-            blocking(move || store.wards(me)).await?
-        };
-        let who = book::access::Principal::Person {
-            id: me,
-            wards: wards.iter().map(|w| w.person.id).collect(),
-        };
-        book::access::authorize(&who, &book::access::Action::ReadOwnBook { owner: pid })
-            .map_err(|_| not_found())
+    /// The viewer as the service layer knows them.
+    pub(crate) fn actor(&self) -> service::Actor {
+        service::Actor::Person { id: self.person }
     }
 
     /// The current episodes of `pid`'s book, when the viewer may open it; a guardian's
-    /// read is recorded in the ward's chain as `action`.
+    /// read is recorded in the ward's chain as `action`, in the same transaction.
     pub(crate) async fn book(
         &self,
         pid: i64,
-        action: &str,
+        action: &'static str,
     ) -> Result<Vec<EpisodeRecord>, ApiError> {
-        self.read_book(pid, action, move |s| s.episodes_of(pid))
-            .await
+        let who = self.actor();
+        serve(&self.app, move |s| s.episodes(&who, pid, action)).await
     }
 
     /// The current episodes of `pid`'s book admitted in `year` (only that year's rows
@@ -172,11 +104,11 @@ impl Viewer {
     pub(crate) async fn book_year(
         &self,
         pid: i64,
-        action: &str,
+        action: &'static str,
         year: i32,
     ) -> Result<Vec<EpisodeRecord>, ApiError> {
-        self.read_book(pid, action, move |s| s.episodes_in_year(pid, year))
-            .await
+        let who = self.actor();
+        serve(&self.app, move |s| s.year(&who, pid, year, action)).await
     }
 
     /// The years of `pid`'s book with their number of episodes, newest first (no
@@ -184,33 +116,21 @@ impl Viewer {
     pub(crate) async fn book_years(
         &self,
         pid: i64,
-        action: &str,
+        action: &'static str,
     ) -> Result<Vec<(i32, usize)>, ApiError> {
-        self.read_book(pid, action, move |s| s.episode_years(pid))
-            .await
+        let who = self.actor();
+        serve(&self.app, move |s| s.years(&who, pid, action)).await
     }
 
-    /// `read` from `pid`'s book when the viewer may open it; a guardian's read is
-    /// recorded in the ward's chain as `action`.
-    async fn read_book<T: Send + 'static>(
+    /// The episodes made visible after `since`: a poll, recorded for a guardian only
+    /// when it brings something.
+    pub(crate) async fn changes(
         &self,
         pid: i64,
-        action: &str,
-        read: impl FnOnce(&dyn store::Store) -> store::Result<T> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        self.check_book(pid).await?;
-        let store = self.app.store.clone();
-        let out = blocking(move || read(store.as_ref())).await?;
-        record_guardian_read(&self.app, self.person, pid, action, None).await?;
-        Ok(out)
-    }
-
-    /// The same, recording nothing: for a poll that records only when it brings
-    /// something (with [`record_guardian_read`] then).
-    pub(crate) async fn book_unrecorded(&self, pid: i64) -> Result<Vec<EpisodeRecord>, ApiError> {
-        self.check_book(pid).await?;
-        let store = self.app.store.clone();
-        blocking(move || store.episodes_of(pid)).await
+        since: i64,
+    ) -> Result<Vec<EpisodeRecord>, ApiError> {
+        let who = self.actor();
+        serve(&self.app, move |s| s.changes(&who, pid, since)).await
     }
 
     /// One current episode of `pid`'s book, when the viewer may open it (a guardian's
@@ -219,50 +139,13 @@ impl Viewer {
         &self,
         pid: i64,
         id: i64,
-        action: &str,
+        action: &'static str,
     ) -> Result<EpisodeRecord, ApiError> {
-        self.check_book(pid).await?;
-        let store = self.app.store.clone();
-        let e = blocking(move || store.episode(pid, id))
-            .await?
-            .ok_or_else(not_found)?;
-        record_guardian_read(&self.app, self.person, pid, action, Some(id.to_string())).await?;
-        Ok(e)
+        let who = self.actor();
+        serve(&self.app, move |s| s.episode(&who, pid, id, action))
+            .await
+            .map(|o| o.data)
     }
-}
-
-/// A guardian's read of a ward's book, in the ward's audit chain, before anything is
-/// shown: the ward (or whoever else later holds the book) sees who read what. A person's
-/// reads of their own book are not recorded.
-pub(crate) async fn record_guardian_read(
-    app: &Arc<App>,
-    reader: i64,
-    pid: i64,
-    action: &str,
-    target: Option<String>,
-) -> Result<(), ApiError> {
-    if reader == pid {
-        return Ok(());
-    }
-    let store = app.store.clone();
-    let action = action.to_string();
-    blocking(move || {
-        let name = store.person(reader)?.and_then(|p| p.name);
-        store.append_audit(&store::AuditEntry {
-            person_id: pid,
-            actor: format!("person:{reader}"),
-            role: book::access::Role::Guardian,
-            facility: None,
-            action,
-            target,
-            basis: book::access::Basis::Guardianship,
-            grant_id: None,
-            actor_name: name,
-            actor_cert: None,
-        })?;
-        Ok(())
-    })
-    .await
 }
 
 #[derive(Deserialize)]
@@ -804,11 +687,8 @@ async fn changes(
 ) -> Result<Response, ApiError> {
     // Polled by the open book page: a guardian's poll is recorded only when it brings
     // something new.
-    let eps = v.book_unrecorded(pid).await?;
-    let changed: Vec<&EpisodeRecord> = eps.iter().filter(|e| e.visible_at > q.since).collect();
-    if !changed.is_empty() {
-        record_guardian_read(&v.app, v.person, pid, "changes", None).await?;
-    }
+    let eps = v.changes(pid, q.since).await?;
+    let changed: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&v.app, &changed).await;
     let changed: Vec<Item> = changed.iter().map(|e| item(e, &names)).collect();
     Ok(Json(serde_json::json!({"now": now_ms(), "episodes": changed})).into_response())
@@ -855,19 +735,8 @@ pub(crate) fn share_qr(headers: &HeaderMap, code: &str) -> String {
 impl Viewer {
     /// Refuse unless the viewer may manage `pid`'s sharing (own book or a ward's).
     pub(crate) async fn check_sharing(&self, pid: i64) -> Result<(), ApiError> {
-        let store = self.app.store.clone();
-        let me = self.person;
-        let wards = if pid == me {
-            Vec::new()
-        } else {
-            blocking(move || store.wards(me)).await?
-        };
-        let who = book::access::Principal::Person {
-            id: me,
-            wards: wards.iter().map(|w| w.person.id).collect(),
-        };
-        book::access::authorize(&who, &book::access::Action::ManageSharing { owner: pid })
-            .map_err(|_| not_found())
+        let who = self.actor();
+        serve(&self.app, move |s| s.check_sharing(&who, pid)).await
     }
 
     pub(crate) async fn make_share(
@@ -918,19 +787,15 @@ impl Viewer {
         }
     }
 
-    /// Who opened the book: the audit records and the grants behind them.
+    /// Who opened the book: the audit records and the grants behind them (a
+    /// guardian's look is recorded: it names facilities and break-glass reasons).
     pub(crate) async fn access_log(
         &self,
         pid: i64,
     ) -> Result<(Vec<store::AuditRecord>, Vec<store::Grant>), ApiError> {
-        self.check_sharing(pid).await?;
-        let store = self.app.store.clone();
-        let log =
-            blocking(move || Ok((store.audit_of(pid)?, store.grants_on_merged(pid)?))).await?;
-        // A guardian's look at it is a read too (it names facilities and break-glass
-        // reasons).
-        record_guardian_read(&self.app, self.person, pid, "access_log", None).await?;
-        Ok(log)
+        let who = self.actor();
+        let log = serve(&self.app, move |s| s.access_log(&who, pid)).await?;
+        Ok((log.records, log.grants))
     }
 }
 

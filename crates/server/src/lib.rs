@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 pub mod citizen;
 pub mod fhir;
 pub mod guard;
+pub(crate) mod http;
 mod metrics;
 pub mod pdf;
 pub mod registry;
@@ -100,6 +101,8 @@ impl Default for Config {
 /// Shared state of the handlers.
 pub struct App {
     pub store: Arc<dyn Store>,
+    /// The service layer: every use of a person's data.
+    pub service: service::Service,
     pub config: Config,
     pub metrics: Metrics,
     /// Password checks (argon2, ~45 ms of CPU): one queue per kind of caller.
@@ -121,6 +124,7 @@ impl App {
     pub fn new(store: Arc<dyn Store>, config: Config) -> Arc<App> {
         let parse_mb = config.parse_budget_mb.max(1) as usize;
         Arc::new(App {
+            service: service::Service::new(store.clone()),
             store,
             config,
             metrics: Metrics::new(),

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use store::{AuditEntry, Facility, Grant, StaffAccount, StaffLogin, StoreError, Unit, now_ms};
 
 use crate::App;
-use crate::citizen::{ApiError, Names, blocking, facility_names, internal, not_found, token_from};
+use crate::citizen::{Names, facility_names};
+use crate::http::{ApiError, blocking, internal, not_found, serve, token_from};
 
 pub const STAFF_COOKIE: &str = "hb_staff";
 /// A staff session lasts a shift.
@@ -207,34 +208,12 @@ impl StaffUser {
         Ok(())
     }
 
-    /// The caller's grant on `person`, checked for reading the summary (`full` false)
-    /// or an episode: live, the caller's own, wide enough.
-    pub(crate) async fn grant_for(&self, person: i64, full: bool) -> Result<Grant, ApiError> {
-        let store = self.app.store.clone();
-        let username = self.account.username.clone();
-        let now = now_ms();
-        let grants = blocking(move || store.grants_on(person)).await?;
-        // A grant serves its holder at the facility it was made for: moving elsewhere ends it.
-        let facility = self.account.facility.clone();
-        let mine: Vec<&Grant> = grants
-            .iter()
-            .filter(|g| g.username == username && g.facility == facility)
-            .collect();
-        // The best live one; else the newest, so that the refusal says why.
-        let grant = mine
-            .iter()
-            .filter(|g| g.facts().live(now))
-            .max_by_key(|g| (g.scope == Scope::Full, g.expires_at))
-            .or(mine.first())
-            .copied();
-        let facts = grant.map(Grant::facts);
-        self.allow(&Action::ReadPatient {
-            person,
-            grant: facts.as_ref(),
-            full,
-            now,
-        })?;
-        grant.cloned().ok_or_else(not_found)
+    /// The member of staff as the service layer knows them.
+    pub(crate) fn actor(&self) -> service::Actor {
+        service::Actor::Staff {
+            account: self.account.clone(),
+            scope: self.scope.clone(),
+        }
     }
 
     pub(crate) fn app(&self) -> &Arc<App> {
@@ -669,14 +648,12 @@ pub(crate) async fn read_summary(
     ),
     ApiError,
 > {
-    let grant = u.grant_for(pid, false).await?;
-    u.audit(pid, "summary", None, &grant).await?;
-    if grant.scope == Scope::Full {
-        // The page lists the visits too.
-        u.audit(pid, "episodes", None, &grant).await?;
-    }
-    let store = u.app.store.clone();
-    let eps = blocking(move || store.episodes_of(pid)).await?;
+    // Decided, read and recorded ("summary", and "episodes" under a full grant: the
+    // page lists the visits too) in one transaction.
+    let who = u.actor();
+    let opened = serve(u.app(), move |s| s.summary(&who, pid)).await?;
+    let eps = opened.data;
+    let grant = opened.grant.ok_or_else(not_found)?;
     let views: Vec<(i64, &book::EpisodeView)> = eps.iter().map(|e| (e.id, &e.view)).collect();
     let summary = book::summary::summarize(&views, crate::vn_now());
     let all: Vec<&store::EpisodeRecord> = eps.iter().collect();
@@ -697,10 +674,8 @@ async fn patient_summary(u: StaffUser, Path(pid): Path<i64>) -> Result<Response,
 }
 
 async fn patient_episodes(u: StaffUser, Path(pid): Path<i64>) -> Result<Response, ApiError> {
-    let grant = u.grant_for(pid, true).await?;
-    u.audit(pid, "episodes", None, &grant).await?;
-    let store = u.app.store.clone();
-    let eps = blocking(move || store.episodes_of(pid)).await?;
+    let who = u.actor();
+    let eps = serve(u.app(), move |s| s.episodes(&who, pid, "episodes")).await?;
     let list: Vec<serde_json::Value> = eps
         .iter()
         .map(|e| {
@@ -723,13 +698,10 @@ pub(crate) async fn read_episode(
     pid: i64,
     id: i64,
 ) -> Result<(store::EpisodeRecord, Names), ApiError> {
-    let grant = u.grant_for(pid, true).await?;
-    let store = u.app.store.clone();
-    let e = blocking(move || store.episode(pid, id))
+    let who = u.actor();
+    let e = serve(u.app(), move |s| s.episode(&who, pid, id, "episode"))
         .await?
-        .ok_or_else(not_found)?;
-    u.audit(pid, "episode", Some(id.to_string()), &grant)
-        .await?;
+        .data;
     let names = facility_names(u.app(), &[&e]).await;
     Ok((e, names))
 }

@@ -140,20 +140,28 @@ async fn viewer(app: &Arc<App>, headers: &HeaderMap) -> Option<Viewer> {
     Some(Viewer::new(person, app.clone()))
 }
 
+/// What a page reads of a book.
+enum Read {
+    /// The whole book, recorded as this action.
+    Book(&'static str),
+    /// What reached it after this time (recorded only when something did).
+    Since(i64),
+}
+
 /// The signed-in viewer and the book of `pid` they may open; otherwise the answer to
 /// send (to the sign-in page, or not found).
 async fn signed_in_book(
     app: &Arc<App>,
     headers: &HeaderMap,
     pid: i64,
-    action: Option<&str>,
+    read: Read,
 ) -> Result<(Viewer, Vec<EpisodeRecord>), Response> {
     let Some(v) = viewer(app, headers).await else {
         return Err(redirect("/dang-nhap"));
     };
-    let read = match action {
-        Some(a) => v.book(pid, a).await,
-        None => v.book_unrecorded(pid).await,
+    let read = match read {
+        Read::Book(a) => v.book(pid, a).await,
+        Read::Since(t) => v.changes(pid, t).await,
     };
     match read {
         Ok(eps) => Ok((v, eps)),
@@ -279,7 +287,7 @@ async fn person_home(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let (v, eps) = match signed_in_book(&app, &headers, pid, Some("open")).await {
+    let (v, eps) = match signed_in_book(&app, &headers, pid, Read::Book("open")).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -436,7 +444,7 @@ async fn search_page(
     Path(pid): Path<i64>,
     axum::extract::Query(f): axum::extract::Query<SearchForm>,
 ) -> Response {
-    let (_, eps) = match signed_in_book(&app, &headers, pid, Some("search")).await {
+    let (_, eps) = match signed_in_book(&app, &headers, pid, Read::Book("search")).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -495,20 +503,14 @@ async fn refresh_page(
     Path(pid): Path<i64>,
 ) -> Response {
     // A guardian's refresh is recorded when it shows something new.
-    let (v, eps) = match signed_in_book(&app, &headers, pid, None).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let now = now_ms();
     let since = seen_at(&headers);
     let from = since.unwrap_or(now - 30 * 24 * 3_600_000);
-    let fresh: Vec<&EpisodeRecord> = eps.iter().filter(|e| e.visible_at > from).collect();
-    if !fresh.is_empty()
-        && let Err(e) =
-            crate::citizen::record_guardian_read(&app, v.person, pid, "changes", None).await
-    {
-        return e.into_response();
-    }
+    let (_, eps) = match signed_in_book(&app, &headers, pid, Read::Since(from)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let fresh: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&app, &fresh).await;
     let mut body = format!(
         r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/so/{pid}">← Sổ sức khỏe</a></nav><h1>Cập nhật dữ liệu</h1><p role="status">Đã cập nhật lúc {}. "#,

@@ -523,7 +523,7 @@ fn share_row(r: &Row<'_>) -> Result<Share> {
 
 /// A grant from the columns id, person_id, username, facility, basis, share_id, scope,
 /// reason, created_at, expires_at, revoked_at, reviewed_by, reviewed_at, review_note.
-fn grant_row(db: &dyn Db, r: &Row<'_>) -> Result<Grant> {
+pub(crate) fn grant_row(db: &dyn Db, r: &Row<'_>) -> Result<Grant> {
     let id: i64 = r.get(0)?;
     let basis: String = r.get(4)?;
     let scope: String = r.get(6)?;
@@ -565,6 +565,26 @@ fn insert_grant(db: &dyn Db, g: &Grant) -> Result<()> {
         ],
     )?;
     Ok(())
+}
+
+/// Where a facility is: its unit and those above it (the province alone when it names
+/// no unit).
+pub(crate) fn place_of_facility(db: &dyn Db, code: &str) -> Result<Option<Place>> {
+    let row: Option<(String, Option<String>)> = db.one(Q::FacilityPlace, args![code], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    let Some((province, unit)) = row else {
+        return Ok(None);
+    };
+    let mut place = match unit {
+        Some(u) => place_of_unit(db, &u)?,
+        None => Place::default(),
+    };
+    if place.province.is_none() && !province.is_empty() {
+        place.province = Some(province);
+    }
+    place.facility = Some(code.to_string());
+    Ok(Some(place))
 }
 
 fn place_of_unit(db: &dyn Db, code: &str) -> Result<Place> {
@@ -793,6 +813,28 @@ fn audit_fields(e: &AuditEntry) -> AuditFields<'_> {
 }
 
 /// Append one record to its person's chain, inside the transaction of `db`.
+/// A person's audit records, newest first, with those of the persons merged into them.
+pub(crate) fn audit_of(db: &dyn Db, person: i64) -> Result<Vec<AuditRecord>> {
+    let family = crate::core::merged_family(db, person)?;
+    db.all(Q::AuditOf, args![family], |r| {
+        Ok(AuditRecord {
+            person_id: r.get(0)?,
+            seq: r.get(1)?,
+            at: r.get(2)?,
+            actor: r.get(3)?,
+            actor_name: r.get(4)?,
+            practising_cert: r.get(5)?,
+            role: r.get(6)?,
+            facility: r.get(7)?,
+            action: r.get(8)?,
+            target: open_target(db, r.get(0)?, r.get(1)?, r.get(9)?)?,
+            basis: r.get(10)?,
+            grant_id: r.get(11)?,
+            hash: r.get(12)?,
+        })
+    })
+}
+
 pub(crate) fn append_audit_tx(
     db: &dyn Db,
     key: Option<&[u8]>,
@@ -886,24 +928,7 @@ impl<B: Backend> Access for Engine<B> {
     }
 
     fn place_of_facility(&self, code: &str) -> Result<Option<Place>> {
-        self.read(|db| {
-            let row: Option<(String, Option<String>)> =
-                db.one(Q::FacilityPlace, args![code], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            let Some((province, unit)) = row else {
-                return Ok(None);
-            };
-            let mut place = match unit {
-                Some(u) => place_of_unit(db, &u)?,
-                None => Place::default(),
-            };
-            if place.province.is_none() && !province.is_empty() {
-                place.province = Some(province);
-            }
-            place.facility = Some(code.to_string());
-            Ok(Some(place))
-        })
+        self.read(|db| place_of_facility(db, code))
     }
 
     fn facilities(&self) -> Result<Vec<Facility>> {
@@ -1219,14 +1244,11 @@ impl<B: Backend> Access for Engine<B> {
     }
 
     fn grants_on(&self, person: i64) -> Result<Vec<Grant>> {
-        self.read(|db| db.all(Q::GrantsOn, args![person], |r| grant_row(db, r)))
+        self.read(|db| self.tx(db).grants_on(person))
     }
 
     fn grants_on_merged(&self, person: i64) -> Result<Vec<Grant>> {
-        self.read(|db| {
-            let family = crate::core::merged_family(db, person)?;
-            db.all(Q::GrantsOnMerged, args![family], |r| grant_row(db, r))
-        })
+        self.read(|db| self.tx(db).grants_on_merged(person))
     }
 
     fn break_glass_of(&self, facility: &str) -> Result<Vec<Grant>> {
@@ -1297,26 +1319,7 @@ impl<B: Backend> Access for Engine<B> {
     }
 
     fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>> {
-        self.read(|db| {
-            let family = crate::core::merged_family(db, person)?;
-            db.all(Q::AuditOf, args![family], |r| {
-                Ok(AuditRecord {
-                    person_id: r.get(0)?,
-                    seq: r.get(1)?,
-                    at: r.get(2)?,
-                    actor: r.get(3)?,
-                    actor_name: r.get(4)?,
-                    practising_cert: r.get(5)?,
-                    role: r.get(6)?,
-                    facility: r.get(7)?,
-                    action: r.get(8)?,
-                    target: open_target(db, r.get(0)?, r.get(1)?, r.get(9)?)?,
-                    basis: r.get(10)?,
-                    grant_id: r.get(11)?,
-                    hash: r.get(12)?,
-                })
-            })
-        })
+        self.read(|db| audit_of(db, person))
     }
 
     fn add_fhir_client(

@@ -1581,42 +1581,32 @@ impl<B: Backend> Store for Engine<B> {
     }
 
     fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>> {
-        self.read(|db| db.all(Q::EpisodesOf, args![person], |r| episode_row(db, r)))
+        self.read(|db| self.tx(db).episodes_of(person))
     }
 
     fn episodes_in_year(&self, person: i64, year: i32) -> Result<Vec<EpisodeRecord>> {
-        // `start_at` is `NGAY_VAO` as written (`yyyyMMddHHmm`): the year's rows are one
-        // range of it. The range may hold a time that does not parse (and so has no
-        // `admitted`): the filter after it keeps exactly those of the year.
-        let (from, to) = (format!("{year:04}"), format!("{:04}", year + 1));
-        let eps = self.read(|db| {
-            db.all(Q::EpisodesOfYear, args![person, from, to], |r| {
-                episode_row(db, r)
-            })
-        })?;
-        Ok(eps
-            .into_iter()
-            .filter(|e| e.view.admitted.map(|d| chrono::Datelike::year(&d)) == Some(year))
-            .collect())
+        self.read(|db| self.tx(db).episodes_in_year(person, year))
     }
 
     fn episode_years(&self, person: i64) -> Result<Vec<(i32, usize)>> {
-        let mut counts = std::collections::BTreeMap::<i32, usize>::new();
-        self.read(|db| {
-            db.query(Q::EpisodeStarts, args![person], &mut |r| {
-                let start: String = r.get(0)?;
-                // As the dossier's parser read `NGAY_VAO` into `view.admitted`.
-                if let Some(d) = dossier::model::conv::parse_datetime(&start) {
-                    *counts.entry(chrono::Datelike::year(&d)).or_default() += 1;
-                }
-                Ok(true)
-            })
-        })?;
-        Ok(counts.into_iter().rev().collect())
+        self.read(|db| self.tx(db).episode_years(person))
     }
 
     fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>> {
-        self.read(|db| db.one(Q::Episode, args![person, id], |r| episode_row(db, r)))
+        self.read(|db| self.tx(db).episode(person, id))
+    }
+
+    fn transaction(
+        &self,
+        write: bool,
+        f: &mut dyn FnMut(&dyn crate::tx::BookTx) -> Result<()>,
+    ) -> Result<()> {
+        let run = |db: &dyn Db| f(&self.tx(db));
+        if write {
+            self.write(run)
+        } else {
+            self.read(run)
+        }
     }
 
     fn scan_episodes(

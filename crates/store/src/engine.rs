@@ -166,6 +166,14 @@ impl<B: Backend> Engine<B> {
         keyed_hash(&self.secret, parts)
     }
 
+    /// The person-data interface of the service layer over one connection.
+    pub(crate) fn tx<'a>(&'a self, db: &'a dyn Db) -> crate::tx::Tx<'a> {
+        crate::tx::Tx {
+            db,
+            audit_key: self.audit_key(),
+        }
+    }
+
     pub(crate) fn audit_key(&self) -> Option<&[u8]> {
         self.audit_key.get().map(Vec::as_slice)
     }

@@ -31,12 +31,14 @@ mod sql;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tx;
 
 pub use access::*;
 pub use copy::{Table, Value};
 pub use engine::Engine;
 pub use keys::{ColumnKeys, DataKeyInfo, KeyStatus};
 pub use reports::*;
+pub use tx::BookTx;
 
 pub use postgres::{PgOptions, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -715,6 +717,9 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     fn episode_years(&self, person: i64) -> Result<Vec<(i32, usize)>>;
     /// One current episode of a person (one primary-key read).
     fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>>;
+    /// Run `f` in one transaction: a write transaction when `write` (an audit record
+    /// appended in it commits with what was read, or neither does), else plain reads.
+    fn transaction(&self, write: bool, f: &mut dyn FnMut(&dyn BookTx) -> Result<()>) -> Result<()>;
     /// Every version of one episode, oldest first.
     fn episode_versions(&self, facility: &str, ma_lk: &str) -> Result<Vec<EpisodeRecord>>;
     /// Every current episode sent by one of `facilities` and visible since `since_ms`, in

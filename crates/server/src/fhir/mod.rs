@@ -25,12 +25,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use book::IdKind;
-use book::access::{Action, Basis, Place, Principal, Role, SmartScopes, authorize};
+use book::access::{Action, Place, Principal, SmartScopes};
 use serde_json::{Value, json};
-use store::{AuditEntry, EpisodeRecord, FhirClient, PersonRecord, now_ms};
+use store::{EpisodeRecord, FhirClient, PersonRecord, now_ms};
 
 use crate::App;
-use crate::citizen::{ApiError, blocking, token_from, token_of};
+use crate::http::{ApiError, blocking, token_from, token_of};
 use crate::staff::{STAFF_COOKIE, StaffUser};
 use map::Context;
 
@@ -313,6 +313,23 @@ enum Need<'a> {
 }
 
 impl Reader {
+    /// The reader as the service layer knows them.
+    fn actor(&self) -> service::Actor {
+        match self {
+            Reader::Person { id, .. } => service::Actor::Person { id: *id },
+            Reader::Staff(u) => u.actor(),
+            Reader::System {
+                client,
+                scopes,
+                place,
+            } => service::Actor::System {
+                client: client.clone(),
+                scopes: scopes.clone(),
+                place: place.clone(),
+            },
+        }
+    }
+
     fn principal(&self) -> Principal {
         match self {
             Reader::Person { id, wards } => Principal::Person {
@@ -352,139 +369,29 @@ impl Reader {
         need: Need<'_>,
         target: &str,
     ) -> Result<Book, FhirError> {
-        let store = app.store.clone();
-        let load = move || -> store::Result<Option<Book>> {
-            let Some(person) = store.person(pid)? else {
-                return Ok(None);
-            };
-            let episodes = store.episodes_of(pid)?;
-            Ok(Some(Book {
-                person,
-                episodes,
-                summary_only: false,
-            }))
+        // Decided, read and recorded in one transaction by the service layer. The IPS
+        // (a summary) asks a system client for every type of a book.
+        let who = self.actor();
+        let (summary, types): (bool, Vec<String>) = match need {
+            Need::Summary => (true, BOOK_TYPES.iter().map(|t| t.to_string()).collect()),
+            Need::Types(t) => (false, t.iter().map(|t| t.to_string()).collect()),
         };
-        match self {
-            Reader::Person { id, .. } => {
-                authorize(&self.principal(), &Action::ReadOwnBook { owner: pid })
-                    .map_err(|_| FhirError::not_found())?;
-                let book = blocking(load).await?.ok_or_else(FhirError::not_found)?;
-                // A guardian's read of a ward's book is in the ward's chain.
-                crate::citizen::record_guardian_read(
-                    app,
-                    *id,
-                    pid,
-                    "fhir",
-                    Some(target.to_string()),
-                )
-                .await
-                .map_err(FhirError::from)?;
-                Ok(book)
-            }
-            Reader::Staff(u) => {
-                // Refused (with the reason) unless a live grant of the clinician's own
-                // covers it; only a full grant opens resources one by one.
-                let grant = u.grant_for(pid, need != Need::Summary).await?;
-                u.audit(pid, "fhir", Some(target.to_string()), &grant)
-                    .await?;
-                let mut book = blocking(load).await?.ok_or_else(FhirError::not_found)?;
-                book.summary_only = grant.scope == book::access::Scope::Summary;
-                Ok(book)
-            }
-            Reader::System {
-                client,
-                scopes,
-                place: unit,
-            } => {
-                let types: Vec<&str> = match need {
-                    Need::Summary => BOOK_TYPES.to_vec(),
-                    Need::Types(t) => t.to_vec(),
-                };
-                // The scopes first, before anything of the person is touched: the same
-                // refusal whoever the person is.
-                // A person's data is reached through their Patient: without that scope,
-                // nothing of anyone.
-                if types.is_empty()
-                    || !scopes.allows("Patient")
-                    || types.iter().any(|t| !scopes.allows(t))
-                {
-                    return Err(scope_refusal(scopes));
-                }
-                let Some(mut book) = blocking(load).await? else {
-                    return Err(FhirError::not_found());
-                };
-                // Only what facilities of the client's unit sent.
-                let facilities: BTreeSet<String> =
-                    book.episodes.iter().map(|e| e.facility.clone()).collect();
-                let store = app.store.clone();
-                let places: BTreeMap<String, Place> = blocking(move || {
-                    let mut m = BTreeMap::new();
-                    for f in facilities {
-                        let p = store.place_of_facility(&f)?.unwrap_or_default();
-                        m.insert(f, p);
-                    }
-                    Ok(m)
-                })
-                .await?;
-                let principal = self.principal();
-                let allowed = |facility: &str| {
-                    let place = places.get(facility).cloned().unwrap_or_default();
-                    types.iter().all(|t| {
-                        authorize(
-                            &principal,
-                            &Action::ReadUnitData {
-                                resource_type: t,
-                                place: &place,
-                            },
-                        )
-                        .is_ok()
-                    })
-                };
-                book.episodes.retain(|e| allowed(&e.facility));
-                if book.episodes.is_empty() {
-                    return Err(FhirError::not_found());
-                }
-                // A facility's own patient number is the unit's only when the facility is.
-                let app2 = app.clone();
-                let unit = unit.clone();
-                book.person.identifiers = {
-                    let ids = std::mem::take(&mut book.person.identifiers);
-                    blocking(move || {
-                        let mut kept = Vec::new();
-                        for i in ids {
-                            if i.kind == IdKind::FacilityPatient {
-                                let f = i.value.split(':').next().unwrap_or("");
-                                let inside = app2
-                                    .store
-                                    .place_of_facility(f)?
-                                    .is_some_and(|p| p.within(&unit));
-                                if !inside {
-                                    continue;
-                                }
-                            }
-                            kept.push(i);
-                        }
-                        Ok(kept)
-                    })
-                    .await?
-                };
-                let entry = AuditEntry {
-                    person_id: pid,
-                    actor: client.client_id.clone(),
-                    role: Role::SystemClient,
-                    facility: None,
-                    action: "fhir".into(),
-                    target: Some(target.to_string()),
-                    basis: Basis::System,
-                    grant_id: None,
-                    actor_name: Some(client.name.clone()),
-                    actor_cert: None,
-                };
-                let store = app.store.clone();
-                blocking(move || store.append_audit(&entry)).await?;
-                Ok(book)
-            }
-        }
+        let target = target.to_string();
+        let opened = crate::http::serve(app, move |s| {
+            let types: Vec<&str> = types.iter().map(String::as_str).collect();
+            let need = match who {
+                service::Actor::System { .. } => service::Need::Types(&types),
+                _ if summary => service::Need::Summary,
+                _ => service::Need::Types(&types),
+            };
+            s.open_book(&who, pid, need, service::Audit::on("fhir", target))
+        })
+        .await?;
+        Ok(Book {
+            person: opened.data.person,
+            episodes: opened.data.episodes,
+            summary_only: opened.summary_only,
+        })
     }
 }
 

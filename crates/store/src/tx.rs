@@ -1,0 +1,119 @@
+//! One transaction over a person's data, for the service layer: it decides who may do
+//! what (`book::access`), writes the audit record and reads, all inside one
+//! [`crate::Store::transaction`], so that no read is shown whose audit record was not
+//! committed with it.
+
+use crate::access::{AuditEntry, AuditRecord, Grant};
+use crate::db::{Db, Q, args};
+use crate::{EpisodeRecord, PersonRecord, Result};
+use book::access::Place;
+
+/// What may be read and written of a person inside one transaction. No driver type
+/// crosses it; the store's other methods read through the same functions.
+pub trait BookTx {
+    /// The persons `guardian` holds guardianship of.
+    fn ward_ids(&self, guardian: i64) -> Result<Vec<i64>>;
+    /// The grants on a person, newest first.
+    fn grants_on(&self, person: i64) -> Result<Vec<Grant>>;
+    /// The grants on a person and on the persons merged into them, newest first.
+    fn grants_on_merged(&self, person: i64) -> Result<Vec<Grant>>;
+    /// Append one record to the person's audit chain (committed with the transaction).
+    fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord>;
+    /// A person's records, newest first, with those of the persons merged into them.
+    fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>>;
+    fn person(&self, id: i64) -> Result<Option<PersonRecord>>;
+    /// The current episodes of a person's book, newest first.
+    fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>>;
+    /// The current episodes admitted in `year`.
+    fn episodes_in_year(&self, person: i64, year: i32) -> Result<Vec<EpisodeRecord>>;
+    /// The years of the book with their number of episodes, newest first.
+    fn episode_years(&self, person: i64) -> Result<Vec<(i32, usize)>>;
+    fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>>;
+    /// Where a facility is (its unit and those above it).
+    fn place_of_facility(&self, code: &str) -> Result<Option<Place>>;
+}
+
+/// [`BookTx`] over one connection.
+pub(crate) struct Tx<'a> {
+    pub(crate) db: &'a dyn Db,
+    pub(crate) audit_key: Option<&'a [u8]>,
+}
+
+impl BookTx for Tx<'_> {
+    fn ward_ids(&self, guardian: i64) -> Result<Vec<i64>> {
+        self.db.all(Q::Wards, args![guardian], |r| r.get(0))
+    }
+
+    fn grants_on(&self, person: i64) -> Result<Vec<Grant>> {
+        let db = self.db;
+        db.all(Q::GrantsOn, args![person], |r| {
+            crate::access::grant_row(db, r)
+        })
+    }
+
+    fn grants_on_merged(&self, person: i64) -> Result<Vec<Grant>> {
+        let db = self.db;
+        let family = crate::core::merged_family(db, person)?;
+        db.all(Q::GrantsOnMerged, args![family], |r| {
+            crate::access::grant_row(db, r)
+        })
+    }
+
+    fn append_audit(&self, e: &AuditEntry) -> Result<AuditRecord> {
+        crate::access::append_audit_tx(self.db, self.audit_key, e, crate::now_ms())
+    }
+
+    fn audit_of(&self, person: i64) -> Result<Vec<AuditRecord>> {
+        crate::access::audit_of(self.db, person)
+    }
+
+    fn person(&self, id: i64) -> Result<Option<PersonRecord>> {
+        crate::core::person_record(self.db, id)
+    }
+
+    fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>> {
+        let db = self.db;
+        db.all(Q::EpisodesOf, args![person], |r| {
+            crate::core::episode_row(db, r)
+        })
+    }
+
+    fn episodes_in_year(&self, person: i64, year: i32) -> Result<Vec<EpisodeRecord>> {
+        // `start_at` is `NGAY_VAO` as written (`yyyyMMddHHmm`): the year's rows are one
+        // range of it. The range may hold a time that does not parse (and so has no
+        // `admitted`): the filter after it keeps exactly those of the year.
+        let db = self.db;
+        let (from, to) = (format!("{year:04}"), format!("{:04}", year + 1));
+        let eps = db.all(Q::EpisodesOfYear, args![person, from, to], |r| {
+            crate::core::episode_row(db, r)
+        })?;
+        Ok(eps
+            .into_iter()
+            .filter(|e| e.view.admitted.map(|d| chrono::Datelike::year(&d)) == Some(year))
+            .collect())
+    }
+
+    fn episode_years(&self, person: i64) -> Result<Vec<(i32, usize)>> {
+        let mut counts = std::collections::BTreeMap::<i32, usize>::new();
+        self.db.query(Q::EpisodeStarts, args![person], &mut |r| {
+            let start: String = r.get(0)?;
+            // As the dossier's parser read `NGAY_VAO` into `view.admitted`.
+            if let Some(d) = dossier::model::conv::parse_datetime(&start) {
+                *counts.entry(chrono::Datelike::year(&d)).or_default() += 1;
+            }
+            Ok(true)
+        })?;
+        Ok(counts.into_iter().rev().collect())
+    }
+
+    fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>> {
+        let db = self.db;
+        db.one(Q::Episode, args![person, id], |r| {
+            crate::core::episode_row(db, r)
+        })
+    }
+
+    fn place_of_facility(&self, code: &str) -> Result<Option<Place>> {
+        crate::access::place_of_facility(self.db, code)
+    }
+}
