@@ -5,6 +5,22 @@ use dossier::model::{Dossier, ParaclinicalResult, ServiceLine};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+/// The name of the `i`-th secondary diagnosis: CHAN_DOAN_RV lists the diagnoses
+/// ";"-separated, the main one first, so its parts name the codes when they line up;
+/// else the ICD-10 list's name.
+fn secondary_name(discharge: Option<&str>, n: usize, i: usize, code: &str) -> Option<String> {
+    let parts: Vec<&str> = discharge
+        .unwrap_or("")
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() == n + 1 {
+        return Some(parts[i + 1].to_string());
+    }
+    crate::terms::icd10_name(code).map(str::to_string)
+}
+
 /// One care episode in the health-book shape. Stored as JSON beside the raw dossier.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -28,6 +44,9 @@ pub struct EpisodeView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient_category: Option<String>,
     pub insured: bool,
+    /// MA_THE_BHYT: the BHYT card(s) the visit was paid under.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cards: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -480,6 +499,7 @@ pub fn project(d: &Dossier, facility: &str) -> EpisodeView {
         care_type: s.ma_loai_kcb.clone(),
         patient_category: s.ma_doituong_kcb.clone(),
         insured: !s.ma_the_bhyt.is_empty(),
+        cards: s.ma_the_bhyt.clone(),
         reason: s.ly_do_vv.clone(),
         admission_diagnosis: s.chan_doan_vao.clone(),
         discharge_diagnosis: s.chan_doan_rv.clone(),
@@ -490,9 +510,10 @@ pub fn project(d: &Dossier, facility: &str) -> EpisodeView {
         secondary_diagnoses: s
             .ma_benh_kt
             .iter()
-            .map(|c| Diagnosis {
+            .enumerate()
+            .map(|(i, c)| Diagnosis {
                 icd10: c.clone(),
-                name: None,
+                name: secondary_name(s.chan_doan_rv.as_deref(), s.ma_benh_kt.len(), i, c),
             })
             .collect(),
         procedure_codes: s.ma_pttt_qt.clone(),

@@ -6,6 +6,7 @@ pub mod access;
 pub mod episode;
 pub mod identity;
 pub mod summary;
+pub mod terms;
 pub mod text;
 
 pub use episode::{EpisodeView, project};

@@ -74,6 +74,40 @@ pub fn is_abnormal(r: &TestResult) -> bool {
     .any(|w| c == *w || c.starts_with(&format!("{w} ")))
 }
 
+/// Whether an imaging or functional report (or a lab report without a value) says
+/// something is not normal: its conclusion names no normal finding ("bình thường",
+/// "chưa phát hiện…", "trong giới hạn…", "âm tính"). "Giãn thất trái, giảm chức năng
+/// tâm thu (EF 35%)" is flagged; "Hiện tại chưa phát hiện bất thường" is not.
+pub fn is_abnormal_report(r: &TestResult) -> bool {
+    let c = crate::text::fold(r.conclusion.as_deref().unwrap_or(""));
+    if c.trim().is_empty() {
+        return false;
+    }
+    if is_abnormal(r) || c.contains("duong tinh") {
+        return true;
+    }
+    const NORMAL: [&str; 8] = [
+        "binh thuong",
+        "chua phat hien",
+        "khong phat hien",
+        "khong thay",
+        "trong gioi han",
+        "am tinh",
+        "tuong ung tuoi thai",
+        "normal",
+    ];
+    !NORMAL.iter().any(|w| c.contains(w))
+}
+
+/// Whether a result is out of the normal: a lab value outside its range (or flagged by
+/// the facility), a report whose conclusion is not normal.
+pub fn is_out_of_normal(r: &TestResult) -> bool {
+    match r.kind {
+        crate::episode::ResultKind::Lab if r.value.is_some() => crate::terms::flag(r).is_some(),
+        _ => is_abnormal_report(r),
+    }
+}
+
 /// When the episode happened (discharge, else admission).
 fn when(v: &EpisodeView) -> Option<NaiveDateTime> {
     v.discharged.or(v.admitted)
@@ -133,7 +167,7 @@ pub fn summarize(episodes: &[(i64, &EpisodeView)], now: NaiveDateTime) -> Summar
             }
         }
         if within(v, PROBLEM_DAYS) {
-            for r in v.results.iter().filter(|r| is_abnormal(r)) {
+            for r in v.results.iter().filter(|r| is_out_of_normal(r)) {
                 if s.abnormal_results.len() < MAX_ITEMS {
                     s.abnormal_results.push(RecentResult {
                         result: r.clone(),

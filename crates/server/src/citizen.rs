@@ -160,46 +160,68 @@ async fn activate(
     crate::guard::ClientIp(ip): crate::guard::ClientIp,
     Json(b): Json<ActivateBody>,
 ) -> Response {
-    // Codes are short: attempts are bounded per client address and per person here, and
-    // per code in the store.
-    let keys = crate::guard::keys("activation", b.personal_id.trim(), ip);
+    match activate_account(&app, ip, &b.personal_id, &b.code, &b.passcode).await {
+        Ok(()) => Json(serde_json::json!({"activated": true})).into_response(),
+        Err((_, Some(wait))) => throttled(wait),
+        Err((e, None)) => e.into_response(),
+    }
+}
+
+/// Activate an account, or set a new passcode with a reset code (the store tells which
+/// the code is for). Codes are short: attempts are bounded per client address and per
+/// person here, and per code in the store. A throttled attempt's error comes with its
+/// wait (ms).
+pub(crate) async fn activate_account(
+    app: &Arc<App>,
+    ip: std::net::IpAddr,
+    personal_id: &str,
+    code: &str,
+    passcode: &str,
+) -> Result<(), (ApiError, Option<i64>)> {
+    let keys = crate::guard::keys("activation", personal_id.trim(), ip);
     let attempt = match app.throttle.begin(&keys, now_ms()) {
         Ok(a) => a,
-        Err(wait) => return throttled(wait).into_response(),
+        Err(wait) => return Err((throttle_error(wait), Some(wait))),
     };
     let Some(permit) = crate::guard::enter(&app.checks.citizen).await else {
         attempt.void();
-        return busy().into_response();
+        return Err((busy(), None));
     };
     let store = app.store.clone();
-    match tokio::task::spawn_blocking(move || {
+    let (personal_id, code, passcode) = (
+        personal_id.trim().to_string(),
+        code.to_string(),
+        passcode.to_string(),
+    );
+    let outcome = match tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        store.activate_citizen(b.personal_id.trim(), &b.code, &b.passcode)
+        store.activate_citizen(&personal_id, &code, &passcode)
     })
     .await
     {
         Ok(Ok(_)) => {
             attempt.succeeded();
-            Json(serde_json::json!({"activated": true})).into_response()
+            Ok(())
         }
         Ok(Err(store::StoreError::Invalid(m))) => {
             drop(attempt);
-            ApiError(StatusCode::BAD_REQUEST, "activation", m).into_response()
+            Err(ApiError(StatusCode::BAD_REQUEST, "activation", m))
         }
         Ok(Err(e)) => {
             attempt.void();
-            internal(e).into_response()
+            Err(internal(e))
         }
         Err(e) => {
             attempt.void();
-            internal(e).into_response()
+            Err(internal(e))
         }
-    }
+    };
+    outcome.map_err(|e| (e, None))
 }
 
-/// Too many wrong attempts: wait (the same answer whether or not the account exists).
-pub(crate) fn throttled(wait_ms: i64) -> Response {
-    let res = ApiError(
+/// The answer to a throttled attempt, with its wait in the message.
+fn throttle_error(wait_ms: i64) -> ApiError {
+    ApiError(
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_attempts",
         format!(
@@ -207,7 +229,11 @@ pub(crate) fn throttled(wait_ms: i64) -> Response {
             crate::guard::wait_text(wait_ms)
         ),
     )
-    .into_response();
+}
+
+/// Too many wrong attempts: wait (the same answer whether or not the account exists).
+pub(crate) fn throttled(wait_ms: i64) -> Response {
+    let res = throttle_error(wait_ms).into_response();
     crate::with_retry_after(res, wait_ms)
 }
 
@@ -605,18 +631,24 @@ impl NameCache {
     }
 }
 
-/// Text of an episode that a search matches: diagnoses, medicines, facility code and
-/// name, services.
-fn search_text(e: &EpisodeRecord, names: &Names) -> String {
+/// The texts of an episode that a search matches, each on its own (a query's words
+/// together in one text rank higher): diagnoses with their names, medicines, facility
+/// code and name, services.
+fn search_text(e: &EpisodeRecord, names: &Names) -> Vec<String> {
     let v = &e.view;
-    let mut parts: Vec<&str> = vec![&e.facility];
-    parts.extend(names.get(&e.facility).map(String::as_str));
-    parts.extend(v.discharge_diagnosis.as_deref());
-    parts.extend(v.admission_diagnosis.as_deref());
-    parts.extend(v.main_diagnosis.as_ref().map(|d| d.icd10.as_str()));
-    parts.extend(v.main_diagnosis.as_ref().and_then(|d| d.name.as_deref()));
-    parts.extend(v.secondary_diagnoses.iter().map(|d| d.icd10.as_str()));
-    parts.extend(v.medicines.iter().filter_map(|m| m.name.as_deref()));
+    let mut parts: Vec<String> = vec![e.facility.clone()];
+    parts.extend(names.get(&e.facility).cloned());
+    parts.extend(v.discharge_diagnosis.clone());
+    parts.extend(v.admission_diagnosis.clone());
+    for d in v.main_diagnosis.iter().chain(&v.secondary_diagnoses) {
+        let name = d
+            .name
+            .clone()
+            .or_else(|| book::terms::icd10_name(&d.icd10).map(str::to_string))
+            .unwrap_or_default();
+        parts.push(format!("{} {name}", d.icd10));
+    }
+    parts.extend(v.medicines.iter().filter_map(|m| m.name.clone()));
     let s = &v.services;
     for list in [
         &s.lab_tests,
@@ -625,34 +657,43 @@ fn search_text(e: &EpisodeRecord, names: &Names) -> String {
         &s.procedures,
         &s.surgery,
     ] {
-        parts.extend(list.iter().filter_map(|x| x.name.as_deref()));
+        parts.extend(list.iter().filter_map(|x| x.name.clone()));
     }
-    fold(&parts.join(" | "))
+    parts
 }
 
 /// The shortest query searched (in characters, after folding).
 pub(crate) const MIN_QUERY: usize = 2;
 
-/// The episodes of a book that match every word of `q`, accent- and case-insensitive
-/// ("tieu duong" finds "Tiểu đường"); `None` when the query is too short.
+/// The episodes of a book that match every word of `q` as words, accent- and
+/// case-insensitive ("tieu duong" finds "Tiểu đường"; "hong" does not find "không"),
+/// those matching as typed (accents and all, words together) first; `None` when the
+/// query is too short.
 pub(crate) fn search_book<'a>(
     eps: &'a [EpisodeRecord],
     names: &Names,
     q: &str,
 ) -> Option<Vec<&'a EpisodeRecord>> {
-    let needle = fold(q);
-    if needle.chars().count() < MIN_QUERY {
+    if fold(q).chars().count() < MIN_QUERY {
         return None;
     }
-    let words: Vec<&str> = needle.split(' ').filter(|w| !w.is_empty()).collect();
-    Some(
-        eps.iter()
-            .filter(|e| {
-                let text = search_text(e, names);
-                words.iter().all(|w| text.contains(w))
-            })
-            .collect(),
-    )
+    let mut hits: Vec<(u8, usize, &EpisodeRecord)> = eps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let texts = search_text(e, names);
+            let rank = texts
+                .iter()
+                .filter_map(|t| book::text::match_rank(t, q))
+                .max()
+                // Words spread over several texts (a medicine and a diagnosis).
+                .or_else(|| book::text::match_rank(&texts.join(" | "), q).map(|_| 0))?;
+            Some((rank, i, e))
+        })
+        .collect();
+    // Better matches first; within a rank, the book's order (newest first).
+    hits.sort_by_key(|(rank, i, _)| (std::cmp::Reverse(*rank), *i));
+    Some(hits.into_iter().map(|(_, _, e)| e).collect())
 }
 
 async fn search(

@@ -21,6 +21,7 @@ pub mod fhir;
 pub mod guard;
 pub(crate) mod http;
 mod metrics;
+pub mod pages;
 pub mod pdf;
 pub mod registry;
 pub mod reports;
@@ -152,7 +153,8 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(staff_ui::routes())
         .merge(reports::routes())
         .merge(fhir::routes())
-        .merge(ui::routes())
+        .merge(pages::citizen::routes())
+        .fallback(pages::fallback)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             security::guard,

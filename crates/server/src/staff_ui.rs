@@ -511,11 +511,15 @@ async fn patient_visit(
         Ok(x) => x,
         Err(e) => return error_page(e),
     };
+    let practitioners = crate::pages::citizen::practitioners_of(&app, &e.view).await;
     let body = visit_detail(
         &e,
         &names,
-        &format!(r#"<a href="/nhan-vien/benh-nhan/{pid}">← Tóm tắt người bệnh</a>"#),
-        None,
+        &practitioners,
+        (
+            format!("/nhan-vien/benh-nhan/{pid}"),
+            "← Tóm tắt người bệnh".to_string(),
+        ),
     );
     page(&o(&e.view.discharge_diagnosis), true, &body).into_response()
 }

@@ -652,8 +652,23 @@ async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
     assert!(log.contains("Theo mã chia sẻ của bạn"));
     d.screenshot("c5-nhat-ky").await;
     d.assert_accessible(&axe, "access log").await;
+    // Revoking asks first, and is not styled as the primary action.
+    let groups = log.matches("class=\"card").count();
+    let reads = log.matches("<li>").count();
+    assert!(
+        groups < reads,
+        "reads of one visit are one card: {groups} cards, {reads} reads"
+    );
+    assert!(
+        log.contains("Thu hồi quyền xem"),
+        "a live grant has its revoke beside it"
+    );
     d.go(&format!("{base}/so/{person}/chia-se")).await;
-    d.click("form[action$='/thu-hoi'] button").await;
+    d.click("a.button.danger[href$='/thu-hoi']").await;
+    d.wait_for_text("Thu hồi mã chia sẻ?").await;
+    d.screenshot("c6-thu-hoi-xac-nhan").await;
+    d.assert_accessible(&axe, "revoke confirmation").await;
+    d.click("form[action$='/thu-hoi'] button.danger").await;
     d.wait_for_text("Đã thu hồi").await;
 
     // The clinician is refused from then on.

@@ -476,9 +476,17 @@ async fn the_web_book_signs_in_and_shows_only_ones_own() {
     let (s, detail) = page(format!("/so/{a}/luot/{visit}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(detail.contains("Chẩn đoán") && detail.contains("Tải bản PDF"));
-    // The book offers the International Patient Summary, which the session cookie opens.
+    // The book offers the International Patient Summary as a page to read, with the
+    // FHIR document to download, which the session cookie opens.
+    assert!(
+        home.contains(&format!("href=\"/so/{a}/tom-tat\"")),
+        "{home}"
+    );
+    let (s, readable) = page(format!("/so/{a}/tom-tat")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(readable.contains("Dị ứng") && readable.contains("Không có dữ liệu"));
     let ips = format!("/fhir/Patient/{a}/$summary");
-    assert!(home.contains(&format!("href=\"{ips}\"")), "{home}");
+    assert!(readable.contains(&format!("href=\"{ips}\"")), "{readable}");
     let (s, doc) = page(ips).await;
     assert_eq!(s, StatusCode::OK);
     let doc: Value = serde_json::from_str(&doc).unwrap();
@@ -494,9 +502,20 @@ async fn the_web_book_signs_in_and_shows_only_ones_own() {
         format!("/so/{a}/luot/{b_visit}"),
         format!("/so/{b}/tim?q=viem"),
         format!("/so/{b}/cap-nhat"),
+        format!("/so/{b}/tom-tat"),
+        format!("/so/{b}/chia-se"),
+        format!("/so/{b}/nhat-ky"),
+        "/khong-co-trang-nay".to_string(),
     ] {
-        let (s, _) = page(path.clone()).await;
+        let (s, body) = page(path.clone()).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        // A page in the frame, never raw JSON or the browser's blank page.
+        assert!(
+            body.contains("<main")
+                && body.contains("Không tìm thấy")
+                && body.contains("href=\"/so\""),
+            "{path}: {body}"
+        );
     }
 }
 both!(the_web_book_signs_in_and_shows_only_ones_own);
