@@ -18,6 +18,9 @@ const MAX_ITEMS: usize = 20;
 pub struct Summary {
     pub episodes: usize,
     pub last_visit: Option<NaiveDateTime>,
+    /// Chronic conditions from the whole history (main and secondary diagnoses whose
+    /// ICD-10 is chronic, `terms::chronic_group`), most recently seen first.
+    pub chronic: Vec<Chronic>,
     /// Distinct main diagnoses of the last year, newest first, with when last seen.
     pub problems: Vec<Problem>,
     pub medicines: Vec<RecentMedicine>,
@@ -30,6 +33,20 @@ pub struct Summary {
 pub struct Problem {
     pub diagnosis: Diagnosis,
     pub last_seen: Option<NaiveDateTime>,
+    pub facility: String,
+    pub episode_id: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Chronic {
+    /// The diagnosis, named from the list when the dossier gave no name.
+    pub diagnosis: Diagnosis,
+    pub group: &'static str,
+    pub first_seen: Option<NaiveDateTime>,
+    pub last_seen: Option<NaiveDateTime>,
+    /// Visits that recorded it.
+    pub visits: usize,
+    /// Where it was last recorded.
     pub facility: String,
     pub episode_id: i64,
 }
@@ -138,6 +155,36 @@ pub fn summarize(episodes: &[(i64, &EpisodeView)], now: NaiveDateTime) -> Summar
     let within =
         |v: &EpisodeView, days: i64| when(v).is_some_and(|d| now - d <= Duration::days(days));
     for (id, v) in &eps {
+        for d in v.main_diagnosis.iter().chain(&v.secondary_diagnoses) {
+            let Some(group) = crate::terms::chronic_group(&d.icd10) else {
+                continue;
+            };
+            match s.chronic.iter_mut().find(|c| c.diagnosis.icd10 == d.icd10) {
+                Some(c) => {
+                    // Newest first: an older visit moves the first sighting back.
+                    c.visits += 1;
+                    c.first_seen = when(v).or(c.first_seen);
+                    if c.diagnosis.name.is_none() {
+                        c.diagnosis.name = d.name.clone();
+                    }
+                }
+                None => s.chronic.push(Chronic {
+                    diagnosis: Diagnosis {
+                        icd10: d.icd10.clone(),
+                        name: d
+                            .name
+                            .clone()
+                            .or_else(|| crate::terms::icd10_name(&d.icd10).map(str::to_string)),
+                    },
+                    group,
+                    first_seen: when(v),
+                    last_seen: when(v),
+                    visits: 1,
+                    facility: v.facility.clone(),
+                    episode_id: *id,
+                }),
+            }
+        }
         if within(v, PROBLEM_DAYS)
             && let Some(d) = &v.main_diagnosis
             && !s.problems.iter().any(|p| p.diagnosis.icd10 == d.icd10)
@@ -256,6 +303,37 @@ mod tests {
         assert_eq!(meds, ["Metformin"], "last 90 days only");
         assert_eq!(s.abnormal_results.len(), 1);
         assert_eq!(s.abnormal_results[0].episode_id, 2);
+        // Chronic conditions come from the whole history: the hypertension of 2024 too.
+        let chronic: Vec<(&str, &str)> = s
+            .chronic
+            .iter()
+            .map(|c| (c.diagnosis.icd10.as_str(), c.group))
+            .collect();
+        assert_eq!(
+            chronic,
+            [("E11", "Đái tháo đường"), ("I10", "Tăng huyết áp")]
+        );
+        assert_eq!(s.chronic[1].last_seen, Some(at("2024-01-10 09:00")));
+    }
+
+    #[test]
+    fn reports_are_abnormal_unless_their_conclusion_is_normal() {
+        let r = |c: &str| TestResult {
+            kind: crate::episode::ResultKind::Functional,
+            conclusion: Some(c.into()),
+            ..TestResult::default()
+        };
+        assert!(is_out_of_normal(&r(
+            "Giãn thất trái, giảm chức năng tâm thu thất trái (EF 35%), hở van hai lá vừa."
+        )));
+        assert!(!is_out_of_normal(&r(
+            "Hình thái và chức năng tim trong giới hạn bình thường."
+        )));
+        assert!(!is_out_of_normal(&r(
+            "Hiện tại chưa phát hiện bất thường trên siêu âm ổ bụng."
+        )));
+        assert!(is_out_of_normal(&r("AFB dương tính (1+)")));
+        assert!(!is_out_of_normal(&r("")));
     }
 
     #[test]

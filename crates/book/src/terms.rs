@@ -38,6 +38,23 @@ pub fn department_name(code: &str) -> Option<&'static str> {
     DEPARTMENTS.get(code.trim()).copied()
 }
 
+static CHRONIC: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+    rows(include_str!("../data/chronic-icd10.tsv"))
+        .filter_map(|c| Some((*c.first()?, *c.get(1)?)))
+        .collect()
+});
+
+/// The group of a chronic condition (`data/chronic-icd10.tsv`), when the code is one:
+/// such a diagnosis stays on the problem list from the whole history.
+pub fn chronic_group(code: &str) -> Option<&'static str> {
+    let code = code.trim();
+    CHRONIC
+        .iter()
+        .filter(|(prefix, _)| code.starts_with(prefix))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, g)| *g)
+}
+
 /// A reference range of a laboratory indicator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Range {
@@ -133,6 +150,10 @@ mod tests {
             Some("Tăng huyết áp vô căn (nguyên phát)")
         );
         assert_eq!(icd10_name("Z99.9"), None);
+        assert_eq!(chronic_group("E11.2"), Some("Đái tháo đường"));
+        assert_eq!(chronic_group("N18.5"), Some("Bệnh thận mạn"));
+        assert_eq!(chronic_group("C34.9"), Some("Ung thư"));
+        assert_eq!(chronic_group("J02.9"), None);
         let glu = lab_range("GLU").unwrap();
         assert_eq!(
             (glu.low, glu.high, glu.unit),

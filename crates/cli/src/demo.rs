@@ -300,6 +300,26 @@ pub fn run(a: Args) -> Result<()> {
         &book::access::SmartScopes::parse("system/*.read").map_err(anyhow::Error::msg)?,
         "demo",
     )?;
+    // What a script needs to drive the demo (README's sessions read it with jq): the
+    // logins, never a secret that is not the demo's published one.
+    let about = serde_json::json!({
+        "address": format!("http://{}", a.listen),
+        "gateway": {"facility": "01001", "username": DEMO_USER, "password": DEMO_PASSWORD},
+        "citizen": citizen.as_ref().map(|(pid, person, episodes)| serde_json::json!({
+            "personal_id": pid, "person": person, "passcode": DEMO_PASSCODE, "episodes": episodes,
+        })),
+        "staff": {
+            "password": DEMO_STAFF_PASSWORD,
+            "accounts": staff.iter().map(|s| serde_json::json!({
+                "username": s.username, "role": s.role.code(),
+            })).collect::<Vec<_>>(),
+        },
+        "fhir_client_id": fhir_client.client_id,
+    });
+    std::fs::write(
+        a.dir.join("demo.json"),
+        serde_json::to_string_pretty(&about)? + "\n",
+    )?;
     let c = store.counts()?;
     let sample =
         PathBuf::from("../shared/vn-standards/samples/synthetic/GIAMDINHHS_envelope_unsigned.xml");
@@ -311,6 +331,10 @@ pub fn run(a: Args) -> Result<()> {
         c.episodes_current,
         c.submissions,
         t.elapsed().as_secs_f64()
+    );
+    println!(
+        "  {}: tài khoản mẫu cho script / the demo's logins for scripts (jq)",
+        a.dir.join("demo.json").display()
     );
     let keys = store::key_source(&db.to_string_lossy());
     let master = keys.load()?.map(|k| store::crypt::MasterKey::id(&k));

@@ -27,7 +27,6 @@ pub mod registry;
 pub mod reports;
 pub mod security;
 pub mod staff;
-mod staff_ui;
 mod ui;
 
 pub use metrics::Metrics;
@@ -150,7 +149,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics_gate))
         .merge(citizen::routes())
         .merge(staff::routes())
-        .merge(staff_ui::routes())
+        .merge(pages::staff::routes())
         .merge(reports::routes())
         .merge(fhir::routes())
         .merge(pages::citizen::routes())

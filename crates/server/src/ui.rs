@@ -5,9 +5,6 @@
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::{Html, IntoResponse, Response};
-use store::EpisodeRecord;
-
-use crate::citizen::Names;
 
 pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -22,18 +19,6 @@ pub(crate) fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-pub(crate) fn o(s: &Option<String>) -> String {
-    esc(s.as_deref().unwrap_or(""))
-}
-
-/// A facility by name, with its code; by code alone when it is not registered.
-pub(crate) fn fac(names: &Names, code: &str) -> String {
-    match names.get(code) {
-        Some(name) => format!("{} <span class=\"muted\">({})</span>", esc(name), esc(code)),
-        None => format!("Cơ sở {}", esc(code)),
-    }
 }
 
 pub(crate) fn redirect(to: &str) -> Response {
@@ -61,6 +46,7 @@ select,textarea{width:100%;font:inherit;padding:12px;border:2px solid #687583;bo
 a:focus-visible,button:focus-visible,summary:focus-visible,input:focus-visible{outline:3px solid #f2a900;outline-offset:2px}
 form.search{display:flex;gap:8px;align-items:flex-end}form.search div{flex:1}form.search label{margin-top:0}form.search button{margin-top:0}
 .actions{display:flex;gap:8px;flex-wrap:wrap}.actions a.button{margin-top:4px}a.button.secondary{background:#fff;color:#0b5cad;border:2px solid #0b5cad}
+details.danger-zone{margin-top:28px;border:2px solid #8a1c12;box-shadow:none}details.danger-zone summary{color:#8a1c12}
 nav.crumbs{margin:8px 0}.new{background:#fff4d6;color:#6b4a00}input.inline{width:auto}
 dl.facts{margin:0;display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:4px 16px}dl.facts div{padding:4px 0;border-bottom:1px solid #e1e5ea}dt{font-size:.85rem;color:#4a5561}dd{margin:0;overflow-wrap:anywhere}
 .person h1{margin-top:0}nav.switch{display:flex;gap:8px;flex-wrap:wrap;margin:8px 0}nav.switch a.pill{text-decoration:none}.pill.current{background:#0b5cad;color:#fff}
@@ -95,25 +81,6 @@ pub(crate) fn shell(
 
 pub(crate) fn when(d: Option<chrono::NaiveDateTime>) -> String {
     crate::pages::when(d)
-}
-
-pub(crate) fn date(d: Option<chrono::NaiveDateTime>) -> String {
-    crate::pages::date(d)
-}
-
-/// Everything of one visit (the template the citizen's visit page uses), for the
-/// clinician's episode page.
-pub(crate) fn visit_detail(
-    e: &EpisodeRecord,
-    names: &Names,
-    practitioners: &std::collections::BTreeMap<String, String>,
-    back: (String, String),
-) -> String {
-    use askama::Template;
-    let visit = crate::pages::citizen::VisitView::of(e, names, practitioners, back, None);
-    crate::pages::citizen::VisitPartial { visit }
-        .render()
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

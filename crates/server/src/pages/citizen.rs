@@ -915,6 +915,11 @@ pub(crate) fn certificates(v: &EpisodeView) -> Vec<String> {
 }
 
 impl VisitView {
+    /// The visit's heading (its discharge diagnosis).
+    pub(crate) fn title(&self) -> &str {
+        &self.title
+    }
+
     pub(crate) fn of(
         e: &EpisodeRecord,
         names: &Names,
@@ -1157,19 +1162,12 @@ impl VisitView {
     }
 }
 
-/// The visit's part of a page, for the clinician's episode page (until that page has a
-/// template of its own, it is put into the frame as it is).
+/// A visit in the page frame: the citizen's visit page and the clinician's.
 #[derive(Template)]
-#[template(path = "visit_partial.html")]
-pub(crate) struct VisitPartial {
-    pub visit: VisitView,
-}
-
-#[derive(Template)]
-#[template(path = "citizen/visit.html")]
-struct VisitPage {
-    frame: Frame,
-    visit: VisitView,
+#[template(path = "visit.html")]
+pub(crate) struct VisitPage {
+    pub(crate) frame: Frame,
+    pub(crate) visit: VisitView,
 }
 
 /// Names of the practitioners a visit names (names only decorate: none on failure).

@@ -5,6 +5,7 @@
 //! templates lay them out; no page is built by string formatting.
 
 pub mod citizen;
+pub mod staff;
 
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
