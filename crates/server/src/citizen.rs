@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use store::{EpisodeRecord, Login, now_ms};
 
 use crate::App;
+use crate::http::wire;
 pub(crate) use crate::http::{
     ApiError, blocking, internal, not_found, serve, token_from, token_of,
 };
@@ -353,6 +354,8 @@ async fn me(v: Viewer) -> Result<Response, ApiError> {
     let store = v.app.store.clone();
     let me = v.person;
     let (person, wards) = blocking(move || Ok((store.person(me)?, store.wards(me)?))).await?;
+    let person: Option<wire::Person> = person.map(Into::into);
+    let wards: Vec<wire::Ward> = wire::all(wards);
     Ok(Json(serde_json::json!({"person": person, "wards": wards})).into_response())
 }
 
@@ -427,22 +430,10 @@ async fn episodes(
     Ok(Json(items).into_response())
 }
 
-/// An episode with the names of the facilities it mentions.
-#[derive(Serialize)]
-struct Detail {
-    #[serde(flatten)]
-    episode: EpisodeRecord,
-    facility_names: Names,
-}
-
 async fn episode(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
     let episode = v.episode(pid, id, "episode").await?;
     let facility_names = facility_names(&v.app, &[&episode]).await;
-    Ok(Json(Detail {
-        episode,
-        facility_names,
-    })
-    .into_response())
+    Ok(Json(wire::Episode::of(episode, facility_names)).into_response())
 }
 
 async fn episode_pdf(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
@@ -747,7 +738,7 @@ pub(crate) struct ShareBody {
 #[derive(Serialize)]
 pub(crate) struct NewShare {
     pub code: String,
-    pub share: store::Share,
+    pub share: wire::Share,
     /// SVG of a QR code of the clinician page with the code filled in.
     pub qr_svg: String,
 }
@@ -805,6 +796,7 @@ impl Viewer {
         let (me, ttl) = (self.person, b.minutes * 60_000);
         let (share, code) = blocking(move || store.create_share(pid, me, scope, ttl)).await?;
         let code = store::format_share_code(&code);
+        let share = wire::Share::from(share);
         Ok(NewShare {
             qr_svg: share_qr(headers, &store::normalize_share_code(&code)),
             code,
@@ -841,7 +833,8 @@ impl Viewer {
 }
 
 async fn list_shares(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
-    Ok(Json(v.shares(pid).await?).into_response())
+    let shares: Vec<wire::Share> = wire::all(v.shares(pid).await?);
+    Ok(Json(shares).into_response())
 }
 
 async fn create_share(
@@ -861,7 +854,9 @@ async fn revoke_share(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Re
 
 async fn access_log(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
     let (records, grants) = v.access_log(pid).await?;
-    Ok(Json(serde_json::json!({"reads": records, "grants": grants})).into_response())
+    let reads: Vec<wire::Read> = wire::all(records);
+    let grants: Vec<wire::Grant> = wire::all(grants);
+    Ok(Json(serde_json::json!({"reads": reads, "grants": grants})).into_response())
 }
 
 async fn openapi() -> Response {

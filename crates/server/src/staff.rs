@@ -25,7 +25,7 @@ use store::{AuditEntry, Facility, Grant, StaffAccount, StaffLogin, StoreError, U
 
 use crate::App;
 use crate::citizen::{Names, facility_names};
-use crate::http::{ApiError, blocking, internal, not_found, serve, token_from};
+use crate::http::{ApiError, blocking, internal, not_found, serve, token_from, wire};
 
 pub const STAFF_COOKIE: &str = "hb_staff";
 /// A staff session lasts a shift.
@@ -428,7 +428,10 @@ pub(crate) async fn redeem(u: &StaffUser, code: &str) -> Result<Grant, ApiError>
 async fn use_share_code(u: StaffUser, Json(b): Json<CodeBody>) -> Result<Response, ApiError> {
     let grant = redeem(&u, &b.code).await?;
     let patient = patient_head(u.app(), grant.person_id).await?;
-    Ok(Json(serde_json::json!({"grant": grant, "patient": patient})).into_response())
+    Ok(
+        Json(serde_json::json!({"grant": wire::Grant::from(grant), "patient": patient}))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -473,7 +476,10 @@ pub(crate) async fn open_break_glass(u: &StaffUser, b: &BreakGlassBody) -> Resul
 async fn break_glass(u: StaffUser, Json(b): Json<BreakGlassBody>) -> Result<Response, ApiError> {
     let grant = open_break_glass(&u, &b).await?;
     let patient = patient_head(u.app(), grant.person_id).await?;
-    Ok(Json(serde_json::json!({"grant": grant, "patient": patient})).into_response())
+    Ok(
+        Json(serde_json::json!({"grant": wire::Grant::from(grant), "patient": patient}))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -609,7 +615,10 @@ pub(crate) async fn open_by_referral(u: &StaffUser, b: &ReferralBody) -> Result<
 async fn open_referral(u: StaffUser, Json(b): Json<ReferralBody>) -> Result<Response, ApiError> {
     let grant = open_by_referral(&u, &b).await?;
     let patient = patient_head(u.app(), grant.person_id).await?;
-    Ok(Json(serde_json::json!({"grant": grant, "patient": patient})).into_response())
+    Ok(
+        Json(serde_json::json!({"grant": wire::Grant::from(grant), "patient": patient}))
+            .into_response(),
+    )
 }
 
 /// The caller's live grants, with who each patient is.
@@ -630,7 +639,7 @@ async fn patients(u: StaffUser) -> Result<Response, ApiError> {
     let list: Vec<serde_json::Value> = my_patients(&u)
         .await?
         .into_iter()
-        .map(|(g, p)| serde_json::json!({"grant": g, "patient": p}))
+        .map(|(g, p)| serde_json::json!({"grant": wire::Grant::from(g), "patient": p}))
         .collect();
     Ok(Json(list).into_response())
 }
@@ -666,7 +675,7 @@ async fn patient_summary(u: StaffUser, Path(pid): Path<i64>) -> Result<Response,
     let patient = patient_head(u.app(), pid).await?;
     Ok(Json(serde_json::json!({
         "patient": patient,
-        "grant": grant,
+        "grant": wire::Grant::from(grant),
         "summary": summary,
         "facility_names": names,
     }))
@@ -711,7 +720,10 @@ async fn patient_episode(
     Path((pid, id)): Path<(i64, i64)>,
 ) -> Result<Response, ApiError> {
     let (e, names) = read_episode(&u, pid, id).await?;
-    Ok(Json(serde_json::json!({"episode": e, "facility_names": names})).into_response())
+    // The same shape as the citizen's, nested as `episode` (with its facility names
+    // beside it, as before).
+    let episode = wire::Episode::of(e, names.clone());
+    Ok(Json(serde_json::json!({"episode": episode, "facility_names": names})).into_response())
 }
 
 // ---------------------------------------------------------------------------
