@@ -217,6 +217,8 @@ pub enum Basis {
     System,
     /// A guardian reading their ward's book (a guardianship recorded by staff).
     Guardianship,
+    /// A printed document the person handed over, checked by staff.
+    Document,
 }
 
 impl Basis {
@@ -228,6 +230,7 @@ impl Basis {
             Basis::Enrolment => "enrolment",
             Basis::System => "system",
             Basis::Guardianship => "guardianship",
+            Basis::Document => "document",
         }
     }
 
@@ -239,6 +242,7 @@ impl Basis {
             "enrolment" => Some(Basis::Enrolment),
             "system" => Some(Basis::System),
             "guardianship" => Some(Basis::Guardianship),
+            "document" => Some(Basis::Document),
             _ => None,
         }
     }
@@ -251,6 +255,7 @@ impl Basis {
             Basis::Enrolment => "Đăng ký tài khoản, giám hộ",
             Basis::System => "Kết nối hệ thống được cấp phép (dữ liệu của đơn vị)",
             Basis::Guardianship => "Người giám hộ đã được ghi nhận",
+            Basis::Document => "Bản in (PDF) bạn đưa cho nhân viên y tế",
         }
     }
 }
@@ -284,6 +289,9 @@ pub enum Action<'a> {
     ManageSharing { owner: i64 },
     /// Enter a share code (or scan its QR).
     UseShareCode,
+    /// Check that a printed visit (PDF) the person handed over was issued here: staff
+    /// who receive patients' papers.
+    VerifyDocument,
     /// Open a book in an emergency (needs a written reason).
     BreakGlass { reason: &'a str },
     /// Open the book of a person referred to `destination` with the referral's number.
@@ -464,6 +472,9 @@ fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result
         | Action::ReadUnitData { .. }
         | Action::ExportUnit { .. } => Err(NOT_YOURS),
         Action::UseShareCode => allow_if(role == Clinician),
+        Action::VerifyDocument => {
+            allow_if(matches!(role, Clinician | FacilityAdmin | CommuneStaff))
+        }
         Action::BreakGlass { reason } => {
             if role != Clinician {
                 return Err(NOT_YOURS);

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod summary;
 pub mod terms;
 pub mod text;
+pub mod vn;
 
 pub use episode::{EpisodeView, project};
 pub use identity::{Claims, Confidence, Conflict, Decision, IdKind, Identifier, decide};

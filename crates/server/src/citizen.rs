@@ -436,16 +436,28 @@ async fn episode(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Respons
     Ok(Json(wire::Episode::of(episode, facility_names)).into_response())
 }
 
-async fn episode_pdf(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Response, ApiError> {
+async fn episode_pdf(
+    v: Viewer,
+    headers: HeaderMap,
+    Path((pid, id)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
     let e = v.episode(pid, id, "episode_pdf").await?;
+    let names = facility_names(&v.app, &[&e]).await;
     let store = v.app.store.clone();
-    let code = e.facility.clone();
-    let (person, facility) =
-        blocking(move || Ok((store.person(pid)?, store.facility(&code)?))).await?;
-    let person = person.ok_or_else(not_found)?;
+    let person = blocking(move || store.person(pid))
+        .await?
+        .ok_or_else(not_found)?;
+    // The verification address: staff open it to check this document was issued here
+    // for this version of the visit (a digest under the server secret).
+    let verify = verify_url(&v.app, &headers, pid, &e);
     let bytes = tokio::task::spawn_blocking(move || {
-        crate::pdf::episode_pdf(&person, &e, facility.as_ref().map(|f| f.name.as_str()))
-            .map(|b| (b, e.ma_lk))
+        pdf::episode(&pdf::EpisodeDoc {
+            person: &person,
+            episode: &e,
+            facility_names: &names,
+            verify_url: Some(&verify),
+        })
+        .map(|b| (b, e.ma_lk))
     })
     .await
     .map_err(internal)?
@@ -475,6 +487,46 @@ async fn episode_pdf(v: Viewer, Path((pid, id)): Path<(i64, i64)>) -> Result<Res
         bytes.0,
     )
         .into_response())
+}
+
+/// The digest that ties a printed visit to its stored version (24 hex characters of an
+/// HMAC under the server secret).
+pub(crate) fn document_digest(app: &App, pid: i64, e: &EpisodeRecord) -> String {
+    let d = app.store.document_digest(&[
+        "episode",
+        &pid.to_string(),
+        &e.id.to_string(),
+        &e.version.to_string(),
+    ]);
+    d[..24].to_string()
+}
+
+/// Where staff check a printed visit: `/nhan-vien/xac-minh?d=<person>.<episode>.<version>.<digest>`
+/// with the visit's facility and MA_LK to find its versions by, under the public address
+/// (else the request's host).
+fn verify_url(app: &App, headers: &HeaderMap, pid: i64, e: &EpisodeRecord) -> String {
+    let base = match &app.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| {
+                    h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+                })
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    let locate =
+        serde_urlencoded::to_string([("f", &e.facility), ("lk", &e.ma_lk)]).unwrap_or_default();
+    format!(
+        "{base}/nhan-vien/xac-minh?d={pid}.{}.{}.{}&{locate}",
+        e.id,
+        e.version,
+        document_digest(app, pid, e)
+    )
 }
 
 /// The episode's re-exam appointment is still ahead of `now` (Vietnam wall clock).

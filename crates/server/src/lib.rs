@@ -22,8 +22,8 @@ pub mod guard;
 pub(crate) mod http;
 mod metrics;
 pub mod pages;
-pub mod pdf;
-pub mod registry;
+/// Registries from files (the `registry` crate's; no HTTP).
+pub use ::registry;
 pub mod reports;
 pub mod security;
 pub mod staff;
@@ -250,18 +250,7 @@ async fn metrics_gate(
     metrics::render(State(app)).await
 }
 
-/// The Vietnam wall clock (UTC+7, no daylight saving) at an instant: the clock the
-/// dossiers are written in.
-pub fn vn_wall_clock(ms: i64) -> chrono::NaiveDateTime {
-    chrono::DateTime::from_timestamp_millis(ms + 7 * 3_600_000)
-        .unwrap_or_default()
-        .naive_utc()
-}
-
-/// The Vietnam wall clock now.
-pub fn vn_now() -> chrono::NaiveDateTime {
-    vn_wall_clock(now_ms())
-}
+pub use store::{vn_now, vn_wall_clock};
 
 /// `yyyyMMddHHmmss` in Vietnam time, as the egw API writes `thoiGianTiepNhan`.
 fn vn_time(ms: i64) -> String {

@@ -6,17 +6,18 @@
 //! (`book::access::Action::ViewReports`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use book::access::{Action, Place, Role};
 use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use store::{
     AdoptionRow, ErrorStat, Facility, FacilityStat, LateDossier, ReceiptStat, SLA_BOUNDS_MS,
@@ -25,8 +26,9 @@ use store::{
 
 use crate::App;
 use crate::citizen::{ApiError, blocking, internal, token_from};
+use crate::pages::{self, ErrorPage, Frame};
 use crate::staff::{STAFF_COOKIE, StaffUser};
-use crate::ui::{esc, redirect, shell};
+use crate::ui::redirect;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -257,6 +259,8 @@ pub(crate) struct SlaDay {
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct Dashboard {
     pub unit: Option<UnitRef>,
+    /// The units above `unit` the caller may also see, from the top.
+    pub parents: Vec<UnitRef>,
     pub from: String,
     pub to: String,
     pub adoption: Adoption,
@@ -265,6 +269,9 @@ pub(crate) struct Dashboard {
     pub facilities: Vec<FacilityLine>,
     pub silent: Vec<FacilityLine>,
     pub silent_days: i64,
+    /// Whether `sla` is the unit's own: the store keeps the receipt → visible latency
+    /// for the country only, so a unit below it gets none rather than the country's.
+    pub sla_by_unit: bool,
     pub sla: Vec<SlaDay>,
     pub late_dossiers: Vec<LateDossier>,
     pub totals: FacilityTotals,
@@ -397,13 +404,34 @@ pub(crate) async fn build(u: &StaffUser, f: &Filter) -> Result<Dashboard, ApiErr
     })
     .await?;
     let code = selected(u, &facts.tree, f.unit.as_deref())?;
-    Ok(compute(
-        facts,
-        &code,
-        from_s,
-        to_s,
-        f.silent_days.unwrap_or(7),
-    ))
+    let parents = parents_seen(u, &facts.tree, &code);
+    Ok(Dashboard {
+        parents,
+        ..compute(facts, &code, from_s, to_s, f.silent_days.unwrap_or(7))
+    })
+}
+
+/// The units above `code` that `u` may see reports of, from the top.
+fn parents_seen(u: &StaffUser, tree: &Tree, code: &str) -> Vec<UnitRef> {
+    let mut out = Vec::new();
+    let mut next = tree.units.get(code).and_then(|x| x.parent.clone());
+    for _ in 0..4 {
+        let Some(p) = next.take().and_then(|c| tree.units.get(&c)) else {
+            break;
+        };
+        if u.allows(&Action::ViewReports {
+            place: &tree.place(&p.code),
+        }) {
+            out.push(UnitRef {
+                code: p.code.clone(),
+                name: p.name.clone(),
+                level: p.level.clone(),
+            });
+        }
+        next = p.parent.clone();
+    }
+    out.reverse();
+    out
 }
 
 fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64) -> Dashboard {
@@ -584,9 +612,10 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
         })
         .cloned()
         .collect();
-    // SLA per day of receipt.
+    // SLA per day of receipt: kept for the country only (see `Dashboard::sla_by_unit`).
+    let sla_by_unit = code.is_empty();
     let mut days: BTreeMap<String, [i64; 10]> = BTreeMap::new();
-    for (day, bucket, n) in &facts.sla {
+    for (day, bucket, n) in facts.sla.iter().filter(|_| sla_by_unit) {
         if let Some(slot) = days
             .entry(day.clone())
             .or_default()
@@ -614,6 +643,7 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
         .collect();
     Dashboard {
         unit: tree.units.get(code).map(unit_ref),
+        parents: Vec::new(),
         from,
         to,
         adoption: total.finish(),
@@ -622,6 +652,7 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
         facilities: lines,
         silent,
         silent_days,
+        sla_by_unit,
         sla,
         late_dossiers,
         totals,
@@ -644,67 +675,66 @@ async fn dashboard_json(u: StaffUser, Query(f): Query<Filter>) -> Result<Respons
 }
 
 // ---------------------------------------------------------------------------
-// Charts: small SVGs, drawn here
+// Display: Vietnamese dates, numbers and durations
 // ---------------------------------------------------------------------------
 
-/// Horizontal bars, one per label, values in percent (0–100).
-fn bar_chart(title: &str, bars: &[(String, f64)]) -> String {
-    let h = 28 * bars.len().max(1) + 10;
-    let mut svg = format!(
-        r#"<svg viewBox="0 0 340 {h}" width="100%" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg"><title>{}</title>"#,
-        esc(title),
-        esc(title)
-    );
-    for (i, (label, v)) in bars.iter().enumerate() {
-        let y = 6 + i * 28;
-        let w = (v.clamp(0.0, 100.0) * 1.6).round();
-        let _ = write!(
-            svg,
-            r##"<text x="0" y="{}" font-size="11" fill="#1b1f24">{}</text><rect x="150" y="{}" width="160" height="16" fill="#e3eefb"/><rect x="150" y="{}" width="{w}" height="16" fill="#0b5cad"/><text x="314" y="{}" font-size="11" fill="#1b1f24">{}</text>"##,
-            y + 13,
-            esc(&label.chars().take(24).collect::<String>()),
-            y,
-            y,
-            y + 13,
-            format!("{v:.1}%").replace('.', ",")
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+/// A count with grouped thousands: `10.002`.
+fn int(n: i64) -> String {
+    pages::decimal(Decimal::from(n))
 }
 
-/// A line of cumulative values by month.
-fn line_chart(title: &str, points: &[(String, i64)]) -> String {
-    let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1) as f64;
-    let n = points.len().max(2) as f64 - 1.0;
-    let coords: Vec<String> = points
-        .iter()
-        .enumerate()
-        .map(|(i, (_, v))| {
-            format!(
-                "{:.1},{:.1}",
-                30.0 + 300.0 * i as f64 / n,
-                130.0 - 110.0 * *v as f64 / max
-            )
-        })
-        .collect();
-    let mut svg = format!(
-        r##"<svg viewBox="0 0 340 160" width="100%" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg"><title>{}</title><line x1="30" y1="130" x2="330" y2="130" stroke="#687583"/><polyline fill="none" stroke="#0b5cad" stroke-width="2" points="{}"/>"##,
-        esc(title),
-        esc(title),
-        coords.join(" ")
-    );
-    if let (Some(first), Some(last)) = (points.first(), points.last()) {
-        let _ = write!(
-            svg,
-            r##"<text x="30" y="148" font-size="10" fill="#1b1f24">{}</text><text x="330" y="148" font-size="10" text-anchor="end" fill="#1b1f24">{}</text><text x="30" y="14" font-size="10" fill="#1b1f24">{}</text>"##,
-            esc(&first.0),
-            esc(&last.0),
-            last.1
-        );
+/// A percentage with one decimal, Vietnamese style: `24,6%`.
+fn vn_pct(x: f64) -> String {
+    format!("{x:.1}%").replace('.', ",")
+}
+
+/// `yyyy-mm-dd` as `dd/mm/yyyy`.
+fn day_text(s: &str) -> String {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_else(|_| s.to_string())
+}
+
+/// `yyyy-mm` as `tháng 11/2026`.
+fn month_text(s: &str) -> String {
+    match s.split_once('-') {
+        Some((y, m)) if y.len() == 4 && m.len() == 2 => format!("tháng {m}/{y}"),
+        _ => format!("tháng {s}"),
     }
-    svg.push_str("</svg>");
-    svg
+}
+
+/// A format timestamp `yyyyMMddHHmm` (NGAY_RA) as `09:30 15/10/2026`.
+fn stamp_text(s: &str) -> String {
+    s.get(..12)
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M").ok())
+        .map(|t| pages::when(Some(t)))
+        .or_else(|| {
+            s.get(..8)
+                .and_then(|t| NaiveDate::parse_from_str(t, "%Y%m%d").ok())
+                .map(|d| d.format("%d/%m/%Y").to_string())
+        })
+        .unwrap_or_else(|| s.to_string())
+}
+
+/// A delay in hours as days and hours: `2 ngày 5 giờ`.
+fn hours_text(hours: i64) -> String {
+    let (d, h) = (hours / 24, hours % 24);
+    match (d, h) {
+        (0, h) => format!("{h} giờ"),
+        (d, 0) => format!("{} ngày", int(d)),
+        (d, h) => format!("{} ngày {h} giờ", int(d)),
+    }
+}
+
+/// The upper bound of a latency bucket.
+fn bound(ms: Option<i64>) -> String {
+    match ms {
+        Some(x) if x < 1_000 => format!("≤ {x} ms"),
+        Some(x) if x < 60_000 => format!("≤ {} giây", x / 1_000),
+        Some(x) if x < 3_600_000 => format!("≤ {} phút", x / 60_000),
+        Some(x) => format!("≤ {} giờ", x / 3_600_000),
+        None => "> 24 giờ".into(),
+    }
 }
 
 const LATE_LABELS: [&str; 6] = [
@@ -713,50 +743,572 @@ const LATE_LABELS: [&str; 6] = [
     "1–3 ngày",
     "3–7 ngày",
     "> 7 ngày",
-    "không rõ",
+    "không rõ ngày ra viện",
 ];
 
-fn bound(ms: Option<i64>) -> String {
-    match ms {
-        Some(x) if x < 1_000 => format!("≤ {x} ms"),
-        Some(x) if x < 60_000 => format!("≤ {} s", x / 1_000),
-        Some(x) if x < 3_600_000 => format!("≤ {} phút", x / 60_000),
-        Some(x) => format!("≤ {} giờ", x / 3_600_000),
-        None => "> 24 giờ".into(),
+// ---------------------------------------------------------------------------
+// Charts: small SVGs laid out here, drawn by templates (every text escaped)
+// ---------------------------------------------------------------------------
+
+/// One bar: its label and value as shown, its top and its length in chart units.
+struct Bar {
+    label: String,
+    value: String,
+    y: u32,
+    width: f64,
+}
+
+/// Horizontal bars, one per label, each label above its bar and the value at the
+/// right: nothing is cut at a phone's width.
+#[derive(Template)]
+#[template(path = "reports/bars.html")]
+struct BarChart {
+    title: String,
+    width: u32,
+    height: u32,
+    /// The length of a full (100 %) bar.
+    track: f64,
+    bars: Vec<Bar>,
+}
+
+/// The longest label drawn in full (then cut with "…"; the table beside has it whole).
+const LABEL_CHARS: usize = 44;
+
+impl BarChart {
+    /// `bars`: label, share in percent (0–100), value as shown.
+    fn new(title: &str, bars: Vec<(String, f64, String)>) -> BarChart {
+        const WIDTH: u32 = 360;
+        const TRACK: f64 = 270.0;
+        const ROW: u32 = 40;
+        let bars: Vec<Bar> = bars
+            .into_iter()
+            .enumerate()
+            .map(|(i, (label, share, value))| Bar {
+                label: if label.chars().count() > LABEL_CHARS {
+                    label.chars().take(LABEL_CHARS - 1).chain(['…']).collect()
+                } else {
+                    label
+                },
+                value,
+                y: i as u32 * ROW,
+                width: (share.clamp(0.0, 100.0) * TRACK / 100.0 * 10.0).round() / 10.0,
+            })
+            .collect();
+        BarChart {
+            title: title.to_string(),
+            width: WIDTH,
+            height: ROW * bars.len().max(1) as u32 + 4,
+            track: TRACK,
+            bars,
+        }
     }
 }
 
-/// A percentage as Vietnamese write it: `13,55%`.
-fn vn_pct(x: f64) -> String {
-    format!("{x:.2}%").replace('.', ",")
+struct Point {
+    x: f64,
+    y: f64,
+    label: String,
+    value: String,
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
-    shell(
-        title,
-        ("/nhan-vien", "Sổ sức khỏe — Nhân viên y tế"),
-        Some("/nhan-vien/dang-xuat"),
-        body,
-    )
+struct AxisLabel {
+    x: f64,
+    anchor: &'static str,
+    text: String,
 }
 
-fn error_page(e: ApiError) -> Response {
-    let ApiError(status, _, message) = e;
-    (
-        status,
-        page(
-            "Không thực hiện được",
-            &format!(
-                r#"<h1>Không thực hiện được</h1><p class="error" role="alert">{}</p><p><a href="/nhan-vien">← Trang chính</a></p>"#,
-                esc(&message)
-            ),
-        ),
-    )
-        .into_response()
+/// Values by month as a line (one month: a single point, labelled).
+#[derive(Template)]
+#[template(path = "reports/line.html")]
+struct LineChart {
+    title: String,
+    width: f64,
+    height: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    max_label: String,
+    points: Vec<Point>,
+    polyline: String,
+    x_labels: Vec<AxisLabel>,
 }
+
+impl LineChart {
+    /// `points`: month (`yyyy-mm`) and value.
+    fn new(title: &str, unit: &str, points: &[(String, i64)]) -> LineChart {
+        let (width, height, left, right, top, bottom) = (360.0, 180.0, 52.0, 344.0, 22.0, 146.0);
+        let max = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
+        let n = points.len();
+        let pts: Vec<Point> = points
+            .iter()
+            .enumerate()
+            .map(|(i, (month, v))| Point {
+                x: if n == 1 {
+                    (left + right) / 2.0
+                } else {
+                    left + (right - left) * i as f64 / (n - 1) as f64
+                },
+                y: ((bottom - (bottom - top) * *v as f64 / max as f64) * 10.0).round() / 10.0,
+                label: month_text(month),
+                value: format!("{} {unit}", int(*v)),
+            })
+            .collect();
+        let polyline = pts
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", p.x, p.y))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let short = |m: &str| month_text(m).trim_start_matches("tháng ").to_string();
+        let x_labels = match points {
+            [] => vec![],
+            [only] => vec![AxisLabel {
+                x: (left + right) / 2.0,
+                anchor: "middle",
+                text: month_text(&only.0),
+            }],
+            [first, .., last] => vec![
+                AxisLabel {
+                    x: left,
+                    anchor: "start",
+                    text: short(&first.0),
+                },
+                AxisLabel {
+                    x: right,
+                    anchor: "end",
+                    text: short(&last.0),
+                },
+            ],
+        };
+        LineChart {
+            title: title.to_string(),
+            width,
+            height,
+            left,
+            right,
+            top,
+            bottom,
+            max_label: int(max),
+            points: pts,
+            polyline,
+            x_labels,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The dashboard page
+// ---------------------------------------------------------------------------
+
+/// Rules the report pages need in the shared stylesheet (`crate::ui::CSS`, whose hash
+/// the CSP allows): a wider main on wide screens, cards side by side, numbers aligned,
+/// and a print stylesheet.
+#[allow(dead_code)]
+pub(crate) const REPORT_CSS: &str = r#"
+main:has(>.report-page){max-width:1280px}
+.report-page .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:0 16px;align-items:start}
+.report-page svg.chart{display:block;max-width:560px;height:auto}
+.report-page td.n,.report-page th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+.report-page table.wide{min-width:640px}
+.report-page tbody th{font-weight:400}.report-page tr.total th,.report-page tr.total td{font-weight:700;border-top:2px solid #1b1f24}
+.report-page form.period{display:flex;flex-wrap:wrap;gap:0 12px;align-items:flex-end}.report-page form.period div{flex:1 1 160px}
+.report-page form.period button{margin-top:12px}
+@media print{
+header,.skip,.no-print,nav.crumbs,nav.switch,form.period{display:none!important}
+body{background:#fff;font-size:11pt}main{max-width:none;padding:0}
+.card,details{box-shadow:none;border:1px solid #c4cbd3;break-inside:avoid}
+.scroll{overflow:visible}table{font-size:9pt}thead{display:table-header-group}tr{break-inside:avoid}
+details::details-content{content-visibility:visible;display:block}
+a{color:inherit;text-decoration:none}
+.report-page .grid{display:block}.report-page svg.chart{max-width:12cm}
+@page{size:A4;margin:15mm}
+}
+"#;
+
+struct AdoptionView {
+    book_rate: String,
+    with_book: String,
+    population: String,
+    with_account: String,
+    account_rate: String,
+}
+
+struct UnitRow {
+    href: String,
+    name: String,
+    population: String,
+    with_book: String,
+    book_rate: String,
+    with_account: String,
+    account_rate: String,
+}
+
+struct ComplianceView {
+    checkins: String,
+    dossiers: String,
+    over_24h_rate: String,
+    submissions: String,
+    rejected: String,
+    rejected_rate: String,
+}
+
+struct FacilityRow {
+    name: String,
+    code: String,
+    checkins: String,
+    dossiers: String,
+    sent_rate: String,
+    over_24h_rate: String,
+    submissions: String,
+    rejected: String,
+    signatures: String,
+    top_errors: String,
+    personal_id: String,
+    card: String,
+    icd: String,
+    conflicts: String,
+}
+
+struct TypeRow {
+    care_type: String,
+    insured: &'static str,
+    checkins: String,
+    dossiers: String,
+    over_24h_rate: String,
+}
+
+struct FacilityTypes {
+    name: String,
+    rows: Vec<TypeRow>,
+}
+
+struct SilentRow {
+    name: String,
+    code: String,
+    last: String,
+}
+
+struct SlaRow {
+    day: String,
+    dossiers: String,
+    p50: String,
+    p90: String,
+    p99: String,
+    over_24h: String,
+}
+
+struct LateRow {
+    facility: String,
+    ma_lk: String,
+    ended: String,
+    received: String,
+    delay: String,
+}
+
+struct QualityView {
+    personal_id: String,
+    card: String,
+    icd: String,
+}
+
+#[derive(Template)]
+#[template(path = "reports/dashboard.html")]
+struct DashboardPage {
+    frame: Frame,
+    crumbs: Vec<(String, String)>,
+    name: String,
+    unit: String,
+    from: String,
+    to: String,
+    period: String,
+    query: String,
+    adoption: AdoptionView,
+    trend: Option<LineChart>,
+    below: &'static str,
+    adoption_chart: Option<BarChart>,
+    units: Vec<UnitRow>,
+    compliance: ComplianceView,
+    late_chart: BarChart,
+    facilities: Vec<FacilityRow>,
+    by_type: Vec<FacilityTypes>,
+    silent_days: i64,
+    silent: Vec<SilentRow>,
+    sla_note: Option<String>,
+    sla: Vec<SlaRow>,
+    sla_more: usize,
+    late_count: String,
+    late: Vec<LateRow>,
+    late_more: String,
+    quality: QualityView,
+}
+
+/// The SLA rows shown (the newest days; the exports have them all).
+const SLA_DAYS_SHOWN: usize = 31;
+/// The late dossiers listed (the exports have up to the store's limit).
+const LATE_SHOWN: usize = 50;
 
 fn query_of(d: &Dashboard, unit: &str) -> String {
     format!("unit={unit}&from={}&to={}", d.from, d.to)
+}
+
+/// What the units just below a unit of `level` are called.
+fn below_of(level: Option<&str>) -> &'static str {
+    match level {
+        None => "tỉnh, thành phố",
+        Some("province") => "quận, huyện",
+        _ => "xã, phường",
+    }
+}
+
+fn dashboard_view(d: &Dashboard, frame: Frame) -> DashboardPage {
+    let code = d.unit.as_ref().map(|x| x.code.clone()).unwrap_or_default();
+    let name = d
+        .unit
+        .as_ref()
+        .map(|x| x.name.clone())
+        .unwrap_or_else(|| "Toàn quốc".into());
+    let mut crumbs = vec![("/nhan-vien".to_string(), "Trang chính".to_string())];
+    crumbs.extend(d.parents.iter().map(|p| {
+        (
+            format!("/nhan-vien/bao-cao?{}", query_of(d, &p.code)),
+            p.name.clone(),
+        )
+    }));
+    let a = &d.adoption;
+    let units = d
+        .adoption_by_unit
+        .iter()
+        .map(|(u, a)| UnitRow {
+            href: format!("/nhan-vien/bao-cao?{}", query_of(d, &u.code)),
+            name: u.name.clone(),
+            population: int(a.population),
+            with_book: int(a.with_book),
+            book_rate: vn_pct(a.book_rate),
+            with_account: int(a.with_account),
+            account_rate: vn_pct(a.account_rate),
+        })
+        .collect();
+    let adoption_chart = (!d.adoption_by_unit.is_empty()).then(|| {
+        BarChart::new(
+            "Tỷ lệ dân số có sổ theo đơn vị",
+            d.adoption_by_unit
+                .iter()
+                .map(|(u, a)| (u.name.clone(), a.book_rate, vn_pct(a.book_rate)))
+                .collect(),
+        )
+    });
+    let trend = (!d.trend.is_empty()).then(|| {
+        LineChart::new(
+            "Số người có sổ theo tháng, cộng dồn",
+            "người",
+            &d.trend
+                .iter()
+                .map(|t| (t.month.clone(), t.books))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let t = &d.totals;
+    let late_total: i64 = t.late.iter().sum();
+    let late_chart = BarChart::new(
+        "Thời gian từ khi ra viện đến khi nhận hồ sơ",
+        LATE_LABELS
+            .iter()
+            .zip(t.late)
+            .map(|(l, n)| {
+                let share = pct(n, late_total);
+                (
+                    l.to_string(),
+                    share,
+                    format!("{} ({})", vn_pct(share), int(n)),
+                )
+            })
+            .collect(),
+    );
+    let facilities = d
+        .facilities
+        .iter()
+        .map(|l| FacilityRow {
+            name: l.name.clone(),
+            code: l.code.clone(),
+            checkins: int(l.checkins),
+            dossiers: int(l.dossiers),
+            sent_rate: l.sent_rate.map(vn_pct).unwrap_or_default(),
+            over_24h_rate: vn_pct(l.over_24h_rate),
+            submissions: int(l.submissions),
+            rejected: int(l.rejected),
+            signatures: format!(
+                "{} / {} / {} / {}",
+                int(l.signed),
+                int(l.signature_valid),
+                int(l.signature_invalid),
+                int(l.unsigned)
+            ),
+            top_errors: l
+                .top_errors
+                .iter()
+                .map(|(c, n)| format!("{c} ×{}", int(*n)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            personal_id: vn_pct(l.with_personal_id_rate),
+            card: vn_pct(l.with_card_rate),
+            icd: vn_pct(l.with_icd_rate),
+            conflicts: int(l.open_conflicts),
+        })
+        .collect();
+    let by_type = d
+        .facilities
+        .iter()
+        .filter(|l| !l.by_type.is_empty())
+        .map(|l| FacilityTypes {
+            name: l.name.clone(),
+            rows: l
+                .by_type
+                .iter()
+                .map(|x| {
+                    let known: i64 = x.late[..5].iter().sum();
+                    TypeRow {
+                        care_type: format!(
+                            "{} {}",
+                            x.care_type,
+                            book::episode::care_type_label(&x.care_type)
+                        ),
+                        insured: if x.insured { "Có" } else { "Không" },
+                        checkins: int(x.checkins),
+                        dossiers: int(x.dossiers),
+                        over_24h_rate: vn_pct(pct(x.late[2] + x.late[3] + x.late[4], known)),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let silent = d
+        .silent
+        .iter()
+        .map(|l| SilentRow {
+            name: l.name.clone(),
+            code: l.code.clone(),
+            last: l
+                .last_receipt
+                .map(|t| format!("lần cuối {}", pages::when(Some(crate::vn_wall_clock(t)))))
+                .unwrap_or_else(|| "chưa từng gửi".into()),
+        })
+        .collect();
+    let sla = d
+        .sla
+        .iter()
+        .rev()
+        .take(SLA_DAYS_SHOWN)
+        .map(|s| SlaRow {
+            day: day_text(&s.day),
+            dossiers: int(s.dossiers),
+            p50: bound(s.p50_ms),
+            p90: bound(s.p90_ms),
+            p99: bound(s.p99_ms),
+            over_24h: int(s.over_24h),
+        })
+        .collect();
+    let names: HashMap<&str, &str> = d
+        .facilities
+        .iter()
+        .map(|l| (l.code.as_str(), l.name.as_str()))
+        .collect();
+    let late = d
+        .late_dossiers
+        .iter()
+        .take(LATE_SHOWN)
+        .map(|l| LateRow {
+            facility: names
+                .get(l.facility.as_str())
+                .map_or_else(|| l.facility.clone(), |n| format!("{n} ({})", l.facility)),
+            ma_lk: l.ma_lk.clone(),
+            ended: stamp_text(&l.ended_at),
+            received: pages::when(Some(crate::vn_wall_clock(l.received_at))),
+            delay: hours_text(l.hours),
+        })
+        .collect();
+    let late_more = if d.late_dossiers.len() > LATE_SHOWN {
+        format!(
+            "Chỉ hiện {LATE_SHOWN} hồ sơ nhận gần nhất; tệp Excel có đến {} hồ sơ.",
+            int(d.late_dossiers.len() as i64)
+        )
+    } else {
+        String::new()
+    };
+    DashboardPage {
+        frame,
+        crumbs,
+        unit: code.clone(),
+        from: d.from.clone(),
+        to: d.to.clone(),
+        period: format!("từ {} đến {}", day_text(&d.from), day_text(&d.to)),
+        query: query_of(d, &code),
+        adoption: AdoptionView {
+            book_rate: vn_pct(a.book_rate),
+            with_book: int(a.with_book),
+            population: int(a.population),
+            with_account: int(a.with_account),
+            account_rate: vn_pct(a.account_rate),
+        },
+        trend,
+        below: below_of(
+            d.adoption_by_unit
+                .first()
+                .and_then(|(u, _)| match u.level.as_str() {
+                    "province" => None,
+                    "district" => Some("province"),
+                    _ => Some("district"),
+                }),
+        ),
+        adoption_chart,
+        units,
+        compliance: ComplianceView {
+            checkins: int(t.checkins),
+            dossiers: int(t.dossiers),
+            over_24h_rate: vn_pct(t.over_24h_rate),
+            submissions: int(t.submissions),
+            rejected: int(t.rejected),
+            rejected_rate: vn_pct(pct(t.rejected, t.submissions)),
+        },
+        late_chart,
+        facilities,
+        by_type,
+        silent_days: d.silent_days,
+        silent,
+        sla_note: (!d.sla_by_unit).then(|| {
+            "Thời gian đưa lên sổ hiện chỉ được đo cho toàn hệ thống, chưa tách theo cơ sở, \
+             nên không có số liệu riêng của đơn vị này."
+                .to_string()
+        }),
+        sla_more: d.sla.len().saturating_sub(SLA_DAYS_SHOWN),
+        sla,
+        late_count: int(d.late_dossiers.len() as i64),
+        late,
+        late_more,
+        quality: QualityView {
+            personal_id: vn_pct(t.with_personal_id_rate),
+            card: vn_pct(t.with_card_rate),
+            icd: vn_pct(t.with_icd_rate),
+        },
+        name,
+    }
+}
+
+/// An API error as the staff's error page, with its status.
+fn error_page(headers: &HeaderMap, e: ApiError) -> Response {
+    let ApiError(status, _, message) = e;
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Không tìm thấy",
+        StatusCode::FORBIDDEN => "Không được xem",
+        _ => "Không thực hiện được",
+    };
+    let page = ErrorPage {
+        frame: Frame::staff(heading, headers),
+        heading: heading.into(),
+        message,
+        back_href: "/nhan-vien".into(),
+        back_label: "← Trang chính".into(),
+    };
+    (status, pages::render(&page)).into_response()
 }
 
 /// The signed-in officer's dashboard for a page or an export (an error page otherwise).
@@ -766,7 +1318,7 @@ async fn dashboard_for(
     f: &Filter,
 ) -> Result<Dashboard, Response> {
     let u = staff_from(app, headers).await?;
-    build(&u, f).await.map_err(error_page)
+    build(&u, f).await.map_err(|e| error_page(headers, e))
 }
 
 async fn dashboard_page(
@@ -778,218 +1330,11 @@ async fn dashboard_page(
         Ok(d) => d,
         Err(r) => return r,
     };
-    let code = d.unit.as_ref().map(|x| x.code.clone()).unwrap_or_default();
-    let name = d
-        .unit
-        .as_ref()
-        .map(|x| x.name.clone())
-        .unwrap_or_else(|| "Toàn quốc".into());
-    let mut body = format!(
-        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/nhan-vien">← Trang chính</a></nav><h1>Báo cáo: {}</h1>
-<form method="get" action="/nhan-vien/bao-cao" class="card"><input type="hidden" name="unit" value="{}">
-<label for="from">Từ ngày</label><input id="from" name="from" type="date" value="{}">
-<label for="to">Đến ngày</label><input id="to" name="to" type="date" value="{}">
-<button class="primary" type="submit">Xem</button></form>
-<div class="actions"><a class="button secondary" href="/nhan-vien/bao-cao/xuat.xlsx?{q}">Tải Excel (XLSX)</a><a class="button secondary" href="/nhan-vien/bao-cao/xuat.csv?{q}&amp;section=facilities">Tải CSV</a><a class="button secondary" href="/nhan-vien/bao-cao/phu-luc-1?unit={}">Báo cáo tháng (Phụ lục 1)</a></div>"#,
-        esc(&name),
-        esc(&code),
-        d.from,
-        d.to,
-        esc(&code),
-        q = esc(&query_of(&d, &code)),
+    let title = format!(
+        "Báo cáo {}",
+        d.unit.as_ref().map_or("Toàn quốc", |u| u.name.as_str())
     );
-    // Adoption.
-    let a = &d.adoption;
-    let _ = write!(
-        body,
-        r#"<h2 id="nguoi-dan">Người dân có sổ sức khỏe điện tử</h2><div class="card"><div class="big">{} dân số có sổ</div><div>{} người có ít nhất một lượt khám trên sổ / {} nhân khẩu (dân số đang cư trú)</div><div>{} người đã kích hoạt tài khoản ({})</div></div>"#,
-        vn_pct(a.book_rate),
-        a.with_book,
-        a.population,
-        a.with_account,
-        vn_pct(a.account_rate)
-    );
-    if !d.adoption_by_unit.is_empty() {
-        let bars: Vec<(String, f64)> = d
-            .adoption_by_unit
-            .iter()
-            .map(|(u, a)| (u.name.clone(), a.book_rate))
-            .collect();
-        body.push_str(&format!(
-            r#"<div class="card">{}</div>"#,
-            bar_chart("Tỷ lệ dân số có sổ theo đơn vị", &bars)
-        ));
-        body.push_str(r#"<div class="card"><table><tr><th scope="col">Đơn vị</th><th scope="col">Dân số</th><th scope="col">Có sổ</th><th scope="col">Tài khoản</th></tr>"#);
-        for (u, a) in &d.adoption_by_unit {
-            let _ = write!(
-                body,
-                r#"<tr><td><a href="/nhan-vien/bao-cao?{}">{}</a></td><td>{}</td><td>{} ({})</td><td>{} ({})</td></tr>"#,
-                esc(&query_of(&d, &u.code)),
-                esc(&u.name),
-                a.population,
-                a.with_book,
-                vn_pct(a.book_rate),
-                a.with_account,
-                vn_pct(a.account_rate)
-            );
-        }
-        body.push_str("</table></div>");
-    }
-    if !d.trend.is_empty() {
-        let pts: Vec<(String, i64)> = d.trend.iter().map(|t| (t.month.clone(), t.books)).collect();
-        body.push_str(&format!(
-            r#"<div class="card"><h3>Số người có sổ theo tháng (cộng dồn)</h3>{}</div>"#,
-            line_chart("Số người có sổ theo tháng, cộng dồn", &pts)
-        ));
-    }
-    // Compliance.
-    let t = &d.totals;
-    let _ = write!(
-        body,
-        r#"<h2 id="co-so">Cơ sở gửi dữ liệu</h2><div class="card"><div>{} lượt khám bắt đầu (check-in), {} hồ sơ đã nhận; {} hồ sơ đến sau hơn 24 giờ kể từ khi ra viện; {} lần gửi bị từ chối / {}.</div>{}</div>"#,
-        t.checkins,
-        t.dossiers,
-        vn_pct(t.over_24h_rate),
-        t.rejected,
-        t.submissions,
-        bar_chart(
-            "Thời gian từ khi ra viện đến khi nhận hồ sơ",
-            &LATE_LABELS
-                .iter()
-                .zip(t.late)
-                .map(|(l, n)| (l.to_string(), pct(n, t.dossiers)))
-                .collect::<Vec<_>>()
-        )
-    );
-    body.push_str(r#"<div class="card"><table><tr><th scope="col">Cơ sở</th><th scope="col">Check-in</th><th scope="col">Hồ sơ</th><th scope="col">Quá 24 giờ</th><th scope="col">Bị từ chối</th><th scope="col">Chữ ký số: có ký / hợp lệ / không hợp lệ / không ký</th><th scope="col">Lỗi nhiều nhất</th></tr>"#);
-    for l in &d.facilities {
-        let _ = write!(
-            body,
-            "<tr><td>{} <span class=\"muted\">({})</span></td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{} / {} / {} / {}</td><td>{}</td></tr>",
-            esc(&l.name),
-            esc(&l.code),
-            l.checkins,
-            l.dossiers,
-            l.sent_rate
-                .map(|r| format!(" ({r:.0}%)"))
-                .unwrap_or_default(),
-            vn_pct(l.over_24h_rate),
-            l.rejected,
-            l.signed,
-            l.signature_valid,
-            l.signature_invalid,
-            l.unsigned,
-            esc(&l
-                .top_errors
-                .iter()
-                .map(|(c, n)| format!("{c} ×{n}"))
-                .collect::<Vec<_>>()
-                .join(", "))
-        );
-    }
-    body.push_str("</table></div>");
-    // Per care type and BHYT, as facilities report them (QĐ 2733 PL01 Đ8).
-    for l in d.facilities.iter().filter(|l| !l.by_type.is_empty()) {
-        let _ = write!(
-            body,
-            r#"<details><summary>{}: theo hình thức khám chữa bệnh và BHYT</summary><div><table><tr><th scope="col">Hình thức</th><th scope="col">BHYT</th><th scope="col">Check-in</th><th scope="col">Hồ sơ</th><th scope="col">Quá 24 giờ</th></tr>"#,
-            esc(&l.name)
-        );
-        for x in &l.by_type {
-            let known: i64 = x.late[..5].iter().sum();
-            let _ = write!(
-                body,
-                "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&x.care_type),
-                book::episode::care_type_label(&x.care_type),
-                if x.insured { "Có" } else { "Không" },
-                x.checkins,
-                x.dossiers,
-                vn_pct(pct(x.late[2] + x.late[3] + x.late[4], known))
-            );
-        }
-        body.push_str("</table></div></details>");
-    }
-    let _ = write!(
-        body,
-        r#"<h3>Cơ sở không gửi dữ liệu quá {} ngày</h3>"#,
-        d.silent_days
-    );
-    if d.silent.is_empty() {
-        body.push_str(r#"<p class="card">Không có.</p>"#);
-    } else {
-        body.push_str(r#"<ul class="card">"#);
-        for l in &d.silent {
-            let _ = write!(
-                body,
-                "<li>{} ({}) — {}</li>",
-                esc(&l.name),
-                esc(&l.code),
-                l.last_receipt
-                    .map(|t| format!(
-                        "lần cuối {}",
-                        crate::ui::when(Some(crate::vn_wall_clock(t)))
-                    ))
-                    .unwrap_or_else(|| "chưa từng gửi".into())
-            );
-        }
-        body.push_str("</ul>");
-    }
-    // SLA.
-    body.push_str(r#"<h2 id="sla">Thời gian đưa lên sổ (từ khi nhận đến khi người dân xem được)</h2><div class="card"><table><tr><th scope="col">Ngày nhận</th><th scope="col">Lần gửi</th><th scope="col">50%</th><th scope="col">90%</th><th scope="col">99%</th><th scope="col">Quá 24 giờ</th></tr>"#);
-    for s in d.sla.iter().rev().take(31) {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            s.day,
-            s.dossiers,
-            bound(s.p50_ms),
-            bound(s.p90_ms),
-            bound(s.p99_ms),
-            s.over_24h
-        );
-    }
-    body.push_str("</table></div>");
-    let _ = write!(
-        body,
-        r#"<h3>Hồ sơ lên sổ sau hơn 24 giờ kể từ khi kết thúc điều trị ({})</h3>"#,
-        d.late_dossiers.len()
-    );
-    if !d.late_dossiers.is_empty() {
-        body.push_str(r#"<div class="card"><table><tr><th scope="col">Cơ sở</th><th scope="col">Mã lượt khám</th><th scope="col">Ra viện</th><th scope="col">Trễ</th></tr>"#);
-        for l in d.late_dossiers.iter().take(50) {
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} giờ</td></tr>",
-                esc(&l.facility),
-                esc(&l.ma_lk),
-                esc(&l.ended_at),
-                l.hours
-            );
-        }
-        body.push_str("</table></div>");
-    }
-    // Data quality.
-    let _ = write!(
-        body,
-        r#"<h2 id="chat-luong">Chất lượng dữ liệu</h2><div class="card"><div>{} hồ sơ có số định danh hợp lệ · {} có thẻ BHYT · {} có mã bệnh chính ICD-10 hợp lệ</div></div><div class="card"><table><tr><th scope="col">Cơ sở</th><th scope="col">Định danh</th><th scope="col">Thẻ BHYT</th><th scope="col">ICD-10</th><th scope="col">Trùng/xung đột định danh</th></tr>"#,
-        vn_pct(t.with_personal_id_rate),
-        vn_pct(t.with_card_rate),
-        vn_pct(t.with_icd_rate)
-    );
-    for l in &d.facilities {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&l.name),
-            vn_pct(l.with_personal_id_rate),
-            vn_pct(l.with_card_rate),
-            vn_pct(l.with_icd_rate),
-            l.open_conflicts
-        );
-    }
-    body.push_str("</table></div>");
-    page(&format!("Báo cáo {name}"), &body).into_response()
+    pages::render(&dashboard_view(&d, Frame::staff(title, &headers)))
 }
 
 // ---------------------------------------------------------------------------
@@ -1188,11 +1533,14 @@ async fn export_csv(
     };
     let section = f.section.unwrap_or_else(|| "facilities".into());
     let Some((name, header, rows)) = tables(&d).into_iter().find(|t| t.0 == section) else {
-        return error_page(ApiError(
-            StatusCode::BAD_REQUEST,
-            "section",
-            "section: adoption, facilities, quality, sla hoặc late".into(),
-        ));
+        return error_page(
+            &headers,
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                "section",
+                "section: adoption, facilities, quality, sla hoặc late".into(),
+            ),
+        );
     };
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(&header);
@@ -1277,9 +1625,21 @@ pub(crate) struct Consolidated {
     pub lines: Vec<UnitReportLine>,
     pub total: UnitReportLine,
     pub reports: Vec<UnitReport>,
+    /// The units that filed, named, with who filed and when.
+    pub filed: Vec<Filed>,
     /// Reporting units below that have not filed: late once `due` has passed.
     pub missing: Vec<UnitRef>,
     pub late: bool,
+    /// The province the unit lies in (the place of the document's date line).
+    #[serde(skip)]
+    pub place_name: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Filed {
+    pub unit: UnitRef,
+    pub submitted_by: String,
+    pub submitted_at: i64,
 }
 
 fn previous_month(today: NaiveDate) -> String {
@@ -1365,7 +1725,34 @@ pub(crate) async fn consolidate(u: &StaffUser, f: &MonthFilter) -> Result<Consol
             level: u.level.clone(),
         })
         .collect();
+    let unit_ref = |u: &Unit| UnitRef {
+        code: u.code.clone(),
+        name: u.name.clone(),
+        level: u.level.clone(),
+    };
+    let filed_units = reports
+        .iter()
+        .map(|r| Filed {
+            unit: tree.units.get(&r.unit).map_or_else(
+                || UnitRef {
+                    code: r.unit.clone(),
+                    name: r.unit.clone(),
+                    level: String::new(),
+                },
+                unit_ref,
+            ),
+            submitted_by: r.submitted_by.clone(),
+            submitted_at: r.submitted_at,
+        })
+        .collect();
+    let place_name = tree
+        .place(&code)
+        .province
+        .and_then(|p| tree.units.get(&p))
+        .map_or_else(|| "Hà Nội".to_string(), |p| p.name.clone());
     Ok(Consolidated {
+        filed: filed_units,
+        place_name,
         unit: tree.units.get(&code).map(|u| UnitRef {
             code: u.code.clone(),
             name: u.name.clone(),
@@ -1423,37 +1810,123 @@ async fn submit_unit_report_json(
     Ok(Json(serde_json::json!({"submitted": true})).into_response())
 }
 
+/// A line of the report as text cells, in the order of the page's and the PDF's columns.
+fn line_cells(l: &UnitReportLine) -> Vec<String> {
+    vec![
+        l.department.clone(),
+        int(l.total_staff),
+        int(l.vneid_activated),
+        int(l.vneid_not),
+        l.vneid_reason.clone().unwrap_or_default(),
+        int(l.book_created),
+        int(l.card_integrated),
+        int(l.card_not),
+        l.card_reason.clone().unwrap_or_default(),
+    ]
+}
+
 fn report_rows(c: &Consolidated) -> Vec<Vec<String>> {
     c.lines
         .iter()
         .chain(std::iter::once(&c.total))
-        .map(|l| {
-            vec![
-                l.department.clone(),
-                l.total_staff.to_string(),
-                l.vneid_activated.to_string(),
-                l.vneid_not.to_string(),
-                l.vneid_reason.clone().unwrap_or_default(),
-                l.book_created.to_string(),
-                l.card_integrated.to_string(),
-                l.card_not.to_string(),
-                l.card_reason.clone().unwrap_or_default(),
-            ]
-        })
+        .map(line_cells)
         .collect()
 }
 
-const REPORT_HEADER: [&str; 9] = [
-    "Khoa, phòng",
-    "Tổng số",
-    "VNeID mức 2",
-    "Chưa",
-    "Lý do",
-    "Có sổ SKĐT",
-    "Tích hợp thẻ BHYT",
-    "Chưa",
-    "Lý do",
-];
+struct ReportLineRow {
+    department: String,
+    total_staff: String,
+    vneid_activated: String,
+    vneid_not: String,
+    vneid_reason: String,
+    book_created: String,
+    card_integrated: String,
+    card_not: String,
+    card_reason: String,
+}
+
+struct FiledRow {
+    name: String,
+    code: String,
+    at: String,
+    by: String,
+}
+
+struct ConsolidatedView {
+    due: String,
+    filed: String,
+    missing_heading: &'static str,
+    lines: Vec<ReportLineRow>,
+    filed_units: Vec<FiledRow>,
+    missing: Vec<(String, String)>,
+}
+
+struct FilingForm {
+    code: String,
+    name: String,
+    rows: usize,
+}
+
+#[derive(Template)]
+#[template(path = "reports/unit_report.html")]
+struct UnitReportPage {
+    frame: Frame,
+    back_href: String,
+    name: String,
+    unit: String,
+    month: String,
+    month_label: String,
+    message: Option<(bool, String)>,
+    consolidated: Option<ConsolidatedView>,
+    filing: Option<FilingForm>,
+}
+
+fn missing_heading(c: &Consolidated) -> &'static str {
+    if c.late {
+        "Đơn vị nộp muộn (quá hạn)"
+    } else {
+        "Đơn vị chưa nộp"
+    }
+}
+
+fn consolidated_view(c: &Consolidated) -> ConsolidatedView {
+    ConsolidatedView {
+        due: day_text(&c.due),
+        filed: int(c.reports.len() as i64),
+        missing_heading: missing_heading(c),
+        lines: c
+            .lines
+            .iter()
+            .chain(std::iter::once(&c.total))
+            .map(|l| ReportLineRow {
+                department: l.department.clone(),
+                total_staff: int(l.total_staff),
+                vneid_activated: int(l.vneid_activated),
+                vneid_not: int(l.vneid_not),
+                vneid_reason: l.vneid_reason.clone().unwrap_or_default(),
+                book_created: int(l.book_created),
+                card_integrated: int(l.card_integrated),
+                card_not: int(l.card_not),
+                card_reason: l.card_reason.clone().unwrap_or_default(),
+            })
+            .collect(),
+        filed_units: c
+            .filed
+            .iter()
+            .map(|f| FiledRow {
+                name: f.unit.name.clone(),
+                code: f.unit.code.clone(),
+                at: pages::when(Some(crate::vn_wall_clock(f.submitted_at))),
+                by: f.submitted_by.clone(),
+            })
+            .collect(),
+        missing: c
+            .missing
+            .iter()
+            .map(|m| (m.name.clone(), m.code.clone()))
+            .collect(),
+    }
+}
 
 async fn unit_report_page(
     State(app): State<Arc<App>>,
@@ -1464,11 +1937,12 @@ async fn unit_report_page(
         Ok(u) => u,
         Err(r) => return r,
     };
-    render_unit_report(&u, &f, None).await
+    render_unit_report(&u, &headers, &f, None).await
 }
 
 async fn render_unit_report(
     u: &StaffUser,
+    headers: &HeaderMap,
     f: &MonthFilter,
     message: Option<(bool, String)>,
 ) -> Response {
@@ -1481,113 +1955,60 @@ async fn render_unit_report(
     let c = match consolidate(u, &view_filter).await {
         Ok(c) => Some(c),
         Err(ApiError(StatusCode::FORBIDDEN, ..)) if u.account.role == Role::CommuneStaff => None,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(headers, e),
     };
     let month = c
         .as_ref()
         .map(|c| c.month.clone())
         .or(f.month.clone())
         .unwrap_or_else(|| previous_month(crate::vn_now().date()));
-    let name = c
+    let unit_ref = c.as_ref().and_then(|c| c.unit.clone());
+    let name = unit_ref
         .as_ref()
-        .and_then(|c| c.unit.as_ref().map(|x| x.name.clone()))
+        .map(|x| x.name.clone())
         .unwrap_or_else(|| "Toàn quốc".into());
-    let mut body = format!(
-        r#"<nav class="crumbs" aria-label="Đường dẫn"><a href="/nhan-vien/bao-cao">← Báo cáo</a></nav><h1>Báo cáo tháng {} (Phụ lục 1): {}</h1>"#,
-        esc(&month),
-        esc(&name)
-    );
-    if let Some((ok, m)) = message {
-        let _ = write!(
-            body,
-            r#"<p class="{}" role="{}">{}</p>"#,
-            if ok { "card" } else { "error" },
-            if ok { "status" } else { "alert" },
-            esc(&m)
-        );
-    }
-    if let Some(c) = &c {
-        let unit_q = c.unit.as_ref().map(|x| x.code.clone()).unwrap_or_default();
-        let _ = write!(
-            body,
-            r#"<p>Hạn nộp: ngày {} · {} đơn vị đã nộp · {} đơn vị {}.</p><div class="actions"><a class="button secondary" href="/nhan-vien/bao-cao/phu-luc-1.pdf?unit={}&amp;month={}">Tải bản in (PDF)</a></div>"#,
-            c.due,
-            c.reports.len(),
-            c.missing.len(),
-            if c.late {
-                "nộp muộn (quá hạn)"
-            } else {
-                "chưa nộp"
-            },
-            esc(&unit_q),
-            esc(&month)
-        );
-        body.push_str(r#"<div class="card"><table><tr>"#);
-        for h in REPORT_HEADER {
-            let _ = write!(body, r#"<th scope="col">{h}</th>"#);
-        }
-        body.push_str("</tr>");
-        for r in report_rows(c) {
-            body.push_str("<tr>");
-            for cell in r {
-                let _ = write!(body, "<td>{}</td>", esc(&cell));
-            }
-            body.push_str("</tr>");
-        }
-        body.push_str("</table></div>");
-        if !c.missing.is_empty() {
-            let _ = write!(
-                body,
-                r#"<h2>{}</h2><ul class="card">"#,
-                if c.late {
-                    "Đơn vị nộp muộn"
-                } else {
-                    "Đơn vị chưa nộp"
-                }
-            );
-            for m in &c.missing {
-                let _ = write!(body, "<li>{} ({})</li>", esc(&m.name), esc(&m.code));
-            }
-            body.push_str("</ul>");
-        }
-    }
+    let unit = unit_ref
+        .as_ref()
+        .map(|x| x.code.clone())
+        .unwrap_or_default();
     // The filing form for the caller's own unit.
-    if let Some(unit) = own_unit {
+    let mut filing = None;
+    if let Some(code) = own_unit {
         let store = u.app().store.clone();
-        let code = unit.clone();
-        let place = match blocking(move || store.place_of_unit(&code)).await {
+        let c2 = code.clone();
+        let place = match blocking(move || store.place_of_unit(&c2)).await {
             Ok(p) => p,
             Err(e) => return e.into_response(),
         };
         if u.allows(&Action::SubmitUnitReport { place: &place }) {
-            let _ = write!(
-                body,
-                r#"<form method="post" action="/nhan-vien/bao-cao/phu-luc-1" class="card"><h2>Nộp báo cáo của đơn vị {}</h2><input type="hidden" name="unit" value="{}"><label for="month">Tháng</label><input id="month" name="month" type="month" value="{}" required>"#,
-                esc(&unit),
-                esc(&unit),
-                esc(&month)
-            );
-            for i in 0..3 {
-                let _ = write!(
-                    body,
-                    r#"<fieldset class="card"><legend>Khoa, phòng {n}</legend>
-<label for="d{i}">Tên khoa, phòng</label><input id="d{i}" name="d{i}"{req}>
-<label for="t{i}">Tổng số nhân viên</label><input id="t{i}" name="t{i}" type="number" min="0" value="0">
-<label for="va{i}">Đã kích hoạt VNeID mức 2</label><input id="va{i}" name="va{i}" type="number" min="0" value="0">
-<label for="vn{i}">Chưa kích hoạt</label><input id="vn{i}" name="vn{i}" type="number" min="0" value="0">
-<label for="vr{i}">Lý do chưa kích hoạt</label><input id="vr{i}" name="vr{i}">
-<label for="b{i}">Đã có sổ sức khỏe điện tử</label><input id="b{i}" name="b{i}" type="number" min="0" value="0">
-<label for="ci{i}">Đã tích hợp thẻ BHYT</label><input id="ci{i}" name="ci{i}" type="number" min="0" value="0">
-<label for="cn{i}">Chưa tích hợp</label><input id="cn{i}" name="cn{i}" type="number" min="0" value="0">
-<label for="cr{i}">Lý do chưa tích hợp</label><input id="cr{i}" name="cr{i}"></fieldset>"#,
-                    n = i + 1,
-                    req = if i == 0 { " required" } else { "" }
-                );
-            }
-            body.push_str(r#"<button class="primary" type="submit">Nộp báo cáo</button></form>"#);
+            let name = unit_ref
+                .as_ref()
+                .filter(|x| x.code == code)
+                .map_or_else(|| code.clone(), |x| x.name.clone());
+            filing = Some(FilingForm {
+                code,
+                name,
+                rows: 3,
+            });
         }
     }
-    page("Báo cáo tháng (Phụ lục 1)", &body).into_response()
+    let back_href = if unit.is_empty() {
+        "/nhan-vien/bao-cao".to_string()
+    } else {
+        format!("/nhan-vien/bao-cao?unit={unit}")
+    };
+    let title = format!("Báo cáo {} (Phụ lục 1)", month_text(&month));
+    pages::render(&UnitReportPage {
+        frame: Frame::staff(title, headers),
+        back_href,
+        name,
+        unit,
+        month_label: month_text(&month),
+        month,
+        message,
+        consolidated: c.as_ref().map(consolidated_view),
+        filing,
+    })
 }
 
 async fn unit_report_submit(
@@ -1624,7 +2045,7 @@ async fn unit_report_submit(
     let message = match submit(&u, &unit, &month, lines).await {
         Ok(()) => (
             true,
-            format!("Đã nộp báo cáo tháng {month} của đơn vị {unit}"),
+            format!("Đã nộp báo cáo {} của đơn vị {unit}.", month_text(&month)),
         ),
         Err(ApiError(_, _, m)) => (false, m),
     };
@@ -1632,7 +2053,34 @@ async fn unit_report_submit(
         unit: None,
         month: Some(month),
     };
-    render_unit_report(&u, &f, Some(message)).await
+    render_unit_report(&u, &headers, &f, Some(message)).await
+}
+
+/// The heading lines of the agency that issues a unit's report: the people's committee
+/// of the place, then its health agency (the ministry for the country).
+fn agency_of(unit: Option<&UnitRef>) -> Vec<String> {
+    match unit {
+        None => vec!["BỘ Y TẾ".into()],
+        Some(u) => {
+            let place = u.name.to_uppercase();
+            let agency = match u.level.as_str() {
+                "province" => format!("SỞ Y TẾ {place}"),
+                "district" => "PHÒNG Y TẾ".to_string(),
+                _ => "TRẠM Y TẾ".to_string(),
+            };
+            vec![format!("UBND {place}"), agency]
+        }
+    }
+}
+
+/// "Hà Nội, ngày 05 tháng 12 năm 2026".
+fn date_line(place: &str, d: NaiveDate) -> String {
+    format!(
+        "{place}, ngày {:02} tháng {:02} năm {}",
+        d.day(),
+        d.month(),
+        d.year()
+    )
 }
 
 async fn unit_report_pdf(
@@ -1646,74 +2094,393 @@ async fn unit_report_pdf(
     };
     let c = match consolidate(&u, &f).await {
         Ok(c) => c,
-        Err(e) => return error_page(e),
+        Err(e) => return error_page(&headers, e),
     };
     let name = c
         .unit
         .as_ref()
         .map(|x| format!("{} ({})", x.name, x.code))
         .unwrap_or_else(|| "Toàn quốc".into());
-    let context = vec![
-        format!("Đơn vị: {name}"),
-        "Cột: tổng số nhân viên; đã kích hoạt VNeID mức 2, chưa, lý do; đã có sổ sức khỏe điện tử; đã tích hợp thẻ BHYT, chưa, lý do.".to_string(),
-        format!("Tháng: {} · hạn nộp {}", c.month, c.due),
-        format!(
-            "{} đơn vị đã nộp; {} đơn vị {}",
-            c.reports.len(),
-            c.missing.len(),
-            if c.late {
-                "nộp muộn"
-            } else {
-                "chưa nộp"
-            }
-        ),
-    ];
-    let mut tables = vec![crate::pdf::Table {
+    use paper::Align::{Left, Right};
+    let mut tables = vec![paper::Table {
         heading: "Tình hình triển khai theo khoa, phòng".to_string(),
         header: [
             "Khoa, phòng",
-            "Tổng",
-            "VNeID",
-            "Chưa",
-            "Lý do",
-            "Có sổ",
-            "Thẻ BHYT",
-            "Chưa",
-            "Lý do",
+            "Tổng số nhân viên",
+            "Đã kích hoạt VNeID mức 2",
+            "Chưa kích hoạt",
+            "Lý do chưa kích hoạt",
+            "Đã có sổ sức khỏe điện tử",
+            "Đã tích hợp thẻ BHYT",
+            "Chưa tích hợp",
+            "Lý do chưa tích hợp",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect(),
+        widths: vec![48.0, 20.0, 24.0, 20.0, 46.0, 24.0, 24.0, 20.0, 41.0],
+        align: vec![Left, Right, Right, Right, Left, Right, Right, Right, Left],
         rows: report_rows(&c),
-        widths: vec![36.0, 12.0, 14.0, 12.0, 34.0, 14.0, 18.0, 12.0, 26.0],
+        total: true,
     }];
     if !c.missing.is_empty() {
-        tables.push(crate::pdf::Table {
-            heading: if c.late {
-                "Đơn vị nộp muộn"
-            } else {
-                "Đơn vị chưa nộp"
-            }
-            .to_string(),
-            header: vec!["Mã".into(), "Tên đơn vị".into()],
+        // Three units a row: a province has hundreds of communes.
+        const PER_ROW: usize = 3;
+        tables.push(paper::Table {
+            heading: format!("{} ({})", missing_heading(&c), int(c.missing.len() as i64)),
+            header: ["Mã", "Tên đơn vị"]
+                .repeat(PER_ROW)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            widths: [20.0, 69.0].repeat(PER_ROW),
+            align: [Left, Left].repeat(PER_ROW),
             rows: c
                 .missing
-                .iter()
-                .map(|m| vec![m.code.clone(), m.name.clone()])
+                .chunks(PER_ROW)
+                .map(|units| {
+                    let mut row: Vec<String> = units
+                        .iter()
+                        .flat_map(|m| [m.code.clone(), m.name.clone()])
+                        .collect();
+                    row.resize(2 * PER_ROW, String::new());
+                    row
+                })
                 .collect(),
-            widths: vec![25.0, 150.0],
+            total: false,
         });
     }
-    let title = format!("BÁO CÁO THÁNG {} — PHỤ LỤC 1", c.month);
-    match tokio::task::spawn_blocking(move || crate::pdf::report_pdf(&title, &context, &tables))
-        .await
-    {
-        Ok(Ok(bytes)) => file(
-            bytes,
-            "application/pdf",
-            &format!("phu-luc-1-{}.pdf", c.month),
-        ),
+    let doc = paper::Document {
+        agency: agency_of(c.unit.as_ref()),
+        title: format!("BÁO CÁO {}", month_text(&c.month).to_uppercase()),
+        subtitle: "Tình hình triển khai sổ sức khỏe điện tử và tích hợp thẻ BHYT (Phụ lục 1)"
+            .to_string(),
+        context: vec![
+            format!("Đơn vị báo cáo: {name}."),
+            format!(
+                "Hạn nộp: {}. {} đơn vị đã nộp; {} đơn vị {}.",
+                day_text(&c.due),
+                int(c.reports.len() as i64),
+                int(c.missing.len() as i64),
+                if c.late {
+                    "nộp muộn"
+                } else {
+                    "chưa nộp"
+                }
+            ),
+        ],
+        tables,
+        date_line: date_line(&c.place_name, crate::vn_now().date()),
+    };
+    let file_name = format!("phu-luc-1-{}.pdf", c.month);
+    match tokio::task::spawn_blocking(move || paper::render(&doc)).await {
+        Ok(Ok(bytes)) => file(bytes, "application/pdf", &file_name),
         Ok(Err(e)) => internal(e).into_response(),
         Err(e) => internal(e).into_response(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Phụ lục 1 as a printable document (A4 landscape)
+// ---------------------------------------------------------------------------
+
+mod paper {
+    //! The monthly report as an administrative document: the agency and the national
+    //! motto at the top, the title, the table (every cell wrapped, never cut, the header
+    //! repeated on each page), the units that have not filed, and the signature block
+    //! with its date line. DejaVu Sans is embedded, so every diacritic renders.
+
+    use printpdf::{
+        IndirectFontRef, Line, Mm, PdfDocument, PdfDocumentReference, PdfLayerReference, Point,
+    };
+
+    const REGULAR: &[u8] = pdf::FONT_REGULAR;
+    const BOLD: &[u8] = pdf::FONT_BOLD;
+
+    const PAGE_W: f32 = 297.0;
+    const PAGE_H: f32 = 210.0;
+    const MARGIN: f32 = 15.0;
+    const PT: f32 = 0.3528;
+
+    /// The width (mm) of `text` at `size` pt: DejaVu Sans advance widths by class of
+    /// character (close enough to centre, align and wrap with a little room).
+    pub(super) fn width(text: &str, size: f32, bold: bool) -> f32 {
+        let em: f32 = text
+            .chars()
+            .map(|c| match c {
+                ' ' => 0.32,
+                '0'..='9' => 0.636,
+                'i' | 'l' | 'j' | 'ì' | 'í' | 'ỉ' | 'ĩ' | 'ị' | 'I' | 'Ì' | 'Í' | 'Ỉ' | 'Ĩ'
+                | 'Ị' => 0.30,
+                'f' | 'r' | 't' => 0.42,
+                'm' | 'w' | 'M' | 'W' => 0.95,
+                c if c.is_uppercase() => 0.74,
+                c if c.is_lowercase() => 0.62,
+                _ => 0.45,
+            })
+            .sum();
+        em * size * PT * if bold { 1.1 } else { 1.0 }
+    }
+
+    /// `text` in lines no wider than `max` mm, broken between words (a word longer than
+    /// a line is broken where it must).
+    pub(super) fn wrap(text: &str, size: f32, bold: bool, max: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut current = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if current.is_empty() {
+                word.to_string()
+            } else {
+                format!("{current} {word}")
+            };
+            if width(&candidate, size, bold) <= max {
+                current = candidate;
+                continue;
+            }
+            if !current.is_empty() {
+                lines.push(std::mem::take(&mut current));
+            }
+            // The word alone: split it when it does not fit a line.
+            for c in word.chars() {
+                current.push(c);
+                if width(&current, size, bold) > max && current.chars().count() > 1 {
+                    let last = current.pop().unwrap_or(' ');
+                    lines.push(std::mem::take(&mut current));
+                    current.push(last);
+                }
+            }
+        }
+        if !current.is_empty() || lines.is_empty() {
+            lines.push(current);
+        }
+        lines
+    }
+
+    #[derive(Clone, Copy, PartialEq)]
+    pub(super) enum Align {
+        Left,
+        Right,
+    }
+
+    pub(super) struct Table {
+        pub heading: String,
+        pub header: Vec<String>,
+        pub widths: Vec<f32>,
+        pub align: Vec<Align>,
+        pub rows: Vec<Vec<String>>,
+        /// The last row is a total (bold).
+        pub total: bool,
+    }
+
+    pub(super) struct Document {
+        /// The agency above (the people's committee) and the agency (bold).
+        pub agency: Vec<String>,
+        pub title: String,
+        pub subtitle: String,
+        pub context: Vec<String>,
+        pub tables: Vec<Table>,
+        /// "Hà Nội, ngày 05 tháng 12 năm 2026".
+        pub date_line: String,
+    }
+
+    struct Writer {
+        doc: PdfDocumentReference,
+        layer: PdfLayerReference,
+        regular: IndirectFontRef,
+        bold: IndirectFontRef,
+        y: f32,
+    }
+
+    impl Writer {
+        fn font(&self, bold: bool) -> &IndirectFontRef {
+            if bold { &self.bold } else { &self.regular }
+        }
+
+        fn text(&self, text: &str, size: f32, bold: bool, x: f32, y: f32) {
+            self.layer
+                .use_text(text, size, Mm(x), Mm(y), self.font(bold));
+        }
+
+        fn centred(&self, text: &str, size: f32, bold: bool, centre: f32, y: f32) {
+            let x = centre - width(text, size, bold) / 2.0;
+            self.text(text, size, bold, x, y);
+        }
+
+        fn rule(&self, x1: f32, x2: f32, y: f32, thickness: f32) {
+            self.layer.set_outline_thickness(thickness);
+            self.layer.add_line(Line {
+                points: vec![
+                    (Point::new(Mm(x1), Mm(y)), false),
+                    (Point::new(Mm(x2), Mm(y)), false),
+                ],
+                is_closed: false,
+            });
+        }
+
+        fn vertical(&self, x: f32, y1: f32, y2: f32) {
+            self.layer.set_outline_thickness(0.5);
+            self.layer.add_line(Line {
+                points: vec![
+                    (Point::new(Mm(x), Mm(y1)), false),
+                    (Point::new(Mm(x), Mm(y2)), false),
+                ],
+                is_closed: false,
+            });
+        }
+
+        /// A new page when less than `height` mm is left; whether it made one.
+        fn room(&mut self, height: f32) -> bool {
+            if self.y - height >= MARGIN {
+                return false;
+            }
+            let (page, layer) = self.doc.add_page(Mm(PAGE_W), Mm(PAGE_H), "nội dung");
+            self.layer = self.doc.get_page(page).get_layer(layer);
+            self.y = PAGE_H - MARGIN;
+            true
+        }
+
+        /// One table row: cells wrapped in their columns, framed.
+        fn row(&mut self, t: &Table, cells: &[String], bold: bool, size: f32) {
+            let pad = 1.2;
+            let step = size * PT * 1.25;
+            let wrapped: Vec<Vec<String>> = cells
+                .iter()
+                .zip(&t.widths)
+                .map(|(c, w)| wrap(c, size, bold, w - 2.0 * pad))
+                .collect();
+            let lines = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
+            let height = lines as f32 * step + 2.0 * pad;
+            let top = self.y;
+            let mut x = MARGIN;
+            for ((cell, w), align) in wrapped.iter().zip(&t.widths).zip(&t.align) {
+                for (i, line) in cell.iter().enumerate() {
+                    let baseline = top - pad - step * (i as f32 + 1.0) + step * 0.25;
+                    let lx = match align {
+                        Align::Left => x + pad,
+                        Align::Right => x + w - pad - width(line, size, bold),
+                    };
+                    self.text(line, size, bold, lx, baseline);
+                }
+                self.vertical(x, top, top - height);
+                x += w;
+            }
+            self.vertical(x, top, top - height);
+            self.rule(MARGIN, x, top, 0.5);
+            self.rule(MARGIN, x, top - height, 0.5);
+            self.y = top - height;
+        }
+
+        fn row_height(t: &Table, cells: &[String], bold: bool, size: f32) -> f32 {
+            let lines = cells
+                .iter()
+                .zip(&t.widths)
+                .map(|(c, w)| wrap(c, size, bold, w - 2.4).len())
+                .max()
+                .unwrap_or(1);
+            lines as f32 * size * PT * 1.25 + 2.4
+        }
+
+        fn table(&mut self, t: &Table) {
+            let size = 9.0;
+            let header_h = Self::row_height(t, &t.header, true, size);
+            let first = t
+                .rows
+                .first()
+                .map_or(0.0, |r| Self::row_height(t, r, false, size));
+            // The heading stays with the header and the first row.
+            self.y -= 4.0;
+            self.room(8.0 + header_h + first);
+            self.text(&t.heading, 11.0, true, MARGIN, self.y - 4.0);
+            self.y -= 7.0;
+            self.row(t, &t.header, true, size);
+            for (i, r) in t.rows.iter().enumerate() {
+                let bold = t.total && i + 1 == t.rows.len();
+                let h = Self::row_height(t, r, bold, size);
+                if self.room(h) {
+                    self.row(t, &t.header, true, size);
+                }
+                self.row(t, r, bold, size);
+            }
+        }
+    }
+
+    pub(super) fn render(d: &Document) -> Result<Vec<u8>, printpdf::Error> {
+        let (doc, page, layer) = PdfDocument::new(&d.title, Mm(PAGE_W), Mm(PAGE_H), "nội dung");
+        let regular = doc.add_external_font(std::io::Cursor::new(REGULAR))?;
+        let bold = doc.add_external_font(std::io::Cursor::new(BOLD))?;
+        let layer = doc.get_page(page).get_layer(layer);
+        let mut w = Writer {
+            doc,
+            layer,
+            regular,
+            bold,
+            y: PAGE_H - MARGIN,
+        };
+        // The agency (left) and the national motto (right), each centred on its column.
+        let (left, right) = (MARGIN + 50.0, PAGE_W - MARGIN - 68.0);
+        let top = w.y - 4.0;
+        let mut y = top;
+        for (i, line) in d.agency.iter().enumerate() {
+            let last = i + 1 == d.agency.len();
+            w.centred(line, 10.5, last, left, y);
+            y -= 5.0;
+        }
+        if let Some(last) = d.agency.last() {
+            let half = width(last, 10.5, true).min(60.0) / 4.0;
+            w.rule(left - half, left + half, y + 3.2, 0.6);
+        }
+        w.centred("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 10.5, true, right, top);
+        let motto = "Độc lập - Tự do - Hạnh phúc";
+        w.centred(motto, 11.0, true, right, top - 5.0);
+        let half = width(motto, 11.0, true) / 2.0;
+        w.rule(right - half, right + half, top - 6.8, 0.6);
+        w.y = y.min(top - 10.0) - 8.0;
+        // The title.
+        w.centred(&d.title, 14.0, true, PAGE_W / 2.0, w.y);
+        w.y -= 6.5;
+        for line in wrap(&d.subtitle, 11.0, true, PAGE_W - 2.0 * MARGIN) {
+            w.centred(&line, 11.0, true, PAGE_W / 2.0, w.y);
+            w.y -= 5.5;
+        }
+        w.y -= 1.5;
+        for c in &d.context {
+            for line in wrap(c, 10.0, false, PAGE_W - 2.0 * MARGIN) {
+                w.room(5.0);
+                w.text(&line, 10.0, false, MARGIN, w.y);
+                w.y -= 5.0;
+            }
+        }
+        for t in &d.tables {
+            w.table(t);
+        }
+        // The signature block, kept together (with room to sign below).
+        w.y -= 8.0;
+        w.room(36.0);
+        let (sign_left, sign_right) = (MARGIN + 55.0, PAGE_W - MARGIN - 68.0);
+        w.centred(&d.date_line, 10.5, false, sign_right, w.y);
+        w.y -= 6.0;
+        w.centred("NGƯỜI LẬP BIỂU", 10.5, true, sign_left, w.y);
+        w.centred("THỦ TRƯỞNG ĐƠN VỊ", 10.5, true, sign_right, w.y);
+        w.y -= 5.0;
+        w.centred("(Ký, ghi rõ họ tên)", 9.5, false, sign_left, w.y);
+        w.centred("(Ký, ghi rõ họ tên, đóng dấu)", 9.5, false, sign_right, w.y);
+        w.doc.save_to_bytes()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn long_text_wraps_between_words_and_nothing_is_lost() {
+            let text = "Chưa có điện thoại thông minh; chưa có căn cước công dân gắn chip";
+            let lines = wrap(text, 9.0, false, 30.0);
+            assert!(lines.len() > 1, "{lines:?}");
+            assert!(lines.iter().all(|l| width(l, 9.0, false) <= 30.0));
+            assert_eq!(lines.join(" "), text);
+            let long = "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+            assert_eq!(wrap(long, 9.0, false, 20.0).concat(), long);
+            assert_eq!(wrap("", 9.0, false, 20.0), vec![String::new()]);
+        }
     }
 }

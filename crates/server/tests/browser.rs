@@ -172,6 +172,32 @@ impl Driver {
         .await;
     }
 
+    async fn clear(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{e}/clear"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Wait until the URL holds `part` (a path with its query).
+    async fn wait_for_url_with(&self, part: &str) {
+        let t = Instant::now();
+        loop {
+            let url = self.current_url().await;
+            if url.contains(part) {
+                return;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "still at {url:?}, expected …{part}…"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn current_url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", None)
             .await
@@ -208,6 +234,51 @@ impl Driver {
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(v.as_str().unwrap())
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        println!("screenshot: {}", path.display());
+        path
+    }
+
+    /// A Chrome DevTools command, through chromedriver.
+    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+        .await
+    }
+
+    /// Make the page `width` CSS pixels wide (a phone below 600 px, a desktop above),
+    /// in a Vietnamese browser (date fields show dd/mm/yyyy).
+    async fn set_viewport(&self, width: i64) {
+        self.cdp("Emulation.setLocaleOverride", json!({"locale": "vi-VN"}))
+            .await;
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}),
+        )
+        .await;
+    }
+
+    /// A screenshot of the whole page, not only what the screen shows.
+    async fn full_screenshot(&self, name: &str) -> PathBuf {
+        let m = self.cdp("Page.getLayoutMetrics", json!({})).await;
+        let size = &m["cssContentSize"];
+        let v = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true, "clip": {
+                    "x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}}),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v["data"].as_str().unwrap())
             .unwrap();
         assert!(png.starts_with(b"\x89PNG"));
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
@@ -278,6 +349,31 @@ impl Driver {
             .as_str()
             .unwrap()
             .to_string()
+    }
+}
+
+/// The report pages' checks at a phone's width (390 px) and a laptop's (1366 px): no
+/// WCAG 2.1 A/AA violation, nothing wider than the screen (tables scroll inside their
+/// card), and a full-page screenshot `{name}-390.png` / `{name}-1366.png`.
+async fn check_report_page(d: &Driver, axe: &str, name: &str, what: &str) {
+    for width in [390, 1366] {
+        d.set_viewport(width).await;
+        let v = d
+            .cmd(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": "return [document.documentElement.scrollWidth, window.innerWidth];", "args": []})),
+            )
+            .await;
+        let (scroll, inner) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+        assert_eq!(inner, width, "{what}: the viewport is {width} px wide");
+        assert!(
+            scroll <= inner,
+            "{what} at {width} px: the page is {scroll} px wide"
+        );
+        d.assert_accessible(axe, &format!("{what} at {width} px"))
+            .await;
+        d.full_screenshot(&format!("{name}-{width}")).await;
     }
 }
 
@@ -618,8 +714,39 @@ async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
     d.screenshot("c1-ma-chia-se").await;
     d.assert_accessible(&axe, "share code").await;
 
-    // The clinician signs in and follows the QR's link: the code is filled in.
-    clinician_signs_in().await;
+    // A clinician who is not signed in follows the QR's link: sign-in first, then back
+    // to the code form with the code filled in.
+    d.clear_cookies().await;
+    d.go(&format!(
+        "{base}/nhan-vien/ma?ma={}",
+        shown.replace('-', "")
+    ))
+    .await;
+    d.wait_for_url_with("/nhan-vien/dang-nhap?next=").await;
+    d.type_into("#username", "bs01001").await;
+    d.type_into("#password", "bac-si-2026").await;
+    d.click("button[type=submit]").await;
+    d.wait_for_url_with("/nhan-vien/ma?ma=").await;
+    let form = d.source().await;
+    assert!(
+        form.contains(&format!("value=\"{}\"", shown.replace('-', ""))),
+        "the code survives sign-in"
+    );
+    // A mistyped code is not a dead end: the form again, with why.
+    d.clear("#code").await;
+    d.type_into("#code", "ZZZZ-ZZZZ").await;
+    d.click("form[action='/nhan-vien/ma'] button").await;
+    let refused = d.wait_for_text("Kiểm tra lại mã").await;
+    assert!(refused.contains("id=\"code\""), "the form is shown again");
+    d.screenshot("c2b-ma-sai").await;
+    d.assert_accessible(&axe, "wrong code").await;
+    d.go(&format!("{base}/nhan-vien")).await;
+    d.wait_for_text("Truy cập khẩn cấp").await;
+    let home = d.source().await;
+    assert!(
+        home.contains("class=\"danger-zone\""),
+        "break-glass is set apart from the everyday actions"
+    );
     d.screenshot("c2-nhan-vien").await;
     d.assert_accessible(&axe, "clinician home").await;
     d.go(&format!(
@@ -632,6 +759,11 @@ async fn a_clinician_reads_the_book_with_the_citizens_share_code() {
         .await;
     let summary = d.source().await;
     assert!(summary.contains("Tóm tắt sức khỏe") && summary.contains(&name));
+    assert!(
+        summary.contains("Dị ứng") && summary.contains("Không có dữ liệu"),
+        "an explicit allergy status"
+    );
+    assert!(summary.contains("Bệnh mạn tính (toàn bộ tiền sử)"));
     assert!(
         summary.contains("Các lượt khám"),
         "a full-book code lists the visits"
@@ -819,8 +951,12 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
     assert!(page.contains("Báo cáo: Hà Nội") && page.contains("nhân khẩu"));
     assert!(page.contains("Cơ sở gửi dữ liệu") && page.contains("Thời gian đưa lên sổ"));
     assert!(page.contains("Chất lượng dữ liệu") && page.contains("<svg"));
-    d.screenshot("r1-bao-cao-tinh").await;
-    d.assert_accessible(&axe, "dashboard").await;
+    // Dates the Vietnamese way, never as the store keeps them.
+    assert!(
+        page.contains("Kỳ báo cáo: từ ") && !page.contains("Kỳ báo cáo: từ 20"),
+        "the period in dd/mm/yyyy"
+    );
+    check_report_page(&d, &axe, "r1-bao-cao-tinh", "dashboard").await;
     // Drill down: a district, then one of its wards.
     let district = &PROVINCES[0].districts[0];
     d.click(&format!(
@@ -830,16 +966,16 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
     .await;
     d.wait_for_text(&format!("Báo cáo: {}", district.name))
         .await;
-    d.screenshot("r2-bao-cao-quan").await;
+    check_report_page(&d, &axe, "r2-bao-cao-quan", "district dashboard").await;
     let commune = district.communes[0];
     d.click(&format!(
         "a[href^='/nhan-vien/bao-cao?unit={}&']",
         commune.0
     ))
     .await;
-    d.wait_for_text(&format!("Báo cáo: {}", commune.1)).await;
-    d.screenshot("r3-bao-cao-phuong").await;
-    d.assert_accessible(&axe, "commune dashboard").await;
+    let page = d.wait_for_text(&format!("Báo cáo: {}", commune.1)).await;
+    assert!(!page.contains("tháng 20"), "months written 11/2026");
+    check_report_page(&d, &axe, "r3-bao-cao-phuong", "commune dashboard").await;
     // The exports, with the browser's session.
     let cookie = d.cookie("hb_staff").await;
     let get = |path: String| {
@@ -860,17 +996,44 @@ async fn an_officer_reads_the_dashboard_and_drills_down() {
         .await
         .unwrap();
     assert!(xlsx.starts_with(b"PK"), "an XLSX is a zip");
+    // A wide period: every late dossier, their delays in days and hours.
+    d.go(&format!(
+        "{base}/nhan-vien/bao-cao?unit=01&from=2000-01-01&to=2100-01-01"
+    ))
+    .await;
+    let page = d
+        .wait_for_text("Kỳ báo cáo: từ 01/01/2000 đến 01/01/2100")
+        .await;
+    let delays: Vec<i64> = page
+        .split(" giờ</td>")
+        .filter_map(|before| {
+            let digits: String = before
+                .chars()
+                .rev()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.chars().rev().collect::<String>().parse().ok()
+        })
+        .collect();
+    assert!(!delays.is_empty() && page.contains(" ngày "));
+    assert!(
+        delays.iter().all(|h| *h < 24),
+        "a delay of a day or more is written in days and hours: {delays:?}"
+    );
+    check_report_page(&d, &axe, "r1-bao-cao-tinh-ca-ky", "dashboard, all time").await;
     d.go(&format!("{base}/nhan-vien/bao-cao/phu-luc-1?unit=01"))
         .await;
-    d.wait_for_text("Phụ lục 1").await;
-    d.screenshot("r4-phu-luc-1").await;
-    d.assert_accessible(&axe, "monthly report").await;
+    let page = d.wait_for_text("Phụ lục 1").await;
+    assert!(page.contains("Hạn nộp") && !page.contains("tháng 20"));
+    check_report_page(&d, &axe, "r4-phu-luc-1", "monthly report").await;
     let pdf = get("/nhan-vien/bao-cao/phu-luc-1.pdf?unit=01".into())
         .await
         .bytes()
         .await
         .unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
+    // Back to the phone the other steps use.
+    d.set_viewport(360).await;
     // A facility's signing certificates: register one from the page, then revoke it.
     let pki = tempfile::tempdir().unwrap();
     let made = std::process::Command::new("openssl")

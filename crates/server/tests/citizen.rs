@@ -386,6 +386,98 @@ async fn an_episode_downloads_as_a_pdf_with_embedded_fonts() {
     assert!(text.contains("/ToUnicode"), "text is extractable");
     // Only the glyphs used are embedded (the two whole fonts weigh 1.4 MB).
     assert!(pdf.len() < 200_000, "PDF of {} bytes", pdf.len());
+    // As a reader shows it (poppler): a title in Vietnamese, not mojibake; the facility
+    // by name; the verification address under its QR code.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("luot-kham.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    assert!(info.contains("Title:           Lượt khám "), "{info}");
+    let words = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    let words = String::from_utf8_lossy(&words.stdout).replace('\n', " ");
+    let e = env.store.episode(a, id).unwrap().unwrap();
+    assert!(words.contains("Mã xác minh"), "{words}");
+    if e.view.record_summary.is_some() {
+        assert!(words.contains("Tóm tắt hồ sơ bệnh án"));
+        assert!(!words.contains(".;"));
+    }
+    let start = words
+        .find("/nhan-vien/xac-minh?d=")
+        .expect("the verification address");
+    let tail: String = words[start..]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("");
+    let path: String = tail
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != 'D')
+        .collect();
+    // Staff who receive papers check it: valid, and the check is in the person's chain.
+    env.store
+        .upsert_facility(&store::Facility {
+            code: "01001".into(),
+            name: "Bệnh viện thử".into(),
+            province: "01".into(),
+            kind: "hospital".into(),
+            bhyt_contract: true,
+            unit: None,
+        })
+        .unwrap();
+    env.store
+        .upsert_staff(
+            &store::StaffAccount {
+                username: "bs-kiem".into(),
+                full_name: "BS. Kiểm Tra".into(),
+                role: book::access::Role::Clinician,
+                unit: None,
+                facility: Some("01001".into()),
+                practising_cert: Some("000777/HNO-CCHN".into()),
+                active: true,
+            },
+            Some("mat-khau-2026"),
+        )
+        .unwrap();
+    let staff = env.store.create_staff_session("bs-kiem", 600_000).unwrap();
+    let check = |url: String| {
+        let staff = staff.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(&staff)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = check(format!("{}{path}", env.base)).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {page}");
+    assert!(page.contains("Hợp lệ") && page.contains(&e.ma_lk), "{page}");
+    let log = env.store.audit_of(a).unwrap();
+    assert_eq!(log[0].action, "verify_pdf");
+    // A changed digest is refused.
+    let digest_at = path.find("d=").unwrap() + 2;
+    let mut forged = path.clone();
+    let last_dot = forged[digest_at..].rfind('.').unwrap() + digest_at;
+    forged.replace_range(
+        last_dot + 1..last_dot + 2,
+        if &path[last_dot + 1..last_dot + 2] == "0" {
+            "1"
+        } else {
+            "0"
+        },
+    );
+    let (status, page) = check(format!("{}{forged}", env.base)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("không hợp lệ"), "{page}");
     // Someone else's episode: not found.
     let other = env.store.episodes_of(b).unwrap()[0].id;
     let r = reqwest::Client::new()

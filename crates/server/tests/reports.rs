@@ -414,7 +414,7 @@ async fn exports_open_in_independent_readers() {
     let month = "2026-01";
     let lines = json!([
         {"department": "Trạm y tế", "total_staff": 10, "vneid_activated": 8, "vneid_not": 2,
-         "vneid_reason": "Chưa có điện thoại", "book_created": 8, "card_integrated": 10, "card_not": 0}
+         "vneid_reason": REASON, "book_created": 8, "card_integrated": 10, "card_not": 0}
     ]);
     let c = reqwest::Client::new();
     let r = c
@@ -506,5 +506,143 @@ async fn exports_open_in_independent_readers() {
                 && e.file_name().to_string_lossy().ends_with(".png")
         });
     assert!(rendered, "the PDF rendered to an image");
+    // An administrative document: the agency, the national motto, the title, every
+    // reason whole (wrapped in its cell, never cut), and the signature block.
+    let text = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) reads the PDF");
+    let text = String::from_utf8_lossy(&text.stdout);
+    for want in [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "UBND HÀ NỘI",
+        "SỞ Y TẾ HÀ NỘI",
+        "BÁO CÁO THÁNG 01/2026",
+        "NGƯỜI LẬP BIỂU",
+        "THỦ TRƯỞNG ĐƠN VỊ",
+        "Hà Nội, ngày",
+        "10/02/2026",
+    ] {
+        assert!(text.contains(want), "the PDF lacks {want:?}: {text}");
+    }
+    for word in REASON.split_whitespace() {
+        assert!(text.contains(word), "the reason lost {word:?}: {text}");
+    }
+    assert!(!text.contains('…'), "nothing is cut: {text}");
 }
+
+/// A reason long enough to need several lines in its column.
+const REASON: &str = "Chưa có điện thoại thông minh để cài đặt ứng dụng VNeID, đã hẹn tháng sau";
 both!(exports_open_in_independent_readers);
+
+/// Every figure of a unit's page is the unit's and the period's: rejected submissions
+/// received before the period, or by another province's facility, are not counted,
+/// and a unit is never shown the country's SLA counts as its own.
+async fn every_figure_is_the_units_and_the_periods() {
+    let w = world().await;
+    let today = chrono::Utc::now().date_naive();
+    let period = format!(
+        "from={}&to={}",
+        today - chrono::Duration::days(9),
+        today + chrono::Duration::days(1)
+    );
+    let path = |unit: &str, period: &str| format!("/api/v1/reports/dashboard?unit={unit}&{period}");
+    let before = w.json("so01", &path("01", &period)).await;
+    let before_all = w.json("so01", &path("01", ALL_TIME)).await;
+    // Rejected submissions (not even XML): Hà Nội's, 40 days ago and now; Hồ Chí
+    // Minh City's now.
+    let hcm = w
+        .store
+        .facilities()
+        .unwrap()
+        .into_iter()
+        .find(|f| f.code.starts_with("79"))
+        .expect("a facility of province 79")
+        .code;
+    let reject = |facility: &str, received_at: i64| {
+        let meta = Meta {
+            facility: facility.into(),
+            account: "t".into(),
+            source: Source::Import,
+            spec: Spec::Qd3176,
+            received_at,
+        };
+        let raw = b"not a dossier".to_vec();
+        let parsed = dossier::parse_envelope(&raw, &Options::default());
+        let p = Prepared::envelope(meta, &raw, &parsed);
+        assert!(!p.accepted);
+        w.store.ingest(p).unwrap();
+    };
+    let old = now_ms() - 40 * 86_400_000;
+    for _ in 0..3 {
+        reject("01001", old);
+    }
+    for _ in 0..2 {
+        reject("01001", now_ms());
+    }
+    for _ in 0..4 {
+        reject(&hcm, now_ms());
+    }
+    let n = |v: &Value, k: &str| v["totals"][k].as_i64().unwrap();
+    let after = w.json("so01", &path("01", &period)).await;
+    assert_eq!(
+        n(&after, "rejected"),
+        n(&before, "rejected") + 2,
+        "only the period's rejections"
+    );
+    assert_eq!(n(&after, "submissions"), n(&before, "submissions") + 2);
+    let after_all = w.json("so01", &path("01", ALL_TIME)).await;
+    assert_eq!(n(&after_all, "rejected"), n(&before_all, "rejected") + 5);
+    assert_eq!(
+        n(&after_all, "submissions"),
+        n(&before_all, "submissions") + 5
+    );
+    // A facility's line counts only its own submissions.
+    let line = after["facilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "01001")
+        .unwrap();
+    let line_before = before["facilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "01001")
+        .unwrap();
+    assert_eq!(
+        line["rejected"].as_i64().unwrap(),
+        line_before["rejected"].as_i64().unwrap() + 2
+    );
+    // The SLA: the country's counts every visible submission; a unit is not shown the
+    // country's figures as its own (the store keeps the latency for the country only).
+    let country = w.json("sa", &path("", ALL_TIME)).await;
+    let sla: i64 = country["sla"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["dossiers"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sla, 500);
+    assert_eq!(country["sla_by_unit"], true);
+    for unit in ["01", PROVINCES[0].districts[0].code] {
+        let d = w.json("so01", &path(unit, ALL_TIME)).await;
+        assert_eq!(d["sla_by_unit"], false, "{unit}");
+        assert!(
+            d["sla"].as_array().unwrap().is_empty(),
+            "{unit}: {}",
+            d["sla"]
+        );
+    }
+    // The page says so, in Vietnamese, with the period in dd/mm/yyyy.
+    let (s, r) = w
+        .get("so01", &format!("/nhan-vien/bao-cao?unit=01&{ALL_TIME}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Kỳ báo cáo: từ 01/01/2000 đến 01/01/2100"));
+    assert!(page.contains("chưa tách theo cơ sở"));
+}
+both!(every_figure_is_the_units_and_the_periods);

@@ -1596,6 +1596,12 @@ impl<B: Backend> Store for Engine<B> {
         self.read(|db| self.tx(db).episode(person, id))
     }
 
+    fn document_digest(&self, parts: &[&str]) -> String {
+        let mut all = vec!["document"];
+        all.extend_from_slice(parts);
+        self.keyed(&all)
+    }
+
     fn transaction(
         &self,
         write: bool,

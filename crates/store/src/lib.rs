@@ -61,6 +61,19 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Milliseconds since the Unix epoch (an instant; dossier dates stay wall-clock text).
+/// The Vietnam wall clock (UTC+7, no daylight saving) at `ms` since the epoch: how
+/// dossiers write times.
+pub fn vn_wall_clock(ms: i64) -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp_millis(ms + 7 * 3_600_000)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+/// The Vietnam wall clock now.
+pub fn vn_now() -> chrono::NaiveDateTime {
+    vn_wall_clock(now_ms())
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -717,6 +730,9 @@ pub trait Store: Access + Reports + Send + Sync + 'static {
     fn episode_years(&self, person: i64) -> Result<Vec<(i32, usize)>>;
     /// One current episode of a person (one primary-key read).
     fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>>;
+    /// A digest of `parts` keyed by the server secret (hex, 64 characters): what a
+    /// printed document carries so that staff can check it was issued here.
+    fn document_digest(&self, parts: &[&str]) -> String;
     /// Run `f` in one transaction: a write transaction when `write` (an audit record
     /// appended in it commits with what was read, or neither does), else plain reads.
     fn transaction(&self, write: bool, f: &mut dyn FnMut(&dyn BookTx) -> Result<()>) -> Result<()>;

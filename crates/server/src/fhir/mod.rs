@@ -11,10 +11,9 @@
 //! chain. Refusals never tell whether a person exists.
 
 pub mod bulk;
-pub mod export;
-pub mod ips;
-pub mod map;
-pub mod terminology;
+
+// The resources themselves (no HTTP) are the `fhir` crate's.
+pub use ::fhir::{ALL_TYPES, BOOK_TYPES, Book, book_resources, export, ips, map, terminology};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -33,27 +32,6 @@ use crate::App;
 use crate::http::{ApiError, blocking, token_from, token_of};
 use crate::staff::{STAFF_COOKIE, StaffUser};
 use map::Context;
-
-/// Every resource type served: a person's book first, then the facilities and health
-/// workers it names, then the code lists. The lists below are its prefixes.
-pub const ALL_TYPES: [&str; 13] = [
-    "Patient",
-    "Encounter",
-    "Condition",
-    "MedicationRequest",
-    "Observation",
-    "DiagnosticReport",
-    "Procedure",
-    "ServiceRequest",
-    "Appointment",
-    "Organization",
-    "Practitioner",
-    "CodeSystem",
-    "NamingSystem",
-];
-
-/// The resource types served from a person's book.
-pub const BOOK_TYPES: &[&str] = ALL_TYPES.split_at(9).0;
 
 /// Access tokens of system clients last this long.
 pub const TOKEN_TTL_MS: i64 = 60 * 60 * 1000;
@@ -295,13 +273,6 @@ fn scope_refusal(scopes: &SmartScopes) -> FhirError {
     )
 }
 
-/// A person's book as far as the reader may see it.
-pub struct Book {
-    pub person: PersonRecord,
-    pub episodes: Vec<EpisodeRecord>,
-    /// Opened under a summary-only grant: the IPS holds no more than the app's summary.
-    pub summary_only: bool,
-}
 
 /// What a read of a book is for.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -451,24 +422,6 @@ async fn context_for(app: &Arc<App>, episodes: &[EpisodeRecord]) -> Result<Conte
         practitioners,
         now: crate::vn_now(),
     })
-}
-
-/// Every resource of a book: the Patient, each episode's, then the facilities and
-/// practitioners they refer to.
-pub fn book_resources(book: &Book, ctx: &Context) -> Vec<Value> {
-    let pid = book.person.id;
-    let mut out = vec![map::patient(&book.person)];
-    let mut orgs = BTreeSet::new();
-    let mut certs = BTreeSet::new();
-    // Oldest first: a book reads forward in time.
-    for e in book.episodes.iter().rev() {
-        out.extend(map::episode_resources(pid, e, ctx));
-        orgs.extend(map::facility_codes(e));
-        certs.extend(map::certificates(&e.view));
-    }
-    out.extend(orgs.iter().map(|c| map::organization(c, ctx)));
-    out.extend(certs.iter().map(|c| map::practitioner(c, ctx)));
-    out
 }
 
 // ---------------------------------------------------------------------------

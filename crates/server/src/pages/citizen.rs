@@ -434,16 +434,7 @@ fn masked(id: &str) -> String {
         .collect()
 }
 
-/// `NGAY_SINH` as written (`yyyyMMdd[HHmm]`, day or month may be `00`).
-fn birth_date(s: &str) -> String {
-    let d: String = s.chars().take(8).collect();
-    match (d.get(..4), d.get(4..6), d.get(6..8)) {
-        (Some(y), Some("00"), _) => y.to_string(),
-        (Some(y), Some(m), Some("00")) => format!("{m}/{y}"),
-        (Some(y), Some(m), Some(dd)) => format!("{dd}/{m}/{y}"),
-        _ => s.to_string(),
-    }
-}
+use book::vn::birth as birth_date;
 
 fn card_view(i: &store::IdentifierRecord, today: &str) -> CardView {
     let to = i.valid_to.clone().unwrap_or_default();
@@ -1541,6 +1532,7 @@ pub(crate) fn action_label(a: &str) -> &'static str {
         "episode_pdf" => "Tải bản PDF một lượt khám",
         "fhir" => "Đọc qua giao diện FHIR",
         "access_log" => "Xem nhật ký truy cập sổ",
+        "verify_pdf" => "Kiểm tra bản PDF một lượt khám",
         _ => "Xem dữ liệu",
     }
 }
@@ -1709,9 +1701,6 @@ mod tests {
     #[test]
     fn ids_are_masked_and_births_read_as_written() {
         assert_eq!(masked("001085012345"), "001••••••345");
-        assert_eq!(birth_date("198503150000"), "15/03/1985");
-        assert_eq!(birth_date("19850000"), "1985");
-        assert_eq!(birth_date("19850300"), "03/1985");
     }
 
     #[test]

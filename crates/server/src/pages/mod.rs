@@ -10,8 +10,6 @@ pub mod staff;
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{NaiveDate, NaiveDateTime};
-use rust_decimal::Decimal;
 
 use crate::http::ApiError;
 
@@ -132,88 +130,5 @@ pub async fn fallback(headers: HeaderMap, uri: axum::http::Uri) -> Response {
     ErrorPage::citizen(&headers, crate::http::not_found())
 }
 
-// ---------------------------------------------------------------------------
-// Vietnamese display of dates and numbers
-// ---------------------------------------------------------------------------
-
-/// `14:30 05/03/2026`.
-pub fn when(d: Option<NaiveDateTime>) -> String {
-    d.map(|d| d.format("%H:%M %d/%m/%Y").to_string())
-        .unwrap_or_default()
-}
-
-/// `05/03/2026`.
-pub fn date(d: Option<NaiveDateTime>) -> String {
-    d.map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_default()
-}
-
-/// A date written `yyyyMMdd` (a card's validity) as `dd/mm/yyyy`.
-pub fn ymd(s: &str) -> String {
-    NaiveDate::parse_from_str(s, "%Y%m%d")
-        .map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_else(|_| s.to_string())
-}
-
-/// A decimal with the Vietnamese comma and grouped thousands: `1.234,5`.
-pub fn decimal(d: Decimal) -> String {
-    let s = d.normalize().to_string();
-    let (sign, s) = s.strip_prefix('-').map_or(("", s.as_str()), |r| ("-", r));
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push('.');
-        }
-        grouped.push(c);
-    }
-    if frac.is_empty() {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped},{frac}")
-    }
-}
-
-/// Money in đồng: `1.234.500 đ`.
-pub fn money(d: Decimal) -> String {
-    format!("{} đ", decimal(d.round()))
-}
-
-/// A number as a dossier wrote it ("5.6") in the Vietnamese way ("5,6"); other text as
-/// it is.
-pub fn number_text(s: &str) -> String {
-    match book::terms::number(s) {
-        Some(d)
-            if s.trim()
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') =>
-        {
-            // Keep the digits written (a "5.60" stays "5,60").
-            let t = s.trim();
-            let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-            let int = decimal(Decimal::from_str_exact(int).unwrap_or(d.trunc()));
-            if frac.is_empty() {
-                int
-            } else {
-                format!("{int},{frac}")
-            }
-        }
-        _ => s.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_written_the_vietnamese_way() {
-        assert_eq!(decimal(Decimal::new(12345, 1)), "1.234,5");
-        assert_eq!(decimal(Decimal::new(-1_000_000, 0)), "-1.000.000");
-        assert_eq!(money(Decimal::new(1_234_500, 0)), "1.234.500 đ");
-        assert_eq!(number_text("5.60"), "5,60");
-        assert_eq!(number_text("12000"), "12.000");
-        assert_eq!(number_text("Âm tính"), "Âm tính");
-        assert_eq!(ymd("20241231"), "31/12/2024");
-    }
-}
+/// Vietnamese display of dates and numbers (`book::vn`).
+pub use book::vn::{date, decimal, money, number_text, when, ymd};

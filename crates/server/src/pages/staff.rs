@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/nhan-vien/dang-nhap", get(login_page).post(login))
         .route("/nhan-vien/dang-xuat", post(logout))
         .route("/nhan-vien/ma", get(code_page).post(code_submit))
+        .route("/nhan-vien/xac-minh", get(verify_page))
         .route("/nhan-vien/chuyen-tuyen", post(referral_submit))
         .route("/nhan-vien/khan-cap", post(break_glass_submit))
         .route("/nhan-vien/benh-nhan/{pid}", get(patient_page))
@@ -228,6 +229,7 @@ fn basis_label(b: Basis) -> &'static str {
         Basis::Enrolment => "Đăng ký",
         Basis::System => "Hệ thống kết nối (FHIR)",
         Basis::Guardianship => "Người giám hộ",
+        Basis::Document => "Bản in người bệnh đưa",
     }
 }
 
@@ -437,6 +439,132 @@ async fn break_glass_submit(
         Ok(g) => redirect(&format!("/nhan-vien/benh-nhan/{}", g.person_id)),
         Err(e) => error_page(&headers, e),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Checking a printed visit
+// ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "staff/verify.html")]
+struct VerifyPage {
+    frame: Frame,
+    valid: bool,
+    message: String,
+    facts: Vec<(&'static str, String)>,
+    state: String,
+}
+
+#[derive(Deserialize)]
+struct VerifyQuery {
+    #[serde(default)]
+    d: String,
+    /// The visit's facility and MA_LK: where its versions are found.
+    #[serde(default)]
+    f: String,
+    #[serde(default)]
+    lk: String,
+}
+
+/// The target of a PDF's QR code: whether the document was issued here for that
+/// version of the visit (its digest under the server secret), and what the document
+/// must then say. Only staff who receive patients' papers; each check is in the
+/// person's audit chain.
+async fn verify_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    Query(q): Query<VerifyQuery>,
+) -> Response {
+    let u = signed_in!(app, headers, uri);
+    if let Err(e) = u.allow(&Action::VerifyDocument) {
+        return error_page(&headers, e);
+    }
+    let invalid = |message: &str| {
+        let page = VerifyPage {
+            frame: Frame::staff("Kiểm tra bản PDF", &headers),
+            valid: false,
+            message: message.to_string(),
+            facts: Vec::new(),
+            state: String::new(),
+        };
+        (StatusCode::NOT_FOUND, render(&page)).into_response()
+    };
+    let parts: Vec<&str> = q.d.trim().split('.').collect();
+    let (Some(pid), Some(id), Some(version), Some(digest)) = (
+        parts.first().and_then(|x| x.parse::<i64>().ok()),
+        parts.get(1).and_then(|x| x.parse::<i64>().ok()),
+        parts.get(2).and_then(|x| x.parse::<u32>().ok()),
+        parts.get(3).filter(|_| parts.len() == 4),
+    ) else {
+        return invalid("Mã xác minh không đúng dạng.");
+    };
+    let store = app.store.clone();
+    let (f, lk) = (q.f.clone(), q.lk.clone());
+    let found = crate::http::blocking(move || {
+        if !f.is_empty() && !lk.is_empty() {
+            return store.episode_versions(&f, &lk);
+        }
+        match store.episode(pid, id)? {
+            Some(current) => store.episode_versions(&current.facility, &current.ma_lk),
+            None => Ok(Vec::new()),
+        }
+    })
+    .await;
+    let versions = match found {
+        Ok(v) => v,
+        Err(e) => return error_page(&headers, e),
+    };
+    let Some(printed) = versions
+        .iter()
+        .find(|e| e.id == id && e.version == version && e.person_id == pid)
+    else {
+        return invalid("Mã xác minh không hợp lệ: không có lượt khám nào ứng với mã này.");
+    };
+    let expected = crate::citizen::document_digest(&app, pid, printed);
+    if !crate::security::same_secret(&expected, digest) {
+        return invalid("Mã xác minh không hợp lệ: bản PDF không do Sổ sức khỏe điện tử lập.");
+    }
+    let newest = versions.iter().map(|e| e.version).max().unwrap_or(version);
+    let names = crate::citizen::facility_names(&app, &[printed]).await;
+    let entry = store::AuditEntry {
+        person_id: pid,
+        actor: u.account.username.clone(),
+        role: u.account.role,
+        facility: u.account.facility.clone(),
+        action: "verify_pdf".into(),
+        target: Some(format!("{id}.{version}")),
+        basis: Basis::Document,
+        grant_id: None,
+        actor_name: Some(u.account.full_name.clone()),
+        actor_cert: u.account.practising_cert.clone(),
+    };
+    let store = app.store.clone();
+    if let Err(e) = crate::http::blocking(move || store.append_audit(&entry)).await {
+        return error_page(&headers, e);
+    }
+    let v = &printed.view;
+    render(&VerifyPage {
+        frame: Frame::staff("Kiểm tra bản PDF", &headers),
+        valid: true,
+        message: String::new(),
+        facts: vec![
+            (
+                "Cơ sở khám bệnh, chữa bệnh",
+                facility(&names, &printed.facility),
+            ),
+            ("Vào lúc", when(v.admitted)),
+            (
+                "Mã lượt khám (MA_LK)",
+                format!("{} — phiên bản {version}", printed.ma_lk),
+            ),
+        ],
+        state: if newest > version {
+            format!("Cơ sở đã gửi bản sửa (phiên bản {newest}): thông tin trong bản PDF này đã cũ.")
+        } else {
+            "Đây là phiên bản hiện hành của lượt khám.".into()
+        },
+    })
 }
 
 // ---------------------------------------------------------------------------

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Duration, NaiveDateTime};
 use serde_json::{Value, json};
 
-use super::map::{date_time, esc, instant, key, search_date};
-use super::terminology::LOINC;
+use crate::map::{date_time, esc, instant, key, search_date};
+use crate::terminology::LOINC;
 
 /// Medicines of the last 90 days are the current medication.
 pub const MEDICATION_DAYS: i64 = book::summary::MEDICINE_DAYS;
@@ -379,7 +379,7 @@ pub fn summary(
                 }
                 o.insert(
                     "text".into(),
-                    super::map::narrative(&["Lượt khám (chỉ chia sẻ phần tóm tắt)".to_string()]),
+                    crate::map::narrative(&["Lượt khám (chỉ chia sẻ phần tóm tắt)".to_string()]),
                 );
             }
             if t == "Encounter"

@@ -15,7 +15,7 @@ use dossier::model::BirthDate;
 use serde_json::{Map, Value, json};
 use store::{EpisodeRecord, Facility, PersonRecord};
 
-use super::terminology::*;
+use crate::terminology::*;
 
 /// What decorates codes: facility names and the names of practitioners (by certificate).
 #[derive(Default)]

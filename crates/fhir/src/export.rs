@@ -17,12 +17,12 @@ use rayon::prelude::*;
 use serde_json::Value;
 use store::{AuditEntry, EpisodeRecord, Store, StoreError};
 
-use super::map::{self, Context};
-use super::{BOOK_TYPES, Book, book_resources};
+use crate::map::{self, Context};
+use crate::{BOOK_TYPES, Book, book_resources};
 
 /// The resource types an export may hold: a book's, and the facilities and health
 /// workers it names.
-pub const EXPORT_TYPES: &[&str] = super::ALL_TYPES.split_at(11).0;
+pub const EXPORT_TYPES: &[&str] = crate::ALL_TYPES.split_at(11).0;
 
 /// Audit records are committed this many persons at a time, before their lines are
 /// written.
@@ -180,7 +180,7 @@ pub fn export_unit(
             .into_iter()
             .filter_map(|s| Some((s.practising_cert?, s.full_name)))
             .collect(),
-        now: crate::vn_now(),
+        now: store::vn_now(),
     };
     let wanted: BTreeSet<&str> = types.iter().copied().collect();
     let mut stats = ExportStats::default();
