@@ -77,15 +77,16 @@ pub fn number_text(s: &str) -> String {
     if !numeric {
         return s.to_string();
     }
+    let (sign, t) = t.strip_prefix('-').map_or(("", t), |r| ("-", r));
     let (int, frac) = t.split_once('.').unwrap_or((t, ""));
     let int = match int.parse::<Decimal>() {
         Ok(d) => decimal(d),
         Err(_) => int.to_string(),
     };
     if frac.is_empty() {
-        int
+        format!("{sign}{int}")
     } else {
-        format!("{int},{frac}")
+        format!("{sign}{int},{frac}")
     }
 }
 

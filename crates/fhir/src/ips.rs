@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Duration, NaiveDateTime};
 use serde_json::{Value, json};
 
-use crate::map::{date_time, esc, instant, key, search_date};
+use crate::map::{Div, date_time, instant, key, search_date};
 use crate::terminology::LOINC;
 
 /// Medicines of the last 90 days are the current medication.
@@ -268,18 +268,20 @@ pub fn summary(
     let composition_sections: Vec<Value> = sections
         .iter()
         .map(|s| {
-            let mut div = String::from("<div xmlns=\"http://www.w3.org/1999/xhtml\">");
-            if s.entries.is_empty() {
-                div.push_str(&format!("<p>{}</p>", esc(s.empty)));
-            } else {
-                div.push_str("<ul>");
-                for l in &s.lines {
-                    // The lines are narrative paragraphs already escaped.
-                    div.push_str(&format!("<li>{l}</li>"));
+            // The lines are the entries' own narrative paragraphs (escaped already).
+            let empty = [s.empty.to_string()];
+            let div = if s.entries.is_empty() {
+                Div {
+                    paragraphs: &empty,
+                    items: &[],
                 }
-                div.push_str("</ul>");
+            } else {
+                Div {
+                    paragraphs: &[],
+                    items: &s.lines,
+                }
             }
-            div.push_str("</div>");
+            .xhtml();
             let mut v = json!({
                 "title": s.title,
                 "code": { "coding": [{ "system": LOINC, "code": s.code, "display": s.display }] },
@@ -307,11 +309,11 @@ pub fn summary(
     let composition = json!({
         "resourceType": "Composition",
         "id": doc_id,
-        "text": { "status": "generated", "div": format!(
-            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Tóm tắt sức khỏe của {} lập lúc {}</p></div>",
-            esc(patient["name"][0]["text"].as_str().unwrap_or("người bệnh")),
-            esc(&date_time(now)),
-        ) },
+        "text": crate::map::narrative(&[format!(
+            "Tóm tắt sức khỏe của {} lập lúc {}",
+            patient["name"][0]["text"].as_str().unwrap_or("người bệnh"),
+            date_time(now),
+        )]),
         "status": "final",
         "type": { "coding": [{ "system": LOINC, "code": "60591-5", "display": "Patient summary Document" }] },
         "subject": { "reference": patient_ref },
@@ -415,7 +417,7 @@ pub fn author() -> Value {
     json!({
         "resourceType": "Organization",
         "id": "healthbook",
-        "text": { "status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>healthbook — Sổ sức khỏe điện tử</p></div>" },
+        "text": crate::map::narrative(&["healthbook — Sổ sức khỏe điện tử".to_string()]),
         "active": true,
         "name": "healthbook — Sổ sức khỏe điện tử",
     })

@@ -27,7 +27,6 @@ pub use ::registry;
 pub mod reports;
 pub mod security;
 pub mod staff;
-mod ui;
 
 pub use metrics::Metrics;
 

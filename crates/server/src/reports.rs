@@ -26,9 +26,9 @@ use store::{
 
 use crate::App;
 use crate::citizen::{ApiError, blocking, internal, token_from};
+use crate::pages::redirect;
 use crate::pages::{self, ErrorPage, Frame};
 use crate::staff::{STAFF_COOKIE, StaffUser};
-use crate::ui::redirect;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -899,31 +899,6 @@ impl LineChart {
 // ---------------------------------------------------------------------------
 // The dashboard page
 // ---------------------------------------------------------------------------
-
-/// Rules the report pages need in the shared stylesheet (`crate::ui::CSS`, whose hash
-/// the CSP allows): a wider main on wide screens, cards side by side, numbers aligned,
-/// and a print stylesheet.
-#[allow(dead_code)]
-pub(crate) const REPORT_CSS: &str = r#"
-main:has(>.report-page){max-width:1280px}
-.report-page .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:0 16px;align-items:start}
-.report-page svg.chart{display:block;max-width:560px;height:auto}
-.report-page td.n,.report-page th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-.report-page table.wide{min-width:640px}
-.report-page tbody th{font-weight:400}.report-page tr.total th,.report-page tr.total td{font-weight:700;border-top:2px solid #1b1f24}
-.report-page form.period{display:flex;flex-wrap:wrap;gap:0 12px;align-items:flex-end}.report-page form.period div{flex:1 1 160px}
-.report-page form.period button{margin-top:12px}
-@media print{
-header,.skip,.no-print,nav.crumbs,nav.switch,form.period{display:none!important}
-body{background:#fff;font-size:11pt}main{max-width:none;padding:0}
-.card,details{box-shadow:none;border:1px solid #c4cbd3;break-inside:avoid}
-.scroll{overflow:visible}table{font-size:9pt}thead{display:table-header-group}tr{break-inside:avoid}
-details::details-content{content-visibility:visible;display:block}
-a{color:inherit;text-decoration:none}
-.report-page .grid{display:block}.report-page svg.chart{max-width:12cm}
-@page{size:A4;margin:15mm}
-}
-"#;
 
 struct AdoptionView {
     book_rate: String,

@@ -9,7 +9,8 @@
 //!   browser says it comes from another site (`Sec-Fetch-Site`) or its `Origin` is
 //!   another origin; and when it is authenticated by a session cookie (not a bearer
 //!   token) it must be JSON (which no other site can send without our consent) or a
-//!   form carrying the session's CSRF token, which every form of our pages holds.
+//!   form carrying the session's CSRF token, which every form of our pages holds (the
+//!   templates' form kit, `templates/csrf.html`, puts it there).
 
 use std::sync::{Arc, LazyLock};
 
@@ -31,7 +32,7 @@ pub const CSRF_FIELD: &str = "csrf";
 /// The Content-Security-Policy of HTML pages: nothing runs; the stylesheet of
 /// [`crate::ui`] by its hash; images from here or inline; forms post here only.
 pub static PAGE_CSP: LazyLock<String> = LazyLock::new(|| {
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(crate::ui::CSS));
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(crate::pages::CSS));
     format!(
         "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
@@ -46,7 +47,8 @@ pub fn csrf_token(session: &str) -> String {
 }
 
 /// The value of the cookie `name`, when the request carries it and it is not empty.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of a cookie the request carries (an empty one is none).
+pub(crate) fn session_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -96,23 +98,16 @@ fn same_origin(app: &App, headers: &HeaderMap, claimed: &str) -> bool {
 /// The middleware: checks state-changing requests, then sets the headers.
 pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    // Every session cookie the browser holds: a page's forms carry a token for each, so
-    // that a form posts whichever session the handler goes by (a staff member may also be
-    // signed in as a citizen).
-    let sessions: Vec<String> = [COOKIE_NAME, STAFF_COOKIE]
-        .into_iter()
-        .filter_map(|n| cookie(req.headers(), n))
-        .collect();
     let req = if changing {
         match check_request(&app, req).await {
             Ok(r) => r,
-            Err(res) => return finish(&app, res, &[]).await,
+            Err(res) => return finish(&app, res),
         }
     } else {
         req
     };
     let res = next.run(req).await;
-    finish(&app, res, &sessions).await
+    finish(&app, res)
 }
 
 async fn check_request(app: &App, req: Request) -> Result<Request, Response> {
@@ -138,7 +133,7 @@ async fn check_request(app: &App, req: Request) -> Result<Request, Response> {
     // of one of them.
     let sessions: Vec<String> = [COOKIE_NAME, STAFF_COOKIE]
         .into_iter()
-        .filter_map(|n| cookie(h, n))
+        .filter_map(|n| session_cookie(h, n))
         .collect();
     let bearer = h
         .get(header::AUTHORIZATION)
@@ -205,16 +200,12 @@ pub fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-async fn finish(app: &App, mut res: Response, sessions: &[String]) -> Response {
+fn finish(app: &App, mut res: Response) -> Response {
     let html = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if html && !sessions.is_empty() {
-        let tokens: Vec<String> = sessions.iter().map(|s| csrf_token(s)).collect();
-        res = with_form_tokens(res, &tokens).await;
-    }
     let secure = app
         .config
         .public_url
@@ -262,36 +253,6 @@ async fn finish(app: &App, mut res: Response, sessions: &[String]) -> Response {
         }
     }
     res
-}
-
-/// Put the sessions' CSRF tokens into every form that posts, as hidden fields.
-async fn with_form_tokens(res: Response, tokens: &[String]) -> Response {
-    let (mut parts, body) = res.into_parts();
-    // Our pages are small; anything larger is sent as it is.
-    let Ok(bytes) = axum::body::to_bytes(body, 8 << 20).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let hidden: String = tokens
-        .iter()
-        .map(|t| format!(r#"<input type="hidden" name="{CSRF_FIELD}" value="{t}">"#))
-        .collect();
-    let mut out = String::with_capacity(text.len() + 256);
-    let mut rest: &str = &text;
-    while let Some(i) = rest.find("<form") {
-        let Some(end) = rest[i..].find('>') else {
-            break;
-        };
-        let tag = &rest[i..i + end + 1];
-        out.push_str(&rest[..i + end + 1]);
-        if tag.contains(r#"method="post""#) {
-            out.push_str(&hidden);
-        }
-        rest = &rest[i + end + 1..];
-    }
-    out.push_str(rest);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(out))
 }
 
 #[cfg(test)]

@@ -970,7 +970,7 @@ async fn web_citizen(w: &World) -> (String, i64, String) {
 fn hidden_token(html: &str) -> String {
     let at = html
         .find(r#"name="csrf" value=""#)
-        .expect("a CSRF field in the form");
+        .unwrap_or_else(|| panic!("a CSRF field in the form: {html}"));
     let rest = &html[at + r#"name="csrf" value=""#.len()..];
     rest[..rest.find('"').unwrap()].to_string()
 }

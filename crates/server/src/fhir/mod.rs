@@ -273,7 +273,6 @@ fn scope_refusal(scopes: &SmartScopes) -> FhirError {
     )
 }
 
-
 /// What a read of a book is for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Need<'a> {

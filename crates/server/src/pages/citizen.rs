@@ -19,6 +19,7 @@ use book::terms::{Flag, department_name, icd10_name, lab_range};
 use serde::Deserialize;
 use store::{EpisodeRecord, now_ms};
 
+use super::redirect;
 use super::{ErrorPage, Frame, date, decimal, money, number_text, render, when, ymd};
 use crate::App;
 use crate::citizen::{
@@ -26,7 +27,6 @@ use crate::citizen::{
     referral_open, search_book,
 };
 use crate::http::ApiError;
-use crate::ui::redirect;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()

@@ -18,11 +18,11 @@ use book::access::{Action, Basis, Role, Scope};
 use serde::Deserialize;
 
 use super::citizen::{VisitPage, VisitView, facility, practitioners_of};
+use super::redirect;
 use super::{ErrorPage, Frame, date, render, when};
 use crate::App;
 use crate::http::{ApiError, token_from};
 use crate::staff::{self, STAFF_COOKIE, StaffUser};
-use crate::ui::redirect;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
