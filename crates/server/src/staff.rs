@@ -17,9 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use book::IdKind;
-use book::access::{
-    Action, BREAK_GLASS_MS, Basis, Denied, Place, Principal, Role, Scope, authorize,
-};
+use book::access::{Action, BREAK_GLASS_MS, Basis, Denied, Place, Principal, Role, authorize};
 use serde::{Deserialize, Serialize};
 use store::{AuditEntry, Facility, Grant, StaffAccount, StaffLogin, StoreError, Unit, now_ms};
 
@@ -168,18 +166,6 @@ impl StaffUser {
 
     pub fn allows(&self, what: &Action<'_>) -> bool {
         authorize(&self.principal(), what).is_ok()
-    }
-
-    /// Write one read of `person`'s data to the audit log; refuse if it cannot be written.
-    pub(crate) async fn audit(
-        &self,
-        person: i64,
-        action: &str,
-        target: Option<String>,
-        grant: &Grant,
-    ) -> Result<(), ApiError> {
-        self.record(person, action, target, grant.basis, Some(grant.id))
-            .await
     }
 
     /// Append one record to the person's audit chain, as this member of staff.
@@ -409,10 +395,13 @@ pub(crate) async fn redeem(u: &StaffUser, code: &str) -> Result<Grant, ApiError>
             "Nhập sai mã quá nhiều lần; vui lòng thử lại sau 15 phút".into(),
         ));
     }
-    let store = u.app.store.clone();
-    let account = u.account.clone();
+    // The grant and its "open" record, in one transaction.
+    let who = u.actor();
     let code = code.to_string();
-    let grant = blocking(move || store.redeem_share(&code, &account, now)).await?;
+    let grant = serve(&u.app, move |s| {
+        s.open_with(&who, service::Opening::ShareCode(&code))
+    })
+    .await?;
     let Some(grant) = grant else {
         u.app.code_attempts.failed(&user, now);
         return Err(ApiError(
@@ -421,7 +410,6 @@ pub(crate) async fn redeem(u: &StaffUser, code: &str) -> Result<Grant, ApiError>
             "Mã chia sẻ không đúng, đã hết hạn hoặc đã bị thu hồi".into(),
         ));
     };
-    u.audit(grant.person_id, "open", None, &grant).await?;
     Ok(grant)
 }
 
@@ -455,22 +443,20 @@ pub(crate) async fn open_break_glass(u: &StaffUser, b: &BreakGlassBody) -> Resul
                 "Không tìm thấy người có số định danh này".into(),
             )
         })?;
-    let store = u.app.store.clone();
-    let account = u.account.clone();
+    // The grant and its "open" record, in one transaction.
+    let who = u.actor();
     let reason = b.reason.trim().to_string();
-    let grant = blocking(move || {
-        store.create_grant(
-            person.id,
-            &account,
-            Basis::BreakGlass,
-            Scope::Full,
-            &reason,
-            now_ms() + BREAK_GLASS_MS,
+    let opening = move |s: &service::Service| {
+        s.open_with(
+            &who,
+            service::Opening::BreakGlass {
+                person: person.id,
+                reason: &reason,
+                expires_at: now_ms() + BREAK_GLASS_MS,
+            },
         )
-    })
-    .await?;
-    u.audit(grant.person_id, "open", None, &grant).await?;
-    Ok(grant)
+    };
+    serve(&u.app, opening).await?.ok_or_else(not_found)
 }
 
 async fn break_glass(u: StaffUser, Json(b): Json<BreakGlassBody>) -> Result<Response, ApiError> {
@@ -582,34 +568,28 @@ pub(crate) async fn open_by_referral(u: &StaffUser, b: &ReferralBody) -> Result<
         .map(|d| vn_ms(d + chrono::Duration::days(book::summary::REFERRAL_OPEN_DAYS)))
         .unwrap_or_else(now_ms)
         .min(cap);
-    let store = u.app.store.clone();
-    let account = u.account.clone();
+    // The grant and its "open" record in one transaction; the log says which letter:
+    // its number, who wrote it, and the episode it is in.
+    let who = u.actor();
     let person = e.person_id;
-    let grant = blocking(move || {
-        store.create_grant(
-            person,
-            &account,
-            Basis::Referral,
-            Scope::Full,
-            &number,
-            until,
+    let record = format!(
+        "referral {} from {} (episode {})",
+        number.trim(),
+        e.facility,
+        e.id
+    );
+    let opening = move |s: &service::Service| {
+        s.open_with(
+            &who,
+            service::Opening::Referral {
+                person,
+                number: &number,
+                expires_at: until,
+                record: &record,
+            },
         )
-    })
-    .await?;
-    // The log says which letter: its number, who wrote it, and the episode it is in.
-    u.audit(
-        person,
-        "open",
-        Some(format!(
-            "referral {} from {} (episode {})",
-            grant.reason.clone().unwrap_or_default(),
-            e.facility,
-            e.id
-        )),
-        &grant,
-    )
-    .await?;
-    Ok(grant)
+    };
+    serve(&u.app, opening).await?.ok_or_else(not_found)
 }
 
 async fn open_referral(u: StaffUser, Json(b): Json<ReferralBody>) -> Result<Response, ApiError> {

@@ -185,6 +185,28 @@ pub struct AccessLog {
     pub grants: Vec<Grant>,
 }
 
+/// How a clinician opens a book: a grant made and its first record written together.
+#[derive(Clone, Copy, Debug)]
+pub enum Opening<'a> {
+    /// The share code the person gave (or its QR).
+    ShareCode(&'a str),
+    /// An emergency, with the written reason, until `expires_at`.
+    BreakGlass {
+        person: i64,
+        reason: &'a str,
+        expires_at: i64,
+    },
+    /// A referral letter to the clinician's facility (its number), checked by the caller
+    /// against the letter and the person's presence, until `expires_at`.
+    Referral {
+        person: i64,
+        number: &'a str,
+        expires_at: i64,
+        /// Which letter, for the record: its number, who wrote it, the episode it is in.
+        record: &'a str,
+    },
+}
+
 /// The service over one store.
 #[derive(Clone)]
 pub struct Service {
@@ -360,6 +382,67 @@ impl Service {
                 grant: None,
                 summary_only: false,
             })
+    }
+
+    /// Open a book for a clinician: in one transaction, decide with `book::access`, make
+    /// the grant and write its "open" record into the person's chain (a grant is never
+    /// made without its record). `None`: the share code opens nothing (unknown, spent,
+    /// revoked, or used at another facility).
+    pub fn open_with(&self, who: &Actor, how: Opening<'_>) -> Result<Option<Grant>> {
+        let Actor::Staff { account, .. } = who else {
+            return Err(ServiceError::NotFound);
+        };
+        let principal = who.principal(Vec::new());
+        let action = match how {
+            Opening::ShareCode(_) => Action::UseShareCode,
+            Opening::BreakGlass { reason, .. } => Action::BreakGlass { reason },
+            Opening::Referral { .. } => Action::OpenReferral {
+                destination: account.facility.as_deref().unwrap_or(""),
+            },
+        };
+        authorize(&principal, &action).map_err(ServiceError::Forbidden)?;
+        let mut out = None;
+        self.store.transaction(true, &mut |tx| {
+            let grant = match how {
+                Opening::ShareCode(code) => tx.redeem_share(code, account, now_ms())?,
+                Opening::BreakGlass {
+                    person,
+                    reason,
+                    expires_at,
+                } => Some(tx.create_grant(
+                    person,
+                    account,
+                    Basis::BreakGlass,
+                    Scope::Full,
+                    reason.trim(),
+                    expires_at,
+                )?),
+                Opening::Referral {
+                    person,
+                    number,
+                    expires_at,
+                    ..
+                } => Some(tx.create_grant(
+                    person,
+                    account,
+                    Basis::Referral,
+                    Scope::Full,
+                    number.trim(),
+                    expires_at,
+                )?),
+            };
+            if let Some(g) = &grant {
+                let mut e = entry_of(who, g.person_id, Some(g));
+                e.action = "open".into();
+                if let Opening::Referral { record, .. } = how {
+                    e.target = Some(record.to_string());
+                }
+                tx.append_audit(&e)?;
+            }
+            out = Some(grant);
+            Ok(())
+        })?;
+        Ok(out.flatten())
     }
 
     /// The years of `pid`'s book with their number of visits, newest first.

@@ -178,10 +178,55 @@ fn body(s: Arc<dyn Store>) {
         Err(ServiceError::NotFound)
     ));
     assert!(s.verify_audit().unwrap().ok());
+    // Opening by share code makes the grant and its "open" record together; a spent or
+    // unknown code opens nothing and writes nothing; break-glass without a reason is
+    // refused before anything is written.
+    let before = s.audit_of(a).unwrap().len();
+    let (_, code) = s.create_share(a, a, Scope::Summary, 600_000).unwrap();
+    let g = svc
+        .open_with(&doctor, service::Opening::ShareCode(&code))
+        .unwrap()
+        .expect("a grant");
+    let log = s.audit_of(a).unwrap();
+    assert_eq!(log.len(), before + 1);
+    assert_eq!(
+        (log[0].action.as_str(), log[0].grant_id),
+        ("open", Some(g.id))
+    );
+    assert!(
+        svc.open_with(&doctor, service::Opening::ShareCode("ZZZZ-ZZZZ"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        svc.open_with(
+            &doctor,
+            service::Opening::BreakGlass {
+                person: a,
+                reason: "gấp",
+                expires_at: now_ms() + 60_000,
+            }
+        ),
+        Err(ServiceError::Forbidden(_))
+    ));
+    assert_eq!(s.audit_of(a).unwrap().len(), before + 1);
+    let g = svc
+        .open_with(
+            &doctor,
+            service::Opening::BreakGlass {
+                person: a,
+                reason: "Người bệnh hôn mê, cấp cứu ngừng tuần hoàn",
+                expires_at: now_ms() + 60_000,
+            },
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.basis, book::access::Basis::BreakGlass);
+    assert_eq!(s.audit_of(a).unwrap()[0].basis, "break_glass");
     // The person sees every read on their access log, and reading it is not recorded.
     let seen = svc.access_log(&own, a).unwrap();
     assert_eq!(seen.records.len(), s.audit_of(a).unwrap().len());
-    assert_eq!(seen.grants.len(), 2);
+    assert_eq!(seen.grants.len(), 4);
 }
 
 #[test]

@@ -523,6 +523,55 @@ fn share_row(r: &Row<'_>) -> Result<Share> {
 
 /// A grant from the columns id, person_id, username, facility, basis, share_id, scope,
 /// reason, created_at, expires_at, revoked_at, reviewed_by, reviewed_at, review_note.
+/// Turn a live share code into a grant for `staff` (none when the code is unknown, spent,
+/// revoked or already used at another facility). `hash`/`legacy`: the code's keyed and
+/// pre-version-8 hashes; `id`: the new grant's.
+pub(crate) fn redeem_share_tx(
+    db: &dyn Db,
+    hash: &str,
+    legacy: &str,
+    id: i64,
+    staff: &StaffAccount,
+    now: i64,
+) -> Result<Option<Grant>> {
+    let key: Option<(i64, i64)> = db.one(Q::ShareKey, args![hash, legacy], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    let share: Option<Share> = match key {
+        Some((person, id)) => db.one(Q::Share, args![person, id], share_row)?,
+        None => None,
+    };
+    let Some(share) = share.filter(|s| s.live(now)) else {
+        return Ok(None);
+    };
+    // A code serves the facility that first used it: a photographed code is useless
+    // elsewhere.
+    if db.exists(
+        Q::ShareUsedElsewhere,
+        args![share.person_id, share.id, staff.facility],
+    )? {
+        return Ok(None);
+    }
+    let g = Grant {
+        id,
+        person_id: share.person_id,
+        username: staff.username.clone(),
+        facility: staff.facility.clone(),
+        basis: Basis::Consent,
+        share_id: Some(share.id),
+        scope: share.scope,
+        reason: None,
+        created_at: now,
+        expires_at: share.expires_at,
+        revoked_at: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        review_note: None,
+    };
+    insert_grant(db, &g)?;
+    Ok(Some(g))
+}
+
 pub(crate) fn grant_row(db: &dyn Db, r: &Row<'_>) -> Result<Grant> {
     let id: i64 = r.get(0)?;
     let basis: String = r.get(4)?;
@@ -547,7 +596,7 @@ pub(crate) fn grant_row(db: &dyn Db, r: &Row<'_>) -> Result<Grant> {
     })
 }
 
-fn insert_grant(db: &dyn Db, g: &Grant) -> Result<()> {
+pub(crate) fn insert_grant(db: &dyn Db, g: &Grant) -> Result<()> {
     db.exec(
         Q::InsertGrant,
         args![
@@ -1155,50 +1204,7 @@ impl<B: Backend> Access for Engine<B> {
     }
 
     fn redeem_share(&self, code: &str, staff: &StaffAccount, now: i64) -> Result<Option<Grant>> {
-        let code = normalize_share_code(code);
-        // Keyed under the server secret; codes made before version 8 were plain SHA-256
-        // (they live 7 days at most).
-        let hash = self.keyed(&["share", &code]);
-        let legacy = hash_hex(&["share", &code]);
-        let id = self.next_id();
-        self.write(|db| {
-            let key: Option<(i64, i64)> = db.one(Q::ShareKey, args![hash, legacy], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-            let share: Option<Share> = match key {
-                Some((person, id)) => db.one(Q::Share, args![person, id], share_row)?,
-                None => None,
-            };
-            let Some(share) = share.filter(|s| s.live(now)) else {
-                return Ok(None);
-            };
-            // A code serves the facility that first used it: a photographed code is
-            // useless elsewhere.
-            if db.exists(
-                Q::ShareUsedElsewhere,
-                args![share.person_id, share.id, staff.facility],
-            )? {
-                return Ok(None);
-            }
-            let g = Grant {
-                id,
-                person_id: share.person_id,
-                username: staff.username.clone(),
-                facility: staff.facility.clone(),
-                basis: Basis::Consent,
-                share_id: Some(share.id),
-                scope: share.scope,
-                reason: None,
-                created_at: now,
-                expires_at: share.expires_at,
-                revoked_at: None,
-                reviewed_by: None,
-                reviewed_at: None,
-                review_note: None,
-            };
-            insert_grant(db, &g)?;
-            Ok(Some(g))
-        })
+        self.write(|db| self.tx(db).redeem_share(code, staff, now))
     }
 
     fn create_grant(
@@ -1210,25 +1216,10 @@ impl<B: Backend> Access for Engine<B> {
         reason: &str,
         expires_at: i64,
     ) -> Result<Grant> {
-        let now = now_ms();
-        let g = Grant {
-            id: self.next_id(),
-            person_id: person,
-            username: staff.username.clone(),
-            facility: staff.facility.clone(),
-            basis,
-            share_id: None,
-            scope,
-            reason: Some(reason.to_string()),
-            created_at: now,
-            expires_at,
-            revoked_at: None,
-            reviewed_by: None,
-            reviewed_at: None,
-            review_note: None,
-        };
-        self.write(|db| insert_grant(db, &g))?;
-        Ok(g)
+        self.write(|db| {
+            self.tx(db)
+                .create_grant(person, staff, basis, scope, reason, expires_at)
+        })
     }
 
     fn live_grant(&self, username: &str, person: i64, now: i64) -> Result<Option<Grant>> {

@@ -171,6 +171,7 @@ impl<B: Backend> Engine<B> {
         crate::tx::Tx {
             db,
             audit_key: self.audit_key(),
+            keys: self,
         }
     }
 
@@ -289,7 +290,7 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
                 out.push(crate::core::ingest_one(db, p, ids, &mut state)?);
             }
             let now = crate::now_ms();
-            crate::core::mark_visible(&mut state, &out, now);
+            crate::core::mark_visible(&mut state, batch.iter().map(|(p, _)| p).zip(&out), now);
             state.finish(db, now)?;
             Ok(out)
         });
@@ -307,7 +308,7 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
                         let mut state = crate::core::BatchState::default();
                         let r = crate::core::ingest_one(db, &p, ids, &mut state)?;
                         let now = crate::now_ms();
-                        crate::core::mark_visible(&mut state, std::slice::from_ref(&r), now);
+                        crate::core::mark_visible(&mut state, [(&p, &r)], now);
                         state.finish(db, now)?;
                         Ok(r)
                     });
@@ -315,6 +316,16 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
                 }
             }
         }
+    }
+}
+
+impl<B: Backend> crate::tx::Keys for Engine<B> {
+    fn next_id(&self) -> i64 {
+        Engine::next_id(self)
+    }
+
+    fn keyed(&self, parts: &[&str]) -> String {
+        Engine::keyed(self, parts)
     }
 }
 

@@ -3,10 +3,11 @@
 //! [`crate::Store::transaction`], so that no read is shown whose audit record was not
 //! committed with it.
 
-use crate::access::{AuditEntry, AuditRecord, Grant};
+use crate::access::{AuditEntry, AuditRecord, Grant, StaffAccount};
 use crate::db::{Db, Q, args};
 use crate::{EpisodeRecord, PersonRecord, Result};
 use book::access::Place;
+use book::access::{Basis, Scope};
 
 /// What may be read and written of a person inside one transaction. No driver type
 /// crosses it; the store's other methods read through the same functions.
@@ -31,12 +32,33 @@ pub trait BookTx {
     fn episode(&self, person: i64, id: i64) -> Result<Option<EpisodeRecord>>;
     /// Where a facility is (its unit and those above it).
     fn place_of_facility(&self, code: &str) -> Result<Option<Place>>;
+    /// Turn a live share code into a grant for `staff` (none when the code is unknown,
+    /// spent, revoked or used at another facility already).
+    fn redeem_share(&self, code: &str, staff: &StaffAccount, now: i64) -> Result<Option<Grant>>;
+    /// A grant on another basis (referral, break-glass), until `expires_at`.
+    fn create_grant(
+        &self,
+        person: i64,
+        staff: &StaffAccount,
+        basis: Basis,
+        scope: Scope,
+        reason: &str,
+        expires_at: i64,
+    ) -> Result<Grant>;
+}
+
+/// What a transaction needs of the store beyond its connection: new ids and keyed
+/// hashes under the server secret.
+pub(crate) trait Keys {
+    fn next_id(&self) -> i64;
+    fn keyed(&self, parts: &[&str]) -> String;
 }
 
 /// [`BookTx`] over one connection.
 pub(crate) struct Tx<'a> {
     pub(crate) db: &'a dyn Db,
     pub(crate) audit_key: Option<&'a [u8]>,
+    pub(crate) keys: &'a dyn Keys,
 }
 
 impl BookTx for Tx<'_> {
@@ -115,5 +137,44 @@ impl BookTx for Tx<'_> {
 
     fn place_of_facility(&self, code: &str) -> Result<Option<Place>> {
         crate::access::place_of_facility(self.db, code)
+    }
+
+    fn redeem_share(&self, code: &str, staff: &StaffAccount, now: i64) -> Result<Option<Grant>> {
+        let code = crate::access::normalize_share_code(code);
+        // Keyed under the server secret; codes made before version 8 were plain SHA-256
+        // (they live 7 days at most).
+        let hash = self.keys.keyed(&["share", &code]);
+        let legacy = crate::hash_hex(&["share", &code]);
+        let id = self.keys.next_id();
+        crate::access::redeem_share_tx(self.db, &hash, &legacy, id, staff, now)
+    }
+
+    fn create_grant(
+        &self,
+        person: i64,
+        staff: &StaffAccount,
+        basis: Basis,
+        scope: Scope,
+        reason: &str,
+        expires_at: i64,
+    ) -> Result<Grant> {
+        let g = Grant {
+            id: self.keys.next_id(),
+            person_id: person,
+            username: staff.username.clone(),
+            facility: staff.facility.clone(),
+            basis,
+            share_id: None,
+            scope,
+            reason: Some(reason.to_string()),
+            created_at: crate::now_ms(),
+            expires_at,
+            revoked_at: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            review_note: None,
+        };
+        crate::access::insert_grant(self.db, &g)?;
+        Ok(g)
     }
 }
