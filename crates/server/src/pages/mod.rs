@@ -77,7 +77,7 @@ form.search{display:flex;gap:8px;align-items:flex-end}form.search div{flex:1}for
 .actions{display:flex;gap:8px;flex-wrap:wrap}.actions a.button{margin-top:4px}a.button.secondary{background:#fff;color:#0b5cad;border:2px solid #0b5cad}
 details.danger-zone{margin-top:28px;border:2px solid #8a1c12;box-shadow:none}details.danger-zone summary{color:#8a1c12}
 nav.crumbs{margin:8px 0}.new{background:#fff4d6;color:#6b4a00}input.inline{width:auto}
-dl.facts{margin:0;display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:4px 16px}dl.facts div{padding:4px 0;border-bottom:1px solid #e1e5ea}dt{font-size:.85rem;color:#4a5561}dd{margin:0;overflow-wrap:anywhere}
+dl.facts{margin:0;display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:4px 16px}dl.facts>div{padding:4px 0;border-bottom:1px solid #e1e5ea}dt{font-size:.85rem;color:#4a5561}dd{margin:0;overflow-wrap:anywhere}
 .person h1{margin-top:0}nav.switch{display:flex;gap:8px;flex-wrap:wrap;margin:8px 0}nav.switch a.pill{text-decoration:none}.pill.current{background:#0b5cad;color:#fff}
 .pill.warn{background:#fdecea;color:#8a1c12}.pill.live{background:#e6f4ea;color:#1d6b34}
 button.danger,a.button.danger{display:inline-block;margin-top:12px;background:#fff;color:#8a1c12;border:2px solid #8a1c12;border-radius:8px;padding:10px 16px;font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
