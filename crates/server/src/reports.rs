@@ -269,8 +269,9 @@ pub(crate) struct Dashboard {
     pub facilities: Vec<FacilityLine>,
     pub silent: Vec<FacilityLine>,
     pub silent_days: i64,
-    /// Whether `sla` is the unit's own: the store keeps the receipt → visible latency
-    /// for the country only, so a unit below it gets none rather than the country's.
+    /// Whether `sla` is the unit's own. Always: the store keeps the receipt → visible
+    /// latency per facility (`Reports::facility_sla`), and a unit's page sums its
+    /// facilities' (the country's, the whole histogram). Kept for the JSON's readers.
     pub sla_by_unit: bool,
     pub sla: Vec<SlaDay>,
     pub late_dossiers: Vec<LateDossier>,
@@ -329,6 +330,7 @@ struct Facts {
     errors: Vec<ErrorStat>,
     last: Vec<(String, i64)>,
     sla: Vec<(String, i64, i64)>,
+    facility_sla: Vec<store::FacilitySla>,
     late: Vec<LateDossier>,
     conflicts: Vec<(String, i64)>,
     signatures: Vec<store::SignatureCount>,
@@ -397,6 +399,7 @@ pub(crate) async fn build(u: &StaffUser, f: &Filter) -> Result<Dashboard, ApiErr
             errors: store.error_stats(&a, &b)?,
             last: store.last_receipts()?,
             sla: store.sla_histogram(&a, &b)?,
+            facility_sla: store.facility_sla(&a, &b)?,
             late: store.late_dossiers(from_ms, to_ms, 200)?,
             conflicts: store.open_conflicts()?,
             signatures: store.signature_counts(&a, &b)?,
@@ -612,16 +615,30 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
         })
         .cloned()
         .collect();
-    // SLA per day of receipt: kept for the country only (see `Dashboard::sla_by_unit`).
-    let sla_by_unit = code.is_empty();
+    let in_scope: std::collections::HashSet<&str> = lines.iter().map(|l| l.code.as_str()).collect();
+    // SLA per day of receipt: the country's histogram, or the sum over the unit's
+    // facilities (their submissions received in the period).
     let mut days: BTreeMap<String, [i64; 10]> = BTreeMap::new();
-    for (day, bucket, n) in facts.sla.iter().filter(|_| sla_by_unit) {
+    let mut add = |day: &str, bucket: i64, n: i64| {
         if let Some(slot) = days
-            .entry(day.clone())
+            .entry(day.to_string())
             .or_default()
-            .get_mut(*bucket as usize)
+            .get_mut(bucket as usize)
         {
             *slot += n;
+        }
+    };
+    if code.is_empty() {
+        for (day, bucket, n) in &facts.sla {
+            add(day, *bucket, *n);
+        }
+    } else {
+        for r in facts
+            .facility_sla
+            .iter()
+            .filter(|r| in_scope.contains(r.facility.as_str()))
+        {
+            add(&r.day, r.bucket, r.count);
         }
     }
     let sla = days
@@ -635,7 +652,6 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
             day,
         })
         .collect();
-    let in_scope: std::collections::HashSet<&str> = lines.iter().map(|l| l.code.as_str()).collect();
     let late_dossiers = facts
         .late
         .into_iter()
@@ -652,7 +668,7 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
         facilities: lines,
         silent,
         silent_days,
-        sla_by_unit,
+        sla_by_unit: true,
         sla,
         late_dossiers,
         totals,
@@ -1008,7 +1024,8 @@ struct DashboardPage {
     by_type: Vec<FacilityTypes>,
     silent_days: i64,
     silent: Vec<SilentRow>,
-    sla_note: Option<String>,
+    /// On a unit's page: whose submissions the SLA counts.
+    sla_scope: Option<String>,
     sla: Vec<SlaRow>,
     sla_more: usize,
     late_count: String,
@@ -1249,11 +1266,10 @@ fn dashboard_view(d: &Dashboard, frame: Frame) -> DashboardPage {
         by_type,
         silent_days: d.silent_days,
         silent,
-        sla_note: (!d.sla_by_unit).then(|| {
-            "Thời gian đưa lên sổ hiện chỉ được đo cho toàn hệ thống, chưa tách theo cơ sở, \
-             nên không có số liệu riêng của đơn vị này."
-                .to_string()
-        }),
+        sla_scope: d
+            .unit
+            .as_ref()
+            .map(|u| format!("Tính trên các lần gửi của các cơ sở thuộc {}.", u.name)),
         sla_more: d.sla.len().saturating_sub(SLA_DAYS_SHOWN),
         sla,
         late_count: int(d.late_dossiers.len() as i64),

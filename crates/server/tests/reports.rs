@@ -539,7 +539,8 @@ both!(exports_open_in_independent_readers);
 
 /// Every figure of a unit's page is the unit's and the period's: rejected submissions
 /// received before the period, or by another province's facility, are not counted,
-/// and a unit is never shown the country's SLA counts as its own.
+/// and a unit's SLA counts the submissions of its own facilities received in the
+/// period, never the country's.
 async fn every_figure_is_the_units_and_the_periods() {
     let w = world().await;
     let today = chrono::Utc::now().date_naive();
@@ -616,33 +617,124 @@ async fn every_figure_is_the_units_and_the_periods() {
         line["rejected"].as_i64().unwrap(),
         line_before["rejected"].as_i64().unwrap() + 2
     );
-    // The SLA: the country's counts every visible submission; a unit is not shown the
-    // country's figures as its own (the store keeps the latency for the country only).
+    // The SLA: the country's counts every visible submission; a unit's, those of its
+    // own facilities.
+    let sla = |d: &Value| -> i64 {
+        d["sla"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["dossiers"].as_i64().unwrap())
+            .sum()
+    };
+    let codes = |d: &Value| -> HashSet<String> {
+        d["facilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
     let country = w.json("sa", &path("", ALL_TIME)).await;
-    let sla: i64 = country["sla"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["dossiers"].as_i64().unwrap())
-        .sum();
-    assert_eq!(sla, 500);
+    assert_eq!(sla(&country), 500);
     assert_eq!(country["sla_by_unit"], true);
-    for unit in ["01", PROVINCES[0].districts[0].code] {
+    let hanoi: HashSet<String> = w
+        .store
+        .facilities()
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.province == "01")
+        .map(|f| f.code)
+        .collect();
+    let district = PROVINCES[0].districts[0].code;
+    for unit in ["01", district] {
         let d = w.json("so01", &path(unit, ALL_TIME)).await;
-        assert_eq!(d["sla_by_unit"], false, "{unit}");
-        assert!(
-            d["sla"].as_array().unwrap().is_empty(),
-            "{unit}: {}",
-            d["sla"]
-        );
+        assert_eq!(d["sla_by_unit"], true, "{unit}");
+        let own = codes(&d);
+        if unit == "01" {
+            assert_eq!(own, hanoi);
+        }
+        // The ground truth: the generated dossiers sent by the unit's facilities.
+        let want =
+            w.g.episodes()
+                .filter(|e| own.contains(e.facility.code))
+                .count() as i64;
+        assert!(want > 0 && want < 500, "{unit}: {want}");
+        assert_eq!(sla(&d), want, "{unit}: {}", d["sla"]);
     }
-    // The page says so, in Vietnamese, with the period in dd/mm/yyyy.
+    // Dossiers made visible: by a facility of Hà Nội 40 days ago and twice now, by
+    // one of Hồ Chí Minh City now. Only the period's and the unit's count.
+    let before_01 = w.json("so01", &path("01", &period)).await;
+    let before_01_all = w.json("so01", &path("01", ALL_TIME)).await;
+    let before_79 = w.json("sa", &path("79", &period)).await;
+    let before_country = w.json("sa", &path("", &period)).await;
+    let more = Generator::new(Config {
+        persons: 40,
+        episodes: 120,
+        seed: 77,
+        ..Config::default()
+    });
+    let province_79: HashSet<String> = w
+        .store
+        .facilities()
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.province == "79")
+        .map(|f| f.code)
+        .collect();
+    let of = |facilities: &HashSet<String>| {
+        more.episodes()
+            .filter(|e| facilities.contains(e.facility.code))
+            .take(3)
+            .collect::<Vec<_>>()
+    };
+    let (ha_noi, hcm_city) = (of(&hanoi), of(&province_79));
+    assert_eq!(ha_noi.len(), 3);
+    assert!(!hcm_city.is_empty());
+    let show = |e: &synth::Episode, received_at: i64| {
+        let meta = Meta {
+            facility: e.facility.code.into(),
+            account: "t".into(),
+            source: Source::Import,
+            spec: Spec::Qd3176,
+            received_at,
+        };
+        let raw = e.envelope_bytes(Spec::Qd3176);
+        let parsed = dossier::parse_envelope(&raw, &Options::default());
+        let r = w
+            .store
+            .ingest(Prepared::envelope(meta, &raw, &parsed))
+            .unwrap();
+        assert!(
+            r.episodes.iter().any(|l| !l.unchanged),
+            "shows something new"
+        );
+    };
+    show(&ha_noi[0], old);
+    show(&ha_noi[1], now_ms());
+    show(&ha_noi[2], now_ms());
+    show(&hcm_city[0], now_ms());
+    let after_01 = w.json("so01", &path("01", &period)).await;
+    assert_eq!(
+        sla(&after_01),
+        sla(&before_01) + 2,
+        "the period's, Hà Nội's"
+    );
+    let after_01_all = w.json("so01", &path("01", ALL_TIME)).await;
+    assert_eq!(sla(&after_01_all), sla(&before_01_all) + 3);
+    let after_79 = w.json("sa", &path("79", &period)).await;
+    assert_eq!(sla(&after_79), sla(&before_79) + 1, "Hồ Chí Minh City's");
+    let after_country = w.json("sa", &path("", &period)).await;
+    assert_eq!(sla(&after_country), sla(&before_country) + 3);
+    // The page shows the unit's own, in Vietnamese, with the period in dd/mm/yyyy.
     let (s, r) = w
         .get("so01", &format!("/nhan-vien/bao-cao?unit=01&{ALL_TIME}"))
         .await;
     assert_eq!(s, StatusCode::OK);
     let page = r.text().await.unwrap();
     assert!(page.contains("Kỳ báo cáo: từ 01/01/2000 đến 01/01/2100"));
-    assert!(page.contains("chưa tách theo cơ sở"));
+    assert!(!page.contains("chưa tách theo cơ sở"));
+    assert!(page.contains("Tính trên các lần gửi của các cơ sở thuộc"));
+    assert!(page.contains("Bảng thời gian đưa lên sổ"));
 }
 both!(every_figure_is_the_units_and_the_periods);

@@ -113,13 +113,22 @@ pub(crate) fn backfill_referral_numbers(db: &dyn Db) -> Result<()> {
 
 /// The last step of the lineage: the moment of the commit that shows the episodes
 /// (`now`, taken just before it; the episodes are written with it at the batch's end,
-/// [`BatchState::finish`]). Counted for the service-level report.
-pub(crate) fn mark_visible(state: &mut BatchState<'_>, receipts: &[Receipt], now: i64) {
-    for r in receipts
-        .iter()
-        .filter(|r| r.episodes.iter().any(|l| !l.unchanged))
+/// [`BatchState::finish`]). Counted for the service-level report, per sending facility.
+pub(crate) fn mark_visible<'r>(
+    state: &mut BatchState<'_>,
+    receipts: impl IntoIterator<Item = (&'r Prepared, &'r Receipt)>,
+    now: i64,
+) {
+    for (p, r) in receipts
+        .into_iter()
+        .filter(|(_, r)| r.episodes.iter().any(|l| !l.unchanged))
     {
-        crate::reports::on_visible(&mut state.sums, r.received_at, now - r.received_at);
+        crate::reports::on_visible(
+            &mut state.sums,
+            &p.meta.facility,
+            r.received_at,
+            now - r.received_at,
+        );
     }
 }
 

@@ -352,12 +352,15 @@ pub(crate) fn on_receipt(
     }
 }
 
-/// A commit made a submission's episodes visible `latency_ms` after its receipt.
-pub(crate) fn on_visible(sums: &mut Sums, received_at: i64, latency_ms: i64) {
+/// A commit made a submission of `facility` show its episodes `latency_ms` after its
+/// receipt: counted for the country (`sla_daily`) and for the facility (`facility_sla`).
+pub(crate) fn on_visible(sums: &mut Sums, facility: &str, received_at: i64, latency_ms: i64) {
+    let (day, bucket) = (vn_day(received_at), sla_bucket(latency_ms));
     *sums
-        .sla
-        .entry((vn_day(received_at), sla_bucket(latency_ms)))
+        .facility_sla
+        .entry((facility.to_string(), day.clone(), bucket))
         .or_default() += 1;
+    *sums.sla.entry((day, bucket)).or_default() += 1;
 }
 
 /// What one facility did on one day, for one care type and BHYT or not.
@@ -382,6 +385,8 @@ pub(crate) struct Sums {
     errors: HashMap<(String, String, String), i64>,
     /// (day, latency bucket) → submissions
     sla: HashMap<(String, i64), i64>,
+    /// (facility, day, latency bucket) → submissions
+    facility_sla: HashMap<(String, String, i64), i64>,
     /// (facility, day, signature verdict) → submissions
     signatures: HashMap<(String, String, String), i64>,
 }
@@ -489,6 +494,11 @@ impl Sums {
         for ((day, bucket), n) in sla {
             db.exec_later(Q::SlaCount, args![day, bucket, n])?;
         }
+        let mut facility_sla: Vec<_> = self.facility_sla.into_iter().collect();
+        facility_sla.sort_unstable();
+        for ((facility, day, bucket), n) in facility_sla {
+            db.exec_later(Q::FacilitySlaCount, args![facility, day, bucket, n])?;
+        }
         Ok(())
     }
 }
@@ -561,6 +571,16 @@ pub struct ReceiptStat {
     pub last_at: i64,
 }
 
+/// Submissions of one facility received on one day whose episodes became visible
+/// within one latency bucket ([`SLA_BOUNDS_MS`]; the last bucket is open).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FacilitySla {
+    pub facility: String,
+    pub day: String,
+    pub bucket: i64,
+    pub count: i64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ErrorStat {
     pub facility: String,
@@ -622,6 +642,10 @@ pub trait Reports {
     fn error_stats(&self, from: &str, to: &str) -> Result<Vec<ErrorStat>>;
     /// (day, bucket, count) of receipt → visible, days between `from` and `to`.
     fn sla_histogram(&self, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>>;
+    /// The same per facility that sent the submissions (the country's histogram is the
+    /// sum over the facilities), days of receipt between `from_day` and `to_day`
+    /// (`yyyy-mm-dd`, Vietnam time), ordered by facility, day and bucket.
+    fn facility_sla(&self, from_day: &str, to_day: &str) -> Result<Vec<FacilitySla>>;
     /// Dossiers received over 24 hours after their episode ended, in the period.
     fn late_dossiers(&self, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<LateDossier>>;
     /// Open identity conflicts per facility.
@@ -934,6 +958,19 @@ impl<B: Backend> Reports for Engine<B> {
         self.read(|db| {
             db.all(Q::SlaHistogram, args![from, to], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+        })
+    }
+
+    fn facility_sla(&self, from_day: &str, to_day: &str) -> Result<Vec<FacilitySla>> {
+        self.read(|db| {
+            db.all(Q::FacilitySla, args![from_day, to_day], |r| {
+                Ok(FacilitySla {
+                    facility: r.get(0)?,
+                    day: r.get(1)?,
+                    bucket: r.get(2)?,
+                    count: r.get(3)?,
+                })
             })
         })
     }

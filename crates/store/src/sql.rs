@@ -130,6 +130,8 @@ statements! {
     FacilityExists,
     FacilityNames,
     FacilitySignature,
+    FacilitySla,
+    FacilitySlaCount,
     FacilityCerts,
     FacilityCertsAll,
     InsertFacilityCert,

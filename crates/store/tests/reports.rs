@@ -42,8 +42,28 @@ fn snapshot(s: &dyn Store) -> String {
             .collect::<Vec<_>>(),
         s.error_stats(all.0, all.1).unwrap(),
         s.late_dossiers(0, i64::MAX, 10_000).unwrap(),
+        s.facility_sla(all.0, all.1).unwrap(),
     ))
     .unwrap()
+}
+
+/// Submissions counted in `facility_sla`, per facility (and, with `by_day`, day).
+fn sla_counts(rows: &[store::FacilitySla], by_day: bool) -> BTreeMap<(String, String), i64> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let day = if by_day { r.day.clone() } else { String::new() };
+        *out.entry((r.facility.clone(), day)).or_default() += r.count;
+    }
+    out
+}
+
+/// The country's histogram: `facility_sla` summed over the facilities.
+fn sla_over_facilities(rows: &[store::FacilitySla]) -> Vec<(String, i64, i64)> {
+    let mut out: BTreeMap<(String, i64), i64> = BTreeMap::new();
+    for r in rows {
+        *out.entry((r.day.clone(), r.bucket)).or_default() += r.count;
+    }
+    out.into_iter().map(|((d, b), n)| (d, b, n)).collect()
 }
 
 on_both!(
@@ -141,6 +161,17 @@ on_both!(
             .map(|x| x.2)
             .sum();
         assert_eq!(sla, 400);
+        // The same per facility: each facility's own submissions.
+        let by_facility = sla_counts(&s.facility_sla(all.0, all.1).unwrap(), false);
+        let want: BTreeMap<(String, String), i64> = dossiers
+            .iter()
+            .map(|(f, n)| ((f.clone(), String::new()), *n as i64))
+            .collect();
+        assert_eq!(by_facility, want);
+        assert_eq!(
+            sla_over_facilities(&s.facility_sla(all.0, all.1).unwrap()),
+            s.sla_histogram(all.0, all.1).unwrap()
+        );
 
         // The same numbers from the rows.
         let before = snapshot(&s);
@@ -306,3 +337,137 @@ on_both!(
         assert!(err.contains("99999"), "{err}");
     }
 );
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Sends 30 dossiers of the generator's facilities, received over three days ending
+/// over a day ago (every latency is then in the open bucket), a quarter of them twice
+/// (the second time unchanged: nothing new becomes visible). The submissions that
+/// showed episodes, per facility and day of receipt.
+fn send_over_three_days(s: &dyn Store) -> BTreeMap<(String, String), i64> {
+    let g = Generator::new(Config {
+        persons: 20,
+        episodes: 30,
+        seed: 11,
+        ..Config::default()
+    });
+    let first = now_ms() - 3 * DAY_MS - 3_600_000;
+    let mut want: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for i in 0..30 {
+        let e = g.episode(i);
+        let fac = e.facility.code.to_string();
+        let at = first + (i % 3) as i64 * DAY_MS;
+        let raw = e.envelope_bytes(Spec::Qd3176);
+        let parsed = dossier::parse_envelope(&raw, &Options::default());
+        assert!(parsed.is_valid());
+        for _ in 0..(1 + (i % 4 == 0) as usize) {
+            let mut m = meta(&fac);
+            m.received_at = at;
+            s.ingest(Prepared::envelope(m, &raw, &parsed)).unwrap();
+        }
+        *want.entry((fac, store::vn_day(at))).or_default() += 1;
+    }
+    want
+}
+
+on_both!(sla_is_kept_per_facility_and_day_of_receipt, |s| {
+    let want = send_over_three_days(&s);
+    let facilities: BTreeSet<&String> = want.keys().map(|(f, _)| f).collect();
+    assert!(facilities.len() > 1, "{facilities:?}");
+    let all = ("0000-01-01", "9999-12-31");
+    let rows = s.facility_sla(all.0, all.1).unwrap();
+    assert_eq!(sla_counts(&rows, true), want);
+    assert!(rows.iter().all(|r| r.bucket == 9), "{rows:?}");
+    // The country's histogram is the sum over the facilities.
+    assert_eq!(
+        sla_over_facilities(&rows),
+        s.sla_histogram(all.0, all.1).unwrap()
+    );
+    // A period reads only its days.
+    let day = store::vn_day(now_ms() - 2 * DAY_MS - 3_600_000);
+    let one = s.facility_sla(&day, &day).unwrap();
+    assert!(!one.is_empty());
+    assert!(one.iter().all(|r| r.day == day), "{one:?}");
+    let want_day: BTreeMap<_, _> = want
+        .iter()
+        .filter(|((_, d), _)| *d == day)
+        .map(|(k, n)| (k.clone(), *n))
+        .collect();
+    assert_eq!(sla_counts(&one, true), want_day);
+    assert!(
+        s.facility_sla("2000-01-01", "2000-12-31")
+            .unwrap()
+            .is_empty()
+    );
+    // Recounted from the rows, the same.
+    s.rebuild_reports().unwrap();
+    assert_eq!(s.facility_sla(all.0, all.1).unwrap(), rows);
+});
+
+/// A SQLite store of version 12 (before `facility_sla`) with dossiers migrates: the
+/// days before are recounted from the episode rows, as they were counted at ingest.
+#[test]
+fn version_13_counts_the_sla_of_before_per_facility() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.db");
+    let s = store::SqliteStore::open(&path).unwrap();
+    let want = send_over_three_days(&s);
+    let all = ("0000-01-01", "9999-12-31");
+    let kept = s.facility_sla(all.0, all.1).unwrap();
+    let country = s.sla_histogram(all.0, all.1).unwrap();
+    s.close();
+    drop(s);
+    // Back to version 12: the table did not exist.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("DROP TABLE facility_sla; PRAGMA user_version = 12;")
+        .unwrap();
+    drop(c);
+    let s = store::SqliteStore::open(&path).unwrap();
+    let rows = s.facility_sla(all.0, all.1).unwrap();
+    assert_eq!(rows, kept);
+    assert_eq!(sla_counts(&rows, true), want);
+    assert_eq!(s.sla_histogram(all.0, all.1).unwrap(), country);
+    // And it keeps counting.
+    let before: i64 = rows.iter().map(|r| r.count).sum();
+    let g = Generator::new(Config {
+        persons: 5,
+        episodes: 1,
+        seed: 12,
+        ..Config::default()
+    });
+    let e = g.episode(0);
+    let raw = e.envelope_bytes(Spec::Qd3176);
+    let parsed = dossier::parse_envelope(&raw, &Options::default());
+    s.ingest(Prepared::envelope(meta(e.facility.code), &raw, &parsed))
+        .unwrap();
+    let after: i64 = s
+        .facility_sla(all.0, all.1)
+        .unwrap()
+        .iter()
+        .map(|r| r.count)
+        .sum();
+    assert_eq!(after, before + 1);
+}
+
+/// The same on PostgreSQL: a store at version 6 with dossiers migrates to 7.
+#[test]
+fn postgres_version_7_counts_the_sla_of_before_per_facility() {
+    let pg = store::testing::TempPostgres::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    let all = ("0000-01-01", "9999-12-31");
+    let s = store::PostgresStore::connect(pg.url(), &secret).unwrap();
+    let want = send_over_three_days(&s);
+    let kept = s.facility_sla(all.0, all.1).unwrap();
+    let country = s.sla_histogram(all.0, all.1).unwrap();
+    s.close();
+    drop(s);
+    pg.sql("DROP TABLE facility_sla; DELETE FROM schema_migrations WHERE version = 7;")
+        .unwrap();
+    let s = store::PostgresStore::connect(pg.url(), &secret).unwrap();
+    let rows = s.facility_sla(all.0, all.1).unwrap();
+    assert_eq!(rows, kept);
+    assert_eq!(sla_counts(&rows, true), want);
+    assert_eq!(s.sla_histogram(all.0, all.1).unwrap(), country);
+    s.close();
+}

@@ -61,6 +61,7 @@ SELECT create_distributed_table('facility_receipts', 'facility', colocate_with =
 SELECT create_distributed_table('facility_errors', 'facility', colocate_with => 'facility_daily');
 SELECT create_distributed_table('facility_signatures', 'facility', colocate_with => 'facility_daily');
 SELECT create_distributed_table('late_dossiers', 'facility', colocate_with => 'facility_daily');
+SELECT create_distributed_table('facility_sla', 'facility', colocate_with => 'facility_daily');
 SELECT create_distributed_table('sla_daily', 'day', colocate_with => 'none');
 SELECT create_distributed_table('unit_reports', 'unit', colocate_with => 'none');
 SELECT create_distributed_table('adoption_units', 'unit', colocate_with => 'unit_reports');

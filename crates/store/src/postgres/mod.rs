@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_signatures.sql"),
     include_str!("../../migrations/postgres/0005_keys.sql"),
     include_str!("../../migrations/postgres/0006_identities.sql"),
+    include_str!("../../migrations/postgres/0007_facility_sla.sql"),
 ];
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).

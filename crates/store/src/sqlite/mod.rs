@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0010_signatures.sql"),
     include_str!("../../migrations/sqlite/0011_keys.sql"),
     include_str!("../../migrations/sqlite/0012_identities.sql"),
+    include_str!("../../migrations/sqlite/0013_facility_sla.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {

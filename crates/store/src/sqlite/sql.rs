@@ -765,6 +765,10 @@ pub(crate) fn text(q: Q) -> &'static str {
             "INSERT INTO facility_errors (facility, day, code, count) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (facility, day, code) DO UPDATE SET count = count + ?4"
         }
+        Q::FacilitySlaCount => {
+            "INSERT INTO facility_sla (facility, day, bucket, count) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (facility, day, bucket) DO UPDATE SET count = count + ?4"
+        }
         Q::SlaCount => {
             "INSERT INTO sla_daily (day, bucket, count) VALUES (?1, ?2, ?3)
              ON CONFLICT (day, bucket) DO UPDATE SET count = count + ?3"
@@ -796,6 +800,10 @@ pub(crate) fn text(q: Q) -> &'static str {
             "SELECT facility, code, SUM(count) AS n FROM facility_errors WHERE day BETWEEN ?1 AND ?2
              GROUP BY facility, code ORDER BY facility, n DESC, code"
         }
+        Q::FacilitySla => {
+            "SELECT facility, day, bucket, count FROM facility_sla WHERE day BETWEEN ?1 AND ?2
+             ORDER BY facility, day, bucket"
+        }
         Q::SlaHistogram => {
             "SELECT day, bucket, count FROM sla_daily WHERE day BETWEEN ?1 AND ?2 ORDER BY day, bucket"
         }
@@ -821,7 +829,7 @@ pub(crate) fn text(q: Q) -> &'static str {
         // Recount every aggregate from its rows (a script: several statements). Lateness
         // is the receipt time less NGAY_RA read as Vietnam wall clock (UTC+7).
         Q::RebuildAggregates => {
-            "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM facility_signatures; DELETE FROM late_dossiers;
+            "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM facility_signatures; DELETE FROM late_dossiers; DELETE FROM facility_sla;
              DELETE FROM adoption_units; DELETE FROM adoption_monthly;
              INSERT INTO adoption_units (unit, alive)
              SELECT unit, COUNT(*) FROM population WHERE status = 'alive' GROUP BY unit;
@@ -864,7 +872,17 @@ pub(crate) fn text(q: Q) -> &'static str {
              FROM submissions GROUP BY 1, 2;
              INSERT INTO facility_signatures (facility, day, status, count)
              SELECT facility, date((received_at + 25200000) / 1000, 'unixepoch'), COALESCE(signature, 'not_checked'), COUNT(*)
-             FROM submissions GROUP BY 1, 2, 3;"
+             FROM submissions GROUP BY 1, 2, 3;
+             INSERT INTO facility_sla (facility, day, bucket, count)
+             SELECT facility, date((received_at + 25200000) / 1000, 'unixepoch'),
+                    CASE WHEN latency <= 10 THEN 0 WHEN latency <= 50 THEN 1 WHEN latency <= 100 THEN 2
+                         WHEN latency <= 500 THEN 3 WHEN latency <= 1000 THEN 4 WHEN latency <= 10000 THEN 5
+                         WHEN latency <= 60000 THEN 6 WHEN latency <= 3600000 THEN 7
+                         WHEN latency <= 86400000 THEN 8 ELSE 9 END,
+                    COUNT(*)
+             FROM (SELECT submission_id, facility, MIN(received_at) AS received_at, MAX(visible_at) - MIN(received_at) AS latency
+                   FROM episodes WHERE submission_id <> 0 GROUP BY submission_id, facility)
+             GROUP BY 1, 2, 3;"
         }
     }
 }
