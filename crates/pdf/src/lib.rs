@@ -6,6 +6,8 @@
 //! any reader; the document's title is written as PDF text strings are (UTF-16), so
 //! readers show it as it is.
 
+pub mod report;
+
 use std::collections::HashMap;
 
 use book::EpisodeView;

@@ -452,7 +452,7 @@ pub(crate) async fn open_break_glass(u: &StaffUser, b: &BreakGlassBody) -> Resul
             service::Opening::BreakGlass {
                 person: person.id,
                 reason: &reason,
-                expires_at: now_ms() + BREAK_GLASS_MS,
+                for_ms: BREAK_GLASS_MS,
             },
         )
     };

@@ -382,10 +382,15 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
     // A store with a person whose book has lab results and a re-exam appointment.
     let dir = common::scratch();
     let store = dir.open();
+    // Visits of the last two years up to yesterday, as in the demo: some appointments
+    // are still ahead and the last prescriptions recent.
+    let yesterday = store::vn_now().date() - chrono::Duration::days(1);
     let g = Generator::new(Config {
         persons: 60,
         episodes: 600,
         seed: 23,
+        from: yesterday - chrono::Duration::days(730),
+        to: yesterday,
         ..Config::default()
     });
     let pending: Vec<store::Pending> = g
@@ -421,9 +426,12 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
             .unwrap();
     }
     let axe = axe_source();
-    let (personal_id, person, visit, year, referral) = (0..60)
+    // Someone with lab results, an appointment and a referral; one whose next
+    // appointment is still ahead when there is such a person.
+    let now = store::vn_now();
+    let candidates: Vec<(String, i64, i64, i32, i64, bool)> = (0..60)
         .filter_map(|j| g.person(j).personal_id)
-        .find_map(|pid| {
+        .filter_map(|pid| {
             let p = store
                 .person_by_identifier(IdKind::PersonalId, &pid)
                 .unwrap()?;
@@ -432,9 +440,18 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
                 e.view.appointment.is_some() && e.view.results.iter().any(|r| r.value.is_some())
             })?;
             let r = book.iter().find(|e| e.view.referral.is_some())?;
+            let ahead = book
+                .iter()
+                .any(|e| book::summary::appointment_ahead(&e.view, now));
             use chrono::Datelike;
-            Some((pid, p.id, e.id, e.view.admitted?.year(), r.id))
+            Some((pid, p.id, e.id, e.view.admitted?.year(), r.id, ahead))
         })
+        .collect();
+    let (personal_id, person, visit, year, referral, ahead) = candidates
+        .iter()
+        .find(|c| c.5)
+        .or(candidates.first())
+        .cloned()
         .expect("a person with lab results, an appointment and a referral");
     let code = store
         .issue_activation_code(person, "test", 3_600_000)
@@ -507,6 +524,19 @@ async fn a_citizen_follows_the_steps_in_a_phone_sized_browser() {
         home.contains("Số định danh") && !home.contains(&personal_id),
         "the ID masked"
     );
+    if ahead {
+        assert!(home.contains("Lịch hẹn sắp tới"), "the next appointment");
+    }
+    let recent_prescription = store.episodes_of(person).unwrap().iter().any(|e| {
+        !e.view.medicines.is_empty()
+            && e.view
+                .discharged
+                .or(e.view.admitted)
+                .is_some_and(|d| now - d <= chrono::Duration::days(book::summary::MEDICINE_DAYS))
+    });
+    if recent_prescription {
+        assert!(home.contains("Thuốc đang dùng"), "the current medicines");
+    }
     check_page(&d, &axe, "2-so-suc-khoe", "book").await;
     // A guardian switches between the books they manage.
     let ward = store

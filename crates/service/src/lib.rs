@@ -190,11 +190,11 @@ pub struct AccessLog {
 pub enum Opening<'a> {
     /// The share code the person gave (or its QR).
     ShareCode(&'a str),
-    /// An emergency, with the written reason, until `expires_at`.
+    /// An emergency, with the written reason, for `for_ms` from the grant.
     BreakGlass {
         person: i64,
         reason: &'a str,
-        expires_at: i64,
+        for_ms: i64,
     },
     /// A referral letter to the clinician's facility (its number), checked by the caller
     /// against the letter and the person's presence, until `expires_at`.
@@ -403,19 +403,21 @@ impl Service {
         authorize(&principal, &action).map_err(ServiceError::Forbidden)?;
         let mut out = None;
         self.store.transaction(true, &mut |tx| {
+            let now = now_ms();
             let grant = match how {
-                Opening::ShareCode(code) => tx.redeem_share(code, account, now_ms())?,
+                Opening::ShareCode(code) => tx.redeem_share(code, account, now)?,
                 Opening::BreakGlass {
                     person,
                     reason,
-                    expires_at,
+                    for_ms,
                 } => Some(tx.create_grant(
                     person,
                     account,
                     Basis::BreakGlass,
                     Scope::Full,
                     reason.trim(),
-                    expires_at,
+                    now,
+                    now + for_ms,
                 )?),
                 Opening::Referral {
                     person,
@@ -428,6 +430,7 @@ impl Service {
                     Basis::Referral,
                     Scope::Full,
                     number.trim(),
+                    now,
                     expires_at,
                 )?),
             };

@@ -204,7 +204,7 @@ fn body(s: Arc<dyn Store>) {
             service::Opening::BreakGlass {
                 person: a,
                 reason: "gấp",
-                expires_at: now_ms() + 60_000,
+                for_ms: 60_000,
             }
         ),
         Err(ServiceError::Forbidden(_))
@@ -216,7 +216,7 @@ fn body(s: Arc<dyn Store>) {
             service::Opening::BreakGlass {
                 person: a,
                 reason: "Người bệnh hôn mê, cấp cứu ngừng tuần hoàn",
-                expires_at: now_ms() + 60_000,
+                for_ms: 60_000,
             },
         )
         .unwrap()

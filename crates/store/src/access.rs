@@ -1218,7 +1218,7 @@ impl<B: Backend> Access for Engine<B> {
     ) -> Result<Grant> {
         self.write(|db| {
             self.tx(db)
-                .create_grant(person, staff, basis, scope, reason, expires_at)
+                .create_grant(person, staff, basis, scope, reason, now_ms(), expires_at)
         })
     }
 

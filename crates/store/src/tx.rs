@@ -35,7 +35,9 @@ pub trait BookTx {
     /// Turn a live share code into a grant for `staff` (none when the code is unknown,
     /// spent, revoked or used at another facility already).
     fn redeem_share(&self, code: &str, staff: &StaffAccount, now: i64) -> Result<Option<Grant>>;
-    /// A grant on another basis (referral, break-glass), until `expires_at`.
+    /// A grant on another basis (referral, break-glass), made at `now`, until
+    /// `expires_at`.
+    #[allow(clippy::too_many_arguments)]
     fn create_grant(
         &self,
         person: i64,
@@ -43,6 +45,7 @@ pub trait BookTx {
         basis: Basis,
         scope: Scope,
         reason: &str,
+        now: i64,
         expires_at: i64,
     ) -> Result<Grant>;
 }
@@ -156,6 +159,7 @@ impl BookTx for Tx<'_> {
         basis: Basis,
         scope: Scope,
         reason: &str,
+        now: i64,
         expires_at: i64,
     ) -> Result<Grant> {
         let g = Grant {
@@ -167,7 +171,7 @@ impl BookTx for Tx<'_> {
             share_id: None,
             scope,
             reason: Some(reason.to_string()),
-            created_at: crate::now_ms(),
+            created_at: now,
             expires_at,
             revoked_at: None,
             reviewed_by: None,
