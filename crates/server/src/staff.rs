@@ -713,7 +713,8 @@ async fn patient_episode(
 async fn list_units(u: StaffUser) -> Result<Response, ApiError> {
     u.allow(&Action::ListUnits)?;
     let store = u.app.store.clone();
-    Ok(Json(blocking(move || store.units()).await?).into_response())
+    let units: Vec<wire::Unit> = wire::all(blocking(move || store.units()).await?);
+    Ok(Json(units).into_response())
 }
 
 #[derive(Deserialize)]
@@ -743,7 +744,7 @@ async fn put_unit(
         .await
         .map_err(internal)?
         .map_err(store_error)?;
-    Ok(Json(saved).into_response())
+    Ok(Json(wire::Unit::from(saved)).into_response())
 }
 
 /// The facilities the caller may see.
@@ -768,7 +769,8 @@ pub(crate) async fn visible_facilities(u: &StaffUser) -> Result<Vec<Facility>, A
 }
 
 async fn list_facilities(u: StaffUser) -> Result<Response, ApiError> {
-    Ok(Json(visible_facilities(&u).await?).into_response())
+    let list: Vec<wire::Facility> = wire::all(visible_facilities(&u).await?);
+    Ok(Json(list).into_response())
 }
 
 async fn facility_and_place(
@@ -795,7 +797,7 @@ async fn get_facility(u: StaffUser, Path(code): Path<String>) -> Result<Response
         return Err(not_found());
     };
     u.allow(&Action::SeeFacility { place: &place })?;
-    Ok(Json(f).into_response())
+    Ok(Json(wire::Facility::from(f)).into_response())
 }
 
 /// A facility the caller manages (its certificates are theirs to register and revoke):
@@ -964,7 +966,7 @@ async fn put_facility(
     Path(code): Path<String>,
     Json(b): Json<FacilityBody>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(save_facility(&u, code, b).await?).into_response())
+    Ok(Json(wire::Facility::from(save_facility(&u, code, b).await?)).into_response())
 }
 
 /// Where a staff account (existing or proposed) is scoped.
@@ -993,7 +995,8 @@ pub(crate) async fn visible_staff(u: &StaffUser) -> Result<Vec<StaffAccount>, Ap
 }
 
 async fn list_staff(u: StaffUser) -> Result<Response, ApiError> {
-    Ok(Json(visible_staff(&u).await?).into_response())
+    let list: Vec<wire::StaffAccount> = wire::all(visible_staff(&u).await?);
+    Ok(Json(list).into_response())
 }
 
 #[derive(Deserialize)]
@@ -1065,7 +1068,7 @@ async fn put_staff(
     Path(username): Path<String>,
     Json(b): Json<StaffBody>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(save_staff(&u, username, b).await?).into_response())
+    Ok(Json(wire::StaffAccount::from(save_staff(&u, username, b).await?)).into_response())
 }
 
 /// The break-glass grants of the caller's facility, for review.
@@ -1126,7 +1129,13 @@ async fn list_break_glass(u: StaffUser) -> Result<Response, ApiError> {
     let list: Vec<serde_json::Value> = break_glass_list(&u)
         .await?
         .into_iter()
-        .map(|(g, p, by)| serde_json::json!({"grant": g, "patient": p, "by": by}))
+        .map(|(g, p, by)| {
+            serde_json::json!({
+                "grant": wire::Grant::from(g),
+                "patient": p,
+                "by": by.map(wire::StaffAccount::from),
+            })
+        })
         .collect();
     Ok(Json(list).into_response())
 }

@@ -227,6 +227,82 @@ impl From<store::AuditRecord> for Read {
     }
 }
 
+/// An administrative unit.
+#[derive(Serialize)]
+pub struct Unit {
+    pub code: String,
+    pub name: String,
+    /// province | district | commune
+    pub level: String,
+    pub parent: Option<String>,
+    /// pre2025 (province → district → commune) | 2025 (province → commune)
+    pub scheme: String,
+}
+
+impl From<store::Unit> for Unit {
+    fn from(u: store::Unit) -> Unit {
+        Unit {
+            code: u.code,
+            name: u.name,
+            level: u.level,
+            parent: u.parent,
+            scheme: u.scheme,
+        }
+    }
+}
+
+/// A facility of the registry.
+#[derive(Serialize)]
+pub struct Facility {
+    pub code: String,
+    pub name: String,
+    pub province: String,
+    /// hospital | district_health_centre | polyclinic | commune_station | private_clinic
+    pub kind: String,
+    pub bhyt_contract: bool,
+    /// The commune (or district) unit where the facility is.
+    pub unit: Option<String>,
+}
+
+impl From<store::Facility> for Facility {
+    fn from(f: store::Facility) -> Facility {
+        Facility {
+            code: f.code,
+            name: f.name,
+            province: f.province,
+            kind: f.kind,
+            bhyt_contract: f.bhyt_contract,
+            unit: f.unit,
+        }
+    }
+}
+
+/// A staff account (never its password).
+#[derive(Serialize)]
+pub struct StaffAccount {
+    pub username: String,
+    pub full_name: String,
+    pub role: book::access::Role,
+    pub unit: Option<String>,
+    pub facility: Option<String>,
+    pub practising_cert: Option<String>,
+    pub active: bool,
+}
+
+impl From<store::StaffAccount> for StaffAccount {
+    fn from(a: store::StaffAccount) -> StaffAccount {
+        StaffAccount {
+            username: a.username,
+            full_name: a.full_name,
+            role: a.role,
+            unit: a.unit,
+            facility: a.facility,
+            practising_cert: a.practising_cert,
+            active: a.active,
+        }
+    }
+}
+
 /// Rows of one kind as their wire type.
 pub fn all<T, W: From<T>>(rows: Vec<T>) -> Vec<W> {
     rows.into_iter().map(W::from).collect()
