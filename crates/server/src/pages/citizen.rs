@@ -50,6 +50,26 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/so/{pid}/nhat-ky", get(log_page))
 }
 
+/// The signed-in viewer, or the answer that sends them to sign in.
+macro_rules! signed_in {
+    ($app:expr, $headers:expr) => {
+        match signed_in(&$app, &$headers).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+}
+
+/// The value, or the error page for the person.
+macro_rules! or_page {
+    ($headers:expr, $e:expr) => {
+        match $e {
+            Ok(x) => x,
+            Err(e) => return error(&$headers, e),
+        }
+    };
+}
+
 /// An API error as the page a person sees.
 fn error(headers: &HeaderMap, e: ApiError) -> Response {
     ErrorPage::citizen(headers, e)
@@ -489,14 +509,8 @@ async fn person_home(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let eps = match v.book(pid, "open").await {
-        Ok(e) => e,
-        Err(e) => return error(&headers, e),
-    };
+    let v = signed_in!(app, headers);
+    let eps = or_page!(headers, v.book(pid, "open").await);
     let store = app.store.clone();
     let me = v.person;
     let (person, me_person, wards) = match tokio::task::spawn_blocking(move || {
@@ -646,14 +660,8 @@ async fn year_page(
     headers: HeaderMap,
     Path((pid, year)): Path<(i64, i32)>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let eps = match v.book_year(pid, "year", year).await {
-        Ok(eps) => eps,
-        Err(e) => return error(&headers, e),
-    };
+    let v = signed_in!(app, headers);
+    let eps = or_page!(headers, v.book_year(pid, "year", year).await);
     let list: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&app, &list).await;
     render(&ListPage {
@@ -680,14 +688,8 @@ async fn search_page(
     Path(pid): Path<i64>,
     Query(f): Query<SearchForm>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let eps = match v.book(pid, "search").await {
-        Ok(e) => e,
-        Err(e) => return error(&headers, e),
-    };
+    let v = signed_in!(app, headers);
+    let eps = or_page!(headers, v.book(pid, "search").await);
     let all: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&app, &all).await;
     let (status, empty, hits) = match search_book(&eps, &names, &f.q) {
@@ -745,18 +747,12 @@ async fn refresh_page(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let v = signed_in!(app, headers);
     // A guardian's refresh is recorded when it shows something new.
     let now = now_ms();
     let since = seen_at(&headers);
     let from = since.unwrap_or(now - 30 * 24 * 3_600_000);
-    let eps = match v.changes(pid, from).await {
-        Ok(e) => e,
-        Err(e) => return error(&headers, e),
-    };
+    let eps = or_page!(headers, v.changes(pid, from).await);
     let fresh: Vec<&EpisodeRecord> = eps.iter().collect();
     let names = facility_names(&app, &fresh).await;
     let at = when(Some(crate::vn_wall_clock(now)));
@@ -1180,14 +1176,8 @@ async fn visit_page(
     headers: HeaderMap,
     Path((pid, id)): Path<(i64, i64)>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let e = match v.episode(pid, id, "episode").await {
-        Ok(e) => e,
-        Err(e) => return error(&headers, e),
-    };
+    let v = signed_in!(app, headers);
+    let e = or_page!(headers, v.episode(pid, id, "episode").await);
     let names = facility_names(&app, &[&e]).await;
     let practitioners = practitioners_of(&app, &e.view).await;
     let year = crate::citizen::year_of(&e).unwrap_or_default();
@@ -1228,14 +1218,8 @@ async fn summary_page(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let eps = match v.book(pid, "summary").await {
-        Ok(e) => e,
-        Err(e) => return error(&headers, e),
-    };
+    let v = signed_in!(app, headers);
+    let eps = or_page!(headers, v.book(pid, "summary").await);
     let store = app.store.clone();
     let person = tokio::task::spawn_blocking(move || store.person(pid))
         .await
@@ -1393,14 +1377,8 @@ async fn share_page(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let shares = match share_rows(&v, pid).await {
-        Ok(l) => l,
-        Err(e) => return error(&headers, e),
-    };
+    let v = signed_in!(app, headers);
+    let shares = or_page!(headers, share_rows(&v, pid).await);
     render(&SharePage {
         frame: Frame::citizen("Chia sẻ với bác sĩ", &headers),
         pid,
@@ -1422,22 +1400,13 @@ async fn share_create(
     Path(pid): Path<i64>,
     Form(f): Form<ShareForm>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let v = signed_in!(app, headers);
     let body = crate::citizen::ShareBody {
         scope: f.scope,
         minutes: f.minutes,
     };
-    let made = match v.make_share(pid, &body, &headers).await {
-        Ok(m) => m,
-        Err(e) => return error(&headers, e),
-    };
-    let shares = match share_rows(&v, pid).await {
-        Ok(l) => l,
-        Err(e) => return error(&headers, e),
-    };
+    let made = or_page!(headers, v.make_share(pid, &body, &headers).await);
+    let shares = or_page!(headers, share_rows(&v, pid).await);
     // The QR is our own SVG (from the qrcode crate), without its XML prolog.
     let qr_svg = made
         .qr_svg
@@ -1476,14 +1445,8 @@ async fn revoke_page(
     headers: HeaderMap,
     Path((pid, id)): Path<(i64, i64)>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let shares = match v.shares(pid).await {
-        Ok(s) => s,
-        Err(e) => return error(&headers, e),
-    };
+    let v = signed_in!(app, headers);
+    let shares = or_page!(headers, v.shares(pid).await);
     let Some(sh) = shares.iter().find(|s| s.id == id && s.live(now_ms())) else {
         return redirect(&format!("/so/{pid}/chia-se"));
     };
@@ -1502,10 +1465,7 @@ async fn share_revoke(
     headers: HeaderMap,
     Path((pid, id)): Path<(i64, i64)>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let v = signed_in!(app, headers);
     match v.revoke(pid, id).await {
         Ok(()) => redirect(&format!("/so/{pid}/chia-se")),
         Err(e) => error(&headers, e),
@@ -1667,10 +1627,7 @@ async fn log_page(
     headers: HeaderMap,
     Path(pid): Path<i64>,
 ) -> Response {
-    let v = match signed_in(&app, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let v = signed_in!(app, headers);
     let (reads, grants) = match v.access_log(pid).await {
         Ok(x) => x,
         Err(e) => return error(&headers, e),
