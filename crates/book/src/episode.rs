@@ -139,6 +139,21 @@ pub struct Medicine {
     pub ordered_by: Vec<String>,
 }
 
+impl Medicine {
+    /// The name with its strength printed once: many systems put the strength in the
+    /// name too ("Methylprednisolon 40mg" with strength "40 mg").
+    pub fn label(&self) -> String {
+        let name = self.name.as_deref().unwrap_or("").trim();
+        let strength = self.strength.as_deref().unwrap_or("").trim();
+        let squash = |x: &str| crate::text::fold(x).replace(' ', "");
+        if strength.is_empty() || squash(name).contains(&squash(strength)) {
+            name.to_string()
+        } else {
+            format!("{name} {strength}")
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Service {

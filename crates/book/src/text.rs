@@ -28,6 +28,19 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+/// Text joined from sentences, without the stray separators of the joining
+/// ("ổn định.; Xuất viện" → "ổn định. Xuất viện").
+pub fn tidy(s: &str) -> String {
+    let mut t = s.trim().to_string();
+    for (from, to) in [(".;", "."), (";;", ";"), (" ;", ";"), ("..", ".")] {
+        while t.contains(from) {
+            t = t.replace(from, to);
+        }
+    }
+    t.trim_matches(|c: char| c == ';' || c.is_whitespace())
+        .to_string()
+}
+
 /// The words of a text for search, lowercase, split at anything that is not a letter or
 /// a digit ("I10," and "(I10)" are the word "i10"; "E78.5" stays one word).
 fn words_of(s: &str) -> Vec<String> {

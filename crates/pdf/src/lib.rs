@@ -126,18 +126,6 @@ fn facility(names: &HashMap<String, String>, code: &str) -> String {
     }
 }
 
-/// Text joined from sentences without the stray separators ("ổn định.; Xuất viện").
-fn tidy(s: &str) -> String {
-    let mut t = s.trim().to_string();
-    for (from, to) in [(".;", "."), (";;", ";"), (" ;", ";"), ("..", ".")] {
-        while t.contains(from) {
-            t = t.replace(from, to);
-        }
-    }
-    t.trim_matches(|c: char| c == ';' || c.is_whitespace())
-        .to_string()
-}
-
 /// One visit to print.
 pub struct EpisodeDoc<'a> {
     pub person: &'a PersonRecord,
@@ -226,14 +214,7 @@ pub fn episode(d: &EpisodeDoc<'_>) -> Result<Vec<u8>, PdfError> {
     if !v.medicines.is_empty() {
         w.heading("Thuốc");
         for m in &v.medicines {
-            let name = opt(&m.name);
-            let strength = opt(&m.strength);
-            let squash = |x: &str| book::text::fold(x).replace(' ', "");
-            let name = if strength.is_empty() || squash(name).contains(&squash(strength)) {
-                name.to_string()
-            } else {
-                format!("{name} {strength}")
-            };
+            let name = m.label();
             let qty = m
                 .quantity
                 .map(|q| format!("{} {}", decimal(q), opt(&m.unit)))
@@ -301,7 +282,7 @@ pub fn episode(d: &EpisodeDoc<'_>) -> Result<Vec<u8>, PdfError> {
             ("Điều trị", &sum.treatment),
         ]
         .into_iter()
-        .map(|(l, t)| (l, tidy(opt(t))))
+        .map(|(l, t)| (l, book::text::tidy(opt(t))))
         .filter(|(_, t)| !t.is_empty())
         .collect();
         if !parts.is_empty() {
@@ -452,15 +433,5 @@ impl Writer {
         if !current.is_empty() {
             self.line(&current, size, false, indent);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_summaries_lose_stray_separators() {
-        assert_eq!(tidy("Ổn định.; Xuất viện.;"), "Ổn định. Xuất viện.");
     }
 }

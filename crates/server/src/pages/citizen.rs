@@ -480,18 +480,6 @@ fn card_view(i: &store::IdentifierRecord, today: &str) -> CardView {
     }
 }
 
-/// A medicine with its strength once (many systems put the strength in the name too).
-fn medicine_name(m: &book::episode::Medicine) -> String {
-    let name = text(&m.name);
-    let strength = text(&m.strength);
-    let squash = |s: &str| book::text::fold(s).replace(' ', "");
-    if strength.is_empty() || squash(&name).contains(&squash(&strength)) {
-        name
-    } else {
-        format!("{name} {strength}")
-    }
-}
-
 fn medicine_detail(m: &book::episode::Medicine) -> String {
     let qty = m
         .quantity
@@ -601,7 +589,7 @@ async fn person_home(
         medicines_from = date(e.view.discharged.or(e.view.admitted));
         let mut seen = std::collections::HashSet::new();
         for m in &e.view.medicines {
-            let name = medicine_name(m);
+            let name = m.label();
             if seen.insert(name.clone()) {
                 medicines.push(MedView {
                     name,
@@ -851,19 +839,6 @@ pub(crate) struct VisitView {
     costs: Vec<(&'static str, String)>,
 }
 
-/// A record summary's text without the stray separators of joined sentences
-/// ("ổn định.; Xuất viện" → "ổn định. Xuất viện").
-fn tidy(s: &str) -> String {
-    let mut t = s.trim().to_string();
-    for (from, to) in [(".;", "."), (";;", ";"), (" ;", ";"), ("..", ".")] {
-        while t.contains(from) {
-            t = t.replace(from, to);
-        }
-    }
-    t.trim_matches(|c: char| c == ';' || c.is_whitespace())
-        .to_string()
-}
-
 /// Who treated: the discharge paper's doctor, else the practitioners named on the
 /// visit's examinations (by their practising certificates).
 fn doctors(v: &EpisodeView, practitioners: &BTreeMap<String, String>) -> String {
@@ -1009,7 +984,7 @@ impl VisitView {
                 ("Kết quả chính", &s.key_results),
                 ("Điều trị", &s.treatment),
             ] {
-                let t = tidy(t.as_deref().unwrap_or(""));
+                let t = book::text::tidy(t.as_deref().unwrap_or(""));
                 if !t.is_empty() {
                     summary.push((label, t));
                 }
@@ -1128,7 +1103,7 @@ impl VisitView {
                 .medicines
                 .iter()
                 .map(|m| MedView {
-                    name: medicine_name(m),
+                    name: m.label(),
                     detail: medicine_detail(m),
                 })
                 .collect(),
@@ -1274,7 +1249,7 @@ async fn summary_page(
         medicines: s
             .medicines
             .iter()
-            .map(|m| (medicine_name(&m.medicine), date(m.at)))
+            .map(|m| (m.medicine.label(), date(m.at)))
             .collect(),
         results: s
             .abnormal_results
@@ -1662,8 +1637,11 @@ mod tests {
 
     #[test]
     fn record_summaries_lose_stray_separators() {
-        assert_eq!(tidy("Ổn định.; Xuất viện.;"), "Ổn định. Xuất viện.");
-        assert_eq!(tidy(" ; a;; b ;"), "a; b");
+        assert_eq!(
+            book::text::tidy("Ổn định.; Xuất viện.;"),
+            "Ổn định. Xuất viện."
+        );
+        assert_eq!(book::text::tidy(" ; a;; b ;"), "a; b");
     }
 
     #[test]
@@ -1673,12 +1651,12 @@ mod tests {
             strength: Some("40 mg".into()),
             ..Default::default()
         };
-        assert_eq!(medicine_name(&m), "Methylprednisolon 40mg");
+        assert_eq!(m.label(), "Methylprednisolon 40mg");
         let m = book::episode::Medicine {
             name: Some("Amlodipin".into()),
             strength: Some("5mg".into()),
             ..Default::default()
         };
-        assert_eq!(medicine_name(&m), "Amlodipin 5mg");
+        assert_eq!(m.label(), "Amlodipin 5mg");
     }
 }

@@ -670,17 +670,7 @@ async fn patient_page(
     let medicines = s
         .medicines
         .iter()
-        .map(|m| {
-            let name = text(&m.medicine.name);
-            let strength = text(&m.medicine.strength);
-            let squash = |x: &str| book::text::fold(x).replace(' ', "");
-            let name = if strength.is_empty() || squash(&name).contains(&squash(&strength)) {
-                name
-            } else {
-                format!("{name} {strength}")
-            };
-            (name, text(&m.medicine.dose), date(m.at))
-        })
+        .map(|m| (m.medicine.label(), text(&m.medicine.dose), date(m.at)))
         .collect();
     let results = s
         .abnormal_results
