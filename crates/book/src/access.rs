@@ -219,6 +219,10 @@ pub enum Basis {
     Guardianship,
     /// A printed document the person handed over, checked by staff.
     Document,
+    /// The commune station where the person lives keeps their health record (QĐ 831).
+    Residence,
+    /// A facility's reception looked up the person's BHYT card (and its visit history).
+    Reception,
 }
 
 impl Basis {
@@ -231,6 +235,8 @@ impl Basis {
             Basis::System => "system",
             Basis::Guardianship => "guardianship",
             Basis::Document => "document",
+            Basis::Residence => "residence",
+            Basis::Reception => "reception",
         }
     }
 
@@ -243,6 +249,8 @@ impl Basis {
             "system" => Some(Basis::System),
             "guardianship" => Some(Basis::Guardianship),
             "document" => Some(Basis::Document),
+            "residence" => Some(Basis::Residence),
+            "reception" => Some(Basis::Reception),
             _ => None,
         }
     }
@@ -256,6 +264,8 @@ impl Basis {
             Basis::System => "Kết nối hệ thống được cấp phép (dữ liệu của đơn vị)",
             Basis::Guardianship => "Người giám hộ đã được ghi nhận",
             Basis::Document => "Bản in (PDF) bạn đưa cho nhân viên y tế",
+            Basis::Residence => "Trạm y tế nơi bạn cư trú quản lý hồ sơ sức khỏe của bạn",
+            Basis::Reception => "Cơ sở khám chữa bệnh tra cứu thẻ BHYT khi tiếp đón bạn",
         }
     }
 }
@@ -323,6 +333,14 @@ pub enum Action<'a> {
     /// Hand a person a one-time activation code, or record a guardianship, for a person
     /// known at `places` (where they live, were treated or were referred).
     EnrolPersons { places: &'a [Place] },
+    /// Read or keep (edit, add examinations to) the QĐ 831 record of a person whose
+    /// managing commune is `place`: the station of that commune.
+    KeepRecord { place: &'a Place },
+    /// Look up a BHYT card and its visit history at `facility`'s reception (the
+    /// facility's gateway account).
+    LookupCard { facility: &'a str },
+    /// Import records or apply registry deltas for the unit at `place`.
+    ManageRegistry { place: &'a Place },
     /// Verify the audit chains.
     VerifyAudit,
     /// Send dossiers for a facility (the gateway).
@@ -360,6 +378,40 @@ fn deny(code: &'static str, message: &'static str) -> Result<(), Denied> {
     Err(Denied { code, message })
 }
 
+/// The first day of the 2025 administrative units (QĐ 19/2025/QĐ-TTg): provinces and
+/// communes; districts abolished.
+pub const REFORM_DAY: &str = "2025-07-01";
+/// The last day of the units before the reform (province → district → commune).
+pub const LAST_PRE_REFORM_DAY: &str = "2025-06-30";
+
+/// Whether an account of `role` may be scoped to a unit of `level` whose last day in
+/// force is `valid_to` (`None`: in force today). A district officer exists only for
+/// the periods before the reform: their unit is a pre-2025 district.
+pub fn scope_unit(role: Role, level: &str, valid_to: Option<&str>) -> Result<(), Denied> {
+    let pre_reform = valid_to.is_some_and(|d| d <= LAST_PRE_REFORM_DAY);
+    if role == Role::DistrictOfficer && !(level == "district" && pre_reform) {
+        return deny(
+            "district_after_reform",
+            "Cấp huyện đã bãi bỏ từ ngày 01/07/2025: tài khoản cán bộ y tế huyện chỉ gắn \
+             với một huyện trước ngày 01/07/2025, không với đơn vị hành chính sau sắp xếp",
+        );
+    }
+    Ok(())
+}
+
+/// Whether `role` may see reports of a period ending on `to` (`yyyy-mm-dd`): a
+/// district officer only for periods ending by 2025-06-30.
+pub fn report_period(role: Role, to: &str) -> Result<(), Denied> {
+    if role == Role::DistrictOfficer && to > LAST_PRE_REFORM_DAY {
+        return deny(
+            "district_after_reform",
+            "Cấp huyện đã bãi bỏ từ ngày 01/07/2025: cán bộ y tế huyện chỉ xem báo cáo các \
+             kỳ kết thúc trước hoặc vào ngày 30/06/2025",
+        );
+    }
+    Ok(())
+}
+
 fn allow_if(ok: bool) -> Result<(), Denied> {
     if ok { Ok(()) } else { Err(NOT_YOURS) }
 }
@@ -391,10 +443,16 @@ pub fn authorize(who: &Principal, what: &Action<'_>) -> Result<(), Denied> {
                     && !resource_types.is_empty()
                     && resource_types.iter().all(|t| scopes.allows(t)),
             ),
+            Action::ManageRegistry { place } => {
+                allow_if(scopes.allows_registry() && place.within(scope))
+            }
             _ => Err(NOT_YOURS),
         },
     }
 }
+
+/// The scope that lets a system client send registry deltas for its unit.
+pub const REGISTRY_WRITE: &str = "system/registry.write";
 
 /// SMART-on-FHIR style scopes of a system client: `system/*.read`, `system/Patient.read`,
 /// and the v2 forms `system/*.rs`, `system/Observation.rs`. Only reading exists here:
@@ -407,6 +465,11 @@ impl SmartScopes {
     pub fn parse(s: &str) -> Result<SmartScopes, String> {
         let mut out = Vec::new();
         for scope in s.split_whitespace() {
+            // The one write: registry deltas (births, deaths, moves, cards) of the unit.
+            if scope == REGISTRY_WRITE {
+                out.push(scope.to_string());
+                continue;
+            }
             let Some((ctx, rest)) = scope.split_once('/') else {
                 return Err(scope.to_string());
             };
@@ -460,6 +523,11 @@ impl SmartScopes {
         self.0
             .iter()
             .any(|s| s == "system/*.read" || *s == format!("system/{resource_type}.read"))
+    }
+
+    /// Whether the client may send registry deltas ([`REGISTRY_WRITE`]).
+    pub fn allows_registry(&self) -> bool {
+        self.0.iter().any(|s| s == REGISTRY_WRITE)
     }
 }
 
@@ -570,6 +638,15 @@ fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result
         Action::SubmitDossier { facility } => {
             allow_if(role == Submitter && scope.facility.as_deref() == Some(*facility))
         }
+        Action::KeepRecord { place } => allow_if(role == CommuneStaff && place.within(scope)),
+        Action::LookupCard { facility } => {
+            allow_if(role == Submitter && scope.facility.as_deref() == Some(*facility))
+        }
+        Action::ManageRegistry { place } => allow_if(match role {
+            SystemAdmin => true,
+            CommuneStaff | ProvincialOfficer => place.within(scope),
+            _ => false,
+        }),
         Action::SubmitUnitReport { place } => allow_if(
             matches!(role, CommuneStaff | DistrictOfficer | ProvincialOfficer)
                 && place.within(scope),

@@ -3,6 +3,7 @@
 //! No storage, no HTTP.
 
 pub mod access;
+pub mod ehr;
 pub mod episode;
 pub mod identity;
 pub mod summary;

@@ -19,8 +19,21 @@ pub enum UnitCmd {
         db: DbArg,
         csv: PathBuf,
     },
-    /// List the units.
+    /// List the units: scheme, level, code, parent, first and last day in force, name.
     List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Import the lineage of the 2025 reform from CSV with a header line:
+    /// old_level,old_code,new_level,new_code,relation,note (relation same | renamed |
+    /// merged_full | split_partial). Both units must be imported first; all or none.
+    LineageImport {
+        #[command(flatten)]
+        db: DbArg,
+        csv: PathBuf,
+    },
+    /// List the lineage of the 2025 reform: old unit → new unit and relation.
+    Lineage {
         #[command(flatten)]
         db: DbArg,
     },
@@ -43,12 +56,39 @@ pub fn unit(cmd: UnitCmd) -> Result<()> {
         UnitCmd::List { db } => {
             for u in db.open()?.units()? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     u.scheme,
                     u.level,
                     u.code,
-                    u.parent.unwrap_or_default(),
+                    u.parent.as_deref().unwrap_or_default(),
+                    u.valid_from(),
+                    u.valid_to().unwrap_or_default(),
                     u.name
+                );
+            }
+        }
+        UnitCmd::LineageImport { db, csv } => {
+            let s = db.open()?;
+            let bytes =
+                std::fs::read(&csv).with_context(|| format!("reading {}", csv.display()))?;
+            let rows = server::registry::parse_lineage(&bytes)
+                .with_context(|| csv.display().to_string())?;
+            let links: Vec<store::UnitLink> = rows.into_iter().map(|(_, l)| l).collect();
+            let n = s
+                .import_unit_lineage(&links)
+                .with_context(|| format!("{}: nothing imported", csv.display()))?;
+            println!("Đã nhập {n} dòng kế thừa đơn vị hành chính / imported {n} lineage lines");
+        }
+        UnitCmd::Lineage { db } => {
+            for l in db.open()?.unit_lineage()? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    l.old_level,
+                    l.old_code,
+                    l.new_level,
+                    l.new_code,
+                    l.relation,
+                    l.note.unwrap_or_default()
                 );
             }
         }
@@ -240,6 +280,66 @@ pub enum PopulationCmd {
     },
 }
 
+#[derive(clap::Subcommand)]
+pub enum RegistryCmd {
+    /// Apply a batch of registry deltas, all or nothing: population events (CSV or JSON
+    /// lines with `event` birth | death | move | id_change) or BHYT cards (`event` card).
+    /// The same batch id with the same content is applied once.
+    Apply {
+        #[command(flatten)]
+        db: DbArg,
+        /// population (the population database) or insurance (the BHYT participant list).
+        #[arg(long)]
+        source: String,
+        /// The batch id (default: the file's SHA-256).
+        #[arg(long)]
+        batch: Option<String>,
+        /// A `.csv` or `.jsonl` file.
+        file: PathBuf,
+    },
+}
+
+pub fn registry(cmd: RegistryCmd) -> Result<()> {
+    match cmd {
+        RegistryCmd::Apply {
+            db,
+            source,
+            batch,
+            file,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file.display().to_string();
+            let format = server::registry::deltas::Format::guess(&name)
+                .with_context(|| format!("{name}: the file must end in .csv or .jsonl"))?;
+            let b =
+                server::registry::deltas::batch(&bytes, format, batch.as_deref(), &source, "cli")
+                    .with_context(|| format!("{name}: nothing applied"))?;
+            let s = db.open()?;
+            let t = std::time::Instant::now();
+            let out = s
+                .apply_registry(&b)
+                .with_context(|| format!("{name}: nothing applied"))?;
+            println!(
+                "Lô {}: {} thay đổi, {} áp dụng, {} đã có từ trước, {} chênh lệch cần đối chiếu{} ({:.1} s)",
+                out.batch,
+                out.changes,
+                out.applied,
+                out.unchanged,
+                out.mismatches,
+                if out.repeated {
+                    " — lô đã áp dụng trước đây"
+                } else {
+                    ""
+                },
+                t.elapsed().as_secs_f64()
+            );
+            println!("{}", serde_json::to_string(&out)?);
+        }
+    }
+    Ok(())
+}
+
 pub fn population(cmd: PopulationCmd) -> Result<()> {
     match cmd {
         PopulationCmd::Import { db, csv } => {
@@ -254,7 +354,7 @@ pub fn population(cmd: PopulationCmd) -> Result<()> {
                 .import_population(&residents)
                 .with_context(|| format!("{}: nothing imported", csv.display()))?;
             println!(
-                "Đã nhập {n} nhân khẩu ({:.1} s) / imported {n} residents",
+                "Đã nhập {n} nhân khẩu, mỗi người một hồ sơ sức khỏe ({:.1} s) / imported {n} residents, each with a health record",
                 t.elapsed().as_secs_f64()
             );
         }

@@ -31,6 +31,12 @@ pub enum BenchCmd {
     /// FHIR: `Patient/$everything` and `$summary` of a person with many episodes, at the
     /// handler; then the bulk export of the largest province (resources/s, peak memory).
     Fhir(FhirArgs),
+    /// QĐ 831 records: a population registry imported into a fresh store (a person and a
+    /// record each), a population and an insurance delta batch, and a station's list.
+    Registry(crate::bench_records::RegistryArgs),
+    /// The citizen's health profile (JSON and page) at the handler, on the `bench book`
+    /// store with a registry of its persons.
+    Profile(crate::bench_records::ProfileArgs),
     /// Input amplification against a running gateway (this version or another): an
     /// envelope of 19,999 sparse XML2 rows (some 26 findings each), sent once and then
     /// three at once; reply time and size, and the server's resident memory before and
@@ -113,16 +119,18 @@ pub fn run(c: BenchCmd) -> Result<()> {
         BenchCmd::Reports(a) => reports_bench(a),
         BenchCmd::Fhir(a) => fhir_bench(a),
         BenchCmd::Amplification(a) => amplification_bench(a),
+        BenchCmd::Registry(a) => crate::bench_records::registry_bench(a),
+        BenchCmd::Profile(a) => crate::bench_records::profile_bench(a),
     }
 }
 
 /// The personal ID of the i-th bench person (synthetic; 12 digits).
-fn personal_id(i: usize) -> String {
+pub(crate) fn personal_id(i: usize) -> String {
     format!("079{i:09}")
 }
 
 /// A small deterministic mixer (splitmix64), so that runs are repeatable.
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -213,7 +221,7 @@ fn pool(n: usize) -> Result<Vec<PoolEpisode>> {
 }
 
 /// Open a bench store (a SQLite file, its folder made, or a PostgreSQL database).
-fn open_bench(db: &str) -> Result<Arc<dyn Store>> {
+pub(crate) fn open_bench(db: &str) -> Result<Arc<dyn Store>> {
     if !store::is_postgres(db)
         && let Some(dir) = std::path::Path::new(db).parent()
     {
@@ -235,7 +243,7 @@ fn bench_dir(db: &str) -> PathBuf {
 }
 
 /// The size of a store: its file, or its PostgreSQL database.
-fn store_size(db: &str) -> String {
+pub(crate) fn store_size(db: &str) -> String {
     if store::is_postgres(db) {
         "a PostgreSQL database".into()
     } else {
@@ -314,10 +322,10 @@ fn seed(store: &dyn Store, a: &BookArgs) -> Result<()> {
     Ok(())
 }
 
-struct Stats(Vec<f64>);
+pub(crate) struct Stats(pub(crate) Vec<f64>);
 
 impl Stats {
-    fn line(mut self, what: &str) -> String {
+    pub(crate) fn line(mut self, what: &str) -> String {
         self.0.sort_by(|a, b| a.total_cmp(b));
         let n = self.0.len();
         let pct = |p: f64| self.0[((n as f64 * p) as usize).min(n - 1)];
@@ -618,7 +626,7 @@ fn reports_bench(a: ReportsArgs) -> Result<()> {
 const HEAVY_ID: &str = "079999999999";
 
 /// Peak resident memory of this process (VmHWM), in MB.
-fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

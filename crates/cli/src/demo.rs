@@ -32,10 +32,26 @@ pub(crate) fn seed_registry(store: &dyn Store) -> Result<()> {
     Ok(())
 }
 
+/// The demo's registry across the 2025 reform: the units before it (history) and
+/// after it (today: the 34 provinces with their real codes, synthetic communes), the
+/// lineage between them, and the facilities placed in today's communes.
+pub(crate) fn seed_registry_2025(store: &dyn Store) -> Result<()> {
+    let s = server::registry::synthetic_catalog_2025();
+    store.import_units(&s.units)?;
+    store.import_unit_lineage(&s.lineage)?;
+    store.import_facilities(&s.facilities)?;
+    Ok(())
+}
+
 /// The population registry of the demo: every generated person with a personal ID
 /// where the generator placed them, and twice as many residents never seen at a
 /// facility (so that the adoption rate is a rate); a few moved or died.
 fn seed_population(store: &SqliteStore, g: &Generator) -> Result<usize> {
+    // Residents live in today's communes; those of an old commune divided by the
+    // reform keep its code until the registry resolves their address (the reports'
+    // "unallocated" line).
+    let lineage = server::registry::synthetic_catalog_2025().lineage;
+    let today = |old: &str| server::registry::commune_today(&lineage, old);
     let mut residents = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for j in 0..g.config.persons {
@@ -51,7 +67,7 @@ fn seed_population(store: &SqliteStore, g: &Generator) -> Result<usize> {
             name: Some(p.name.clone()),
             birth: Some(p.birth.to_string()),
             sex: Some(p.sex.to_string()),
-            unit: p.commune.0.to_string(),
+            unit: today(p.commune.0),
             status: match j % 50 {
                 0 => "dead",
                 1 => "moved",
@@ -68,18 +84,38 @@ fn seed_population(store: &SqliteStore, g: &Generator) -> Result<usize> {
                 .flat_map(move |d| d.communes.iter().map(move |c| (p.code, c.0)))
         })
         .collect();
+    const FAMILY: [&str; 6] = ["Nguyễn", "Trần", "Lê", "Phạm", "Đỗ", "Vũ"];
+    const GIVEN: [(&str, &str); 6] = [
+        ("Văn Nam", "Thị Lan"),
+        ("Đức Minh", "Thu Hà"),
+        ("Quang Huy", "Ngọc Anh"),
+        ("Văn Tùng", "Thị Mai"),
+        ("Hữu Phúc", "Thanh Hương"),
+        ("Minh Tuấn", "Thị Hồng"),
+    ];
     for k in 0..residents.len() * 2 {
         let (province, commune) = communes[k % communes.len()];
+        // The ID's 4th digit: century and sex (0/1 born 1900s, 2/3 born 2000s; even male).
+        let century = k % 4;
+        let year = if century < 2 { 40 + k % 60 } else { k % 25 };
+        let female = century % 2 == 1;
+        let given = GIVEN[(k / 7) % GIVEN.len()];
         residents.push(Resident {
-            personal_id: format!(
-                "0{province}{}{:02}{:06}",
-                k % 4,
-                40 + k % 60,
-                900_000 + k % 100_000
-            ),
-            unit: commune.into(),
+            personal_id: format!("0{province}{century}{year:02}{:06}", 900_000 + k % 100_000),
+            name: Some(format!(
+                "{} {}",
+                FAMILY[k % FAMILY.len()],
+                if female { given.1 } else { given.0 }
+            )),
+            birth: Some(format!(
+                "{}{year:02}{:02}{:02}0000",
+                if century < 2 { 19 } else { 20 },
+                1 + k % 12,
+                1 + k % 28
+            )),
+            sex: Some(if female { "2" } else { "1" }.into()),
+            unit: today(commune),
             status: "alive".into(),
-            ..Resident::default()
         });
     }
     residents.sort_by(|a, b| a.personal_id.cmp(&b.personal_id));
@@ -87,7 +123,8 @@ fn seed_population(store: &SqliteStore, g: &Generator) -> Result<usize> {
     Ok(store.import_population(&residents)?)
 }
 
-/// Last month's unit reports (Phụ lục 1) of two wards of Hà Nội; the others are missing.
+/// Last month's unit reports (Phụ lục 1) of two wards of Hà Nội (today's units); the
+/// others are missing.
 fn seed_unit_reports(store: &SqliteStore, today: chrono::NaiveDate) -> Result<()> {
     use chrono::Datelike;
     let first = today.with_day(1).unwrap_or(today);
@@ -106,7 +143,7 @@ fn seed_unit_reports(store: &SqliteStore, today: chrono::NaiveDate) -> Result<()
         card_reason: (card_not > 0).then(|| "Thẻ BHYT hết hạn".into()),
     };
     store.save_unit_report(
-        "00001",
+        "00004",
         &last_month,
         &[
             line("Trạm y tế", 12, 1, 2),
@@ -114,7 +151,7 @@ fn seed_unit_reports(store: &SqliteStore, today: chrono::NaiveDate) -> Result<()
         ],
         "demo",
     )?;
-    store.save_unit_report("00004", &last_month, &[line("Trạm y tế", 9, 0, 0)], "demo")?;
+    store.save_unit_report("00040", &last_month, &[line("Trạm y tế", 9, 0, 0)], "demo")?;
     Ok(())
 }
 
@@ -124,7 +161,15 @@ fn seed_staff(store: &SqliteStore) -> Result<Vec<StaffAccount>> {
         .facility("01001")?
         .and_then(|f| f.unit)
         .unwrap_or_else(|| "00013".into());
-    let district = store.place_of_unit(&commune)?.district;
+    // The district officer's district is the one 01001 lay in before the reform
+    // (districts were abolished on 2025-07-01).
+    let old_commune = server::registry::synthetic_catalog()
+        .1
+        .into_iter()
+        .find(|f| f.code == "01001")
+        .and_then(|f| f.unit)
+        .unwrap_or_else(|| "00013".into());
+    let district = store.place_of_unit(&old_commune)?.district;
     let account = |username: &str, name: &str, role: Role| StaffAccount {
         username: username.into(),
         full_name: name.into(),
@@ -235,7 +280,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     let db = a.dir.join("book.db");
     let store = SqliteStore::open(&db)?;
-    seed_registry(&store)?;
+    seed_registry_2025(&store)?;
     let staff = seed_staff(&store)?;
     store.upsert_account(DEMO_USER, "01001", &ops::md5_upper(DEMO_PASSWORD))?;
     let t = std::time::Instant::now();
@@ -284,6 +329,13 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     let residents = seed_population(&store, &g)?;
+    // The QĐ 831 records of the demo station's commune.
+    let station_commune = staff
+        .iter()
+        .find(|s| s.role == Role::CommuneStaff)
+        .and_then(|s| s.unit.clone())
+        .unwrap_or_default();
+    let records = crate::demo_records::seed(&store, &station_commune, &a.dir)?;
     seed_unit_reports(&store, today)?;
     // A citizen with a full book, ready to sign in.
     let citizen = demo_citizen(&store, &g)?;
@@ -315,6 +367,15 @@ pub fn run(a: Args) -> Result<()> {
             })).collect::<Vec<_>>(),
         },
         "fhir_client_id": fhir_client.client_id,
+        "station": {
+            "username": "xa01",
+            "commune": station_commune,
+            "residents": records.residents,
+            "incomplete": records.incomplete.as_ref().map(|(person, pid)| serde_json::json!({
+                "person": person, "personal_id": pid,
+            })),
+            "deltas": records.deltas.display().to_string(),
+        },
     });
     std::fs::write(
         a.dir.join("demo.json"),
@@ -427,6 +488,17 @@ pub fn run(a: Args) -> Result<()> {
     );
     println!(
         "  The citizen makes a share code under \"Chia sẻ với bác sĩ\"; clinician bs01001 enters it at /nhan-vien."
+    );
+    println!();
+    println!(
+        "Trạm y tế phường {station_commune} / commune station (xa01): http://{}/tram — {} hồ sơ sức khỏe QĐ 831, {} đã đủ phần A, B",
+        a.listen, records.residents, records.completed
+    );
+    println!(
+        "  tệp biến động dân cư mẫu / a registry delta file: {} (healthbook registry apply --db {} --source population {})",
+        records.deltas.display(),
+        db.display(),
+        records.deltas.display()
     );
     if a.no_serve {
         return Ok(());

@@ -6,8 +6,10 @@ use clap::{Parser, Subcommand};
 
 mod access;
 mod bench;
+mod bench_records;
 mod check;
 mod demo;
+mod demo_records;
 mod fhir;
 mod generate;
 mod keys;
@@ -66,6 +68,9 @@ enum Command {
     /// The population registry (the denominator of adoption).
     #[command(subcommand)]
     Population(access::PopulationCmd),
+    /// Registry deltas: births, deaths, moves, personal ID changes, BHYT cards.
+    #[command(subcommand)]
+    Registry(access::RegistryCmd),
     /// Report aggregates.
     #[command(subcommand)]
     Report(access::ReportCmd),
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
         Command::Staff(c) => access::staff(c).map(|()| ExitCode::SUCCESS),
         Command::Audit(c) => access::audit(c),
         Command::Population(c) => access::population(c).map(|()| ExitCode::SUCCESS),
+        Command::Registry(c) => access::registry(c).map(|()| ExitCode::SUCCESS),
         Command::Report(c) => access::report(c).map(|()| ExitCode::SUCCESS),
         Command::Store(c) => ops::store_cmd(c).map(|()| ExitCode::SUCCESS),
         Command::Keys(c) => keys::run(c).map(|()| ExitCode::SUCCESS),

@@ -5,7 +5,8 @@
 //!
 //! A unit's data is what the facilities of the unit sent: their Organizations, the
 //! episodes they sent (with everything in them) and the Patients those episodes belong
-//! to. Each exported person gets one record in their audit chain.
+//! to; and the QĐ 831 records that the unit's commune stations keep, with their
+//! Patients. Each exported person gets one record in their audit chain.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -15,14 +16,14 @@ use std::path::{Path, PathBuf};
 use book::access::{Basis, Role};
 use rayon::prelude::*;
 use serde_json::Value;
-use store::{AuditEntry, EpisodeRecord, Store, StoreError};
+use store::{AuditEntry, EpisodeRecord, Store, StoreError, StoredRecord};
 
 use crate::map::{self, Context};
 use crate::{BOOK_TYPES, Book, book_resources};
 
 /// The resource types an export may hold: a book's, and the facilities and health
 /// workers it names.
-pub const EXPORT_TYPES: &[&str] = crate::ALL_TYPES.split_at(11).0;
+pub const EXPORT_TYPES: &[&str] = crate::ALL_TYPES.split_at(14).0;
 
 /// Audit records are committed this many persons at a time, before their lines are
 /// written.
@@ -183,6 +184,32 @@ pub fn export_unit(
         now: store::vn_now(),
     };
     let wanted: BTreeSet<&str> = types.iter().copied().collect();
+    let book_types_wanted = BOOK_TYPES.iter().any(|t| wanted.contains(t));
+    // The communes of the unit: their stations' records are the unit's.
+    let communes: BTreeSet<String> = if book_types_wanted {
+        communes_within(&store.units()?, &place)
+    } else {
+        BTreeSet::new()
+    };
+    // The records of persons, those the unit's stations keep and changed since `since_ms`.
+    let records_of = |pids: &[i64]| -> store::Result<BTreeMap<i64, StoredRecord>> {
+        let mut out = BTreeMap::new();
+        if communes.is_empty() || pids.is_empty() {
+            return Ok(out);
+        }
+        store.transaction(false, &mut |tx| {
+            for &p in pids {
+                if let Some(r) = tx.health_record(p)?
+                    && r.updated_at >= since_ms
+                    && r.commune.as_ref().is_some_and(|c| communes.contains(c))
+                {
+                    out.insert(p, r);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    };
     let mut stats = ExportStats::default();
     // Lines wait in a batch until the audit records of its persons are committed: no
     // record, no data (at most AUDIT_BATCH books are held).
@@ -200,9 +227,16 @@ pub fn export_unit(
         actor_name: Some(by.name.clone()),
         actor_cert: None,
     };
+    // A facility's own patient number goes out only with that facility's unit.
+    let unit_identifiers = |person: &mut store::PersonRecord| {
+        person.identifiers.retain(|i| {
+            i.kind != book::IdKind::FacilityPatient
+                || mine_set.contains(i.value.split(':').next().unwrap_or(""))
+        });
+    };
     let emit =
         |batch: &mut Batch, stats: &mut ExportStats, sink: &mut dyn Sink| -> store::Result<()> {
-            // The persons of the waiting books, in one read.
+            // The persons of the waiting books, and their records, in one read each.
             let pids: Vec<i64> = batch
                 .pending
                 .iter()
@@ -210,6 +244,7 @@ pub fn export_unit(
                 .map(|e| e.person_id)
                 .collect();
             let mut persons = store.persons(&pids)?;
+            let mut records = records_of(&pids)?;
             for mut episodes in batch.pending.drain(..) {
                 let Some(pid) = episodes.first().map(|e| e.person_id) else {
                     continue;
@@ -217,11 +252,7 @@ pub fn export_unit(
                 let Some(mut person) = persons.remove(&pid) else {
                     continue;
                 };
-                // A facility's own patient number goes out only with that facility's unit.
-                person.identifiers.retain(|i| {
-                    i.kind != book::IdKind::FacilityPatient
-                        || mine_set.contains(i.value.split(':').next().unwrap_or(""))
-                });
+                unit_identifiers(&mut person);
                 // Newest first, as a book is read.
                 episodes.reverse();
                 stats.persons += 1;
@@ -229,6 +260,7 @@ pub fn export_unit(
                 batch.books.push(Book {
                     person,
                     episodes,
+                    record: records.remove(&pid),
                     summary_only: false,
                 });
                 batch.audits.push(audit(pid));
@@ -278,10 +310,21 @@ pub fn export_unit(
     let mut referenced_orgs: BTreeSet<String> = BTreeSet::new();
     let mut certs: BTreeSet<String> = BTreeSet::new();
     let mut current: Vec<EpisodeRecord> = Vec::new();
-    let book_types_wanted = BOOK_TYPES.iter().any(|t| wanted.contains(t));
+    // The residents whose records the unit's stations keep (9 bytes each): those not
+    // exported with their episodes are exported after them.
+    let mut residents: Vec<i64> = Vec::new();
+    for c in &communes {
+        residents.extend(store.residents(c)?.into_iter().map(|r| r.person_id));
+    }
+    residents.sort_unstable();
+    residents.dedup();
+    let mut done = vec![false; residents.len()];
     let mut add_book = |eps: &mut Vec<EpisodeRecord>, batch: &mut Batch| -> store::Result<()> {
-        if eps.is_empty() {
+        let Some(pid) = eps.first().map(|e| e.person_id) else {
             return Ok(());
+        };
+        if let Ok(i) = residents.binary_search(&pid) {
+            done[i] = true;
         }
         for e in eps.iter() {
             referenced_orgs.extend(map::facility_codes(e));
@@ -327,6 +370,41 @@ pub fn export_unit(
         add_book(&mut current, &mut batch)?;
         emit(&mut batch, &mut stats, sink)?;
     }
+    // The residents kept by the unit's stations who had no episode to export: their
+    // Patient and record, when the record changed since `since_ms`.
+    let rest: Vec<i64> = residents
+        .iter()
+        .zip(&done)
+        .filter(|(_, d)| !**d)
+        .map(|(p, _)| *p)
+        .collect();
+    for chunk in rest.chunks(AUDIT_BATCH) {
+        if sink.stopped() {
+            return Err(StoreError::Invalid("the export was cancelled".into()));
+        }
+        let mut records = records_of(chunk)?;
+        let kept: Vec<i64> = chunk
+            .iter()
+            .copied()
+            .filter(|p| records.contains_key(p))
+            .collect();
+        let mut persons = store.persons(&kept)?;
+        for pid in kept {
+            let Some(mut person) = persons.remove(&pid) else {
+                continue;
+            };
+            unit_identifiers(&mut person);
+            stats.persons += 1;
+            batch.books.push(Book {
+                person,
+                episodes: Vec::new(),
+                record: records.remove(&pid),
+                summary_only: false,
+            });
+            batch.audits.push(audit(pid));
+        }
+        emit(&mut batch, &mut stats, sink)?;
+    }
     // Facilities outside the unit that the episodes refer to (referrals), then the
     // practitioners named.
     for code in referenced_orgs.difference(&mine_set) {
@@ -338,4 +416,39 @@ pub fn export_unit(
     emit(&mut batch, &mut stats, sink)?;
     sink.finish()?;
     Ok(stats)
+}
+
+/// The communes within `place`, from the unit catalogue (each walked up to its
+/// province in its own scheme, as `Store::place_of_unit` does, without a query each).
+fn communes_within(units: &[store::Unit], place: &book::access::Place) -> BTreeSet<String> {
+    let by_key: BTreeMap<(&str, &str), &store::Unit> = units
+        .iter()
+        .map(|u| ((u.code.as_str(), u.scheme.as_str()), u))
+        .collect();
+    let by_code: BTreeMap<&str, &store::Unit> =
+        units.iter().map(|u| (u.code.as_str(), u)).collect();
+    let mut out = BTreeSet::new();
+    for u in units.iter().filter(|u| u.level == "commune") {
+        let mut at = book::access::Place::default();
+        let mut next = Some(u);
+        for _ in 0..4 {
+            let Some(x) = next.take() else { break };
+            match x.level.as_str() {
+                "province" => at.province = Some(x.code.clone()),
+                "district" => at.district = Some(x.code.clone()),
+                "commune" => at.commune = Some(x.code.clone()),
+                _ => {}
+            }
+            next = x.parent.as_deref().and_then(|p| {
+                by_key
+                    .get(&(p, u.scheme.as_str()))
+                    .or_else(|| by_code.get(p))
+                    .copied()
+            });
+        }
+        if at.within(place) {
+            out.insert(u.code.clone());
+        }
+    }
+    out
 }

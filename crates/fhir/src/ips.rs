@@ -9,6 +9,7 @@ use chrono::{Duration, NaiveDateTime};
 use serde_json::{Value, json};
 
 use crate::map::{Div, date_time, instant, key, search_date};
+use crate::record::is_record_resource;
 use crate::terminology::LOINC;
 
 /// Medicines of the last 90 days are the current medication.
@@ -46,7 +47,8 @@ fn newest_first(mut v: Vec<&Value>) -> Vec<&Value> {
 }
 
 /// The IPS document of a book. `resources` are every resource of the person's book (as
-/// `$everything` gives them, the Patient among them); `now` is the Vietnam wall clock.
+/// `$everything` gives them, the Patient among them, and those of the person's QĐ 831
+/// record when `has_record`); `now` is the Vietnam wall clock.
 pub fn summary(
     base: &str,
     resources: &[Value],
@@ -54,6 +56,7 @@ pub fn summary(
     now_ms: i64,
     doc_id: &str,
     summary_only: bool,
+    has_record: bool,
 ) -> Value {
     let by_key: BTreeMap<(String, String), &Value> = resources
         .iter()
@@ -75,9 +78,16 @@ pub fn summary(
         .cloned()
         .unwrap_or(Value::Null);
 
-    // Problems: every ICD-10 code with an active occurrence, its newest occurrence.
+    // The record's problem list (its disabilities are functional status), then from the
+    // dossiers: every ICD-10 code with an active occurrence, its newest occurrence.
     // Past illnesses: codes with no active occurrence, newest occurrence.
-    let conditions = newest_first(of("Condition"));
+    let (record_conditions, conditions): (Vec<&Value>, Vec<&Value>) = of("Condition")
+        .into_iter()
+        .partition(|c| is_record_resource(c));
+    let (disabilities, record_problems): (Vec<&Value>, Vec<&Value>) = record_conditions
+        .into_iter()
+        .partition(|c| c["id"].as_str().is_some_and(|i| i.contains("-hs-dis-")));
+    let conditions = newest_first(conditions);
     let icd = |c: &Value| {
         c["code"]["coding"][0]["code"]
             .as_str()
@@ -105,8 +115,10 @@ pub fn summary(
                     && search_date(c).is_some_and(|d| d >= problem_year))
         })
         .collect();
-    let mut seen = BTreeSet::new();
-    let mut problems = Vec::new();
+    // A code the record lists is an active problem already (from the record).
+    let mut seen: BTreeSet<String> = record_problems.iter().map(|c| icd(c)).collect();
+    seen.remove("");
+    let mut problems = record_problems;
     let mut past = Vec::new();
     for c in &conditions {
         let code = icd(c);
@@ -131,7 +143,12 @@ pub fn summary(
             m["status"] == "active" || search_date(m).is_some_and(|d| d >= since(MEDICATION_DAYS))
         })
         .collect();
-    let mut results: Vec<&Value> = of("Observation");
+    // The record's observations (vital signs, social history, blood group) have their
+    // own sections.
+    let mut results: Vec<&Value> = of("Observation")
+        .into_iter()
+        .filter(|o| !is_record_resource(o))
+        .collect();
     if !summary_only {
         results.extend(of("DiagnosticReport"));
     }
@@ -180,6 +197,37 @@ pub fn summary(
             .filter(|s| s["status"] == "active"),
     );
 
+    // Allergies come from the record only: "no known allergies" when it says so (an
+    // AllergyIntolerance of its own), else the station has not asked yet, or there is
+    // no record at all.
+    let allergies = of("AllergyIntolerance");
+    let (allergies_empty, allergies_reason) = if has_record {
+        (
+            "Hồ sơ sức khỏe cá nhân (QĐ 831) chưa ghi tiền sử dị ứng; hồ sơ QĐ 130/4750 không ghi dị ứng. Hãy hỏi người bệnh. (Allergies not yet recorded.)",
+            "notasked",
+        )
+    } else {
+        (
+            "Người này chưa có hồ sơ sức khỏe cá nhân, và hồ sơ QĐ 130/4750 không ghi dị ứng: sổ sức khỏe không có thông tin dị ứng. Hãy hỏi người bệnh. (No allergy information.)",
+            "unavailable",
+        )
+    };
+    // Vital signs: those of the newest examination of the record.
+    let vitals: Vec<&Value> = of("Observation")
+        .into_iter()
+        .filter(|o| is_record_resource(o) && o["category"][0]["coding"][0]["code"] == "vital-signs")
+        .collect();
+    let newest_exam = vitals.iter().filter_map(|o| search_date(o)).max();
+    let vitals: Vec<&Value> = vitals
+        .into_iter()
+        .filter(|o| newest_exam.is_some() && search_date(o) == newest_exam)
+        .collect();
+    let social: Vec<&Value> = of("Observation")
+        .into_iter()
+        .filter(|o| {
+            is_record_resource(o) && o["category"][0]["coding"][0]["code"] == "social-history"
+        })
+        .collect();
     let section = |code, display, title, items: Vec<&Value>, empty, empty_reason| Section {
         code,
         display,
@@ -196,22 +244,22 @@ pub fn summary(
         empty,
         empty_reason,
     };
-    let sections = vec![
+    let mut sections = vec![
         section(
             "11450-4",
             "Problem list - Reported",
             "Vấn đề sức khỏe hiện tại (Active problems)",
             problems,
-            "Sổ sức khỏe không có chẩn đoán nào còn hiệu lực theo quy tắc của healthbook (đợt khám đang mở, kết thúc trong 90 ngày, hoặc bệnh mạn tính trong 1 năm).",
+            "Sổ sức khỏe không có chẩn đoán nào còn hiệu lực theo quy tắc của healthbook (đợt khám đang mở, kết thúc trong 90 ngày, hoặc bệnh mạn tính trong 1 năm), và hồ sơ sức khỏe cá nhân không ghi bệnh nào.",
             "unavailable",
         ),
         section(
             "48765-2",
             "Allergies and adverse reactions Document",
             "Dị ứng (Allergies and intolerances)",
-            Vec::new(),
-            "Hồ sơ QĐ 130/4750 không ghi dị ứng: sổ sức khỏe không có thông tin dị ứng. Hãy hỏi người bệnh. (QĐ 130 dossiers carry no allergy data.)",
-            "unavailable",
+            allergies,
+            allergies_empty,
+            allergies_reason,
         ),
         section(
             "10160-0",
@@ -262,6 +310,34 @@ pub fn summary(
             "unavailable",
         ),
     ];
+    // Optional sections, from the record, when it has something to say (not under a
+    // summary-only share).
+    if !summary_only {
+        for (code, display, title, items) in [
+            (
+                "8716-3",
+                "Vital signs",
+                "Dấu hiệu sinh tồn, lần khám gần nhất (Vital signs)",
+                vitals,
+            ),
+            (
+                "29762-2",
+                "Social history Narrative",
+                "Yếu tố nguy cơ, lối sống (Social history)",
+                social,
+            ),
+            (
+                "47420-5",
+                "Functional status assessment note",
+                "Khuyết tật (Functional status)",
+                disabilities,
+            ),
+        ] {
+            if !items.is_empty() {
+                sections.push(section(code, display, title, items, "", "unavailable"));
+            }
+        }
+    }
 
     let resource_url = |r: &str| format!("{base}/{r}");
     let patient_ref = format!("Patient/{}", patient["id"].as_str().unwrap_or(""));

@@ -1,26 +1,29 @@
 //! FHIR R4 (4.0.1) of the health book, without HTTP: a person's book mapped to
 //! resources ([`map`]: Patient, Encounter, Condition, MedicationRequest, Observation,
 //! DiagnosticReport, Procedure, ServiceRequest, Appointment, Organization,
-//! Practitioner), the International Patient Summary ([`ips`]), the identifier and code
-//! systems ([`terminology`]), and the bulk export of a unit's data to NDJSON
-//! ([`export`]). `server::fhir` serves them over HTTP; `healthbook fhir export` writes
+//! Practitioner), the QĐ 831 personal health record ([`record`]: AllergyIntolerance,
+//! problem-list Condition, FamilyMemberHistory, vital-sign and social-history
+//! Observation, RelatedPerson), the International Patient Summary ([`ips`]), the
+//! identifier and code systems ([`terminology`]), and the bulk export of a unit's data
+//! to NDJSON ([`export`]). `server::fhir` serves them over HTTP; `healthbook fhir export` writes
 //! them to files.
 
 pub mod export;
 pub mod ips;
 pub mod map;
+pub mod record;
 pub mod terminology;
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use store::{EpisodeRecord, PersonRecord};
+use store::{EpisodeRecord, PersonRecord, StoredRecord};
 
 use map::Context;
 
 /// Every resource type served: a person's book first, then the facilities and health
 /// workers it names, then the code lists. The lists below are its prefixes.
-pub const ALL_TYPES: [&str; 13] = [
+pub const ALL_TYPES: [&str; 16] = [
     "Patient",
     "Encounter",
     "Condition",
@@ -30,6 +33,9 @@ pub const ALL_TYPES: [&str; 13] = [
     "Procedure",
     "ServiceRequest",
     "Appointment",
+    "AllergyIntolerance",
+    "FamilyMemberHistory",
+    "RelatedPerson",
     "Organization",
     "Practitioner",
     "CodeSystem",
@@ -37,21 +43,26 @@ pub const ALL_TYPES: [&str; 13] = [
 ];
 
 /// The resource types served from a person's book.
-pub const BOOK_TYPES: &[&str] = ALL_TYPES.split_at(9).0;
+pub const BOOK_TYPES: &[&str] = ALL_TYPES.split_at(12).0;
 
 /// A person's book as far as the reader may see it.
 pub struct Book {
     pub person: PersonRecord,
     pub episodes: Vec<EpisodeRecord>,
+    /// The person's QĐ 831 record, when there is one the reader may see.
+    pub record: Option<StoredRecord>,
     /// Opened under a summary-only grant: the IPS holds no more than the app's summary.
     pub summary_only: bool,
 }
 
-/// Every resource of a book: the Patient, each episode's, then the facilities and
-/// practitioners they refer to.
+/// Every resource of a book: the Patient, its record's, each episode's, then the
+/// facilities and practitioners they refer to.
 pub fn book_resources(book: &Book, ctx: &Context) -> Vec<Value> {
     let pid = book.person.id;
     let mut out = vec![map::patient(&book.person)];
+    if let Some(r) = &book.record {
+        out.extend(record::record_resources(pid, r));
+    }
     let mut orgs = BTreeSet::new();
     let mut certs = BTreeSet::new();
     // Oldest first: a book reads forward in time.

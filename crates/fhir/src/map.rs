@@ -937,6 +937,8 @@ pub fn search_date(r: &Value) -> Option<String> {
         "Observation" | "DiagnosticReport" => "effectiveDateTime",
         "Procedure" => "performedDateTime",
         "ServiceRequest" => "authoredOn",
+        "AllergyIntolerance" => "recordedDate",
+        "FamilyMemberHistory" => "date",
         "Appointment" => {
             return r["requestedPeriod"][0]["start"]
                 .as_str()
@@ -1122,6 +1124,7 @@ pub fn search_codes(r: &Value) -> Vec<(&str, &str)> {
     let cc = match r["resourceType"].as_str() {
         Some("MedicationRequest") => &r["medicationCodeableConcept"],
         Some("Encounter") => &r["type"][0],
+        Some("FamilyMemberHistory") => &r["condition"][0]["code"],
         _ => &r["code"],
     };
     cc["coding"]

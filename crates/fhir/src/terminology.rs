@@ -41,6 +41,14 @@ pub const CS_LOAI_CO_SO: &str = "https://healthbook.vn/fhir/CodeSystem/loai-co-s
 pub const CS_THUOC: &str = "https://healthbook.vn/fhir/CodeSystem/ma-thuoc";
 pub const CS_DICH_VU: &str = "https://healthbook.vn/fhir/CodeSystem/ma-dich-vu";
 pub const CS_CHI_SO: &str = "https://healthbook.vn/fhir/CodeSystem/ma-chi-so";
+/// The risk factors of the QĐ 831 record (part B2).
+pub const CS_YEU_TO_NGUY_CO: &str = "https://healthbook.vn/fhir/CodeSystem/yeu-to-nguy-co-831";
+/// How much a risk factor is present (B2: không / có / thường xuyên / đã bỏ).
+pub const CS_MUC_DO: &str = "https://healthbook.vn/fhir/CodeSystem/muc-do-nguy-co-831";
+/// The household's toilet (B2).
+pub const CS_LOAI_HO_XI: &str = "https://healthbook.vn/fhir/CodeSystem/loai-ho-xi-831";
+/// The kinds of disability of the QĐ 831 record (B4).
+pub const CS_KHUYET_TAT: &str = "https://healthbook.vn/fhir/CodeSystem/khuyet-tat-831";
 
 pub const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
 pub const ICD9CM: &str = "http://hl7.org/fhir/sid/icd-9-cm";
@@ -139,6 +147,47 @@ pub const REFERRAL_REASONS: [(&str, &str); 3] = [
     ("3", "Theo yêu cầu của người bệnh hoặc người đại diện"),
 ];
 
+/// The risk factors of the record (B2), by item key.
+pub const RISK_FACTORS: [(&str, &str); 8] = [
+    ("smoking", "Hút thuốc lá, thuốc lào"),
+    ("alcohol", "Uống rượu bia thường xuyên"),
+    ("drugs", "Sử dụng ma túy"),
+    ("activity", "Hoạt động thể lực"),
+    (
+        "exposure",
+        "Tiếp xúc nghề nghiệp / môi trường sống (yếu tố)",
+    ),
+    ("exposure_time", "Thời gian tiếp xúc"),
+    ("toilet", "Loại hố xí của gia đình"),
+    ("other", "Nguy cơ khác"),
+];
+
+/// How much a risk factor is present (the record's values; physical activity uses 0–2).
+pub const RISK_LEVELS: [(&str, &str); 4] = [
+    ("0", "Không"),
+    ("1", "Có"),
+    ("2", "Thường xuyên"),
+    ("3", "Đã bỏ"),
+];
+
+pub const TOILETS: [(&str, &str); 4] = [
+    ("1", "Tự hoại / xả nước"),
+    ("2", "Hai ngăn"),
+    ("3", "Hố xí thùng"),
+    ("4", "Không có"),
+];
+
+/// The kinds of disability of the record (B4), by item key.
+pub const DISABILITIES: [(&str, &str); 7] = [
+    ("hearing", "Thính lực"),
+    ("vision", "Thị lực"),
+    ("hand", "Tay"),
+    ("leg", "Chân"),
+    ("spine", "Cong vẹo cột sống"),
+    ("cleft", "Khe hở môi, vòm miệng"),
+    ("other", "Khuyết tật khác"),
+];
+
 pub const FACILITY_KINDS: [(&str, &str); 5] = [
     ("hospital", "Bệnh viện"),
     ("district_health_centre", "Trung tâm y tế huyện"),
@@ -163,7 +212,7 @@ struct CodeSystemDef {
     concepts: &'static [(&'static str, &'static str)],
 }
 
-const CODE_SYSTEMS: [CodeSystemDef; 9] = [
+const CODE_SYSTEMS: [CodeSystemDef; 13] = [
     CodeSystemDef {
         id: "ma-loai-kcb",
         url: CS_LOAI_KCB,
@@ -244,6 +293,42 @@ const CODE_SYSTEMS: [CodeSystemDef; 9] = [
         description: "Codes of the measured indicators of paraclinical results, as dossiers send them (XML4 MA_CHI_SO).",
         content: "not-present",
         concepts: &[],
+    },
+    CodeSystemDef {
+        id: "yeu-to-nguy-co-831",
+        url: CS_YEU_TO_NGUY_CO,
+        name: "YeuToNguyCo831",
+        title: "Yếu tố nguy cơ đối với sức khỏe cá nhân (QĐ 831, mục B2)",
+        description: "Risk factors of the personal health record of QĐ 831/QĐ-BYT, part B2. Smoking also carries LOINC 72166-2.",
+        content: "complete",
+        concepts: &RISK_FACTORS,
+    },
+    CodeSystemDef {
+        id: "muc-do-nguy-co-831",
+        url: CS_MUC_DO,
+        name: "MucDoNguyCo831",
+        title: "Mức độ của yếu tố nguy cơ (QĐ 831, mục B2)",
+        description: "How a risk factor of QĐ 831 part B2 is present: no, yes, regularly, quit (physical activity: no, yes, regularly).",
+        content: "complete",
+        concepts: &RISK_LEVELS,
+    },
+    CodeSystemDef {
+        id: "loai-ho-xi-831",
+        url: CS_LOAI_HO_XI,
+        name: "LoaiHoXi831",
+        title: "Loại hố xí của gia đình (QĐ 831, mục B2)",
+        description: "The household's kind of toilet, QĐ 831/QĐ-BYT part B2.",
+        content: "complete",
+        concepts: &TOILETS,
+    },
+    CodeSystemDef {
+        id: "khuyet-tat-831",
+        url: CS_KHUYET_TAT,
+        name: "KhuyetTat831",
+        title: "Khuyết tật (QĐ 831, mục B4)",
+        description: "Kinds of disability of the personal health record of QĐ 831/QĐ-BYT, part B4.",
+        content: "complete",
+        concepts: &DISABILITIES,
     },
 ];
 

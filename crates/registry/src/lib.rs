@@ -2,8 +2,11 @@
 //! keep them in spreadsheets. Every line is checked before any is used; an error
 //! names the line and the column.
 
+pub mod deltas;
+pub mod records;
+
 use serde::Deserialize;
-use store::{Facility, Resident, Unit};
+use store::{Facility, Resident, Unit, UnitLink};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CsvError {
@@ -17,7 +20,7 @@ pub enum CsvError {
 /// 4 KB "code", a header line of thousands of columns) is cut, not echoed whole.
 const MAX_MESSAGE: usize = 400;
 
-fn bounded(message: String) -> String {
+pub(crate) fn bounded(message: String) -> String {
     if message.chars().count() <= MAX_MESSAGE {
         return message;
     }
@@ -27,7 +30,7 @@ fn bounded(message: String) -> String {
 }
 
 impl CsvError {
-    fn line(line: u64, message: String) -> CsvError {
+    pub(crate) fn line(line: u64, message: String) -> CsvError {
         CsvError::Line {
             line,
             message: bounded(message),
@@ -71,7 +74,7 @@ fn line_of(pos: Option<&csv::Position>) -> u64 {
     pos.map_or(0, |p| p.line())
 }
 
-fn rows<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Vec<(u64, T)>, CsvError> {
+pub(crate) fn rows<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<Vec<(u64, T)>, CsvError> {
     let mut r = reader(bytes);
     let mut out = Vec::new();
     let headers = r
@@ -129,6 +132,66 @@ pub fn parse_units(bytes: &[u8]) -> Result<Vec<(u64, Unit)>, CsvError> {
                 level: r.level,
                 parent: (!r.parent.is_empty()).then_some(r.parent),
                 scheme,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct LinkRow {
+    old_level: String,
+    old_code: String,
+    new_level: String,
+    new_code: String,
+    relation: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The lineage of the 2025 reform: `old_level,old_code,new_level,new_code,relation,note`,
+/// one line per pre-2025 unit and 2025 unit it went into (relation same | renamed |
+/// merged_full | split_partial; an old unit divided between several new ones has one
+/// split_partial line for each). Whether both units exist is checked by the store.
+pub fn parse_lineage(bytes: &[u8]) -> Result<Vec<(u64, UnitLink)>, CsvError> {
+    let mut out = Vec::new();
+    for (line, r) in rows::<LinkRow>(bytes)? {
+        let bad = |message: String| CsvError::line(line, message);
+        for (column, level, code) in [
+            ("old", &r.old_level, &r.old_code),
+            ("new", &r.new_level, &r.new_code),
+        ] {
+            if !store::UNIT_LEVELS.contains(&level.as_str()) {
+                return Err(bad(format!(
+                    "{column}_level {level:?}: phải là province, district hoặc commune"
+                )));
+            }
+            if code.is_empty() || !code.chars().all(|c| c.is_ascii_digit()) {
+                return Err(bad(format!(
+                    "{column}_code {code:?}: mã đơn vị phải là chữ số"
+                )));
+            }
+        }
+        if r.new_level == "district" {
+            return Err(bad(
+                "new_level district: từ 01/07/2025 không còn cấp huyện".into()
+            ));
+        }
+        if !store::UNIT_RELATIONS.contains(&r.relation.as_str()) {
+            return Err(bad(format!(
+                "relation {:?}: phải là same, renamed, merged_full hoặc split_partial",
+                r.relation
+            )));
+        }
+        out.push((
+            line,
+            UnitLink {
+                old_level: r.old_level,
+                old_code: r.old_code,
+                new_level: r.new_level,
+                new_code: r.new_code,
+                relation: r.relation,
+                note: (!r.note.is_empty()).then_some(r.note),
             },
         ));
     }
@@ -313,6 +376,120 @@ pub fn synthetic_catalog() -> (Vec<Unit>, Vec<Facility>) {
     (units, facilities)
 }
 
+/// The demo's registry across the 2025 reform: the units of both schemes, the
+/// lineage between them, and the facilities placed in today's (2025) units.
+pub struct SyntheticUnits {
+    /// The pre-2025 units of [`synthetic_catalog`] and the other old provinces, then
+    /// the 34 provinces of 2025 (real codes) and the synthetic 2025 communes.
+    pub units: Vec<Unit>,
+    pub lineage: Vec<UnitLink>,
+    /// Each placed in the 2025 commune its old commune went into whole.
+    pub facilities: Vec<Facility>,
+}
+
+/// The synthetic catalog across the reform: history in the pre-2025 units, today in
+/// the 2025 ones (`synth::catalog::PROVINCES_2025`), with the lineage between them.
+pub fn synthetic_catalog_2025() -> SyntheticUnits {
+    use synth::catalog::{PROVINCES, PROVINCES_2025};
+    let (mut units, facilities) = synthetic_catalog();
+    let unit = |code: &str, name: &str, level: &str, parent: Option<&str>, scheme: &str| Unit {
+        code: code.into(),
+        name: name.into(),
+        level: level.into(),
+        parent: parent.map(str::to_string),
+        scheme: scheme.into(),
+    };
+    let link = |level: &str, old: &str, new: &str, relation: &str| UnitLink {
+        old_level: level.into(),
+        old_code: old.into(),
+        new_level: level.into(),
+        new_code: new.into(),
+        relation: relation.into(),
+        note: Some("dữ liệu tổng hợp (demo)".into()),
+    };
+    let mut lineage = Vec::new();
+    // The old provinces the catalog has no places in, so that every old province
+    // has its line.
+    for p in PROVINCES_2025.iter() {
+        for (code, name) in &p.olds {
+            if !PROVINCES.iter().any(|o| o.code == *code) {
+                units.push(unit(code, name, "province", None, "pre2025"));
+            }
+        }
+    }
+    for p in PROVINCES_2025.iter() {
+        units.push(unit(p.code, p.name, "province", None, "2025"));
+        for (code, name) in &p.olds {
+            let relation = match (p.olds.len(), *code == p.code && *name == p.name) {
+                (1, true) => "same",
+                (1, false) => "renamed",
+                _ => "merged_full",
+            };
+            lineage.push(link("province", code, p.code, relation));
+        }
+        for c in &p.communes {
+            units.push(unit(c.code, c.name, "commune", Some(p.code), "2025"));
+        }
+    }
+    let old_name = |code: &str| {
+        PROVINCES
+            .iter()
+            .flat_map(|p| &p.districts)
+            .flat_map(|d| &d.communes)
+            .find(|c| c.0 == code)
+            .map(|c| c.1)
+    };
+    // Old commune → (new commune it went into whole).
+    let mut whole = std::collections::HashMap::new();
+    for c in PROVINCES_2025.iter().flat_map(|p| &p.communes) {
+        for (old, is_whole) in &c.olds {
+            let relation = if !is_whole {
+                "split_partial"
+            } else if c.olds.len() > 1 {
+                "merged_full"
+            } else if *old == c.code && old_name(old) == Some(c.name) {
+                "same"
+            } else {
+                "renamed"
+            };
+            if *is_whole {
+                whole.insert(*old, c.code);
+            }
+            lineage.push(link("commune", old, c.code, relation));
+        }
+    }
+    let facilities = facilities
+        .into_iter()
+        .map(|f| Facility {
+            unit: f
+                .unit
+                .as_deref()
+                .and_then(|u| whole.get(u))
+                .map(|c| c.to_string())
+                .or(f.unit),
+            ..f
+        })
+        .collect();
+    SyntheticUnits {
+        units,
+        lineage,
+        facilities,
+    }
+}
+
+/// Where a resident of an old commune lives in today's units: the 2025 commune it went
+/// into whole, or the old code itself when it was divided (the registry must resolve
+/// it from the address: reports count it "unallocated").
+pub fn commune_today(lineage: &[UnitLink], old: &str) -> String {
+    let mut to = lineage
+        .iter()
+        .filter(|l| l.old_level == "commune" && l.old_code == old);
+    match (to.next(), to.next()) {
+        (Some(l), None) if l.relation != "split_partial" => l.new_code.clone(),
+        _ => old.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +511,87 @@ mod tests {
         .unwrap();
         assert_eq!(f[0].1.province, "01");
         assert!(!f[0].1.bhyt_contract);
+    }
+
+    #[test]
+    fn lineage_parses_and_the_synthetic_registry_is_whole() {
+        let links = parse_lineage(
+            "old_level,old_code,new_level,new_code,relation,note\n\
+             province,27,province,24,merged_full,\n\
+             commune,00064,commune,00070,split_partial,một phần\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(links.len(), 2);
+        assert_eq!(links[1].1.note.as_deref(), Some("một phần"));
+        let e = parse_lineage(
+            "old_level,old_code,new_level,new_code,relation\nprovince,27,district,240,same\n"
+                .as_bytes(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("dòng 2") && e.contains("cấp huyện"), "{e}");
+        let e = parse_lineage(
+            "old_level,old_code,new_level,new_code,relation\nprovince,27,province,24,gop\n"
+                .as_bytes(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("relation"), "{e}");
+
+        let s = synthetic_catalog_2025();
+        let count = |scheme: &str, level: &str| {
+            s.units
+                .iter()
+                .filter(|u| u.scheme == scheme && u.level == level)
+                .count()
+        };
+        assert_eq!(count("pre2025", "province"), 63);
+        assert_eq!(count("2025", "province"), 34);
+        assert_eq!(count("2025", "district"), 0);
+        // Province 24 was Bắc Giang; it is Bắc Ninh, which took in Bắc Ninh (27).
+        let p24: Vec<&Unit> = s.units.iter().filter(|u| u.code == "24").collect();
+        assert_eq!(p24.len(), 2);
+        assert!(
+            s.lineage
+                .iter()
+                .any(|l| l.old_code == "27" && l.new_code == "24")
+        );
+        assert!(
+            s.lineage
+                .iter()
+                .any(|l| l.old_code == "24" && l.new_code == "24")
+        );
+        // Every old province has exactly one line; one commune at least is split.
+        for u in s
+            .units
+            .iter()
+            .filter(|u| u.scheme == "pre2025" && u.level == "province")
+        {
+            let n = s
+                .lineage
+                .iter()
+                .filter(|l| l.old_level == "province" && l.old_code == u.code)
+                .count();
+            assert_eq!(n, 1, "{}", u.code);
+        }
+        assert!(s.lineage.iter().any(|l| l.relation == "split_partial"));
+        assert_eq!(commune_today(&s.lineage, "00013"), "00004");
+        assert_eq!(commune_today(&s.lineage, "00064"), "00064");
+        // Facilities are placed in today's communes.
+        let new: std::collections::HashSet<&str> = s
+            .units
+            .iter()
+            .filter(|u| u.scheme == "2025")
+            .map(|u| u.code.as_str())
+            .collect();
+        for f in &s.facilities {
+            assert!(
+                f.unit.as_deref().is_some_and(|u| new.contains(u)),
+                "{}",
+                f.code
+            );
+        }
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub fn routes() -> Router<Arc<App>> {
             axum::routing::delete(revoke_share),
         )
         .route("/api/v1/persons/{pid}/access-log", get(access_log))
+        .route("/api/v1/persons/{pid}/record", get(record))
+        .route("/api/v1/persons/{pid}/record/errors", post(record_error))
         .route("/api/v1/openapi.json", get(openapi))
 }
 
@@ -909,6 +911,317 @@ async fn access_log(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiErro
     let reads: Vec<wire::Read> = wire::all(records);
     let grants: Vec<wire::Grant> = wire::all(grants);
     Ok(Json(serde_json::json!({"reads": reads, "grants": grants})).into_response())
+}
+
+// ---------------------------------------------------------------------------
+// The personal health record (QĐ 831) as the person and their guardian read it
+// ---------------------------------------------------------------------------
+
+/// Where the record's data comes from, as people are told.
+pub(crate) const RECORD_SOURCE: &str = "Hồ sơ sức khỏe (trạm y tế)";
+
+/// The record as its person (or guardian) reads it, with the names of the units and
+/// staff it mentions (names only decorate: codes are shown when they cannot be read).
+pub(crate) struct RecordRead {
+    pub view: service::RecordView,
+    /// Unit code → name (the managing station's commune, the versions' units).
+    pub units: std::collections::HashMap<String, String>,
+    /// Staff username → full name (the versions' and examinations' authors).
+    pub staff: std::collections::HashMap<String, String>,
+}
+
+impl RecordRead {
+    /// "Trạm y tế Phường Ba Đình" (the commune's code when its name is unknown).
+    pub fn station(&self) -> Option<String> {
+        self.view
+            .stored
+            .commune
+            .as_deref()
+            .map(|c| station_name(&self.units, c))
+    }
+
+    /// Who wrote a version, in words.
+    pub fn author(&self, v: &store::RecordVersion) -> String {
+        match v.source.as_str() {
+            "registry" if v.by_user == "population-registry" => {
+                "Cơ sở dữ liệu quốc gia về dân cư".to_string()
+            }
+            "registry" => format!("Cơ sở dữ liệu {}", v.by_user),
+            "import" => "Dữ liệu chuyển từ phần mềm quản lý hồ sơ trước đây".to_string(),
+            "citizen" => "Người dân".to_string(),
+            _ => {
+                let who = self
+                    .staff
+                    .get(&v.by_user)
+                    .cloned()
+                    .unwrap_or_else(|| v.by_user.clone());
+                match v.by_unit.as_deref() {
+                    Some(u) => format!("{who}, {}", station_name(&self.units, u)),
+                    None => who,
+                }
+            }
+        }
+    }
+}
+
+/// The station of a commune: "Trạm y tế Phường Ba Đình".
+pub(crate) fn station_name(
+    units: &std::collections::HashMap<String, String>,
+    code: &str,
+) -> String {
+    match units.get(code) {
+        Some(name) => format!("Trạm y tế {name}"),
+        None => format!("Trạm y tế xã/phường {code}"),
+    }
+}
+
+/// An item's value as people read it: a choice's label, a tick as "Có", a date as
+/// dd/mm/yyyy, a decimal with the Vietnamese comma.
+pub(crate) fn item_text(item: &book::ehr::Item, value: &str) -> String {
+    use book::ehr::Kind;
+    match item.kind {
+        Kind::Date => book::ehr::parse_date(value)
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_else(|| value.to_string()),
+        Kind::Dec(..) => crate::pages::number_text(value),
+        _ => book::ehr::shown(item, value),
+    }
+}
+
+/// A value of a version's change as people read it (long texts shortened).
+fn change_value(key: &str, value: &str) -> String {
+    let text = match book::ehr::item(key)
+        .or_else(|| key.strip_prefix("exam.").and_then(book::ehr::exam_item))
+    {
+        Some(item) => item_text(item, value),
+        None => value.to_string(),
+    };
+    if text.chars().count() > 120 {
+        let mut t: String = text.chars().take(120).collect();
+        t.push('…');
+        t
+    } else {
+        text
+    }
+}
+
+/// One change of a version in plain words ("Sửa “Nhóm máu hệ ABO”: A → B").
+pub(crate) fn change_text(c: &book::ehr::Change) -> String {
+    match c.key.as_str() {
+        "status" => match c.after.split_once(':') {
+            _ if c.after == "open" && c.before.is_empty() => "Lập hồ sơ".to_string(),
+            _ if c.after == "open" => "Mở lại hồ sơ".to_string(),
+            // "closed: đã mất ngày 02/12/2026"
+            Some(("closed", why)) => format!("Đóng hồ sơ (người đã mất): {}", why.trim()),
+            None if c.after == "closed" => "Đóng hồ sơ (người đã mất)".to_string(),
+            _ => format!("Tình trạng hồ sơ: {}", c.after),
+        },
+        "exam" => {
+            // "2026-03-01 (lần 2)"
+            let (day, rest) = c.after.split_once(' ').unwrap_or((c.after.as_str(), ""));
+            let day = book::ehr::parse_date(day)
+                .map(|d| d.format("%d/%m/%Y").to_string())
+                .unwrap_or_else(|| day.to_string());
+            format!("Thêm kết quả khám sức khỏe ngày {day} {rest}")
+                .trim()
+                .to_string()
+        }
+        key => {
+            let label = book::ehr::label_of(key);
+            match (c.before.is_empty(), c.after.is_empty()) {
+                (true, _) => format!("Ghi “{label}”: {}", change_value(key, &c.after)),
+                (false, true) => format!(
+                    "Xóa “{label}” (trước đây: {})",
+                    change_value(key, &c.before)
+                ),
+                (false, false) => format!(
+                    "Sửa “{label}”: {} → {}",
+                    change_value(key, &c.before),
+                    change_value(key, &c.after)
+                ),
+            }
+        }
+    }
+}
+
+impl Viewer {
+    /// `pid`'s QĐ 831 record, when the viewer may read it (own, or a ward's: a
+    /// guardian's read is recorded in the ward's chain), with the names it mentions.
+    pub(crate) async fn record(&self, pid: i64) -> Result<RecordRead, ApiError> {
+        let who = self.actor();
+        let view = serve(&self.app, move |s| s.health_record(&who, pid)).await?;
+        let (units, staff) = record_names(&self.app, &view).await;
+        Ok(RecordRead { view, units, staff })
+    }
+
+    /// Report an error in `pid`'s record to its station: the station's data-quality
+    /// record's id.
+    pub(crate) async fn report_record_error(
+        &self,
+        pid: i64,
+        text: String,
+    ) -> Result<i64, ApiError> {
+        let who = self.actor();
+        serve(&self.app, move |s| s.report_record_error(&who, pid, &text)).await
+    }
+}
+
+/// The names of the units and staff a record mentions (none when they cannot be read).
+pub(crate) async fn record_names(
+    app: &Arc<App>,
+    view: &service::RecordView,
+) -> (
+    std::collections::HashMap<String, String>,
+    std::collections::HashMap<String, String>,
+) {
+    let mut codes: Vec<String> = view.stored.commune.iter().cloned().collect();
+    codes.extend(view.versions.iter().filter_map(|v| v.by_unit.clone()));
+    codes.extend(
+        view.stored
+            .record
+            .exams
+            .iter()
+            .filter_map(|e| e.unit.clone()),
+    );
+    let mut users: Vec<String> = view
+        .versions
+        .iter()
+        .filter(|v| v.source == "staff")
+        .map(|v| v.by_user.clone())
+        .chain(view.stored.record.exams.iter().map(|e| e.by.clone()))
+        .collect();
+    users.sort();
+    users.dedup();
+    let store = app.store.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut units = std::collections::HashMap::new();
+        if !codes.is_empty() {
+            for u in store.units()? {
+                if codes.contains(&u.code) {
+                    units.insert(u.code, u.name);
+                }
+            }
+        }
+        let mut staff = std::collections::HashMap::new();
+        for user in users {
+            if let Some(a) = store.staff(&user)? {
+                staff.insert(user, a.full_name);
+            }
+        }
+        Ok::<_, store::StoreError>((units, staff))
+    })
+    .await;
+    match read {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => {
+            tracing::warn!("record names: {e}");
+            Default::default()
+        }
+        Err(e) => {
+            tracing::warn!("record names: {e}");
+            Default::default()
+        }
+    }
+}
+
+/// The record as JSON: the profile first (what a person and a clinician look for),
+/// then every item of parts A–C with its label, the examinations (newest first) and
+/// the versions (newest first, each change in plain words).
+fn record_json(r: &RecordRead) -> serde_json::Value {
+    let stored = &r.view.stored;
+    let rec = &stored.record;
+    let items: Vec<serde_json::Value> = book::ehr::ITEMS
+        .iter()
+        .filter_map(|i| {
+            let v = rec.get(i.key)?;
+            Some(serde_json::json!({
+                "key": i.key,
+                "part": i.part,
+                "group": i.group,
+                "label": i.label,
+                "value": v,
+                "text": item_text(i, v),
+            }))
+        })
+        .collect();
+    let exams: Vec<serde_json::Value> = rec
+        .exams
+        .iter()
+        .rev()
+        .map(|e| {
+            serde_json::json!({
+                "number": e.number,
+                "date": e.date,
+                "station": e.unit.as_deref().map(|u| station_name(&r.units, u)),
+                "unit": e.unit,
+                "items": e.items,
+            })
+        })
+        .collect();
+    let versions: Vec<serde_json::Value> = r
+        .view
+        .versions
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "version": v.version,
+                "at": v.at,
+                "source": v.source,
+                "by": r.author(v),
+                "unit": v.by_unit,
+                "changes": v.changes.iter().map(|c| serde_json::json!({
+                    "key": c.key,
+                    "label": book::ehr::label_of(&c.key),
+                    "before": c.before,
+                    "after": c.after,
+                    "text": change_text(c),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "person_id": stored.person_id,
+        "version": stored.version,
+        "status": stored.status,
+        "closed": stored.is_closed(),
+        "station": stored.commune.as_deref().map(|c| serde_json::json!({
+            "commune": c,
+            "name": station_name(&r.units, c),
+        })),
+        "created_at": stored.created_at,
+        "updated_at": stored.updated_at,
+        "profile": rec.profile(),
+        "items": items,
+        "examinations": exams,
+        "versions": versions,
+        "insurance_card": r.view.card,
+    })
+}
+
+async fn record(v: Viewer, Path(pid): Path<i64>) -> Result<Response, ApiError> {
+    let r = v.record(pid).await?;
+    Ok(Json(record_json(&r)).into_response())
+}
+
+#[derive(Deserialize)]
+struct ErrorReportBody {
+    text: String,
+}
+
+async fn record_error(
+    v: Viewer,
+    Path(pid): Path<i64>,
+    Json(b): Json<ErrorReportBody>,
+) -> Result<Response, ApiError> {
+    let id = v.report_record_error(pid, b.text).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "issue": id,
+            "message": "Đã gửi đến trạm y tế quản lý hồ sơ. Trạm sẽ kiểm tra và sửa nếu thông tin chưa đúng.",
+        })),
+    )
+        .into_response())
 }
 
 async fn openapi() -> Response {

@@ -17,13 +17,16 @@ use store::{Meta, Prepared, Source, Store, Token, now_ms};
 use tokio::sync::Semaphore;
 
 pub mod citizen;
+mod deltas;
 pub mod fhir;
 pub mod guard;
 pub(crate) mod http;
+mod lookup;
 mod metrics;
 pub mod pages;
 /// Registries from files (the `registry` crate's; no HTTP).
 pub use ::registry;
+pub mod records;
 pub mod reports;
 pub mod security;
 pub mod staff;
@@ -144,14 +147,18 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/api/token/take", post(take_token))
         .route("/api/qd130/{endpoint}", post(submit))
+        .route("/api/egw/KQNhanLichSuKCB2024", post(lookup::card_lookup))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_gate))
         .merge(citizen::routes())
         .merge(staff::routes())
         .merge(pages::staff::routes())
+        .merge(pages::station::routes())
         .merge(reports::routes())
+        .merge(records::routes())
         .merge(fhir::routes())
         .merge(pages::citizen::routes())
+        .merge(deltas::routes())
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -828,6 +835,9 @@ mod tests {
             include_str!("citizen.rs"),
             include_str!("staff.rs"),
             include_str!("reports.rs"),
+            include_str!("records.rs"),
+            include_str!("deltas.rs"),
+            include_str!("lookup.rs"),
         ] {
             for part in src.split(".route(").skip(1) {
                 let path = part.trim_start().trim_start_matches('"');

@@ -1,9 +1,11 @@
-//! Reports for health departments and BHXH: adoption against the population, facility
-//! compliance and lateness, the 24-hour SLA, data quality, and the monthly unit report
-//! (Phụ lục 1). JSON under `/api/v1/reports`, the dashboard under `/nhan-vien/bao-cao`
-//! with server-rendered SVG charts, and CSV / XLSX / PDF exports. Every figure is read
-//! from the aggregates the store keeps at ingest; each officer sees their unit and below
-//! (`book::access::Action::ViewReports`).
+//! Reports for health departments and BHXH: adoption against the population, the QĐ 831
+//! records per commune, facility compliance and lateness, the 24-hour SLA, data quality,
+//! and the monthly unit report (Phụ lục 1, with the record lines computed). JSON under
+//! `/api/v1/reports`, the dashboard under `/nhan-vien/bao-cao` with server-rendered SVG
+//! charts, and CSV / XLSX / PDF exports. Every figure is read from the aggregates the
+//! store keeps at ingest (the records' from one sum per commune); each officer sees their
+//! unit and below (`book::access::Action::ViewReports`), a commune station its own
+//! commune's residents and records (`Action::KeepRecord`) and its own monthly report.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,8 +22,8 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use store::{
-    AdoptionRow, ErrorStat, Facility, FacilityStat, LateDossier, ReceiptStat, SLA_BOUNDS_MS,
-    TrendRow, Unit, UnitReport, UnitReportLine,
+    AdoptionRow, CommuneRecords, ErrorStat, Facility, FacilityStat, LateDossier, ReceiptStat,
+    SLA_BOUNDS_MS, TrendRow, Unit, UnitReport, UnitReportLine,
 };
 
 use crate::App;
@@ -52,50 +54,216 @@ pub fn routes() -> Router<Arc<App>> {
 // The administrative tree
 // ---------------------------------------------------------------------------
 
-/// Units by code, with their children, to place facilities and residents.
+/// The place of `code` among `units`: it and the units above it.
+fn place_in(units: &HashMap<String, Unit>, code: &str) -> Place {
+    let mut place = Place::default();
+    let mut next = Some(code.to_string());
+    for _ in 0..4 {
+        let Some(u) = next.take().and_then(|c| units.get(&c)) else {
+            break;
+        };
+        match u.level.as_str() {
+            "province" => place.province = Some(u.code.clone()),
+            "district" => place.district = Some(u.code.clone()),
+            _ => place.commune = Some(u.code.clone()),
+        }
+        next = u.parent.clone();
+    }
+    place
+}
+
+/// The code of the "unallocated" line under a unit: what lies in it but in no single
+/// unit below (an old commune divided by the 2025 reform, in the new units).
+pub(crate) const UNALLOCATED: &str = "";
+
+/// Where a unit code of either scheme falls in the units of a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Resolved {
+    /// A unit of the report's scheme.
+    Unit(String),
+    /// Under this unit of the report's scheme ("" the country), in none below it.
+    Unallocated(String),
+}
+
+/// The units of one scheme (the report's: `pre2025` or `2025`) by code, with their
+/// children, to place facilities and residents; the other scheme's units and the
+/// reform's lineage, to place what carries the other scheme's codes (B5 of the units
+/// reference: through the lineage, never a guess).
 pub(crate) struct Tree {
     units: HashMap<String, Unit>,
     children: HashMap<String, Vec<String>>,
+    /// `pre2025` or `2025`.
+    scheme: &'static str,
+    other: HashMap<String, Unit>,
+    other_children: HashMap<String, Vec<String>>,
+    /// Other-scheme code → (report-scheme code, the old unit was split) of its lineage.
+    to_view: HashMap<String, Vec<(String, bool)>>,
+    /// Report-scheme code → other-scheme codes (to decide access across schemes).
+    to_other: HashMap<String, Vec<(String, bool)>>,
+}
+
+fn child_map(units: &HashMap<String, Unit>) -> HashMap<String, Vec<String>> {
+    let mut children: HashMap<String, Vec<String>> = HashMap::new();
+    for u in units.values() {
+        children
+            .entry(u.parent.clone().unwrap_or_default())
+            .or_default()
+            .push(u.code.clone());
+    }
+    for v in children.values_mut() {
+        v.sort();
+    }
+    children
+}
+
+/// Where `code` of the `from` units falls in the `to` units, through `links`
+/// (`forward`: old → new, where a split old unit is never guessed).
+fn map_code(
+    from: &HashMap<String, Unit>,
+    from_children: &HashMap<String, Vec<String>>,
+    to: &HashMap<String, Unit>,
+    links: &HashMap<String, Vec<(String, bool)>>,
+    forward: bool,
+    code: &str,
+) -> Option<Resolved> {
+    // The units of `to` the code's unit went into, and whether it was divided.
+    fn candidates(
+        from_children: &HashMap<String, Vec<String>>,
+        links: &HashMap<String, Vec<(String, bool)>>,
+        code: &str,
+        depth: usize,
+        out: &mut Vec<String>,
+    ) -> bool {
+        if let Some(l) = links.get(code) {
+            out.extend(l.iter().map(|(c, _)| c.clone()));
+            return l.iter().any(|(_, split)| *split) || l.len() > 1;
+        }
+        let mut divided = false;
+        if depth < 3 {
+            for c in from_children.get(code).into_iter().flatten() {
+                divided |= candidates(from_children, links, c, depth + 1, out);
+            }
+        }
+        // A unit without lineage of its own (an old district) spreads over its
+        // children's: never a single unit.
+        divided || out.len() > 1
+    }
+    let ancestors = |c: &str| {
+        let mut out = vec![c.to_string()];
+        let mut next = to.get(c).and_then(|u| u.parent.clone());
+        for _ in 0..4 {
+            let Some(p) = next.take() else { break };
+            next = to.get(&p).and_then(|u| u.parent.clone());
+            out.push(p);
+        }
+        out.push(String::new());
+        out
+    };
+    let mut cands = Vec::new();
+    let divided = candidates(from_children, links, code, 0, &mut cands);
+    cands.sort();
+    cands.dedup();
+    if cands.is_empty() {
+        // No lineage below either: under where its parent falls.
+        let parent = from.get(code)?.parent.clone()?;
+        return match map_code(from, from_children, to, links, forward, &parent)? {
+            Resolved::Unit(p) | Resolved::Unallocated(p) => Some(Resolved::Unallocated(p)),
+        };
+    }
+    if cands.len() == 1 && (!forward || !divided) {
+        return Some(Resolved::Unit(cands.remove(0)));
+    }
+    // The deepest unit above every candidate.
+    let first = ancestors(&cands[0]);
+    let common = first
+        .into_iter()
+        .find(|a| cands.iter().all(|c| ancestors(c).contains(a)))
+        .unwrap_or_default();
+    Some(Resolved::Unallocated(common))
 }
 
 impl Tree {
-    fn new(units: Vec<Unit>) -> Tree {
-        let mut children: HashMap<String, Vec<String>> = HashMap::new();
-        for u in &units {
-            children
-                .entry(u.parent.clone().unwrap_or_default())
+    /// The tree of `scheme` ("pre2025" or "2025") over every unit, with the lineage.
+    fn new(all: Vec<Unit>, lineage: &[store::UnitLink], scheme: &'static str) -> Tree {
+        let (view, other): (Vec<Unit>, Vec<Unit>) =
+            all.into_iter().partition(|u| u.scheme == scheme);
+        let units: HashMap<String, Unit> = view.into_iter().map(|u| (u.code.clone(), u)).collect();
+        let other: HashMap<String, Unit> = other.into_iter().map(|u| (u.code.clone(), u)).collect();
+        let (mut to_view, mut to_other): (HashMap<_, Vec<_>>, HashMap<_, Vec<_>>) =
+            (HashMap::new(), HashMap::new());
+        for l in lineage {
+            let split = l.relation == "split_partial";
+            let (from, to) = if scheme == "2025" {
+                (&l.old_code, &l.new_code)
+            } else {
+                (&l.new_code, &l.old_code)
+            };
+            to_view
+                .entry(from.clone())
                 .or_default()
-                .push(u.code.clone());
-        }
-        for v in children.values_mut() {
-            v.sort();
+                .push((to.clone(), split));
+            to_other
+                .entry(to.clone())
+                .or_default()
+                .push((from.clone(), split));
         }
         Tree {
-            units: units.into_iter().map(|u| (u.code.clone(), u)).collect(),
-            children,
+            children: child_map(&units),
+            other_children: child_map(&other),
+            units,
+            other,
+            scheme,
+            to_view,
+            to_other,
         }
     }
 
-    /// The place of a unit: it and the units above it.
-    fn place(&self, code: &str) -> Place {
-        let mut place = Place::default();
-        let mut next = Some(code.to_string());
-        for _ in 0..4 {
-            let Some(u) = next.take().and_then(|c| self.units.get(&c)) else {
-                break;
-            };
-            match u.level.as_str() {
-                "province" => place.province = Some(u.code.clone()),
-                "district" => place.district = Some(u.code.clone()),
-                _ => place.commune = Some(u.code.clone()),
-            }
-            next = u.parent.clone();
+    /// Where a unit code (of either scheme) falls in this tree; None: nowhere known.
+    fn resolve(&self, code: &str) -> Option<Resolved> {
+        if self.units.contains_key(code) {
+            return Some(Resolved::Unit(code.to_string()));
         }
-        place
+        if !self.other.contains_key(code) {
+            return None;
+        }
+        map_code(
+            &self.other,
+            &self.other_children,
+            &self.units,
+            &self.to_view,
+            self.scheme == "2025",
+            code,
+        )
+    }
+
+    /// The place of a unit of this tree: it and the units above it.
+    fn place(&self, code: &str) -> Place {
+        place_in(&self.units, code)
+    }
+
+    /// The place, in the other scheme, of a unit of this tree (the new units' place of
+    /// an old unit; an old place of a new one when it came from a single one).
+    fn other_place(&self, code: &str) -> Option<Place> {
+        match map_code(
+            &self.units,
+            &self.children,
+            &self.other,
+            &self.to_other,
+            self.scheme != "2025",
+            code,
+        )? {
+            Resolved::Unit(c) | Resolved::Unallocated(c) if !c.is_empty() => {
+                Some(place_in(&self.other, &c))
+            }
+            _ => None,
+        }
     }
 
     fn facility_place(&self, f: &Facility) -> Place {
-        let mut place = f.unit.as_deref().map(|u| self.place(u)).unwrap_or_default();
+        let mut place = match f.unit.as_deref().and_then(|u| self.resolve(u)) {
+            Some(Resolved::Unit(c) | Resolved::Unallocated(c)) => self.place(&c),
+            None => Place::default(),
+        };
         if place.province.is_none() && !f.province.is_empty() {
             place.province = Some(f.province.clone());
         }
@@ -111,8 +279,8 @@ impl Tree {
             .unwrap_or_default()
     }
 
-    /// The child of `top` ("" for the country) that `code` lies in, if it does.
-    fn child_toward(&self, top: &str, code: &str) -> Option<String> {
+    /// The child of `top` ("" for the country) that the unit `code` of this tree lies in.
+    fn child_in_view(&self, top: &str, code: &str) -> Option<String> {
         let mut cur = Some(code.to_string());
         for _ in 0..5 {
             let c = cur?;
@@ -125,9 +293,28 @@ impl Tree {
         None
     }
 
-    /// Whether `code` is `top` or lies below it ("" is the country).
+    /// The child of `top` ("" for the country) that `code` (of either scheme) lies in,
+    /// if it does; [`UNALLOCATED`] when it lies in `top` but in no one child.
+    fn child_toward(&self, top: &str, code: &str) -> Option<String> {
+        match self.resolve(code)? {
+            Resolved::Unit(c) => self.child_in_view(top, &c),
+            Resolved::Unallocated(p) if p == top => Some(UNALLOCATED.to_string()),
+            Resolved::Unallocated(p) if p.is_empty() => None,
+            Resolved::Unallocated(p) => self.child_in_view(top, &p),
+        }
+    }
+
+    /// Whether `code` (of either scheme) is `top` or lies below it ("" is the country).
     fn within(&self, top: &str, code: &str) -> bool {
-        top.is_empty() || code == top || self.child_toward(top, code).is_some()
+        if top.is_empty() {
+            return true;
+        }
+        match self.resolve(code) {
+            Some(Resolved::Unit(c) | Resolved::Unallocated(c)) => {
+                c == top || (!c.is_empty() && self.child_in_view(top, &c).is_some())
+            }
+            None => false,
+        }
     }
 
     /// The lowest units below `top` (communes, or districts without communes): who files
@@ -167,6 +354,57 @@ pub(crate) struct Filter {
     /// A facility with no receipt for this many days is silent (default 7).
     #[serde(default)]
     pub silent_days: Option<i64>,
+    /// The units to count in: `old` (before 2025-07-01: province → district → commune)
+    /// or `new` (from 2025-07-01: province → commune). Default: those in force on the
+    /// period's last day. A period ending after 2025-06-30 is counted in the new units.
+    #[serde(default)]
+    pub units: Option<String>,
+}
+
+fn denied(d: book::access::Denied) -> ApiError {
+    ApiError(StatusCode::FORBIDDEN, d.code, d.message.to_string())
+}
+
+/// The units a report is counted in: `pre2025` or `2025`, and a note when the caller
+/// asked for the old units over a period that ends after the reform.
+fn report_scheme(
+    u: &StaffUser,
+    asked: Option<&str>,
+    last_day: &str,
+    has_2025: bool,
+) -> Result<(&'static str, Option<String>), ApiError> {
+    let asked = asked.map(str::trim).filter(|a| !a.is_empty());
+    if let Some(a) = asked
+        && a != "old"
+        && a != "new"
+    {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "units",
+            "units: old (đơn vị trước 01/07/2025) hoặc new (đơn vị từ 01/07/2025)".into(),
+        ));
+    }
+    book::access::report_period(u.account.role, last_day).map_err(denied)?;
+    let after = last_day >= store::REFORM_DAY;
+    if u.account.role == Role::DistrictOfficer && asked == Some("new") {
+        book::access::report_period(u.account.role, store::REFORM_DAY).map_err(denied)?;
+    }
+    // A store without the 2025 units counts in the units it has.
+    if !has_2025 {
+        return Ok(("pre2025", None));
+    }
+    Ok(match (asked, after) {
+        (Some("new"), _) | (None, true) => ("2025", None),
+        (Some(_), true) => (
+            "2025",
+            Some(
+                "Kỳ báo cáo kéo dài sau ngày 30/06/2025 nên được tính theo đơn vị hành chính \
+                 mới (từ 01/07/2025), qua quan hệ kế thừa giữa đơn vị cũ và mới"
+                    .into(),
+            ),
+        ),
+        _ => ("pre2025", None),
+    })
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -258,6 +496,10 @@ pub(crate) struct SlaDay {
 
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct Dashboard {
+    /// The units counted in: `old` (before 2025-07-01) or `new` (from 2025-07-01).
+    pub units: String,
+    /// Why the units are not those asked for, if they are not.
+    pub units_note: Option<String>,
     pub unit: Option<UnitRef>,
     /// The units above `unit` the caller may also see, from the top.
     pub parents: Vec<UnitRef>,
@@ -276,6 +518,168 @@ pub(crate) struct Dashboard {
     pub sla: Vec<SlaDay>,
     pub late_dossiers: Vec<LateDossier>,
     pub totals: FacilityTotals,
+    /// The QĐ 831 records of the unit's residents, and per unit below.
+    pub records: RecordsReport,
+    /// A commune station's view of its own commune: its residents and their records
+    /// only (no facility, SLA or data-quality figures, which need `ViewReports`).
+    pub records_only: bool,
+}
+
+/// The personal health records (QĐ 831) of a unit's residents, as of a day.
+#[derive(Clone, Debug, Default, Serialize)]
+pub(crate) struct RecordsReport {
+    /// The year "examined" counts: the newest examination of the record falls in it.
+    pub year: i32,
+    /// The day ages are reckoned on (elderly: 60 or more).
+    pub as_of: String,
+    pub total: RecordFigures,
+    /// Per unit just below (with the unallocated line when there is one); a commune:
+    /// itself.
+    pub by_unit: Vec<(UnitRef, RecordFigures)>,
+}
+
+/// The record figures of a unit.
+#[derive(Clone, Debug, Default, Serialize)]
+pub(crate) struct RecordFigures {
+    /// Living residents of the population registry.
+    pub residents: i64,
+    /// Records open (of living residents: a death closes the record).
+    pub with_record: i64,
+    /// Records with every required item of part A (administrative) filled.
+    pub complete_a: i64,
+    /// Records whose part B (history, risk factors) is stated.
+    pub complete_b: i64,
+    /// Records with an examination (part D) in `year`.
+    pub examined: i64,
+    /// Residents of 60 or more with a record, and those of them examined in `year`.
+    pub elderly: i64,
+    pub elderly_examined: i64,
+    /// Registry mismatches (name, birth date, sex) the station has not resolved.
+    pub mismatches_open: i64,
+    /// Percentages: records per living resident; complete A, complete B, examined of
+    /// the records; elderly examined of the elderly.
+    pub record_rate: f64,
+    pub complete_a_rate: f64,
+    pub complete_b_rate: f64,
+    pub examined_rate: f64,
+    pub elderly_examined_rate: f64,
+}
+
+impl RecordFigures {
+    fn add(&mut self, r: &CommuneRecords) {
+        self.with_record += r.open;
+        self.complete_a += r.complete_a;
+        self.complete_b += r.complete_b;
+        self.examined += r.examined_this_year;
+        self.elderly += r.elderly;
+        self.elderly_examined += r.elderly_examined;
+        self.mismatches_open += r.mismatches_open;
+    }
+
+    fn finish(mut self) -> RecordFigures {
+        self.record_rate = pct(self.with_record, self.residents);
+        self.complete_a_rate = pct(self.complete_a, self.with_record);
+        self.complete_b_rate = pct(self.complete_b, self.with_record);
+        self.examined_rate = pct(self.examined, self.with_record);
+        self.elderly_examined_rate = pct(self.elderly_examined, self.elderly);
+        self
+    }
+}
+
+fn unit_ref_of(u: &Unit) -> UnitRef {
+    UnitRef {
+        code: u.code.clone(),
+        name: u.name.clone(),
+        level: u.level.clone(),
+    }
+}
+
+/// The record figures of `code` ("" the country) and of each unit just below it,
+/// rolled up through the tree as adoption is: a commune's figures count in its
+/// province; a code of the other scheme through the lineage, an old commune divided by
+/// the reform on the unallocated line.
+fn records_report(
+    tree: &Tree,
+    code: &str,
+    adoption: &[AdoptionRow],
+    stats: &[CommuneRecords],
+    year: i32,
+    as_of: NaiveDate,
+) -> RecordsReport {
+    let mut total = RecordFigures::default();
+    let mut by_child: BTreeMap<String, RecordFigures> = BTreeMap::new();
+    for r in adoption.iter().filter(|r| tree.within(code, &r.unit)) {
+        total.residents += r.population;
+        if let Some(c) = tree.child_toward(code, &r.unit) {
+            by_child.entry(c).or_default().residents += r.population;
+        }
+    }
+    for r in stats.iter().filter(|r| tree.within(code, &r.commune)) {
+        total.add(r);
+        if let Some(c) = tree.child_toward(code, &r.commune) {
+            by_child.entry(c).or_default().add(r);
+        }
+    }
+    let mut by_unit: Vec<(UnitRef, RecordFigures)> = tree
+        .below(code)
+        .into_iter()
+        .map(|u| {
+            (
+                unit_ref_of(u),
+                by_child.remove(&u.code).unwrap_or_default().finish(),
+            )
+        })
+        .collect();
+    if let Some(x) = by_child.remove(UNALLOCATED) {
+        by_unit.push((unallocated_ref(tree.scheme), x.finish()));
+    }
+    if by_unit.is_empty()
+        && let Some(u) = tree.units.get(code)
+    {
+        by_unit.push((unit_ref_of(u), total.clone().finish()));
+    }
+    RecordsReport {
+        year,
+        as_of: as_of.to_string(),
+        total: total.finish(),
+        by_unit,
+    }
+}
+
+/// A commune station's own commune, when a request is about it (or names no unit):
+/// the station sees the figures of the records it keeps and the report it files,
+/// though no other report (`Action::KeepRecord` of the commune).
+fn own_commune(u: &StaffUser, tree: &Tree, unit: Option<&str>) -> Option<String> {
+    if u.account.role != Role::CommuneStaff {
+        return None;
+    }
+    let own = u.account.unit.clone()?;
+    if unit
+        .map(str::trim)
+        .is_some_and(|asked| !asked.is_empty() && asked != own)
+    {
+        return None;
+    }
+    let place = tree.units.contains_key(&own).then(|| tree.place(&own))?;
+    u.allows(&Action::KeepRecord { place: &place })
+        .then_some(own)
+}
+
+/// The units a commune station's figures are counted in: those of its own commune, the
+/// 2025 units when its code is one of them (a new commune may keep an old one's code).
+fn own_scheme(role: Role, own: Option<&str>, units: &[Unit]) -> Option<&'static str> {
+    if role != Role::CommuneStaff {
+        return None;
+    }
+    let own = own?;
+    let mine = |scheme: &str| units.iter().any(|x| x.code == own && x.scheme == scheme);
+    if mine("2025") {
+        Some("2025")
+    } else if mine("pre2025") {
+        Some("pre2025")
+    } else {
+        None
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -334,6 +738,9 @@ struct Facts {
     late: Vec<LateDossier>,
     conflicts: Vec<(String, i64)>,
     signatures: Vec<store::SignatureCount>,
+    records: Vec<CommuneRecords>,
+    /// The day the record figures are as of (their year is its year).
+    records_day: NaiveDate,
 }
 
 /// The unit a request is about, once the caller may see it.
@@ -355,7 +762,14 @@ fn selected(u: &StaffUser, tree: &Tree, unit: Option<&str>) -> Result<String, Ap
         return Err(ApiError(
             StatusCode::NOT_FOUND,
             "unknown_unit",
-            format!("Không có đơn vị hành chính {code}"),
+            format!(
+                "Không có đơn vị hành chính {code} trong các đơn vị {}",
+                if tree.scheme == "2025" {
+                    "từ 01/07/2025"
+                } else {
+                    "trước 01/07/2025"
+                }
+            ),
         ));
     }
     let place = if code.is_empty() {
@@ -363,12 +777,27 @@ fn selected(u: &StaffUser, tree: &Tree, unit: Option<&str>) -> Result<String, Ap
     } else {
         tree.place(&code)
     };
+    // A scope names today's unit (or, for a district officer, a pre-2025 district):
+    // a unit of the other scheme is seen by who sees where it went.
+    if !code.is_empty()
+        && u.allow(&Action::ViewReports { place: &place }).is_err()
+        && let Some(other) = tree.other_place(&code)
+        && u.allows(&Action::ViewReports { place: &other })
+    {
+        return Ok(code);
+    }
     u.allow(&Action::ViewReports { place: &place })?;
     Ok(code)
 }
 
 pub(crate) async fn build(u: &StaffUser, f: &Filter) -> Result<Dashboard, ApiError> {
     let today = crate::vn_now().date();
+    // A district officer's reports end by the reform (districts were abolished).
+    let today = if u.account.role == Role::DistrictOfficer {
+        today.min(parse_day(Some(store::LAST_PRE2025_DAY)).unwrap_or(today))
+    } else {
+        today
+    };
     let to = parse_day(f.to.as_deref()).unwrap_or(today);
     let from = parse_day(f.from.as_deref()).unwrap_or(to - chrono::Duration::days(29));
     if from > to {
@@ -388,9 +817,23 @@ pub(crate) async fn build(u: &StaffUser, f: &Filter) -> Result<Dashboard, ApiErr
         .timestamp_millis())
         - 7 * 3_600_000;
     let to_ms = from_ms + ((to - from).num_days() + 1) * 86_400_000;
+    let (units, lineage) = {
+        let store = store.clone();
+        blocking(move || Ok((store.units()?, store.unit_lineage()?))).await?
+    };
+    let has_2025 = units.iter().any(|x| x.scheme == "2025");
+    let (scheme, units_note) = report_scheme(u, f.units.as_deref(), &to_s, has_2025)?;
+    // A commune station counts in the units of its commune.
+    let (scheme, units_note) = match own_scheme(u.account.role, u.account.unit.as_deref(), &units) {
+        Some(own) if own != scheme => (own, None),
+        _ => (scheme, units_note),
+    };
+    // The records as they are today (the period does not apply: a record holds its
+    // newest state), examinations of this year.
+    let records_day = today;
     let facts = blocking(move || {
         Ok(Facts {
-            tree: Tree::new(store.units()?),
+            tree: Tree::new(units, &lineage, scheme),
             facilities: store.facilities()?,
             adoption: store.adoption()?,
             trend: store.adoption_trend()?,
@@ -403,13 +846,32 @@ pub(crate) async fn build(u: &StaffUser, f: &Filter) -> Result<Dashboard, ApiErr
             late: store.late_dossiers(from_ms, to_ms, 200)?,
             conflicts: store.open_conflicts()?,
             signatures: store.signature_counts(&a, &b)?,
+            records: store.record_stats(records_day.year(), records_day)?,
+            records_day,
         })
     })
     .await?;
+    // A commune station: its own commune, residents and records only.
+    if let Some(own) = own_commune(u, &facts.tree, f.unit.as_deref())
+        && selected(u, &facts.tree, Some(&own)).is_err()
+    {
+        let d = compute(facts, &own, from_s, to_s, f.silent_days.unwrap_or(7));
+        return Ok(Dashboard {
+            units_note,
+            facilities: Vec::new(),
+            silent: Vec::new(),
+            sla: Vec::new(),
+            late_dossiers: Vec::new(),
+            totals: FacilityTotals::default(),
+            records_only: true,
+            ..d
+        });
+    }
     let code = selected(u, &facts.tree, f.unit.as_deref())?;
     let parents = parents_seen(u, &facts.tree, &code);
     Ok(Dashboard {
         parents,
+        units_note,
         ..compute(facts, &code, from_s, to_s, f.silent_days.unwrap_or(7))
     })
 }
@@ -437,6 +899,20 @@ fn parents_seen(u: &StaffUser, tree: &Tree, code: &str) -> Vec<UnitRef> {
     out
 }
 
+/// The line of what could not be allocated to one unit below.
+fn unallocated_ref(scheme: &str) -> UnitRef {
+    UnitRef {
+        code: UNALLOCATED.into(),
+        name: if scheme == "2025" {
+            "Chưa phân bổ (đơn vị cũ bị chia tách)"
+        } else {
+            "Chưa phân bổ (đơn vị mới gộp từ nhiều đơn vị cũ)"
+        }
+        .into(),
+        level: "unallocated".into(),
+    }
+}
+
 fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64) -> Dashboard {
     let tree = &facts.tree;
     let unit_ref = |u: &Unit| UnitRef {
@@ -456,7 +932,7 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
             by_child.entry(c).or_default().add(r);
         }
     }
-    let adoption_by_unit = tree
+    let mut adoption_by_unit: Vec<(UnitRef, Adoption)> = tree
         .below(code)
         .into_iter()
         .map(|u| {
@@ -466,6 +942,11 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
             )
         })
         .collect();
+    // What lies in the unit but in no one unit below: residents of an old commune
+    // divided by the reform, counted here rather than guessed into a new one.
+    if let Some(a) = by_child.remove(UNALLOCATED) {
+        adoption_by_unit.push((unallocated_ref(tree.scheme), a.finish()));
+    }
     // Trend: cumulative by month.
     let mut months: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for t in facts.trend.iter().filter(|t| tree.within(code, &t.unit)) {
@@ -657,7 +1138,17 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
         .into_iter()
         .filter(|l| in_scope.contains(l.facility.as_str()))
         .collect();
+    let records = records_report(
+        tree,
+        code,
+        &facts.adoption,
+        &facts.records,
+        facts.records_day.year(),
+        facts.records_day,
+    );
     Dashboard {
+        units: if tree.scheme == "2025" { "new" } else { "old" }.into(),
+        units_note: None,
         unit: tree.units.get(code).map(unit_ref),
         parents: Vec::new(),
         from,
@@ -672,6 +1163,8 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
         sla,
         late_dossiers,
         totals,
+        records,
+        records_only: false,
     }
 }
 
@@ -1002,6 +1495,83 @@ struct QualityView {
     icd: String,
 }
 
+/// One unit's record figures as shown: counts with their share.
+#[derive(Clone)]
+struct RecordRow {
+    href: String,
+    name: String,
+    residents: String,
+    with_record: String,
+    record_rate: String,
+    complete_a: String,
+    complete_a_rate: String,
+    complete_b: String,
+    complete_b_rate: String,
+    examined: String,
+    examined_rate: String,
+    elderly: String,
+    elderly_examined: String,
+    elderly_examined_rate: String,
+    mismatches_open: String,
+}
+
+/// The records section: the headline (the unit's own line) and the table.
+struct RecordsView {
+    year: i32,
+    as_of: String,
+    total: RecordRow,
+    rows: Vec<RecordRow>,
+    /// The total line under the table: none when the table has one line.
+    footer: Vec<RecordRow>,
+}
+
+fn record_row(u: Option<&UnitRef>, href: String, x: &RecordFigures) -> RecordRow {
+    RecordRow {
+        href,
+        name: u.map_or_else(|| "Tổng cộng".to_string(), |u| u.name.clone()),
+        residents: int(x.residents),
+        with_record: int(x.with_record),
+        record_rate: vn_pct(x.record_rate),
+        complete_a: int(x.complete_a),
+        complete_a_rate: vn_pct(x.complete_a_rate),
+        complete_b: int(x.complete_b),
+        complete_b_rate: vn_pct(x.complete_b_rate),
+        examined: int(x.examined),
+        examined_rate: vn_pct(x.examined_rate),
+        elderly: int(x.elderly),
+        elderly_examined: int(x.elderly_examined),
+        elderly_examined_rate: vn_pct(x.elderly_examined_rate),
+        mismatches_open: int(x.mismatches_open),
+    }
+}
+
+/// The records section of a page; `link`: the dashboard query of a unit below (None:
+/// no links).
+fn records_view(r: &RecordsReport, link: Option<&dyn Fn(&str) -> String>) -> RecordsView {
+    let total = record_row(None, String::new(), &r.total);
+    RecordsView {
+        year: r.year,
+        as_of: day_text(&r.as_of),
+        footer: if r.by_unit.len() > 1 {
+            vec![total.clone()]
+        } else {
+            Vec::new()
+        },
+        total,
+        rows: r
+            .by_unit
+            .iter()
+            .map(|(u, x)| {
+                let href = match link {
+                    Some(l) if u.level != "unallocated" => l(&u.code),
+                    _ => String::new(),
+                };
+                record_row(Some(u), href, x)
+            })
+            .collect(),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "reports/dashboard.html")]
 struct DashboardPage {
@@ -1009,6 +1579,9 @@ struct DashboardPage {
     crumbs: Vec<(String, String)>,
     name: String,
     unit: String,
+    /// `old` or `new`: the units counted in (the page's choice).
+    units_choice: String,
+    units_note: Option<String>,
     from: String,
     to: String,
     period: String,
@@ -1032,6 +1605,9 @@ struct DashboardPage {
     late: Vec<LateRow>,
     late_more: String,
     quality: QualityView,
+    records: RecordsView,
+    /// A commune station's page: residents and records only.
+    records_only: bool,
 }
 
 /// The SLA rows shown (the newest days; the exports have them all).
@@ -1040,7 +1616,7 @@ const SLA_DAYS_SHOWN: usize = 31;
 const LATE_SHOWN: usize = 50;
 
 fn query_of(d: &Dashboard, unit: &str) -> String {
-    format!("unit={unit}&from={}&to={}", d.from, d.to)
+    format!("unit={unit}&from={}&to={}&units={}", d.from, d.to, d.units)
 }
 
 /// What the units just below a unit of `level` are called.
@@ -1071,7 +1647,12 @@ fn dashboard_view(d: &Dashboard, frame: Frame) -> DashboardPage {
         .adoption_by_unit
         .iter()
         .map(|(u, a)| UnitRow {
-            href: format!("/nhan-vien/bao-cao?{}", query_of(d, &u.code)),
+            // The unallocated line is not a unit to open.
+            href: if u.level == "unallocated" {
+                String::new()
+            } else {
+                format!("/nhan-vien/bao-cao?{}", query_of(d, &u.code))
+            },
             name: u.name.clone(),
             population: int(a.population),
             with_book: int(a.with_book),
@@ -1226,10 +1807,13 @@ fn dashboard_view(d: &Dashboard, frame: Frame) -> DashboardPage {
     } else {
         String::new()
     };
+    let link = |c: &str| format!("/nhan-vien/bao-cao?{}", query_of(d, c));
     DashboardPage {
         frame,
         crumbs,
         unit: code.clone(),
+        units_choice: d.units.clone(),
+        units_note: d.units_note.clone(),
         from: d.from.clone(),
         to: d.to.clone(),
         period: format!("từ {} đến {}", day_text(&d.from), day_text(&d.to)),
@@ -1280,6 +1864,12 @@ fn dashboard_view(d: &Dashboard, frame: Frame) -> DashboardPage {
             card: vn_pct(t.with_card_rate),
             icd: vn_pct(t.with_icd_rate),
         },
+        records: records_view(
+            &d.records,
+            // A station's page opens no other unit.
+            (!d.records_only).then_some(&link as &dyn Fn(&str) -> String),
+        ),
+        records_only: d.records_only,
         name,
     }
 }
@@ -1434,6 +2024,36 @@ fn tables(d: &Dashboard) -> Vec<Sheet> {
             ]
         })
         .collect();
+    let total_ref = UnitRef {
+        code: d.unit.as_ref().map(|u| u.code.clone()).unwrap_or_default(),
+        name: "Tổng cộng".into(),
+        level: String::new(),
+    };
+    let records = d
+        .records
+        .by_unit
+        .iter()
+        .chain(std::iter::once(&(total_ref, d.records.total.clone())))
+        .map(|(u, x)| {
+            vec![
+                u.code.clone(),
+                u.name.clone(),
+                x.residents.to_string(),
+                x.with_record.to_string(),
+                format!("{:.2}", x.record_rate),
+                x.complete_a.to_string(),
+                format!("{:.2}", x.complete_a_rate),
+                x.complete_b.to_string(),
+                format!("{:.2}", x.complete_b_rate),
+                x.examined.to_string(),
+                format!("{:.2}", x.examined_rate),
+                x.elderly.to_string(),
+                x.elderly_examined.to_string(),
+                format!("{:.2}", x.elderly_examined_rate),
+                x.mismatches_open.to_string(),
+            ]
+        })
+        .collect();
     vec![
         (
             "adoption",
@@ -1496,6 +2116,27 @@ fn tables(d: &Dashboard) -> Vec<Sheet> {
             vec!["facility", "ma_lk", "ngay_ra", "hours_late"],
             late,
         ),
+        (
+            "records",
+            vec![
+                "unit",
+                "name",
+                "residents",
+                "with_record",
+                "record_pct",
+                "complete_a",
+                "complete_a_pct",
+                "complete_b",
+                "complete_b_pct",
+                "examined_in_year",
+                "examined_pct",
+                "elderly",
+                "elderly_examined",
+                "elderly_examined_pct",
+                "mismatches_open",
+            ],
+            records,
+        ),
     ]
 }
 
@@ -1529,7 +2170,7 @@ async fn export_csv(
             ApiError(
                 StatusCode::BAD_REQUEST,
                 "section",
-                "section: adoption, facilities, quality, sla hoặc late".into(),
+                "section: adoption, facilities, quality, sla, late hoặc records".into(),
             ),
         );
     };
@@ -1624,6 +2265,9 @@ pub(crate) struct Consolidated {
     /// The province the unit lies in (the place of the document's date line).
     #[serde(skip)]
     pub place_name: String,
+    /// The QĐ 831 records of the unit's residents (computed, not filed): examinations
+    /// of the month's year, ages on the month's last day (or today, if earlier).
+    pub records: RecordsReport,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -1650,6 +2294,12 @@ fn due_of(month: &str) -> Option<NaiveDate> {
 
 pub(crate) async fn consolidate(u: &StaffUser, f: &MonthFilter) -> Result<Consolidated, ApiError> {
     let today = crate::vn_now().date();
+    // A district officer's months end by the reform (districts were abolished).
+    let today = if u.account.role == Role::DistrictOfficer {
+        today.min(NaiveDate::from_ymd_opt(2025, 7, 1).unwrap_or(today))
+    } else {
+        today
+    };
     let month = f
         .month
         .clone()
@@ -1664,9 +2314,47 @@ pub(crate) async fn consolidate(u: &StaffUser, f: &MonthFilter) -> Result<Consol
     };
     let store = u.app().store.clone();
     let m = month.clone();
-    let (tree, reports) =
-        blocking(move || Ok((Tree::new(store.units()?), store.unit_reports(&m)?))).await?;
-    let code = selected(u, &tree, f.unit.as_deref())?;
+    // A month is consolidated in the units in force in it.
+    let last_day = format!("{month}-28");
+    book::access::report_period(u.account.role, &last_day).map_err(denied)?;
+    let scheme = store::scheme_on(&last_day);
+    // The records as of the month's last day (today while the month runs).
+    let records_day = due
+        .with_day(1)
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(today)
+        .min(crate::vn_now().date());
+    let (role, own) = (u.account.role, u.account.unit.clone());
+    let (tree, reports, adoption, records) = blocking(move || {
+        let (units, lineage) = (store.units()?, store.unit_lineage()?);
+        let scheme = if units.iter().any(|x| x.scheme == "2025") {
+            scheme
+        } else {
+            "pre2025"
+        };
+        // A commune station counts in the units of its commune.
+        let scheme = own_scheme(role, own.as_deref(), &units).unwrap_or(scheme);
+        Ok((
+            Tree::new(units, &lineage, scheme),
+            store.unit_reports(&m)?,
+            store.adoption()?,
+            store.record_stats(records_day.year(), records_day)?,
+        ))
+    })
+    .await?;
+    // A commune station sees its own commune's report (the one it files).
+    let code = match own_commune(u, &tree, f.unit.as_deref()) {
+        Some(own) if selected(u, &tree, Some(&own)).is_err() => own,
+        _ => selected(u, &tree, f.unit.as_deref())?,
+    };
+    let records = records_report(
+        &tree,
+        &code,
+        &adoption,
+        &records,
+        records_day.year(),
+        records_day,
+    );
     let reports: Vec<UnitReport> = reports
         .into_iter()
         .filter(|r| tree.within(&code, &r.unit))
@@ -1756,6 +2444,7 @@ pub(crate) async fn consolidate(u: &StaffUser, f: &MonthFilter) -> Result<Consol
         total,
         reports,
         missing,
+        records,
     })
 }
 
@@ -1850,6 +2539,7 @@ struct ConsolidatedView {
     lines: Vec<ReportLineRow>,
     filed_units: Vec<FiledRow>,
     missing: Vec<(String, String)>,
+    records: RecordsView,
 }
 
 struct FilingForm {
@@ -1916,7 +2606,42 @@ fn consolidated_view(c: &Consolidated) -> ConsolidatedView {
             .iter()
             .map(|m| (m.name.clone(), m.code.clone()))
             .collect(),
+        records: records_view(&c.records, None),
     }
+}
+
+/// The record lines of a report as PDF cells: unit, then counts with their share.
+fn record_cells(r: &RecordsReport) -> Vec<Vec<String>> {
+    let with = |n: i64, p: f64| format!("{} ({})", int(n), vn_pct(p));
+    let row = |name: String, x: &RecordFigures| {
+        vec![
+            name,
+            int(x.residents),
+            with(x.with_record, x.record_rate),
+            with(x.complete_a, x.complete_a_rate),
+            with(x.complete_b, x.complete_b_rate),
+            with(x.examined, x.examined_rate),
+            int(x.elderly),
+            with(x.elderly_examined, x.elderly_examined_rate),
+            int(x.mismatches_open),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = r
+        .by_unit
+        .iter()
+        .map(|(u, x)| {
+            let name = if u.code.is_empty() {
+                u.name.clone()
+            } else {
+                format!("{} ({})", u.name, u.code)
+            };
+            row(name, x)
+        })
+        .collect();
+    if r.by_unit.len() > 1 {
+        rows.push(row("Tổng cộng".into(), &r.total));
+    }
+    rows
 }
 
 async fn unit_report_page(
@@ -2114,6 +2839,30 @@ async fn unit_report_pdf(
         rows: report_rows(&c),
         total: true,
     }];
+    // The records of the unit's residents: computed from the records, never typed in.
+    tables.push(pdf::report::Table {
+        heading: format!(
+            "Hồ sơ sức khỏe cá nhân theo QĐ 831 (năm {}, tính đến ngày {})",
+            c.records.year,
+            day_text(&c.records.as_of)
+        ),
+        header: [
+            "Đơn vị".to_string(),
+            "Dân số đang cư trú".to_string(),
+            "Có hồ sơ".to_string(),
+            "Đủ phần A".to_string(),
+            "Đủ phần B".to_string(),
+            format!("Có khám trong năm {}", c.records.year),
+            "Người cao tuổi (từ 60 tuổi)".to_string(),
+            "Người cao tuổi đã khám trong năm".to_string(),
+            "Sai lệch với CSDL dân cư chưa xử lý".to_string(),
+        ]
+        .to_vec(),
+        widths: vec![55.0, 24.0, 28.0, 28.0, 28.0, 28.0, 24.0, 28.0, 24.0],
+        align: vec![Left, Right, Right, Right, Right, Right, Right, Right, Right],
+        total: c.records.by_unit.len() > 1,
+        rows: record_cells(&c.records),
+    });
     if !c.missing.is_empty() {
         // Three units a row: a province has hundreds of communes.
         const PER_ROW: usize = 3;
@@ -2159,6 +2908,9 @@ async fn unit_report_pdf(
                     "chưa nộp"
                 }
             ),
+            "Số liệu hồ sơ sức khỏe cá nhân được tính tự động từ hồ sơ của người dân, không \
+             nhập tay; khám trong năm tính theo lần khám gần nhất của hồ sơ."
+                .to_string(),
         ],
         tables,
         date_line: date_line(&c.place_name, crate::vn_now().date()),

@@ -69,7 +69,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/v1/admin/audit/verify", get(verify_audit))
 }
 
-fn forbidden(d: Denied) -> ApiError {
+pub(crate) fn forbidden(d: Denied) -> ApiError {
     ApiError(StatusCode::FORBIDDEN, d.code, d.message.to_string())
 }
 
@@ -650,10 +650,203 @@ pub(crate) async fn read_summary(
     Ok((grant, summary, eps, names))
 }
 
+/// What the person's QĐ 831 record says that a clinician looks for first.
+pub(crate) struct RecordSide {
+    pub profile: book::ehr::Profile,
+    /// The managing station ("Trạm y tế Phường Ba Đình").
+    pub station: Option<String>,
+    pub updated_at: i64,
+    pub closed: bool,
+}
+
+/// The person's record under the caller's grant (decided and recorded as `record.read`
+/// by the service); `None` when the person has no record.
+pub(crate) async fn read_record_side(
+    u: &StaffUser,
+    pid: i64,
+) -> Result<Option<RecordSide>, ApiError> {
+    let who = u.actor();
+    let view = match serve(u.app(), move |s| s.health_record(&who, pid)).await {
+        Ok(v) => v,
+        // The summary was just read under a grant: no record is what this means.
+        Err(ApiError(StatusCode::NOT_FOUND, ..)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let (units, _) = crate::citizen::record_names(u.app(), &view).await;
+    let stored = &view.stored;
+    Ok(Some(RecordSide {
+        profile: stored.record.profile(),
+        station: stored
+            .commune
+            .as_deref()
+            .map(|c| crate::citizen::station_name(&units, c)),
+        updated_at: stored.updated_at,
+        closed: stored.is_closed(),
+    }))
+}
+
+/// Where a line of the allergy or condition list comes from.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Source {
+    /// `record` (the commune station's QĐ 831 record) or `dossier` (a hospital's).
+    pub kind: &'static str,
+    /// "Hồ sơ sức khỏe (trạm y tế)", or the facility by name and code.
+    pub label: String,
+    /// The station's name, or the visits it was seen at.
+    pub detail: String,
+}
+
+/// The allergy statement: from the record (hospital dossiers carry none).
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Allergies {
+    /// `recorded`, `none_known` (the record says "no known allergies"), `unknown` (the
+    /// record says nothing), `no_record`.
+    pub status: &'static str,
+    /// The statement in Vietnamese.
+    pub text: String,
+    pub items: Vec<book::ehr::Allergy>,
+    pub source: Option<Source>,
+}
+
+/// A chronic condition with where it is known from: the record, hospital dossiers, or
+/// both (the same ICD-10 code or category).
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct KnownCondition {
+    pub text: String,
+    pub icd10: Option<String>,
+    pub sources: Vec<Source>,
+}
+
+fn record_source(side: &RecordSide) -> Source {
+    Source {
+        kind: "record",
+        label: crate::citizen::RECORD_SOURCE.to_string(),
+        detail: side.station.clone().unwrap_or_default(),
+    }
+}
+
+pub(crate) fn allergies_of(side: Option<&RecordSide>) -> Allergies {
+    let Some(side) = side else {
+        return Allergies {
+            status: "no_record",
+            text: "Không có dữ liệu — hồ sơ khám chữa bệnh gửi lên sổ chưa ghi dị ứng. Hỏi người bệnh trước khi kê đơn.".into(),
+            items: Vec::new(),
+            source: None,
+        };
+    };
+    let source = Some(record_source(side));
+    match &side.profile.allergies {
+        None => Allergies {
+            status: "unknown",
+            text: "Chưa ghi nhận — hồ sơ sức khỏe của trạm y tế chưa ghi dị ứng, hồ sơ khám chữa bệnh cũng không. Hỏi người bệnh trước khi kê đơn.".into(),
+            items: Vec::new(),
+            source,
+        },
+        Some(list) if list.is_empty() => Allergies {
+            status: "none_known",
+            text: "Không có tiền sử dị ứng đã biết".into(),
+            items: Vec::new(),
+            source,
+        },
+        Some(list) => Allergies {
+            status: "recorded",
+            text: list
+                .iter()
+                .map(|a| format!("{}: {}", a.kind, a.text))
+                .collect::<Vec<_>>()
+                .join("; "),
+            items: list.clone(),
+            source,
+        },
+    }
+}
+
+/// The ICD-10 category (`E11.9` → `E11`).
+fn category(code: &str) -> &str {
+    code.get(..3).unwrap_or(code)
+}
+
+/// The record's conditions first, then the chronic conditions of the hospital dossiers;
+/// one line where both name the same ICD-10 code or category, with both sources.
+pub(crate) fn conditions_of(
+    side: Option<&RecordSide>,
+    summary: &book::summary::Summary,
+    names: &Names,
+) -> Vec<KnownCondition> {
+    let mut out: Vec<KnownCondition> = side
+        .map(|side| {
+            side.profile
+                .conditions
+                .iter()
+                .map(|c| KnownCondition {
+                    text: c.text.clone(),
+                    icd10: c.icd10.clone(),
+                    sources: vec![record_source(side)],
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let day = |d: Option<chrono::NaiveDateTime>| book::vn::date(d);
+    for c in &summary.chronic {
+        let code = c.diagnosis.icd10.trim().to_ascii_uppercase();
+        let facility = match names.get(&c.facility) {
+            Some(n) => format!("{n} ({})", c.facility),
+            None => format!("Cơ sở {}", c.facility),
+        };
+        let name = c
+            .diagnosis
+            .name
+            .clone()
+            .or_else(|| book::terms::icd10_name(&code).map(str::to_string))
+            .unwrap_or_default();
+        let detail = if c.visits > 1 {
+            format!(
+                "{code} {name} · {} lượt khám, từ {} đến {}",
+                c.visits,
+                day(c.first_seen),
+                day(c.last_seen)
+            )
+        } else {
+            format!("{code} {name} · {}", day(c.last_seen))
+        };
+        let source = Source {
+            kind: "dossier",
+            label: facility,
+            detail,
+        };
+        let same = out.iter_mut().find(|k| {
+            k.icd10.as_deref().is_some_and(|x| {
+                let x = x.trim().to_ascii_uppercase();
+                x == code || category(&x) == category(&code)
+            })
+        });
+        match same {
+            Some(k) => k.sources.push(source),
+            None => out.push(KnownCondition {
+                text: name,
+                icd10: Some(code),
+                sources: vec![source],
+            }),
+        }
+    }
+    out
+}
+
 async fn patient_summary(u: StaffUser, Path(pid): Path<i64>) -> Result<Response, ApiError> {
     let (grant, summary, _, names) = read_summary(&u, pid).await?;
+    let side = read_record_side(&u, pid).await?;
     let patient = patient_head(u.app(), pid).await?;
+    // What must be seen before anything is prescribed comes first.
     Ok(Json(serde_json::json!({
+        "allergies": allergies_of(side.as_ref()),
+        "conditions": conditions_of(side.as_ref(), &summary, &names),
+        "blood_group": side.as_ref().and_then(|s| s.profile.blood_group.clone()),
+        "record": side.as_ref().map(|s| serde_json::json!({
+            "station": s.station,
+            "updated_at": s.updated_at,
+            "closed": s.closed,
+            "profile": s.profile,
+        })),
         "patient": patient,
         "grant": wire::Grant::from(grant),
         "summary": summary,

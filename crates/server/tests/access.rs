@@ -1300,8 +1300,15 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
             .await;
         assert_eq!(s, StatusCode::OK);
     }
+    // Each summary is recorded, and so is the read of the person's QĐ 831 record that
+    // the summary shows first (allergies, chronic conditions).
     let records = w.store.audit_of(w.a).unwrap();
-    assert_eq!(records.len(), 3);
+    assert_eq!(records.len(), 6);
+    assert_eq!(records.iter().filter(|r| r.action == "summary").count(), 3);
+    assert_eq!(
+        records.iter().filter(|r| r.action == "record.read").count(),
+        3
+    );
     assert_eq!(
         records[0].practising_cert.as_deref(),
         Some("000777/CCHN"),
@@ -1319,7 +1326,7 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
     // the key, nobody can forge a chain.
     let keyed = w.dir.open();
     keyed.set_audit_key(b"a secret of at least thirty-two bytes!".to_vec());
-    assert_eq!(keyed.verify_audit().unwrap().problems.len(), 3);
+    assert_eq!(keyed.verify_audit().unwrap().problems.len(), 6);
     keyed.close();
     drop(keyed);
     let (s, body) = w

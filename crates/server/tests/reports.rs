@@ -377,7 +377,14 @@ async fn exports_open_in_independent_readers() {
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
     assert_eq!(
         book.sheet_names(),
-        ["adoption", "facilities", "quality", "sla", "late"]
+        [
+            "adoption",
+            "facilities",
+            "quality",
+            "sla",
+            "late",
+            "records"
+        ]
     );
     let sheet = book.worksheet_range("quality").unwrap();
     let rows: Vec<_> = sheet.rows().collect();

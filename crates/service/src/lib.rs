@@ -6,7 +6,16 @@
 //!
 //! Synchronous, like the store: async callers run it on a blocking thread.
 
+mod import;
+mod lookup;
+mod record;
+
 use std::sync::Arc;
+
+pub use lookup::{
+    BirthQuery, CardFacts, CardKey, CardLookup, CardQuery, NewCard, PastLookup, Visit,
+};
+pub use record::{Proposal, RecordEdit, RecordView};
 
 use book::access::{Action, Basis, Principal, Role, Scope, SmartScopes, authorize};
 pub use book::access::{Denied, Place};
@@ -31,6 +40,12 @@ pub enum ServiceError {
     /// The caller's input, naming what is wrong.
     #[error("{code}: {message}")]
     Invalid { code: &'static str, message: String },
+    /// A record's items refused, each naming its item (`book::ehr::Problem`).
+    #[error("invalid_record: {}", .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<book::ehr::Problem>),
+    /// The data changed meanwhile, or may not change any more.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The store failed; the caller sees only that something failed.
     #[error("store: {0}")]
     Store(StoreError),
@@ -44,6 +59,8 @@ impl ServiceError {
             ServiceError::Forbidden(d) => d.code,
             ServiceError::OutOfScope(_) => "forbidden",
             ServiceError::Invalid { code, .. } => code,
+            ServiceError::Problems(_) => "invalid_record",
+            ServiceError::Conflict(_) => "conflict",
             ServiceError::Store(_) => "internal",
         }
     }
@@ -55,6 +72,12 @@ impl ServiceError {
             ServiceError::Forbidden(d) => d.message.into(),
             ServiceError::OutOfScope(m) => m.clone(),
             ServiceError::Invalid { message, .. } => message.clone(),
+            ServiceError::Problems(p) => p
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            ServiceError::Conflict(m) => m.clone(),
             ServiceError::Store(_) => "Lỗi hệ thống".into(),
         }
     }
@@ -64,6 +87,7 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> ServiceError {
         match e {
             StoreError::NotFound(_) => ServiceError::NotFound,
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
             e => ServiceError::Store(e),
         }
     }
@@ -176,6 +200,9 @@ pub struct Opened<T> {
 pub struct Book {
     pub person: PersonRecord,
     pub episodes: Vec<EpisodeRecord>,
+    /// The person's QĐ 831 record (for a system client: only when a station of its
+    /// unit keeps it).
+    pub record: Option<store::StoredRecord>,
 }
 
 /// Who opened a book: the audit records and the grants they rest on.
@@ -291,8 +318,9 @@ impl Service {
 
     /// The person and the current episodes of `pid`'s book, for FHIR: as [`Self::open`]
     /// for a person or a clinician; a system client sees only what facilities of its unit
-    /// sent (and a facility's patient number only when the facility is the unit's), and
-    /// nothing at all unless its token's scopes cover the Patient and every type asked.
+    /// sent and the QĐ 831 record when a station of its unit keeps it (and a facility's
+    /// patient number only when the facility is the unit's), and nothing at all unless
+    /// its token's scopes cover the Patient and every type asked.
     pub fn open_book(
         &self,
         who: &Actor,
@@ -307,6 +335,7 @@ impl Service {
             Ok(Some(Book {
                 person,
                 episodes: tx.episodes_of(pid)?,
+                record: tx.health_record(pid)?,
             }))
         };
         let Actor::System { scopes, place, .. } = who else {
@@ -352,7 +381,28 @@ impl Service {
                 })
             };
             book.episodes.retain(|e| allowed(&e.facility));
-            if book.episodes.is_empty() {
+            // The record is the unit's when a station of the unit keeps it.
+            // (The unit catalogue is read on a connection of its own: it is no person's.)
+            let kept = match book.record.as_ref().and_then(|r| r.commune.as_deref()) {
+                Some(commune) => {
+                    let at = self.store.place_of_unit(commune)?;
+                    types.iter().all(|t| {
+                        authorize(
+                            &principal,
+                            &Action::ReadUnitData {
+                                resource_type: t,
+                                place: &at,
+                            },
+                        )
+                        .is_ok()
+                    })
+                }
+                None => false,
+            };
+            if !kept {
+                book.record = None;
+            }
+            if book.episodes.is_empty() && book.record.is_none() {
                 out = Some(Err(ServiceError::NotFound));
                 return Ok(());
             }
@@ -601,7 +651,12 @@ fn decide(tx: &dyn BookTx, who: &Actor, pid: i64, need: Need<'_>) -> Result<Deci
 
 /// The caller's grant on `person`, checked for `need`: live, the caller's own at their
 /// facility, wide enough. Refused with the reason of `book::access`.
-fn staff_grant(tx: &dyn BookTx, who: &Actor, pid: i64, need: Need<'_>) -> Result<Option<Grant>> {
+pub(crate) fn staff_grant(
+    tx: &dyn BookTx,
+    who: &Actor,
+    pid: i64,
+    need: Need<'_>,
+) -> Result<Option<Grant>> {
     let Actor::Staff { account, .. } = who else {
         return Err(ServiceError::NotFound);
     };

@@ -27,6 +27,57 @@ pub struct Unit {
 pub const UNIT_LEVELS: [&str; 3] = ["province", "district", "commune"];
 pub const UNIT_SCHEMES: [&str; 2] = ["pre2025", "2025"];
 
+/// The first day of the 2025 units (QĐ 19/2025/QĐ-TTg: provinces and communes, no
+/// districts); the pre-2025 units were in force until the day before.
+pub const REFORM_DAY: &str = book::access::REFORM_DAY;
+/// The last day the pre-2025 units (province → district → commune) were in force.
+pub const LAST_PRE2025_DAY: &str = book::access::LAST_PRE_REFORM_DAY;
+/// `valid_from` of the pre-2025 units: in force since before any record.
+pub const PRE2025_FROM: &str = "0001-01-01";
+
+impl Unit {
+    /// The first day the unit is in force (`yyyy-mm-dd`), from its scheme.
+    pub fn valid_from(&self) -> &'static str {
+        if self.scheme == "2025" {
+            REFORM_DAY
+        } else {
+            PRE2025_FROM
+        }
+    }
+
+    /// The last day the unit is in force (`yyyy-mm-dd`); `None` while in force.
+    pub fn valid_to(&self) -> Option<&'static str> {
+        (self.scheme != "2025").then_some(LAST_PRE2025_DAY)
+    }
+
+    /// Whether the unit is in force on `day` (`yyyy-mm-dd`).
+    pub fn valid_on(&self, day: &str) -> bool {
+        self.valid_from() <= day && self.valid_to().is_none_or(|to| day <= to)
+    }
+}
+
+/// The scheme of units in force on `day` (`yyyy-mm-dd`): `pre2025` or `2025`.
+pub fn scheme_on(day: &str) -> &'static str {
+    if day < REFORM_DAY { "pre2025" } else { "2025" }
+}
+
+/// One line of the reform's lineage: a pre-2025 unit and a 2025 unit it went into.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitLink {
+    /// The pre-2025 unit (in force until 2025-06-30).
+    pub old_level: String,
+    pub old_code: String,
+    /// The 2025 unit (in force from 2025-07-01).
+    pub new_level: String,
+    pub new_code: String,
+    /// same | renamed | merged_full | split_partial
+    pub relation: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+pub const UNIT_RELATIONS: [&str; 4] = ["same", "renamed", "merged_full", "split_partial"];
+
 /// A registered FHIR system client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FhirClient {
@@ -308,7 +359,13 @@ pub trait Access {
     /// Save facilities in one transaction: all or none.
     fn import_facilities(&self, facilities: &[Facility]) -> Result<usize>;
     fn units(&self) -> Result<Vec<Unit>>;
-    /// Where a unit is: the unit and the units above it.
+    /// Save lines of the 2025 reform's lineage in one transaction: all or none. The
+    /// lines given for an old unit replace the ones it had.
+    fn import_unit_lineage(&self, links: &[UnitLink]) -> Result<usize>;
+    /// The lineage of the reform, by old unit.
+    fn unit_lineage(&self) -> Result<Vec<UnitLink>>;
+    /// Where a unit is: the unit and the units above it (the newest version of the
+    /// code: today's unit when there is one, and its parents in the same scheme).
     fn place_of_unit(&self, code: &str) -> Result<Place>;
     /// Where a facility is (its own code, and its units when it has one).
     fn place_of_facility(&self, code: &str) -> Result<Option<Place>>;
@@ -636,16 +693,47 @@ pub(crate) fn place_of_facility(db: &dyn Db, code: &str) -> Result<Option<Place>
     Ok(Some(place))
 }
 
+/// The newest version of a unit code (the one in force today when there is one: a
+/// bare code names today's unit, a district names a pre-2025 one): its level, scheme
+/// and last day in force.
+pub(crate) fn unit_newest(db: &dyn Db, code: &str) -> Result<Option<UnitVersion>> {
+    db.one(Q::UnitNewest, args![code], |r| {
+        Ok(UnitVersion {
+            level: r.get(0)?,
+            scheme: r.get(1)?,
+            valid_to: r.get(2)?,
+        })
+    })
+}
+
+/// A unit as a code resolves to: see [`unit_newest`].
+pub(crate) struct UnitVersion {
+    pub level: String,
+    pub scheme: String,
+    pub valid_to: Option<String>,
+}
+
+/// Where a unit is: the newest version of the code and its parents in the same scheme.
 fn place_of_unit(db: &dyn Db, code: &str) -> Result<Place> {
     let mut place = Place::default();
+    let Some(first) = unit_newest(db, code)? else {
+        return Ok(place);
+    };
+    let scheme = first.scheme;
     let mut next = Some(code.to_string());
     // Walk up; the depth bound guards against a cycle in imported data.
     for _ in 0..4 {
         let Some(code) = next.take() else { break };
-        let row: Option<(String, Option<String>)> =
-            db.one(Q::UnitLevelParent, args![code], |r| {
+        let mut row: Option<(String, Option<String>)> =
+            db.one(Q::UnitInScheme, args![code, scheme], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
+        if row.is_none() {
+            // A parent of the other scheme (see `save_unit`).
+            row = db.one(Q::UnitLevelParent, args![code], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        }
         let Some((level, parent)) = row else { break };
         match level.as_str() {
             "province" => place.province = Some(code),
@@ -690,7 +778,13 @@ fn save_unit(db: &dyn Db, u: &Unit) -> Result<()> {
         )));
     }
     if let Some(parent) = &u.parent {
-        let p: Option<String> = db.one(Q::UnitLevelParent, args![parent], |r| r.get(0))?;
+        // The parent of the same scheme; a store that holds only the other scheme's
+        // (a 2025 commune added under a province imported before) takes that one.
+        let p: Option<String> =
+            match db.one(Q::UnitInScheme, args![parent, u.scheme], |r| r.get(0))? {
+                Some(level) => Some(level),
+                None => db.one(Q::UnitLevelParent, args![parent], |r| r.get(0))?,
+            };
         let ok = match (p.as_deref(), u.level.as_str(), u.scheme.as_str()) {
             (Some(l), "district", _) => l == "province",
             (Some(l), "commune", "pre2025") => l == "district",
@@ -706,9 +800,99 @@ fn save_unit(db: &dyn Db, u: &Unit) -> Result<()> {
     }
     db.exec(
         Q::UpsertUnit,
-        args![u.code, u.name, u.level, u.parent, u.scheme, now_ms()],
+        args![
+            u.code,
+            u.name,
+            u.level,
+            u.parent,
+            u.scheme,
+            now_ms(),
+            u.valid_from(),
+            u.valid_to()
+        ],
     )?;
     Ok(())
+}
+
+/// Check and save lineage lines (the old unit's lines replace its previous ones).
+/// Errors are in Vietnamese: they are shown to the operator who imports the file.
+fn save_lineage(db: &dyn Db, links: &[UnitLink]) -> Result<usize> {
+    let level_of = |code: &str, scheme: &str| -> Result<Option<String>> {
+        db.one(Q::UnitInScheme, args![code, scheme], |r| r.get(0))
+    };
+    let mut by_old: BTreeMap<(&str, &str), Vec<&UnitLink>> = BTreeMap::new();
+    for l in links {
+        if !UNIT_RELATIONS.contains(&l.relation.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "{} {} → {}: quan hệ {:?} không thuộc {UNIT_RELATIONS:?}",
+                l.old_level, l.old_code, l.new_code, l.relation
+            )));
+        }
+        if level_of(&l.old_code, "pre2025")?.as_deref() != Some(l.old_level.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "không có đơn vị cũ (trước 01/07/2025) cấp {} mã {}",
+                l.old_level, l.old_code
+            )));
+        }
+        if level_of(&l.new_code, "2025")?.as_deref() != Some(l.new_level.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "không có đơn vị mới (từ 01/07/2025) cấp {} mã {}",
+                l.new_level, l.new_code
+            )));
+        }
+        let levels_ok = match l.old_level.as_str() {
+            "province" => l.new_level == "province",
+            _ => l.new_level == "commune",
+        };
+        if !levels_ok {
+            return Err(StoreError::Invalid(format!(
+                "{} {} → {} {}: tỉnh nối với tỉnh, huyện và xã cũ nối với xã mới",
+                l.old_level, l.old_code, l.new_level, l.new_code
+            )));
+        }
+        by_old
+            .entry((l.old_level.as_str(), l.old_code.as_str()))
+            .or_default()
+            .push(l);
+    }
+    for ((level, code), lines) in &by_old {
+        let split = lines
+            .iter()
+            .filter(|l| l.relation == "split_partial")
+            .count();
+        // An old unit either went whole into one new unit, or was divided between
+        // several (each line split_partial). Provinces were merged whole.
+        let ok = if *level == "province" {
+            lines.len() == 1 && split == 0
+        } else if lines.len() == 1 {
+            split == 0
+        } else {
+            split == lines.len()
+        };
+        if !ok {
+            return Err(StoreError::Invalid(format!(
+                "{level} {code}: một đơn vị cũ vào trọn một đơn vị mới (same, renamed, \
+                 merged_full), hoặc bị chia cho nhiều đơn vị mới, mỗi dòng split_partial \
+                 (tỉnh chỉ được sáp nhập nguyên trạng)"
+            )));
+        }
+        db.exec(Q::UnitLinksDelete, args![level, code])?;
+        for l in lines {
+            db.exec(
+                Q::InsertUnitLink,
+                args![
+                    l.old_level,
+                    l.old_code,
+                    l.new_level,
+                    l.new_code,
+                    l.relation,
+                    l.note,
+                    now_ms()
+                ],
+            )?;
+        }
+    }
+    Ok(links.len())
 }
 
 fn save_facility(db: &dyn Db, f: &Facility) -> Result<()> {
@@ -972,6 +1156,25 @@ impl<B: Backend> Access for Engine<B> {
         self.read(|db| db.all(Q::Units, args![], unit_row))
     }
 
+    fn import_unit_lineage(&self, links: &[UnitLink]) -> Result<usize> {
+        self.write(|db| save_lineage(db, links))
+    }
+
+    fn unit_lineage(&self) -> Result<Vec<UnitLink>> {
+        self.read(|db| {
+            db.all(Q::UnitLinks, args![], |r| {
+                Ok(UnitLink {
+                    old_level: r.get(0)?,
+                    old_code: r.get(1)?,
+                    new_level: r.get(2)?,
+                    new_code: r.get(3)?,
+                    relation: r.get(4)?,
+                    note: r.get(5)?,
+                })
+            })
+        })
+    }
+
     fn place_of_unit(&self, code: &str) -> Result<Place> {
         self.read(|db| place_of_unit(db, code))
     }
@@ -1041,10 +1244,13 @@ impl<B: Backend> Access for Engine<B> {
                     "facility {f} is not registered"
                 )));
             }
-            if let Some(u) = &a.unit
-                && !db.exists(Q::UnitExists, args![u])?
-            {
-                return Err(StoreError::Invalid(format!("unit {u} is not registered")));
+            if let Some(u) = &a.unit {
+                let Some(v) = unit_newest(db, u)? else {
+                    return Err(StoreError::Invalid(format!("unit {u} is not registered")));
+                };
+                // A district officer exists only for the units before the 2025 reform.
+                book::access::scope_unit(a.role, &v.level, v.valid_to.as_deref())
+                    .map_err(|d| StoreError::Invalid(d.message.to_string()))?;
             }
             let exists = db.exists(Q::StaffExists, args![a.username])?;
             match (exists, &hash) {

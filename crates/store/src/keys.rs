@@ -24,6 +24,9 @@ pub(crate) const SEALED_COLUMNS: &[(&str, Q)] = &[
     ("grants.reason", Q::SealHeadsGrantReason),
     ("audit_log.target", Q::SealHeadsAuditTarget),
     ("episodes.main_icd10", Q::SealHeadsEpisodeIcd),
+    ("health_records.body", Q::SealHeadsRecordBody),
+    ("health_record_versions.changes", Q::SealHeadsRecordChanges),
+    ("insurance_cards.body", Q::SealHeadsCardBody),
 ];
 
 /// What `keys status` shows.

@@ -26,6 +26,7 @@ mod db;
 mod engine;
 mod keys;
 pub mod postgres;
+mod records;
 mod reports;
 mod sql;
 pub mod sqlite;
@@ -37,6 +38,7 @@ pub use access::*;
 pub use copy::{Table, Value};
 pub use engine::Engine;
 pub use keys::{ColumnKeys, DataKeyInfo, KeyStatus};
+pub use records::*;
 pub use reports::*;
 pub use tx::BookTx;
 
@@ -52,6 +54,10 @@ pub enum StoreError {
     Invalid(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// Refused because the data changed or is already taken (a record edited by
+    /// someone else meanwhile, a batch id reused with other content).
+    #[error("{0}")]
+    Conflict(String),
     #[error("the store is shutting down")]
     Closed,
     #[error("io: {0}")]
@@ -694,7 +700,7 @@ impl Pending {
 }
 
 /// The one storage interface the server and the command line use.
-pub trait Store: Access + Reports + Send + Sync + 'static {
+pub trait Store: Access + Reports + Records + Send + Sync + 'static {
     /// Queue a submission (blocks only when the writer's queue is full).
     fn submit(&self, p: Prepared) -> Result<Pending>;
     /// Store a submission, link and show its valid episodes, durably; returns after commit.

@@ -94,7 +94,7 @@ fn contribute(
 /// every version of a row updated again and again in one transaction (each update
 /// then walks them all).
 #[derive(Default)]
-struct Adoption {
+pub(crate) struct Adoption {
     /// unit → residents alive
     units: HashMap<String, i64>,
     /// (unit, month) → (books, accounts)
@@ -102,7 +102,7 @@ struct Adoption {
 }
 
 impl Adoption {
-    fn add(
+    pub(crate) fn add(
         &mut self,
         unit: &str,
         status: &str,
@@ -127,7 +127,7 @@ impl Adoption {
     }
 
     /// Every key touched, once, in sorted order.
-    fn write(self, db: &dyn Db) -> Result<()> {
+    pub(crate) fn write(self, db: &dyn Db) -> Result<()> {
         let mut units: Vec<_> = self.units.into_iter().collect();
         units.sort_unstable();
         for (unit, n) in units {
@@ -677,7 +677,7 @@ const POPULATION_CHUNK: usize = 1_000;
 /// No lock is taken on the personal IDs (an import of a province's registry would
 /// hold millions until its commit): a person created by an ingest that commits while
 /// the import runs is linked at their next dossier (`set_since`).
-fn import_residents(
+pub(crate) fn import_residents(
     db: &dyn Db,
     chunk: &[&Resident],
     now: i64,
@@ -852,7 +852,10 @@ impl<B: Backend> Reports for Engine<B> {
             }
             let mut adoption = Adoption::default();
             for chunk in unique.chunks(POPULATION_CHUNK) {
+                // Every resident gets a person (and so a book) and a QĐ 831 record.
+                crate::records::create_persons(db, chunk, &|| self.ids.next(), now)?;
                 import_residents(db, chunk, now, &mut adoption)?;
+                crate::records::create_records(db, chunk, now)?;
             }
             adoption.write(db)?;
             Ok(residents.len())

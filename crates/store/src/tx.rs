@@ -48,6 +48,22 @@ pub trait BookTx {
         now: i64,
         expires_at: i64,
     ) -> Result<Grant>;
+    /// The person's QĐ 831 record.
+    fn health_record(&self, person: i64) -> Result<Option<crate::StoredRecord>>;
+    /// Write `stored` as the next version (refused as a conflict when the record
+    /// changed since `stored.version` was read).
+    fn save_health_record(
+        &self,
+        stored: &crate::StoredRecord,
+        writer: crate::Writer<'_>,
+        changes: &[book::ehr::Change],
+    ) -> Result<i64>;
+    /// The versions of the person's record, newest first.
+    fn record_versions(&self, person: i64) -> Result<Vec<crate::RecordVersion>>;
+    /// The person's current BHYT card from the insurance registry.
+    fn insurance_card(&self, person: i64) -> Result<Option<crate::InsuranceCard>>;
+    /// Open a data-quality record for the station of `unit` (a citizen's error report).
+    fn open_issue(&self, person: i64, unit: &str, kind: &str, detail: &str) -> Result<i64>;
 }
 
 /// What a transaction needs of the store beyond its connection: new ids and keyed
@@ -65,6 +81,41 @@ pub(crate) struct Tx<'a> {
 }
 
 impl BookTx for Tx<'_> {
+    fn health_record(&self, person: i64) -> Result<Option<crate::StoredRecord>> {
+        crate::records::read_record(self.db, person)
+    }
+
+    fn save_health_record(
+        &self,
+        stored: &crate::StoredRecord,
+        writer: crate::Writer<'_>,
+        changes: &[book::ehr::Change],
+    ) -> Result<i64> {
+        crate::records::save_record(self.db, stored, writer, changes, crate::now_ms())
+    }
+
+    fn record_versions(&self, person: i64) -> Result<Vec<crate::RecordVersion>> {
+        crate::records::versions(self.db, person)
+    }
+
+    fn insurance_card(&self, person: i64) -> Result<Option<crate::InsuranceCard>> {
+        crate::records::insurance_card(self.db, person)
+    }
+
+    fn open_issue(&self, person: i64, unit: &str, kind: &str, detail: &str) -> Result<i64> {
+        let id = self.keys.next_id();
+        crate::records::insert_issue(
+            self.db,
+            id,
+            Some(person),
+            unit,
+            kind,
+            detail,
+            crate::now_ms(),
+        )?;
+        Ok(id)
+    }
+
     fn ward_ids(&self, guardian: i64) -> Result<Vec<i64>> {
         self.db.all(Q::Wards, args![guardian], |r| r.get(0))
     }

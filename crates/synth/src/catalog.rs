@@ -18,6 +18,11 @@ pub const FILES: &[(&str, &str)] = &[
     ("names.tsv", include_str!("../data/names.tsv")),
     ("codes.tsv", include_str!("../data/codes.tsv")),
     ("places.tsv", include_str!("../data/places.tsv")),
+    (
+        "provinces2025.tsv",
+        include_str!("../data/provinces2025.tsv"),
+    ),
+    ("communes2025.tsv", include_str!("../data/communes2025.tsv")),
     ("facilities.tsv", include_str!("../data/facilities.tsv")),
     ("departments.tsv", include_str!("../data/departments.tsv")),
     ("services.tsv", include_str!("../data/services.tsv")),
@@ -87,6 +92,27 @@ pub struct District {
     pub name: &'static str,
     /// Commune codes (5 digits) with names.
     pub communes: Vec<(&'static str, &'static str)>,
+}
+
+/// A province of the 2025 scheme (in force from 2025-07-01; real code and name) with
+/// the pre-2025 provinces merged into it and the demo's 2025 communes in it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Province2025 {
+    pub code: &'static str,
+    pub name: &'static str,
+    /// (old code, old name): the provinces before the reform it took in, whole.
+    pub olds: Vec<(&'static str, &'static str)>,
+    pub communes: Vec<Commune2025>,
+}
+
+/// A synthetic commune of the 2025 scheme (parent: its province; no district).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Commune2025 {
+    pub code: &'static str,
+    pub name: &'static str,
+    /// The pre-2025 communes it took in: (code, whole). `false`: a part of an old
+    /// commune divided between several new ones.
+    pub olds: Vec<(&'static str, bool)>,
 }
 
 /// A fictitious facility.
@@ -324,6 +350,9 @@ pub struct Catalog {
     /// (`MA_DANTOC`, name); Kinh first.
     pub ethnicities: Vec<(&'static str, &'static str)>,
     pub provinces: Vec<Province>,
+    /// The 34 provinces of the 2025 scheme (every pre-2025 province merged into one of
+    /// them) and synthetic 2025 communes made from the communes of `provinces`.
+    pub provinces_2025: Vec<Province2025>,
     pub facilities: Vec<FacilityRef>,
     /// The first is the outpatient department.
     pub departments: Vec<Department>,
@@ -375,6 +404,10 @@ pub fn catalog() -> &'static Catalog {
 
 /// The provinces (pre-2025 scheme) with their districts and communes.
 pub static PROVINCES: LazyLock<&'static [Province]> = LazyLock::new(|| &catalog().provinces);
+/// The provinces of the 2025 scheme with the old provinces merged into them and the
+/// synthetic 2025 communes.
+pub static PROVINCES_2025: LazyLock<&'static [Province2025]> =
+    LazyLock::new(|| &catalog().provinces_2025);
 /// The fictitious facilities.
 pub static FACILITIES: LazyLock<&'static [FacilityRef]> = LazyLock::new(|| &catalog().facilities);
 
@@ -502,6 +535,124 @@ fn index_of<T>(items: &[T], key: impl Fn(&T) -> &str, wanted: &str) -> Option<us
     items.iter().position(|x| key(x) == wanted)
 }
 
+/// The 2025 provinces and communes, checked against the old ones: every old province
+/// goes into one new province, every old commune of `places.tsv` into one new commune
+/// whole or into several in parts, and a new commune's old communes lie in its
+/// province's old provinces.
+fn load_2025(
+    provinces: &[Province],
+    communes: &[&(&'static str, &'static str)],
+) -> Result<Vec<Province2025>, CatalogError> {
+    const PROV: &str = "provinces2025.tsv";
+    const COMM: &str = "communes2025.tsv";
+    let two_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    let mut out: Vec<Province2025> = Vec::new();
+    for r in Tsv::read(PROV)?.records() {
+        let (code, old) = (r.nonempty("code")?, r.nonempty("old_code")?);
+        if !two_digits(code) {
+            return Err(r.bad("code", code, "not 2 digits"));
+        }
+        if !two_digits(old) {
+            return Err(r.bad("old_code", old, "not 2 digits"));
+        }
+        let old_name = r.nonempty("old_name")?;
+        if let Some(p) = provinces.iter().find(|p| p.code == old)
+            && p.name != old_name
+        {
+            return Err(r.bad("old_name", old_name, "not the name in places.tsv"));
+        }
+        if out.last().is_none_or(|p| p.code != code) {
+            out.push(Province2025 {
+                code,
+                name: r.nonempty("name")?,
+                olds: Vec::new(),
+                communes: Vec::new(),
+            });
+        }
+        if let Some(p) = out.last_mut() {
+            p.olds.push((old, old_name));
+        }
+    }
+    unique(PROV, "province", &out, |p| p.code)?;
+    let olds: Vec<&(&str, &str)> = out.iter().flat_map(|p| &p.olds).collect();
+    unique(PROV, "old province", &olds, |o| o.0)?;
+    if let Some(p) = provinces
+        .iter()
+        .find(|p| !olds.iter().any(|o| o.0 == p.code))
+    {
+        return Err(CatalogError::Unresolved {
+            file: PROV,
+            line: 0,
+            what: "old province of places.tsv",
+            key: p.code,
+        });
+    }
+    // Old commune → the old province it lies in.
+    let province_of: HashMap<&str, &str> = provinces
+        .iter()
+        .flat_map(|p| {
+            p.districts
+                .iter()
+                .flat_map(move |d| d.communes.iter().map(move |c| (c.0, p.code)))
+        })
+        .collect();
+    let mut seen: HashMap<&str, (usize, usize)> = HashMap::new();
+    for r in Tsv::read(COMM)?.records() {
+        let (pc, code) = (r.nonempty("province")?, r.nonempty("code")?);
+        if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(r.bad("code", code, "not 5 digits"));
+        }
+        let p = out
+            .iter_mut()
+            .find(|p| p.code == pc)
+            .ok_or_else(|| r.unresolved("2025 province", pc))?;
+        let mut c = Commune2025 {
+            code,
+            name: r.nonempty("name")?,
+            olds: Vec::new(),
+        };
+        for part in r.nonempty("old")?.split(',') {
+            let (old, whole) = match part.strip_suffix('~') {
+                Some(o) => (o, false),
+                None => (part, true),
+            };
+            let old_province = province_of
+                .get(old)
+                .ok_or_else(|| r.unresolved("old commune", old))?;
+            if !p.olds.iter().any(|o| o.0 == *old_province) {
+                return Err(r.bad("old", old, "lies in a province not merged into this one"));
+            }
+            let e = seen.entry(old).or_default();
+            if whole {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+            c.olds.push((old, whole));
+        }
+        p.communes.push(c);
+    }
+    let new: Vec<&Commune2025> = out.iter().flat_map(|p| &p.communes).collect();
+    unique(COMM, "commune", &new, |c| c.code)?;
+    for (code, _) in communes {
+        // Whole into exactly one new commune, or in parts into two or more.
+        let ok = match seen.get(code) {
+            Some((1, 0)) => true,
+            Some((0, parts)) => *parts >= 2,
+            _ => false,
+        };
+        if !ok {
+            return Err(CatalogError::Unresolved {
+                file: COMM,
+                line: 0,
+                what: "old commune, whole in one new commune or split between several,",
+                key: code,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn unique<T>(
     file: &'static str,
     what: &'static str,
@@ -598,6 +749,8 @@ pub fn load() -> Result<Catalog, CatalogError> {
     unique("places.tsv", "district", &districts, |d| d.code)?;
     let communes: Vec<&(&str, &str)> = districts.iter().flat_map(|d| &d.communes).collect();
     unique("places.tsv", "commune", &communes, |c| c.0)?;
+
+    let provinces_2025 = load_2025(&provinces, &communes)?;
 
     let fac = Tsv::read("facilities.tsv")?;
     let mut facilities = Vec::new();
@@ -897,6 +1050,7 @@ pub fn load() -> Result<Catalog, CatalogError> {
         jobs,
         ethnicities,
         provinces,
+        provinces_2025,
         facilities,
         departments,
         exams,

@@ -1,6 +1,8 @@
 //! FHIR R4 (4.0.1), read-only, JSON, under `/fhir`: the health book as Patient,
 //! Encounter, Condition, MedicationRequest, Observation, DiagnosticReport, Procedure,
-//! ServiceRequest, Appointment, Organization and Practitioner; `Patient/$everything`,
+//! ServiceRequest, Appointment, Organization and Practitioner, and the QĐ 831 record as
+//! AllergyIntolerance, Condition, FamilyMemberHistory, Observation and RelatedPerson;
+//! `Patient/$everything`,
 //! the International Patient Summary (`Patient/$summary`), and the bulk export of a
 //! unit's data (NDJSON, [`export`]).
 //!
@@ -13,7 +15,9 @@
 pub mod bulk;
 
 // The resources themselves (no HTTP) are the `fhir` crate's.
-pub use ::fhir::{ALL_TYPES, BOOK_TYPES, Book, book_resources, export, ips, map, terminology};
+pub use ::fhir::{
+    ALL_TYPES, BOOK_TYPES, Book, book_resources, export, ips, map, record, terminology,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -360,6 +364,7 @@ impl Reader {
         Ok(Book {
             person: opened.data.person,
             episodes: opened.data.episodes,
+            record: opened.data.record,
             summary_only: opened.summary_only,
         })
     }
@@ -619,12 +624,20 @@ async fn read(
         }
         _ => {}
     }
-    let Some((pid, episode, _)) = map::parse_id(&id) else {
-        return Err(FhirError::not_found());
+    // A resource of the person's QĐ 831 record (`<person>-hs-…`), else of an episode.
+    let from_record = record::person_of(&id);
+    let (pid, episode) = match from_record {
+        Some(pid) if ty != "Patient" => (pid, None),
+        _ => {
+            let Some((pid, episode, _)) = map::parse_id(&id) else {
+                return Err(FhirError::not_found());
+            };
+            if (ty == "Patient") != episode.is_none() {
+                return Err(FhirError::not_found());
+            }
+            (pid, episode)
+        }
     };
-    if (ty == "Patient") != episode.is_none() {
-        return Err(FhirError::not_found());
-    }
     let types = [ty.as_str()];
     let target = format!("{ty}/{id}");
     let book = match reader.open(&app, pid, Need::Types(&types), &target).await {
@@ -641,6 +654,17 @@ async fn read(
     };
     if ty == "Patient" {
         return Ok(fhir_json(StatusCode::OK, &map::patient(&book.person)));
+    }
+    if from_record.is_some() {
+        let found = book
+            .record
+            .as_ref()
+            .map(|r| record::record_resources(pid, r))
+            .unwrap_or_default()
+            .into_iter()
+            .find(|r| map::key(r) == (ty.as_str(), id.as_str()))
+            .ok_or_else(FhirError::not_found)?;
+        return Ok(fhir_json(StatusCode::OK, &found));
     }
     let e = book
         .episodes
@@ -1008,11 +1032,13 @@ async fn search_books(
                     Value::Object(_) => vec![cats],
                     _ => Vec::new(),
                 };
-                let codes: Vec<(&str, &str)> = list
+                // A CodeableConcept's codings, or a plain code (AllergyIntolerance).
+                let mut codes: Vec<(&str, &str)> = list
                     .iter()
                     .flat_map(|cc| cc["coding"].as_array().into_iter().flatten())
                     .filter_map(|x| Some((x["system"].as_str()?, x["code"].as_str()?)))
                     .collect();
+                codes.extend(list.iter().filter_map(|c| Some(("", c.as_str()?))));
                 if !code_matches(c, &codes) {
                     continue;
                 }
@@ -1113,6 +1139,13 @@ pub fn everything_of(
         })
         .map(|e| e.id)
         .collect();
+    let at = |ms: i64| {
+        let at = crate::vn_wall_clock(ms);
+        Some(map::Span {
+            low: at,
+            high: Some(at + chrono::Duration::milliseconds(1)),
+        })
+    };
     let filtered = Book {
         person: book.person.clone(),
         episodes: book
@@ -1121,6 +1154,11 @@ pub fn everything_of(
             .filter(|e| changed.contains(&e.id))
             .cloned()
             .collect(),
+        // The record's resources when it changed since.
+        record: book
+            .record
+            .clone()
+            .filter(|r| since.matches(at(r.updated_at))),
         summary_only: book.summary_only,
     };
     let mut all = book_resources(&filtered, ctx);
@@ -1202,6 +1240,7 @@ async fn ips_response(
         now_ms(),
         &uuid::Uuid::new_v4().to_string(),
         book.summary_only,
+        book.record.is_some(),
     );
     Ok(fhir_json(StatusCode::OK, &doc))
 }
@@ -1238,6 +1277,13 @@ pub fn capability_statement(base: &str) -> Value {
         v.extend(extra);
         v
     };
+    let patient = || {
+        sp(
+            "patient",
+            "reference",
+            "Người bệnh (Patient/<id>); bắt buộc trừ khi người dân đọc sổ của chính mình",
+        )
+    };
     let code = || {
         sp(
             "code",
@@ -1270,7 +1316,7 @@ pub fn capability_statement(base: &str) -> Value {
         "status": "active",
         "date": "2026-11-23",
         "publisher": "healthbook",
-        "description": "Read-only FHIR R4 view of Vietnam's electronic health book, projected from QĐ 130/4750/3176 dossiers.",
+        "description": "Read-only FHIR R4 view of Vietnam's electronic health book, projected from QĐ 130/4750/3176 dossiers and the QĐ 831 personal health records kept by commune health stations.",
         "kind": "instance",
         "software": { "name": "healthbook", "version": env!("CARGO_PKG_VERSION") },
         "implementation": { "description": "healthbook FHIR endpoint", "url": base },
@@ -1299,13 +1345,16 @@ pub fn capability_statement(base: &str) -> Value {
                     json!({ "name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary" }),
                 ]),
                 resource("Encounter", clinical(vec![code()]), vec![]),
-                resource("Condition", clinical(vec![code()]), vec![]),
+                resource("Condition", clinical(vec![code(), sp("category", "token", "encounter-diagnosis | problem-list-item")]), vec![]),
                 resource("MedicationRequest", clinical(vec![code(), sp("status", "token", "active | completed")]), vec![]),
-                resource("Observation", clinical(vec![code(), sp("category", "token", "laboratory")]), vec![]),
+                resource("Observation", clinical(vec![code(), sp("category", "token", "laboratory | vital-signs | social-history")]), vec![]),
                 resource("DiagnosticReport", clinical(vec![code(), sp("category", "token", "RAD | OTH")]), vec![]),
                 resource("Procedure", clinical(vec![code()]), vec![]),
                 resource("ServiceRequest", clinical(vec![sp("status", "token", "active | completed")]), vec![]),
                 resource("Appointment", clinical(vec![]), vec![]),
+                resource("AllergyIntolerance", vec![patient(), code(), sp("category", "token", "medication | food | environment")], vec![]),
+                resource("FamilyMemberHistory", vec![patient(), code(), sp("date", "date", "Ngày ghi nhận")], vec![]),
+                resource("RelatedPerson", vec![patient()], vec![]),
                 resource("Organization", vec![sp("identifier", "token", "Mã cơ sở KCB"), sp("name", "string", "Tên cơ sở")], vec![]),
                 resource("Practitioner", vec![sp("identifier", "token", "Số chứng chỉ hành nghề")], vec![]),
                 resource("CodeSystem", vec![sp("url", "uri", "URI của hệ mã")], vec![]),

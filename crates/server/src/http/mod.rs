@@ -79,6 +79,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound => StatusCode::NOT_FOUND,
             ServiceError::Forbidden(_) | ServiceError::OutOfScope(_) => StatusCode::FORBIDDEN,
             ServiceError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            ServiceError::Problems(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
             ServiceError::Store(err) => return internal(err),
         };
         ApiError(status, e.code(), e.message())

@@ -48,6 +48,11 @@ pub fn routes() -> Router<Arc<App>> {
             get(revoke_page).post(share_revoke),
         )
         .route("/so/{pid}/nhat-ky", get(log_page))
+        .route("/so/{pid}/ho-so-suc-khoe", get(profile_page))
+        .route(
+            "/so/{pid}/ho-so-suc-khoe/bao-sai",
+            axum::routing::post(profile_report),
+        )
 }
 
 /// The signed-in viewer, or the answer that sends them to sign in.
@@ -1468,6 +1473,11 @@ pub(crate) fn action_label(a: &str) -> &'static str {
         "fhir" => "Đọc qua giao diện FHIR",
         "access_log" => "Xem nhật ký truy cập sổ",
         "verify_pdf" => "Kiểm tra bản PDF một lượt khám",
+        "record.read" => "Xem hồ sơ sức khỏe cá nhân",
+        "record.edit" => "Sửa hồ sơ sức khỏe cá nhân",
+        "record.exam" => "Ghi kết quả khám sức khỏe",
+        "record.accept" | "record.decline" => "Xét đề xuất từ hồ sơ bệnh viện",
+        "record.report_error" => "Báo sai thông tin hồ sơ sức khỏe",
         _ => "Xem dữ liệu",
     }
 }
@@ -1626,9 +1636,573 @@ async fn log_page(
     })
 }
 
+// ---------------------------------------------------------------------------
+// The personal health record (QĐ 831): the profile, and "report an error"
+// ---------------------------------------------------------------------------
+
+/// One measurement row of the trend table (newest first).
+struct MeasureRow {
+    date: String,
+    weight: String,
+    /// "tăng 1,5 kg" / "giảm 0,8 kg" since the examination before.
+    weight_change: String,
+    height: String,
+    bmi: String,
+    bp: String,
+}
+
+struct ChartPoint {
+    x: f64,
+    y: f64,
+    label: String,
+}
+
+/// The weight over the examinations as a small line chart (at least two weights).
+struct TrendChart {
+    title: String,
+    polyline: String,
+    points: Vec<ChartPoint>,
+    low: String,
+    high: String,
+    first: String,
+    last: String,
+}
+
+/// One examination (part D), newest first.
+struct ExamView {
+    date: String,
+    number: u32,
+    station: String,
+    /// "Huyết áp 128/85 mmHg", "Cân nặng 66,5 kg", …
+    vitals: Vec<String>,
+    diagnosis: String,
+    icd: Vec<String>,
+    advice: String,
+    doctor: String,
+    details: Vec<(&'static str, String)>,
+}
+
+/// A heading of the form with its filled items.
+struct GroupView {
+    title: &'static str,
+    rows: Vec<(&'static str, String)>,
+}
+
+struct VersionView {
+    when: String,
+    who: String,
+    changes: Vec<String>,
+    more: usize,
+}
+
+#[derive(Template)]
+#[template(path = "citizen/profile.html")]
+struct ProfilePage {
+    frame: Frame,
+    pid: i64,
+    name: String,
+    books: Vec<BookLink>,
+    station: String,
+    closed: bool,
+    updated: String,
+    blood_group: String,
+    /// `unknown`, `none` or `listed`.
+    allergy_state: &'static str,
+    allergies: Vec<(String, String)>,
+    conditions: Vec<(String, String)>,
+    disease_none: bool,
+    disabilities: Vec<(String, String)>,
+    family: Vec<(String, String)>,
+    family_none: bool,
+    risks: Vec<(String, String)>,
+    surgery: String,
+    other: String,
+    measures: Vec<MeasureRow>,
+    chart: Option<TrendChart>,
+    bmi_note: String,
+    exams: Vec<ExamView>,
+    admin: Vec<GroupView>,
+    vaccines: Vec<GroupView>,
+    versions: Vec<VersionView>,
+    more_versions: usize,
+    can_report: bool,
+    report_sent: bool,
+    report_error: Option<String>,
+    report_text: String,
+}
+
+/// The profile of a book without a record.
+#[derive(Template)]
+#[template(path = "citizen/profile_missing.html")]
+struct ProfileMissing {
+    frame: Frame,
+    pid: i64,
+}
+
+/// What the report form shows: sent, or the text and why it was refused.
+#[derive(Default)]
+struct ReportState {
+    sent: bool,
+    error: Option<String>,
+    text: String,
+}
+
+/// The books the viewer may open (own and wards'), each linking to `suffix` of it;
+/// none when the viewer has no ward.
+async fn book_links(app: &Arc<App>, me: i64, pid: i64, suffix: &str) -> Vec<BookLink> {
+    let store = app.store.clone();
+    let Ok(Ok((me_person, wards))) = tokio::task::spawn_blocking(move || {
+        Ok::<_, store::StoreError>((store.person(me)?, store.wards(me)?))
+    })
+    .await
+    else {
+        return Vec::new();
+    };
+    if wards.is_empty() {
+        return Vec::new();
+    }
+    let mut books = vec![BookLink {
+        href: format!("/so/{me}{suffix}"),
+        name: me_person
+            .and_then(|p| p.name)
+            .map_or("Sổ của tôi".into(), |n| format!("{n} (tôi)")),
+        current: pid == me,
+    }];
+    for w in &wards {
+        books.push(BookLink {
+            href: format!("/so/{}{suffix}", w.person.id),
+            name: w
+                .person
+                .name
+                .clone()
+                .unwrap_or_else(|| "Người được giám hộ".into()),
+            current: w.person.id == pid,
+        });
+    }
+    books
+}
+
+/// A stored decimal ("65.5") as a number, for the chart.
+fn number(s: &str) -> Option<f64> {
+    s.trim().replace(',', ".").parse::<f64>().ok()
+}
+
+/// "tăng 1,5 kg" / "giảm 0,8 kg" / "không đổi".
+fn change_words(now: &str, before: &str, unit: &str) -> String {
+    let (Ok(a), Ok(b)) = (
+        now.trim().parse::<rust_decimal::Decimal>(),
+        before.trim().parse::<rust_decimal::Decimal>(),
+    ) else {
+        return String::new();
+    };
+    let d = a - b;
+    if d.is_zero() {
+        "không đổi".into()
+    } else if d.is_sign_positive() {
+        format!("tăng {} {unit}", decimal(d))
+    } else {
+        format!("giảm {} {unit}", decimal(-d))
+    }
+}
+
+fn measure_rows(measures: &[book::ehr::Measure]) -> Vec<MeasureRow> {
+    let mut rows = Vec::new();
+    let mut last_weight: Option<&str> = None;
+    for m in measures {
+        let weight_change = match (m.weight.as_deref(), last_weight) {
+            (Some(w), Some(b)) => change_words(w, b, "kg"),
+            _ => String::new(),
+        };
+        if m.weight.is_some() {
+            last_weight = m.weight.as_deref();
+        }
+        let num = |v: &Option<String>| v.as_deref().map(number_text).unwrap_or_default();
+        rows.push(MeasureRow {
+            date: book::ehr::parse_date(&m.date)
+                .map(|d| d.format("%d/%m/%Y").to_string())
+                .unwrap_or_else(|| m.date.clone()),
+            weight: num(&m.weight),
+            weight_change,
+            height: num(&m.height),
+            bmi: num(&m.bmi),
+            bp: m.bp.clone().unwrap_or_default(),
+        });
+    }
+    rows.reverse();
+    rows
+}
+
+fn trend_chart(measures: &[book::ehr::Measure]) -> Option<TrendChart> {
+    let pts: Vec<(String, f64, String)> = measures
+        .iter()
+        .filter_map(|m| {
+            let w = m.weight.as_deref()?;
+            let day = book::ehr::parse_date(&m.date)
+                .map(|d| d.format("%d/%m/%Y").to_string())
+                .unwrap_or_else(|| m.date.clone());
+            Some((day, number(w)?, number_text(w)))
+        })
+        .collect();
+    if pts.len() < 2 {
+        return None;
+    }
+    let (left, right, top, bottom) = (44.0, 344.0, 16.0, 130.0);
+    let min = pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let max = pts.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = ((min - 2.0).floor().max(0.0), (max + 2.0).ceil());
+    let n = pts.len();
+    let points: Vec<ChartPoint> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, (day, w, text))| ChartPoint {
+            x: ((left + (right - left) * i as f64 / (n - 1) as f64) * 10.0).round() / 10.0,
+            y: ((bottom - (bottom - top) * (w - lo) / (hi - lo)) * 10.0).round() / 10.0,
+            label: format!("{day}: {text} kg"),
+        })
+        .collect();
+    let polyline = points
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", p.x, p.y))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (first, last) = (&pts[0], &pts[n - 1]);
+    Some(TrendChart {
+        title: format!(
+            "Cân nặng qua {n} lần khám: từ {} kg ngày {} đến {} kg ngày {}",
+            first.2, first.0, last.2, last.0
+        ),
+        polyline,
+        points,
+        low: decimal(rust_decimal::Decimal::from(lo as i64)),
+        high: decimal(rust_decimal::Decimal::from(hi as i64)),
+        first: first.0.clone(),
+        last: last.0.clone(),
+    })
+}
+
+/// The BMI of the last examination against the thresholds for Asian adults (WHO
+/// Western Pacific, used by the Ministry of Health); nothing for a child or without a
+/// BMI.
+fn bmi_note(record: &book::ehr::HealthRecord) -> String {
+    let Some(exam) = record.exams.iter().rev().find(|e| e.get("bmi").is_some()) else {
+        return String::new();
+    };
+    let (Some(bmi), Some(day), Some(birth)) =
+        (exam.get("bmi").and_then(number), exam.day(), record.birth())
+    else {
+        return String::new();
+    };
+    if day.years_since(birth).is_none_or(|age| age < 18) {
+        return String::new();
+    }
+    let class = if bmi < 18.5 {
+        "thiếu cân"
+    } else if bmi < 23.0 {
+        "bình thường"
+    } else if bmi < 25.0 {
+        "thừa cân"
+    } else {
+        "béo phì"
+    };
+    format!(
+        "BMI lần khám gần nhất là {}: {class} (với người trưởng thành châu Á, BMI từ 18,5 đến dưới 23 là bình thường).",
+        number_text(exam.get("bmi").unwrap_or_default())
+    )
+}
+
+/// The exam items shown as vital signs (besides the blood pressure, shown as one),
+/// with their short name and unit.
+const VITALS: [(&str, &str, &str); 7] = [
+    ("pulse", "Mạch", "lần/phút"),
+    ("temperature", "Nhiệt độ", "°C"),
+    ("resp", "Nhịp thở", "lần/phút"),
+    ("weight", "Cân nặng", "kg"),
+    ("height", "Chiều cao", "cm"),
+    ("bmi", "BMI", ""),
+    ("waist", "Vòng bụng", "cm"),
+];
+/// The exam items of the conclusion.
+const CONCLUSION: [&str; 4] = ["diagnosis", "icd", "advice", "doctor"];
+
+fn exam_view(e: &book::ehr::Examination, r: &crate::citizen::RecordRead) -> ExamView {
+    let text = |k: &str| {
+        e.get(k)
+            .map(|v| match book::ehr::exam_item(k) {
+                Some(i) => crate::citizen::item_text(i, v),
+                None => v.to_string(),
+            })
+            .unwrap_or_default()
+    };
+    let mut vitals = Vec::new();
+    if let (Some(s), Some(d)) = (e.get("bp_sys"), e.get("bp_dia")) {
+        vitals.push(format!("Huyết áp {s}/{d} mmHg"));
+    }
+    for (k, name, unit) in VITALS {
+        if e.get(k).is_some() {
+            vitals.push(format!("{name} {} {unit}", text(k)).trim().to_string());
+        }
+    }
+    let details = book::ehr::EXAM_ITEMS
+        .iter()
+        .filter(|i| {
+            !VITALS.iter().any(|(k, _, _)| *k == i.key)
+                && !CONCLUSION.contains(&i.key)
+                && !matches!(i.key, "bp_sys" | "bp_dia")
+        })
+        .filter_map(|i| e.get(i.key).map(|_| (i.label, text(i.key))))
+        .collect();
+    ExamView {
+        date: book::ehr::parse_date(&e.date)
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_else(|| e.date.clone()),
+        number: e.number,
+        station: e
+            .unit
+            .as_deref()
+            .map(|u| crate::citizen::station_name(&r.units, u))
+            .unwrap_or_default(),
+        vitals,
+        diagnosis: text("diagnosis"),
+        icd: e
+            .get("icd")
+            .unwrap_or_default()
+            .split(';')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| match icd10_name(c) {
+                Some(n) => format!("{c} · {n}"),
+                None => c.to_string(),
+            })
+            .collect(),
+        advice: text("advice"),
+        doctor: text("doctor"),
+        details,
+    }
+}
+
+/// The filled items of a part, by the form's headings (a personal ID masked).
+fn group_views(record: &book::ehr::HealthRecord, part: book::ehr::Part) -> Vec<GroupView> {
+    book::ehr::groups(part)
+        .into_iter()
+        .filter_map(|(title, items)| {
+            let rows: Vec<(&'static str, String)> = items
+                .iter()
+                .filter_map(|i| {
+                    let v = record.get(i.key)?;
+                    let shown = if i.key == "a.id_number" {
+                        masked(v)
+                    } else {
+                        crate::citizen::item_text(i, v)
+                    };
+                    Some((i.label, shown))
+                })
+                .collect();
+            (!rows.is_empty()).then_some(GroupView { title, rows })
+        })
+        .collect()
+}
+
+/// Versions shown at most (newest first); the page says how many more there are.
+const VERSIONS_SHOWN: usize = 30;
+/// Changes of one version listed at most.
+const CHANGES_SHOWN: usize = 12;
+
+fn version_views(r: &crate::citizen::RecordRead) -> Vec<VersionView> {
+    r.view
+        .versions
+        .iter()
+        .take(VERSIONS_SHOWN)
+        .map(|v| {
+            let changes: Vec<String> = v
+                .changes
+                .iter()
+                .map(|c| {
+                    if c.key == "a.id_number" {
+                        format!("Ghi “{}”", book::ehr::label_of(&c.key))
+                    } else {
+                        crate::citizen::change_text(c)
+                    }
+                })
+                .collect();
+            VersionView {
+                when: instant(v.at),
+                who: r.author(v),
+                more: changes.len().saturating_sub(CHANGES_SHOWN),
+                changes: changes.into_iter().take(CHANGES_SHOWN).collect(),
+            }
+        })
+        .collect()
+}
+
+async fn profile_response(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    v: &Viewer,
+    pid: i64,
+    report: ReportState,
+    status: StatusCode,
+) -> Response {
+    let r = match v.record(pid).await {
+        Ok(r) => r,
+        // A book the viewer may open, without a record (someone known only from
+        // hospital dossiers, not from the population registry): say so and how to get one.
+        Err(ApiError(StatusCode::NOT_FOUND, ..)) if v.check_sharing(pid).await.is_ok() => {
+            return render(&ProfileMissing {
+                frame: Frame::citizen("Hồ sơ sức khỏe", headers),
+                pid,
+            });
+        }
+        Err(e) => return error(headers, e),
+    };
+    let books = book_links(app, v.person, pid, "/ho-so-suc-khoe").await;
+    let rec = &r.view.stored.record;
+    let profile = rec.profile();
+    let name = r
+        .view
+        .person
+        .name
+        .clone()
+        .or_else(|| rec.get("a.name").map(str::to_string))
+        .unwrap_or_default();
+    let (allergy_state, allergies) = match &profile.allergies {
+        None => ("unknown", Vec::new()),
+        Some(list) if list.is_empty() => ("none", Vec::new()),
+        Some(list) => (
+            "listed",
+            list.iter()
+                .map(|a| (a.kind.to_string(), a.text.clone()))
+                .collect(),
+        ),
+    };
+    let page = ProfilePage {
+        frame: Frame::citizen(
+            if name.is_empty() {
+                "Hồ sơ sức khỏe".to_string()
+            } else {
+                format!("Hồ sơ sức khỏe {name}")
+            },
+            headers,
+        ),
+        pid,
+        books,
+        station: r.station().unwrap_or_default(),
+        closed: r.view.stored.is_closed(),
+        updated: instant(r.view.stored.updated_at),
+        blood_group: profile.blood_group.clone().unwrap_or_default(),
+        allergy_state,
+        allergies,
+        conditions: profile
+            .conditions
+            .iter()
+            .map(|c| (c.text.clone(), c.icd10.clone().unwrap_or_default()))
+            .collect(),
+        disease_none: rec.get("b.disease.none").is_some(),
+        disabilities: profile.disabilities.clone(),
+        family: profile.family.clone(),
+        family_none: rec.get("b.family.none").is_some(),
+        risks: profile.risks.clone(),
+        surgery: profile.surgery.clone().unwrap_or_default(),
+        other: rec.get("b.other").unwrap_or_default().to_string(),
+        measures: measure_rows(&profile.measures),
+        chart: trend_chart(&profile.measures),
+        bmi_note: bmi_note(rec),
+        exams: rec.exams.iter().rev().map(|e| exam_view(e, &r)).collect(),
+        admin: group_views(rec, book::ehr::Part::A),
+        vaccines: group_views(rec, book::ehr::Part::C),
+        versions: version_views(&r),
+        more_versions: r.view.versions.len().saturating_sub(VERSIONS_SHOWN),
+        can_report: r.view.stored.commune.is_some(),
+        report_sent: report.sent,
+        report_error: report.error,
+        report_text: report.text,
+        name,
+    };
+    (status, render(&page)).into_response()
+}
+
+#[derive(Deserialize)]
+struct ProfileQuery {
+    #[serde(default, rename = "da-gui")]
+    sent: Option<String>,
+}
+
+async fn profile_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<i64>,
+    Query(q): Query<ProfileQuery>,
+) -> Response {
+    let v = signed_in!(app, headers);
+    let report = ReportState {
+        sent: q.sent.is_some(),
+        ..ReportState::default()
+    };
+    profile_response(&app, &headers, &v, pid, report, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct ReportForm {
+    #[serde(default)]
+    text: String,
+}
+
+/// "Báo sai thông tin": to the station, then back to the profile with a confirmation;
+/// a text refused is shown again with why, beside the field.
+async fn profile_report(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(pid): Path<i64>,
+    Form(f): Form<ReportForm>,
+) -> Response {
+    let v = signed_in!(app, headers);
+    match v.report_record_error(pid, f.text.clone()).await {
+        Ok(_) => redirect(&format!("/so/{pid}/ho-so-suc-khoe?da-gui=1#bao-sai")),
+        Err(ApiError(StatusCode::BAD_REQUEST, _, message)) => {
+            let report = ReportState {
+                sent: false,
+                error: Some(message),
+                text: f.text.chars().take(2000).collect(),
+            };
+            profile_response(&app, &headers, &v, pid, report, StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => error(&headers, e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weights_are_compared_with_the_examination_before() {
+        let m = |date: &str, w: Option<&str>| book::ehr::Measure {
+            date: date.into(),
+            weight: w.map(Into::into),
+            height: Some("160".into()),
+            bmi: None,
+            bp: Some("120/80".into()),
+        };
+        let rows = measure_rows(&[
+            m("2024-03-01", Some("62")),
+            m("2025-03-01", None),
+            m("2026-03-01", Some("63.5")),
+        ]);
+        assert_eq!(rows[0].date, "01/03/2026");
+        assert_eq!(rows[0].weight, "63,5");
+        assert_eq!(rows[0].weight_change, "tăng 1,5 kg");
+        assert_eq!(rows[2].weight_change, "");
+        let chart = trend_chart(&[m("2024-03-01", Some("62")), m("2026-03-01", Some("60.2"))])
+            .expect("two weights make a chart");
+        assert!(
+            chart
+                .title
+                .contains("từ 62 kg ngày 01/03/2024 đến 60,2 kg ngày 01/03/2026")
+        );
+        assert!(chart.points[0].y < chart.points[1].y, "lighter is lower");
+        assert!(trend_chart(&[m("2024-03-01", Some("62"))]).is_none());
+        assert_eq!(change_words("60", "60.0", "kg"), "không đổi");
+        assert_eq!(change_words("59.2", "60", "kg"), "giảm 0,8 kg");
+    }
 
     #[test]
     fn ids_are_masked_and_births_read_as_written() {

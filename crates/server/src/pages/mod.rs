@@ -6,6 +6,7 @@
 
 pub mod citizen;
 pub mod staff;
+pub mod station;
 
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
@@ -82,7 +83,7 @@ dl.facts{margin:0;display:grid;grid-template-columns:repeat(auto-fit,minmax(220p
 .pill.warn{background:#fdecea;color:#8a1c12}.pill.live{background:#e6f4ea;color:#1d6b34}
 button.danger,a.button.danger{display:inline-block;margin-top:12px;background:#fff;color:#8a1c12;border:2px solid #8a1c12;border-radius:8px;padding:10px 16px;font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
 .scroll{overflow-x:auto}ul.meds{padding-left:1.1em}ul.meds li{margin:6px 0}.report{margin:8px 0}.flag{font-weight:600}ul.actions-done{margin:6px 0;padding-left:1.1em}
-h1,h2,.big{overflow-wrap:anywhere}
+h1,h2,.big{overflow-wrap:anywhere}.nowrap{white-space:nowrap}svg.trend{display:block;width:100%;max-width:480px;height:auto}
 main:has(>.report-page){max-width:1280px}
 .report-page .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:0 16px;align-items:start}
 .report-page svg.chart{display:block;max-width:560px;height:auto}
@@ -181,7 +182,7 @@ pub async fn fallback(headers: HeaderMap, uri: axum::http::Uri) -> Response {
     if path.starts_with("/api/") || path.starts_with("/fhir") {
         return crate::http::not_found().into_response();
     }
-    if path.starts_with("/nhan-vien") || path.starts_with("/bao-cao") {
+    if path.starts_with("/nhan-vien") || path.starts_with("/bao-cao") || path.starts_with("/tram") {
         let page = ErrorPage {
             frame: Frame::staff("Không tìm thấy", &headers),
             heading: "Không tìm thấy".into(),

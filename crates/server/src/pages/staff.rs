@@ -96,7 +96,7 @@ fn url_encoded(s: &str) -> String {
 
 /// Where sign-in may return to: a page of ours under `/nhan-vien`, nothing else.
 fn safe_next(next: &str) -> &str {
-    let ok = next.starts_with("/nhan-vien")
+    let ok = (next.starts_with("/nhan-vien") || next == "/tram" || next.starts_with("/tram/"))
         && !next.starts_with("/nhan-vien/dang-")
         && !next.contains("//")
         && !next.contains('\\')
@@ -230,6 +230,8 @@ fn basis_label(b: Basis) -> &'static str {
         Basis::System => "Hệ thống kết nối (FHIR)",
         Basis::Guardianship => "Người giám hộ",
         Basis::Document => "Bản in người bệnh đưa",
+        Basis::Residence => "Trạm y tế nơi cư trú",
+        Basis::Reception => "Tra cứu thẻ khi tiếp đón",
     }
 }
 
@@ -309,6 +311,9 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
         }
     }
     let mut links = Vec::new();
+    if a.role == Role::CommuneStaff && u.allows(&Action::KeepRecord { place: &u.scope }) {
+        links.push(("/tram", "Trạm y tế: hồ sơ sức khỏe người dân"));
+    }
     let own = a.facility.clone().unwrap_or_default();
     let mut pending = None;
     if u.allows(&Action::ReviewBreakGlass { facility: &own }) {
@@ -574,7 +579,8 @@ async fn verify_page(
 struct ChronicRow {
     code: String,
     name: String,
-    when: String,
+    /// Where it is known from: "Hồ sơ sức khỏe (trạm y tế)", a hospital and its visits.
+    sources: Vec<(String, String)>,
 }
 
 struct EpisodeCard {
@@ -593,7 +599,13 @@ struct PatientPage {
     facts: String,
     glass: bool,
     grant: String,
-    allergies: &'static str,
+    /// The allergy statement, each listed allergy, and where they come from.
+    allergies: String,
+    allergy_items: Vec<(String, String)>,
+    allergy_source: String,
+    /// The record's station and its state, when the person has a record.
+    record_note: String,
+    blood_group: String,
     chronic: Vec<ChronicRow>,
     problems: Vec<(String, String, String)>,
     medicines: Vec<(String, String, String)>,
@@ -619,6 +631,12 @@ async fn patient_page(
         Ok(x) => x,
         Err(e) => return error_page(&headers, e),
     };
+    // The QĐ 831 record, when the person has one (read under the same grant and
+    // recorded as `record.read`): allergies and chronic conditions come first.
+    let side = match staff::read_record_side(&u, pid).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&headers, e),
+    };
     let p = match staff::patient_head(&app, pid).await {
         Ok(p) => p,
         Err(e) => return error_page(&headers, e),
@@ -629,24 +647,38 @@ async fn patient_page(
             .or_else(|| book::terms::icd10_name(&d.icd10).map(str::to_string))
             .unwrap_or_default()
     };
-    let chronic: Vec<ChronicRow> = s
-        .chronic
-        .iter()
+    let allergies = staff::allergies_of(side.as_ref());
+    let chronic: Vec<ChronicRow> = staff::conditions_of(side.as_ref(), &s, &names)
+        .into_iter()
         .map(|c| ChronicRow {
-            code: c.diagnosis.icd10.clone(),
-            name: name_of(&c.diagnosis),
-            when: if c.visits > 1 {
-                format!(
-                    "{} lượt khám, từ {} đến {}",
-                    c.visits,
-                    date(c.first_seen),
-                    date(c.last_seen)
-                )
-            } else {
-                format!("{} · {}", date(c.last_seen), facility(&names, &c.facility))
-            },
+            code: c.icd10.unwrap_or_default(),
+            name: c.text,
+            sources: c
+                .sources
+                .into_iter()
+                .map(|src| (src.label, src.detail))
+                .collect(),
         })
         .collect();
+    let record_note = match &side {
+        None => String::new(),
+        Some(r) => {
+            let station = r
+                .station
+                .clone()
+                .unwrap_or_else(|| "chưa có trạm y tế quản lý".into());
+            let closed = if r.closed {
+                " Hồ sơ đã đóng (người đã mất)."
+            } else {
+                ""
+            };
+            format!(
+                "{} do {station} quản lý, cập nhật lúc {}.{closed}",
+                crate::citizen::RECORD_SOURCE,
+                instant(r.updated_at)
+            )
+        }
+    };
     let problems = s
         .problems
         .iter()
@@ -763,7 +795,30 @@ async fn patient_page(
             scope_label(grant.scope),
             instant(grant.expires_at)
         ),
-        allergies: "Không có dữ liệu — hồ sơ khám chữa bệnh gửi lên sổ chưa ghi dị ứng. Hỏi người bệnh trước khi kê đơn.",
+        allergy_items: allergies
+            .items
+            .iter()
+            .map(|a| (a.kind.to_string(), a.text.clone()))
+            .collect(),
+        allergy_source: allergies
+            .source
+            .as_ref()
+            .map(|src| match src.detail.is_empty() {
+                true => src.label.clone(),
+                false => format!("{} · {}", src.label, src.detail),
+            })
+            .unwrap_or_default(),
+        allergies: allergies.text,
+        blood_group: side
+            .as_ref()
+            .map(|r| {
+                r.profile
+                    .blood_group
+                    .clone()
+                    .unwrap_or_else(|| "chưa xác định".into())
+            })
+            .unwrap_or_default(),
+        record_note,
         chronic,
         problems,
         medicines,

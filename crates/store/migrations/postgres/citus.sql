@@ -37,6 +37,9 @@ SELECT create_distributed_table('shares', 'person_id', colocate_with => 'persons
 SELECT create_distributed_table('grants', 'person_id', colocate_with => 'persons');
 SELECT create_distributed_table('audit_log', 'person_id', colocate_with => 'persons');
 SELECT create_distributed_table('audit_heads', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('health_records', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('health_record_versions', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('insurance_cards', 'person_id', colocate_with => 'persons');
 
 -- ---- 2. lookups, each by the value it is looked up by
 SELECT create_distributed_table('identifier_keys', 'value');
@@ -47,6 +50,8 @@ SELECT create_distributed_table('share_keys', 'code_hash', colocate_with => 'ses
 SELECT create_distributed_table('staff_sessions', 'token_hash', colocate_with => 'sessions');
 SELECT create_distributed_table('tokens', 'access_hash', colocate_with => 'sessions');
 SELECT create_distributed_table('population', 'personal_id', colocate_with => 'identifier_keys');
+-- A registry batch is looked up by its id (the sender's, for idempotence).
+SELECT create_distributed_table('registry_batches', 'id', colocate_with => 'none');
 -- Submissions are written once and read by id (an episode's source dossier). The
 -- transaction code is a UUIDv7 made by the store: unique by construction, so its index
 -- need not be a unique one (Citus allows unique keys only with the distribution column).
@@ -69,6 +74,7 @@ SELECT create_distributed_table('adoption_monthly', 'unit', colocate_with => 'un
 
 -- ---- 3. reference tables, on every node
 SELECT create_reference_table('units');
+SELECT create_reference_table('unit_lineage');
 SELECT create_reference_table('facilities');
 SELECT create_reference_table('facility_certs');
 SELECT create_reference_table('data_keys');

@@ -34,6 +34,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0005_keys.sql"),
     include_str!("../../migrations/postgres/0006_identities.sql"),
     include_str!("../../migrations/postgres/0007_facility_sla.sql"),
+    include_str!("../../migrations/postgres/0008_health_records.sql"),
+    include_str!("../../migrations/postgres/0009_units_dated.sql"),
 ];
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).
@@ -78,6 +80,9 @@ pub const PERSON_TABLES: &[(&str, &str)] = &[
     ("grants", "person_id"),
     ("audit_log", "person_id"),
     ("audit_heads", "person_id"),
+    ("health_records", "person_id"),
+    ("health_record_versions", "person_id"),
+    ("insurance_cards", "person_id"),
 ];
 
 /// How a new database lays out its tables.
@@ -940,7 +945,12 @@ mod tests {
             Q::SealHeadsAuditTarget,
             Q::SealHeadsEpisodeIcd,
             Q::PlainEpisodeIcds,
-            Q::PersonsAfter, // start of an upgraded store: sealing identities, once
+            Q::PersonsAfter,   // start of an upgraded store: sealing identities, once
+            Q::CommuneRecords, // a station's list: the records of its commune's residents
+            Q::RecordSummaries, // reports: completeness and examinations per commune
+            Q::SealHeadsRecordBody,
+            Q::SealHeadsRecordChanges,
+            Q::SealHeadsCardBody,
         ];
         let mut across = Vec::new();
         for q in Q::ALL {
@@ -979,6 +989,10 @@ mod tests {
             Q::SessionPerson, // a citizen's request: the session (lookup table)
             Q::MergeEventsOf, // the citizen's access log: who was merged into them
             Q::AuditOf,       // … the log of them all (one partition per person named)
+            Q::HealthRecord,  // the QĐ 831 record of one person
+            Q::UpdateHealthRecord,
+            Q::HealthRecordVersions,
+            Q::InsuranceCard,
         ] {
             let touched = partitions_touched(c, q).unwrap();
             assert!(touched.iter().all(|(_, n)| *n <= 1), "{q:?}: {touched:?}");

@@ -28,6 +28,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0011_keys.sql"),
     include_str!("../../migrations/sqlite/0012_identities.sql"),
     include_str!("../../migrations/sqlite/0013_facility_sla.sql"),
+    include_str!("../../migrations/sqlite/0014_health_records.sql"),
+    include_str!("../../migrations/sqlite/0015_units_dated.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {

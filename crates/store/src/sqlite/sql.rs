@@ -521,13 +521,25 @@ pub(crate) fn text(q: Q) -> &'static str {
              ORDER BY person_id, id"
         ),
         // ---- units and staff
-        Q::UnitLevelParent => "SELECT level, parent FROM units WHERE code = ?1",
+        Q::UnitLevelParent => "SELECT level, parent FROM units WHERE code = ?1 ORDER BY valid_from DESC LIMIT 1",
         Q::UnitExists => "SELECT 1 FROM units WHERE code = ?1",
         Q::UpsertUnit => {
-            "INSERT INTO units (code, name, level, parent, scheme, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, parent = excluded.parent, scheme = excluded.scheme"
+            "INSERT INTO units (code, name, level, parent, scheme, created_at, valid_from, valid_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (code, valid_from) DO UPDATE SET name = excluded.name, level = excluded.level, parent = excluded.parent, scheme = excluded.scheme, valid_to = excluded.valid_to"
         }
         Q::Units => "SELECT code, name, level, parent, scheme FROM units ORDER BY scheme, code",
+        // ---- units across the 2025 reform
+        Q::UnitInScheme => "SELECT level, parent FROM units WHERE code = ?1 AND scheme = ?2",
+        Q::UnitNewest => {
+            "SELECT level, scheme, valid_to FROM units WHERE code = ?1 ORDER BY valid_from DESC LIMIT 1"
+        }
+        Q::UnitLinksDelete => "DELETE FROM unit_lineage WHERE old_level = ?1 AND old_code = ?2",
+        Q::InsertUnitLink => {
+            "INSERT INTO unit_lineage (old_level, old_code, new_level, new_code, relation, note, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        }
+        Q::UnitLinks => {
+            "SELECT old_level, old_code, new_level, new_code, relation, note FROM unit_lineage ORDER BY old_level, old_code, new_level, new_code"
+        }
         Q::StaffExists => "SELECT 1 FROM staff WHERE username = ?1",
         Q::InsertStaff => {
             "INSERT INTO staff (username, full_name, role, unit, facility, practising_cert, password_hash, active, created_at)
@@ -828,6 +840,87 @@ pub(crate) fn text(q: Q) -> &'static str {
         }
         // Recount every aggregate from its rows (a script: several statements). Lateness
         // is the receipt time less NGAY_RA read as Vietnam wall clock (UTC+7).
+        // ---- the QĐ 831 records and registry deltas (records.rs)
+        Q::HealthRecord => {
+            "SELECT version, commune, status, body, created_at, updated_at FROM health_records WHERE person_id = ?1"
+        }
+        Q::HealthRecordVersions => {
+            "SELECT version, source, by_user, by_unit, changes, at FROM health_record_versions WHERE person_id = ?1 ORDER BY version DESC"
+        }
+        Q::UpdateHealthRecord => {
+            "UPDATE health_records SET version = ?3, commune = ?4, status = ?5, complete_a = ?6, complete_b = ?7,
+                    birth = ?8, last_exam = ?9, body = ?10, updated_at = ?11
+             WHERE person_id = ?1 AND version = ?2"
+        }
+        Q::HealthRecordsExist => {
+            "SELECT person_id FROM health_records WHERE person_id IN (SELECT value FROM json_each(?1))"
+        }
+        Q::CloseHealthRecord => {
+            "UPDATE health_records SET status = 'closed', updated_at = ?2 WHERE person_id = ?1"
+        }
+        Q::OpenMismatches => {
+            "SELECT DISTINCT person_id FROM dq_issues WHERE kind = 'registry_mismatch' AND status = 'open' AND person_id IN (SELECT value FROM json_each(?1))"
+        }
+        Q::OpenMismatchCount => {
+            "SELECT COUNT(*) FROM dq_issues WHERE kind = 'registry_mismatch' AND status = 'open'"
+        }
+        Q::OpenMismatchesByUnit => {
+            "SELECT unit, COUNT(*) FROM dq_issues WHERE kind = 'registry_mismatch' AND status = 'open' AND unit IS NOT NULL GROUP BY unit"
+        }
+        Q::InsertStationIssue => {
+            "INSERT INTO dq_issues (id, person_id, kind, detail, created_at, unit) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        }
+        Q::StationIssues => {
+            "SELECT id, person_id, kind, detail, created_at, status, resolved_by, resolved_at FROM dq_issues
+             WHERE unit = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id DESC LIMIT ?3"
+        }
+        Q::StationIssue => {
+            "SELECT id, person_id, kind, detail, created_at, status, resolved_by, resolved_at FROM dq_issues WHERE id = ?1"
+        }
+        Q::ResolveStationIssue => {
+            "UPDATE dq_issues SET status = 'resolved', resolved_by = ?3, resolved_at = ?4, detail = ?5
+             WHERE id = ?1 AND unit = ?2 AND status = 'open'"
+        }
+        Q::PopulationDeath => {
+            "UPDATE population SET status = 'dead', died_on = ?2, updated_at = ?3 WHERE personal_id = ?1"
+        }
+        Q::PopulationMove => {
+            "UPDATE population SET unit = ?2, status = 'alive', updated_at = ?3 WHERE personal_id = ?1"
+        }
+        Q::PopulationRow => {
+            "SELECT name, birth FROM population WHERE personal_id = ?1"
+        }
+        Q::PopulationRekey => {
+            "UPDATE population SET personal_id = ?2, name = ?3, birth = ?4, updated_at = ?5 WHERE personal_id = ?1"
+        }
+        Q::SetPersonalId => {
+            "UPDATE persons SET personal_id = ?2 WHERE id = ?1"
+        }
+        Q::InsuranceCard => {
+            "SELECT body, valid_to, updated_at FROM insurance_cards WHERE person_id = ?1"
+        }
+        Q::CommuneRecords => {
+            "SELECT h.person_id, h.version, h.status, h.complete_a, h.complete_b, h.birth, h.last_exam,
+                    p.name, p.sex, p.birth, p.personal_id
+             FROM health_records h JOIN persons p ON p.id = h.person_id
+             WHERE h.commune = ?1 ORDER BY h.person_id"
+        }
+        Q::RegistryBatch => {
+            "SELECT source, digest, outcome FROM registry_batches WHERE id = ?1"
+        }
+        // Per commune and status: records, parts A and B complete, examined in the
+        // year [?1, ?2), elderly (born on or before ?3: a bare year is its 31 December),
+        // elderly examined in the year.
+        Q::RecordSummaries => {
+            "SELECT commune, status, COUNT(*), CAST(SUM(complete_a) AS BIGINT), CAST(SUM(complete_b) AS BIGINT),
+                    SUM(CASE WHEN last_exam >= ?1 AND last_exam < ?2 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN CASE WHEN length(birth) = 4 THEN birth || '-12-31' ELSE birth END <= ?3 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN CASE WHEN length(birth) = 4 THEN birth || '-12-31' ELSE birth END <= ?3 AND last_exam >= ?1 AND last_exam < ?2 THEN 1 ELSE 0 END)
+             FROM health_records WHERE commune IS NOT NULL GROUP BY commune, status"
+        }
+        Q::SealHeadsRecordBody => "SELECT substr(body, 1, 9) FROM health_records",
+        Q::SealHeadsRecordChanges => "SELECT substr(changes, 1, 9) FROM health_record_versions",
+        Q::SealHeadsCardBody => "SELECT substr(body, 1, 9) FROM insurance_cards",
         Q::RebuildAggregates => {
             "DELETE FROM facility_daily; DELETE FROM facility_receipts; DELETE FROM facility_errors; DELETE FROM facility_signatures; DELETE FROM late_dossiers; DELETE FROM facility_sla;
              DELETE FROM adoption_units; DELETE FROM adoption_monthly;
