@@ -933,10 +933,9 @@ pub(crate) async fn resolve_issue(
             "Ghi chú cách xử lý: từ 1 đến 1.000 ký tự".into(),
         ));
     }
-    let store = app.store.clone();
-    let by = u.account.username.clone();
-    let done = crate::http::blocking(move || store.resolve_issue(&commune, id, &by, &note)).await?;
-    if done { Ok(()) } else { Err(not_found()) }
+    let _ = commune;
+    let actor = u.actor();
+    crate::http::serve(app, move |svc| svc.resolve_issue(&actor, id, &note)).await
 }
 
 async fn resolve(

@@ -366,6 +366,47 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The station closes one of its data-quality records (a registry mismatch, a
+    /// citizen's report) with a note; the person it names has it in their chain as
+    /// `record.resolve`. Not found when the station has no such open record.
+    pub fn resolve_issue(&self, who: &Actor, id: i64, note: &str) -> Result<()> {
+        let Actor::Staff { account, scope } = who else {
+            return Err(ServiceError::NotFound);
+        };
+        let Some(unit) = scope.commune.clone() else {
+            return Err(ServiceError::NotFound);
+        };
+        let place = Place {
+            commune: Some(unit.clone()),
+            ..Place::default()
+        };
+        authorize(
+            &who.principal(Vec::new()),
+            &Action::KeepRecord { place: &place },
+        )
+        .map_err(ServiceError::Forbidden)?;
+        let mut out: Option<Result<()>> = None;
+        self.store().transaction(true, &mut |tx| {
+            let step = (|| -> Result<()> {
+                let Some(person) = tx.resolve_issue(&unit, id, &account.username, note)? else {
+                    return Err(ServiceError::NotFound);
+                };
+                if let Some(pid) = person {
+                    let mut e = entry_of(who, pid, None);
+                    e.basis = Basis::Residence;
+                    e.action = "record.resolve".into();
+                    e.target = Some(format!("dq:{id}"));
+                    tx.append_audit(&e)?;
+                }
+                Ok(())
+            })();
+            settle(step, &mut out)
+        })?;
+        out.unwrap_or(Err(ServiceError::NotFound))
+    }
+}
+
 /// Keep a step's outcome: a store error rolls the transaction back, a refusal wrote
 /// nothing and is answered.
 fn settle<T>(step: Result<T>, out: &mut Option<Result<T>>) -> store::Result<()> {

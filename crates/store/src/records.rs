@@ -274,8 +274,6 @@ pub trait Records {
     /// Apply a registry batch: all or nothing; a batch id given again with the same
     /// content answers what it did the first time.
     fn apply_registry(&self, batch: &RegistryBatch) -> Result<BatchOutcome>;
-    /// Import existing records: each row all or nothing, refused rows reported.
-    fn import_records(&self, rows: &[(u64, RecordImport)], by: Writer<'_>) -> Result<ImportReport>;
     /// Per commune: records, completeness, examinations of `year`, the elderly
     /// (60 or more on `today`) and open mismatches.
     fn record_stats(&self, year: i32, today: chrono::NaiveDate) -> Result<Vec<CommuneRecords>>;
@@ -1246,6 +1244,35 @@ fn write_card(db: &dyn Db, person: i64, card: &InsuranceCard, now: i64) -> Resul
     Ok(())
 }
 
+/// Close the open data-quality record `id` of `unit` with a note: the person it is
+/// about (`Some(None)` when it names nobody), or `None` when there is no such record.
+pub(crate) fn resolve_issue_in(
+    db: &dyn Db,
+    unit: &str,
+    id: i64,
+    by: &str,
+    note: &str,
+    now: i64,
+) -> Result<Option<Option<i64>>> {
+    let Some(issue) = db.one(Q::StationIssue, args![id], |r| issue_row(db, r))? else {
+        return Ok(None);
+    };
+    let mut detail = issue.detail.clone();
+    if let serde_json::Value::Object(m) = &mut detail {
+        m.insert(
+            "resolution".into(),
+            serde_json::Value::String(note.to_string()),
+        );
+    }
+    let sealed = db
+        .crypt()
+        .seal_str("dq_issues.detail", id, &detail.to_string())?;
+    if db.exec(Q::ResolveStationIssue, args![id, unit, by, now, sealed])? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(issue.person_id))
+}
+
 fn issue_row(db: &dyn Db, r: &crate::db::Row<'_>) -> Result<StationIssue> {
     let id: i64 = r.get(0)?;
     let detail: String = r.get(3)?;
@@ -1304,22 +1331,7 @@ impl<B: Backend> Records for Engine<B> {
 
     fn resolve_issue(&self, unit: &str, id: i64, by: &str, note: &str) -> Result<bool> {
         let now = now_ms();
-        self.write(|db| {
-            let Some(issue) = db.one(Q::StationIssue, args![id], |r| issue_row(db, r))? else {
-                return Ok(false);
-            };
-            let mut detail = issue.detail.clone();
-            if let serde_json::Value::Object(m) = &mut detail {
-                m.insert(
-                    "resolution".into(),
-                    serde_json::Value::String(note.to_string()),
-                );
-            }
-            let sealed = db
-                .crypt()
-                .seal_str("dq_issues.detail", id, &detail.to_string())?;
-            Ok(db.exec(Q::ResolveStationIssue, args![id, unit, by, now, sealed])? > 0)
-        })
+        self.write(|db| Ok(resolve_issue_in(db, unit, id, by, note, now)?.is_some()))
     }
 
     fn apply_registry(&self, batch: &RegistryBatch) -> Result<BatchOutcome> {
@@ -1416,122 +1428,6 @@ impl<B: Backend> Records for Engine<B> {
             )?;
             Ok(out)
         })
-    }
-
-    fn import_records(&self, rows: &[(u64, RecordImport)], by: Writer<'_>) -> Result<ImportReport> {
-        let today = book::ehr::Today(crate::vn_now().date());
-        let mut report = ImportReport {
-            rows: rows.len(),
-            ..ImportReport::default()
-        };
-        for (line, row) in rows {
-            let refuse = |problems: Vec<book::ehr::Problem>| Refusal {
-                line: *line,
-                personal_id: row.personal_id.chars().take(20).collect(),
-                problems,
-            };
-            let problem = |key: &str, code: &'static str, m: String| book::ehr::Problem {
-                key: key.into(),
-                code,
-                message: m,
-            };
-            let now = now_ms();
-            let outcome = self.write(|db| {
-                let Some(person) = holder(db, &row.personal_id)? else {
-                    return Ok(Err(vec![problem(
-                        "personal_id",
-                        "unknown_person",
-                        format!(
-                            "Số định danh {}: không có trong sổ dân cư",
-                            row.personal_id.chars().take(20).collect::<String>()
-                        ),
-                    )]));
-                };
-                let Some(mut stored) = read_record(db, person)? else {
-                    return Ok(Err(vec![problem(
-                        "personal_id",
-                        "no_record",
-                        "Người này chưa có hồ sơ sức khỏe".into(),
-                    )]));
-                };
-                if let Some(c) = by.by_unit {
-                    if stored.commune.as_deref() != Some(c) {
-                        return Ok(Err(vec![problem(
-                            "personal_id",
-                            "other_commune",
-                            "Người này không thuộc xã của trạm".into(),
-                        )]));
-                    }
-                }
-                if stored.is_closed() {
-                    return Ok(Err(vec![problem(
-                        "personal_id",
-                        "record_closed",
-                        "Hồ sơ đã đóng (người đã mất)".into(),
-                    )]));
-                }
-                let mut changes = match stored.record.apply(&row.items, today) {
-                    Ok(c) => c,
-                    Err(p) => return Ok(Err(p)),
-                };
-                for e in &row.exams {
-                    let have = stored.record.exams.iter().any(|x| x.date == e.date);
-                    let n = stored.record.exams.len();
-                    match stored
-                        .record
-                        .add_exam(&e.date, &e.items, by.by_user, by.by_unit, today)
-                    {
-                        Ok(x) => {
-                            let date = x.date.clone();
-                            // The same examination imported again is not added twice.
-                            if have
-                                && stored
-                                    .record
-                                    .exams
-                                    .iter()
-                                    .filter(|x| x.date == date)
-                                    .count()
-                                    > 1
-                            {
-                                let dup = stored
-                                    .record
-                                    .exams
-                                    .iter()
-                                    .filter(|x| x.date == date)
-                                    .map(|x| x.items.clone())
-                                    .collect::<Vec<_>>();
-                                if dup.iter().skip(1).any(|i| *i == dup[0]) {
-                                    let last =
-                                        stored.record.exams.iter().rposition(|x| x.date == date);
-                                    if let Some(i) = last {
-                                        stored.record.exams.remove(i);
-                                    }
-                                    continue;
-                                }
-                            }
-                            debug_assert!(stored.record.exams.len() == n + 1);
-                            changes.push(Change {
-                                key: "exam".into(),
-                                before: String::new(),
-                                after: date,
-                            });
-                        }
-                        Err(p) => return Ok(Err(p)),
-                    }
-                }
-                if changes.is_empty() {
-                    return Ok(Ok(false));
-                }
-                save_record(db, &stored, by, &changes, now)?;
-                Ok(Ok(true))
-            })?;
-            match outcome {
-                Ok(true) => report.applied += 1,
-                Ok(false) => report.unchanged += 1,
-                Err(p) => report.refused.push(refuse(p)),
-            }
-        }
-        Ok(report)
     }
 
     fn record_stats(&self, year: i32, today: chrono::NaiveDate) -> Result<Vec<CommuneRecords>> {

@@ -64,6 +64,15 @@ pub trait BookTx {
     fn insurance_card(&self, person: i64) -> Result<Option<crate::InsuranceCard>>;
     /// Open a data-quality record for the station of `unit` (a citizen's error report).
     fn open_issue(&self, person: i64, unit: &str, kind: &str, detail: &str) -> Result<i64>;
+    /// Close the open data-quality record `id` of `unit`: the person it names, or
+    /// `None` when `unit` has no such open record.
+    fn resolve_issue(
+        &self,
+        unit: &str,
+        id: i64,
+        by: &str,
+        note: &str,
+    ) -> Result<Option<Option<i64>>>;
 }
 
 /// What a transaction needs of the store beyond its connection: new ids and keyed
@@ -100,6 +109,16 @@ impl BookTx for Tx<'_> {
 
     fn insurance_card(&self, person: i64) -> Result<Option<crate::InsuranceCard>> {
         crate::records::insurance_card(self.db, person)
+    }
+
+    fn resolve_issue(
+        &self,
+        unit: &str,
+        id: i64,
+        by: &str,
+        note: &str,
+    ) -> Result<Option<Option<i64>>> {
+        crate::records::resolve_issue_in(self.db, unit, id, by, note, crate::now_ms())
     }
 
     fn open_issue(&self, person: i64, unit: &str, kind: &str, detail: &str) -> Result<i64> {

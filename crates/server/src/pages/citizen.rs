@@ -1478,6 +1478,9 @@ pub(crate) fn action_label(a: &str) -> &'static str {
         "record.exam" => "Ghi kết quả khám sức khỏe",
         "record.accept" | "record.decline" => "Xét đề xuất từ hồ sơ bệnh viện",
         "record.report_error" => "Báo sai thông tin hồ sơ sức khỏe",
+        "record.import" => "Nhập hồ sơ sức khỏe từ hệ thống khác",
+        "record.resolve" => "Đối chiếu, xử lý sai lệch hồ sơ sức khỏe",
+        "card.lookup" => "Tra cứu thẻ BHYT khi tiếp đón",
         _ => "Xem dữ liệu",
     }
 }

@@ -331,6 +331,9 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     }
     if u.allows(&Action::ViewReports { place: &u.scope }) {
         links.push(("/nhan-vien/bao-cao", "Báo cáo, giám sát"));
+    } else if u.allows(&Action::KeepRecord { place: &u.scope }) {
+        // A commune station sees its commune's residents and records.
+        links.push(("/nhan-vien/bao-cao", "Báo cáo hồ sơ sức khỏe của xã"));
     }
     if u.allows(&Action::SubmitUnitReport { place: &u.scope }) {
         links.push(("/nhan-vien/bao-cao/phu-luc-1", "Báo cáo tháng (Phụ lục 1)"));

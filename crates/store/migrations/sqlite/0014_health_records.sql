@@ -19,7 +19,8 @@ CREATE TABLE health_records (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
-CREATE INDEX health_records_commune ON health_records(commune, status);
+-- Covering the station lists and the report figures per commune (no body read).
+CREATE INDEX health_records_commune ON health_records(commune, status, complete_a, complete_b, birth, last_exam);
 
 -- Who changed what, when, from which unit: one row per version. `changes` is the
 -- sealed JSON list of (item, before, after); version 1 is the creation.
