@@ -7,20 +7,20 @@
 
 #[macro_use]
 mod common;
+mod record_world;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use book::IdKind;
 use book::access::{Role, Scope};
+use record_world::{STATION, edit, items};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::App;
-use service::{Actor, RecordEdit};
-use store::{Facility, Resident, StaffAccount, Store, Unit};
-use synth::{Config, Generator};
+use service::RecordEdit;
+use store::{Facility, Resident, StaffAccount, Store};
 
-const STATION: &str = "00004";
 const ELSEWHERE: &str = "00008";
 
 struct World {
@@ -45,23 +45,6 @@ struct World {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-fn units(s: &dyn Store) {
-    for (code, name, level, parent) in [
-        ("01", "Thành phố Hà Nội", "province", None),
-        (STATION, "Phường Ba Đình", "commune", Some("01")),
-        (ELSEWHERE, "Phường Ngọc Hà", "commune", Some("01")),
-    ] {
-        s.upsert_unit(&Unit {
-            code: code.into(),
-            name: name.into(),
-            level: level.into(),
-            parent: parent.map(str::to_string),
-            scheme: "2025".into(),
-        })
-        .unwrap();
-    }
-}
-
 fn resident(personal_id: &str, name: &str, unit: &str) -> Resident {
     Resident {
         personal_id: personal_id.into(),
@@ -71,13 +54,6 @@ fn resident(personal_id: &str, name: &str, unit: &str) -> Resident {
         unit: unit.into(),
         status: "alive".into(),
     }
-}
-
-fn items(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 fn staff_account(username: &str, name: &str, role: Role) -> StaffAccount {
@@ -95,7 +71,10 @@ fn staff_account(username: &str, name: &str, role: Role) -> StaffAccount {
 async fn world() -> World {
     let dir = common::scratch();
     let store = dir.open();
-    units(&*store);
+    record_world::units(
+        &*store,
+        &[(STATION, "Phường Ba Đình"), (ELSEWHERE, "Phường Ngọc Hà")],
+    );
     store
         .upsert_facility(&Facility {
             code: "01001".into(),
@@ -106,31 +85,8 @@ async fn world() -> World {
             unit: None,
         })
         .unwrap();
-    let g = Generator::new(Config {
-        persons: 30,
-        episodes: 300,
-        seed: 41,
-        ..Config::default()
-    });
-    common::ingest_all(&store, &g);
     // A: someone whose hospital dossiers name a chronic condition.
-    let (a_pid, a, chronic) = (0..30)
-        .filter_map(|j| g.person(j).personal_id)
-        .find_map(|pid| {
-            let p = store
-                .person_by_identifier(IdKind::PersonalId, &pid)
-                .unwrap()?;
-            let code = store.episodes_of(p.id).unwrap().iter().find_map(|e| {
-                e.view
-                    .main_diagnosis
-                    .iter()
-                    .chain(&e.view.secondary_diagnoses)
-                    .map(|d| d.icd10.trim().to_ascii_uppercase())
-                    .find(|c| book::terms::chronic_group(c).is_some())
-            })?;
-            Some((pid, p.id, code))
-        })
-        .expect("a person with a chronic condition in their dossiers");
+    let (g, a_pid, a, chronic) = record_world::dossiers_with_a_chronic_patient(&store);
     // Every resident gets a person and a record: A (linked to their dossiers by the
     // personal ID), W and G in A's commune, O elsewhere.
     store
@@ -163,26 +119,8 @@ async fn world() -> World {
     store.grant_guardian(gd, w, "test").unwrap();
 
     // The station fills A's and W's records, as its pages would.
-    let nurse = StaffAccount {
-        unit: Some(STATION.into()),
-        ..staff_account("tram00004", "Y sĩ Phạm Thị Lan", Role::CommuneStaff)
-    };
-    store.upsert_staff(&nurse, Some("tram-y-te-2026")).unwrap();
-    let station = Actor::Staff {
-        scope: store.place_of_unit(STATION).unwrap(),
-        account: nurse,
-    };
+    let station = record_world::station_nurse(&store);
     let svc = service::Service::new(store.clone());
-    let version = |p: i64| {
-        let mut v = 0;
-        store
-            .transaction(false, &mut |tx| {
-                v = tx.health_record(p)?.unwrap().version;
-                Ok(())
-            })
-            .unwrap();
-        v
-    };
     let filled = items(&[
         ("a.blood_abo", "A"),
         ("a.blood_rh", "+"),
@@ -193,8 +131,7 @@ async fn world() -> World {
         ("b.risk.smoking", "3"),
         ("b.surgery", "Mổ ruột thừa năm 2010"),
     ]);
-    svc.edit_record(&station, a, version(a), RecordEdit::Items(&filled))
-        .unwrap();
+    edit(&svc, &station, a, RecordEdit::Items(&filled));
     let today = store::vn_now().date();
     for (days, weight, sys) in [(400, "62", "135"), (30, "64.5", "128")] {
         let date = (today - chrono::Duration::days(days)).to_string();
@@ -207,24 +144,22 @@ async fn world() -> World {
             ("advice", "Ăn nhạt, đi bộ 30 phút mỗi ngày"),
             ("doctor", "BS. Nguyễn Văn Khám"),
         ]);
-        svc.edit_record(
+        edit(
+            &svc,
             &station,
             a,
-            version(a),
             RecordEdit::Exam {
                 date: &date,
                 items: &exam,
             },
-        )
-        .unwrap();
+        );
     }
-    svc.edit_record(
+    edit(
+        &svc,
         &station,
         w,
-        version(w),
         RecordEdit::Items(&items(&[("b.allergy.none", "1")])),
-    )
-    .unwrap();
+    );
 
     let clinician = StaffAccount {
         facility: Some("01001".into()),

@@ -1168,6 +1168,15 @@ fn link_and_store<'a>(
                 now
             ],
         )?;
+        // A dossier that disagrees with the person's name or birth date is also the
+        // business of the station keeping their record (QĐ 831): it resolves it.
+        if matches!(c, Conflict::Demographics { .. })
+            && let Some(Some(commune)) = db.one(Q::HealthRecordCommune, args![person], |r| {
+                r.get::<Option<String>>(0)
+            })?
+        {
+            db.exec_later(Q::SetDqUnit, args![id, commune])?;
+        }
     }
     let linked_at = now_ms();
     // Corrections: same facility + MA_LK replaces what the book shows.

@@ -265,6 +265,8 @@ statements! {
     HealthRecordVersions,
     UpdateHealthRecord,
     HealthRecordsExist,
+    HealthRecordCommune,
+    SetDqUnit,
     CloseHealthRecord,
     OpenMismatches,
     OpenMismatchCount,

@@ -305,3 +305,52 @@ on_both!(registry_and_dossiers_disagreeing_is_a_station_record, |s| {
     assert_eq!(all[0].resolved_by.as_deref(), Some("tram"));
     assert_eq!(all[0].detail["resolution"], "Đã đối chiếu CCCD");
 });
+
+on_both!(
+    a_dossier_disagreeing_with_the_registry_goes_to_the_station,
+    |s| {
+        use dossier::{Options, Spec};
+        units(&s);
+        let g = synth::Generator::new(synth::Config {
+            persons: 20,
+            episodes: 60,
+            seed: 7,
+            ..synth::Config::default()
+        });
+        let e = (0..60)
+            .map(|i| g.episode(i))
+            .find(|e| e.dossier.summary.as_ref().unwrap().so_cccd.is_some())
+            .unwrap();
+        let pid = e.dossier.summary.as_ref().unwrap().so_cccd.clone().unwrap();
+        // The registry knows the resident under another name; then their dossier arrives.
+        s.import_population(&[Resident {
+            personal_id: pid.clone(),
+            name: Some("Tên Trong Sổ Dân Cư".into()),
+            birth: None,
+            sex: None,
+            unit: "00004".into(),
+            status: "alive".into(),
+        }])
+        .unwrap();
+        let raw = e.envelope_bytes(Spec::Qd3176);
+        let parsed = dossier::parse_envelope(&raw, &Options::default());
+        let meta = store::Meta {
+            facility: e.facility.code.into(),
+            account: "t".into(),
+            source: store::Source::Import,
+            spec: Spec::Qd3176,
+            received_at: store::now_ms(),
+        };
+        let r = s
+            .ingest(store::Prepared::envelope(meta, &raw, &parsed))
+            .unwrap();
+        assert!(r.accepted);
+        let issues = s.station_issues("00004", true, 10).unwrap();
+        let d = issues
+            .iter()
+            .find(|i| i.kind == "demographics")
+            .expect("the station sees the dossier's disagreement");
+        assert_eq!(d.detail["field"], "HO_TEN");
+        assert_eq!(d.detail["stored"], "Tên Trong Sổ Dân Cư");
+    }
+);

@@ -1309,6 +1309,7 @@ fn kind_label(kind: &str) -> &'static str {
     match kind {
         "registry_mismatch" => "Sai khác giữa sổ dân cư và hồ sơ bệnh viện",
         "citizen_report" => "Người dân báo thông tin sai",
+        "demographics" => "Hồ sơ bệnh viện ghi khác họ tên / ngày sinh đã lưu",
         _ => "Việc cần đối chiếu",
     }
 }
@@ -1339,6 +1340,26 @@ fn issue_lines(detail: &serde_json::Value) -> Vec<String> {
                 show(&f["dossier"])
             ));
         }
+    }
+    // A dossier's conflict with the person as stored (book::identity::Conflict).
+    if detail.get("kind").and_then(|k| k.as_str()) == Some("demographics") {
+        let what = match detail.get("field").and_then(|f| f.as_str()) {
+            Some("HO_TEN") => "Họ và tên",
+            Some("NGAY_SINH") => "Ngày sinh",
+            _ => "Thông tin",
+        };
+        let v = |k: &str| {
+            detail
+                .get(k)
+                .and_then(|x| x.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        out.push(format!(
+            "{what}: đã lưu “{}”, hồ sơ bệnh viện gửi “{}”",
+            v("stored"),
+            v("claimed")
+        ));
     }
     if let Some(t) = detail.get("text").and_then(|t| t.as_str()) {
         out.push(format!("Nội dung: {t}"));

@@ -855,6 +855,10 @@ pub(crate) fn text(q: Q) -> &'static str {
         Q::HealthRecordsExist => {
             "SELECT person_id FROM health_records WHERE person_id = ANY($1)"
         }
+        Q::HealthRecordCommune => {
+            "SELECT commune FROM health_records WHERE person_id = $1"
+        }
+        Q::SetDqUnit => "UPDATE dq_issues SET unit = $2 WHERE id = $1",
         Q::CloseHealthRecord => {
             "UPDATE health_records SET status = 'closed', updated_at = $2 WHERE person_id = $1"
         }
