@@ -1339,7 +1339,7 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
         .await;
     assert_eq!(s, StatusCode::OK);
     let report: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(report["records"], 3);
+    assert_eq!(report["records"], 6);
     assert!(report["problems"].as_array().unwrap().is_empty());
     // The database refuses edits and deletions through SQL.
     let a = w.a;
@@ -1360,6 +1360,14 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
             common::Backend::Postgres => "DROP TRIGGER audit_log_no_update ON audit_log;",
         })
         .unwrap();
+    let second = w
+        .store
+        .audit_of(w.a)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.seq == 2)
+        .unwrap()
+        .action;
     w.dir
         .sql("UPDATE audit_log SET action = 'episodes' WHERE seq = 2")
         .unwrap();
@@ -1372,7 +1380,9 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
         r.problems
     );
     w.dir
-        .sql("UPDATE audit_log SET action = 'summary' WHERE seq = 2")
+        .sql(&format!(
+            "UPDATE audit_log SET action = '{second}' WHERE seq = 2"
+        ))
         .unwrap();
     assert!(w.store.verify_audit().unwrap().ok(), "restored");
     // A record removed from the middle, or from the end: detected.
@@ -1383,7 +1393,7 @@ async fn every_staff_read_is_in_an_intact_chain_that_exposes_tampering() {
         "{:?}",
         r.problems
     );
-    w.dir.sql("DELETE FROM audit_log WHERE seq = 3").unwrap();
+    w.dir.sql("DELETE FROM audit_log WHERE seq = 6").unwrap();
     let r = w.store.verify_audit().unwrap();
     assert!(
         r.problems

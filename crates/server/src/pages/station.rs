@@ -13,6 +13,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -1531,83 +1532,54 @@ async fn import_page(
     render(&import_view(&headers, None, None))
 }
 
-/// One part of a `multipart/form-data` body: its field name, file name and bytes.
-struct PartData<'a> {
-    name: String,
-    filename: Option<String>,
-    body: &'a [u8],
+/// The fields of the import form (a file, or pasted text, and the format).
+#[derive(Default)]
+struct ImportForm {
+    file: Option<(Bytes, String)>,
+    text: Option<Bytes>,
+    format: String,
 }
 
-fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    (from..=hay.len() - needle.len()).find(|&i| &hay[i..i + needle.len()] == needle)
-}
-
-/// The parts of a `multipart/form-data` body (RFC 7578), or none when it is not one.
-fn multipart<'a>(content_type: &str, body: &'a [u8]) -> Option<Vec<PartData<'a>>> {
-    let boundary = content_type
-        .split(';')
-        .map(str::trim)
-        .find_map(|p| p.strip_prefix("boundary="))?
-        .trim_matches('"');
-    if boundary.is_empty() || boundary.len() > 200 {
-        return None;
-    }
-    let delim = format!("--{boundary}");
-    let mut parts = Vec::new();
-    let mut at = find(body, delim.as_bytes(), 0)? + delim.len();
+/// Read the form's fields (multipart/form-data, axum's `Multipart`); `None` when the
+/// body is not a readable form.
+async fn import_form(form: Result<Multipart, MultipartRejection>) -> Option<ImportForm> {
+    let mut form = form.ok()?;
+    let mut out = ImportForm::default();
     for _ in 0..20 {
-        if body.get(at..at + 2) == Some(b"--") {
-            return Some(parts);
-        }
-        let head_start = at + 2;
-        let head_end = find(body, b"\r\n\r\n", head_start)?;
-        let head = std::str::from_utf8(&body[head_start..head_end]).ok()?;
-        let next = find(body, format!("\r\n{delim}").as_bytes(), head_end + 4)?;
-        let content = &body[head_end + 4..next];
-        let disposition = head
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
-        let param = |key: &str| {
-            disposition.split(';').map(str::trim).find_map(|p| {
-                p.strip_prefix(key)
-                    .and_then(|v| v.strip_prefix('='))
-                    .map(|v| v.trim_matches('"').to_string())
-            })
+        let Some(field) = form.next_field().await.ok()? else {
+            return Some(out);
         };
-        parts.push(PartData {
-            name: param("name")?,
-            filename: param("filename"),
-            body: content,
-        });
-        at = next + 2 + delim.len();
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field.file_name().unwrap_or_default().to_string();
+        let data = field.bytes().await.ok()?;
+        match name.as_str() {
+            "file" if !data.is_empty() => out.file = Some((data, filename)),
+            "text" if !data.iter().all(u8::is_ascii_whitespace) => out.text = Some(data),
+            "format" => out.format = String::from_utf8_lossy(&data).trim().to_string(),
+            _ => {}
+        }
     }
     None
 }
 
-async fn import_submit(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn import_submit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    form: Result<Multipart, MultipartRejection>,
+) -> Response {
     let (u, _) = station!(app, headers, "/tram/nhap");
     let again = |status: StatusCode, message: String| {
         (status, render(&import_view(&headers, Some(message), None))).into_response()
     };
-    let ct = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(parts) = multipart(ct, &body) else {
+    let Some(form) = import_form(form).await else {
         return again(
             StatusCode::BAD_REQUEST,
             "Không đọc được biểu mẫu; hãy chọn lại tệp và gửi lại.".into(),
         );
     };
-    let field = |n: &str| parts.iter().find(|p| p.name == n);
-    let file = field("file").filter(|p| !p.body.is_empty());
-    let pasted = field("text").filter(|p| !p.body.iter().all(u8::is_ascii_whitespace));
-    let (bytes, filename) = match (file, pasted) {
-        (Some(f), _) => (f.body, f.filename.clone().unwrap_or_default()),
-        (None, Some(t)) => (t.body, String::new()),
+    let (bytes, filename) = match (form.file, form.text) {
+        (Some((f, name)), _) => (f, name),
+        (None, Some(t)) => (t, String::new()),
         (None, None) => {
             return again(
                 StatusCode::BAD_REQUEST,
@@ -1615,9 +1587,7 @@ async fn import_submit(State(app): State<Arc<App>>, headers: HeaderMap, body: By
             );
         }
     };
-    let chosen = field("format")
-        .map(|p| String::from_utf8_lossy(p.body).trim().to_string())
-        .unwrap_or_default();
+    let chosen = form.format;
     let lower = filename.to_ascii_lowercase();
     let format = match chosen.as_str() {
         "csv" => registry::records::Format::Csv,
@@ -1631,7 +1601,6 @@ async fn import_submit(State(app): State<Arc<App>>, headers: HeaderMap, body: By
         }
         _ => registry::records::Format::Csv,
     };
-    let bytes = Bytes::copy_from_slice(bytes);
     match records::import_file(&app, &u, bytes, format).await {
         Ok(report) => {
             let outcome = ImportOutcome {
@@ -1673,19 +1642,6 @@ async fn import_submit(State(app): State<Arc<App>>, headers: HeaderMap, body: By
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_multipart_body_is_read_part_by_part() {
-        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ncsv\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ho-so.csv\"\r\nContent-Type: text/csv\r\n\r\npersonal_id,a.blood_abo\r\n001,A\r\n\r\n--XyZ--\r\n";
-        let parts = multipart("multipart/form-data; boundary=XyZ", body).unwrap();
-        assert_eq!(parts.len(), 2);
-        assert_eq!(parts[0].name, "format");
-        assert_eq!(parts[0].body, b"csv");
-        assert_eq!(parts[1].filename.as_deref(), Some("ho-so.csv"));
-        assert_eq!(parts[1].body, b"personal_id,a.blood_abo\r\n001,A\r\n");
-        assert!(multipart("multipart/form-data; boundary=XyZ", b"garbage").is_none());
-        assert!(multipart("text/plain", body).is_none());
-    }
 
     #[test]
     fn forms_follow_the_kind_of_each_item() {
