@@ -541,6 +541,9 @@ fn values_stored_in_clear_are_sealed_in_place() {
             ("grants.reason".to_string(), 0),
             ("audit_log.target".to_string(), 0),
             ("episodes.main_icd10".to_string(), 1),
+            ("health_records.body".to_string(), 0),
+            ("health_record_versions.changes".to_string(), 0),
+            ("insurance_cards.body".to_string(), 0),
         ]
     );
     // Both still read.
