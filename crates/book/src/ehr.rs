@@ -512,9 +512,11 @@ pub fn label_of(key: &str) -> String {
     }
 }
 
-/// The shown value of an item (a choice's label, a tick as "Có", a date as dd/mm/yyyy).
+/// The shown value of an item, as people read it: a choice's label, a tick as "Có", a
+/// date as dd/mm/yyyy, a number with the decimal comma and grouped thousands.
 pub fn shown(item: &Item, value: &str) -> String {
     match item.kind {
+        Int(..) | Dec(..) => crate::vn::number_text(value),
         Choice(list) => list
             .iter()
             .find(|(c, _)| *c == value)
@@ -524,6 +526,11 @@ pub fn shown(item: &Item, value: &str) -> String {
             .map_or_else(|| value.to_string(), |d| d.format("%d/%m/%Y").to_string()),
         _ => value.to_string(),
     }
+}
+
+/// A stored date (`yyyy-mm-dd`) as people read it (`dd/mm/yyyy`); other text as it is.
+pub fn day_text(value: &str) -> String {
+    parse_date(value).map_or_else(|| value.to_string(), |d| d.format("%d/%m/%Y").to_string())
 }
 
 /// Parse a date as people write it: `dd/mm/yyyy`, `d/m/yyyy`, `dd-mm-yyyy` or

@@ -975,27 +975,14 @@ pub(crate) fn station_name(
     }
 }
 
-/// An item's value as people read it: a choice's label, a tick as "Có", a date as
-/// dd/mm/yyyy, a decimal with the Vietnamese comma.
+/// The value of an item as people read it (`book::ehr::shown`).
 pub(crate) fn item_text(item: &book::ehr::Item, value: &str) -> String {
-    use book::ehr::Kind;
-    match item.kind {
-        Kind::Date => book::ehr::parse_date(value)
-            .map(|d| d.format("%d/%m/%Y").to_string())
-            .unwrap_or_else(|| value.to_string()),
-        Kind::Dec(..) => crate::pages::number_text(value),
-        _ => book::ehr::shown(item, value),
-    }
+    book::ehr::shown(item, value)
 }
 
 /// A value of a version's change as people read it (long texts shortened).
 fn change_value(key: &str, value: &str) -> String {
-    let text = match book::ehr::item(key)
-        .or_else(|| key.strip_prefix("exam.").and_then(book::ehr::exam_item))
-    {
-        Some(item) => item_text(item, value),
-        None => value.to_string(),
-    };
+    let text = crate::records::change_value(key, value);
     if text.chars().count() > 120 {
         let mut t: String = text.chars().take(120).collect();
         t.push('…');

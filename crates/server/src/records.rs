@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use book::access::{Action, Place, Role};
-use book::ehr::{self, Item, Kind, Part};
+use book::ehr::{self, Item, Part};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use service::{RecordEdit, RecordView, ServiceError};
@@ -160,16 +160,9 @@ async fn blocking<T: Send + 'static>(
 // Display
 // ---------------------------------------------------------------------------
 
-/// The value of an item as people read it: a choice's label, a tick as "Có", a date
-/// `dd/mm/yyyy`, a number with the decimal comma.
+/// The value of an item as people read it (`book::ehr::shown`).
 pub(crate) fn shown(item: &Item, value: &str) -> String {
-    match item.kind {
-        Kind::Date => ehr::parse_date(value)
-            .map(|d| d.format("%d/%m/%Y").to_string())
-            .unwrap_or_else(|| value.to_string()),
-        Kind::Int(..) | Kind::Dec(..) => book::vn::number_text(value),
-        _ => ehr::shown(item, value),
-    }
+    ehr::shown(item, value)
 }
 
 /// What a part lacks to be complete: the required items without a value (named with
@@ -204,9 +197,7 @@ pub(crate) fn missing(record: &ehr::HealthRecord, part: Part) -> Vec<String> {
 
 /// A `yyyy-mm-dd` date as `dd/mm/yyyy` (other text as it is).
 pub(crate) fn day(value: &str) -> String {
-    ehr::parse_date(value)
-        .map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_else(|| value.to_string())
+    ehr::day_text(value)
 }
 
 /// A version's change value shown: the item's display when the key is an item's.
@@ -214,7 +205,7 @@ pub(crate) fn change_value(key: &str, value: &str) -> String {
     if value.is_empty() {
         return String::new();
     }
-    match ehr::item(key) {
+    match ehr::item(key).or_else(|| key.strip_prefix("exam.").and_then(ehr::exam_item)) {
         Some(i) => shown(i, value),
         None if key == "exam" => value
             .split_once(' ')
