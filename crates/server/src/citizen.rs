@@ -975,11 +975,6 @@ pub(crate) fn station_name(
     }
 }
 
-/// The value of an item as people read it (`book::ehr::shown`).
-pub(crate) fn item_text(item: &book::ehr::Item, value: &str) -> String {
-    book::ehr::shown(item, value)
-}
-
 /// A value of a version's change as people read it (long texts shortened).
 fn change_value(key: &str, value: &str) -> String {
     let text = crate::records::change_value(key, value);
@@ -1127,7 +1122,7 @@ fn record_json(r: &RecordRead) -> serde_json::Value {
                 "group": i.group,
                 "label": i.label,
                 "value": v,
-                "text": item_text(i, v),
+                "text": book::ehr::shown(i, v),
             }))
         })
         .collect();

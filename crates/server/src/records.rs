@@ -160,11 +160,6 @@ async fn blocking<T: Send + 'static>(
 // Display
 // ---------------------------------------------------------------------------
 
-/// The value of an item as people read it (`book::ehr::shown`).
-pub(crate) fn shown(item: &Item, value: &str) -> String {
-    ehr::shown(item, value)
-}
-
 /// What a part lacks to be complete: the required items without a value (named with
 /// their group where a label alone is ambiguous: the two addresses) and the statements
 /// part B needs ("none" included).
@@ -195,21 +190,17 @@ pub(crate) fn missing(record: &ehr::HealthRecord, part: Part) -> Vec<String> {
     out
 }
 
-/// A `yyyy-mm-dd` date as `dd/mm/yyyy` (other text as it is).
-pub(crate) fn day(value: &str) -> String {
-    ehr::day_text(value)
-}
-
 /// A version's change value shown: the item's display when the key is an item's.
 pub(crate) fn change_value(key: &str, value: &str) -> String {
     if value.is_empty() {
         return String::new();
     }
     match ehr::item(key).or_else(|| key.strip_prefix("exam.").and_then(ehr::exam_item)) {
-        Some(i) => shown(i, value),
-        None if key == "exam" => value
-            .split_once(' ')
-            .map_or_else(|| day(value), |(d, rest)| format!("{} {rest}", day(d))),
+        Some(i) => ehr::shown(i, value),
+        None if key == "exam" => value.split_once(' ').map_or_else(
+            || ehr::day_text(value),
+            |(d, rest)| format!("{} {rest}", ehr::day_text(d)),
+        ),
         None => value.to_string(),
     }
 }
@@ -368,7 +359,7 @@ fn record_wire(v: RecordView) -> RecordWire {
                                 key: i.key,
                                 label: i.label,
                                 value: value.to_string(),
-                                shown: shown(i, value),
+                                shown: ehr::shown(i, value),
                             })
                         })
                         .collect(),
@@ -393,7 +384,7 @@ fn record_wire(v: RecordView) -> RecordWire {
                         key: i.key,
                         label: i.label,
                         value: value.to_string(),
-                        shown: shown(i, value),
+                        shown: ehr::shown(i, value),
                     })
                 })
                 .collect(),
@@ -1135,11 +1126,11 @@ mod tests {
     #[test]
     fn values_are_shown_the_vietnamese_way() {
         let bd = ehr::item("a.birth_date").unwrap();
-        assert_eq!(shown(bd, "1950-03-05"), "05/03/1950");
+        assert_eq!(ehr::shown(bd, "1950-03-05"), "05/03/1950");
         let w = ehr::exam_item("weight").unwrap();
-        assert_eq!(shown(w, "60.5"), "60,5");
+        assert_eq!(ehr::shown(w, "60.5"), "60,5");
         let abo = ehr::item("a.blood_rh").unwrap();
-        assert_eq!(shown(abo, "+"), "Rh+ (dương)");
+        assert_eq!(ehr::shown(abo, "+"), "Rh+ (dương)");
         assert_eq!(
             change_value("exam", "2026-06-01 (lần 2)"),
             "01/06/2026 (lần 2)"

@@ -639,8 +639,9 @@ async fn an_import_reports_each_refused_line() {
     // nothing of it applied.
     let big = "personal_id,a.blood_abo\n".to_string() + &format!("{BINH},AB\n").repeat(1_600_000);
     assert!(big.len() > 20 * 1024 * 1024);
-    let sent = w
-        .http
+    // On a client of its own: the connection the server cuts must not stay in the pool
+    // the next request would take it from.
+    let sent = reqwest::Client::new()
         .post(format!("{}/api/v1/station/records/import", w.base))
         .bearer_auth(&w.tram01)
         .header("content-type", "text/csv")

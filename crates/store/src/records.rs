@@ -557,13 +557,13 @@ pub(crate) fn create_persons(
     chunk: &[&Resident],
     next_id: &dyn Fn() -> i64,
     now: i64,
-) -> Result<usize> {
+) -> Result<Held> {
     let crypt = db.crypt();
     let keys: Vec<String> = chunk
         .iter()
         .map(|r| resident_key(db, &r.personal_id))
         .collect::<Result<_>>()?;
-    let owner = owners(db, &keys)?;
+    let mut owner = owners(db, &keys)?;
     // (id, sealed name, birth, personal ID, sealed identifier, event id, key index)
     type New = (i64, [Option<String>; 3], String, i64, usize);
     let mut new: Vec<New> = Vec::new();
@@ -653,7 +653,17 @@ pub(crate) fn create_persons(
         )?;
     }
     mismatches(db, &held, next_id, now)?;
-    Ok(created)
+    for (id, _, _, _, i) in &new {
+        owner.insert(keys[*i].clone(), *id);
+    }
+    Ok(Held { keys, owner })
+}
+
+/// Each resident's blind index (in the chunk's order) and the person holding it, after
+/// [`create_persons`]: what [`create_records`] needs without reading them again.
+pub(crate) struct Held {
+    keys: Vec<String>,
+    owner: HashMap<String, i64>,
 }
 
 /// Compare the registry with the persons the dossiers made; open one data-quality
@@ -760,12 +770,13 @@ fn registry_record(r: &Resident) -> HealthRecord {
 }
 
 /// A record for each resident's person that has none (the registry's part A).
-pub(crate) fn create_records(db: &dyn Db, chunk: &[&Resident], now: i64) -> Result<usize> {
-    let keys: Vec<String> = chunk
-        .iter()
-        .map(|r| resident_key(db, &r.personal_id))
-        .collect::<Result<_>>()?;
-    let owner = owners(db, &keys)?;
+pub(crate) fn create_records(
+    db: &dyn Db,
+    chunk: &[&Resident],
+    held: &Held,
+    now: i64,
+) -> Result<usize> {
+    let (keys, owner) = (&held.keys, &held.owner);
     let mut persons: Vec<i64> = owner.values().copied().collect();
     persons.sort_unstable();
     persons.dedup();
@@ -775,7 +786,7 @@ pub(crate) fn create_records(db: &dyn Db, chunk: &[&Resident], now: i64) -> Resu
         Ok(true)
     })?;
     let mut rows = Vec::new();
-    for (r, key) in chunk.iter().zip(&keys) {
+    for (r, key) in chunk.iter().zip(keys) {
         let Some(p) = owner.get(key) else { continue };
         if !have.insert(*p) {
             continue;
@@ -793,9 +804,8 @@ pub(crate) fn create_records(db: &dyn Db, chunk: &[&Resident], now: i64) -> Resu
     };
     insert_records(db, &rows, writer, now)?;
     // A resident registered dead: the record is closed.
-    for r in chunk.iter().filter(|r| r.status == "dead") {
-        let key = resident_key(db, &r.personal_id)?;
-        if let Some(p) = owner.get(&key) {
+    for (r, key) in chunk.iter().zip(keys) {
+        if let (true, Some(p)) = (r.status == "dead", owner.get(key)) {
             db.exec(Q::CloseHealthRecord, args![*p, now])?;
         }
     }
@@ -932,9 +942,9 @@ impl Apply<'_> {
                     self.done("birth", false);
                     return Ok(());
                 }
-                create_persons(db, &[&r], self.next_id, self.now)?;
+                let held = create_persons(db, &[&r], self.next_id, self.now)?;
                 import_residents(db, &[&r], self.now, &mut self.adoption)?;
-                create_records(db, &[&r], self.now)?;
+                create_records(db, &[&r], &held, self.now)?;
                 self.done("birth", true);
             }
             RegistryChange::Death { personal_id, date } => {

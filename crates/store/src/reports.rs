@@ -853,9 +853,9 @@ impl<B: Backend> Reports for Engine<B> {
             let mut adoption = Adoption::default();
             for chunk in unique.chunks(POPULATION_CHUNK) {
                 // Every resident gets a person (and so a book) and a QĐ 831 record.
-                crate::records::create_persons(db, chunk, &|| self.ids.next(), now)?;
+                let held = crate::records::create_persons(db, chunk, &|| self.ids.next(), now)?;
                 import_residents(db, chunk, now, &mut adoption)?;
-                crate::records::create_records(db, chunk, now)?;
+                crate::records::create_records(db, chunk, &held, now)?;
             }
             adoption.write(db)?;
             Ok(residents.len())

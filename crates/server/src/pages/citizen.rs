@@ -1931,7 +1931,7 @@ fn exam_view(e: &book::ehr::Examination, r: &crate::citizen::RecordRead) -> Exam
     let text = |k: &str| {
         e.get(k)
             .map(|v| match book::ehr::exam_item(k) {
-                Some(i) => crate::citizen::item_text(i, v),
+                Some(i) => book::ehr::shown(i, v),
                 None => v.to_string(),
             })
             .unwrap_or_default()
@@ -1995,7 +1995,7 @@ fn group_views(record: &book::ehr::HealthRecord, part: book::ehr::Part) -> Vec<G
                     let shown = if i.key == "a.id_number" {
                         masked(v)
                     } else {
-                        crate::citizen::item_text(i, v)
+                        book::ehr::shown(i, v)
                     };
                     Some((i.label, shown))
                 })

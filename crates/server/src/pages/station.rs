@@ -138,7 +138,7 @@ fn sex_label(s: Option<&str>) -> &'static str {
 fn birth_label(b: Option<&str>) -> String {
     match b {
         Some(b) if b.len() == 4 => format!("năm sinh {b}"),
-        Some(b) if !b.is_empty() => format!("sinh {}", records::day(b)),
+        Some(b) if !b.is_empty() => format!("sinh {}", ehr::day_text(b)),
         _ => "chưa rõ ngày sinh".into(),
     }
 }
@@ -443,7 +443,7 @@ async fn residents(
                 last_exam: r
                     .last_exam
                     .as_deref()
-                    .map(|d| format!("Khám gần nhất: {}", records::day(d)))
+                    .map(|d| format!("Khám gần nhất: {}", ehr::day_text(d)))
                     .unwrap_or_else(|| "Chưa có lần khám nào".into()),
             }
         })
@@ -590,7 +590,7 @@ fn person_facts(v: &service::RecordView) -> String {
     let r = &v.stored.record;
     let birth = r
         .get("a.birth_date")
-        .map(|b| format!("sinh {}", records::day(b)))
+        .map(|b| format!("sinh {}", ehr::day_text(b)))
         .unwrap_or_else(|| "chưa rõ ngày sinh".into());
     let id = r
         .get("a.id_number")
@@ -640,7 +640,7 @@ async fn record(
                             .filter_map(|i| {
                                 r.get(i.key).map(|value| Shown {
                                     label: i.label,
-                                    value: records::shown(i, value),
+                                    value: ehr::shown(i, value),
                                 })
                             })
                             .collect(),
@@ -659,11 +659,11 @@ async fn record(
             let item = |i: &'static Item| {
                 e.get(i.key).map(|value| Shown {
                     label: i.label,
-                    value: records::shown(i, value),
+                    value: ehr::shown(i, value),
                 })
             };
             ExamView {
-                title: format!("Lần {} — {}", e.number, records::day(&e.date)),
+                title: format!("Lần {} — {}", e.number, ehr::day_text(&e.date)),
                 by: match &e.unit {
                     Some(unit) => format!("Ghi bởi {} · đơn vị {unit}", e.by),
                     None => format!("Ghi bởi {}", e.by),
@@ -691,7 +691,7 @@ async fn record(
             name: p.name.clone(),
             seen: format!(
                 "Lần đầu ngày {} tại {}",
-                records::day(&p.first_seen),
+                ehr::day_text(&p.first_seen),
                 names
                     .get(&p.facility)
                     .cloned()
@@ -737,8 +737,8 @@ async fn record(
             format!(
                 "Thẻ BHYT {} · hạn {} – {}{}",
                 c.card,
-                records::day(&c.valid_from),
-                records::day(&c.valid_to),
+                ehr::day_text(&c.valid_from),
+                ehr::day_text(&c.valid_to),
                 c.first_contact
                     .as_deref()
                     .map(|f| format!(" · nơi đăng ký khám ban đầu {f}"))
@@ -1332,7 +1332,7 @@ fn issue_lines(detail: &serde_json::Value) -> Vec<String> {
             let label = f.get("label").and_then(|l| l.as_str()).unwrap_or("");
             let show = |v: &serde_json::Value| match f.get("field").and_then(|x| x.as_str()) {
                 Some("sex") => sex_value(v),
-                Some("birth") => v.as_str().map(records::day).unwrap_or_default(),
+                Some("birth") => v.as_str().map(ehr::day_text).unwrap_or_default(),
                 _ => v.as_str().unwrap_or("").to_string(),
             };
             out.push(format!(
