@@ -355,6 +355,13 @@ pub enum Action<'a> {
         resource_type: &'a str,
         place: &'a Place,
     },
+    /// Write a resource of `resource_type` (FHIR) about something done at `place` (a
+    /// dose given at a facility, or to a person whose record a station there keeps):
+    /// system clients only, within their unit and write scopes.
+    WriteUnitData {
+        resource_type: &'a str,
+        place: &'a Place,
+    },
     /// Export the resources of `resource_types` of the unit at `place` in bulk.
     ExportUnit {
         resource_types: &'a [&'a str],
@@ -446,6 +453,10 @@ pub fn authorize(who: &Principal, what: &Action<'_>) -> Result<(), Denied> {
             Action::ManageRegistry { place } => {
                 allow_if(scopes.allows_registry() && place.within(scope))
             }
+            Action::WriteUnitData {
+                resource_type,
+                place,
+            } => allow_if(scopes.allows_write(resource_type) && place.within(scope)),
             _ => Err(NOT_YOURS),
         },
     }
@@ -453,6 +464,9 @@ pub fn authorize(who: &Principal, what: &Action<'_>) -> Result<(), Denied> {
 
 /// The scope that lets a system client send registry deltas for its unit.
 pub const REGISTRY_WRITE: &str = "system/registry.write";
+/// The scope that lets a system client record vaccination doses (FHIR `Immunization`)
+/// given at its unit's facilities or to the residents its unit's stations keep.
+pub const IMMUNIZATION_WRITE: &str = "system/Immunization.write";
 
 /// SMART-on-FHIR style scopes of a system client: `system/*.read`, `system/Patient.read`,
 /// and the v2 forms `system/*.rs`, `system/Observation.rs`. Only reading exists here:
@@ -465,8 +479,9 @@ impl SmartScopes {
     pub fn parse(s: &str) -> Result<SmartScopes, String> {
         let mut out = Vec::new();
         for scope in s.split_whitespace() {
-            // The one write: registry deltas (births, deaths, moves, cards) of the unit.
-            if scope == REGISTRY_WRITE {
+            // The writes: registry deltas (births, deaths, moves, cards) of the unit, and
+            // vaccination doses (FHIR Immunization) given in the unit.
+            if scope == REGISTRY_WRITE || scope == IMMUNIZATION_WRITE {
                 out.push(scope.to_string());
                 continue;
             }
@@ -508,7 +523,16 @@ impl SmartScopes {
             .0
             .into_iter()
             .filter(|a| {
-                let ty = a.trim_start_matches("system/").trim_end_matches(".read");
+                // A write scope only as the client holds it.
+                if self.0.contains(a) {
+                    return true;
+                }
+                let Some(ty) = a
+                    .strip_prefix("system/")
+                    .and_then(|t| t.strip_suffix(".read"))
+                else {
+                    return false;
+                };
                 ty == "*" && self.0.iter().any(|s| s == "system/*.read") || self.allows(ty)
             })
             .collect();
@@ -529,6 +553,12 @@ impl SmartScopes {
     pub fn allows_registry(&self) -> bool {
         self.0.iter().any(|s| s == REGISTRY_WRITE)
     }
+
+    /// Whether the client may write resources of `resource_type` (only
+    /// [`IMMUNIZATION_WRITE`] exists).
+    pub fn allows_write(&self, resource_type: &str) -> bool {
+        resource_type == "Immunization" && self.0.iter().any(|s| s == IMMUNIZATION_WRITE)
+    }
 }
 
 fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result<(), Denied> {
@@ -538,6 +568,7 @@ fn staff(username: &str, role: Role, scope: &Place, what: &Action<'_>) -> Result
         Action::ReadOwnBook { .. }
         | Action::ManageSharing { .. }
         | Action::ReadUnitData { .. }
+        | Action::WriteUnitData { .. }
         | Action::ExportUnit { .. } => Err(NOT_YOURS),
         Action::UseShareCode => allow_if(role == Clinician),
         Action::VerifyDocument => {
@@ -817,6 +848,43 @@ mod tests {
         );
         assert!(scopes.narrowed_to(Some("system/*.read")).is_err());
         assert!(scopes.narrowed_to(Some("system/Condition.read")).is_err());
+    }
+
+    #[test]
+    fn system_clients_write_immunizations_of_their_unit_only_with_the_write_scope() {
+        let with = SmartScopes::parse("system/Patient.read system/Immunization.write").unwrap();
+        let without = SmartScopes::parse("system/*.read").unwrap();
+        let here = place("01", "001", "00001", "01001");
+        let there = place("79", "760", "", "79001");
+        let write = |t, p| Action::WriteUnitData {
+            resource_type: t,
+            place: p,
+        };
+        let sys = |scopes: &SmartScopes| Principal::System {
+            client: "c".into(),
+            scopes: scopes.clone(),
+            scope: place("01", "", "", ""),
+        };
+        assert!(authorize(&sys(&with), &write("Immunization", &here)).is_ok());
+        assert!(authorize(&sys(&with), &write("Immunization", &there)).is_err());
+        assert!(authorize(&sys(&with), &write("Patient", &here)).is_err());
+        assert!(authorize(&sys(&without), &write("Immunization", &here)).is_err());
+        // Writing grants no read, and narrowing keeps a write scope the client holds.
+        assert!(!with.allows("Immunization"));
+        assert_eq!(
+            with.narrowed_to(Some("system/Immunization.write"))
+                .unwrap()
+                .to_scope_string(),
+            IMMUNIZATION_WRITE
+        );
+        assert!(without.narrowed_to(Some(IMMUNIZATION_WRITE)).is_err());
+        assert!(
+            authorize(
+                &staff(Role::SystemAdmin, Place::default()),
+                &write("Immunization", &here)
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -5,7 +5,11 @@
 pub mod access;
 pub mod ehr;
 pub mod episode;
+pub mod growth;
 pub mod identity;
+pub mod immunization;
+pub mod ncd;
+pub mod notify;
 pub mod summary;
 pub mod terms;
 pub mod text;

@@ -42,6 +42,12 @@ pub enum BenchCmd {
     /// three at once; reply time and size, and the server's resident memory before and
     /// after (from /proc, given its pid).
     Amplification(AmplificationArgs),
+    /// The reminder queue's throughput: notices queued for many persons, then drained
+    /// by one worker through the webhook to a receiver on loopback.
+    Notify(crate::bench_notify::NotifyArgs),
+    /// Vaccinations: the national immunisation system's export of 1 M doses imported
+    /// into a fresh store, and the session list of a commune of 20,000 residents.
+    Vaccinations(crate::bench_vaccines::VaccinationsArgs),
 }
 
 #[derive(clap::Args)]
@@ -121,6 +127,8 @@ pub fn run(c: BenchCmd) -> Result<()> {
         BenchCmd::Amplification(a) => amplification_bench(a),
         BenchCmd::Registry(a) => crate::bench_records::registry_bench(a),
         BenchCmd::Profile(a) => crate::bench_records::profile_bench(a),
+        BenchCmd::Notify(a) => crate::bench_notify::notify_bench(a),
+        BenchCmd::Vaccinations(a) => crate::bench_vaccines::vaccinations_bench(a),
     }
 }
 

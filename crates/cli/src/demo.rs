@@ -336,9 +336,18 @@ pub fn run(a: Args) -> Result<()> {
         .and_then(|s| s.unit.clone())
         .unwrap_or_default();
     let records = crate::demo_records::seed(&store, &station_commune, &a.dir)?;
+    // Its NCD registers with follow-ups, and children under five with measurements.
+    let chronic = crate::demo_chronic::seed(&store, &station_commune)?;
     seed_unit_reports(&store, today)?;
     // A citizen with a full book, ready to sign in.
     let citizen = demo_citizen(&store, &g)?;
+    // Vaccinations of the station's children (some complete, some overdue), and a ward
+    // of the citizen with a dose due.
+    let vaccinations = crate::demo_vaccinations::seed(
+        &store,
+        &station_commune,
+        citizen.as_ref().map(|(_, person, _)| *person),
+    )?;
     // A system client of Hà Nội's health department, for the FHIR bulk export; the one
     // of an earlier run on this folder is disabled (its secret was only printed).
     for old in store.fhir_clients()? {
@@ -367,10 +376,21 @@ pub fn run(a: Args) -> Result<()> {
             })).collect::<Vec<_>>(),
         },
         "fhir_client_id": fhir_client.client_id,
+        "vaccinations": {
+            "children": vaccinations.children,
+            "complete": vaccinations.complete,
+            "overdue": vaccinations.overdue,
+            "doses": vaccinations.doses,
+            "ward": vaccinations.ward,
+        },
         "station": {
             "username": "xa01",
             "commune": station_commune,
             "residents": records.residents,
+            "ncd_enrolled": chronic.enrolled,
+            "ncd_followups": chronic.followups,
+            "children_measured": chronic.children,
+            "measurements": chronic.measurements,
             "incomplete": records.incomplete.as_ref().map(|(person, pid)| serde_json::json!({
                 "person": person, "personal_id": pid,
             })),
@@ -500,10 +520,30 @@ pub fn run(a: Args) -> Result<()> {
         db.display(),
         records.deltas.display()
     );
+    println!(
+        "  tiêm chủng / vaccinations: http://{}/tram/tiem-chung — {} trẻ em ({} tiêm đủ theo tuổi, {} quá hạn), {} mũi tiêm",
+        a.listen,
+        vaccinations.children,
+        vaccinations.complete,
+        vaccinations.overdue,
+        vaccinations.doses
+    );
+    println!(
+        "  bệnh mạn tính / chronic care: http://{0}/tram/man-tinh — {1} người trong sổ, {2} lần theo dõi; trẻ dưới 5 tuổi / growth: http://{0}/tram/tre-em — {3} trẻ, {4} lần cân đo",
+        a.listen, chronic.enrolled, chronic.followups, chronic.children, chronic.measurements
+    );
+    // Reminders of the demo's people (the station's residents, the citizen and ward):
+    // made once now; the server scans again every hour.
+    let store: Arc<dyn Store> = Arc::new(store);
+    let reminders = server::reminders::scan_all(store.clone(), &notify::Settings::default())
+        .map_err(|e| anyhow::anyhow!("reminders: {e}"))?;
+    println!(
+        "  nhắc lịch / reminders: {} thông báo của {} người (sổ: /so/…/thong-bao); việc cần làm của trạm / the station's worklist: http://{}/tram/viec-can-lam",
+        reminders.notices, reminders.persons, a.listen
+    );
     if a.no_serve {
         return Ok(());
     }
-    let store: Arc<dyn Store> = Arc::new(store);
     ops::init_logs();
     // Audit checkpoints beside the store, every 10 minutes (docs/OPERATIONS.md): copy
     // the file off the machine to keep the end of the audit log provable.
@@ -517,6 +557,10 @@ pub fn run(a: Args) -> Result<()> {
     let cfg = server::Config {
         export_dir: Some(ops::default_export_dir(&db.to_string_lossy())),
         audit_checkpoints: Some((checkpoints, std::time::Duration::from_secs(600))),
+        notify: notify::Settings {
+            scan_interval_secs: Some(3600),
+            ..notify::Settings::default()
+        },
         ..server::Config::default()
     };
     ops::run_server(store, cfg, a.listen, None, |addr| {

@@ -6,15 +6,21 @@ use clap::{Parser, Subcommand};
 
 mod access;
 mod bench;
+mod bench_notify;
 mod bench_records;
+mod bench_vaccines;
 mod check;
 mod demo;
+mod demo_chronic;
 mod demo_records;
+mod demo_vaccinations;
 mod fhir;
 mod generate;
 mod keys;
 mod loadgen;
+mod notify_cmd;
 mod ops;
+mod vaccinations;
 
 #[derive(Parser)]
 #[command(
@@ -88,6 +94,12 @@ enum Command {
     /// Benchmarks at scale (seeded stores, latency percentiles).
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Reminders: scan the books now, the delivery queue's state, deliver what is due.
+    #[command(subcommand)]
+    Notify(notify_cmd::NotifyCmd),
+    /// Vaccinations: import the national immunisation system's export.
+    #[command(subcommand)]
+    Vaccinations(vaccinations::VaccinationsCmd),
 }
 
 /// Whether an error is a closed standard output (`healthbook book … | head`).
@@ -140,6 +152,8 @@ fn main() -> ExitCode {
         Command::Keys(c) => keys::run(c).map(|()| ExitCode::SUCCESS),
         Command::Bench(c) => bench::run(c).map(|()| ExitCode::SUCCESS),
         Command::Fhir(c) => fhir::run(c).map(|()| ExitCode::SUCCESS),
+        Command::Notify(c) => notify_cmd::run(c).map(|()| ExitCode::SUCCESS),
+        Command::Vaccinations(c) => vaccinations::run(c).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -158,6 +158,20 @@ struct FileConfig {
     trusted_proxies: Vec<std::net::IpAddr>,
     signature_policy: Option<String>,
     trust_anchors: Option<PathBuf>,
+    /// Reminders: scan interval and outside channels (issue 18, `notify::Settings`).
+    notify: Option<notify::Settings>,
+}
+
+/// The `[notify]` table of a serve configuration file (none: defaults).
+pub fn notify_settings(config: Option<&Path>) -> Result<notify::Settings> {
+    let Some(p) = config else {
+        return Ok(notify::Settings::default());
+    };
+    let file: FileConfig = toml::from_str(
+        &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+    )
+    .with_context(|| format!("parsing {}", p.display()))?;
+    Ok(file.notify.unwrap_or_default())
 }
 
 pub fn init_logs() {
@@ -248,6 +262,14 @@ pub fn serve(a: ServeArgs) -> Result<()> {
     };
     cfg.signature_verifier =
         verifier(a.trust_anchors.as_deref().or(file.trust_anchors.as_deref()))?;
+    cfg.notify = file.notify.clone().unwrap_or_default();
+    cfg.notify.scan_interval_secs.get_or_insert(3600);
+    if cfg.notify.public_url.is_none() {
+        cfg.notify.public_url = cfg.public_url.clone();
+    }
+    cfg.notify
+        .channels()
+        .map_err(|e| anyhow::anyhow!("notify: {e}"))?;
     let db = DbArg { db };
     let store: Arc<dyn Store> = db.open()?;
     eprintln!(

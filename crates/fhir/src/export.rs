@@ -23,7 +23,7 @@ use crate::{BOOK_TYPES, Book, book_resources};
 
 /// The resource types an export may hold: a book's, and the facilities and health
 /// workers it names.
-pub const EXPORT_TYPES: &[&str] = crate::ALL_TYPES.split_at(14).0;
+pub const EXPORT_TYPES: &[&str] = crate::ALL_TYPES.split_at(16).0;
 
 /// Audit records are committed this many persons at a time, before their lines are
 /// written.
@@ -184,6 +184,7 @@ pub fn export_unit(
         now: store::vn_now(),
     };
     let wanted: BTreeSet<&str> = types.iter().copied().collect();
+    let mine_set: BTreeSet<String> = mine.iter().cloned().collect();
     let book_types_wanted = BOOK_TYPES.iter().any(|t| wanted.contains(t));
     // The communes of the unit: their stations' records are the unit's.
     let communes: BTreeSet<String> = if book_types_wanted {
@@ -210,11 +211,46 @@ pub fn export_unit(
         })?;
         Ok(out)
     };
+    // The doses of persons: all of them when the unit's stations keep the person's
+    // record (`kept`), else those given at the unit's facilities.
+    let doses_of = |pids: &[i64],
+                    kept: &BTreeSet<i64>|
+     -> store::Result<BTreeMap<i64, Vec<store::StoredDose>>> {
+        let mut out = BTreeMap::new();
+        if !wanted.contains("Immunization") && !wanted.contains("ImmunizationRecommendation") {
+            return Ok(out);
+        }
+        store.transaction(false, &mut |tx| {
+            for &p in pids {
+                let mut d = tx.immunizations().doses_of(p)?;
+                d.retain(|x| {
+                    x.counted()
+                        && (kept.contains(&p)
+                            || x.facility.as_ref().is_some_and(|f| mine_set.contains(f)))
+                });
+                if !d.is_empty() {
+                    out.insert(p, d);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    };
+    let today = store::vn_now().date();
+    let with_doses = |book: &mut Book, doses: Option<Vec<store::StoredDose>>| {
+        if let Some(d) = doses {
+            let (facts, forecast) = crate::immunization::of_person(&book.person, &d, today);
+            book.immunizations = facts
+                .into_iter()
+                .filter(|f| f.recorded_at >= since_ms)
+                .collect();
+            book.forecast = forecast;
+        }
+    };
     let mut stats = ExportStats::default();
     // Lines wait in a batch until the audit records of its persons are committed: no
     // record, no data (at most AUDIT_BATCH books are held).
     let mut batch = Batch::default();
-    let mine_set: BTreeSet<String> = mine.iter().cloned().collect();
     let audit = |person: i64| AuditEntry {
         person_id: person,
         actor: by.id.clone(),
@@ -245,6 +281,8 @@ pub fn export_unit(
                 .collect();
             let mut persons = store.persons(&pids)?;
             let mut records = records_of(&pids)?;
+            let kept: BTreeSet<i64> = records.keys().copied().collect();
+            let mut doses = doses_of(&pids, &kept)?;
             for mut episodes in batch.pending.drain(..) {
                 let Some(pid) = episodes.first().map(|e| e.person_id) else {
                     continue;
@@ -257,12 +295,16 @@ pub fn export_unit(
                 episodes.reverse();
                 stats.persons += 1;
                 stats.episodes += episodes.len() as u64;
-                batch.books.push(Book {
+                let mut book = Book {
                     person,
                     episodes,
                     record: records.remove(&pid),
                     summary_only: false,
-                });
+                    immunizations: Vec::new(),
+                    forecast: Vec::new(),
+                };
+                with_doses(&mut book, doses.remove(&pid));
+                batch.books.push(book);
                 batch.audits.push(audit(pid));
             }
             // The batch's books become lines on every core; the order of lines is kept.
@@ -389,18 +431,24 @@ pub fn export_unit(
             .filter(|p| records.contains_key(p))
             .collect();
         let mut persons = store.persons(&kept)?;
+        let kept_set: BTreeSet<i64> = kept.iter().copied().collect();
+        let mut doses = doses_of(&kept, &kept_set)?;
         for pid in kept {
             let Some(mut person) = persons.remove(&pid) else {
                 continue;
             };
             unit_identifiers(&mut person);
             stats.persons += 1;
-            batch.books.push(Book {
+            let mut book = Book {
                 person,
                 episodes: Vec::new(),
                 record: records.remove(&pid),
                 summary_only: false,
-            });
+                immunizations: Vec::new(),
+                forecast: Vec::new(),
+            };
+            with_doses(&mut book, doses.remove(&pid));
+            batch.books.push(book);
             batch.audits.push(audit(pid));
         }
         emit(&mut batch, &mut stats, sink)?;

@@ -196,6 +196,18 @@ pub fn summary(
             .into_iter()
             .filter(|s| s["status"] == "active"),
     );
+    // What vaccination is due or overdue.
+    plan.extend(of("ImmunizationRecommendation"));
+    // Vaccinations, newest first: those given and those not done (with why).
+    let immunizations = if summary_only {
+        Vec::new()
+    } else {
+        newest_first(of("Immunization"))
+    };
+    let (immunizations_empty, immunizations_reason) = withheld(
+        "Người bệnh chỉ chia sẻ phần tóm tắt: không gồm lịch sử tiêm chủng.",
+        "Sổ chưa ghi mũi tiêm nào (trạm y tế, hệ thống tiêm chủng quốc gia hoặc hệ thống kết nối chưa gửi). (No vaccination recorded.)",
+    );
 
     // Allergies come from the record only: "no known allergies" when it says so (an
     // AllergyIntolerance of its own), else the station has not asked yet, or there is
@@ -273,9 +285,9 @@ pub fn summary(
             "11369-6",
             "History of Immunization Narrative",
             "Tiêm chủng (Immunizations)",
-            Vec::new(),
-            "Hồ sơ QĐ 130/4750 không ghi tiêm chủng: thông tin này thuộc hệ thống tiêm chủng quốc gia. (Immunizations are not carried by QĐ 130 dossiers.)",
-            "unavailable",
+            immunizations,
+            immunizations_empty,
+            immunizations_reason,
         ),
         section(
             "30954-2",
@@ -304,9 +316,9 @@ pub fn summary(
         section(
             "18776-5",
             "Plan of care note",
-            "Kế hoạch chăm sóc: hẹn khám lại, chuyển tuyến (Plan of care)",
+            "Kế hoạch chăm sóc: hẹn khám lại, chuyển tuyến, mũi tiêm đến hạn (Plan of care)",
             plan,
-            "Không có lịch hẹn khám lại sắp tới hoặc giấy chuyển tuyến còn hiệu lực.",
+            "Không có lịch hẹn khám lại sắp tới, giấy chuyển tuyến còn hiệu lực hay mũi tiêm đến hạn.",
             "unavailable",
         ),
     ];

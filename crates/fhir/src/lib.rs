@@ -3,12 +3,14 @@
 //! DiagnosticReport, Procedure, ServiceRequest, Appointment, Organization,
 //! Practitioner), the QĐ 831 personal health record ([`record`]: AllergyIntolerance,
 //! problem-list Condition, FamilyMemberHistory, vital-sign and social-history
-//! Observation, RelatedPerson), the International Patient Summary ([`ips`]), the
+//! Observation, RelatedPerson), vaccinations ([`immunization`]: Immunization,
+//! ImmunizationRecommendation), the International Patient Summary ([`ips`]), the
 //! identifier and code systems ([`terminology`]), and the bulk export of a unit's data
 //! to NDJSON ([`export`]). `server::fhir` serves them over HTTP; `healthbook fhir export` writes
 //! them to files.
 
 pub mod export;
+pub mod immunization;
 pub mod ips;
 pub mod map;
 pub mod record;
@@ -23,7 +25,7 @@ use map::Context;
 
 /// Every resource type served: a person's book first, then the facilities and health
 /// workers it names, then the code lists. The lists below are its prefixes.
-pub const ALL_TYPES: [&str; 16] = [
+pub const ALL_TYPES: [&str; 18] = [
     "Patient",
     "Encounter",
     "Condition",
@@ -36,6 +38,8 @@ pub const ALL_TYPES: [&str; 16] = [
     "AllergyIntolerance",
     "FamilyMemberHistory",
     "RelatedPerson",
+    "Immunization",
+    "ImmunizationRecommendation",
     "Organization",
     "Practitioner",
     "CodeSystem",
@@ -43,7 +47,7 @@ pub const ALL_TYPES: [&str; 16] = [
 ];
 
 /// The resource types served from a person's book.
-pub const BOOK_TYPES: &[&str] = ALL_TYPES.split_at(12).0;
+pub const BOOK_TYPES: &[&str] = ALL_TYPES.split_at(14).0;
 
 /// A person's book as far as the reader may see it.
 pub struct Book {
@@ -53,6 +57,10 @@ pub struct Book {
     pub record: Option<StoredRecord>,
     /// Opened under a summary-only grant: the IPS holds no more than the app's summary.
     pub summary_only: bool,
+    /// The person's vaccination doses the reader may see, and their forecast (what is
+    /// due, overdue, upcoming) as of `Context::now`.
+    pub immunizations: Vec<immunization::DoseFacts>,
+    pub forecast: Vec<immunization::ForecastFacts>,
 }
 
 /// Every resource of a book: the Patient, its record's, each episode's, then the
@@ -71,6 +79,30 @@ pub fn book_resources(book: &Book, ctx: &Context) -> Vec<Value> {
         orgs.extend(map::facility_codes(e));
         certs.extend(map::certificates(&e.view));
     }
+    // Vaccinations, oldest first, and what is due.
+    let mut doses: Vec<&immunization::DoseFacts> = book.immunizations.iter().collect();
+    doses.sort_by_key(|d| (d.day, d.id));
+    for d in doses {
+        let named = d
+            .facility
+            .as_ref()
+            .filter(|_| d.facility_name.is_none())
+            .and_then(|f| ctx.facility_names.get(f));
+        match named {
+            Some(n) => {
+                let mut d = d.clone();
+                d.facility_name = Some(n.clone());
+                out.push(immunization::immunization(pid, &d));
+            }
+            None => out.push(immunization::immunization(pid, d)),
+        }
+    }
+    out.extend(immunization::recommendation(
+        pid,
+        &book.forecast,
+        ctx.now.date(),
+        book.immunizations.iter().map(|d| d.recorded_at).max(),
+    ));
     out.extend(orgs.iter().map(|c| map::organization(c, ctx)));
     out.extend(certs.iter().map(|c| map::practitioner(c, ctx)));
     out

@@ -939,6 +939,8 @@ pub fn search_date(r: &Value) -> Option<String> {
         "ServiceRequest" => "authoredOn",
         "AllergyIntolerance" => "recordedDate",
         "FamilyMemberHistory" => "date",
+        "Immunization" => "occurrenceDateTime",
+        "ImmunizationRecommendation" => "date",
         "Appointment" => {
             return r["requestedPeriod"][0]["start"]
                 .as_str()
@@ -1125,6 +1127,8 @@ pub fn search_codes(r: &Value) -> Vec<(&str, &str)> {
         Some("MedicationRequest") => &r["medicationCodeableConcept"],
         Some("Encounter") => &r["type"][0],
         Some("FamilyMemberHistory") => &r["condition"][0]["code"],
+        Some("Immunization") => &r["vaccineCode"],
+        Some("ImmunizationRecommendation") => &r["recommendation"][0]["vaccineCode"][0],
         _ => &r["code"],
     };
     cc["coding"]

@@ -341,7 +341,7 @@ struct NamingSystemDef {
     kind: &'static str,
 }
 
-const NAMING_SYSTEMS: [NamingSystemDef; 11] = [
+const NAMING_SYSTEMS: [NamingSystemDef; 13] = [
     NamingSystemDef {
         id: "cccd",
         uri: SID_CCCD,
@@ -419,6 +419,20 @@ const NAMING_SYSTEMS: [NamingSystemDef; 11] = [
         description: "Number of a re-exam appointment letter (XML14 SO_GIAYHEN_KL).",
         kind: "PLAC",
     },
+    NamingSystemDef {
+        id: "mui-tiem-tcqg",
+        uri: crate::immunization::SID_DOSE,
+        name: "MuiTiemHeThongTiemChungQuocGia",
+        description: "A dose's id in the national immunisation information system (lich_su_tiem_id), kept when a dose is imported or sent.",
+        kind: "FILL",
+    },
+    NamingSystemDef {
+        id: "mui-tiem",
+        uri: crate::immunization::SID_DOSE_HERE,
+        name: "MuiTiem",
+        description: "A dose's id in healthbook.",
+        kind: "FILL",
+    },
 ];
 
 fn publisher() -> Value {
@@ -474,8 +488,30 @@ fn naming_system(d: &NamingSystemDef) -> Value {
 
 /// Every CodeSystem resource.
 pub fn code_systems() -> Vec<Value> {
-    CODE_SYSTEMS.iter().map(code_system).collect()
+    let mut out: Vec<Value> = CODE_SYSTEMS.iter().map(code_system).collect();
+    out.extend(CATALOGUE_SYSTEMS.iter().cloned());
+    out
 }
+
+/// The vaccination catalogues (book/data: vaccines, antigens) and the dose statuses,
+/// made once.
+static CATALOGUE_SYSTEMS: std::sync::LazyLock<Vec<Value>> = std::sync::LazyLock::new(|| {
+    crate::immunization::catalogues()
+        .into_iter()
+        .map(|(id, name, title, description, concepts)| {
+            code_system(&CodeSystemDef {
+                id,
+                // Made once for the life of the process.
+                url: Box::leak(format!("{NS}/CodeSystem/{id}").into_boxed_str()),
+                name,
+                title,
+                description,
+                content: "complete",
+                concepts: Box::leak(concepts.into_boxed_slice()),
+            })
+        })
+        .collect()
+});
 
 /// The CodeSystem or NamingSystem resources, by type.
 pub fn resources(resource_type: &str) -> Vec<Value> {

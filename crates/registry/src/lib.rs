@@ -3,6 +3,7 @@
 //! names the line and the column.
 
 pub mod deltas;
+pub mod immunizations;
 pub mod records;
 
 use serde::Deserialize;

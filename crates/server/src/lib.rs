@@ -27,9 +27,11 @@ pub mod pages;
 /// Registries from files (the `registry` crate's; no HTTP).
 pub use ::registry;
 pub mod records;
+pub mod reminders;
 pub mod reports;
 pub mod security;
 pub mod staff;
+pub mod vaccinations;
 
 pub use metrics::Metrics;
 
@@ -65,6 +67,8 @@ pub struct Config {
     /// Checks signatures; holds the configured trust anchors (none: a certificate is
     /// trusted by its registration to the facility alone).
     pub signature_verifier: sign::Verifier,
+    /// Reminders: the periodic scan and the outside channels (`[notify]`, issue 18).
+    pub notify: ::notify::Settings,
 }
 
 /// Who may read `/metrics` on the main address.
@@ -96,6 +100,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             signature_policy: sign::Policy::default(),
             signature_verifier: sign::Verifier::default(),
+            notify: ::notify::Settings::default(),
         }
     }
 }
@@ -154,10 +159,14 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(staff::routes())
         .merge(pages::staff::routes())
         .merge(pages::station::routes())
+        .merge(pages::chronic::routes())
         .merge(reports::routes())
         .merge(records::routes())
+        .merge(vaccinations::routes())
+        .merge(pages::vaccination::routes())
         .merge(fhir::routes())
         .merge(pages::citizen::routes())
+        .merge(pages::notify::routes())
         .merge(deltas::routes())
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn_with_state(
@@ -184,6 +193,7 @@ pub async fn serve(
     }
     let upkeep = tokio::spawn(fhir::bulk::housekeeping(app.clone()));
     let checkpoints = tokio::spawn(audit_checkpoints(app.clone()));
+    let reminders = reminders::spawn(app.clone());
     let served = axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -192,6 +202,9 @@ pub async fn serve(
     .await;
     upkeep.abort();
     checkpoints.abort();
+    for r in reminders {
+        r.abort();
+    }
     served
 }
 
@@ -836,6 +849,7 @@ mod tests {
             include_str!("staff.rs"),
             include_str!("reports.rs"),
             include_str!("records.rs"),
+            include_str!("vaccinations.rs"),
             include_str!("deltas.rs"),
             include_str!("lookup.rs"),
         ] {

@@ -28,9 +28,12 @@ use store::{
 
 use crate::App;
 use crate::citizen::{ApiError, blocking, internal, token_from};
+
+mod programmes;
 use crate::pages::redirect;
 use crate::pages::{self, ErrorPage, Frame};
 use crate::staff::{STAFF_COOKIE, StaffUser};
+pub(crate) use programmes::ProgrammesReport;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -346,6 +349,12 @@ pub(crate) struct Filter {
     /// Unit code; empty: the caller's own (the country for the system administrator).
     #[serde(default)]
     pub unit: Option<String>,
+    /// The birth cohort (year) of the vaccination figures; default the year before the
+    /// period's last day (children one year old during it).
+    /// (Text: the export's query flattens this filter, and flattened numbers arrive as
+    /// text.)
+    #[serde(default)]
+    pub cohort: Option<String>,
     /// Period of episodes started, yyyy-mm-dd, inclusive; default the last 30 days.
     #[serde(default)]
     pub from: Option<String>,
@@ -523,6 +532,9 @@ pub(crate) struct Dashboard {
     /// A commune station's view of its own commune: its residents and their records
     /// only (no facility, SLA or data-quality figures, which need `ViewReports`).
     pub records_only: bool,
+    /// The station programmes: vaccination of a birth cohort, NCD registers, growth of
+    /// children under five, the elderly's yearly check.
+    pub programmes: ProgrammesReport,
 }
 
 /// The personal health records (QĐ 831) of a unit's residents, as of a day.
@@ -594,6 +606,73 @@ fn unit_ref_of(u: &Unit) -> UnitRef {
     }
 }
 
+/// Figures of a unit summed up through the tree: rows of the units below `code` ("" the
+/// country) count in its total and in the unit just below they lie in; a code of the
+/// other scheme through the lineage, an old commune divided by the reform on the
+/// unallocated line. Every report that counts per unit rolls up this way.
+pub(crate) struct RollUp<'t, F> {
+    tree: &'t Tree,
+    code: &'t str,
+    total: F,
+    by_child: BTreeMap<String, F>,
+}
+
+impl<'t, F: Default> RollUp<'t, F> {
+    pub(crate) fn new(tree: &'t Tree, code: &'t str) -> Self {
+        RollUp {
+            tree,
+            code,
+            total: F::default(),
+            by_child: BTreeMap::new(),
+        }
+    }
+
+    /// Count a row of `unit` (of either scheme) with `add`, if it lies in `code`.
+    pub(crate) fn add(&mut self, unit: &str, add: impl Fn(&mut F)) {
+        if !self.tree.within(self.code, unit) {
+            return;
+        }
+        add(&mut self.total);
+        if let Some(c) = self.tree.child_toward(self.code, unit) {
+            add(self.by_child.entry(c).or_default());
+        }
+    }
+
+    /// The finished total and a finished line per unit just below (every one, counted
+    /// or not), then the unallocated line when something lies in no one unit below.
+    pub(crate) fn finish<O>(mut self, finish: impl Fn(F) -> O) -> (O, Vec<(UnitRef, O)>) {
+        let mut by_unit: Vec<(UnitRef, O)> = self
+            .tree
+            .below(self.code)
+            .into_iter()
+            .map(|u| {
+                let x = self.by_child.remove(&u.code).unwrap_or_default();
+                (unit_ref_of(u), finish(x))
+            })
+            .collect();
+        if let Some(x) = self.by_child.remove(UNALLOCATED) {
+            by_unit.push((unallocated_ref(self.tree.scheme), finish(x)));
+        }
+        (finish(self.total), by_unit)
+    }
+
+    /// As [`RollUp::finish`], but a unit with no unit below (a commune) has its own
+    /// line: itself.
+    pub(crate) fn finish_or_itself<O: Clone>(
+        self,
+        finish: impl Fn(F) -> O,
+    ) -> (O, Vec<(UnitRef, O)>) {
+        let (tree, code) = (self.tree, self.code);
+        let (total, mut by_unit) = self.finish(finish);
+        if by_unit.is_empty()
+            && let Some(u) = tree.units.get(code)
+        {
+            by_unit.push((unit_ref_of(u), total.clone()));
+        }
+        (total, by_unit)
+    }
+}
+
 /// The record figures of `code` ("" the country) and of each unit just below it,
 /// rolled up through the tree as adoption is: a commune's figures count in its
 /// province; a code of the other scheme through the lineage, an old commune divided by
@@ -606,42 +685,18 @@ fn records_report(
     year: i32,
     as_of: NaiveDate,
 ) -> RecordsReport {
-    let mut total = RecordFigures::default();
-    let mut by_child: BTreeMap<String, RecordFigures> = BTreeMap::new();
-    for r in adoption.iter().filter(|r| tree.within(code, &r.unit)) {
-        total.residents += r.population;
-        if let Some(c) = tree.child_toward(code, &r.unit) {
-            by_child.entry(c).or_default().residents += r.population;
-        }
+    let mut roll = RollUp::new(tree, code);
+    for r in adoption {
+        roll.add(&r.unit, |x: &mut RecordFigures| x.residents += r.population);
     }
-    for r in stats.iter().filter(|r| tree.within(code, &r.commune)) {
-        total.add(r);
-        if let Some(c) = tree.child_toward(code, &r.commune) {
-            by_child.entry(c).or_default().add(r);
-        }
+    for r in stats {
+        roll.add(&r.commune, |x: &mut RecordFigures| x.add(r));
     }
-    let mut by_unit: Vec<(UnitRef, RecordFigures)> = tree
-        .below(code)
-        .into_iter()
-        .map(|u| {
-            (
-                unit_ref_of(u),
-                by_child.remove(&u.code).unwrap_or_default().finish(),
-            )
-        })
-        .collect();
-    if let Some(x) = by_child.remove(UNALLOCATED) {
-        by_unit.push((unallocated_ref(tree.scheme), x.finish()));
-    }
-    if by_unit.is_empty()
-        && let Some(u) = tree.units.get(code)
-    {
-        by_unit.push((unit_ref_of(u), total.clone().finish()));
-    }
+    let (total, by_unit) = roll.finish_or_itself(RecordFigures::finish);
     RecordsReport {
         year,
         as_of: as_of.to_string(),
-        total: total.finish(),
+        total,
         by_unit,
     }
 }
@@ -741,6 +796,11 @@ struct Facts {
     records: Vec<CommuneRecords>,
     /// The day the record figures are as of (their year is its year).
     records_day: NaiveDate,
+    /// The programmes' counts per commune (vaccination of `cohort` read once the unit
+    /// is known: only its communes).
+    chronic: Vec<store::CommuneChronic>,
+    vaccination: Vec<programmes::CommuneProgrammes>,
+    cohort: i32,
 }
 
 /// The unit a request is about, once the caller may see it.
@@ -831,6 +891,22 @@ pub(crate) async fn build(u: &StaffUser, f: &Filter) -> Result<Dashboard, ApiErr
     // The records as they are today (the period does not apply: a record holds its
     // newest state), examinations of this year.
     let records_day = today;
+    let cohort = match f.cohort.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        // A cohort after the period's year is counted as the period's own year.
+        Some(c) => c
+            .parse::<i32>()
+            .ok()
+            .filter(|y| *y >= 1900)
+            .map(|y| y.min(to.year()))
+            .ok_or_else(|| {
+                ApiError(
+                    StatusCode::BAD_REQUEST,
+                    "cohort",
+                    "cohort: năm sinh của đoàn hệ trẻ (yyyy)".into(),
+                )
+            })?,
+        None => to.year() - 1,
+    };
     let facts = blocking(move || {
         Ok(Facts {
             tree: Tree::new(units, &lineage, scheme),
@@ -848,13 +924,18 @@ pub(crate) async fn build(u: &StaffUser, f: &Filter) -> Result<Dashboard, ApiErr
             signatures: store.signature_counts(&a, &b)?,
             records: store.record_stats(records_day.year(), records_day)?,
             records_day,
+            chronic: store.chronic_indicators(records_day)?,
+            vaccination: Vec::new(),
+            cohort,
         })
     })
     .await?;
+    let mut facts = facts;
     // A commune station: its own commune, residents and records only.
     if let Some(own) = own_commune(u, &facts.tree, f.unit.as_deref())
         && selected(u, &facts.tree, Some(&own)).is_err()
     {
+        facts.vaccination = vaccination_of(u, &facts, &own).await?;
         let d = compute(facts, &own, from_s, to_s, f.silent_days.unwrap_or(7));
         return Ok(Dashboard {
             units_note,
@@ -868,12 +949,29 @@ pub(crate) async fn build(u: &StaffUser, f: &Filter) -> Result<Dashboard, ApiErr
         });
     }
     let code = selected(u, &facts.tree, f.unit.as_deref())?;
+    facts.vaccination = vaccination_of(u, &facts, &code).await?;
     let parents = parents_seen(u, &facts.tree, &code);
     Ok(Dashboard {
         parents,
         units_note,
         ..compute(facts, &code, from_s, to_s, f.silent_days.unwrap_or(7))
     })
+}
+
+/// The vaccination counts of the communes within `code` that keep records.
+async fn vaccination_of(
+    u: &StaffUser,
+    facts: &Facts,
+    code: &str,
+) -> Result<Vec<programmes::CommuneProgrammes>, ApiError> {
+    let communes: Vec<String> = facts
+        .records
+        .iter()
+        .filter(|r| facts.tree.within(code, &r.commune))
+        .map(|r| r.commune.clone())
+        .collect();
+    let (store, cohort, day) = (u.app().store.clone(), facts.cohort, facts.records_day);
+    blocking(move || programmes::vaccination_counts(store.as_ref(), &communes, cohort, day)).await
 }
 
 /// The units above `code` that `u` may see reports of, from the top.
@@ -915,38 +1013,14 @@ fn unallocated_ref(scheme: &str) -> UnitRef {
 
 fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64) -> Dashboard {
     let tree = &facts.tree;
-    let unit_ref = |u: &Unit| UnitRef {
-        code: u.code.clone(),
-        name: u.name.clone(),
-        level: u.level.clone(),
-    };
-    // Adoption: residents of the unit, and per unit just below.
-    let mut total = Adoption::default();
-    let mut by_child: BTreeMap<String, Adoption> = BTreeMap::new();
+    // Adoption: residents of the unit, and per unit just below. What lies in the unit
+    // but in no one unit below (residents of an old commune divided by the reform) is
+    // counted on the unallocated line rather than guessed into a new one.
+    let mut roll = RollUp::new(tree, code);
     for r in &facts.adoption {
-        if !tree.within(code, &r.unit) {
-            continue;
-        }
-        total.add(r);
-        if let Some(c) = tree.child_toward(code, &r.unit) {
-            by_child.entry(c).or_default().add(r);
-        }
+        roll.add(&r.unit, |x: &mut Adoption| x.add(r));
     }
-    let mut adoption_by_unit: Vec<(UnitRef, Adoption)> = tree
-        .below(code)
-        .into_iter()
-        .map(|u| {
-            (
-                unit_ref(u),
-                by_child.remove(&u.code).unwrap_or_default().finish(),
-            )
-        })
-        .collect();
-    // What lies in the unit but in no one unit below: residents of an old commune
-    // divided by the reform, counted here rather than guessed into a new one.
-    if let Some(a) = by_child.remove(UNALLOCATED) {
-        adoption_by_unit.push((unallocated_ref(tree.scheme), a.finish()));
-    }
+    let (adoption, adoption_by_unit) = roll.finish(Adoption::finish);
     // Trend: cumulative by month.
     let mut months: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for t in facts.trend.iter().filter(|t| tree.within(code, &t.unit)) {
@@ -1146,14 +1220,23 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
         facts.records_day.year(),
         facts.records_day,
     );
+    let programmes = programmes::programmes_report(
+        tree,
+        code,
+        &facts.vaccination,
+        &facts.chronic,
+        &facts.records,
+        facts.cohort,
+        facts.records_day,
+    );
     Dashboard {
         units: if tree.scheme == "2025" { "new" } else { "old" }.into(),
         units_note: None,
-        unit: tree.units.get(code).map(unit_ref),
+        unit: tree.units.get(code).map(unit_ref_of),
         parents: Vec::new(),
         from,
         to,
-        adoption: total.finish(),
+        adoption,
         adoption_by_unit,
         trend,
         facilities: lines,
@@ -1165,6 +1248,7 @@ fn compute(facts: Facts, code: &str, from: String, to: String, silent_days: i64)
         totals,
         records,
         records_only: false,
+        programmes,
     }
 }
 
@@ -1608,6 +1692,7 @@ struct DashboardPage {
     records: RecordsView,
     /// A commune station's page: residents and records only.
     records_only: bool,
+    programmes: programmes::ProgrammesView,
 }
 
 /// The SLA rows shown (the newest days; the exports have them all).
@@ -1616,7 +1701,10 @@ const SLA_DAYS_SHOWN: usize = 31;
 const LATE_SHOWN: usize = 50;
 
 fn query_of(d: &Dashboard, unit: &str) -> String {
-    format!("unit={unit}&from={}&to={}&units={}", d.from, d.to, d.units)
+    format!(
+        "unit={unit}&from={}&to={}&units={}&cohort={}",
+        d.from, d.to, d.units, d.programmes.cohort
+    )
 }
 
 /// What the units just below a unit of `level` are called.
@@ -1870,6 +1958,7 @@ fn dashboard_view(d: &Dashboard, frame: Frame) -> DashboardPage {
             (!d.records_only).then_some(&link as &dyn Fn(&str) -> String),
         ),
         records_only: d.records_only,
+        programmes: programmes::view(&d.programmes),
         name,
     }
 }
@@ -2137,6 +2226,11 @@ fn tables(d: &Dashboard) -> Vec<Sheet> {
             ],
             records,
         ),
+        (
+            "programmes",
+            programmes::csv_header(),
+            programmes::csv_rows(&d.programmes),
+        ),
     ]
 }
 
@@ -2170,7 +2264,7 @@ async fn export_csv(
             ApiError(
                 StatusCode::BAD_REQUEST,
                 "section",
-                "section: adoption, facilities, quality, sla, late hoặc records".into(),
+                "section: adoption, facilities, quality, sla, late, records hoặc programmes".into(),
             ),
         );
     };
@@ -2268,6 +2362,9 @@ pub(crate) struct Consolidated {
     /// The QĐ 831 records of the unit's residents (computed, not filed): examinations
     /// of the month's year, ages on the month's last day (or today, if earlier).
     pub records: RecordsReport,
+    /// The station programmes of the unit (computed, not filed), as of the same day:
+    /// vaccination of the children born the year before the month's.
+    pub programmes: ProgrammesReport,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -2325,7 +2422,7 @@ pub(crate) async fn consolidate(u: &StaffUser, f: &MonthFilter) -> Result<Consol
         .unwrap_or(today)
         .min(crate::vn_now().date());
     let (role, own) = (u.account.role, u.account.unit.clone());
-    let (tree, reports, adoption, records) = blocking(move || {
+    let (tree, reports, adoption, records, chronic) = blocking(move || {
         let (units, lineage) = (store.units()?, store.unit_lineage()?);
         let scheme = if units.iter().any(|x| x.scheme == "2025") {
             scheme
@@ -2339,6 +2436,7 @@ pub(crate) async fn consolidate(u: &StaffUser, f: &MonthFilter) -> Result<Consol
             store.unit_reports(&m)?,
             store.adoption()?,
             store.record_stats(records_day.year(), records_day)?,
+            store.chronic_indicators(records_day)?,
         ))
     })
     .await?;
@@ -2347,6 +2445,26 @@ pub(crate) async fn consolidate(u: &StaffUser, f: &MonthFilter) -> Result<Consol
         Some(own) if selected(u, &tree, Some(&own)).is_err() => own,
         _ => selected(u, &tree, f.unit.as_deref())?,
     };
+    let cohort = records_day.year() - 1;
+    let communes: Vec<String> = records
+        .iter()
+        .filter(|r| tree.within(&code, &r.commune))
+        .map(|r| r.commune.clone())
+        .collect();
+    let store = u.app().store.clone();
+    let vaccination = blocking(move || {
+        programmes::vaccination_counts(store.as_ref(), &communes, cohort, records_day)
+    })
+    .await?;
+    let programmes = programmes::programmes_report(
+        &tree,
+        &code,
+        &vaccination,
+        &chronic,
+        &records,
+        cohort,
+        records_day,
+    );
     let records = records_report(
         &tree,
         &code,
@@ -2445,6 +2563,7 @@ pub(crate) async fn consolidate(u: &StaffUser, f: &MonthFilter) -> Result<Consol
         reports,
         missing,
         records,
+        programmes,
     })
 }
 
@@ -2540,6 +2659,8 @@ struct ConsolidatedView {
     filed_units: Vec<FiledRow>,
     missing: Vec<(String, String)>,
     records: RecordsView,
+    /// Always set (an `Option` so the shared template can bind it by name).
+    programmes: Option<programmes::ProgrammesView>,
 }
 
 struct FilingForm {
@@ -2607,6 +2728,7 @@ fn consolidated_view(c: &Consolidated) -> ConsolidatedView {
             .map(|m| (m.name.clone(), m.code.clone()))
             .collect(),
         records: records_view(&c.records, None),
+        programmes: Some(programmes::view(&c.programmes)),
     }
 }
 
@@ -2863,6 +2985,8 @@ async fn unit_report_pdf(
         total: c.records.by_unit.len() > 1,
         rows: record_cells(&c.records),
     });
+    // The station programmes: computed too.
+    tables.extend(programmes::pdf_tables(&c.programmes));
     if !c.missing.is_empty() {
         // Three units a row: a province has hundreds of communes.
         const PER_ROW: usize = 3;

@@ -383,7 +383,8 @@ async fn exports_open_in_independent_readers() {
             "quality",
             "sla",
             "late",
-            "records"
+            "records",
+            "programmes"
         ]
     );
     let sheet = book.worksheet_range("quality").unwrap();

@@ -6,9 +6,13 @@
 //!
 //! Synchronous, like the store: async callers run it on a blocking thread.
 
+pub mod chronic;
 mod import;
 mod lookup;
 mod record;
+pub mod reminders;
+mod standing;
+pub mod vaccination;
 
 use std::sync::Arc;
 
@@ -16,6 +20,7 @@ pub use lookup::{
     BirthQuery, CardFacts, CardKey, CardLookup, CardQuery, NewCard, PastLookup, Visit,
 };
 pub use record::{Proposal, RecordEdit, RecordView};
+pub use vaccination::{DoseEntry, ImportBy, SessionList, VaccinationBook};
 
 use book::access::{Action, Basis, Principal, Role, Scope, SmartScopes, authorize};
 pub use book::access::{Denied, Place};
@@ -203,6 +208,9 @@ pub struct Book {
     /// The person's QĐ 831 record (for a system client: only when a station of its
     /// unit keeps it).
     pub record: Option<store::StoredRecord>,
+    /// The person's vaccination doses, oldest first, voided ones left out (for a system
+    /// client: those its unit's stations keep or its unit's facilities gave).
+    pub doses: Vec<store::StoredDose>,
 }
 
 /// Who opened a book: the audit records and the grants they rest on.
@@ -332,10 +340,13 @@ impl Service {
             let Some(person) = tx.person(pid)? else {
                 return Ok(None);
             };
+            let mut doses = tx.immunizations().doses_of(pid)?;
+            doses.retain(store::StoredDose::counted);
             Ok(Some(Book {
                 person,
                 episodes: tx.episodes_of(pid)?,
                 record: tx.health_record(pid)?,
+                doses,
             }))
         };
         let Actor::System { scopes, place, .. } = who else {
@@ -399,10 +410,41 @@ impl Service {
                 }
                 None => false,
             };
+            // Doses: all of them when the unit's station keeps the record, else those
+            // given at the unit's facilities (or recorded by its stations).
+            if !kept {
+                let mut doses = Vec::new();
+                for d in std::mem::take(&mut book.doses) {
+                    // Where it was given: a registered facility, else the station.
+                    let facility = match &d.facility {
+                        Some(f) => tx.place_of_facility(f)?,
+                        None => None,
+                    };
+                    let at = match (facility, &d.unit) {
+                        (Some(p), _) => p,
+                        (None, Some(u)) => self.store.place_of_unit(u)?,
+                        (None, None) => Place::default(),
+                    };
+                    let ok = types.iter().all(|t| {
+                        authorize(
+                            &principal,
+                            &Action::ReadUnitData {
+                                resource_type: t,
+                                place: &at,
+                            },
+                        )
+                        .is_ok()
+                    });
+                    if ok {
+                        doses.push(d);
+                    }
+                }
+                book.doses = doses;
+            }
             if !kept {
                 book.record = None;
             }
-            if book.episodes.is_empty() && book.record.is_none() {
+            if book.episodes.is_empty() && book.record.is_none() && book.doses.is_empty() {
                 out = Some(Err(ServiceError::NotFound));
                 return Ok(());
             }

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use book::access::{Action, Basis, Place, authorize};
 use book::ehr::{Change, HealthRecord, Problem, Today};
 use serde::Serialize;
-use store::{AuditEntry, BookTx, InsuranceCard, PersonRecord, RecordVersion, StoredRecord, Writer};
+use store::{BookTx, InsuranceCard, PersonRecord, RecordVersion, StoredRecord, Writer};
 
-use crate::{Actor, Need, Result, Service, ServiceError, entry_of};
+use crate::standing::{Standing, standing};
+use crate::{Actor, Result, Service, ServiceError, entry_of};
 
 /// A chronic condition found in the person's hospital dossiers and not (yet) in the
 /// record's history: for the station to accept or decline.
@@ -48,16 +49,6 @@ pub enum RecordEdit<'a> {
     },
     /// Accept a proposed chronic code into the history, or decline it.
     Proposal { code: &'a str, accept: bool },
-}
-
-/// How the actor stands to the record.
-enum Standing {
-    /// The person or their guardian (`record_as` names a guardian).
-    Own { record_as: Option<AuditEntry> },
-    /// The station of the person's commune.
-    Station { entry: AuditEntry },
-    /// A clinician under a live grant.
-    Clinician { entry: AuditEntry },
 }
 
 fn today() -> Today {
@@ -133,50 +124,14 @@ impl Service {
         stored: &StoredRecord,
         write: bool,
     ) -> Result<Standing> {
-        match who {
-            Actor::Person { id } => {
-                if write {
-                    return Err(ServiceError::NotFound);
-                }
-                let wards = if pid == *id {
-                    Vec::new()
-                } else {
-                    tx.ward_ids(*id)?
-                };
-                authorize(&who.principal(wards), &Action::ReadOwnBook { owner: pid })
-                    .map_err(|_| ServiceError::NotFound)?;
-                let record_as = (pid != *id).then(|| entry_of(who, pid, None));
-                Ok(Standing::Own { record_as })
-            }
-            Actor::Staff { account, .. } if account.role == book::access::Role::CommuneStaff => {
-                let place = Place {
-                    commune: stored.commune.clone(),
-                    ..Place::default()
-                };
-                authorize(
-                    &who.principal(Vec::new()),
-                    &Action::KeepRecord { place: &place },
-                )
-                .map_err(|_| ServiceError::NotFound)?;
-                let mut entry = entry_of(who, pid, None);
-                entry.basis = Basis::Residence;
-                Ok(Standing::Station { entry })
-            }
-            Actor::Staff { .. } => {
-                if write {
-                    return Err(ServiceError::Forbidden(book::access::Denied {
-                        code: "forbidden",
-                        message: "Chỉ trạm y tế nơi người bệnh cư trú sửa hồ sơ sức khỏe cá nhân",
-                    }));
-                }
-                let grant = crate::staff_grant(tx, who, pid, Need::Summary)?
-                    .ok_or(ServiceError::NotFound)?;
-                Ok(Standing::Clinician {
-                    entry: entry_of(who, pid, Some(&grant)),
-                })
-            }
-            Actor::System { .. } => Err(ServiceError::NotFound),
-        }
+        standing(
+            tx,
+            who,
+            pid,
+            stored.commune.as_deref(),
+            write,
+            "Chỉ trạm y tế nơi người bệnh cư trú sửa hồ sơ sức khỏe cá nhân",
+        )
     }
 
     /// Read `pid`'s record (recorded as `record.read`, except the person's own reads).
@@ -190,12 +145,7 @@ impl Service {
                 };
                 let standing = self.standing(tx, who, pid, &stored, false)?;
                 let person = tx.person(pid)?.ok_or(ServiceError::NotFound)?;
-                let entry = match &standing {
-                    Standing::Own { record_as } => record_as.clone(),
-                    Standing::Station { entry } | Standing::Clinician { entry } => {
-                        Some(entry.clone())
-                    }
-                };
+                let entry = standing.entry();
                 if let Some(mut e) = entry {
                     e.action = "record.read".into();
                     tx.append_audit(&e)?;

@@ -27,6 +27,14 @@ pub(crate) const SEALED_COLUMNS: &[(&str, Q)] = &[
     ("health_records.body", Q::SealHeadsRecordBody),
     ("health_record_versions.changes", Q::SealHeadsRecordChanges),
     ("insurance_cards.body", Q::SealHeadsCardBody),
+    ("immunizations.body", Q::SealHeadsImmunizationBody),
+    ("ncd_enrolments.body", Q::SealHeadsNcdEnrolmentBody),
+    ("ncd_followups.body", Q::SealHeadsNcdFollowUpBody),
+    ("growth_measurements.body", Q::SealHeadsGrowthBody),
+    ("ncd_enrolments.disease", Q::SealHeadsNcdEnrolmentDisease),
+    ("ncd_followups.disease", Q::SealHeadsNcdFollowUpDisease),
+    ("notifications.body", Q::SealHeadsNotificationBody),
+    ("notify_prefs.address", Q::SealHeadsNotifyAddress),
 ];
 
 /// What `keys status` shows.

@@ -19,12 +19,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 mod access;
+mod chronic;
 mod copy;
 mod core;
 pub mod crypt;
 mod db;
 mod engine;
+mod immunizations;
 mod keys;
+mod notify;
 pub mod postgres;
 mod records;
 mod reports;
@@ -35,9 +38,12 @@ pub mod testing;
 mod tx;
 
 pub use access::*;
+pub use chronic::*;
 pub use copy::{Table, Value};
 pub use engine::Engine;
+pub use immunizations::*;
 pub use keys::{ColumnKeys, DataKeyInfo, KeyStatus};
+pub use notify::*;
 pub use records::*;
 pub use reports::*;
 pub use tx::BookTx;
@@ -700,7 +706,9 @@ impl Pending {
 }
 
 /// The one storage interface the server and the command line use.
-pub trait Store: Access + Reports + Records + Send + Sync + 'static {
+pub trait Store:
+    Access + Reports + Records + Chronic + Notifications + Immunizations + Send + Sync + 'static
+{
     /// Queue a submission (blocks only when the writer's queue is full).
     fn submit(&self, p: Prepared) -> Result<Pending>;
     /// Store a submission, link and show its valid episodes, durably; returns after commit.

@@ -48,6 +48,8 @@ pub trait BookTx {
         now: i64,
         expires_at: i64,
     ) -> Result<Grant>;
+    /// The person's vaccinations (`immunizations.rs`).
+    fn immunizations(&self) -> &dyn crate::ImmunizationTx;
     /// The person's QĐ 831 record.
     fn health_record(&self, person: i64) -> Result<Option<crate::StoredRecord>>;
     /// Write `stored` as the next version (refused as a conflict when the record
@@ -62,6 +64,8 @@ pub trait BookTx {
     fn record_versions(&self, person: i64) -> Result<Vec<crate::RecordVersion>>;
     /// The person's current BHYT card from the insurance registry.
     fn insurance_card(&self, person: i64) -> Result<Option<crate::InsuranceCard>>;
+    /// The person's chronic-care rows (NCD registers, follow-ups, growth; `chronic.rs`).
+    fn chronic(&self) -> crate::ChronicTx<'_>;
     /// Open a data-quality record for the station of `unit` (a citizen's error report).
     fn open_issue(&self, person: i64, unit: &str, kind: &str, detail: &str) -> Result<i64>;
     /// Close the open data-quality record `id` of `unit`: the person it names, or
@@ -90,6 +94,17 @@ pub(crate) struct Tx<'a> {
 }
 
 impl BookTx for Tx<'_> {
+    fn chronic(&self) -> crate::ChronicTx<'_> {
+        crate::ChronicTx {
+            db: self.db,
+            keys: self.keys,
+        }
+    }
+
+    fn immunizations(&self) -> &dyn crate::ImmunizationTx {
+        self
+    }
+
     fn health_record(&self, person: i64) -> Result<Option<crate::StoredRecord>> {
         crate::records::read_record(self.db, person)
     }

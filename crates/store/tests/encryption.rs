@@ -544,6 +544,12 @@ fn values_stored_in_clear_are_sealed_in_place() {
             ("health_records.body".to_string(), 0),
             ("health_record_versions.changes".to_string(), 0),
             ("insurance_cards.body".to_string(), 0),
+            ("immunizations.body".to_string(), 0),
+            ("ncd_enrolments.body".to_string(), 0),
+            ("ncd_followups.body".to_string(), 0),
+            ("growth_measurements.body".to_string(), 0),
+            ("ncd_enrolments.disease".to_string(), 0),
+            ("ncd_followups.disease".to_string(), 0),
         ]
     );
     // Both still read.

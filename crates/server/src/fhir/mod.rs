@@ -13,6 +13,7 @@
 //! chain. Refusals never tell whether a person exists.
 
 pub mod bulk;
+pub mod write;
 
 // The resources themselves (no HTTP) are the `fhir` crate's.
 pub use ::fhir::{
@@ -55,6 +56,11 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/fhir/$export", get(bulk::kick_off))
         .route("/fhir/bulk/{job}", get(bulk::status).delete(bulk::cancel))
         .route("/fhir/bulk/{job}/{file}", get(bulk::file))
+        .route("/fhir", post(write::transaction))
+        .route(
+            "/fhir/Immunization",
+            get(search_immunizations).post(write::create),
+        )
         .route("/fhir/{ty}", get(search))
         .route("/fhir/{ty}/{id}", get(read))
 }
@@ -361,11 +367,28 @@ impl Reader {
             s.open_book(&who, pid, need, service::Audit::on("fhir", target))
         })
         .await?;
+        let doses = opened.data.doses;
+        // What is due, from every dose the person has that the reader sees.
+        let forecast = service::vaccination::subject_of(&opened.data.person)
+            .map(|s| {
+                let counted = store::counted_doses(&doses);
+                ::fhir::immunization::forecast_facts(&book::immunization::forecast(
+                    &s,
+                    &counted,
+                    crate::vn_now().date(),
+                ))
+            })
+            .unwrap_or_default();
         Ok(Book {
             person: opened.data.person,
             episodes: opened.data.episodes,
             record: opened.data.record,
             summary_only: opened.summary_only,
+            immunizations: doses
+                .iter()
+                .map(|d| ::fhir::immunization::dose_facts(d, None))
+                .collect(),
+            forecast,
         })
     }
 }
@@ -398,7 +421,24 @@ pub fn base_url(app: &App, headers: &HeaderMap) -> String {
 
 /// Names and registry records that decorate a book's resources.
 async fn context_for(app: &Arc<App>, episodes: &[EpisodeRecord]) -> Result<Context, FhirError> {
-    let mut codes = BTreeSet::new();
+    context_with(app, episodes, BTreeSet::new()).await
+}
+
+/// The context of a whole book: its episodes' and its doses' facilities.
+async fn book_context(app: &Arc<App>, book: &Book) -> Result<Context, FhirError> {
+    let doses = book
+        .immunizations
+        .iter()
+        .filter_map(|d| d.facility.clone())
+        .collect();
+    context_with(app, &book.episodes, doses).await
+}
+
+async fn context_with(
+    app: &Arc<App>,
+    episodes: &[EpisodeRecord],
+    mut codes: BTreeSet<String>,
+) -> Result<Context, FhirError> {
     let mut certs = BTreeSet::new();
     for e in episodes {
         codes.extend(map::facility_codes(e));
@@ -626,7 +666,8 @@ async fn read(
     }
     // A resource of the person's QĐ 831 record (`<person>-hs-…`), else of an episode.
     let from_record = record::person_of(&id);
-    let (pid, episode) = match from_record {
+    let from_vaccinations = ::fhir::immunization::person_of(&id);
+    let (pid, episode) = match from_record.or(from_vaccinations) {
         Some(pid) if ty != "Patient" => (pid, None),
         _ => {
             let Some((pid, episode, _)) = map::parse_id(&id) else {
@@ -654,6 +695,14 @@ async fn read(
     };
     if ty == "Patient" {
         return Ok(fhir_json(StatusCode::OK, &map::patient(&book.person)));
+    }
+    if from_vaccinations.is_some() {
+        let ctx = book_context(&app, &book).await?;
+        let found = book_resources(&book, &ctx)
+            .into_iter()
+            .find(|r| map::key(r) == (ty.as_str(), id.as_str()))
+            .ok_or_else(FhirError::not_found)?;
+        return Ok(fhir_json(StatusCode::OK, &found));
     }
     if from_record.is_some() {
         let found = book
@@ -922,6 +971,15 @@ async fn search(
     ))
 }
 
+/// `GET /fhir/Immunization` (the route that also takes the POST of a dose).
+async fn search_immunizations(
+    app: State<Arc<App>>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, FhirError> {
+    search(app, headers, Path("Immunization".to_string()), params).await
+}
+
 /// Search the books the request names (or the reader's own).
 async fn search_books(
     app: &Arc<App>,
@@ -998,7 +1056,7 @@ async fn search_books(
             out.push(map::patient(&book.person));
             continue;
         }
-        let ctx = context_for(app, &book.episodes).await?;
+        let ctx = book_context(app, &book).await?;
         for r in book_resources(&book, &ctx) {
             if r["resourceType"] != ty {
                 continue;
@@ -1105,7 +1163,7 @@ async fn everything(
             return moved(&app, &headers, &reader, pid, refused, m).await;
         }
     };
-    let ctx = context_for(&app, &book.episodes).await?;
+    let ctx = book_context(&app, &book).await?;
     let base = base_url(&app, &headers);
     let resources = everything_of(&book, &ctx, &wanted, since.as_ref());
     let entries: Vec<Value> = resources.into_iter().map(|r| entry(&base, r)).collect();
@@ -1160,6 +1218,14 @@ pub fn everything_of(
             .clone()
             .filter(|r| since.matches(at(r.updated_at))),
         summary_only: book.summary_only,
+        // Doses recorded since, and the forecast when any is.
+        immunizations: book
+            .immunizations
+            .iter()
+            .filter(|d| since.matches(at(d.recorded_at)))
+            .cloned()
+            .collect(),
+        forecast: book.forecast.clone(),
     };
     let mut all = book_resources(&filtered, ctx);
     all.retain(keep);
@@ -1231,7 +1297,7 @@ async fn ips_response(
     let book = reader
         .open(app, pid, Need::Summary, &format!("Patient/{pid}/$summary"))
         .await?;
-    let ctx = context_for(app, &book.episodes).await?;
+    let ctx = book_context(app, &book).await?;
     let resources = book_resources(&book, &ctx);
     let doc = ips::summary(
         &base_url(app, headers),
@@ -1305,10 +1371,27 @@ pub fn capability_statement(base: &str) -> Value {
         }
         r
     };
+    let mut immunization = resource(
+        "Immunization",
+        clinical(vec![
+            sp(
+                "code",
+                "token",
+                "Mã vắc xin (vacxin-tcqg, ATC, CVX): [system|]code",
+            ),
+            sp("status", "token", "completed | not-done"),
+        ]),
+        vec![],
+    );
+    immunization["interaction"] =
+        json!([{ "code": "read" }, { "code": "search-type" }, { "code": "create" }]);
+    immunization["documentation"] = json!(
+        "Hệ thống kết nối có phạm vi system/Immunization.write ghi mũi tiêm của người dân do trạm y tế trong đơn vị quản lý hồ sơ (POST /fhir/Immunization, hoặc Bundle transaction tại POST /fhir: tất cả hoặc không)."
+    );
     json!({
         "resourceType": "CapabilityStatement",
         "id": "healthbook",
-        "text": map::narrative(&["healthbook FHIR R4: sổ sức khỏe điện tử, chỉ đọc".to_string()]),
+        "text": map::narrative(&["healthbook FHIR R4: sổ sức khỏe điện tử (đọc; ghi mũi tiêm cho hệ thống kết nối)".to_string()]),
         "url": format!("{}/CapabilityStatement/healthbook", terminology::NS),
         "version": env!("CARGO_PKG_VERSION"),
         "name": "HealthbookFhirServer",
@@ -1316,7 +1399,7 @@ pub fn capability_statement(base: &str) -> Value {
         "status": "active",
         "date": "2026-11-23",
         "publisher": "healthbook",
-        "description": "Read-only FHIR R4 view of Vietnam's electronic health book, projected from QĐ 130/4750/3176 dossiers and the QĐ 831 personal health records kept by commune health stations.",
+        "description": "FHIR R4 view of Vietnam's electronic health book, projected from QĐ 130/4750/3176 dossiers, the QĐ 831 personal health records kept by commune health stations and their vaccinations; registered systems of a unit may write vaccination doses (Immunization).",
         "kind": "instance",
         "software": { "name": "healthbook", "version": env!("CARGO_PKG_VERSION") },
         "implementation": { "description": "healthbook FHIR endpoint", "url": base },
@@ -1355,11 +1438,17 @@ pub fn capability_statement(base: &str) -> Value {
                 resource("AllergyIntolerance", vec![patient(), code(), sp("category", "token", "medication | food | environment")], vec![]),
                 resource("FamilyMemberHistory", vec![patient(), code(), sp("date", "date", "Ngày ghi nhận")], vec![]),
                 resource("RelatedPerson", vec![patient()], vec![]),
+                immunization,
+                resource("ImmunizationRecommendation", vec![patient(), sp("date", "date", "Ngày lập dự báo")], vec![]),
                 resource("Organization", vec![sp("identifier", "token", "Mã cơ sở KCB"), sp("name", "string", "Tên cơ sở")], vec![]),
                 resource("Practitioner", vec![sp("identifier", "token", "Số chứng chỉ hành nghề")], vec![]),
                 resource("CodeSystem", vec![sp("url", "uri", "URI của hệ mã")], vec![]),
                 resource("NamingSystem", vec![sp("url", "uri", "URI của hệ định danh")], vec![]),
             ],
+            "interaction": [{
+                "code": "transaction",
+                "documentation": "Bundle transaction chỉ gồm các Immunization (POST): ghi tất cả hoặc không ghi mũi nào",
+            }],
             "operation": [
                 { "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" },
                 { "name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary" },
@@ -1375,6 +1464,7 @@ async fn smart_configuration(State(app): State<Arc<App>>, headers: HeaderMap) ->
         .into_iter()
         .map(String::from)
         .chain(BOOK_TYPES.iter().map(|t| format!("system/{t}.read")))
+        .chain([book::access::IMMUNIZATION_WRITE.to_string()])
         .collect();
     let body = json!({
         "token_endpoint": format!("{base}/auth/token"),

@@ -445,6 +445,8 @@ struct HomePage {
     medicines: Vec<MedView>,
     medicines_from: String,
     years: Vec<(i32, usize)>,
+    /// Unread notices (issue 18, `pages::notify`).
+    unread: i64,
 }
 
 /// A personal ID with its middle hidden: `001****56789` → `001******789`.
@@ -609,6 +611,7 @@ async fn person_home(
             *years.entry(y).or_default() += 1;
         }
     }
+    let unread = super::notify::unread_count(&app, me, pid).await;
     render(&HomePage {
         frame: Frame::citizen(format!("Sổ sức khỏe {name}"), &headers),
         pid,
@@ -632,6 +635,7 @@ async fn person_home(
         medicines,
         medicines_from,
         years: years.into_iter().rev().collect(),
+        unread,
     })
 }
 

@@ -4,9 +4,12 @@
 //! build small view models of display strings (Vietnamese dates and numbers) and the
 //! templates lay them out; no page is built by string formatting.
 
+pub mod chronic;
 pub mod citizen;
+pub mod notify;
 pub mod staff;
 pub mod station;
+pub mod vaccination;
 
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};

@@ -308,6 +308,21 @@ async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
             ),
         },
         Link {
+            href: "/tram/man-tinh".into(),
+            label: "Quản lý bệnh mạn tính".into(),
+            note: "Tăng huyết áp, đái tháo đường, COPD, hen: sổ, lần theo dõi, đề xuất".into(),
+        },
+        Link {
+            href: "/tram/tre-em".into(),
+            label: "Trẻ dưới 5 tuổi".into(),
+            note: "Cân, đo và phân loại suy dinh dưỡng theo chuẩn WHO".into(),
+        },
+        Link {
+            href: "/tram/nguoi-cao-tuoi".into(),
+            label: "Người cao tuổi".into(),
+            note: "Khám sức khỏe hằng năm: đã khám, đến hạn".into(),
+        },
+        Link {
             href: "/tram/doi-chieu".into(),
             label: "Đối chiếu, báo lỗi".into(),
             note: format!("{issues} việc chờ xử lý"),

@@ -40,6 +40,13 @@ SELECT create_distributed_table('audit_heads', 'person_id', colocate_with => 'pe
 SELECT create_distributed_table('health_records', 'person_id', colocate_with => 'persons');
 SELECT create_distributed_table('health_record_versions', 'person_id', colocate_with => 'persons');
 SELECT create_distributed_table('insurance_cards', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('immunizations', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('ncd_enrolments', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('ncd_followups', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('growth_measurements', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('notifications', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('notify_outbox', 'person_id', colocate_with => 'persons');
+SELECT create_distributed_table('notify_prefs', 'person_id', colocate_with => 'persons');
 
 -- ---- 2. lookups, each by the value it is looked up by
 SELECT create_distributed_table('identifier_keys', 'value');

@@ -36,6 +36,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0007_facility_sla.sql"),
     include_str!("../../migrations/postgres/0008_health_records.sql"),
     include_str!("../../migrations/postgres/0009_units_dated.sql"),
+    include_str!("../../migrations/postgres/0010_immunizations.sql"),
+    include_str!("../../migrations/postgres/0011_chronic_care.sql"),
+    include_str!("../../migrations/postgres/0012_notifications.sql"),
 ];
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).
@@ -83,6 +86,13 @@ pub const PERSON_TABLES: &[(&str, &str)] = &[
     ("health_records", "person_id"),
     ("health_record_versions", "person_id"),
     ("insurance_cards", "person_id"),
+    ("immunizations", "person_id"),
+    ("ncd_enrolments", "person_id"),
+    ("ncd_followups", "person_id"),
+    ("growth_measurements", "person_id"),
+    ("notifications", "person_id"),
+    ("notify_outbox", "person_id"),
+    ("notify_prefs", "person_id"),
 ];
 
 /// How a new database lays out its tables.
@@ -951,6 +961,25 @@ mod tests {
             Q::SealHeadsRecordBody,
             Q::SealHeadsRecordChanges,
             Q::SealHeadsCardBody,
+            Q::NcdRegister,      // a station's NCD registers
+            Q::NcdIndicators,    // reports: NCD figures per commune
+            Q::GrowthChildren,   // a station's children under five
+            Q::GrowthIndicators, // reports: growth status shares per commune
+            Q::SealHeadsNcdEnrolmentBody,
+            Q::SealHeadsNcdFollowUpBody,
+            Q::SealHeadsGrowthBody,
+            Q::SealHeadsNcdEnrolmentDisease,
+            Q::SealHeadsNcdFollowUpDisease,
+            Q::CommuneSubjects, // a station's vaccination lists: its commune's children
+            // (their doses, `DosesOfPersons`, `person_id = ANY($1)`, are pruned to the
+            // persons' partitions when it runs, so its plan shows no partition at all)
+            Q::SealHeadsImmunizationBody,
+            Q::NotifyClaim,        // the reminder worker: due deliveries of any person
+            Q::NotifyClaimedFacts, // … the addresses of the deliveries it holds
+            Q::NotifyOutboxStats,  // the queue's totals
+            Q::NotifyScanPersons,  // the reminder scan's persons, in id order
+            Q::SealHeadsNotificationBody,
+            Q::SealHeadsNotifyAddress,
         ];
         let mut across = Vec::new();
         for q in Q::ALL {

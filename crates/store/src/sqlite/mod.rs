@@ -30,6 +30,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0013_facility_sla.sql"),
     include_str!("../../migrations/sqlite/0014_health_records.sql"),
     include_str!("../../migrations/sqlite/0015_units_dated.sql"),
+    include_str!("../../migrations/sqlite/0016_immunizations.sql"),
+    include_str!("../../migrations/sqlite/0017_chronic_care.sql"),
+    include_str!("../../migrations/sqlite/0018_notifications.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {

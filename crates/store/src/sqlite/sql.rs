@@ -922,6 +922,139 @@ pub(crate) fn text(q: Q) -> &'static str {
                     SUM(CASE WHEN CASE WHEN length(birth) = 4 THEN birth || '-12-31' ELSE birth END <= ?3 AND last_exam >= ?1 AND last_exam < ?2 THEN 1 ELSE 0 END)
              FROM health_records WHERE commune IS NOT NULL GROUP BY commune, status"
         }
+        // notifications (issue 18, `notify.rs`)
+        Q::NotifyInsert => {
+            "INSERT INTO notifications (person_id, id, kind, dedupe, day, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (person_id, dedupe) DO NOTHING"
+        }
+        Q::NotifyOutboxInsert => {
+            "INSERT INTO notify_outbox (person_id, id, notification_id, channel, state, attempts, next_at, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?5) ON CONFLICT (person_id, notification_id, channel) DO NOTHING"
+        }
+        Q::NotifyList => {
+            "SELECT person_id, id, kind, dedupe, day, body, created_at, read_at FROM notifications WHERE person_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
+        }
+        Q::NotifyUnread => {
+            "SELECT COUNT(*) FROM notifications WHERE person_id = ?1 AND read_at IS NULL"
+        }
+        Q::NotifyMarkRead => {
+            "UPDATE notifications SET read_at = ?3 WHERE person_id = ?1 AND id = ?2 AND read_at IS NULL"
+        }
+        Q::NotifyMarkAllRead => {
+            "UPDATE notifications SET read_at = ?2 WHERE person_id = ?1 AND read_at IS NULL"
+        }
+        Q::NotifyPrefsOf => {
+            "SELECT channel, address, opted_out, updated_at FROM notify_prefs WHERE person_id = ?1 ORDER BY channel"
+        }
+        Q::NotifyPrefUpsert => {
+            "INSERT INTO notify_prefs (person_id, channel, address, opted_out, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (person_id, channel) DO UPDATE SET address = excluded.address, opted_out = excluded.opted_out, updated_at = excluded.updated_at"
+        }
+        Q::NotifyCancelPending => {
+            "UPDATE notify_outbox SET state = 'cancelled', done_at = ?3, lease_owner = NULL, lease_until = NULL WHERE person_id = ?1 AND channel = ?2 AND state = 'pending'"
+        }
+        Q::NotifyClaim => {
+            "UPDATE notify_outbox SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 WHERE (person_id, id) IN (SELECT person_id, id FROM notify_outbox WHERE state = 'pending' AND next_at <= ?3 AND (lease_until IS NULL OR lease_until <= ?3) ORDER BY next_at, id LIMIT ?4) RETURNING person_id, id, notification_id, channel, attempts"
+        }
+        Q::NotifyClaimedFacts => {
+            "SELECT o.person_id, o.id, n.kind, p.address, p.opted_out FROM notify_outbox o JOIN notifications n ON n.person_id = o.person_id AND n.id = o.notification_id LEFT JOIN notify_prefs p ON p.person_id = o.person_id AND p.channel = o.channel WHERE o.lease_owner = ?1 AND o.lease_until = ?2 AND o.state = 'pending'"
+        }
+        Q::NotifyCancelOne => {
+            "UPDATE notify_outbox SET state = 'cancelled', done_at = ?3, lease_owner = NULL, lease_until = NULL WHERE person_id = ?1 AND id = ?2"
+        }
+        Q::NotifyDone => {
+            "UPDATE notify_outbox SET state = 'sent', done_at = ?4, lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE person_id = ?1 AND id = ?2 AND lease_owner = ?3 AND state = 'pending'"
+        }
+        Q::NotifyRetry => {
+            "UPDATE notify_outbox SET next_at = ?4, last_error = ?5, lease_owner = NULL, lease_until = NULL WHERE person_id = ?1 AND id = ?2 AND lease_owner = ?3 AND state = 'pending'"
+        }
+        Q::NotifyDead => {
+            "UPDATE notify_outbox SET state = 'dead', done_at = ?4, last_error = ?5, lease_owner = NULL, lease_until = NULL WHERE person_id = ?1 AND id = ?2 AND lease_owner = ?3 AND state = 'pending'"
+        }
+        Q::NotifyOutboxStats => {
+            "SELECT state, COUNT(*) FROM notify_outbox GROUP BY state"
+        }
+        Q::NotifyOutboxOf => {
+            "SELECT person_id, id, notification_id, channel, state, attempts, next_at, last_error FROM notify_outbox WHERE person_id = ?1 ORDER BY id"
+        }
+        Q::NotifyDueOf => {
+            "SELECT person_id, id, kind, dedupe, day, body, created_at, read_at FROM notifications WHERE person_id IN (SELECT value FROM json_each(?1)) AND kind IN (SELECT value FROM json_each(?2)) AND day >= ?3 ORDER BY day, person_id, id"
+        }
+        Q::NotifyScanPersons => {
+            "SELECT id FROM (SELECT person_id AS id FROM citizen_accounts UNION SELECT ward_id FROM guardianships WHERE revoked_at IS NULL UNION SELECT person_id FROM health_records WHERE status = 'open') t WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Q::SealHeadsNotificationBody => "SELECT substr(body, 1, 9) FROM notifications",
+        Q::SealHeadsNotifyAddress => "SELECT substr(address, 1, 9) FROM notify_prefs",
+        Q::DosesOf => {
+            "SELECT id, vaccine, given_on, status, dose_number, source, source_key, facility, unit, body,
+                    recorded_by, recorded_at, voided_at
+             FROM immunizations WHERE person_id = ?1 ORDER BY given_on, id"
+        }
+        Q::DosesOfPersons => {
+            "SELECT person_id, id, vaccine, given_on, status, dose_number, source_key
+             FROM immunizations WHERE person_id IN (SELECT value FROM json_each(?1)) AND voided_at IS NULL"
+        }
+        Q::VoidDose => {
+            "UPDATE immunizations SET voided_at = ?3, voided_by = ?4
+             WHERE person_id = ?1 AND id = ?2 AND voided_at IS NULL"
+        }
+        Q::CommuneSubjects => {
+            "SELECT h.person_id, h.birth, p.birth, p.sex, p.name, p.personal_id
+             FROM health_records h JOIN persons p ON p.id = h.person_id
+             WHERE h.commune = ?1 AND h.status = 'open' AND (h.birth IS NULL OR h.birth >= ?2)
+             ORDER BY h.person_id"
+        }
+        // ---- chronic care and growth (chronic.rs)
+        Q::NcdEnrolmentsOf => {
+            "SELECT id, disease, commune, status, status_on, enrolled_on, last_visit, next_due, controlled, body, by_user, created_at, updated_at
+             FROM ncd_enrolments WHERE person_id = ?1 ORDER BY id"
+        }
+        Q::UpdateNcdEnrolment => {
+            "UPDATE ncd_enrolments SET commune = ?3, status = ?4, status_on = ?5, last_visit = ?6, next_due = ?7,
+                    controlled = ?8, body = ?9, updated_at = ?10
+             WHERE person_id = ?1 AND id = ?2"
+        }
+        Q::NcdFollowUpsOf => {
+            "SELECT id, disease, visit_on, source, episode_id, controlled, body, by_user, at
+             FROM ncd_followups WHERE person_id = ?1 ORDER BY visit_on DESC, id DESC"
+        }
+        Q::NcdRegister => {
+            "SELECT e.person_id, e.id, e.disease, e.status, e.status_on, e.enrolled_on, e.last_visit, e.next_due, e.controlled,
+                    p.name, p.birth, p.sex
+             FROM ncd_enrolments e JOIN persons p ON p.id = e.person_id
+             WHERE e.commune = ?1 ORDER BY e.next_due, e.person_id"
+        }
+        Q::NcdIndicators => {
+            "SELECT commune, id, disease, status, controlled, next_due FROM ncd_enrolments"
+        }
+        Q::GrowthOf => {
+            "SELECT id, unit, body, by_user, at FROM growth_measurements WHERE person_id = ?1 ORDER BY measured_on, id"
+        }
+        Q::GrowthChildren => {
+            "SELECT h.person_id, h.birth, p.name, p.sex, p.birth, g.measured_on, g.underweight, g.stunting, g.wasting, g.overweight
+             FROM health_records h JOIN persons p ON p.id = h.person_id
+             LEFT JOIN growth_measurements g ON g.person_id = h.person_id
+                  AND NOT EXISTS (SELECT 1 FROM growth_measurements n WHERE n.person_id = g.person_id
+                                  AND (n.measured_on > g.measured_on OR (n.measured_on = g.measured_on AND n.id > g.id)))
+             WHERE h.commune = ?1 AND h.status = 'open' AND h.birth >= ?2
+             ORDER BY h.birth DESC, h.person_id"
+        }
+        Q::GrowthIndicators => {
+            "SELECT h.commune, COUNT(*), COUNT(g.person_id),
+                    SUM(CASE WHEN g.underweight >= 1 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN g.stunting >= 1 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN g.wasting >= 1 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN g.overweight >= 1 THEN 1 ELSE 0 END)
+             FROM health_records h
+             LEFT JOIN growth_measurements g ON g.person_id = h.person_id
+                  AND NOT EXISTS (SELECT 1 FROM growth_measurements n WHERE n.person_id = g.person_id
+                                  AND (n.measured_on > g.measured_on OR (n.measured_on = g.measured_on AND n.id > g.id)))
+             WHERE h.commune IS NOT NULL AND h.status = 'open' AND h.birth >= ?1
+             GROUP BY h.commune"
+        }
+        Q::SealHeadsNcdEnrolmentBody => "SELECT substr(body, 1, 9) FROM ncd_enrolments",
+        Q::SealHeadsNcdFollowUpBody => "SELECT substr(body, 1, 9) FROM ncd_followups",
+        Q::SealHeadsGrowthBody => "SELECT substr(body, 1, 9) FROM growth_measurements",
+        Q::SealHeadsNcdEnrolmentDisease => "SELECT substr(disease, 1, 9) FROM ncd_enrolments",
+        Q::SealHeadsNcdFollowUpDisease => "SELECT substr(disease, 1, 9) FROM ncd_followups",
+        Q::SealHeadsImmunizationBody => "SELECT substr(body, 1, 9) FROM immunizations",
         Q::SealHeadsRecordBody => "SELECT substr(body, 1, 9) FROM health_records",
         Q::SealHeadsRecordChanges => "SELECT substr(changes, 1, 9) FROM health_record_versions",
         Q::SealHeadsCardBody => "SELECT substr(body, 1, 9) FROM insurance_cards",
