@@ -550,6 +550,8 @@ fn values_stored_in_clear_are_sealed_in_place() {
             ("growth_measurements.body".to_string(), 0),
             ("ncd_enrolments.disease".to_string(), 0),
             ("ncd_followups.disease".to_string(), 0),
+            ("notifications.body".to_string(), 0),
+            ("notify_prefs.address".to_string(), 0),
         ]
     );
     // Both still read.
