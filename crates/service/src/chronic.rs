@@ -36,7 +36,7 @@ use store::{
 };
 
 use crate::standing::{Standing, keep_record};
-use crate::{Actor, Result, Service, ServiceError, entry_of};
+use crate::{Actor, Result, Service, ServiceError, entry_of, settle};
 
 fn today() -> NaiveDate {
     store::vn_now().date()
@@ -217,20 +217,6 @@ fn standing(
         write,
         "Chỉ trạm y tế nơi người bệnh cư trú ghi sổ quản lý bệnh mạn tính",
     )
-}
-
-fn settle<T>(step: Result<T>, out: &mut Option<Result<T>>) -> store::Result<()> {
-    match step {
-        Ok(v) => {
-            *out = Some(Ok(v));
-            Ok(())
-        }
-        Err(ServiceError::Store(e)) => Err(e),
-        Err(e) => {
-            *out = Some(Err(e));
-            Ok(())
-        }
-    }
 }
 
 /// Registers proposed from the person's hospital dossiers (main and secondary

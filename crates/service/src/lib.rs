@@ -308,18 +308,7 @@ impl Service {
                     summary_only,
                 })
             })();
-            match step {
-                Ok(v) => {
-                    out = Some(Ok(v));
-                    Ok(())
-                }
-                // A store error rolls the transaction back; a refusal wrote nothing.
-                Err(ServiceError::Store(e)) => Err(e),
-                Err(e) => {
-                    out = Some(Err(e));
-                    Ok(())
-                }
-            }
+            settle(step, &mut out)
         })?;
         out.unwrap_or(Err(ServiceError::NotFound))
     }
@@ -788,4 +777,20 @@ fn record(tx: &dyn BookTx, d: &Decision, audit: &Audit<'_>) -> store::Result<()>
         tx.append_audit(&e)?;
     }
     Ok(())
+}
+
+/// Keep a step's outcome: a store error rolls the transaction back, a refusal wrote
+/// nothing and is answered.
+pub(crate) fn settle<T>(step: Result<T>, out: &mut Option<Result<T>>) -> store::Result<()> {
+    match step {
+        Ok(v) => {
+            *out = Some(Ok(v));
+            Ok(())
+        }
+        Err(ServiceError::Store(e)) => Err(e),
+        Err(e) => {
+            *out = Some(Err(e));
+            Ok(())
+        }
+    }
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use store::{BookTx, InsuranceCard, PersonRecord, RecordVersion, StoredRecord, Writer};
 
 use crate::standing::{Standing, standing};
-use crate::{Actor, Result, Service, ServiceError, entry_of};
+use crate::{Actor, Result, Service, ServiceError, entry_of, settle};
 
 /// A chronic condition found in the person's hospital dossiers and not (yet) in the
 /// record's history: for the station to accept or decline.
@@ -354,21 +354,5 @@ impl Service {
             settle(step, &mut out)
         })?;
         out.unwrap_or(Err(ServiceError::NotFound))
-    }
-}
-
-/// Keep a step's outcome: a store error rolls the transaction back, a refusal wrote
-/// nothing and is answered.
-fn settle<T>(step: Result<T>, out: &mut Option<Result<T>>) -> store::Result<()> {
-    match step {
-        Ok(v) => {
-            *out = Some(Ok(v));
-            Ok(())
-        }
-        Err(ServiceError::Store(e)) => Err(e),
-        Err(e) => {
-            *out = Some(Err(e));
-            Ok(())
-        }
     }
 }

@@ -42,7 +42,7 @@ use store::{
 };
 
 use crate::standing::Standing as RecordStanding;
-use crate::{Actor, Result, Service, ServiceError, entry_of};
+use crate::{Actor, Result, Service, ServiceError, entry_of, settle};
 
 /// Lines of an import written in one transaction.
 const CHUNK: usize = 500;
@@ -831,18 +831,4 @@ pub fn session_list_of(
     list.due.sort_by_key(key);
     list.overdue.sort_by_key(key);
     list
-}
-
-fn settle<T>(step: Result<T>, out: &mut Option<Result<T>>) -> store::Result<()> {
-    match step {
-        Ok(v) => {
-            *out = Some(Ok(v));
-            Ok(())
-        }
-        Err(ServiceError::Store(e)) => Err(e),
-        Err(e) => {
-            *out = Some(Err(e));
-            Ok(())
-        }
-    }
 }
