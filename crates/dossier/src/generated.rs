@@ -181,7 +181,7 @@ pub struct CheckInRow {
 impl Record for CheckInRow {
     const TABLE: Table = Table::Xml0;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(26, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -659,7 +659,7 @@ pub struct Summary {
 impl Record for Summary {
     const TABLE: Table = Table::Xml1;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(66, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -1055,7 +1055,7 @@ pub struct DrugLine {
 impl Record for DrugLine {
     const TABLE: Table = Table::Xml2;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(39, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -1446,7 +1446,7 @@ pub struct ServiceLine {
 impl Record for ServiceLine {
     const TABLE: Table = Table::Xml3;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(47, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -1643,7 +1643,7 @@ pub struct ParaclinicalResult {
 impl Record for ParaclinicalResult {
     const TABLE: Table = Table::Xml4;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(12, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -1752,7 +1752,7 @@ pub struct ClinicalNote {
 impl Record for ClinicalNote {
     const TABLE: Table = Table::Xml5;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(9, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -2067,7 +2067,7 @@ pub struct HivCare {
 impl Record for HivCare {
     const TABLE: Table = Table::Xml6;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(47, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -2348,7 +2348,7 @@ pub struct DischargePaper {
 impl Record for DischargePaper {
     const TABLE: Table = Table::Xml7;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(26, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -2563,7 +2563,7 @@ pub struct RecordSummary {
 impl Record for RecordSummary {
     const TABLE: Table = Table::Xml8;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(22, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -2848,7 +2848,7 @@ pub struct BirthCertificate {
 impl Record for BirthCertificate {
     const TABLE: Table = Table::Xml9;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(35, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -3027,7 +3027,7 @@ pub struct AntenatalRest {
 impl Record for AntenatalRest {
     const TABLE: Table = Table::Xml10;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(13, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -3222,7 +3222,7 @@ pub struct SickLeave {
 impl Record for SickLeave {
     const TABLE: Table = Table::Xml11;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(23, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -3492,7 +3492,7 @@ pub struct Referral {
 impl Record for Referral {
     const TABLE: Table = Table::Xml13;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(40, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -3710,7 +3710,7 @@ pub struct Appointment {
 impl Record for Appointment {
     const TABLE: Table = Table::Xml14;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(22, None);
         Self {
             ma_lk: conv::text(v[0].take()),
@@ -3882,7 +3882,7 @@ pub struct TbTreatment {
 impl Record for TbTreatment {
     const TABLE: Table = Table::Xml15;
 
-    fn from_values(mut v: Values) -> Self {
+    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {
         v.resize(20, None);
         Self {
             ma_lk: conv::text(v[0].take()),

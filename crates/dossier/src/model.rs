@@ -1,6 +1,7 @@
 //! The typed model: one struct per table (generated), the dossier of one episode,
 //! the envelope and the check-in message.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -17,12 +18,22 @@ use crate::spec::Table;
 /// (`None` for an absent or empty element).
 pub type Values = Vec<Option<String>>;
 
+/// The text of each field of one record as the parser reads it: borrowed from the
+/// decoded document where it needed no change (no entity, trimmed, NFC already).
+/// Only the fields the typed model keeps as text are copied out of it.
+pub type Texts<'a> = Vec<Option<Cow<'a, str>>>;
+
 /// A typed table record, convertible to and from its field texts.
 pub trait Record: Sized {
     const TABLE: Table;
-    /// Build from field texts. Texts that do not parse as the field's type become
-    /// `None`; the validator has already reported them.
-    fn from_values(values: Values) -> Self;
+    /// Build from field texts, owned ([`Values`]) or borrowed ([`Texts`]). Texts that
+    /// do not parse as the field's type become `None`; the validator has already
+    /// reported them. Numbers and dates are read from the text without copying it.
+    fn from_texts<S: conv::Text>(values: Vec<Option<S>>) -> Self;
+    /// Build from owned field texts (as [`Record::from_texts`]).
+    fn from_values(values: Values) -> Self {
+        Self::from_texts(values)
+    }
     /// The canonical text of every slot (what the writer emits).
     fn to_values(&self) -> Values;
 }
@@ -106,35 +117,39 @@ pub mod conv {
     pub const DATETIME: &str = "%Y%m%d%H%M";
     pub const DATE: &str = "%Y%m%d";
 
-    pub fn text(v: Option<String>) -> Option<String> {
-        v
+    /// A field text, owned or borrowed: what the conversions below read.
+    pub trait Text: AsRef<str> + Into<String> + Clone {}
+    impl<T: AsRef<str> + Into<String> + Clone> Text for T {}
+
+    pub fn text<S: Text>(v: Option<S>) -> Option<String> {
+        v.map(Into::into)
     }
-    pub fn int(v: Option<String>) -> Option<u32> {
-        v?.parse().ok()
+    pub fn int<S: Text>(v: Option<S>) -> Option<u32> {
+        v?.as_ref().parse().ok()
     }
-    pub fn dec(v: Option<String>) -> Option<Decimal> {
-        Decimal::from_str(&v?).ok()
+    pub fn dec<S: Text>(v: Option<S>) -> Option<Decimal> {
+        Decimal::from_str(v?.as_ref()).ok()
     }
-    pub fn datetime(v: Option<String>) -> Option<NaiveDateTime> {
-        parse_datetime(&v?)
+    pub fn datetime<S: Text>(v: Option<S>) -> Option<NaiveDateTime> {
+        parse_datetime(v?.as_ref())
     }
-    pub fn date(v: Option<String>) -> Option<NaiveDate> {
-        parse_date(&v?)
+    pub fn date<S: Text>(v: Option<S>) -> Option<NaiveDate> {
+        parse_date(v?.as_ref())
     }
-    pub fn birth(v: Option<String>) -> Option<BirthDate> {
-        BirthDate::parse(&v?)
+    pub fn birth<S: Text>(v: Option<S>) -> Option<BirthDate> {
+        BirthDate::parse(v?.as_ref())
     }
-    pub fn list(v: Option<String>) -> Vec<String> {
-        v.map(|s| split_list(&s).map(str::to_string).collect())
+    pub fn list<S: Text>(v: Option<S>) -> Vec<String> {
+        v.map(|s| split_list(s.as_ref()).map(str::to_string).collect())
             .unwrap_or_default()
     }
-    pub fn date_list(v: Option<String>) -> Vec<NaiveDate> {
-        v.map(|s| split_list(&s).filter_map(parse_date).collect())
+    pub fn date_list<S: Text>(v: Option<S>) -> Vec<NaiveDate> {
+        v.map(|s| split_list(s.as_ref()).filter_map(parse_date).collect())
             .unwrap_or_default()
     }
-    pub fn dec_list(v: Option<String>) -> Vec<Decimal> {
+    pub fn dec_list<S: Text>(v: Option<S>) -> Vec<Decimal> {
         v.map(|s| {
-            split_list(&s)
+            split_list(s.as_ref())
                 .filter_map(|x| Decimal::from_str(x).ok())
                 .collect()
         })
@@ -287,11 +302,20 @@ impl Dossier {
 
     /// Store the rows of one table (replacing what was there).
     pub fn set_rows(&mut self, table: Table, rows: Vec<Values>) {
-        fn all<R: Record>(rows: Vec<Values>) -> Vec<R> {
-            rows.into_iter().map(R::from_values).collect()
+        self.put(table, rows)
+    }
+
+    /// Store the rows of one table as read (replacing what was there).
+    pub fn set_texts(&mut self, table: Table, rows: Vec<Texts<'_>>) {
+        self.put(table, rows)
+    }
+
+    fn put<S: conv::Text>(&mut self, table: Table, rows: Vec<Vec<Option<S>>>) {
+        fn all<R: Record, S: conv::Text>(rows: Vec<Vec<Option<S>>>) -> Vec<R> {
+            rows.into_iter().map(R::from_texts).collect()
         }
-        fn one<R: Record>(rows: Vec<Values>) -> Option<R> {
-            rows.into_iter().next().map(R::from_values)
+        fn one<R: Record, S: conv::Text>(rows: Vec<Vec<Option<S>>>) -> Option<R> {
+            rows.into_iter().next().map(R::from_texts)
         }
         match table {
             Table::Xml0 => {}

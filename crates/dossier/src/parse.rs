@@ -10,7 +10,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::finding::{Finding, Location, has_errors};
 use crate::generated;
-use crate::model::{CheckIn, CheckInRow, Dossier, Envelope, Record, Values};
+use crate::model::{CheckIn, CheckInRow, Dossier, Envelope, Record, Texts};
 use crate::spec::{Spec, Table, fields};
 use crate::validate;
 use crate::xml::{Ev, Guarded, XmlError, same, utf8_text};
@@ -229,21 +229,21 @@ fn xml_finding(scope: &str, e: &XmlError) -> Finding {
 }
 
 /// The rows of one table document, as field texts by slot, plus findings.
-pub(crate) struct RawTable {
-    pub rows: Vec<Values>,
+pub(crate) struct RawTable<'a> {
+    pub rows: Vec<Texts<'a>>,
     /// The `CHUKYDONVI` element of a check-in file, raw.
     pub signature: Vec<u8>,
 }
 
 /// Read an inner table document of `table` into rows of field texts.
 /// `loc` is the location prefix (HOSO index) for findings.
-pub(crate) fn read_table(
-    text: &str,
+pub(crate) fn read_table<'a>(
+    text: &'a str,
     table: Table,
     opts: &Options,
     loc: &Location,
     findings: &mut Vec<Finding>,
-) -> RawTable {
+) -> RawTable<'a> {
     let mut out = RawTable {
         rows: Vec::new(),
         signature: Vec::new(),
@@ -428,18 +428,18 @@ fn stray_text(tcode: &str, parent: &str, t: &str, loc: Location) -> Finding {
 }
 
 /// Read the fields of one record whose start tag was just read.
-fn read_record(
-    g: &mut Guarded<'_>,
+fn read_record<'a>(
+    g: &mut Guarded<'a>,
     table: Table,
     layout: &'static [crate::spec::FieldSpec],
     nslots: usize,
     position: u32,
     at: &dyn Fn(Option<&'static str>) -> Location,
     findings: &mut Vec<Finding>,
-) -> Result<Values, XmlError> {
+) -> Result<Texts<'a>, XmlError> {
     let tcode = table.code();
     let first_finding = findings.len();
-    let mut row: Values = vec![None; nslots];
+    let mut row: Texts<'a> = vec![None; nslots];
     // Slots already filled (every table has fewer than 128 fields).
     let mut seen: u128 = 0;
     let mut cursor = 0usize;
@@ -473,7 +473,7 @@ fn read_record(
                 };
                 cursor = i + 1;
                 let f = &layout[i];
-                let value: Option<Cow<'_, str>> = if empty {
+                let value: Option<Cow<'a, str>> = if empty {
                     None
                 } else {
                     match g.text_content()? {
@@ -534,23 +534,49 @@ fn is_blank(t: &str) -> bool {
     t.bytes().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')) || t.trim().is_empty()
 }
 
-/// Trim, turn empty into absent, and bring text to NFC ("NFC at the door").
-fn normalize(v: Cow<'_, str>) -> Option<String> {
+/// Trim, turn empty into absent, and bring text to NFC ("NFC at the door"). A value
+/// that needs none of it stays borrowed from the document.
+fn normalize(v: Cow<'_, str>) -> Option<Cow<'_, str>> {
     // Most values have no white space at either end: skip the Unicode-aware trim.
-    let b = v.as_bytes();
-    let plain = |c: Option<&u8>| c.is_some_and(|&c| c.is_ascii_graphic());
-    let t = if plain(b.first()) && plain(b.last()) {
-        &*v
-    } else {
-        v.trim()
+    fn trim(v: &str) -> &str {
+        let b = v.as_bytes();
+        let plain = |c: Option<&u8>| c.is_some_and(|&c| c.is_ascii_graphic());
+        if plain(b.first()) && plain(b.last()) {
+            v
+        } else {
+            v.trim()
+        }
+    }
+    let t: Cow<'_, str> = match v {
+        Cow::Borrowed(v) => Cow::Borrowed(trim(v)),
+        Cow::Owned(v) => {
+            let t = trim(&v);
+            if t.len() == v.len() {
+                Cow::Owned(v)
+            } else {
+                Cow::Owned(t.to_string())
+            }
+        }
     };
     if t.is_empty() {
         return None;
     }
-    if t.is_ascii() || is_nfc_quick(t.chars()) == IsNormalized::Yes {
-        return Some(t.to_string());
+    if is_nfc(&t) {
+        return Some(t);
     }
-    Some(t.nfc().collect())
+    Some(Cow::Owned(t.nfc().collect()))
+}
+
+/// Whether `t` is in NFC by the quick check. Letters of Latin-1 and Latin Extended A
+/// and B (U+0080–U+02FF) and of Latin Extended Additional (U+1E00–U+1EFF, where the
+/// precomposed Vietnamese letters are) are starters that are always allowed, like
+/// ASCII (a test holds this to the tables): only other characters are looked up.
+pub(crate) fn is_nfc(t: &str) -> bool {
+    let common = |c: char| c < '\u{0300}' || ('\u{1E00}'..='\u{1EFF}').contains(&c);
+    if t.is_ascii() || t.chars().all(common) {
+        return true;
+    }
+    is_nfc_quick(t.chars()) == IsNormalized::Yes
 }
 
 /// Parse a `GIAMDINHHS` envelope with every inner table, and validate it.
@@ -896,27 +922,39 @@ fn hoso_loc(hoso: &HosoFiles<'_>, parent: &str) -> Location {
 }
 
 /// Decode and read every FILEHOSO of one HOSO into a typed dossier.
+///
+/// Every table is decoded first, one after the other into one buffer, so that the
+/// field texts of all of them can be borrowed from it while they are validated
+/// (the cross-table rules need every table) and until the typed model is built:
+/// only the texts the model keeps are copied, once.
 fn read_dossier(
     files: Vec<(Option<String>, Option<Cow<'_, str>>)>,
     opts: &Options,
     loc: &Location,
     findings: &mut Vec<Finding>,
 ) -> Dossier {
-    let mut d = Dossier::default();
+    /// What became of one FILEHOSO in the first pass, in file order.
+    enum Step {
+        /// Refused before decoding: these findings.
+        Refused(Vec<Finding>),
+        /// Decoded: its table and where its bytes are in the buffer.
+        Decoded(Table, String, std::ops::Range<usize>),
+    }
     let mut present: Vec<Table> = Vec::new();
-    let mut tables: Vec<(Table, Vec<Values>)> = Vec::new();
-    // One buffer for every decoded table of the dossier, as large as the largest.
-    let largest = files
+    let mut steps: Vec<Step> = Vec::with_capacity(files.len());
+    // One buffer for every decoded table of the dossier.
+    let total: usize = files
         .iter()
         .filter_map(|f| f.1.as_ref())
         .map(|c| c.len() / 4 * 3 + 3)
-        .max()
-        .unwrap_or(0);
-    let mut decoded: Vec<u8> = Vec::with_capacity(largest.min(opts.limits.max_inner_bytes));
+        .sum();
+    // (At most three quarters of the envelope, which is bounded.)
+    let mut decoded: Vec<u8> = Vec::with_capacity(total);
     for (loai, content) in files {
         let loai = loai.unwrap_or_default();
+        let mut refused = Vec::new();
         let Some(table) = Table::from_code(&loai).filter(|t| *t != Table::Xml0) else {
-            findings.push(
+            refused.push(
                 Finding::error(
                     "HOSO.LOAIHOSO.unknown",
                     format!("LOAIHOSO \"{loai}\" không hợp lệ (XML1–XML11, XML13–XML15)"),
@@ -925,6 +963,7 @@ fn read_dossier(
                 .at(loc.clone())
                 .value(&loai),
             );
+            steps.push(Step::Refused(refused));
             continue;
         };
         let tloc = Location {
@@ -932,7 +971,7 @@ fn read_dossier(
             ..loc.clone()
         };
         if !table.in_spec(opts.spec) {
-            findings.push(
+            refused.push(
                 Finding::error(
                     "HOSO.LOAIHOSO.not_in_spec",
                     format!("{loai} không có trong QĐ {}", opts.spec),
@@ -941,10 +980,11 @@ fn read_dossier(
                 .at(tloc)
                 .value(&loai),
             );
+            steps.push(Step::Refused(refused));
             continue;
         }
         if present.contains(&table) {
-            findings.push(
+            refused.push(
                 Finding::error(
                     "HOSO.LOAIHOSO.duplicate",
                     format!("{loai} xuất hiện nhiều lần trong một HOSO"),
@@ -953,20 +993,39 @@ fn read_dossier(
                 .at(tloc)
                 .value(&loai),
             );
+            steps.push(Step::Refused(refused));
             continue;
         }
         present.push(table);
         let b64 = content.unwrap_or_default();
+        let from = decoded.len();
         if !decode_base64(
             b64.trim(),
             opts.limits.max_inner_bytes,
             &tloc,
-            findings,
+            &mut refused,
             &mut decoded,
         ) {
+            decoded.truncate(from);
+            steps.push(Step::Refused(refused));
             continue;
         }
-        let text = match utf8_text(&decoded) {
+        steps.push(Step::Decoded(table, loai, from..decoded.len()));
+    }
+    let mut tables: Vec<(Table, Vec<Texts<'_>>)> = Vec::new();
+    for step in steps {
+        let (table, loai, range) = match step {
+            Step::Refused(f) => {
+                findings.extend(f);
+                continue;
+            }
+            Step::Decoded(table, loai, range) => (table, loai, range),
+        };
+        let tloc = Location {
+            table: Some(table),
+            ..loc.clone()
+        };
+        let text = match utf8_text(&decoded[range]) {
             Ok(t) => t,
             Err(e) => {
                 findings.push(
@@ -1001,14 +1060,15 @@ fn read_dossier(
         tables.push((table, raw.rows));
     }
     validate::across_tables(&tables, opts.spec, loc, findings);
+    let mut d = Dossier::default();
     for (table, rows) in tables {
-        d.set_rows(table, rows);
+        d.set_texts(table, rows);
     }
     d
 }
 
-fn validate_rows(
-    rows: &[Values],
+fn validate_rows<R: validate::Row>(
+    rows: &[R],
     table: Table,
     opts: &Options,
     loc: &Location,
@@ -1022,20 +1082,23 @@ fn validate_rows(
         .iter()
         .position(|c| *c == "MA_LK");
     for (i, row) in rows.iter().enumerate() {
-        let row_no = stt_slot
-            .and_then(|s| row[s].as_deref())
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(i as u32 + 1);
-        let rloc = Location {
-            ma_lk: loc
-                .ma_lk
-                .clone()
-                .or_else(|| malk_slot.and_then(|s| row[s].clone())),
-            table: Some(table),
-            row: table.is_list().then_some(row_no),
-            ..loc.clone()
+        // The row's location is made only for a finding.
+        let rloc = || {
+            let row_no = stt_slot
+                .and_then(|s| row.text(s))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(i as u32 + 1);
+            Location {
+                ma_lk: loc
+                    .ma_lk
+                    .clone()
+                    .or_else(|| malk_slot.and_then(|s| row.text(s)).map(str::to_string)),
+                table: Some(table),
+                row: table.is_list().then_some(row_no),
+                ..loc.clone()
+            }
         };
-        validate::fields(row, table, spec, &rloc, findings);
+        validate::fields_at(row, table, spec, rloc, findings);
         bound(findings, opts);
     }
 }
@@ -1056,7 +1119,8 @@ fn decode_base64(
     findings: &mut Vec<Finding>,
     out: &mut Vec<u8>,
 ) -> bool {
-    out.clear();
+    // Decoded after what `out` already holds.
+    let from = out.len();
     let t = loc.table.map(Table::code).unwrap_or("HOSO");
     if b64.is_empty() {
         findings.push(
@@ -1074,7 +1138,7 @@ fn decode_base64(
     if b64.len() / 4 * 3 <= max && STANDARD.decode_vec(b64.as_bytes(), out).is_ok() {
         return true;
     }
-    out.clear();
+    out.truncate(from);
     let compact: Cow<'_, str> = if b64.bytes().any(|b| b.is_ascii_whitespace()) {
         Cow::Owned(b64.chars().filter(|c| !c.is_ascii_whitespace()).collect())
     } else {
@@ -1149,7 +1213,7 @@ pub fn parse_checkin(bytes: &[u8], opts: &Options) -> Parsed<CheckIn> {
         &mut findings,
     );
     for (i, row) in raw.rows.iter().enumerate() {
-        let r = CheckInRow::from_values(row.clone());
+        let r = CheckInRow::from_texts(row.clone());
         let loc = Location {
             hoso: Some(i + 1),
             ma_lk: r.ma_lk.clone(),
@@ -1184,7 +1248,7 @@ pub fn parse_table_document(bytes: &[u8], table: Table, opts: &Options) -> Parse
         Ok(text) => {
             let raw = read_table(text, table, opts, &loc, &mut findings);
             validate_rows(&raw.rows, table, opts, &loc, &mut findings);
-            d.set_rows(table, raw.rows);
+            d.set_texts(table, raw.rows);
         }
         Err(e) => findings.push(Finding::error(
             format!("{}.utf8", table.code()),
@@ -1194,4 +1258,40 @@ pub fn parse_table_document(bytes: &[u8], table: Table, opts: &Options) -> Parse
     }
     crate::finding::cap(&mut findings, opts.limits.max_findings);
     Parsed { value: d, findings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_normalization::char::canonical_combining_class;
+
+    /// The characters `is_nfc` lets through without a lookup are starters the quick
+    /// check always allows, by the crate's own tables.
+    #[test]
+    fn nfc_fast_path_matches_the_tables() {
+        let common = (0x80u32..0x300).chain(0x1E00..=0x1EFF);
+        for c in common.filter_map(char::from_u32) {
+            assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+            assert_eq!(is_nfc_quick(std::iter::once(c)), IsNormalized::Yes, "{c:?}");
+        }
+        // Decomposed text is still brought to NFC, and composed text kept as is.
+        for (text, nfc) in [
+            ("Nguyễn Văn Đức", true),
+            ("Nguye\u{302}\u{303}n", false),
+            ("Hoà", true),
+            ("Ho\u{300}a", false),
+            ("Ω", true),
+            ("\u{2126}", false),
+        ] {
+            assert_eq!(is_nfc(text), nfc, "{text:?}");
+            let n = normalize(Cow::Borrowed(text)).unwrap();
+            assert_eq!(n, text.nfc().collect::<String>());
+            assert_eq!(matches!(n, Cow::Borrowed(_)), nfc, "{text:?}");
+        }
+        assert_eq!(normalize(Cow::Borrowed("  \t")), None);
+        assert!(matches!(
+            normalize(Cow::Borrowed(" 12 ")),
+            Some(Cow::Borrowed("12"))
+        ));
+    }
 }

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use crate::finding::{Finding, Location};
 use crate::ids::{self, IdError};
 use crate::model::conv::{parse_date, parse_datetime, split_list};
-use crate::model::{BirthDate, Dossier, Values};
+use crate::model::{BirthDate, Dossier};
 use crate::spec::{
     Check, DeclaredType, FieldSpec, Kind, Req, Spec, Table, When, fields as layout, sheet_rules,
 };
@@ -29,15 +29,53 @@ fn problem(suffix: &'static str, vi: impl Into<String>, en: impl Into<String>) -
     })
 }
 
+/// The field texts of one record by slot, owned ([`crate::model::Values`]) or
+/// borrowed from the document ([`crate::model::Texts`]).
+pub trait Row {
+    /// The text in `slot`, `None` when absent or empty (or not a slot of the row).
+    fn text(&self, slot: usize) -> Option<&str>;
+}
+
+impl<S: AsRef<str>> Row for [Option<S>] {
+    #[inline]
+    fn text(&self, slot: usize) -> Option<&str> {
+        self.get(slot)?.as_ref().map(AsRef::as_ref)
+    }
+}
+
+impl<S: AsRef<str>> Row for Vec<Option<S>> {
+    #[inline]
+    fn text(&self, slot: usize) -> Option<&str> {
+        self.as_slice().text(slot)
+    }
+}
+
 /// Check every field of one row against the field table of `spec`.
-pub fn fields(row: &Values, table: Table, spec: Spec, loc: &Location, out: &mut Vec<Finding>) {
+pub fn fields<R: Row + ?Sized>(
+    row: &R,
+    table: Table,
+    spec: Spec,
+    loc: &Location,
+    out: &mut Vec<Finding>,
+) {
+    fields_at(row, table, spec, || loc.clone(), out)
+}
+
+/// As [`fields`], with the row's location made only when a finding needs it.
+pub(crate) fn fields_at<R: Row + ?Sized>(
+    row: &R,
+    table: Table,
+    spec: Spec,
+    loc: impl Fn() -> Location,
+    out: &mut Vec<Finding>,
+) {
     let t = table.code();
     for f in layout(spec, table) {
         let at = || Location {
             field: Some(f.code),
-            ..loc.clone()
+            ..loc()
         };
-        let Some(v) = row.get(f.slot).and_then(|v| v.as_deref()) else {
+        let Some(v) = row.text(f.slot) else {
             if f.req == Req::Required {
                 out.push(
                     Finding::error(
@@ -606,8 +644,8 @@ pub fn dossier(d: &Dossier, facility: &str, loc: &Location, out: &mut Vec<Findin
 /// Rules across the tables of one dossier that read the field texts: one MA_LK
 /// shared by every row, and the fields that mirror XML1. `tables` holds every
 /// table read from the HOSO, as field texts.
-pub fn across_tables(
-    tables: &[(Table, Vec<Values>)],
+pub fn across_tables<R: Row>(
+    tables: &[(Table, Vec<R>)],
     spec: Spec,
     loc: &Location,
     out: &mut Vec<Finding>,
@@ -619,7 +657,7 @@ pub fn across_tables(
     else {
         return;
     };
-    let ma_lk = xml1[0].clone();
+    let ma_lk = xml1.text(0).map(str::to_string);
     let base = Location {
         ma_lk: ma_lk.clone(),
         ..loc.clone()
@@ -635,8 +673,8 @@ pub fn across_tables(
                 .position(|c| *c == "MA_LK");
             let Some(slot) = slot else { continue };
             for (i, row) in rows.iter().enumerate() {
-                if let Some(v) = &row[slot]
-                    && v != key
+                if let Some(v) = row.text(slot)
+                    && v != key.as_str()
                 {
                     let t = table.code();
                     push(
@@ -674,7 +712,7 @@ pub fn across_tables(
                 continue;
             };
             for (i, row) in rows.iter().enumerate() {
-                if let (Some(v), Some(w)) = (&row[f.slot], &xml1[x])
+                if let (Some(v), Some(w)) = (row.text(f.slot), xml1.text(x))
                     && !same(v, w)
                 {
                     let t = table.code();
@@ -700,7 +738,7 @@ pub fn across_tables(
 
 /// The value of field `code` in a row of `table` (`None` when empty or not a field
 /// of the table).
-fn value<'a>(row: &'a Values, table: Table, code: &str) -> Option<&'a str> {
+fn value<'a, R: Row + ?Sized>(row: &'a R, table: Table, code: &str) -> Option<&'a str> {
     in_slot(row, slot_of(table, code))
 }
 
@@ -711,13 +749,13 @@ fn slot_of(table: Table, code: &str) -> Option<usize> {
 }
 
 /// The text in a slot, `None` when empty.
-fn in_slot(row: &Values, slot: Option<usize>) -> Option<&str> {
-    row.get(slot?)?.as_deref().filter(|v| !v.trim().is_empty())
+fn in_slot<R: Row + ?Sized>(row: &R, slot: Option<usize>) -> Option<&str> {
+    row.text(slot?).filter(|v| !v.trim().is_empty())
 }
 
 /// Whether a row meets the condition of a sheet rule. A ";"-list meets `In` when one
 /// of its items does.
-fn holds(when: When, row: &Values, table: Table) -> bool {
+fn holds<R: Row + ?Sized>(when: When, row: &R, table: Table) -> bool {
     let any_of = |f: &str, values: &[&str]| {
         value(row, table, f).is_some_and(|v| v.split(';').any(|i| values.contains(&i.trim())))
     };
@@ -736,10 +774,10 @@ fn moment(v: &str) -> Option<NaiveDateTime> {
 
 /// The rule cells of the portal's sheet for `spec` (`spec::sheet_rules`) on the
 /// rows of one table; `xml1` is the dossier's summary row (none for a check-in).
-pub fn sheet(
+pub fn sheet<R: Row>(
     table: Table,
-    rows: &[Values],
-    xml1: Option<&Values>,
+    rows: &[R],
+    xml1: Option<&R>,
     spec: Spec,
     loc: &Location,
     out: &mut Vec<Finding>,

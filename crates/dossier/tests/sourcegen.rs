@@ -913,7 +913,7 @@ fn generate() -> String {
         out.push_str("}\n\n");
         writeln!(out, "impl Record for {name} {{").unwrap();
         writeln!(out, "    const TABLE: Table = Table::{variant};\n").unwrap();
-        out.push_str("    fn from_values(mut v: Values) -> Self {\n");
+        out.push_str("    fn from_texts<S: conv::Text>(mut v: Vec<Option<S>>) -> Self {\n");
         writeln!(out, "        v.resize({}, None);", slots.len()).unwrap();
         writeln!(out, "        Self {{").unwrap();
         for (i, (code, kind, _)) in slots.iter().enumerate() {
