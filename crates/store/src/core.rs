@@ -16,33 +16,16 @@ use crate::*;
 /// The column whose sealed value is an identifier's plaintext (bound to its blind index).
 pub(crate) const SEALED_IDENTIFIER: &str = "identifiers.value";
 
-/// The blind index of each value (`kinds[i]`, `values[i]`), and the way back from an
-/// index to its value (the lookups answer with the index).
-pub(crate) fn blinded(
-    crypt: &crate::crypt::Crypt,
-    kinds: &[String],
-    values: &[String],
-) -> Result<(Vec<String>, HashMap<String, String>)> {
-    let mut out = Vec::with_capacity(values.len());
-    let mut back = HashMap::with_capacity(values.len());
-    for (k, v) in kinds.iter().zip(values) {
-        let b = crypt.blind(k, v)?;
-        back.insert(b.clone(), v.clone());
-        out.push(b);
-    }
-    Ok((out, back))
-}
-
-/// Who holds each identifier (`kinds[i]`, `values[i]`, in clear): `f(kind, value,
-/// person)` for every active holder, newest first per identifier.
-pub(crate) fn identifier_owners(
+/// Who holds each identifier (`kinds[i]`, by its blind index `blind[i]`): `f(kind,
+/// value, person)` for every active holder, newest first per identifier, the value
+/// found through `back` (from each index to its value).
+fn owners_by_index(
     db: &dyn Db,
     kinds: &[String],
-    values: &[String],
+    blind: &[String],
+    back: &HashMap<String, String>,
     f: &mut dyn FnMut(String, String, Option<i64>),
 ) -> Result<()> {
-    let (blind, back) = blinded(db.crypt(), kinds, values)?;
-    let kinds = kinds.to_vec();
     db.query(Q::IdentifierOwners, args![kinds, blind], &mut |r| {
         let b: String = r.get(1)?;
         let value = back.get(&b).cloned().unwrap_or(b);
@@ -178,18 +161,24 @@ pub(crate) struct BatchState<'a> {
     new_persons: std::collections::BTreeMap<i64, NewPerson>,
     person_events: Vec<(i64, i64, String, i64)>,
     owners: HashMap<(String, String), Option<i64>>,
+    /// The blind index and sealed value of each identifier the batch names (made when
+    /// its submission was queued, [`preseal`]), by (kind, value).
+    blinds: HashMap<(String, String), (String, String)>,
     persons: HashMap<i64, Option<PersonRow>>,
     keys: HashMap<(String, String), Option<KeyRow>>,
     pub(crate) residents: HashMap<String, Option<crate::reports::ResidentState>>,
 }
 
-/// A person created by the batch: name, birth, sex, personal ID, created at.
+/// A person created by the batch: name, birth, sex, personal ID, created at, and the
+/// name, birth and personal ID sealed when the submission was queued (a personal ID
+/// learnt later in the batch is sealed at its end).
 type NewPerson = (
     Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
     i64,
+    [Option<String>; 3],
 );
 
 /// An identifier given by an episode: valid from, valid to (days, when sent), seen at,
@@ -202,12 +191,9 @@ pub(crate) type LateRow = (String, String, i64, i64, String, i64, i64);
 /// A submission row waiting for the end of its batch (nothing in the batch reads it).
 struct NewSubmission<'a> {
     p: &'a Prepared,
-    id: i64,
-    code: String,
+    /// Its id, code and sealed findings and raw envelope (compressed).
+    s: &'a Presealed,
     kind: &'static str,
-    /// Sealed: the findings (compressed) and the raw envelope (compressed).
-    findings: Option<Vec<u8>>,
-    raw: Vec<u8>,
 }
 
 const SUBMISSION_COLUMNS: &[&str] = &[
@@ -232,14 +218,14 @@ const SUBMISSION_COLUMNS: &[&str] = &[
 impl NewSubmission<'_> {
     /// The values of [`SUBMISSION_COLUMNS`] (and of `Q::InsertSubmission`).
     fn values(&self) -> Vec<Arg<'_>> {
-        let p = self.p;
-        let findings = match &self.findings {
+        let (p, s) = (self.p, self.s);
+        let findings = match &s.findings {
             Some(b) => Arg::Bytes(b),
             None => Arg::Text("[]"),
         };
         let mut v = args![
-            self.id,
-            self.code,
+            s.id,
+            s.code,
             p.meta.received_at,
             p.validated_at,
             p.meta.facility,
@@ -253,7 +239,7 @@ impl NewSubmission<'_> {
             Arg::Bool(p.accepted),
             findings,
         ]);
-        v.extend_from_slice(args![p.sha256, p.raw_len, self.raw]);
+        v.extend_from_slice(args![p.sha256, p.raw_len, s.raw]);
         match &p.signature {
             Some(n) => {
                 v.push(Arg::Text(&n.status));
@@ -278,9 +264,10 @@ struct NewEpisode<'a> {
     received_at: i64,
     validated_at: i64,
     linked_at: i64,
-    body: Vec<u8>,
-    /// The main ICD-10 code, sealed to the episode (it names the diagnosis).
-    main_icd10: Option<String>,
+    /// The body (compressed) and the main ICD-10 code (it names the diagnosis), sealed
+    /// to the episode.
+    body: &'a [u8],
+    main_icd10: Option<&'a str>,
 }
 
 const EPISODE_COLUMNS: &[&str] = &[
@@ -349,7 +336,10 @@ impl NewEpisode<'_> {
 impl BatchState<'_> {
     /// Read what `batch` will look up. Call it after [`lock_keys`]: the locks keep
     /// other servers from changing the identifiers and episode keys read here.
-    pub(crate) fn load<'a>(db: &dyn Db, batch: impl Iterator<Item = &'a Prepared>) -> Result<Self> {
+    pub(crate) fn load<'a>(
+        db: &dyn Db,
+        batch: impl Iterator<Item = (&'a Prepared, &'a Presealed)>,
+    ) -> Result<Self> {
         let mut state = BatchState {
             multi_row: true,
             ..BatchState::default()
@@ -357,11 +347,12 @@ impl BatchState<'_> {
         let (mut kinds, mut values) = (Vec::new(), Vec::new());
         let (mut facilities, mut ma_lks) = (Vec::new(), Vec::new());
         let mut personal_ids = Vec::new();
-        for p in batch {
+        for (p, s) in batch {
             let Payload::Dossier(eps) = &p.payload else {
                 continue;
             };
-            for e in eps {
+            for (e, pe) in eps.iter().zip(&s.episodes) {
+                state.remember(e, pe);
                 if state
                     .keys
                     .insert((e.facility.clone(), e.ma_lk.clone()), None)
@@ -385,7 +376,8 @@ impl BatchState<'_> {
             }
         }
         if !kinds.is_empty() {
-            identifier_owners(db, &kinds, &values, &mut |k, v, p| {
+            let (blind, back) = state.blinded(db.crypt(), &kinds, &values)?;
+            owners_by_index(db, &kinds, &blind, &back, &mut |k, v, p| {
                 state.owners.insert((k, v), p);
             })?;
         }
@@ -413,7 +405,7 @@ impl BatchState<'_> {
         }
         if !personal_ids.is_empty() {
             let kinds = vec![IdKind::PersonalId.code().to_string(); personal_ids.len()];
-            let (blind, back) = blinded(db.crypt(), &kinds, &personal_ids)?;
+            let (blind, back) = state.blinded(db.crypt(), &kinds, &personal_ids)?;
             db.query(Q::ResidentStates, args![blind], &mut |r| {
                 let resident = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
                 let b: String = r.get(0)?;
@@ -426,6 +418,58 @@ impl BatchState<'_> {
         Ok(state)
     }
 
+    /// Keep the blind indexes and sealed values an episode's submission came with.
+    fn remember(&mut self, e: &ReadyEpisode, pe: &PresealedEpisode) {
+        for (i, (b, sealed)) in e.claims.identifiers.iter().zip(&pe.identifiers) {
+            let key = (i.kind.code().to_string(), i.value.clone());
+            self.blinds
+                .entry(key)
+                .or_insert_with(|| (b.clone(), sealed.clone()));
+        }
+    }
+
+    /// The blind index of an identifier: as it came with its submission, or made now.
+    fn blind(&self, crypt: &crate::crypt::Crypt, kind: &str, value: &str) -> Result<String> {
+        match self.blinds.get(&(kind.to_string(), value.to_string())) {
+            Some((b, _)) => Ok(b.clone()),
+            None => crypt.blind(kind, value),
+        }
+    }
+
+    /// An identifier's blind index and its value sealed to it ([`SEALED_IDENTIFIER`]).
+    fn blind_sealed(
+        &self,
+        crypt: &crate::crypt::Crypt,
+        kind: &str,
+        value: &str,
+    ) -> Result<(String, String)> {
+        match self.blinds.get(&(kind.to_string(), value.to_string())) {
+            Some(pair) => Ok(pair.clone()),
+            None => {
+                let b = crypt.blind(kind, value)?;
+                let sealed = crypt.seal_bound_str(SEALED_IDENTIFIER, &b, value)?;
+                Ok((b, sealed))
+            }
+        }
+    }
+
+    /// [`blinded`], from what the submissions came with where it can.
+    fn blinded(
+        &self,
+        crypt: &crate::crypt::Crypt,
+        kinds: &[String],
+        values: &[String],
+    ) -> Result<(Vec<String>, HashMap<String, String>)> {
+        let mut out = Vec::with_capacity(values.len());
+        let mut back = HashMap::with_capacity(values.len());
+        for (k, v) in kinds.iter().zip(values) {
+            let b = self.blind(crypt, k, v)?;
+            back.insert(b.clone(), v.clone());
+            out.push(b);
+        }
+        Ok((out, back))
+    }
+
     /// The batch's last writes: its submissions, its episodes visible from `now`, and
     /// the summed counters.
     pub(crate) fn finish(&mut self, db: &dyn Db, now: i64) -> Result<()> {
@@ -433,29 +477,35 @@ impl BatchState<'_> {
         let persons = std::mem::take(&mut self.new_persons);
         let sealed = persons
             .iter()
-            .map(|(id, (name, birth, _, personal_id, _))| {
-                seal_person(
-                    db.crypt(),
-                    *id,
-                    name.as_deref(),
-                    birth.as_deref(),
-                    personal_id.as_deref(),
-                )
-            })
+            .map(
+                |(id, (_, _, _, personal_id, _, [name, birth, sealed_pid]))| {
+                    // A personal ID learnt after the person was made in this batch.
+                    let pid = match (sealed_pid, personal_id) {
+                        (Some(s), _) => Some(s.clone()),
+                        (None, Some(p)) => {
+                            Some(db.crypt().seal_str("persons.personal_id", *id, p)?)
+                        }
+                        (None, None) => None,
+                    };
+                    Ok([name.clone(), birth.clone(), pid])
+                },
+            )
             .collect::<Result<Vec<_>>>()?;
         let rows: Vec<Vec<Arg<'_>>> = persons
             .iter()
             .zip(&sealed)
-            .map(|((id, (_, _, sex, _, at)), [name, birth, personal_id])| {
-                vec![
-                    Arg::Int(*id),
-                    opt_text(name),
-                    opt_text(birth),
-                    opt_text(sex),
-                    opt_text(personal_id),
-                    Arg::Int(*at),
-                ]
-            })
+            .map(
+                |((id, (_, _, sex, _, at, _)), [name, birth, personal_id])| {
+                    vec![
+                        Arg::Int(*id),
+                        opt_text(name),
+                        opt_text(birth),
+                        opt_text(sex),
+                        opt_text(personal_id),
+                        Arg::Int(*at),
+                    ]
+                },
+            )
             .collect();
         if !rows.is_empty() {
             db.insert_rows(
@@ -547,7 +597,7 @@ impl BatchState<'_> {
                     Ok((
                         (
                             p,
-                            db.crypt().blind(IdKind::BhytCard.code(), &card)?,
+                            self.blind(db.crypt(), IdKind::BhytCard.code(), &card)?,
                             from,
                             to,
                         ),
@@ -629,8 +679,7 @@ impl BatchState<'_> {
         let mut identifiers = identifiers
             .into_iter()
             .map(|((person, kind, value), row)| {
-                let blind = crypt.blind(&kind, &value)?;
-                let sealed = crypt.seal_bound_str(SEALED_IDENTIFIER, &blind, &value)?;
+                let (blind, sealed) = self.blind_sealed(crypt, &kind, &value)?;
                 Ok(((person, kind, blind), sealed, row))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -673,7 +722,7 @@ impl BatchState<'_> {
         let mut keys = keys
             .into_iter()
             .map(|((kind, value, person), seen)| {
-                let blind = crypt.blind(&kind, &value)?;
+                let blind = self.blind(crypt, &kind, &value)?;
                 Ok(((kind, blind, person), seen))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -793,35 +842,117 @@ pub(crate) fn merged_family(db: &dyn Db, person: i64) -> Result<Vec<i64>> {
     Ok(family)
 }
 
-pub(crate) fn ingest_one<'a>(
-    db: &dyn Db,
-    p: &'a Prepared,
+/// What the writer stores of a submission that needs nothing of the database, made on
+/// the thread that submits it ([`preseal`]) so that the one writer does not: its ids,
+/// the seals (bound to those ids), the blind indexes, the compressed body.
+pub(crate) struct Presealed {
+    /// The submission's id and transaction code.
+    pub(crate) id: i64,
+    pub(crate) code: String,
+    /// The findings (compressed; none when there are none) and the raw envelope
+    /// (as compressed by [`Prepared`]), sealed to the submission.
+    pub(crate) findings: Option<Vec<u8>>,
+    pub(crate) raw: Vec<u8>,
+    /// One per [`ReadyEpisode`] of the payload, in its order.
+    pub(crate) episodes: Vec<PresealedEpisode>,
+}
+
+/// An episode's share of [`Presealed`].
+pub(crate) struct PresealedEpisode {
+    /// The id the episode is stored under (unused when it is unchanged).
+    pub(crate) id: i64,
+    /// The body, compressed, and the main ICD-10 code, sealed to `id`.
+    pub(crate) body: Vec<u8>,
+    pub(crate) main_icd10: Option<String>,
+    /// The id of the person the episode makes when nobody matches, and their name,
+    /// birth date and personal ID sealed to it.
+    pub(crate) person: i64,
+    pub(crate) person_sealed: [Option<String>; 3],
+    /// Per identifier of the claims (in their order): its blind index and its value
+    /// sealed to that index ([`SEALED_IDENTIFIER`]).
+    pub(crate) identifiers: Vec<(String, String)>,
+}
+
+/// Make the [`Presealed`] of `p`, taking from it what only the sealed copies are stored
+/// as (the compressed envelope, the bodies' JSON), so that the queue holds each once.
+/// Ids come from `ids` now, a little before the commit: they are unique, and ordered
+/// by the time their submission was queued.
+pub(crate) fn preseal(
+    crypt: &crate::crypt::Crypt,
     ids: &IdGen,
-    state: &mut BatchState<'a>,
-) -> Result<Receipt> {
-    let sub_id = ids.next();
-    let code = uuid::Uuid::now_v7().to_string();
-    let kind = match p.payload {
-        Payload::Dossier(_) => "dossier",
-        Payload::CheckIn(_) => "checkin",
-    };
-    let crypt = db.crypt();
+    p: &mut Prepared,
+) -> Result<Presealed> {
+    let id = ids.next();
     let findings = match p.findings.is_empty() {
         true => None,
         false => Some(crypt.seal(
             "submissions.findings",
-            sub_id,
+            id,
             &compress(p.findings_json.as_bytes()),
         )?),
     };
-    state.submissions.push(NewSubmission {
-        p,
-        id: sub_id,
-        code: code.clone(),
-        kind,
+    let raw = crypt.seal("submissions.raw_zstd", id, &std::mem::take(&mut p.raw_zstd))?;
+    let mut episodes = Vec::new();
+    if let Payload::Dossier(eps) = &mut p.payload {
+        for e in eps {
+            let id = ids.next();
+            let person = ids.next();
+            let body = crypt.seal(
+                "episodes.body",
+                id,
+                &pack_body(&std::mem::take(&mut e.body)),
+            )?;
+            let identifiers = e
+                .claims
+                .identifiers
+                .iter()
+                .map(|i| {
+                    let b = crypt.blind(i.kind.code(), &i.value)?;
+                    let sealed = crypt.seal_bound_str(SEALED_IDENTIFIER, &b, &i.value)?;
+                    Ok((b, sealed))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let birth = birth_text(&e.claims.birth);
+            let personal_id = e.claims.get(IdKind::PersonalId).next();
+            episodes.push(PresealedEpisode {
+                id,
+                main_icd10: crypt.seal_opt("episodes.main_icd10", id, e.main_icd10.as_deref())?,
+                body,
+                person,
+                person_sealed: seal_person(
+                    crypt,
+                    person,
+                    e.claims.name.as_deref(),
+                    birth.as_deref(),
+                    personal_id.map(|i| i.value.as_str()),
+                )?,
+                identifiers,
+            });
+        }
+    }
+    Ok(Presealed {
+        id,
+        code: uuid::Uuid::now_v7().to_string(),
         findings,
-        raw: crypt.seal("submissions.raw_zstd", sub_id, &p.raw_zstd)?,
-    });
+        raw,
+        episodes,
+    })
+}
+
+pub(crate) fn ingest_one<'a>(
+    db: &dyn Db,
+    p: &'a Prepared,
+    s: &'a Presealed,
+    ids: &IdGen,
+    state: &mut BatchState<'a>,
+) -> Result<Receipt> {
+    let sub_id = s.id;
+    let code = s.code.clone();
+    let kind = match p.payload {
+        Payload::Dossier(_) => "dossier",
+        Payload::CheckIn(_) => "checkin",
+    };
+    state.submissions.push(NewSubmission { p, s, kind });
     crate::reports::on_receipt(
         &mut state.sums,
         &p.meta.facility,
@@ -840,10 +971,15 @@ pub(crate) fn ingest_one<'a>(
     };
     match &p.payload {
         Payload::Dossier(eps) => {
-            for e in eps {
+            if eps.len() != s.episodes.len() {
+                return Err(StoreError::Invalid(
+                    "a submission changed after it was queued".into(),
+                ));
+            }
+            for (e, pe) in eps.iter().zip(&s.episodes) {
                 receipt
                     .episodes
-                    .push(link_and_store(db, p, e, sub_id, ids, state)?);
+                    .push(link_and_store(db, p, e, pe, sub_id, ids, state)?);
             }
         }
         Payload::CheckIn(c) if p.accepted => {
@@ -902,11 +1038,13 @@ fn link_and_store<'a>(
     db: &dyn Db,
     p: &'a Prepared,
     e: &'a ReadyEpisode,
+    pe: &'a PresealedEpisode,
     sub_id: i64,
     ids: &IdGen,
     state: &mut BatchState<'a>,
 ) -> Result<Linked> {
     let now = now_ms();
+    state.remember(e, pe);
     // Who the claims point at: every identifier of the episode in one lookup, each
     // person read once.
     let mut cands = Candidates::default();
@@ -925,7 +1063,8 @@ fn link_and_store<'a>(
         for (k, v) in kinds.iter().zip(&values) {
             state.owners.insert((k.clone(), v.clone()), None);
         }
-        identifier_owners(db, &kinds, &values, &mut |k, v, p| {
+        let (blind, back) = state.blinded(db.crypt(), &kinds, &values)?;
+        owners_by_index(db, &kinds, &blind, &back, &mut |k, v, p| {
             state.owners.insert((k, v), p);
         })?;
     }
@@ -969,7 +1108,7 @@ fn link_and_store<'a>(
             id
         }
         Target::New => {
-            let id = ids.next();
+            let id = pe.person;
             let birth = birth_text(&e.claims.birth);
             let personal_id = e
                 .claims
@@ -998,17 +1137,12 @@ fn link_and_store<'a>(
                         e.claims.sex.clone(),
                         personal_id,
                         now,
+                        pe.person_sealed.clone(),
                     ),
                 );
                 state.person_events.push((id, event, detail, now));
             } else {
-                let [name, birth, personal_id] = seal_person(
-                    db.crypt(),
-                    id,
-                    e.claims.name.as_deref(),
-                    birth.as_deref(),
-                    personal_id.as_deref(),
-                )?;
+                let [name, birth, personal_id] = &pe.person_sealed;
                 db.exec_later(
                     Q::InsertPerson,
                     args![id, name, birth, e.claims.sex, personal_id, now],
@@ -1064,13 +1198,12 @@ fn link_and_store<'a>(
         // names three or four). A number named twice (two periods of one card) is
         // written one period after the other, below.
         let kinds: Vec<String> = given.iter().map(|i| i.kind.code().to_string()).collect();
-        let plain: Vec<String> = given.iter().map(|i| i.value.clone()).collect();
-        let (values, _) = blinded(db.crypt(), &kinds, &plain)?;
-        let sealed: Vec<String> = values
+        let (values, sealed): (Vec<String>, Vec<String>) = given
             .iter()
-            .zip(&plain)
-            .map(|(b, v)| db.crypt().seal_bound_str(SEALED_IDENTIFIER, b, v))
-            .collect::<Result<_>>()?;
+            .map(|i| state.blind_sealed(db.crypt(), i.kind.code(), &i.value))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
         // No period is sent as "" (the statements read it as none).
         let from: Vec<String> = given
             .iter()
@@ -1089,10 +1222,7 @@ fn link_and_store<'a>(
         }
     } else {
         for i in &given {
-            let blind = db.crypt().blind(i.kind.code(), &i.value)?;
-            let sealed = db
-                .crypt()
-                .seal_bound_str(SEALED_IDENTIFIER, &blind, &i.value)?;
+            let (blind, sealed) = state.blind_sealed(db.crypt(), i.kind.code(), &i.value)?;
             db.exec_later(
                 Q::UpsertIdentifier,
                 args![
@@ -1137,7 +1267,7 @@ fn link_and_store<'a>(
                     .or_default();
                 *seen = (*seen).max(now);
             } else {
-                let card = db.crypt().blind(i.kind.code(), &i.value)?;
+                let card = state.blind(db.crypt(), i.kind.code(), &i.value)?;
                 db.exec_later(Q::UpsertCardPeriod, args![person, card, from, to, now])?;
             }
         }
@@ -1214,7 +1344,7 @@ fn link_and_store<'a>(
             None => db.exec_later(Q::EpisodeNotCurrent, args![prev_person, prev_id])?,
         }
     }
-    let episode_id = ids.next();
+    let episode_id = pe.id;
     state.episodes.push(NewEpisode {
         e,
         person,
@@ -1226,14 +1356,8 @@ fn link_and_store<'a>(
         received_at: p.meta.received_at,
         validated_at: p.validated_at,
         linked_at,
-        body: db
-            .crypt()
-            .seal("episodes.body", episode_id, &pack_body(&e.body))?,
-        main_icd10: db.crypt().seal_opt(
-            "episodes.main_icd10",
-            episode_id,
-            e.main_icd10.as_deref(),
-        )?,
+        body: &pe.body,
+        main_icd10: pe.main_icd10.as_deref(),
     });
     if version == 1 {
         crate::reports::on_new_episode(db, state, e, person, episode_id, p.meta.received_at)?;

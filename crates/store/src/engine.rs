@@ -16,7 +16,11 @@ const BATCH: usize = 512;
 /// Connections idle in the pool at most.
 const POOL: usize = 8;
 
-type Job = (Prepared, SyncSender<Result<Receipt>>);
+type Job = (
+    Prepared,
+    crate::core::Presealed,
+    SyncSender<Result<Receipt>>,
+);
 
 /// What a backend gives the store: connections, transactions around a closure, and its
 /// migrations. Everything else is SQL, named by [`Q`]. (Public only to name [`Engine`]'s
@@ -57,6 +61,12 @@ pub trait Backend: Send + Sync + Sized + 'static {
     /// database answers each lookup in microseconds, and reads them one at a time.
     fn reads_ahead(&self) -> bool {
         false
+    }
+    /// Whether the writer locks the keys a batch decides about ([`crate::core::lock_keys`]):
+    /// needed where other servers write the same database; a database that takes one
+    /// writer at a time (SQLite) already excludes them with its transaction.
+    fn locks_keys(&self) -> bool {
+        true
     }
     /// Writer threads, each with its own connection and queue. A submission goes to the
     /// writer its facility hashes to, so one facility's dossiers (and its corrections)
@@ -224,14 +234,20 @@ impl<B: Backend> Engine<B> {
         out
     }
 
-    pub(crate) fn queue(&self, p: Prepared) -> Result<Pending> {
+    /// Hand a submission to its writer. What needs no database state is done here, on
+    /// the caller's thread, so that the one writer does less: the ids, the seals, the
+    /// blind indexes and the compression ([`crate::core::preseal`]).
+    pub(crate) fn queue(&self, mut p: Prepared) -> Result<Pending> {
+        let sealed = crate::core::preseal(self.backend.crypt(), &self.ids, &mut p)?;
         let (reply, answer) = sync_channel(1);
         let sender = {
             let senders = self.tx.lock().map_err(|_| StoreError::Closed)?;
             let senders = senders.as_ref().ok_or(StoreError::Closed)?;
             senders[writer_of(&p.meta.facility, senders.len())].clone()
         };
-        sender.send((p, reply)).map_err(|_| StoreError::Closed)?;
+        sender
+            .send((p, sealed, reply))
+            .map_err(|_| StoreError::Closed)?;
         Ok(Pending(answer))
     }
 
@@ -279,34 +295,40 @@ fn writer_loop<B: Backend>(backend: &B, mut conn: B::Conn, rx: Receiver<Job>, id
             }
         }
         let attempt = backend.run(&mut conn, true, |db| {
-            crate::core::lock_keys(db, batch.iter().map(|(p, _)| p))?;
+            if backend.locks_keys() {
+                crate::core::lock_keys(db, batch.iter().map(|(p, _, _)| p))?;
+            }
             let mut state = if backend.reads_ahead() {
-                crate::core::BatchState::load(db, batch.iter().map(|(p, _)| p))?
+                crate::core::BatchState::load(db, batch.iter().map(|(p, s, _)| (p, s)))?
             } else {
                 crate::core::BatchState::default()
             };
             let mut out = Vec::with_capacity(batch.len());
-            for (p, _) in &batch {
-                out.push(crate::core::ingest_one(db, p, ids, &mut state)?);
+            for (p, s, _) in &batch {
+                out.push(crate::core::ingest_one(db, p, s, ids, &mut state)?);
             }
             let now = crate::now_ms();
-            crate::core::mark_visible(&mut state, batch.iter().map(|(p, _)| p).zip(&out), now);
+            crate::core::mark_visible(&mut state, batch.iter().map(|(p, _, _)| p).zip(&out), now);
             state.finish(db, now)?;
             Ok(out)
         });
         match attempt {
             Ok(receipts) => {
-                for ((_, reply), r) in batch.into_iter().zip(receipts) {
+                for ((_, _, reply), r) in batch.into_iter().zip(receipts) {
                     let _ = reply.send(Ok(r));
                 }
             }
             Err(_) => {
-                // One bad submission must not sink the others: retry one by one.
-                for (p, reply) in batch {
+                // One bad submission must not sink the others: retry one by one (with
+                // the ids and seals made when it was queued: nothing of the failed
+                // transaction was kept).
+                for (p, s, reply) in batch {
                     let r = backend.run(&mut conn, true, |db| {
-                        crate::core::lock_keys(db, std::iter::once(&p))?;
+                        if backend.locks_keys() {
+                            crate::core::lock_keys(db, std::iter::once(&p))?;
+                        }
                         let mut state = crate::core::BatchState::default();
-                        let r = crate::core::ingest_one(db, &p, ids, &mut state)?;
+                        let r = crate::core::ingest_one(db, &p, &s, ids, &mut state)?;
                         let now = crate::now_ms();
                         crate::core::mark_visible(&mut state, [(&p, &r)], now);
                         state.finish(db, now)?;
