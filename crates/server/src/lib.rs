@@ -125,6 +125,8 @@ pub struct App {
     pub(crate) bulk: fhir::bulk::Jobs,
     /// Facility names read lately.
     pub(crate) facility_names: citizen::NameCache,
+    /// Gateway token checks of lately (see `http::tokens`).
+    pub(crate) gateway_tokens: http::tokens::TokenCache,
 }
 
 impl App {
@@ -141,6 +143,7 @@ impl App {
             code_attempts: staff::CodeAttempts::default(),
             bulk: fhir::bulk::Jobs::default(),
             facility_names: citizen::NameCache::default(),
+            gateway_tokens: http::tokens::TokenCache::default(),
         })
     }
 }
@@ -351,19 +354,23 @@ async fn take_token(
             let pw = f.password.to_ascii_uppercase();
             let t = token.clone();
             match tokio::task::spawn_blocking(move || store.save_token(&t, &pw)).await {
-                Ok(Ok(())) => TokenAnswer {
-                    ma_ket_qua: "200".into(),
-                    api_key: Some(ApiKey {
-                        access_token: token.access_token,
-                        id_token: token.id_token,
-                        token_type: "bearer",
-                        username: token.username,
-                        expires_in: chrono::DateTime::from_timestamp_millis(token.expires_at)
-                            .unwrap_or_default()
-                            .to_rfc3339(),
-                    }),
-                    thong_diep: "Lấy token thành công".into(),
-                },
+                Ok(Ok(())) => {
+                    app.gateway_tokens
+                        .issued(&token.access_token, token.expires_at, now_ms());
+                    TokenAnswer {
+                        ma_ket_qua: "200".into(),
+                        api_key: Some(ApiKey {
+                            access_token: token.access_token,
+                            id_token: token.id_token,
+                            token_type: "bearer",
+                            username: token.username,
+                            expires_in: chrono::DateTime::from_timestamp_millis(token.expires_at)
+                                .unwrap_or_default()
+                                .to_rfc3339(),
+                        }),
+                        thong_diep: "Lấy token thành công".into(),
+                    }
+                }
                 _ => server_error(),
             }
         }
@@ -409,18 +416,31 @@ fn server_error() -> TokenAnswer {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The egw submission form (read by `http::form`: the envelope's base64 is most of
+/// the body and is decoded in one pass).
 struct SubmitForm {
     username: String,
-    #[serde(default)]
     loai_ho_so: String,
-    #[serde(default)]
     ma_tinh: String,
-    #[serde(rename = "maCSKCB")]
     ma_cskcb: String,
-    #[serde(rename = "fileHSBase64")]
     file_hs_base64: String,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for SubmitForm {
+    type Rejection = http::form::FormError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut f = http::form::Fields::from_request(req, state).await?;
+        let loai_ho_so = f.take("loaiHoSo")?.unwrap_or_default();
+        let ma_tinh = f.take("maTinh")?.unwrap_or_default();
+        Ok(SubmitForm {
+            username: f.required("username")?,
+            loai_ho_so,
+            ma_tinh,
+            ma_cskcb: f.required("maCSKCB")?,
+            file_hs_base64: f.required("fileHSBase64")?,
+        })
+    }
 }
 
 /// The answer of a submission endpoint (egw shape, plus the structured findings).
@@ -485,7 +505,7 @@ async fn submit(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    Form(f): Form<SubmitForm>,
+    f: SubmitForm,
 ) -> Response {
     let started = Instant::now();
     let received_at = now_ms();
@@ -515,21 +535,30 @@ async fn handle_submit(
     f: SubmitForm,
     received_at: i64,
 ) -> SubmitAnswer {
-    // Who is sending.
-    let store = app.store.clone();
+    // Who is sending: a token checked lately is not read again (see `http::tokens`).
     let (access, id, pw) = (
-        header(headers, "accessToken").to_string(),
-        header(headers, "tokenId").to_string(),
-        header(headers, "passwordHash").to_string(),
+        header(headers, "accessToken"),
+        header(headers, "tokenId"),
+        header(headers, "passwordHash"),
     );
-    let account =
-        match tokio::task::spawn_blocking(move || store.check_token(&access, &id, &pw, now_ms()))
-            .await
-        {
-            Ok(Ok(Some(a))) => a,
-            Ok(Ok(None)) => return SubmitAnswer::fail("401", "Token không hợp lệ hoặc đã hết hạn"),
-            _ => return SubmitAnswer::fail("500", "Lỗi hệ thống, vui lòng gửi lại"),
-        };
+    let account = match app.gateway_tokens.get(access, id, pw, now_ms()) {
+        Some(a) => a,
+        None => {
+            let store = app.store.clone();
+            let (a, i, p) = (access.to_string(), id.to_string(), pw.to_string());
+            match tokio::task::spawn_blocking(move || store.check_token(&a, &i, &p, now_ms())).await
+            {
+                Ok(Ok(Some(a))) => {
+                    app.gateway_tokens.checked(access, id, pw, &a, now_ms());
+                    a
+                }
+                Ok(Ok(None)) => {
+                    return SubmitAnswer::fail("401", "Token không hợp lệ hoặc đã hết hạn");
+                }
+                _ => return SubmitAnswer::fail("500", "Lỗi hệ thống, vui lòng gửi lại"),
+            }
+        }
+    };
     if account.username != f.username {
         return SubmitAnswer::fail("401", "Tên đăng nhập không khớp với token");
     }
@@ -578,17 +607,21 @@ async fn handle_submit(
         verifier: app.config.signature_verifier.clone(),
         policy: app.config.signature_policy,
     };
-    let prepared = tokio::task::spawn_blocking(move || {
-        let _parsing = parsing;
-        prepare(kind, spec, meta, &b64, limits, &checker)
+    // One blocking task parses, then queues for the writer and waits for the commit
+    // (the parse budget is given back before the wait).
+    let store = app.store.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let prepared = prepare(kind, spec, meta, &b64, limits, &checker);
+        drop(parsing);
+        drop(b64);
+        let findings = prepared.findings.clone();
+        let refused = prepared.refused;
+        (findings, refused, store.ingest(prepared))
     })
     .await;
-    let prepared = match prepared {
-        Ok(x) => x,
-        Err(_) => return SubmitAnswer::fail("500", "Lỗi hệ thống, vui lòng gửi lại"),
+    let Ok((findings, refused, receipt)) = done else {
+        return SubmitAnswer::fail("500", "Lỗi hệ thống, vui lòng gửi lại");
     };
-    let findings = prepared.findings.clone();
-    let refused = prepared.refused;
     // A file that is not the sender's own is refused whole (403), as before; a HOSO whose
     // tables name another facility is refused on its own (a finding).
     // (An envelope that names no facility is refused as invalid: 400 with
@@ -600,9 +633,8 @@ async fn handle_submit(
             && findings
                 .iter()
                 .any(|f| f.code == "GATEWAY.MA_CSKCB.forbidden"));
-    let store = app.store.clone();
-    let receipt = match tokio::task::spawn_blocking(move || store.ingest(prepared)).await {
-        Ok(Ok(r)) => r,
+    let receipt = match receipt {
+        Ok(r) => r,
         _ => {
             return SubmitAnswer::fail(
                 "500",

@@ -11,6 +11,8 @@ use service::ServiceError;
 
 use crate::citizen::COOKIE_NAME;
 
+pub mod form;
+pub mod tokens;
 pub mod wire;
 
 /// An error as the API answers it: a status, a stable code, and a Vietnamese message.
