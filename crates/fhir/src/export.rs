@@ -19,7 +19,8 @@ use serde_json::Value;
 use store::{AuditEntry, EpisodeRecord, Store, StoreError, StoredRecord};
 
 use crate::map::{self, Context};
-use crate::{BOOK_TYPES, Book, book_resources};
+use crate::typed::Resource;
+use crate::{BOOK_TYPES, Book, each_book_resource};
 
 /// The resource types an export may hold: a book's, and the facilities and health
 /// workers it names.
@@ -29,6 +30,10 @@ pub const EXPORT_TYPES: &[&str] = crate::ALL_TYPES.split_at(16).0;
 /// written.
 const AUDIT_BATCH: usize = 200;
 
+/// Batches of persons' episodes the scan may read ahead of the books being made
+/// (each at most `AUDIT_BATCH` persons): the scan runs on a thread of its own, bounded.
+const SCAN_AHEAD: usize = 2;
+
 /// Lines waiting for their persons' audit records.
 #[derive(Default)]
 struct Batch {
@@ -37,8 +42,46 @@ struct Batch {
     pending: Vec<Vec<EpisodeRecord>>,
     /// Books whose resources are still to be made (in parallel, at emit time).
     books: Vec<Book>,
-    lines: Vec<(String, Vec<u8>)>,
+    /// Lines made before the books' (the unit's facilities, referred facilities and
+    /// practitioners).
+    lines: Lines,
     audits: Vec<AuditEntry>,
+}
+
+/// NDJSON lines of several types in one buffer: each line's type and end.
+#[derive(Default)]
+struct Lines {
+    buf: Vec<u8>,
+    ends: Vec<(&'static str, usize)>,
+}
+
+impl Lines {
+    /// Write `r` as one line, when its type is wanted.
+    fn push(&mut self, r: &Resource<'_>, wanted: &BTreeSet<&str>) -> serde_json::Result<()> {
+        let ty = r.resource_type();
+        if wanted.contains(ty) {
+            serde_json::to_writer(&mut self.buf, r)?;
+            self.ends.push((ty, self.buf.len()));
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, stats: &mut ExportStats, sink: &mut dyn Sink) -> std::io::Result<()> {
+        let mut start = 0;
+        for &(ty, end) in &self.ends {
+            sink.line(ty, &self.buf[start..end])?;
+            start = end;
+            match stats.resources.get_mut(ty) {
+                Some(n) => *n += 1,
+                None => {
+                    stats.resources.insert(ty.to_string(), 1);
+                }
+            }
+        }
+        self.buf.clear();
+        self.ends.clear();
+        Ok(())
+    }
 }
 
 /// Who asks for the export (recorded in every exported person's chain).
@@ -307,21 +350,28 @@ pub fn export_unit(
                 batch.books.push(book);
                 batch.audits.push(audit(pid));
             }
-            // The batch's books become lines on every core; the order of lines is kept.
-            let made: Vec<Vec<(String, Vec<u8>)>> = batch
+            // The batch's books become lines on every core, written straight from typed
+            // resources; the order of lines is kept.
+            let made: Vec<Lines> = batch
                 .books
                 .par_iter()
                 .map(|book| {
-                    book_resources(book, &ctx)
-                        .into_iter()
-                        .filter_map(|r| {
-                            let ty = r["resourceType"].as_str().unwrap_or("").to_string();
-                            // Facilities and practitioners are written once, at the end.
-                            let once = ty == "Organization" || ty == "Practitioner";
-                            (!once && wanted.contains(ty.as_str()))
-                                .then(|| serde_json::to_vec(&r).map(|b| (ty, b)))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
+                    let mut lines = Lines::default();
+                    let mut failed = None;
+                    each_book_resource(book, &ctx, &mut |r| {
+                        // Facilities and practitioners are written once, at the end.
+                        let ty = r.resource_type();
+                        if ty == "Organization" || ty == "Practitioner" || failed.is_some() {
+                            return;
+                        }
+                        if let Err(e) = lines.push(&r, &wanted) {
+                            failed = Some(e);
+                        }
+                    });
+                    match failed {
+                        Some(e) => Err(e),
+                        None => Ok(lines),
+                    }
                 })
                 .collect::<Result<_, _>>()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -330,28 +380,25 @@ pub fn export_unit(
                 store.append_audits(&batch.audits)?;
                 batch.audits.clear();
             }
-            for (ty, bytes) in batch.lines.drain(..).chain(made.into_iter().flatten()) {
-                sink.line(&ty, &bytes)?;
-                *stats.resources.entry(ty).or_default() += 1;
+            batch.lines.write(stats, sink)?;
+            for mut lines in made {
+                lines.write(stats, sink)?;
             }
             Ok(())
         };
-    let keep = |r: &Value, batch: &mut Batch| -> store::Result<()> {
-        let ty = r["resourceType"].as_str().unwrap_or("");
-        if wanted.contains(ty) {
-            let bytes = serde_json::to_vec(r).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            batch.lines.push((ty.to_string(), bytes));
-        }
-        Ok(())
+    let keep = |r: Value, batch: &mut Batch| -> store::Result<()> {
+        batch
+            .lines
+            .push(&Resource::Json(r), &wanted)
+            .map_err(|e| StoreError::Invalid(e.to_string()))
     };
     // The unit's facilities.
     for code in &mine {
-        keep(&map::organization(code, &ctx), &mut batch)?;
+        keep(map::organization(code, &ctx), &mut batch)?;
     }
     emit(&mut batch, &mut stats, sink)?;
     let mut referenced_orgs: BTreeSet<String> = BTreeSet::new();
     let mut certs: BTreeSet<String> = BTreeSet::new();
-    let mut current: Vec<EpisodeRecord> = Vec::new();
     // The residents whose records the unit's stations keep (9 bytes each): those not
     // exported with their episodes are exported after them.
     let mut residents: Vec<i64> = Vec::new();
@@ -384,32 +431,71 @@ pub fn export_unit(
     let scan =
         book_types_wanted || wanted.contains("Practitioner") || wanted.contains("Organization");
     if scan {
-        let mut failed: Option<StoreError> = None;
-        store.scan_episodes(&mine, since_ms, &mut |e| {
-            if sink.stopped() {
-                failed = Some(StoreError::Invalid("the export was cancelled".into()));
-                return Ok(false);
-            }
-            if current.first().is_some_and(|c| c.person_id != e.person_id) {
-                let done = add_book(&mut current, &mut batch).and_then(|()| {
-                    if batch.pending.len() >= AUDIT_BATCH {
-                        emit(&mut batch, &mut stats, sink)
-                    } else {
-                        Ok(())
+        // The scan reads (and decodes) episodes on a thread of its own while the books
+        // of the batch before are made and written here; it hands over the episodes of
+        // AUDIT_BATCH persons at a time, at most SCAN_AHEAD batches ahead.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<EpisodeRecord>>>(SCAN_AHEAD);
+        let mine_ref = &mine;
+        std::thread::scope(|scope| -> store::Result<()> {
+            let scanner = scope.spawn(move || {
+                let mut persons: Vec<Vec<EpisodeRecord>> = Vec::new();
+                let mut current: Vec<EpisodeRecord> = Vec::new();
+                let mut gone = false;
+                let scanned = store.scan_episodes(mine_ref, since_ms, &mut |e| {
+                    if current.first().is_some_and(|c| c.person_id != e.person_id) {
+                        persons.push(std::mem::take(&mut current));
+                        if persons.len() >= AUDIT_BATCH
+                            && tx.send(std::mem::take(&mut persons)).is_err()
+                        {
+                            // The receiving side stopped (an error, a cancel).
+                            gone = true;
+                            return Ok(false);
+                        }
                     }
+                    current.push(e);
+                    Ok(true)
                 });
-                if let Err(err) = done {
-                    failed = Some(err);
-                    return Ok(false);
+                if !gone {
+                    if !current.is_empty() {
+                        persons.push(current);
+                    }
+                    if !persons.is_empty() {
+                        let _ = tx.send(persons);
+                    }
+                }
+                scanned
+            });
+            let mut outcome = Ok(());
+            for persons in rx.iter() {
+                if sink.stopped() {
+                    outcome = Err(StoreError::Invalid("the export was cancelled".into()));
+                    break;
+                }
+                for mut eps in persons {
+                    outcome = add_book(&mut eps, &mut batch).and_then(|()| {
+                        if batch.pending.len() >= AUDIT_BATCH {
+                            emit(&mut batch, &mut stats, sink)
+                        } else {
+                            Ok(())
+                        }
+                    });
+                    if outcome.is_err() {
+                        break;
+                    }
+                }
+                if outcome.is_err() {
+                    break;
                 }
             }
-            current.push(e);
-            Ok(true)
+            // Stops the scan at its next batch, when this side stopped first.
+            drop(rx);
+            let scanned = scanner
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Invalid("the export's scan failed".into())));
+            outcome?;
+            scanned?;
+            Ok(())
         })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        add_book(&mut current, &mut batch)?;
         emit(&mut batch, &mut stats, sink)?;
     }
     // The residents kept by the unit's stations who had no episode to export: their
@@ -456,10 +542,10 @@ pub fn export_unit(
     // Facilities outside the unit that the episodes refer to (referrals), then the
     // practitioners named.
     for code in referenced_orgs.difference(&mine_set) {
-        keep(&map::organization(code, &ctx), &mut batch)?;
+        keep(map::organization(code, &ctx), &mut batch)?;
     }
     for c in &certs {
-        keep(&map::practitioner(c, &ctx), &mut batch)?;
+        keep(map::practitioner(c, &ctx), &mut batch)?;
     }
     emit(&mut batch, &mut stats, sink)?;
     sink.finish()?;

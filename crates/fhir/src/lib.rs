@@ -15,6 +15,10 @@ pub mod ips;
 pub mod map;
 pub mod record;
 pub mod terminology;
+pub mod typed;
+
+#[cfg(test)]
+mod legacy;
 
 use std::collections::BTreeSet;
 
@@ -22,6 +26,7 @@ use serde_json::Value;
 use store::{EpisodeRecord, PersonRecord, StoredRecord};
 
 use map::Context;
+use typed::Resource;
 
 /// Every resource type served: a person's book first, then the facilities and health
 /// workers it names, then the code lists. The lists below are its prefixes.
@@ -66,16 +71,27 @@ pub struct Book {
 /// Every resource of a book: the Patient, its record's, each episode's, then the
 /// facilities and practitioners they refer to.
 pub fn book_resources(book: &Book, ctx: &Context) -> Vec<Value> {
+    let mut out = Vec::new();
+    each_book_resource(book, ctx, &mut |r| out.push(r.into_value()));
+    out
+}
+
+/// Every resource of a book, in the order of [`book_resources`], each handed to `f` as
+/// it is made: the episodes' resources typed, borrowing the episodes' texts (written
+/// out with no `Value` tree between), the few others as `Value`s.
+pub fn each_book_resource(book: &Book, ctx: &Context, f: &mut dyn FnMut(Resource<'_>)) {
     let pid = book.person.id;
-    let mut out = vec![map::patient(&book.person)];
+    f(Resource::Json(map::patient(&book.person)));
     if let Some(r) = &book.record {
-        out.extend(record::record_resources(pid, r));
+        for x in record::record_resources(pid, r) {
+            f(Resource::Json(x));
+        }
     }
     let mut orgs = BTreeSet::new();
     let mut certs = BTreeSet::new();
     // Oldest first: a book reads forward in time.
     for e in book.episodes.iter().rev() {
-        out.extend(map::episode_resources(pid, e, ctx));
+        map::each_episode_resource(pid, e, ctx, f);
         orgs.extend(map::facility_codes(e));
         certs.extend(map::certificates(&e.view));
     }
@@ -88,22 +104,28 @@ pub fn book_resources(book: &Book, ctx: &Context) -> Vec<Value> {
             .as_ref()
             .filter(|_| d.facility_name.is_none())
             .and_then(|f| ctx.facility_names.get(f));
-        match named {
+        let r = match named {
             Some(n) => {
                 let mut d = d.clone();
                 d.facility_name = Some(n.clone());
-                out.push(immunization::immunization(pid, &d));
+                immunization::immunization(pid, &d)
             }
-            None => out.push(immunization::immunization(pid, d)),
-        }
+            None => immunization::immunization(pid, d),
+        };
+        f(Resource::Json(r));
     }
-    out.extend(immunization::recommendation(
+    if let Some(r) = immunization::recommendation(
         pid,
         &book.forecast,
         ctx.now.date(),
         book.immunizations.iter().map(|d| d.recorded_at).max(),
-    ));
-    out.extend(orgs.iter().map(|c| map::organization(c, ctx)));
-    out.extend(certs.iter().map(|c| map::practitioner(c, ctx)));
-    out
+    ) {
+        f(Resource::Json(r));
+    }
+    for c in &orgs {
+        f(Resource::Json(map::organization(c, ctx)));
+    }
+    for c in &certs {
+        f(Resource::Json(map::practitioner(c, ctx)));
+    }
 }

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use store::{EpisodeRecord, Facility, PersonRecord};
 
 use crate::terminology::*;
+use crate::typed::{self as t, List, Resource};
 
 /// What decorates codes: facility names and the names of practitioners (by certificate).
 #[derive(Default)]
@@ -29,19 +30,50 @@ pub struct Context {
 
 /// A dateTime of the Vietnam wall clock, as the dossiers write it.
 pub fn date_time(t: NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    // Years of four digits without chrono's format parser (as `%Y` writes them); a
+    // leap second as chrono writes it.
+    if (0..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000 {
+        return format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+07:00",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+    }
     t.format("%Y-%m-%dT%H:%M:%S+07:00").to_string()
 }
 
 pub fn date(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    if (0..=9999).contains(&d.year()) {
+        return format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    }
     d.format("%Y-%m-%d").to_string()
 }
 
 /// An instant from milliseconds since the epoch.
 pub fn instant(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+        .naive_utc();
+    if (0..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000 {
+        return format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.nanosecond() / 1_000_000 % 1000
+        );
+    }
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// A narrative `div` (XHTML): paragraphs of plain text, then list items that are
@@ -60,6 +92,12 @@ pub struct Div<'a> {
 impl Div<'_> {
     /// The `div`, with characters XHTML does not allow (controls) as spaces.
     pub fn xhtml(&self) -> String {
+        let control = |c: char| (c as u32) < 0x20 && c != '\n' && c != '\t';
+        if !self.paragraphs.iter().any(|p| p.chars().any(control)) {
+            return askama::Template::render(self).unwrap_or_else(|_| {
+                String::from("<div xmlns=\"http://www.w3.org/1999/xhtml\"></div>")
+            });
+        }
         let clean: Vec<String> = self
             .paragraphs
             .iter()
@@ -339,14 +377,31 @@ fn encounter_class(care_type: Option<&str>) -> (&'static str, &'static str) {
     }
 }
 
-/// Every resource one episode yields, the Encounter first.
+/// Every resource one episode yields, the Encounter first, as `Value`s.
 pub fn episode_resources(person: i64, e: &EpisodeRecord, ctx: &Context) -> Vec<Value> {
+    let mut out = Vec::new();
+    each_episode_resource(person, e, ctx, &mut |r| out.push(r.into_value()));
+    out
+}
+
+/// Every resource one episode yields, the Encounter first, typed (borrowing the
+/// episode's texts), each handed to `f` as it is made.
+pub fn each_episode_resource(
+    person: i64,
+    e: &EpisodeRecord,
+    ctx: &Context,
+    f: &mut dyn FnMut(Resource<'_>),
+) {
     let v = &e.view;
     let enc = encounter_id(person, e.id);
-    let subject = reference("Patient", &person.to_string());
-    let encounter_ref = reference("Encounter", &enc);
-    let org = org_id(&e.facility);
-    let mut out = Vec::new();
+    let subject_ref = format!("Patient/{person}");
+    let encounter_ref = format!("Encounter/{enc}");
+    let subject = || t::reference(&subject_ref);
+    let encounter = || t::reference(&encounter_ref);
+    let org_ref = format!("Organization/{}", org_id(&e.facility));
+    let admitted = v.admitted.map(date_time);
+    let discharged = v.discharged.map(date_time);
+    let recorded = v.discharged.or(v.admitted).map(date_time);
 
     // Diagnoses: main first.
     let status = clinical_status(v, ctx.now);
@@ -356,118 +411,202 @@ pub fn episode_resources(person: i64, e: &EpisodeRecord, ctx: &Context) -> Vec<V
         .map(|d| (d, true))
         .chain(v.secondary_diagnoses.iter().map(|d| (d, false)))
         .collect();
-    let mut enc_diagnoses = Vec::new();
-    let mut conditions = Vec::new();
-    for (i, (d, main)) in diagnoses.iter().enumerate() {
-        let id = format!("{enc}-d{i}");
-        enc_diagnoses.push(json!({
-            "condition": reference("Condition", &id),
-            "use": { "coding": [coding("http://terminology.hl7.org/CodeSystem/diagnosis-role", "DD", Some("Discharge diagnosis"))] },
+    const CONDITION: &str = "Condition/";
+    let condition_refs: Vec<String> = (0..diagnoses.len())
+        .map(|i| format!("{CONDITION}{enc}-d{i}"))
+        .collect();
+    let enc_diagnoses = diagnoses
+        .iter()
+        .enumerate()
+        .map(|(i, (_, main))| t::EncounterDiagnosis {
+            condition: t::reference(&condition_refs[i]),
+            use_: t::concept(
+                t::coding(
+                    "http://terminology.hl7.org/CodeSystem/diagnosis-role",
+                    "DD",
+                    Some("Discharge diagnosis"),
+                ),
+                None,
+            ),
             // Rank 1 is the main diagnosis (MA_BENH_CHINH), and only it.
-            "rank": if *main { 1 } else { i + 1 + usize::from(v.main_diagnosis.is_none()) },
-        }));
-        let text = d
-            .name
-            .clone()
-            .filter(|_| *main)
-            .unwrap_or_else(|| d.icd10.clone());
-        conditions.push(finish(json!({
-            "resourceType": "Condition",
-            "id": id,
-            "text": narrative(&[format!("{} — {}{}", d.icd10, text, if *main { " (bệnh chính)" } else { " (bệnh kèm theo)" })]),
-            "clinicalStatus": { "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-clinical", status, None)] },
-            "verificationStatus": { "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", None)] },
-            "category": [{ "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis", Some("Encounter Diagnosis"))] }],
-            "code": {
-                "coding": [coding(ICD10, &d.icd10, d.name.as_deref().filter(|_| *main))],
-                "text": text,
+            rank: if *main {
+                1
+            } else {
+                i + 1 + usize::from(v.main_diagnosis.is_none())
             },
-            "subject": subject,
-            "encounter": encounter_ref,
-            "onsetDateTime": v.admitted.map(date_time),
-            "abatementDateTime": (status == "resolved").then(|| v.discharged.map(date_time)).flatten(),
-            "recordedDate": v.discharged.or(v.admitted).map(date_time),
+        })
+        .collect();
+
+    let (class, class_display) = encounter_class(v.care_type.as_deref());
+    let mut types = List::default();
+    if let Some(c) = v.care_type.as_deref() {
+        types.0.push(t::concept(
+            t::coding(CS_LOAI_KCB, c, display(&CARE_TYPES, c)),
+            display(&CARE_TYPES, c).map(t::text),
+        ));
+    }
+    if let Some(cat) = v.patient_category.as_deref() {
+        // The patient category has no Encounter element of its own: it is a type.
+        types.0.push(t::concept(
+            t::coding(CS_DOI_TUONG, cat, display(&PATIENT_CATEGORIES, cat)),
+            None,
+        ));
+    }
+    let (hospitalization, extension) =
+        if v.outcome.is_some() || v.discharge_type.is_some() || v.inpatient_from.is_some() {
+            let h = t::Hospitalization {
+                discharge_disposition: v.discharge_type.as_ref().map(|d| {
+                    t::concept(
+                        t::coding(CS_LOAI_RV, &d.code, display(&DISCHARGE_TYPES, &d.code)),
+                        Some(t::text(&d.label)),
+                    )
+                }),
+            };
+            let ext = v.outcome.as_ref().map(|o| t::Extension {
+                url: t::owned(format!("{NS}/StructureDefinition/ket-qua-dtri")),
+                value_codeable_concept: t::concept(
+                    t::coding(CS_KET_QUA, &o.code, display(&OUTCOMES, &o.code)),
+                    Some(t::text(&o.label)),
+                ),
+            });
+            (Some(h), List(ext.into_iter().collect()))
+        } else {
+            (None, List::default())
+        };
+    f(Resource::Encounter(Box::new(t::Encounter {
+        resource_type: "Encounter",
+        id: t::text(&enc),
+        meta: t::Meta {
+            last_updated: t::owned(instant(e.visible_at.max(e.linked_at))),
+        },
+        text: t::narrative(&[format!(
+            "{} — {}{}{}",
+            v.care_type_label.as_deref().unwrap_or("Lượt khám"),
+            ctx.facility_names
+                .get(&e.facility)
+                .map(String::as_str)
+                .unwrap_or(&e.facility),
+            v.admitted
+                .map(|t| format!(", từ {}", t.format("%d/%m/%Y %H:%M")))
+                .unwrap_or_default(),
+            v.discharged
+                .map(|t| format!(" đến {}", t.format("%d/%m/%Y %H:%M")))
+                .unwrap_or_default(),
+        )]),
+        identifier: List::one(t::Identifier {
+            use_: t::text("official"),
+            system: t::text(SID_MA_LK),
+            value: t::owned(format!("{}/{}", e.facility, e.ma_lk)),
+        }),
+        status: t::text(if v.discharged.is_some() {
+            "finished"
+        } else {
+            "in-progress"
+        }),
+        class: t::coding(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            class,
+            Some(class_display),
+        ),
+        type_: types,
+        priority: (v.patient_category.as_deref() == Some("2")).then(|| {
+            t::concept(
+                t::coding(
+                    "http://terminology.hl7.org/CodeSystem/v3-ActPriority",
+                    "EM",
+                    Some("emergency"),
+                ),
+                None,
+            )
+        }),
+        subject: subject(),
+        period: t::Period {
+            start: admitted.as_deref().map(t::text),
+            end: discharged.as_deref().map(t::text),
+        },
+        reason_code: v
+            .reason
+            .as_deref()
+            .map(|r| List::one(t::concept_text(r)))
+            .unwrap_or_default(),
+        diagnosis: List(enc_diagnoses),
+        service_provider: t::reference(&org_ref),
+        hospitalization,
+        extension,
+    })));
+
+    for (i, (d, main)) in diagnoses.iter().enumerate() {
+        let text: &str = match &d.name {
+            Some(n) if *main => n,
+            _ => &d.icd10,
+        };
+        f(Resource::Condition(Box::new(t::Condition {
+            resource_type: "Condition",
+            id: t::text(&condition_refs[i][CONDITION.len()..]),
+            text: t::narrative(&[format!(
+                "{} — {}{}",
+                d.icd10,
+                text,
+                if *main {
+                    " (bệnh chính)"
+                } else {
+                    " (bệnh kèm theo)"
+                }
+            )]),
+            clinical_status: t::concept(
+                t::coding(
+                    "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    status,
+                    None,
+                ),
+                None,
+            ),
+            verification_status: t::concept(
+                t::coding(
+                    "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "confirmed",
+                    None,
+                ),
+                None,
+            ),
+            category: List::one(t::concept(
+                t::coding(
+                    "http://terminology.hl7.org/CodeSystem/condition-category",
+                    "encounter-diagnosis",
+                    Some("Encounter Diagnosis"),
+                ),
+                None,
+            )),
+            code: t::concept(
+                t::coding(ICD10, &d.icd10, d.name.as_deref().filter(|_| *main)),
+                Some(t::text(text)),
+            ),
+            subject: subject(),
+            encounter: encounter(),
+            onset_date_time: admitted.as_deref().map(t::text),
+            abatement_date_time: discharged
+                .as_deref()
+                .filter(|_| status == "resolved")
+                .map(t::text),
+            recorded_date: recorded.as_deref().map(t::text),
         })));
     }
 
-    let (class, class_display) = encounter_class(v.care_type.as_deref());
-    let care = v.care_type.as_deref();
-    let mut encounter = json!({
-        "resourceType": "Encounter",
-        "id": enc,
-        "meta": { "lastUpdated": instant(e.visible_at.max(e.linked_at)) },
-        "text": narrative(&[format!(
-            "{} — {}{}{}",
-            v.care_type_label.as_deref().unwrap_or("Lượt khám"),
-            ctx.facility_names.get(&e.facility).map(String::as_str).unwrap_or(&e.facility),
-            v.admitted.map(|t| format!(", từ {}", t.format("%d/%m/%Y %H:%M"))).unwrap_or_default(),
-            v.discharged.map(|t| format!(" đến {}", t.format("%d/%m/%Y %H:%M"))).unwrap_or_default(),
-        )]),
-        "identifier": [{ "use": "official", "system": SID_MA_LK, "value": format!("{}/{}", e.facility, e.ma_lk) }],
-        "status": if v.discharged.is_some() { "finished" } else { "in-progress" },
-        "class": coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", class, Some(class_display)),
-        "type": care.map(|c| vec![json!({
-            "coding": [coding(CS_LOAI_KCB, c, display(&CARE_TYPES, c))],
-            "text": display(&CARE_TYPES, c),
-        })]),
-        "priority": (v.patient_category.as_deref() == Some("2")).then(|| json!({
-            "coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ActPriority", "EM", Some("emergency"))],
-        })),
-        "subject": subject,
-        "period": { "start": v.admitted.map(date_time), "end": v.discharged.map(date_time) },
-        "reasonCode": v.reason.as_ref().map(|r| vec![json!({ "text": r })]),
-        "diagnosis": enc_diagnoses,
-        "serviceProvider": reference("Organization", &org),
-    });
-    if let Some(cat) = v.patient_category.as_deref() {
-        // The patient category has no Encounter element of its own: it is a type.
-        encounter["type"]
-            .as_array_mut()
-            .map(|a| {
-                a.push(json!({
-                    "coding": [coding(CS_DOI_TUONG, cat, display(&PATIENT_CATEGORIES, cat))],
-                }))
-            })
-            .unwrap_or_else(|| {
-                encounter["type"] = json!([{ "coding": [coding(CS_DOI_TUONG, cat, display(&PATIENT_CATEGORIES, cat))] }]);
-            });
-    }
-    if v.outcome.is_some() || v.discharge_type.is_some() || v.inpatient_from.is_some() {
-        let rv = v.discharge_type.as_ref();
-        encounter["hospitalization"] = json!({
-            "dischargeDisposition": rv.map(|d| json!({
-                "coding": [coding(CS_LOAI_RV, &d.code, display(&DISCHARGE_TYPES, &d.code))],
-                "text": d.label,
-            })),
-        });
-        if let Some(o) = &v.outcome {
-            encounter["extension"] = json!([{
-                "url": format!("{NS}/StructureDefinition/ket-qua-dtri"),
-                "valueCodeableConcept": {
-                    "coding": [coding(CS_KET_QUA, &o.code, display(&OUTCOMES, &o.code))],
-                    "text": o.label,
-                },
-            }]);
-        }
-    }
-    out.push(finish(encounter));
-    out.extend(conditions);
-
     for (i, m) in v.medicines.iter().enumerate() {
-        out.push(medication_request(
-            &format!("{enc}-m{i}"),
+        f(medication_request(
+            format!("{enc}-m{i}"),
             m,
-            &subject,
-            &encounter_ref,
+            subject(),
+            encounter(),
             v.discharged.is_some(),
         ));
     }
     for (i, r) in v.results.iter().enumerate() {
-        out.push(result_resource(
-            &format!("{enc}-r{i}"),
+        f(result_resource(
+            format!("{enc}-r{i}"),
             r,
-            &subject,
-            &encounter_ref,
+            subject(),
+            encounter(),
         ));
     }
     let s = &v.services;
@@ -478,38 +617,40 @@ pub fn episode_resources(person: i64, e: &EpisodeRecord, ctx: &Context) -> Vec<V
         .chain(s.surgery.iter().map(|x| (x, true)));
     let mut n = 0;
     for (p, surgery) in procs {
-        out.push(procedure(
-            &format!("{enc}-p{n}"),
+        f(procedure(
+            format!("{enc}-p{n}"),
             p,
             surgery,
-            &subject,
-            &encounter_ref,
+            subject(),
+            encounter(),
         ));
         n += 1;
     }
     if n == 0 {
         // The episode names its procedures (ICD-9 CM) without the service lines.
         for code in &v.procedure_codes {
-            out.push(finish(json!({
-                "resourceType": "Procedure",
-                "id": format!("{enc}-p{n}"),
-                "text": narrative(&[format!("Thủ thuật, phẫu thuật ICD-9 CM {code}")]),
-                "status": "completed",
-                "code": { "coding": [coding(ICD9CM, code, None)], "text": format!("ICD-9 CM {code}") },
-                "subject": subject,
-                "encounter": encounter_ref,
-                "performedDateTime": v.discharged.or(v.admitted).map(date_time),
+            f(Resource::Procedure(Box::new(t::Procedure {
+                resource_type: "Procedure",
+                id: t::owned(format!("{enc}-p{n}")),
+                text: t::narrative(&[format!("Thủ thuật, phẫu thuật ICD-9 CM {code}")]),
+                status: t::text("completed"),
+                category: None,
+                code: t::concept(
+                    t::coding(ICD9CM, code, None),
+                    Some(t::owned(format!("ICD-9 CM {code}"))),
+                ),
+                subject: subject(),
+                encounter: encounter(),
+                performed_date_time: recorded.as_deref().map(t::text),
+                performer: List::default(),
             })));
             n += 1;
         }
     }
     if let Some(r) = &v.referral {
         let open = book::summary::referral_open(v, ctx.now);
-        let from = r
-            .from_facility
-            .clone()
-            .unwrap_or_else(|| e.facility.clone());
-        let notes: Vec<Value> = [
+        let from: &str = r.from_facility.as_deref().unwrap_or(&e.facility);
+        let notes: Vec<t::Annotation> = [
             ("Dấu hiệu lâm sàng", &r.clinical_signs),
             ("Quá trình bệnh lý và diễn biến", &r.course),
             ("Tóm tắt kết quả", &r.key_results),
@@ -519,74 +660,131 @@ pub fn episode_resources(person: i64, e: &EpisodeRecord, ctx: &Context) -> Vec<V
         ]
         .iter()
         .filter_map(|(label, x)| {
-            x.as_ref()
-                .map(|x| json!({ "text": format!("{label}: {x}") }))
+            x.as_ref().map(|x| t::Annotation {
+                text: t::owned(format!("{label}: {x}")),
+            })
         })
         .collect();
-        out.push(finish(json!({
-            "resourceType": "ServiceRequest",
-            "id": format!("{enc}-ref"),
-            "text": narrative(&[format!(
+        f(Resource::ServiceRequest(Box::new(t::ServiceRequest {
+            resource_type: "ServiceRequest",
+            id: t::owned(format!("{enc}-ref")),
+            text: t::narrative(&[format!(
                 "Giấy chuyển tuyến {} từ {} đến {}: {}",
                 r.number.as_deref().unwrap_or(""),
                 from,
                 r.to_facility.as_deref().unwrap_or("?"),
                 r.diagnosis.as_deref().unwrap_or(""),
             )]),
-            "identifier": r.number.as_ref().map(|n| vec![json!({ "use": "official", "system": SID_CHUYEN_TUYEN, "value": n })]),
-            "status": if open { "active" } else { "completed" },
-            "intent": "order",
-            "category": [{ "coding": [coding(SNOMED, "3457005", Some("Patient referral"))] }],
-            "code": { "text": "Chuyển tuyến khám bệnh, chữa bệnh" },
-            "subject": subject,
-            "encounter": encounter_ref,
-            "authoredOn": v.discharged.or(v.admitted).map(date_time),
-            "requester": reference("Organization", &org_id(&from)),
-            "performer": r.to_facility.as_ref().map(|t| vec![reference("Organization", &org_id(t))]),
-            "reasonCode": [{
-                "coding": r.main_icd10.as_ref().map(|c| vec![coding(ICD10, c, None)]),
-                "text": r.diagnosis,
-            }],
-            "patientInstruction": r.reason.as_ref().map(|x| format!("Lý do chuyển tuyến: {}", x.label)),
-            "note": notes,
+            identifier: r
+                .number
+                .as_deref()
+                .map(|n| List::one(t::official(SID_CHUYEN_TUYEN, n)))
+                .unwrap_or_default(),
+            status: t::text(if open { "active" } else { "completed" }),
+            intent: t::text("order"),
+            category: List::one(t::concept(
+                t::coding(SNOMED, "3457005", Some("Patient referral")),
+                None,
+            )),
+            code: t::concept_text("Chuyển tuyến khám bệnh, chữa bệnh"),
+            subject: subject(),
+            encounter: encounter(),
+            authored_on: recorded.as_deref().map(t::text),
+            requester: t::reference_owned(format!("Organization/{}", org_id(from))),
+            performer: r
+                .to_facility
+                .as_deref()
+                .map(|x| List::one(t::reference_owned(format!("Organization/{}", org_id(x)))))
+                .unwrap_or_default(),
+            reason_code: List::one(t::Concept {
+                coding: r
+                    .main_icd10
+                    .as_deref()
+                    .map(|c| List::one(t::coding(ICD10, c, None)))
+                    .unwrap_or_default(),
+                text: t::opt(&r.diagnosis),
+            }),
+            patient_instruction: r
+                .reason
+                .as_ref()
+                .map(|x| t::owned(format!("Lý do chuyển tuyến: {}", x.label))),
+            note: List(notes),
         })));
     }
     if let Some(a) = &v.appointment {
-        let place = a.facility.clone().unwrap_or_else(|| e.facility.clone());
-        out.push(finish(json!({
-            "resourceType": "Appointment",
-            "id": format!("{enc}-apt"),
-            "text": narrative(&[format!(
+        let place: &str = a.facility.as_deref().unwrap_or(&e.facility);
+        f(Resource::Appointment(Box::new(t::Appointment {
+            resource_type: "Appointment",
+            id: t::owned(format!("{enc}-apt")),
+            text: t::narrative(&[format!(
                 "Hẹn khám lại{} tại {}{}",
-                a.at.map(|t| format!(" ngày {}", t.format("%d/%m/%Y"))).unwrap_or_default(),
-                ctx.facility_names.get(&place).cloned().unwrap_or_else(|| place.clone()),
-                a.diagnosis.as_deref().map(|d| format!(" — {d}")).unwrap_or_default(),
+                a.at.map(|t| format!(" ngày {}", t.format("%d/%m/%Y")))
+                    .unwrap_or_default(),
+                ctx.facility_names
+                    .get(place)
+                    .map(String::as_str)
+                    .unwrap_or(place),
+                a.diagnosis
+                    .as_deref()
+                    .map(|d| format!(" — {d}"))
+                    .unwrap_or_default(),
             )]),
-            "identifier": a.number.as_ref().map(|n| vec![json!({ "use": "official", "system": SID_GIAY_HEN, "value": n })]),
+            identifier: a
+                .number
+                .as_deref()
+                .map(|n| List::one(t::official(SID_GIAY_HEN, n)))
+                .unwrap_or_default(),
             // A re-exam letter asks the patient to come back on a day: no slot is booked.
-            "status": "proposed",
-            "serviceCategory": [{ "text": "Tái khám" }],
-            "reasonCode": [{
-                "coding": a.main_icd10.as_ref().map(|c| vec![coding(ICD10, c, None)]),
-                "text": a.diagnosis,
-            }],
-            "description": format!("Hẹn khám lại{}", a.diagnosis.as_deref().map(|d| format!(": {d}")).unwrap_or_default()),
-            "supportingInformation": [reference("Organization", &org_id(&place)), encounter_ref],
-            "created": a.issued.map(date).or(v.discharged.map(date_time)),
-            "requestedPeriod": a.at.map(|t| vec![json!({ "start": date_time(t) })]),
-            "participant": [{ "actor": subject, "required": "required", "status": "needs-action" }],
+            status: t::text("proposed"),
+            service_category: List::one(t::concept_text("Tái khám")),
+            reason_code: List::one(t::Concept {
+                coding: a
+                    .main_icd10
+                    .as_deref()
+                    .map(|c| List::one(t::coding(ICD10, c, None)))
+                    .unwrap_or_default(),
+                text: t::opt(&a.diagnosis),
+            }),
+            description: t::owned(format!(
+                "Hẹn khám lại{}",
+                a.diagnosis
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            )),
+            supporting_information: List(vec![
+                t::reference_owned(format!("Organization/{}", org_id(place))),
+                encounter(),
+            ]),
+            created: a
+                .issued
+                .map(|d| t::owned(date(d)))
+                .or_else(|| discharged.as_deref().map(t::text)),
+            requested_period: a
+                .at
+                .map(|at| {
+                    List::one(t::Period {
+                        start: Some(t::owned(date_time(at))),
+                        end: None,
+                    })
+                })
+                .unwrap_or_default(),
+            participant: List::one(t::Participant {
+                actor: subject(),
+                required: t::text("required"),
+                status: t::text("needs-action"),
+            }),
         })));
     }
-    out
 }
 
-fn medication_request(
-    id: &str,
-    m: &Medicine,
-    subject: &Value,
-    encounter: &Value,
+fn medication_request<'a>(
+    id: String,
+    m: &'a Medicine,
+    subject: t::Reference<'a>,
+    encounter: t::Reference<'a>,
     ended: bool,
-) -> Value {
+) -> Resource<'a> {
     let mut text = m.name.clone().unwrap_or_default();
     if let Some(s) = &m.strength {
         text = format!("{text} {s}");
@@ -601,44 +799,54 @@ fn medication_request(
         .into_iter()
         .flatten()
         .collect();
-    finish(json!({
-        "resourceType": "MedicationRequest",
-        "id": id,
-        "text": narrative(&[format!("{text}{}", if dose.is_empty() { String::new() } else { format!(" — {}", dose.join("; ")) })]),
-        "status": if ended { "completed" } else { "active" },
-        "intent": "order",
-        "medicationCodeableConcept": {
-            "coding": m.code.as_ref().map(|c| vec![coding(CS_THUOC, c, m.name.as_deref())]),
-            "text": text,
+    let dose = (!dose.is_empty()).then(|| dose.join("; "));
+    Resource::MedicationRequest(Box::new(t::MedicationRequest {
+        resource_type: "MedicationRequest",
+        id: t::owned(id),
+        text: t::narrative(&[format!(
+            "{text}{}",
+            dose.as_deref()
+                .map(|d| format!(" — {d}"))
+                .unwrap_or_default()
+        )]),
+        status: t::text(if ended { "completed" } else { "active" }),
+        intent: t::text("order"),
+        medication_codeable_concept: t::Concept {
+            coding: m
+                .code
+                .as_deref()
+                .map(|c| List::one(t::coding(CS_THUOC, c, m.name.as_deref())))
+                .unwrap_or_default(),
+            text: Some(t::owned(text)),
         },
-        "subject": subject,
-        "encounter": encounter,
-        "authoredOn": m.ordered.map(date_time),
-        "requester": m.ordered_by.first().map(|c| reference("Practitioner", &practitioner_id(c))),
-        "dosageInstruction": [{
-            "text": (!dose.is_empty()).then(|| dose.join("; ")),
-            "route": m.route.as_ref().map(|r| json!({ "text": r })),
-        }],
-        "dispenseRequest": m.quantity.map(|q| json!({
-            "quantity": quantity(&q.normalize().to_string(), m.unit.as_deref()),
-        })),
+        subject,
+        encounter,
+        authored_on: m.ordered.map(|x| t::owned(date_time(x))),
+        requester: m
+            .ordered_by
+            .first()
+            .map(|c| t::reference_owned(format!("Practitioner/{}", practitioner_id(c)))),
+        dosage_instruction: List::one(t::Dosage {
+            text: dose.map(t::owned),
+            route: m.route.as_deref().map(t::concept_text),
+        }),
+        dispense_request: m.quantity.map(|q| t::Dispense {
+            quantity: quantity(&q.normalize().to_string(), m.unit.as_deref()),
+        }),
     }))
 }
 
 /// A Quantity: with a UCUM code when the unit is one we know.
-fn quantity(value: &str, unit: Option<&str>) -> Value {
-    let number: Value = value
-        .parse::<f64>()
-        .ok()
-        .filter(|f| f.is_finite())
-        .map(|f| json!(f))
-        .unwrap_or(Value::Null);
-    let mut q = json!({ "value": number });
+fn quantity<'a>(value: &str, unit: Option<&'a str>) -> t::Quantity<'a> {
+    let mut q = t::Quantity {
+        value: value.parse::<f64>().ok().filter(|f| f.is_finite()),
+        ..t::Quantity::default()
+    };
     if let Some(u) = unit.map(str::trim).filter(|u| !u.is_empty()) {
-        q["unit"] = json!(u);
+        q.unit = Some(t::text(u));
         if let Some(code) = ucum(u) {
-            q["system"] = json!(UCUM);
-            q["code"] = json!(code);
+            q.system = Some(t::text(UCUM));
+            q.code = Some(t::text(code));
         }
     }
     q
@@ -728,61 +936,83 @@ fn interpretation(conclusion: Option<&str>) -> Option<(&'static str, &'static st
     })
 }
 
-fn result_resource(id: &str, r: &TestResult, subject: &Value, encounter: &Value) -> Value {
+fn result_resource<'a>(
+    id: String,
+    r: &'a TestResult,
+    subject: t::Reference<'a>,
+    encounter: t::Reference<'a>,
+) -> Resource<'a> {
     let service_coding = r
         .service_code
-        .as_ref()
-        .map(|c| coding(CS_DICH_VU, c, r.service_name.as_deref()));
+        .as_deref()
+        .map(|c| t::coding(CS_DICH_VU, c, r.service_name.as_deref()));
+    let at = r.at.map(date_time);
     match r.kind {
         ResultKind::Imaging | ResultKind::Functional => {
-            let name = r
+            let name: &str = r
                 .service_name
-                .clone()
-                .or_else(|| r.indicator.clone())
-                .unwrap_or_else(|| "Chẩn đoán hình ảnh, thăm dò chức năng".into());
+                .as_deref()
+                .or(r.indicator.as_deref())
+                .unwrap_or("Chẩn đoán hình ảnh, thăm dò chức năng");
             let (cat, cat_display) = if r.kind == ResultKind::Imaging {
                 ("RAD", "Radiology")
             } else {
                 ("OTH", "Other")
             };
-            let conclusion = r.conclusion.clone().or_else(|| r.description.clone());
+            let conclusion = r.conclusion.as_deref().or(r.description.as_deref());
             let form = r
                 .description
                 .as_ref()
                 .filter(|_| r.conclusion.is_some())
                 .map(|d| {
                     use base64::Engine;
-                    vec![json!({
-                        "contentType": "text/plain; charset=utf-8",
-                        "language": "vi",
-                        "data": base64::engine::general_purpose::STANDARD.encode(d.as_bytes()),
-                        "title": "Mô tả",
-                    })]
-                });
-            finish(json!({
-                "resourceType": "DiagnosticReport",
-                "id": id,
-                "text": narrative(&[format!("{name}: {}", conclusion.as_deref().unwrap_or("(chưa có kết luận)"))]),
-                "status": "final",
-                "category": [{ "coding": [coding("http://terminology.hl7.org/CodeSystem/v2-0074", cat, Some(cat_display))] }],
-                "code": { "coding": service_coding.map(|c| vec![c]), "text": name },
-                "subject": subject,
-                "encounter": encounter,
-                "effectiveDateTime": r.at.map(date_time),
-                "issued": r.at.map(date_time),
-                "conclusion": conclusion,
-                "presentedForm": form,
+                    List::one(t::Attachment {
+                        content_type: t::text("text/plain; charset=utf-8"),
+                        language: t::text("vi"),
+                        data: t::owned(
+                            base64::engine::general_purpose::STANDARD.encode(d.as_bytes()),
+                        ),
+                        title: t::text("Mô tả"),
+                    })
+                })
+                .unwrap_or_default();
+            Resource::DiagnosticReport(Box::new(t::DiagnosticReport {
+                resource_type: "DiagnosticReport",
+                id: t::owned(id),
+                text: t::narrative(&[format!(
+                    "{name}: {}",
+                    conclusion.unwrap_or("(chưa có kết luận)")
+                )]),
+                status: t::text("final"),
+                category: List::one(t::concept(
+                    t::coding(
+                        "http://terminology.hl7.org/CodeSystem/v2-0074",
+                        cat,
+                        Some(cat_display),
+                    ),
+                    None,
+                )),
+                code: t::Concept {
+                    coding: service_coding.map(List::one).unwrap_or_default(),
+                    text: Some(t::text(name)),
+                },
+                subject,
+                encounter,
+                effective_date_time: at.clone().map(t::owned),
+                issued: at.map(t::owned),
+                conclusion: conclusion.map(t::text),
+                presented_form: form,
             }))
         }
         ResultKind::Lab | ResultKind::Other => {
-            let name = r
+            let name: &str = r
                 .indicator
-                .clone()
-                .or_else(|| r.service_name.clone())
-                .unwrap_or_else(|| "Kết quả xét nghiệm".into());
+                .as_deref()
+                .or(r.service_name.as_deref())
+                .unwrap_or("Kết quả xét nghiệm");
             let mut codings = Vec::new();
             if let Some(c) = &r.indicator_code {
-                codings.push(coding(CS_CHI_SO, c, r.indicator.as_deref()));
+                codings.push(t::coding(CS_CHI_SO, c, r.indicator.as_deref()));
             }
             if r.indicator_code.is_none()
                 && let Some(c) = service_coding
@@ -795,73 +1025,109 @@ fn result_resource(id: &str, r: &TestResult, subject: &Value, encounter: &Value)
                 None => (
                     None,
                     value.map(|v| match r.unit.as_deref() {
-                        Some(u) if !u.trim().is_empty() => format!("{v} {u}"),
-                        _ => v.to_string(),
+                        Some(u) if !u.trim().is_empty() => t::owned(format!("{v} {u}")),
+                        _ => t::text(v),
                     }),
                 ),
             };
             let interp = interpretation(r.conclusion.as_deref());
             let mut notes = Vec::new();
             if let Some(d) = &r.description {
-                notes.push(json!({ "text": d }));
+                notes.push(t::Annotation { text: t::text(d) });
             }
             if interp.is_none()
                 && let Some(c) = &r.conclusion
             {
-                notes.push(json!({ "text": format!("Kết luận: {c}") }));
+                notes.push(t::Annotation {
+                    text: t::owned(format!("Kết luận: {c}")),
+                });
             }
             let absent = vq.is_none() && vs.is_none();
-            finish(json!({
-                "resourceType": "Observation",
-                "id": id,
-                "text": narrative(&[format!(
+            Resource::Observation(Box::new(t::Observation {
+                resource_type: "Observation",
+                id: t::owned(id),
+                text: t::narrative(&[format!(
                     "{name}: {}{}",
                     value.unwrap_or("(không có giá trị)"),
-                    r.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default(),
+                    r.unit
+                        .as_deref()
+                        .map(|u| format!(" {u}"))
+                        .unwrap_or_default(),
                 )]),
-                "status": "final",
-                "category": (r.kind == ResultKind::Lab).then(|| vec![json!({
-                    "coding": [coding("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory", Some("Laboratory"))],
-                })]),
-                "code": { "coding": codings, "text": name },
-                "subject": subject,
-                "encounter": encounter,
-                "effectiveDateTime": r.at.map(date_time),
-                "valueQuantity": vq,
-                "valueString": vs,
-                "dataAbsentReason": absent.then(|| json!({
-                    "coding": [coding("http://terminology.hl7.org/CodeSystem/data-absent-reason", "unknown", Some("Unknown"))],
-                })),
-                "interpretation": interp.map(|(c, d)| vec![json!({
-                    "coding": [coding("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", c, Some(d))],
-                    "text": r.conclusion,
-                })]),
-                "note": notes,
+                status: t::text("final"),
+                category: if r.kind == ResultKind::Lab {
+                    List::one(t::concept(
+                        t::coding(
+                            "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "laboratory",
+                            Some("Laboratory"),
+                        ),
+                        None,
+                    ))
+                } else {
+                    List::default()
+                },
+                code: t::Concept {
+                    coding: List(codings),
+                    text: Some(t::text(name)),
+                },
+                subject,
+                encounter,
+                effective_date_time: at.map(t::owned),
+                value_quantity: vq,
+                value_string: vs,
+                data_absent_reason: absent.then(|| {
+                    t::concept(
+                        t::coding(
+                            "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                            "unknown",
+                            Some("Unknown"),
+                        ),
+                        None,
+                    )
+                }),
+                interpretation: interp
+                    .map(|(c, d)| {
+                        List::one(t::concept(
+                            t::coding(
+                                "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                                c,
+                                Some(d),
+                            ),
+                            t::opt(&r.conclusion),
+                        ))
+                    })
+                    .unwrap_or_default(),
+                note: List(notes),
             }))
         }
     }
 }
 
-fn procedure(id: &str, p: &Service, surgery: bool, subject: &Value, encounter: &Value) -> Value {
-    let name = p.name.clone().unwrap_or_else(|| {
-        if surgery {
-            "Phẫu thuật".into()
-        } else {
-            "Thủ thuật".into()
-        }
+fn procedure<'a>(
+    id: String,
+    p: &'a Service,
+    surgery: bool,
+    subject: t::Reference<'a>,
+    encounter: t::Reference<'a>,
+) -> Resource<'a> {
+    let name: &str = p.name.as_deref().unwrap_or(if surgery {
+        "Phẫu thuật"
+    } else {
+        "Thủ thuật"
     });
-    let mut codings: Vec<Value> = p
+    let mut codings: Vec<t::Coding> = p
         .code
         .iter()
-        .map(|c| coding(CS_DICH_VU, c, p.name.as_deref()))
+        .map(|c| t::coding(CS_DICH_VU, c, p.name.as_deref()))
         .collect();
-    codings.extend(p.procedure_codes.iter().map(|c| coding(ICD9CM, c, None)));
+    codings.extend(p.procedure_codes.iter().map(|c| t::coding(ICD9CM, c, None)));
     let (cat, cat_display) = if surgery {
         ("387713003", "Surgical procedure")
     } else {
         ("71388002", "Procedure")
     };
-    let performers: Vec<Value> = p
+    let performers: Vec<t::Performer> = p
         .performed_by
         .iter()
         .chain(
@@ -870,19 +1136,24 @@ fn procedure(id: &str, p: &Service, surgery: bool, subject: &Value, encounter: &
                 .take(1)
                 .filter(|_| p.performed_by.is_empty()),
         )
-        .map(|c| json!({ "actor": reference("Practitioner", &practitioner_id(c)) }))
+        .map(|c| t::Performer {
+            actor: t::reference_owned(format!("Practitioner/{}", practitioner_id(c))),
+        })
         .collect();
-    finish(json!({
-        "resourceType": "Procedure",
-        "id": id,
-        "text": narrative(std::slice::from_ref(&name)),
-        "status": "completed",
-        "category": { "coding": [coding(SNOMED, cat, Some(cat_display))] },
-        "code": { "coding": codings, "text": name },
-        "subject": subject,
-        "encounter": encounter,
-        "performedDateTime": p.result_at.or(p.ordered).map(date_time),
-        "performer": performers,
+    Resource::Procedure(Box::new(t::Procedure {
+        resource_type: "Procedure",
+        id: t::owned(id),
+        text: t::narrative(&[name.to_string()]),
+        status: t::text("completed"),
+        category: Some(t::concept(t::coding(SNOMED, cat, Some(cat_display)), None)),
+        code: t::Concept {
+            coding: List(codings),
+            text: Some(t::text(name)),
+        },
+        subject,
+        encounter,
+        performed_date_time: p.result_at.or(p.ordered).map(|x| t::owned(date_time(x))),
+        performer: List(performers),
     }))
 }
 
@@ -1383,6 +1654,71 @@ mod tests {
         let n = narrative(&["<b>&\"\u{1}".to_string()]);
         let div = n["div"].as_str().unwrap();
         assert!(div.contains("<p>&#60;b&#62;&#38;&#34; </p>"), "{div}");
+    }
+
+    #[test]
+    fn dates_are_written_as_chrono_writes_them() {
+        let mut ms: i64 = -62_167_219_200_000; // 0000-01-01
+        while ms < 253_402_300_800_000 {
+            let t = chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .naive_utc();
+            assert_eq!(
+                date_time(t),
+                t.format("%Y-%m-%dT%H:%M:%S+07:00").to_string()
+            );
+            assert_eq!(date(t.date()), t.date().format("%Y-%m-%d").to_string());
+            assert_eq!(
+                instant(ms),
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                "{ms}"
+            );
+            ms += 7_919_993_017;
+        }
+        for ms in [
+            -62_167_219_200_001,
+            253_402_300_800_000,
+            0,
+            1_765_000_000_123,
+        ] {
+            let t = chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .naive_utc();
+            assert_eq!(
+                date_time(t),
+                t.format("%Y-%m-%dT%H:%M:%S+07:00").to_string()
+            );
+            assert_eq!(instant(ms), t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        }
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 1_500))
+            .unwrap();
+        assert_eq!(
+            date_time(leap),
+            leap.format("%Y-%m-%dT%H:%M:%S+07:00").to_string()
+        );
+    }
+
+    #[test]
+    fn a_narrative_is_the_same_with_or_without_control_characters_to_clean() {
+        let plain = Div {
+            paragraphs: &["a <b> & \"c\"\n\tđ".to_string()],
+            items: &[],
+        }
+        .xhtml();
+        assert_eq!(
+            plain,
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>a &#60;b&#62; &#38; &#34;c&#34;\n\tđ</p></div>"
+        );
+        let dirty = Div {
+            paragraphs: &["a\u{1}b".to_string()],
+            items: &[],
+        }
+        .xhtml();
+        assert_eq!(
+            dirty,
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>a b</p></div>"
+        );
     }
 
     #[test]

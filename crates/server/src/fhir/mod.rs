@@ -17,8 +17,10 @@ pub mod write;
 
 // The resources themselves (no HTTP) are the `fhir` crate's.
 pub use ::fhir::{
-    ALL_TYPES, BOOK_TYPES, Book, book_resources, export, ips, map, record, terminology,
+    ALL_TYPES, BOOK_TYPES, Book, book_resources, each_book_resource, export, ips, map, record,
+    terminology, typed,
 };
+use typed::Resource;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -1165,11 +1167,81 @@ async fn everything(
     };
     let ctx = book_context(&app, &book).await?;
     let base = base_url(&app, &headers);
-    let resources = everything_of(&book, &ctx, &wanted, since.as_ref());
-    let entries: Vec<Value> = resources.into_iter().map(|r| entry(&base, r)).collect();
+    let body = everything_bundle(&book, &ctx, &wanted, since.as_ref(), &base)
+        .map_err(|e| FhirError::from(store::StoreError::Invalid(e.to_string())))?;
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/fhir+json; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// The `$everything` searchset Bundle as JSON text: each entry written straight from its
+/// typed resource into the body (no `Value` tree of the book is made), the Bundle's head
+/// (which holds the count) put before them.
+pub fn everything_bundle(
+    book: &Book,
+    ctx: &Context,
+    wanted: &[&str],
+    since: Option<&DateFilter>,
+    base: &str,
+) -> serde_json::Result<Vec<u8>> {
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        #[serde(rename = "fullUrl")]
+        full_url: String,
+        resource: &'a Resource<'a>,
+        search: Search,
+    }
+    #[derive(serde::Serialize)]
+    struct Search {
+        mode: &'static str,
+    }
+    let mut entries: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut total = 0usize;
+    let mut failed = None;
+    each_everything(book, ctx, wanted, since, &mut |r| {
+        if failed.is_some() {
+            return;
+        }
+        if total > 0 {
+            entries.push(b',');
+        }
+        let e = Entry {
+            full_url: format!("{base}/{}/{}", r.resource_type(), r.id()),
+            resource: &r,
+            search: Search { mode: "match" },
+        };
+        if let Err(e) = serde_json::to_writer(&mut entries, &e) {
+            failed = Some(e);
+        }
+        total += 1;
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let pid = book.person.id;
     let links = json!([{ "relation": "self", "url": format!("{base}/Patient/{pid}/$everything") }]);
-    let bundle = searchset_bundle(entries.len(), links, entries);
-    Ok(fhir_json(StatusCode::OK, &bundle))
+    let mut head = serde_json::to_vec(&searchset_bundle(total, links, Vec::new()))?;
+    // `{…,"entry":[]}`: the entries go between the brackets.
+    let Some(cut) = head
+        .len()
+        .checked_sub(2)
+        .filter(|c| head.ends_with(b"]}") && *c > 0)
+    else {
+        return Err(serde::ser::Error::custom(
+            "a Bundle's head ends in its entries",
+        ));
+    };
+    head.truncate(cut);
+    head.reserve(entries.len() + 2);
+    head.extend_from_slice(&entries);
+    head.extend_from_slice(b"]}");
+    Ok(head)
 }
 
 /// The resources of `$everything`: the book's, of the wanted types, changed since `since`.
@@ -1179,11 +1251,27 @@ pub fn everything_of(
     wanted: &[&str],
     since: Option<&DateFilter>,
 ) -> Vec<Value> {
-    let keep = |r: &Value| wanted.contains(&r["resourceType"].as_str().unwrap_or(""));
+    let mut out = Vec::new();
+    each_everything(book, ctx, wanted, since, &mut |r| out.push(r.into_value()));
+    out
+}
+
+/// The resources of `$everything`, each handed to `f` as it is made.
+pub fn each_everything(
+    book: &Book,
+    ctx: &Context,
+    wanted: &[&str],
+    since: Option<&DateFilter>,
+    f: &mut dyn FnMut(Resource<'_>),
+) {
+    let mut keep = |r: Resource<'_>| {
+        if wanted.contains(&r.resource_type()) {
+            f(r)
+        }
+    };
     let Some(since) = since else {
-        let mut all = book_resources(book, ctx);
-        all.retain(keep);
-        return all;
+        each_book_resource(book, ctx, &mut keep);
+        return;
     };
     let changed: BTreeSet<i64> = book
         .episodes
@@ -1227,9 +1315,7 @@ pub fn everything_of(
             .collect(),
         forecast: book.forecast.clone(),
     };
-    let mut all = book_resources(&filtered, ctx);
-    all.retain(keep);
-    all
+    each_book_resource(&filtered, ctx, &mut keep);
 }
 
 async fn summary(
