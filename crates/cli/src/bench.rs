@@ -48,6 +48,9 @@ pub enum BenchCmd {
     /// Vaccinations: the national immunisation system's export of 1 M doses imported
     /// into a fresh store, and the session list of a commune of 20,000 residents.
     Vaccinations(crate::bench_vaccines::VaccinationsArgs),
+    /// Another FHIR server (HFS, say) fed with the visits of a `healthbook fhir export`,
+    /// one transaction Bundle per visit from concurrent clients, then its `$export`.
+    FhirServer(crate::bench_hfs::Args),
 }
 
 #[derive(clap::Args)]
@@ -129,6 +132,7 @@ pub fn run(c: BenchCmd) -> Result<()> {
         BenchCmd::Profile(a) => crate::bench_records::profile_bench(a),
         BenchCmd::Notify(a) => crate::bench_notify::notify_bench(a),
         BenchCmd::Vaccinations(a) => crate::bench_vaccines::vaccinations_bench(a),
+        BenchCmd::FhirServer(a) => crate::bench_hfs::run(a),
     }
 }
 

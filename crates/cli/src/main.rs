@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod access;
 mod bench;
+mod bench_hfs;
 mod bench_notify;
 mod bench_records;
 mod bench_vaccines;
