@@ -455,7 +455,9 @@ pub fn export_unit(
                     current.push(e);
                     Ok(true)
                 });
-                if !gone {
+                // After a failed scan the last person's episodes may be a part of them:
+                // nothing more is handed over.
+                if !gone && scanned.is_ok() {
                     if !current.is_empty() {
                         persons.push(current);
                     }

@@ -430,7 +430,12 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for SubmitForm {
     type Rejection = http::form::FormError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let mut f = http::form::Fields::from_request(req, state).await?;
+        let mut f = http::form::Fields::read(
+            req,
+            state,
+            &["username", "loaiHoSo", "maTinh", "maCSKCB", "fileHSBase64"],
+        )
+        .await?;
         let loai_ho_so = f.take("loaiHoSo")?.unwrap_or_default();
         let ma_tinh = f.take("maTinh")?.unwrap_or_default();
         Ok(SubmitForm {
