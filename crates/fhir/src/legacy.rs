@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use store::EpisodeRecord;
 
 use crate::map::{
-    Context, clinical_status, date, date_time, encounter_id, instant, narrative, org_id,
-    practitioner_id, prune,
+    Context, clinical_status, date, date_time, encounter_id, instant, interpretation, narrative,
+    org_id, parse_number, practitioner_id, prune, ucum,
 };
 use crate::terminology::*;
 
@@ -343,90 +343,6 @@ fn quantity(value: &str, unit: Option<&str>) -> Value {
         }
     }
     q
-}
-
-/// The UCUM code of a unit as Vietnamese laboratories write it, where known.
-pub fn ucum(unit: &str) -> Option<&'static str> {
-    let u = unit.trim();
-    // Blood counts are written G/L (giga per litre) and T/L: not grams, not tesla.
-    match u {
-        "G/L" | "G/l" => return Some("10*9/L"),
-        "T/L" | "T/l" => return Some("10*12/L"),
-        _ => {}
-    }
-    let lower = u.to_lowercase().replace(['µ', 'μ'], "u");
-    Some(match lower.as_str() {
-        "g/l" => "g/L",
-        "g/dl" => "g/dL",
-        "mg/l" => "mg/L",
-        "mg/dl" => "mg/dL",
-        "mmol/l" => "mmol/L",
-        "umol/l" => "umol/L",
-        "nmol/l" => "nmol/L",
-        "pmol/l" => "pmol/L",
-        "meq/l" => "meq/L",
-        "u/l" | "ui/l" | "iu/l" => "U/L",
-        "mu/l" | "miu/l" | "mui/l" => "m[IU]/L",
-        "uiu/ml" | "uui/ml" => "u[IU]/mL",
-        "ng/ml" => "ng/mL",
-        "pg/ml" => "pg/mL",
-        "ng/dl" => "ng/dL",
-        "%" => "%",
-        "fl" => "fL",
-        "pg" => "pg",
-        "10^9/l" | "x10^9/l" | "10*9/l" => "10*9/L",
-        "10^12/l" | "x10^12/l" | "10*12/l" => "10*12/L",
-        "mm/h" | "mm/giờ" => "mm/h",
-        "mmhg" => "mm[Hg]",
-        "s" | "giây" | "sec" => "s",
-        "kg" => "kg",
-        "g" => "g",
-        "cm" => "cm",
-        "ml" => "mL",
-        "l" => "L",
-        "lần/phút" | "l/p" | "bpm" | "/phút" => "/min",
-        "°c" | "độ c" => "Cel",
-        "kg/m2" => "kg/m2",
-        _ => return None,
-    })
-}
-
-/// A number as laboratories write it: "5.6", "5,6", "-1", "12.0".
-fn parse_number(s: &str) -> Option<String> {
-    let t = s.trim().replace(',', ".");
-    let mut dot = false;
-    let body = t.strip_prefix('-').unwrap_or(&t);
-    if body.is_empty() || body.starts_with('.') || body.ends_with('.') {
-        return None;
-    }
-    for c in body.chars() {
-        match c {
-            '0'..='9' => {}
-            '.' if !dot => dot = true,
-            _ => return None,
-        }
-    }
-    Some(t)
-}
-
-fn interpretation(conclusion: Option<&str>) -> Option<(&'static str, &'static str)> {
-    let c = book::text::fold(conclusion?);
-    let is = |w: &str| c == w || c.starts_with(&format!("{w} "));
-    Some(if is("cao") || is("high") || is("tang") {
-        ("H", "High")
-    } else if is("thap") || is("low") || is("giam") {
-        ("L", "Low")
-    } else if is("duong tinh") || is("positive") {
-        ("POS", "Positive")
-    } else if is("am tinh") || is("negative") {
-        ("NEG", "Negative")
-    } else if is("bat thuong") || is("abnormal") {
-        ("A", "Abnormal")
-    } else if is("binh thuong") || is("normal") {
-        ("N", "Normal")
-    } else {
-        return None;
-    })
 }
 
 fn result_resource(id: &str, r: &TestResult, subject: &Value, encounter: &Value) -> Value {

@@ -899,7 +899,7 @@ pub fn ucum(unit: &str) -> Option<&'static str> {
 }
 
 /// A number as laboratories write it: "5.6", "5,6", "-1", "12.0".
-fn parse_number(s: &str) -> Option<String> {
+pub(crate) fn parse_number(s: &str) -> Option<String> {
     let t = s.trim().replace(',', ".");
     let mut dot = false;
     let body = t.strip_prefix('-').unwrap_or(&t);
@@ -916,7 +916,7 @@ fn parse_number(s: &str) -> Option<String> {
     Some(t)
 }
 
-fn interpretation(conclusion: Option<&str>) -> Option<(&'static str, &'static str)> {
+pub(crate) fn interpretation(conclusion: Option<&str>) -> Option<(&'static str, &'static str)> {
     let c = book::text::fold(conclusion?);
     let is = |w: &str| c == w || c.starts_with(&format!("{w} "));
     Some(if is("cao") || is("high") || is("tang") {
