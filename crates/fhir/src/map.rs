@@ -696,14 +696,7 @@ pub fn each_episode_resource(
                 .as_deref()
                 .map(|x| List::one(t::reference_owned(format!("Organization/{}", org_id(x)))))
                 .unwrap_or_default(),
-            reason_code: List::one(t::Concept {
-                coding: r
-                    .main_icd10
-                    .as_deref()
-                    .map(|c| List::one(t::coding(ICD10, c, None)))
-                    .unwrap_or_default(),
-                text: t::opt(&r.diagnosis),
-            }),
+            reason_code: List::one(icd10_concept(r.main_icd10.as_deref(), &r.diagnosis)),
             patient_instruction: r
                 .reason
                 .as_ref()
@@ -737,14 +730,7 @@ pub fn each_episode_resource(
             // A re-exam letter asks the patient to come back on a day: no slot is booked.
             status: t::text("proposed"),
             service_category: List::one(t::concept_text("Tái khám")),
-            reason_code: List::one(t::Concept {
-                coding: a
-                    .main_icd10
-                    .as_deref()
-                    .map(|c| List::one(t::coding(ICD10, c, None)))
-                    .unwrap_or_default(),
-                text: t::opt(&a.diagnosis),
-            }),
+            reason_code: List::one(icd10_concept(a.main_icd10.as_deref(), &a.diagnosis)),
             description: t::owned(format!(
                 "Hẹn khám lại{}",
                 a.diagnosis
@@ -775,6 +761,16 @@ pub fn each_episode_resource(
                 status: t::text("needs-action"),
             }),
         })));
+    }
+}
+
+/// A diagnosis as a concept: its ICD-10 code, if any, and its text.
+fn icd10_concept<'a>(icd10: Option<&'a str>, text: &'a Option<String>) -> t::Concept<'a> {
+    t::Concept {
+        coding: icd10
+            .map(|c| List::one(t::coding(ICD10, c, None)))
+            .unwrap_or_default(),
+        text: t::opt(text),
     }
 }
 

@@ -193,7 +193,11 @@ impl IntoResponse for FhirError {
 }
 
 pub fn fhir_json(status: StatusCode, v: &Value) -> Response {
-    let body = serde_json::to_vec(v).unwrap_or_default();
+    fhir_body(status, serde_json::to_vec(v).unwrap_or_default())
+}
+
+/// A FHIR JSON answer of a body already written.
+pub fn fhir_body(status: StatusCode, body: Vec<u8>) -> Response {
     (
         status,
         [(
@@ -1169,15 +1173,7 @@ async fn everything(
     let base = base_url(&app, &headers);
     let body = everything_bundle(&book, &ctx, &wanted, since.as_ref(), &base)
         .map_err(|e| FhirError::from(store::StoreError::Invalid(e.to_string())))?;
-    Ok((
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/fhir+json; charset=utf-8"),
-        )],
-        body,
-    )
-        .into_response())
+    Ok(fhir_body(StatusCode::OK, body))
 }
 
 /// The `$everything` searchset Bundle as JSON text: each entry written straight from its
@@ -1244,19 +1240,8 @@ pub fn everything_bundle(
     Ok(head)
 }
 
-/// The resources of `$everything`: the book's, of the wanted types, changed since `since`.
-pub fn everything_of(
-    book: &Book,
-    ctx: &Context,
-    wanted: &[&str],
-    since: Option<&DateFilter>,
-) -> Vec<Value> {
-    let mut out = Vec::new();
-    each_everything(book, ctx, wanted, since, &mut |r| out.push(r.into_value()));
-    out
-}
-
-/// The resources of `$everything`, each handed to `f` as it is made.
+/// The resources of `$everything` (the book's, of the wanted types, changed since
+/// `since`), each handed to `f` as it is made.
 pub fn each_everything(
     book: &Book,
     ctx: &Context,
