@@ -46,6 +46,25 @@ struct Batch {
     /// practitioners).
     lines: Lines,
     audits: Vec<AuditEntry>,
+    /// What the scan read with the pending episodes: their persons, records and doses.
+    facts: Facts,
+}
+
+/// The persons of a batch of books, their records and doses, as read beside the
+/// episodes.
+#[derive(Default)]
+struct Facts {
+    persons: std::collections::HashMap<i64, store::PersonRecord>,
+    records: BTreeMap<i64, StoredRecord>,
+    doses: BTreeMap<i64, Vec<store::StoredDose>>,
+}
+
+impl Facts {
+    fn extend(&mut self, other: Facts) {
+        self.persons.extend(other.persons);
+        self.records.extend(other.records);
+        self.doses.extend(other.doses);
+    }
 }
 
 /// NDJSON lines of several types in one buffer: each line's type and end.
@@ -313,24 +332,46 @@ pub fn export_unit(
                 || mine_set.contains(i.value.split(':').next().unwrap_or(""))
         });
     };
+    // Books become lines on every core, each freed where it was made into lines.
+    let make_lines = |books: Vec<Book>| {
+        books
+            .into_par_iter()
+            .map(|book| {
+                // About 12 KB of lines an episode: room made once, not grown by doubling.
+                let mut lines = Lines {
+                    buf: Vec::with_capacity(4096 + 12_288 * book.episodes.len()),
+                    ends: Vec::with_capacity(4 + 16 * book.episodes.len()),
+                };
+                let mut failed = None;
+                each_book_resource(&book, &ctx, &mut |r| {
+                    // Facilities and practitioners are written once, at the end.
+                    let ty = r.resource_type();
+                    if ty == "Organization" || ty == "Practitioner" || failed.is_some() {
+                        return;
+                    }
+                    if let Err(e) = lines.push(&r, &wanted) {
+                        failed = Some(e);
+                    }
+                });
+                match failed {
+                    Some(e) => Err(e),
+                    None => Ok(lines),
+                }
+            })
+            .collect::<Result<Vec<Lines>, _>>()
+    };
     let emit =
         |batch: &mut Batch, stats: &mut ExportStats, sink: &mut dyn Sink| -> store::Result<()> {
-            // The persons of the waiting books, and their records, in one read each.
-            let pids: Vec<i64> = batch
-                .pending
-                .iter()
-                .filter_map(|e| e.first())
-                .map(|e| e.person_id)
-                .collect();
-            let mut persons = store.persons(&pids)?;
-            let mut records = records_of(&pids)?;
-            let kept: BTreeSet<i64> = records.keys().copied().collect();
-            let mut doses = doses_of(&pids, &kept)?;
+            // The persons of the waiting books, their records and doses, as the scan
+            // read them (with its batch, which need not end where this one does).
+            let facts = &mut batch.facts;
             for mut episodes in batch.pending.drain(..) {
                 let Some(pid) = episodes.first().map(|e| e.person_id) else {
                     continue;
                 };
-                let Some(mut person) = persons.remove(&pid) else {
+                let record = facts.records.remove(&pid);
+                let dose_list = facts.doses.remove(&pid);
+                let Some(mut person) = facts.persons.remove(&pid) else {
                     continue;
                 };
                 unit_identifiers(&mut person);
@@ -341,45 +382,37 @@ pub fn export_unit(
                 let mut book = Book {
                     person,
                     episodes,
-                    record: records.remove(&pid),
+                    record,
                     summary_only: false,
                     immunizations: Vec::new(),
                     forecast: Vec::new(),
                 };
-                with_doses(&mut book, doses.remove(&pid));
+                with_doses(&mut book, dose_list);
                 batch.books.push(book);
                 batch.audits.push(audit(pid));
             }
             // The batch's books become lines on every core, written straight from typed
-            // resources; the order of lines is kept.
-            let made: Vec<Lines> = batch
-                .books
-                .par_iter()
-                .map(|book| {
-                    let mut lines = Lines::default();
-                    let mut failed = None;
-                    each_book_resource(book, &ctx, &mut |r| {
-                        // Facilities and practitioners are written once, at the end.
-                        let ty = r.resource_type();
-                        if ty == "Organization" || ty == "Practitioner" || failed.is_some() {
-                            return;
-                        }
-                        if let Err(e) = lines.push(&r, &wanted) {
-                            failed = Some(e);
-                        }
-                    });
-                    match failed {
-                        Some(e) => Err(e),
-                        None => Ok(lines),
+            // resources, the order of lines kept, while the batch's audit records are
+            // committed on a thread of their own (the commit waits on the disk); the
+            // lines are written out only once the records are in.
+            let audits = std::mem::take(&mut batch.audits);
+            let books = std::mem::take(&mut batch.books);
+            let (made, audited) = std::thread::scope(|scope| {
+                let audited = scope.spawn(|| {
+                    if audits.is_empty() {
+                        Ok(())
+                    } else {
+                        store.append_audits(&audits)
                     }
-                })
-                .collect::<Result<_, _>>()
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            batch.books.clear();
-            if !batch.audits.is_empty() {
-                store.append_audits(&batch.audits)?;
-                batch.audits.clear();
-            }
+                });
+                let made = make_lines(books);
+                let audited = audited.join().unwrap_or_else(|_| {
+                    Err(StoreError::Invalid("the export's audit failed".into()))
+                });
+                (made, audited)
+            });
+            audited?;
+            let made = made.map_err(|e| StoreError::Invalid(e.to_string()))?;
             batch.lines.write(stats, sink)?;
             for mut lines in made {
                 lines.write(stats, sink)?;
@@ -434,20 +467,38 @@ pub fn export_unit(
         // The scan reads (and decodes) episodes on a thread of its own while the books
         // of the batch before are made and written here; it hands over the episodes of
         // AUDIT_BATCH persons at a time, at most SCAN_AHEAD batches ahead.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<EpisodeRecord>>>(SCAN_AHEAD);
+        type Scanned = (Vec<Vec<EpisodeRecord>>, Facts);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Scanned>(SCAN_AHEAD);
         let mine_ref = &mine;
+        // The persons of a batch, their records and doses, read on the scan's thread too.
+        let facts_of = |persons: &[Vec<EpisodeRecord>]| -> store::Result<Facts> {
+            let pids: Vec<i64> = persons
+                .iter()
+                .filter_map(|e| e.first())
+                .map(|e| e.person_id)
+                .collect();
+            let records = records_of(&pids)?;
+            let kept: BTreeSet<i64> = records.keys().copied().collect();
+            Ok(Facts {
+                persons: store.persons(&pids)?,
+                doses: doses_of(&pids, &kept)?,
+                records,
+            })
+        };
         std::thread::scope(|scope| -> store::Result<()> {
             let scanner = scope.spawn(move || {
                 let mut persons: Vec<Vec<EpisodeRecord>> = Vec::new();
                 let mut current: Vec<EpisodeRecord> = Vec::new();
                 let mut gone = false;
+                let send = |persons: Vec<Vec<EpisodeRecord>>| -> store::Result<bool> {
+                    let facts = facts_of(&persons)?;
+                    // False when the receiving side stopped (an error, a cancel).
+                    Ok(tx.send((persons, facts)).is_ok())
+                };
                 let scanned = store.scan_episodes(mine_ref, since_ms, &mut |e| {
                     if current.first().is_some_and(|c| c.person_id != e.person_id) {
                         persons.push(std::mem::take(&mut current));
-                        if persons.len() >= AUDIT_BATCH
-                            && tx.send(std::mem::take(&mut persons)).is_err()
-                        {
-                            // The receiving side stopped (an error, a cancel).
+                        if persons.len() >= AUDIT_BATCH && !send(std::mem::take(&mut persons))? {
                             gone = true;
                             return Ok(false);
                         }
@@ -462,17 +513,18 @@ pub fn export_unit(
                         persons.push(current);
                     }
                     if !persons.is_empty() {
-                        let _ = tx.send(persons);
+                        send(persons)?;
                     }
                 }
                 scanned
             });
             let mut outcome = Ok(());
-            for persons in rx.iter() {
+            for (persons, facts) in rx.iter() {
                 if sink.stopped() {
                     outcome = Err(StoreError::Invalid("the export was cancelled".into()));
                     break;
                 }
+                batch.facts.extend(facts);
                 for mut eps in persons {
                     outcome = add_book(&mut eps, &mut batch).and_then(|()| {
                         if batch.pending.len() >= AUDIT_BATCH {

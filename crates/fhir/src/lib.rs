@@ -80,6 +80,19 @@ pub fn book_resources(book: &Book, ctx: &Context) -> Vec<Value> {
 /// it is made: the episodes' resources typed, borrowing the episodes' texts (written
 /// out with no `Value` tree between), the few others as `Value`s.
 pub fn each_book_resource(book: &Book, ctx: &Context, f: &mut dyn FnMut(Resource<'_>)) {
+    each_book_head(book, f);
+    // Oldest first: a book reads forward in time.
+    for e in book.episodes.iter().rev() {
+        map::each_episode_resource(book.person.id, e, ctx, f);
+    }
+    each_book_tail(book, ctx, f);
+}
+
+/// The first resources of [`each_book_resource`]: the Patient and its record's. The
+/// episodes' come next, oldest first ([`map::each_episode_resource`]), then
+/// [`each_book_tail`]'s: the three parts may be made apart (on several cores) and
+/// joined in this order.
+pub fn each_book_head(book: &Book, f: &mut dyn FnMut(Resource<'_>)) {
     let pid = book.person.id;
     f(Resource::Json(map::patient(&book.person)));
     if let Some(r) = &book.record {
@@ -87,11 +100,15 @@ pub fn each_book_resource(book: &Book, ctx: &Context, f: &mut dyn FnMut(Resource
             f(Resource::Json(x));
         }
     }
+}
+
+/// The last resources of [`each_book_resource`]: vaccinations and what is due, then the
+/// facilities and practitioners the episodes refer to.
+pub fn each_book_tail(book: &Book, ctx: &Context, f: &mut dyn FnMut(Resource<'_>)) {
+    let pid = book.person.id;
     let mut orgs = BTreeSet::new();
     let mut certs = BTreeSet::new();
-    // Oldest first: a book reads forward in time.
-    for e in book.episodes.iter().rev() {
-        map::each_episode_resource(pid, e, ctx, f);
+    for e in &book.episodes {
         orgs.extend(map::facility_codes(e));
         certs.extend(map::certificates(&e.view));
     }

@@ -1435,6 +1435,12 @@ fn decompress_zstd(b: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// An episode's view from its JSON text, checked as UTF-8 once (not string by string, as
+/// `from_slice` does).
+fn view_of_json(json: &[u8]) -> Option<book::EpisodeView> {
+    serde_json::from_str(std::str::from_utf8(json).ok()?).ok()
+}
+
 pub(crate) fn unpack_body(
     crypt: &crate::crypt::Crypt,
     id: i64,
@@ -1445,9 +1451,9 @@ pub(crate) fn unpack_body(
         Val::Bytes(b) => {
             let b = crypt.open("episodes.body", id, b).ok()?;
             match decompress_zstd(&b) {
-                Some(json) => serde_json::from_slice(&json).ok(),
+                Some(json) => view_of_json(&json),
                 // JSON text from before compression, sealed in place.
-                None => serde_json::from_slice(&b).ok(),
+                None => view_of_json(&b),
             }
         }
         _ => None,
@@ -1458,6 +1464,13 @@ pub(crate) fn unpack_body(
 /// person_id, facility, ma_lk, version, is_current, submission_id, confidence,
 /// received_at, validated_at, linked_at, visible_at, body.
 pub(crate) fn episode_row(db: &dyn Db, r: &Row<'_>) -> Result<EpisodeRecord> {
+    let mut e = episode_head(r)?;
+    e.view = unpack_body(db.crypt(), e.id, r.val(12)?).unwrap_or_default();
+    Ok(e)
+}
+
+/// The columns of [`episode_row`] but the body, whose view is left empty.
+fn episode_head(r: &Row<'_>) -> Result<EpisodeRecord> {
     Ok(EpisodeRecord {
         id: r.get(0)?,
         person_id: r.get(1)?,
@@ -1471,8 +1484,47 @@ pub(crate) fn episode_row(db: &dyn Db, r: &Row<'_>) -> Result<EpisodeRecord> {
         validated_at: r.get(9)?,
         linked_at: r.get(10)?,
         visible_at: r.get(11)?,
-        view: unpack_body(db.crypt(), r.get(0)?, r.val(12)?).unwrap_or_default(),
+        view: Default::default(),
     })
+}
+
+/// A stored body as read, not yet opened (decrypted, decompressed, decoded).
+enum RawBody {
+    Text(String),
+    Bytes(Vec<u8>),
+    None,
+}
+
+/// The episodes a statement selects ([`episode_row`]'s columns), their bodies opened on
+/// every core once the rows are read: opening is most of the cost of reading a book
+/// (≈ 27 µs an episode, against ≈ 3 µs for the row), and the statement's transaction
+/// ends sooner.
+pub(crate) fn episode_rows(db: &dyn Db, q: Q, a: &[Arg<'_>]) -> Result<Vec<EpisodeRecord>> {
+    use rayon::prelude::*;
+    let mut raw: Vec<(EpisodeRecord, RawBody)> = db.all(q, a, |r| {
+        let body = match r.val(12)? {
+            Val::Text(t) => RawBody::Text(t.to_owned()),
+            Val::Bytes(b) => RawBody::Bytes(b.to_vec()),
+            _ => RawBody::None,
+        };
+        Ok((episode_head(r)?, body))
+    })?;
+    let crypt = db.crypt();
+    let open = |(e, body): &mut (EpisodeRecord, RawBody)| {
+        let v = match body {
+            RawBody::Text(t) => Val::Text(t),
+            RawBody::Bytes(b) => Val::Bytes(b),
+            RawBody::None => Val::Null,
+        };
+        e.view = unpack_body(crypt, e.id, v).unwrap_or_default();
+    };
+    // A few rows open faster here than handed to other threads.
+    if raw.len() < 8 {
+        raw.iter_mut().for_each(open);
+    } else {
+        raw.par_iter_mut().with_min_len(4).for_each(open);
+    }
+    Ok(raw.into_iter().map(|(e, _)| e).collect())
 }
 
 pub(crate) fn person_record(db: &dyn Db, id: i64) -> Result<Option<PersonRecord>> {
@@ -2651,10 +2703,10 @@ impl<B: Backend> Engine<B> {
         let mut n = 0;
         loop {
             let page: Vec<EpisodeRecord> = self.read(|db| {
-                db.all(
+                episode_rows(
+                    db,
                     Q::ScanEpisodesByKey,
                     args![facilities, since_ms, after.0, after.1, PAGE],
-                    |r| episode_row(db, r),
                 )
             })?;
             let full = page.len() as i64 == PAGE;
@@ -2716,11 +2768,8 @@ impl<B: Backend> Engine<B> {
         for chunk in keys.chunks(PAGE) {
             let persons: Vec<i64> = chunk.iter().map(|k| k.0).collect();
             let ids: Vec<i64> = chunk.iter().map(|k| k.1).collect();
-            let page: Vec<EpisodeRecord> = self.read(|db| {
-                db.all(Q::EpisodesByKeys, args![persons, ids], |r| {
-                    episode_row(db, r)
-                })
-            })?;
+            let page: Vec<EpisodeRecord> =
+                self.read(|db| episode_rows(db, Q::EpisodesByKeys, args![persons, ids]))?;
             for e in page {
                 n += 1;
                 if !f(e)? {

@@ -183,9 +183,7 @@ impl BookTx for Tx<'_> {
 
     fn episodes_of(&self, person: i64) -> Result<Vec<EpisodeRecord>> {
         let db = self.db;
-        db.all(Q::EpisodesOf, args![person], |r| {
-            crate::core::episode_row(db, r)
-        })
+        crate::core::episode_rows(db, Q::EpisodesOf, args![person])
     }
 
     fn episodes_in_year(&self, person: i64, year: i32) -> Result<Vec<EpisodeRecord>> {
@@ -194,9 +192,7 @@ impl BookTx for Tx<'_> {
         // `admitted`): the filter after it keeps exactly those of the year.
         let db = self.db;
         let (from, to) = (format!("{year:04}"), format!("{:04}", year + 1));
-        let eps = db.all(Q::EpisodesOfYear, args![person, from, to], |r| {
-            crate::core::episode_row(db, r)
-        })?;
+        let eps = crate::core::episode_rows(db, Q::EpisodesOfYear, args![person, from, to])?;
         Ok(eps
             .into_iter()
             .filter(|e| e.view.admitted.map(|d| chrono::Datelike::year(&d)) == Some(year))

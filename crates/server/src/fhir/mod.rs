@@ -1177,8 +1177,9 @@ async fn everything(
 }
 
 /// The `$everything` searchset Bundle as JSON text: each entry written straight from its
-/// typed resource into the body (no `Value` tree of the book is made), the Bundle's head
-/// (which holds the count) put before them.
+/// typed resource into the body (no `Value` tree of the book is made), the episodes'
+/// entries on every core (each episode's into a buffer of its own, joined in the book's
+/// order), the Bundle's head (which holds the count) put before them.
 pub fn everything_bundle(
     book: &Book,
     ctx: &Context,
@@ -1186,90 +1187,123 @@ pub fn everything_bundle(
     since: Option<&DateFilter>,
     base: &str,
 ) -> serde_json::Result<Vec<u8>> {
-    #[derive(serde::Serialize)]
-    struct Entry<'a> {
-        #[serde(rename = "fullUrl")]
-        full_url: String,
-        resource: &'a Resource<'a>,
-        search: Search,
-    }
-    #[derive(serde::Serialize)]
-    struct Search {
-        mode: &'static str,
-    }
-    let mut entries: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut total = 0usize;
-    let mut failed = None;
-    each_everything(book, ctx, wanted, since, &mut |r| {
-        if failed.is_some() {
-            return;
+    use rayon::prelude::*;
+    let filtered;
+    let book = match since {
+        None => book,
+        Some(since) => {
+            filtered = changed_since(book, since);
+            &filtered
         }
-        if total > 0 {
-            entries.push(b',');
-        }
-        let e = Entry {
-            full_url: format!("{base}/{}/{}", r.resource_type(), r.id()),
-            resource: &r,
-            search: Search { mode: "match" },
-        };
-        if let Err(e) = serde_json::to_writer(&mut entries, &e) {
-            failed = Some(e);
-        }
-        total += 1;
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    };
     let pid = book.person.id;
+    let mut head = Entries::new(wanted, base, 4 * 1024);
+    ::fhir::each_book_head(book, &mut |r| head.push(r));
+    // Oldest first, as `each_book_resource` orders them.
+    let episodes: Vec<Entries> = book
+        .episodes
+        .par_iter()
+        .rev()
+        .with_min_len(2)
+        .map(|e| {
+            let mut part = Entries::new(wanted, base, 16 * 1024);
+            map::each_episode_resource(pid, e, ctx, &mut |r| part.push(r));
+            part
+        })
+        .collect();
+    let mut tail = Entries::new(wanted, base, 4 * 1024);
+    ::fhir::each_book_tail(book, ctx, &mut |r| tail.push(r));
+    let parts = std::iter::once(head)
+        .chain(episodes)
+        .chain(std::iter::once(tail));
+    let mut entries: Vec<Entries> = Vec::new();
+    for p in parts {
+        if let Some(e) = p.failed {
+            return Err(e);
+        }
+        entries.push(p);
+    }
+    let total: usize = entries.iter().map(|p| p.count).sum();
+    let size: usize = entries.iter().map(|p| p.out.len()).sum();
     let links = json!([{ "relation": "self", "url": format!("{base}/Patient/{pid}/$everything") }]);
-    let mut head = serde_json::to_vec(&searchset_bundle(total, links, Vec::new()))?;
+    let mut out = serde_json::to_vec(&searchset_bundle(total, links, Vec::new()))?;
     // `{…,"entry":[]}`: the entries go between the brackets.
-    let Some(cut) = head
+    let Some(cut) = out
         .len()
         .checked_sub(2)
-        .filter(|c| head.ends_with(b"]}") && *c > 0)
+        .filter(|c| out.ends_with(b"]}") && *c > 0)
     else {
         return Err(serde::ser::Error::custom(
             "a Bundle's head ends in its entries",
         ));
     };
-    head.truncate(cut);
-    head.reserve(entries.len() + 2);
-    head.extend_from_slice(&entries);
-    head.extend_from_slice(b"]}");
-    Ok(head)
+    out.truncate(cut);
+    out.reserve(size + 2);
+    for p in &entries {
+        out.extend_from_slice(&p.out);
+    }
+    // Each entry was written with a comma after it.
+    if total > 0 {
+        out.pop();
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
 }
 
-/// The resources of `$everything` (the book's, of the wanted types, changed since
-/// `since`), each handed to `f` as it is made.
-pub fn each_everything(
-    book: &Book,
-    ctx: &Context,
-    wanted: &[&str],
-    since: Option<&DateFilter>,
-    f: &mut dyn FnMut(Resource<'_>),
-) {
-    let mut keep = |r: Resource<'_>| {
-        if wanted.contains(&r.resource_type()) {
-            f(r)
+/// Bundle entries of the wanted types written as JSON text, each followed by a comma.
+struct Entries<'w> {
+    wanted: &'w [&'w str],
+    base: &'w str,
+    out: Vec<u8>,
+    count: usize,
+    failed: Option<serde_json::Error>,
+}
+
+impl<'w> Entries<'w> {
+    fn new(wanted: &'w [&'w str], base: &'w str, capacity: usize) -> Self {
+        Entries {
+            wanted,
+            base,
+            out: Vec::with_capacity(capacity),
+            count: 0,
+            failed: None,
         }
-    };
-    let Some(since) = since else {
-        each_book_resource(book, ctx, &mut keep);
-        return;
-    };
-    let changed: BTreeSet<i64> = book
-        .episodes
-        .iter()
-        .filter(|e| {
-            let at = crate::vn_wall_clock(e.visible_at);
-            since.matches(Some(map::Span {
-                low: at,
-                high: Some(at + chrono::Duration::milliseconds(1)),
-            }))
-        })
-        .map(|e| e.id)
-        .collect();
+    }
+
+    fn push(&mut self, r: Resource<'_>) {
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            #[serde(rename = "fullUrl")]
+            full_url: String,
+            resource: &'a Resource<'a>,
+            search: Search,
+        }
+        #[derive(serde::Serialize)]
+        struct Search {
+            mode: &'static str,
+        }
+        if self.failed.is_some() || !self.wanted.contains(&r.resource_type()) {
+            return;
+        }
+        let e = Entry {
+            full_url: format!("{}/{}/{}", self.base, r.resource_type(), r.id()),
+            resource: &r,
+            search: Search { mode: "match" },
+        };
+        match serde_json::to_writer(&mut self.out, &e) {
+            Ok(()) => {
+                self.out.push(b',');
+                self.count += 1;
+            }
+            Err(e) => self.failed = Some(e),
+        }
+    }
+}
+
+/// The part of a book that changed since `since` (`$everything?_since=`): the episodes
+/// made visible since, the record when it changed since, the doses recorded since (and
+/// the forecast when any is).
+fn changed_since(book: &Book, since: &DateFilter) -> Book {
     let at = |ms: i64| {
         let at = crate::vn_wall_clock(ms);
         Some(map::Span {
@@ -1277,21 +1311,19 @@ pub fn each_everything(
             high: Some(at + chrono::Duration::milliseconds(1)),
         })
     };
-    let filtered = Book {
+    Book {
         person: book.person.clone(),
         episodes: book
             .episodes
             .iter()
-            .filter(|e| changed.contains(&e.id))
+            .filter(|e| since.matches(at(e.visible_at)))
             .cloned()
             .collect(),
-        // The record's resources when it changed since.
         record: book
             .record
             .clone()
             .filter(|r| since.matches(at(r.updated_at))),
         summary_only: book.summary_only,
-        // Doses recorded since, and the forecast when any is.
         immunizations: book
             .immunizations
             .iter()
@@ -1299,8 +1331,7 @@ pub fn each_everything(
             .cloned()
             .collect(),
         forecast: book.forecast.clone(),
-    };
-    each_book_resource(&filtered, ctx, &mut keep);
+    }
 }
 
 async fn summary(
@@ -1649,5 +1680,135 @@ async fn token(
         )
             .into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use book::episode::project;
+    use synth::{Config, Generator};
+
+    /// A book of one person with many generated episodes, newest first as read.
+    fn book() -> (Book, Context) {
+        let g = Generator::new(Config {
+            persons: 3,
+            episodes: 60,
+            seed: 19,
+            ..Config::default()
+        });
+        let mut ctx = Context {
+            now: chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+                .and_then(|d| d.and_hms_opt(9, 0, 0))
+                .unwrap_or_default(),
+            ..Context::default()
+        };
+        let mut episodes = Vec::new();
+        for (i, e) in g.episodes().enumerate() {
+            let view = project(&e.dossier, e.facility.code);
+            if i % 3 == 0 {
+                ctx.facility_names
+                    .insert(view.facility.clone(), format!("Cơ sở {i}"));
+            }
+            let id = i as i64 + 1;
+            episodes.push(EpisodeRecord {
+                id,
+                person_id: 7,
+                facility: view.facility.clone(),
+                ma_lk: view.ma_lk.clone(),
+                version: 1,
+                is_current: true,
+                submission_id: id,
+                confidence: "exact".into(),
+                received_at: 1_700_000_000_000 + id * 60_000,
+                validated_at: 1_700_000_000_000 + id * 60_000,
+                linked_at: 1_700_000_000_000 + id * 60_000,
+                // One episode a day, from 2023-11-15 on.
+                visible_at: 1_700_000_000_000 + id * 86_400_000,
+                view,
+            });
+        }
+        episodes.reverse();
+        let person = PersonRecord {
+            id: 7,
+            name: Some("Nguyễn Thị Mẫu".into()),
+            birth: Some("19800101".into()),
+            sex: Some("2".into()),
+            personal_id: None,
+            merged_into: None,
+            identifiers: Vec::new(),
+        };
+        let book = Book {
+            person,
+            episodes,
+            record: None,
+            summary_only: false,
+            immunizations: Vec::new(),
+            forecast: Vec::new(),
+        };
+        (book, ctx)
+    }
+
+    fn entries(body: &[u8]) -> Vec<Value> {
+        let v: Value = serde_json::from_slice(body).expect("a Bundle");
+        assert_eq!(
+            v["total"].as_u64(),
+            v["entry"].as_array().map(|e| e.len() as u64),
+            "the count is the entries'"
+        );
+        v["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["resource"].clone())
+            .collect()
+    }
+
+    /// `$everything` made on several cores is the book's resources in the book's order
+    /// (as made one after another), filtered by type and by `_since`.
+    #[test]
+    fn everything_on_many_cores_is_the_book_in_order() {
+        let (book, ctx) = book();
+        assert!(book.episodes.len() >= 20, "a book of many episodes");
+        let all = book_resources(&book, &ctx);
+        let types: Vec<&str> = ALL_TYPES.to_vec();
+        let body = everything_bundle(&book, &ctx, &types, None, "http://x/fhir").unwrap();
+        assert_eq!(entries(&body), all);
+
+        let wanted = ["Encounter", "Organization"];
+        let body = everything_bundle(&book, &ctx, &wanted, None, "http://x/fhir").unwrap();
+        let kept: Vec<Value> = all
+            .iter()
+            .filter(|r| wanted.contains(&r["resourceType"].as_str().unwrap_or("")))
+            .cloned()
+            .collect();
+        assert!(kept.len() > book.episodes.len());
+        assert_eq!(entries(&body), kept);
+
+        // Since the 41st day: the episodes made visible from then on, nothing before.
+        let since = DateFilter::parse("ge2023-12-25").unwrap();
+        let body = everything_bundle(&book, &ctx, &types, Some(&since), "http://x/fhir").unwrap();
+        let later = Book {
+            episodes: book
+                .episodes
+                .iter()
+                .filter(|e| {
+                    crate::vn_wall_clock(e.visible_at).date()
+                        >= chrono::NaiveDate::from_ymd_opt(2023, 12, 25).unwrap()
+                })
+                .cloned()
+                .collect(),
+            person: book.person.clone(),
+            record: None,
+            summary_only: false,
+            immunizations: Vec::new(),
+            forecast: Vec::new(),
+        };
+        assert!(!later.episodes.is_empty() && later.episodes.len() < book.episodes.len());
+        assert_eq!(entries(&body), book_resources(&later, &ctx));
+
+        // Nothing wanted: an empty searchset.
+        let body = everything_bundle(&book, &ctx, &[], None, "http://x/fhir").unwrap();
+        assert!(entries(&body).is_empty());
     }
 }
