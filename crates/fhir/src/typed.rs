@@ -22,21 +22,33 @@ pub trait Empty {
     fn is_empty(&self) -> bool;
 }
 
+/// Whether a text is empty or only white space (as `str::trim` sees it). Asked of every
+/// optional text twice as a resource is written (serde counts the fields, then writes
+/// them): a text that starts with a visible ASCII character, as nearly all do, is
+/// answered from its first byte.
+fn blank(s: &str) -> bool {
+    match s.as_bytes().first() {
+        None => true,
+        Some(&b) if b.is_ascii() && !(b as char).is_whitespace() => false,
+        _ => s.trim().is_empty(),
+    }
+}
+
 impl Empty for str {
     fn is_empty(&self) -> bool {
-        self.trim().is_empty()
+        blank(self)
     }
 }
 
 impl Empty for String {
     fn is_empty(&self) -> bool {
-        self.trim().is_empty()
+        blank(self)
     }
 }
 
 impl Empty for Cow<'_, str> {
     fn is_empty(&self) -> bool {
-        self.trim().is_empty()
+        blank(self)
     }
 }
 
@@ -476,5 +488,24 @@ pub fn official<'a>(system: &'a str, value: &'a str) -> Identifier<'a> {
         use_: text("official"),
         system: text(system),
         value: text(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::blank;
+
+    #[test]
+    fn blank_is_what_trim_leaves_empty() {
+        for s in [
+            "", " ", "  \t", "\n", "\x0b", "\x0c\r", "\u{a0}", "\u{3000}", " \u{a0} ",
+        ] {
+            assert!(blank(s), "{s:?}");
+            assert_eq!(blank(s), s.trim().is_empty());
+        }
+        for s in ["a", " a", "a ", "ế", " Đ", "\u{a0}x", "0", "-", "\u{200b}"] {
+            assert!(!blank(s), "{s:?}");
+            assert_eq!(blank(s), s.trim().is_empty());
+        }
     }
 }
