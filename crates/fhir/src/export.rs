@@ -394,7 +394,10 @@ pub fn export_unit(
             // The batch's books become lines on every core, written straight from typed
             // resources, the order of lines kept, while the batch's audit records are
             // committed on a thread of their own (the commit waits on the disk); the
-            // lines are written out only once the records are in.
+            // lines are written out only once the records are in. Were the making to fail
+            // (a resource that cannot be written as JSON: a defect, not data), the export
+            // stops with the batch recorded but not written — recorded beyond what went
+            // out, never the reverse.
             let audits = std::mem::take(&mut batch.audits);
             let books = std::mem::take(&mut batch.books);
             let (made, audited) = std::thread::scope(|scope| {
@@ -471,7 +474,12 @@ pub fn export_unit(
         let (tx, rx) = std::sync::mpsc::sync_channel::<Scanned>(SCAN_AHEAD);
         let mine_ref = &mine;
         // The persons of a batch, their records and doses, read on the scan's thread too.
+        // Only for books to be made: an export of facilities and practitioners alone
+        // reads (and holds) no person.
         let facts_of = |persons: &[Vec<EpisodeRecord>]| -> store::Result<Facts> {
+            if !book_types_wanted {
+                return Ok(Facts::default());
+            }
             let pids: Vec<i64> = persons
                 .iter()
                 .filter_map(|e| e.first())

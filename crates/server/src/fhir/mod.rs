@@ -1171,8 +1171,15 @@ async fn everything(
     };
     let ctx = book_context(&app, &book).await?;
     let base = base_url(&app, &headers);
-    let body = everything_bundle(&book, &ctx, &wanted, since.as_ref(), &base)
-        .map_err(|e| FhirError::from(store::StoreError::Invalid(e.to_string())))?;
+    // Written on a blocking thread (its episodes on every core), not on the runtime's.
+    let wanted: Vec<String> = wanted.into_iter().map(str::to_string).collect();
+    let body = tokio::task::spawn_blocking(move || {
+        let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        everything_bundle(&book, &ctx, &wanted, since.as_ref(), &base)
+    })
+    .await
+    .map_err(|e| FhirError::from(store::StoreError::Invalid(e.to_string())))?
+    .map_err(|e| FhirError::from(store::StoreError::Invalid(e.to_string())))?;
     Ok(fhir_body(StatusCode::OK, body))
 }
 
