@@ -149,6 +149,15 @@ pub fn seed(store: &dyn Store, commune: &str, dir: &Path) -> Result<DemoRecords>
                 .apply(&items, Today(today))
                 .map_err(|p| store::StoreError::Invalid(format!("{p:?}")))?;
             for (date, e) in &exams {
+                // A resident born since the day picked has no examination before birth.
+                let born_after = stored
+                    .record
+                    .birth()
+                    .zip(book::ehr::parse_date(date))
+                    .is_some_and(|(b, d)| d < b);
+                if born_after {
+                    continue;
+                }
                 stored
                     .record
                     .add_exam(date, e, "xa01", Some(commune), Today(today))

@@ -269,7 +269,12 @@ fn demo_seeds_a_store_and_prints_a_login_and_a_curl_line() {
         "100",
         "--no-serve",
     ]);
-    assert!(stdout(&o).contains("100 lượt khám"));
+    assert!(
+        stdout(&o).contains("100 lượt khám"),
+        "{}\n{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
