@@ -1220,15 +1220,12 @@ pub fn everything_bundle(
         .collect();
     let mut tail = Entries::new(wanted, base, 4 * 1024);
     ::fhir::each_book_tail(book, ctx, &mut |r| tail.push(r));
-    let parts = std::iter::once(head)
+    let mut entries: Vec<Entries> = std::iter::once(head)
         .chain(episodes)
-        .chain(std::iter::once(tail));
-    let mut entries: Vec<Entries> = Vec::new();
-    for p in parts {
-        if let Some(e) = p.failed {
-            return Err(e);
-        }
-        entries.push(p);
+        .chain(std::iter::once(tail))
+        .collect();
+    if let Some(e) = entries.iter_mut().find_map(|p| p.failed.take()) {
+        return Err(e);
     }
     let total: usize = entries.iter().map(|p| p.count).sum();
     let size: usize = entries.iter().map(|p| p.out.len()).sum();
