@@ -12,6 +12,7 @@
 pub mod export;
 pub mod immunization;
 pub mod ips;
+pub mod json;
 pub mod map;
 pub mod record;
 pub mod terminology;

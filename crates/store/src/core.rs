@@ -1737,7 +1737,7 @@ impl<B: Backend> Store for Engine<B> {
             Ok(match row {
                 Some(mut s) => {
                     let raw = db.crypt().open("submissions.raw_zstd", s.id, &s.raw)?;
-                    s.raw = zstd::stream::decode_all(&*raw)?;
+                    s.raw = crate::evidence::decompress(&raw)?;
                     Some(s)
                 }
                 None => None,

@@ -25,6 +25,7 @@ mod core;
 pub mod crypt;
 mod db;
 mod engine;
+mod evidence;
 mod immunizations;
 mod keys;
 mod notify;
@@ -166,6 +167,8 @@ pub struct Prepared {
     pub refused: usize,
     pub sha256: String,
     pub raw_len: usize,
+    /// The file's stored form (compressed; canonical base64 tables decoded first, see
+    /// `evidence`).
     pub raw_zstd: Vec<u8>,
     pub payload: Payload,
     /// The verdict on the facility signature (`CHUKYDONVI`), when it was checked.
@@ -213,6 +216,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// zstd level 1 (stored bodies, findings, and the files of [`evidence`]).
 pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
     // One compression context per thread: creating one per call costs more than
     // compressing a typical envelope.
@@ -313,7 +317,7 @@ impl Prepared {
             accepted,
             findings_json: serde_json::to_string(&findings).unwrap_or_default(),
             raw_len: raw.len(),
-            raw_zstd: compress(evidence(raw, &findings)),
+            raw_zstd: evidence::compress(evidence(raw, &findings)),
             findings,
             refused,
             sha256,
@@ -334,7 +338,7 @@ impl Prepared {
             findings_json: serde_json::to_string(&findings).unwrap_or_default(),
             sha256: sha256_hex(raw),
             raw_len: raw.len(),
-            raw_zstd: compress(evidence(raw, &findings)),
+            raw_zstd: evidence::compress(evidence(raw, &findings)),
             findings,
             refused: 0,
             signature: None,
@@ -353,7 +357,7 @@ impl Prepared {
             findings_json: serde_json::to_string(&findings).unwrap_or_default(),
             sha256: sha256_hex(raw),
             raw_len: raw.len(),
-            raw_zstd: compress(evidence(raw, &findings)),
+            raw_zstd: evidence::compress(evidence(raw, &findings)),
             findings,
             refused: 0,
             signature: None,
