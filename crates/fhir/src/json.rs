@@ -82,9 +82,14 @@ fn first_escape(b: &[u8], from: usize) -> Option<usize> {
     if n == 0 {
         return None;
     }
-    // Padding with a plain letter leaves the word's verdict to the real bytes.
     let mut word = [b'a'; 8];
-    word[..n].copy_from_slice(&b[i..]);
+    if b.len() >= 8 {
+        // The last eight bytes (some already looked at): a fixed-size read.
+        word.copy_from_slice(&b[b.len() - 8..]);
+    } else {
+        // Padding with a plain letter leaves the word's verdict to the real bytes.
+        word[..n].copy_from_slice(&b[i..]);
+    }
     if word_needs_escape(u64::from_le_bytes(word)) {
         byte_in(i, n)
     } else {
