@@ -14,19 +14,21 @@
 //! Stored forms, told apart by their first bytes:
 //! - a zstd frame of the file as sent (every file before this form, and every file
 //!   with nothing to decode);
-//! - [`PACKED`] (a zstd *skippable* frame, which no zstd frame of a file starts with),
-//!   then a zstd frame of the packed file: `literal`, `table`, `literal`, …, `literal`,
-//!   each a 4-byte little-endian length and its bytes, where a `table` is the decoded
-//!   bytes of a `NOIDUNGFILE`'s base64.
+//! - [`PACKED`] (`HBP1`, which no zstd frame starts with), then a zstd frame of the
+//!   packed file: `literal`, `table`, `literal`, …, `literal`, each a 4-byte
+//!   little-endian length and its bytes, where a `table` is the decoded bytes of a
+//!   `NOIDUNGFILE`'s base64. The marker is not a zstd frame on purpose: a binary from
+//!   before this form (a server not yet upgraded beside others on one PostgreSQL
+//!   database, or a rollback), or `zstd -d`, fails on such a row instead of returning the
+//!   packed bytes as if they were the file.
 
 use std::io::{Error, ErrorKind};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-/// A zstd skippable frame (magic `0x184D2A5B`, 4 bytes of content, `HBP1`) marking a
-/// packed file.
-const PACKED: [u8; 12] = [0x5B, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, b'H', b'B', b'P', b'1'];
+/// The first bytes of a packed file's stored form (not a zstd frame).
+const PACKED: [u8; 4] = *b"HBP1";
 
 const OPEN: &[u8] = b"<NOIDUNGFILE>";
 const CLOSE: &[u8] = b"</NOIDUNGFILE>";
@@ -54,12 +56,15 @@ pub(crate) fn decompress(stored: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 fn put_len(out: &mut Vec<u8>, n: usize) {
-    // A received file is far below 4 GiB (the gateway and the import refuse larger).
+    // Every length is at most the file's, which `pack` checked fits.
     out.extend_from_slice(&(n as u32).to_le_bytes());
 }
 
 /// `raw` with every canonical base64 table decoded, or `None` when there is none.
 fn pack(raw: &[u8]) -> Option<Vec<u8>> {
+    // Lengths are written in 4 bytes (files are refused far below 4 GiB; the limit is
+    // configurable, so a larger one is kept as sent).
+    u32::try_from(raw.len()).ok()?;
     let opens = memchr::memmem::Finder::new(OPEN);
     let closes = memchr::memmem::Finder::new(CLOSE);
     let mut out: Vec<u8> = Vec::new();
@@ -186,7 +191,7 @@ mod tests {
             envelope(&[&wrapped]),
             envelope(&[b"not base64!"]),
             envelope(&[b"QQ"]),   // unpadded
-            envelope(&[b"QR=="]), // trailing bits set: decodes, but not as sent
+            envelope(&[b"QR=="]), // trailing bits set: refused by the strict decoder
             b"<NOIDUNGFILE>QUJD".to_vec(),
             Vec::new(),
             vec![0x28, 0xB5, 0x2F, 0xFD, 0, 1, 2],
@@ -218,6 +223,14 @@ mod tests {
         let mut long = packed.clone();
         long[0] = 0xFF;
         assert!(unpack(&long).is_err());
+    }
+
+    #[test]
+    fn a_reader_from_before_this_form_fails_on_it_rather_than_misreads_it() {
+        let raw = envelope(&[&b64("<a/>")]);
+        let stored = compress(&raw);
+        assert!(stored.starts_with(&PACKED));
+        assert!(zstd::stream::decode_all(&stored[..]).is_err());
     }
 
     #[test]
