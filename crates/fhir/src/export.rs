@@ -79,7 +79,7 @@ impl Lines {
     fn push(&mut self, r: &Resource<'_>, wanted: &BTreeSet<&str>) -> serde_json::Result<()> {
         let ty = r.resource_type();
         if wanted.contains(ty) {
-            crate::json::to_writer(&mut self.buf, r)?;
+            serde_json::to_writer(&mut self.buf, r)?;
             self.ends.push((ty, self.buf.len()));
         }
         Ok(())

@@ -12,7 +12,6 @@
 pub mod export;
 pub mod immunization;
 pub mod ips;
-pub mod json;
 pub mod map;
 pub mod record;
 pub mod terminology;

@@ -26,6 +26,9 @@ use std::io::{Error, ErrorKind};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use dossier::Finding;
+
+use crate::OVERSIZED_KEEP;
 
 /// The first bytes of a packed file's stored form (not a zstd frame).
 const PACKED: [u8; 4] = *b"HBP1";
@@ -33,8 +36,29 @@ const PACKED: [u8; 4] = *b"HBP1";
 const OPEN: &[u8] = b"<NOIDUNGFILE>";
 const CLOSE: &[u8] = b"</NOIDUNGFILE>";
 
+/// What of `raw` is stored: all of it, or only its head when it was refused for size.
+fn kept<'a>(raw: &'a [u8], findings: &[Finding]) -> &'a [u8] {
+    let oversized = findings.iter().any(|f| {
+        matches!(
+            f.code.as_str(),
+            "ENVELOPE.size" | "XML0.size" | "FILE.size" | "GATEWAY.fileHSBase64.size"
+        )
+    });
+    if oversized {
+        &raw[..raw.len().min(OVERSIZED_KEEP)]
+    } else {
+        raw
+    }
+}
+
+/// The stored form of a received file and its findings: what of it is kept, packed and
+/// compressed.
+pub(crate) fn stored(raw: &[u8], findings: &[Finding]) -> Vec<u8> {
+    compress(kept(raw, findings))
+}
+
 /// The stored form of `raw` (see the module's documentation).
-pub(crate) fn compress(raw: &[u8]) -> Vec<u8> {
+fn compress(raw: &[u8]) -> Vec<u8> {
     match pack(raw) {
         Some(packed) => {
             let z = crate::compress(&packed);
@@ -71,7 +95,6 @@ fn pack(raw: &[u8]) -> Option<Vec<u8>> {
     let mut check = String::new();
     let mut literal_from = 0;
     let mut at = 0;
-    let mut tables = 0;
     while let Some(o) = opens.find(&raw[at..]) {
         let start = at + o + OPEN.len();
         let Some(c) = closes.find(&raw[start..]) else {
@@ -105,9 +128,9 @@ fn pack(raw: &[u8]) -> Option<Vec<u8>> {
         let n = (out.len() - decoded_from) as u32;
         out[len_at..len_at + 4].copy_from_slice(&n.to_le_bytes());
         literal_from = end;
-        tables += 1;
     }
-    if tables == 0 {
+    if literal_from == 0 {
+        // No table decoded.
         return None;
     }
     put_len(&mut out, raw.len() - literal_from);

@@ -317,7 +317,7 @@ impl Prepared {
             accepted,
             findings_json: serde_json::to_string(&findings).unwrap_or_default(),
             raw_len: raw.len(),
-            raw_zstd: evidence::compress(evidence(raw, &findings)),
+            raw_zstd: evidence::stored(raw, &findings),
             findings,
             refused,
             sha256,
@@ -338,7 +338,7 @@ impl Prepared {
             findings_json: serde_json::to_string(&findings).unwrap_or_default(),
             sha256: sha256_hex(raw),
             raw_len: raw.len(),
-            raw_zstd: evidence::compress(evidence(raw, &findings)),
+            raw_zstd: evidence::stored(raw, &findings),
             findings,
             refused: 0,
             signature: None,
@@ -357,7 +357,7 @@ impl Prepared {
             findings_json: serde_json::to_string(&findings).unwrap_or_default(),
             sha256: sha256_hex(raw),
             raw_len: raw.len(),
-            raw_zstd: evidence::compress(evidence(raw, &findings)),
+            raw_zstd: evidence::stored(raw, &findings),
             findings,
             refused: 0,
             signature: None,
@@ -370,21 +370,6 @@ impl Prepared {
 /// Bytes kept of a file refused for its size: its SHA-256 and length are stored, and
 /// this much of its beginning as evidence (a 70 MB body is not worth 70 MB of store).
 pub const OVERSIZED_KEEP: usize = 4096;
-
-/// What of `raw` is stored: all of it, or only its head when it was refused for size.
-fn evidence<'a>(raw: &'a [u8], findings: &[Finding]) -> &'a [u8] {
-    let oversized = findings.iter().any(|f| {
-        matches!(
-            f.code.as_str(),
-            "ENVELOPE.size" | "XML0.size" | "FILE.size" | "GATEWAY.fileHSBase64.size"
-        )
-    });
-    if oversized {
-        &raw[..raw.len().min(OVERSIZED_KEEP)]
-    } else {
-        raw
-    }
-}
 
 /// Who may send what: an envelope is its sender's own. The envelope's MACSKCB and the
 /// MA_CSKCB of every table that has one (XML1, XML6, XML13, XML14, XML15) must be the

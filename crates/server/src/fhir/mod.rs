@@ -1294,7 +1294,7 @@ impl<'w> Entries<'w> {
             resource: &r,
             search: Search { mode: "match" },
         };
-        match fhir::json::to_writer(&mut self.out, &e) {
+        match serde_json::to_writer(&mut self.out, &e) {
             Ok(()) => {
                 self.out.push(b',');
                 self.count += 1;
