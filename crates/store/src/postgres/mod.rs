@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0010_immunizations.sql"),
     include_str!("../../migrations/postgres/0011_chronic_care.sql"),
     include_str!("../../migrations/postgres/0012_notifications.sql"),
+    include_str!("../../migrations/postgres/0013_ingest_indexes.sql"),
 ];
 
 /// Advisory-lock key space of the store (the first of the two 32-bit keys).

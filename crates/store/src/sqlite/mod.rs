@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0016_immunizations.sql"),
     include_str!("../../migrations/sqlite/0017_chronic_care.sql"),
     include_str!("../../migrations/sqlite/0018_notifications.sql"),
+    include_str!("../../migrations/sqlite/0019_ingest_indexes.sql"),
 ];
 
 impl From<rusqlite::Error> for StoreError {
