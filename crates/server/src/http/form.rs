@@ -1,8 +1,10 @@
-//! `application/x-www-form-urlencoded` bodies read straight into their values with
-//! `form_urlencoded` (what `axum::Form` reads with, through serde). A submission's
-//! body is almost all of one field (the envelope in base64, tens of kilobytes): going
-//! through serde cost a second copy of it; here each value is decoded once and, being
-//! valid UTF-8, kept as it was decoded.
+//! `application/x-www-form-urlencoded` bodies read straight into their values, as
+//! `form_urlencoded` (what `axum::Form` reads with, through serde) reads them. A
+//! submission's body is almost all of one field (the envelope in base64, tens of
+//! kilobytes): going through serde cost a second copy of it, and `form_urlencoded`
+//! decodes it a byte at a time in three passes (pluses, percent escapes, UTF-8), 8 % of
+//! the gateway's CPU. Here each value is decoded in one pass that copies the runs
+//! between escapes whole, and a test holds the result to `form_urlencoded`'s.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -86,17 +88,105 @@ impl Fields {
             .await
             .map_err(|e| FormError::Body(Box::new(e.into_response())))?;
         Ok(Fields(
-            form_urlencoded::parse(&body)
-                .filter(|(k, _)| names.contains(&k.as_ref()))
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            pairs(&body)
+                .filter_map(|(k, v)| {
+                    let k = decode(k);
+                    names.contains(&k.as_str()).then(|| (k, decode(v)))
+                })
                 .collect(),
         ))
+    }
+}
+
+/// The `name=value` pairs of a body, still encoded: split at `&` (empty ones skipped),
+/// then at the first `=` (a pair without one has an empty value).
+fn pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    body.split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match memchr::memchr(b'=', pair) {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        })
+}
+
+/// One name or value decoded: `+` is a space, `%` and two hex digits a byte (any other
+/// `%` stays as it is), and bytes that are not UTF-8 become U+FFFD.
+fn decode(input: &[u8]) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(i) = memchr::memchr2(b'%', b'+', rest) {
+        out.extend_from_slice(&rest[..i]);
+        if rest[i] == b'+' {
+            out.push(b' ');
+            rest = &rest[i + 1..];
+            continue;
+        }
+        match (
+            rest.get(i + 1).copied().and_then(hex),
+            rest.get(i + 2).copied().and_then(hex),
+        ) {
+            (Some(high), Some(low)) => {
+                out.push(high << 4 | low);
+                rest = &rest[i + 3..];
+            }
+            _ => {
+                out.push(b'%');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.extend_from_slice(rest);
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The pairs and their decoded texts are exactly `form_urlencoded`'s, for bodies
+        /// rich in what decoding turns on: separators, pluses, escapes good and broken,
+        /// and bytes that are not UTF-8.
+        #[test]
+        fn decoding_is_form_urlencoded_s(body in proptest::collection::vec(
+            prop_oneof![
+                Just(b'&'), Just(b'='), Just(b'+'), Just(b'%'),
+                Just(b'0'), Just(b'f'), Just(b'F'), Just(b'g'), Just(b'2'), Just(b'B'),
+                Just(0xC3u8), Just(0xA1u8), Just(0xFFu8), any::<u8>(),
+            ],
+            0..64,
+        )) {
+            let ours: Vec<(String, String)> =
+                pairs(&body).map(|(k, v)| (decode(k), decode(v))).collect();
+            let theirs: Vec<(String, String)> = form_urlencoded::parse(&body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            prop_assert_eq!(ours, theirs);
+        }
+    }
+
+    #[test]
+    fn an_envelope_s_base64_comes_back_whole() {
+        let b64 = "PD94bWwg+/9=".repeat(1000);
+        let body = format!(
+            "username=a&fileHSBase64={}&maCSKCB=56031",
+            b64.replace('+', "%2B")
+                .replace('/', "%2F")
+                .replace('=', "%3D")
+        );
+        let got: Vec<(String, String)> = pairs(body.as_bytes())
+            .map(|(k, v)| (decode(k), decode(v)))
+            .collect();
+        assert_eq!(got[1], ("fileHSBase64".to_string(), b64));
+        assert_eq!(got[2].1, "56031");
+    }
 
     fn request(body: &'static str) -> Request {
         Request::builder()
