@@ -436,8 +436,8 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for SubmitForm {
             &["username", "loaiHoSo", "maTinh", "maCSKCB", "fileHSBase64"],
         )
         .await?;
-        let loai_ho_so = f.take("loaiHoSo")?.unwrap_or_default();
-        let ma_tinh = f.take("maTinh")?.unwrap_or_default();
+        let loai_ho_so = f.take("loaiHoSo").unwrap_or_default();
+        let ma_tinh = f.take("maTinh").unwrap_or_default();
         Ok(SubmitForm {
             username: f.required("username")?,
             loai_ho_so,

@@ -47,20 +47,15 @@ impl IntoResponse for FormError {
 pub struct Fields(pub Vec<(String, String)>);
 
 impl Fields {
-    /// The value of `name`, moved out (a field sent twice is refused, as serde does).
-    pub fn take(&mut self, name: &'static str) -> Result<Option<String>, FormError> {
-        let Some(i) = self.0.iter().position(|(k, _)| k == name) else {
-            return Ok(None);
-        };
-        let v = self.0.swap_remove(i).1;
-        if self.0.iter().any(|(k, _)| k == name) {
-            return Err(FormError::Duplicate(name));
-        }
-        Ok(Some(v))
+    /// The value of `name`, moved out (each name is there at most once: [`Fields::read`]
+    /// refuses a field sent twice, as serde does).
+    pub fn take(&mut self, name: &'static str) -> Option<String> {
+        let i = self.0.iter().position(|(k, _)| k == name)?;
+        Some(self.0.swap_remove(i).1)
     }
 
     pub fn required(&mut self, name: &'static str) -> Result<String, FormError> {
-        self.take(name)?.ok_or(FormError::Missing(name))
+        self.take(name).ok_or(FormError::Missing(name))
     }
 }
 
